@@ -1,0 +1,91 @@
+"""Where the store lives and the tunable settings, declared once as data.
+
+The database URL comes from (first wins): an explicit argument (``--database-url``), the
+``OPS_DATABASE_URL`` environment variable, Streamlit secrets (read by the UI layer and passed in),
+then the embedded SQLite default under ``data/``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from ops_core.errors import StoreUnavailable
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "ops_cockpit.db"
+DATABASE_URL_ENV = "OPS_DATABASE_URL"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The URL to use, by the precedence in the module docstring."""
+    if explicit:
+        return explicit
+    from_env = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if from_env:
+        return from_env
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def parse_url(url: str) -> URL:
+    """Parse and normalise a URL; plain ``postgresql://`` is taken to mean psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise StoreUnavailable(f"The database URL '{redact_url(url)}' is malformed: {exc}") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        raise StoreUnavailable(
+            f"The database URL '{redact_url(url)}' names '{parsed.drivername}'; "
+            "use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB"
+        )
+    return parsed
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL as it may be shown on a page or in a log: the password replaced by ***."""
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except (ArgumentError, ValueError):
+        text = str(url)
+        # Hide anything between "://user:" and "@" even when the URL does not parse.
+        if "://" in text and "@" in text:
+            scheme, rest = text.split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            user = creds.split(":", 1)[0]
+            return f"{scheme}://{user}:***@{host}" if ":" in creds else text
+        return text
+    return parsed.render_as_string(hide_password=True)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One tunable: its stored key, default value and what it means (shown on the settings page)."""
+
+    key: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("demo.customers", 2000, "Customers the demo company has when an empty store is first opened."),
+    Setting("demo.years", 3, "Years of history the first-start demo company covers."),
+    Setting("demo.seed", 7, "Random seed of the first-start demo company (same seed, same company)."),
+    Setting("tiers.names", ["KA", "standard", "small", "micro"], "Tier names, highest value first."),
+    Setting("status.amber_ratio", 0.95, "A metric at or above this share of its target is amber, below it red."),
+    Setting("events.attribution_window_days", 180, "Revenue counts for an event only when won within this many days of the touch."),
+    Setting("ui.page_size", 200, "Rows a grid shows per page; more rows stay in the database until asked for."),
+)
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+def setting_default(key: str) -> Any:
+    try:
+        return SETTINGS_BY_KEY[key].default
+    except KeyError:
+        raise KeyError(f"unknown setting '{key}'") from None

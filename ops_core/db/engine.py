@@ -1,0 +1,85 @@
+"""Opening the store: one engine per URL, SQLite tuned for a single machine, PostgreSQL for a team.
+
+Every failure to open (malformed URL, server down, read-only folder) becomes ``StoreUnavailable``
+with a one-line message that shows the URL with its password hidden.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ops_core.config import database_url, parse_url, redact_url
+from ops_core.errors import StoreUnavailable
+
+
+def is_sqlite(engine_or_url: Engine | URL) -> bool:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else engine_or_url
+    return url.get_backend_name() == "sqlite"
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (or the configured one); nothing is created on the server yet."""
+    parsed = parse_url(database_url(url))
+    if is_sqlite(parsed):
+        return _sqlite_engine(parsed)
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,  # a server that went away and came back is reconnected, no restart
+        pool_size=5,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = (url.database or "").removeprefix("file:")
+    if database and database != ":memory:":
+        folder = Path(database).resolve().parent
+        if not folder.exists():
+            raise StoreUnavailable(f"The data folder {folder} does not exist (database URL '{redact_url(url)}')")
+        if not os.access(folder, os.W_OK) or (Path(database).exists() and not os.access(database, os.W_OK)):
+            raise StoreUnavailable(
+                f"The data folder {folder} is read-only: the embedded database cannot be written "
+                f"(database URL '{redact_url(url)}')"
+            )
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise ``StoreUnavailable`` with a clear one-line message when the store cannot be reached."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (OperationalError, DBAPIError) as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(getattr(exc, "orig", exc)).strip() else type(exc).__name__
+        raise StoreUnavailable(f"The database at '{redact_url(engine.url)}' cannot be reached: {reason}") from None
+
+
+_session_factories: dict[int, sessionmaker[Session]] = {}
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One transaction per user action or import: committed at the end, rolled back on any error."""
+    factory = _session_factories.get(id(engine))
+    if factory is None:
+        factory = _session_factories[id(engine)] = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session

@@ -1,0 +1,480 @@
+"""Every table of the product, as SQLAlchemy 2 models.
+
+Conventions: money is integer cents (``*_cents``, BigInteger), never float; closed vocabularies are
+strings whose allowed values sit in ``info["choices"]`` (checked by the write path); records a
+person edits carry ``version`` for optimistic concurrency; every column a page filters or joins on
+is indexed. Alembic migrations (``ops_core/db/migrations``) are generated from these models and a
+test fails when the two drift.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ops_core import vocab
+from ops_core.vocab import values
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def choice(enum: type, length: int = 32, **kw: Any) -> Any:
+    """A string column restricted to one vocabulary (checked in the write path and on import)."""
+    kw.setdefault("nullable", False)
+    return mapped_column(String(length), info={"choices": values(enum)}, **kw)
+
+
+def money(**kw: Any) -> Any:
+    kw.setdefault("nullable", False)
+    kw.setdefault("default", 0)
+    return mapped_column(BigInteger, info={"money": True}, **kw)
+
+
+class Versioned:
+    """Records edited by people: ``version`` grows by one on every change (optimistic concurrency)."""
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
+# --- people and configuration ------------------------------------------------------------------
+
+
+class User(Versioned, Base):
+    """A person who signs in to the app. Local single-user mode acts as the built-in admin."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = choice(vocab.Role, 16)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Setting(Versioned, Base):
+    """A setting overridden in the app; absent keys take the default declared in ops_core.config."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditLog(Base):
+    """Who changed what, when, with the old and new values; written in the same transaction as the change."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    old_values: Mapped[Any | None] = mapped_column(JSON)
+    new_values: Mapped[Any | None] = mapped_column(JSON)
+    __table_args__ = (Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),)
+
+
+# --- customers ---------------------------------------------------------------------------------
+
+
+class Csm(Versioned, Base):
+    """A customer-success manager; level decides which tiers they may own."""
+
+    __tablename__ = "csms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str | None] = mapped_column(String(256))
+    level: Mapped[str] = choice(vocab.CsmLevel)
+    team: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Customer(Versioned, Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(256), index=True)
+    industry: Mapped[str] = choice(vocab.Industry, index=True)
+    region: Mapped[str] = choice(vocab.Region, index=True)
+    size_band: Mapped[str] = choice(vocab.SizeBand, index=True)
+    employees: Mapped[int] = mapped_column(Integer)
+    fortune500: Mapped[bool] = mapped_column(Boolean, default=False)
+    listed: Mapped[bool] = mapped_column(Boolean, default=False)
+    high_valuation: Mapped[bool] = mapped_column(Boolean, default=False)
+    partnership_level: Mapped[str] = choice(vocab.PartnershipLevel)
+    reference_case: Mapped[bool] = mapped_column(Boolean, default=False)
+    demand_type: Mapped[str] = choice(vocab.DemandType)
+    csm_id: Mapped[int | None] = mapped_column(ForeignKey("csms.id"), index=True)
+    competitor_price_cut: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_on: Mapped[dt.date] = mapped_column(Date, index=True)
+
+
+class Contact(Versioned, Base):
+    """A person at a customer; start/end make a key-contact change visible."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[str] = choice(vocab.ContactRole, index=True)
+    is_key: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(256))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
+
+
+class Contract(Versioned, Base):
+    """An order: a new logo, a renewal (``renewal_of``) or an expansion; amount covers start..end."""
+
+    __tablename__ = "contracts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = choice(vocab.ContractKind)
+    product_line: Mapped[str] = choice(vocab.ProductLine, index=True)
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    start_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    end_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    amount_cents: Mapped[int] = money()
+    delivery_cost_cents: Mapped[int] = money()
+    service_cost_cents: Mapped[int] = money()
+    renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+
+
+class Invoice(Versioned, Base):
+    __tablename__ = "invoices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    amount_cents: Mapped[int] = money()
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    paid_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    amount_cents: Mapped[int] = money()
+
+
+class Referral(Base):
+    """A customer recommending a prospect; ``referred_customer_id`` is set once it signs."""
+
+    __tablename__ = "referrals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    referred_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    referred_name: Mapped[str] = mapped_column(String(256))
+    referred_on: Mapped[dt.date] = mapped_column(Date)
+
+
+# --- usage -------------------------------------------------------------------------------------
+
+
+class UsageDaily(Base):
+    """One account's activity on one day (days without activity have no row)."""
+
+    __tablename__ = "usage_daily"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)
+    active_users: Mapped[int] = mapped_column(Integer)
+    sessions: Mapped[int] = mapped_column(Integer)
+    page_views: Mapped[int] = mapped_column(Integer)
+    unique_visitors: Mapped[int] = mapped_column(Integer)
+    feature_events: Mapped[int] = mapped_column(Integer)
+
+
+class UsageMonthly(Base):
+    """Roll-up of usage_daily by account and month, rebuilt after every load: pages read this."""
+
+    __tablename__ = "usage_monthly"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)
+    active_days: Mapped[int] = mapped_column(Integer)
+    active_user_days: Mapped[int] = mapped_column(BigInteger)
+    peak_active_users: Mapped[int] = mapped_column(Integer)
+    sessions: Mapped[int] = mapped_column(BigInteger)
+    page_views: Mapped[int] = mapped_column(BigInteger)
+    unique_visitors: Mapped[int] = mapped_column(BigInteger)
+    feature_events: Mapped[int] = mapped_column(BigInteger)
+
+
+class AccountUser(Base):
+    """A registered user inside a customer account (the C side of the double funnel)."""
+
+    __tablename__ = "account_users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    registered_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    activated_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class AccountUserWeek(Base):
+    """A week (Monday) in which an account user was active: the base of user-level retention."""
+
+    __tablename__ = "account_user_weeks"
+    account_user_id: Mapped[int] = mapped_column(ForeignKey("account_users.id"), primary_key=True)
+    week: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)
+
+
+# --- indicators and scoring --------------------------------------------------------------------
+
+
+class MetricDefinition(Versioned, Base):
+    """The editable part of a metric (owner, description); the formula stays in code."""
+
+    __tablename__ = "metric_definitions"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class MetricTarget(Versioned, Base):
+    """Minimum / target / stretch for one metric, grain and period (targets may change month to month)."""
+
+    __tablename__ = "metric_targets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    metric_key: Mapped[str] = mapped_column(String(64), index=True)
+    grain: Mapped[str] = choice(vocab.Grain, 16)
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    minimum: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float] = mapped_column(Float)
+    stretch: Mapped[float | None] = mapped_column(Float)
+    __table_args__ = (UniqueConstraint("metric_key", "grain", "period_start", name="uq_metric_targets_period"),)
+
+
+class MetricSnapshot(Base):
+    """A metric value as reported, frozen so later data corrections do not rewrite history."""
+
+    __tablename__ = "metric_snapshots"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    metric_key: Mapped[str] = mapped_column(String(64))
+    grain: Mapped[str] = choice(vocab.Grain, 16)
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    segment_kind: Mapped[str] = mapped_column(String(32), default="all")
+    segment_value: Mapped[str] = mapped_column(String(128), default="all")
+    value: Mapped[float | None] = mapped_column(Float)
+    taken_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_metric_snapshots_lookup", "metric_key", "grain", "period_start"),)
+
+
+class WeightPreset(Versioned, Base):
+    """Named scoring set-up: weights, normalisation methods and tier rules."""
+
+    __tablename__ = "weight_presets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    weights: Mapped[Any] = mapped_column(JSON)
+    methods: Mapped[Any] = mapped_column(JSON)
+    tier_rules: Mapped[Any] = mapped_column(JSON)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class ScoreSnapshot(Base):
+    """A customer's published score and tier in one month."""
+
+    __tablename__ = "score_snapshots"
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True, index=True)
+    preset_id: Mapped[int | None] = mapped_column(ForeignKey("weight_presets.id"))
+    score: Mapped[float] = mapped_column(Float)
+    tier: Mapped[str] = mapped_column(String(32))
+
+
+# --- product: releases, demands, feedback, FAQ -------------------------------------------------
+
+
+class Release(Versioned, Base):
+    __tablename__ = "releases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_label: Mapped[str] = mapped_column(String(32), unique=True)
+    release_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    status: Mapped[str] = choice(vocab.ReleaseStatus, 16)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Demand(Versioned, Base):
+    __tablename__ = "demands"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(256))
+    description: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = choice(vocab.DemandSource, index=True)
+    status: Mapped[str] = choice(vocab.DemandStatus, index=True)
+    owner: Mapped[str | None] = mapped_column(String(128), index=True)
+    effort_days: Mapped[float | None] = mapped_column(Float)
+    urgency: Mapped[int] = mapped_column(Integer, default=2)
+    product_area: Mapped[str | None] = mapped_column(String(32), info={"choices": values(vocab.ProductArea)})
+    target_release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id"), index=True)
+    competitor_ref: Mapped[str | None] = mapped_column(String(256))
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class DemandCustomer(Base):
+    """A customer asking for a demand: counted once per demand however many of its people ask."""
+
+    __tablename__ = "demand_customers"
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True, index=True)
+    informed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class DemandHistory(Base):
+    """Every status change of a demand: who, when, from, to."""
+
+    __tablename__ = "demand_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class FaqEntry(Versioned, Base):
+    __tablename__ = "faq_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    product_area: Mapped[str | None] = mapped_column(String(32), info={"choices": values(vocab.ProductArea)})
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Feedback(Versioned, Base):
+    """One voice of a customer, triaged by the product manager before anything reaches engineers."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    channel: Mapped[str] = choice(vocab.FeedbackChannel, index=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    product_area: Mapped[str] = choice(vocab.ProductArea, index=True)
+    text: Mapped[str] = mapped_column(Text)
+    suggested_type: Mapped[str | None] = mapped_column(String(32), info={"choices": values(vocab.FeedbackType)})
+    type: Mapped[str | None] = mapped_column(String(32), index=True, info={"choices": values(vocab.FeedbackType)})
+    severity: Mapped[str] = choice(vocab.Severity, 16)
+    importance: Mapped[str] = choice(vocab.Importance, 16)
+    status: Mapped[str] = choice(vocab.FeedbackStatus, 16, index=True)
+    demand_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id"), index=True)
+    faq_id: Mapped[int | None] = mapped_column(ForeignKey("faq_entries.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("feedback.id"))
+    first_response_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    informed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+# --- marketing events --------------------------------------------------------------------------
+
+
+class Event(Versioned, Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    format: Mapped[str] = choice(vocab.EventFormat, 16, index=True)
+    kind: Mapped[str] = choice(vocab.EventKind, index=True)
+    organisation: Mapped[str] = choice(vocab.EventOrganisation, index=True)
+    start_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    location: Mapped[str | None] = mapped_column(String(128))
+    purposes: Mapped[str] = mapped_column(String(64))  # comma-separated: acquisition,promotion,conversion
+    budget_cents: Mapped[int] = money()
+    goal_leads: Mapped[int | None] = mapped_column(Integer)
+    goal_effective_leads: Mapped[int | None] = mapped_column(Integer)
+    goal_opportunities: Mapped[int | None] = mapped_column(Integer)
+    goal_conversions: Mapped[int | None] = mapped_column(Integer)
+    goal_revenue_cents: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class EventCost(Base):
+    __tablename__ = "event_costs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    category: Mapped[str] = choice(vocab.CostCategory)
+    amount_cents: Mapped[int] = money()
+    note: Mapped[str | None] = mapped_column(String(256))
+
+
+class EventReview(Versioned, Base):
+    """The four-step review of one event (seed 002)."""
+
+    __tablename__ = "event_reviews"
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
+    goals_vs_results: Mapped[str | None] = mapped_column(Text)
+    evaluation: Mapped[str | None] = mapped_column(Text)
+    causes: Mapped[str | None] = mapped_column(Text)
+    patterns: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Lead(Versioned, Base):
+    __tablename__ = "leads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company: Mapped[str] = mapped_column(String(256))
+    contact_name: Mapped[str] = mapped_column(String(128))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(256))
+    title_level: Mapped[str] = choice(vocab.TitleLevel, 16)
+    company_size: Mapped[int | None] = mapped_column(Integer)
+    industry: Mapped[str] = choice(vocab.Industry, index=True)
+    budget_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    opportunity_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    opportunity_amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    won_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    won_amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+
+
+class LeadTouch(Base):
+    """A lead meeting an event; a lead may be touched by several events (attribution)."""
+
+    __tablename__ = "lead_touches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    touched_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+TABLES = Base.metadata.tables

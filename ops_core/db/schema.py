@@ -1,0 +1,37 @@
+"""Applying the Alembic migrations: the app runs ``upgrade`` on start, tests on a fresh store."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from ops_core.config import redact_url
+from ops_core.db.engine import check_connection
+from ops_core.errors import StoreUnavailable
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision (creates every table on an empty store)."""
+    check_connection(engine)
+    try:
+        command.upgrade(alembic_config(engine), "head")
+    except (OperationalError, DBAPIError) as exc:
+        raise StoreUnavailable(
+            f"The schema of '{redact_url(engine.url)}' could not be upgraded: {str(getattr(exc, 'orig', exc)).strip()}"
+        ) from None
+
+
+def table_names(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())

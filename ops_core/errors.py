@@ -1,0 +1,55 @@
+"""The errors a user can be shown: each carries a message meant for a person, not a traceback."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class OpsError(Exception):
+    """Base of every error the app and the command line turn into one clear message."""
+
+
+class StoreUnavailable(OpsError):
+    """The database cannot be reached, opened or written (bad URL, server down, read-only folder)."""
+
+
+class UsageError(OpsError):
+    """A command or function was called with arguments out of range, an unknown name or a missing file."""
+
+
+class PermissionDenied(OpsError):
+    """The acting user's role does not allow this change."""
+
+
+class ValidationError(OpsError):
+    """Bad input; every problem names its row (1-based, as a person counts them) and field."""
+
+    def __init__(self, problems: list[tuple[int | None, str, str]]):
+        self.problems = problems
+        lines = [_describe(row, field, msg) for row, field, msg in problems[:20]]
+        more = len(problems) - 20
+        if more > 0:
+            lines.append(f"... and {more} more problems")
+        super().__init__("; ".join(lines))
+
+
+def _describe(row: int | None, field: str, message: str) -> str:
+    where = f"row {row}, field '{field}'" if row is not None else f"field '{field}'"
+    return f"{where}: {message}"
+
+
+class StaleVersion(OpsError):
+    """Optimistic concurrency: the record changed since the caller read it. Carries the newer values."""
+
+    def __init__(self, entity: str, record_id: Any, expected: int, current: dict[str, Any] | None):
+        self.entity = entity
+        self.record_id = record_id
+        self.expected = expected
+        self.current = current
+        if current is None:
+            msg = f"{entity} {record_id} was deleted by someone else; nothing was changed"
+        else:
+            msg = (
+                f"{entity} {record_id} was changed by someone else (your version {expected}, "
+                f"now version {current.get('version')}); nothing was changed. Newer values: {current}"
+            )
+        super().__init__(msg)

@@ -1,0 +1,50 @@
+"""Home: the headline numbers and the monthly trend of the filtered customers."""
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from ops_core import overview
+from ops_core.i18n import label
+from ops_core.vocab import Industry
+from pages import ui
+
+store, filters = ui.page_context()
+lang = ui.language()
+as_of = min(filters.date_to, ui.today())
+
+st.title(ui.tr("home.title"))
+st.caption(ui.tr("home.caption", company=ui.tr("app.title"), as_of=as_of.isoformat(), filters=ui.describe(filters, store)))
+
+numbers = ui.cached(overview.headline, store, filters, as_of)
+row1 = st.columns(4)
+row1[0].metric(ui.tr("home.customers"), f"{numbers['customers']:,}")
+row1[1].metric(ui.tr("home.active_customers"), f"{numbers['active_customers']:,}")
+row1[2].metric(ui.tr("home.arr"), ui.money(numbers["arr_cents"]))
+row1[3].metric(ui.tr("home.overdue"), ui.money(numbers["overdue_cents"]))
+row2 = st.columns(4)
+row2[0].metric(ui.tr("home.open_feedback"), f"{numbers['open_feedback']:,}")
+row2[1].metric(ui.tr("home.open_demands"), f"{numbers['open_demands']:,}")
+row2[2].metric(ui.tr("home.events"), f"{numbers['events']:,}")
+
+st.subheader(ui.tr("home.chart.title"))
+trend = ui.cached(overview.monthly_trend, store, filters)
+if trend.empty or (trend["active_accounts"].sum() == 0 and trend["arr"].sum() == 0):
+    st.info(ui.tr("home.empty"))
+else:
+    base = alt.Chart(trend).encode(x=alt.X("yearmonth(month):T", title=ui.tr("home.chart.month")))
+    bars = base.mark_bar(opacity=0.55, color="#4c78a8").encode(
+        y=alt.Y("active_accounts:Q", title=ui.tr("home.chart.active_accounts")),
+        tooltip=[alt.Tooltip("yearmonth(month):T", title=ui.tr("home.chart.month")),
+                 alt.Tooltip("active_accounts:Q", title=ui.tr("home.chart.active_accounts"), format=","),
+                 alt.Tooltip("arr:Q", title=ui.tr("home.chart.arr"), format=",.0f")])
+    line = base.mark_line(point=True, color="#e45756").encode(
+        y=alt.Y("arr:Q", title=ui.tr("home.chart.arr"), axis=alt.Axis(format="~s")))
+    st.altair_chart(alt.layer(bars, line).resolve_scale(y="independent"), width="stretch")
+
+st.subheader(ui.tr("home.by_industry"))
+industries = ui.cached(overview.by_industry, store, filters, as_of)
+table = industries.assign(industry=industries["industry"].map(lambda v: label(Industry, v, lang))).rename(columns={
+    "industry": ui.tr("home.col.industry"), "customers": ui.tr("home.col.customers"), "arr": ui.tr("home.col.arr")})
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={ui.tr("home.col.arr"): st.column_config.NumberColumn(format="%,.0f")})

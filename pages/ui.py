@@ -1,0 +1,231 @@
+"""Shared Streamlit pieces: the store handle, language, the one filter sidebar, grids and downloads.
+
+Every page uses these instead of its own copies. No SQL and no formulas here: those live in
+ops_core; this module only turns ops_core results into widgets.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from ops_core import config, exports, overview
+from ops_core.db.engine import check_connection, make_engine
+from ops_core.db.schema import upgrade
+from ops_core.errors import OpsError, StoreUnavailable
+from ops_core.filters import SEGMENT_FIELDS, Filters
+from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, label, t
+from ops_core.vocab import values
+
+FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
+LANG_KEY = "ops_lang"
+STORE_ERRORS = (StoreUnavailable, OperationalError, DBAPIError)
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+# --- store -------------------------------------------------------------------------------------
+
+
+def configured_url() -> str:
+    """OPS_DATABASE_URL, else Streamlit secrets' ``database_url``, else the embedded default."""
+    if os.environ.get(config.DATABASE_URL_ENV, "").strip():
+        return config.database_url()
+    try:
+        secret = st.secrets.get("database_url")
+    except (FileNotFoundError, KeyError, OSError, ValueError):  # no secrets file is the normal case
+        secret = None
+    except Exception:  # noqa: BLE001 - a malformed secrets.toml must not take the app down
+        secret = None
+    return config.database_url(secret or None)
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+@st.cache_resource(show_spinner=False)
+def _migrated(url: str) -> bool:
+    """Apply migrations once per process (an exception is not cached, so a retry tries again)."""
+    upgrade(_engine(url))
+    return True
+
+
+def engine() -> Engine:
+    """The store, migrated and reachable; raises StoreUnavailable otherwise."""
+    url = configured_url()
+    store = _engine(url)
+    check_connection(store)
+    _migrated(url)
+    return store
+
+
+def store_down_page(exc: BaseException) -> None:
+    """A clear page instead of a traceback; the retry button reruns and reconnects."""
+    lang = language()
+    st.title(t("store.down.title", lang))
+    st.error(t("store.down.body", lang))
+    st.markdown(f"**{t('store.down.url', lang)}:** `{config.redact_url(configured_url())}`")
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    st.markdown(f"**{t('store.down.reason', lang)}:** {reason}")
+    if st.button(t("store.down.retry", lang), type="primary"):
+        st.cache_data.clear()
+        st.rerun()
+
+
+def ensure_demo_company(store: Engine) -> None:
+    """First start on an empty store: fill it with the demo company, with a progress bar."""
+    with store.connect() as conn:
+        if overview.has_customers(conn):
+            return
+    from ops_core import demo
+
+    lang = language()
+    customers = int(os.environ.get("OPS_DEMO_CUSTOMERS", config.setting_default("demo.customers")))
+    years = int(os.environ.get("OPS_DEMO_YEARS", config.setting_default("demo.years")))
+    bar = st.progress(0.0, text=t("store.first_start", lang, customers=customers, years=years))
+
+    def report(fraction: float, message: str) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=f"{t('store.first_start', lang, customers=customers, years=years)} {message}")
+
+    demo.generate(store, customers=customers, years=years, seed=int(config.setting_default("demo.seed")), progress=report)
+    bar.empty()
+    st.cache_data.clear()
+    st.toast(t("store.first_start_done", lang))
+
+
+# --- language and filters ----------------------------------------------------------------------
+
+
+def language() -> str:
+    lang = st.session_state.get(LANG_KEY) or st.query_params.get("lang") or DEFAULT_LANGUAGE
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def tr(key: str, **values: object) -> str:
+    """Translate in the language the sidebar chose."""
+    return t(key, language(), **values)
+
+
+def _sync_url(filters: Filters, lang: str) -> None:
+    """Keep the address bar a shareable link of this view (query params clear on page switch)."""
+    wanted = {**filters.to_query_params(), "lang": lang}
+    if dict(st.query_params.to_dict()) != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def sidebar(store: Engine) -> Filters:
+    """The one shared sidebar: language, date range and segment filters, mirrored in the URL."""
+    params = st.query_params.to_dict()
+    if FILTERS_KEY not in st.session_state:
+        st.session_state[FILTERS_KEY] = Filters.from_query_params(params, today())
+        st.session_state[LANG_KEY] = params.get("lang") if params.get("lang") in LANGUAGES else DEFAULT_LANGUAGE
+    elif "from" in params and Filters.from_query_params(params, today()) != st.session_state[FILTERS_KEY]:
+        # A link pasted into the address bar wins over what this session had.
+        st.session_state[FILTERS_KEY] = Filters.from_query_params(params, today())
+    current: Filters = st.session_state[FILTERS_KEY]
+
+    with st.sidebar:
+        lang = st.selectbox(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get, key=LANG_KEY)
+        st.header(t("filters.header", lang))
+        picked = st.date_input(t("filters.date_range", lang), value=(current.date_from, current.date_to),
+                               key="ops_filter_dates")
+        start, end = (picked if isinstance(picked, tuple) and len(picked) == 2 else (current.date_from, current.date_to))
+        chosen: dict[str, tuple] = {}
+        csm_names = cached_csm_names(str(store.url))
+        for spec in SEGMENT_FIELDS:
+            if spec.vocabulary is not None:
+                options: list[Any] = list(values(spec.vocabulary))
+                fmt: Callable[[Any], str] = lambda v, e=spec.vocabulary: label(e, v, lang)  # noqa: E731
+            else:
+                options = list(csm_names)
+                fmt = lambda v: csm_names.get(v, str(v))  # noqa: E731
+            default = [v for v in getattr(current, spec.name) if v in options]
+            chosen[spec.name] = tuple(st.multiselect(t(spec.label_key, lang), options, default=default,
+                                                     format_func=fmt, key=f"ops_filter_{spec.name}"))
+        st.caption(t("filters.link_hint", lang))
+    filters = Filters(start, end, **chosen)
+    st.session_state[FILTERS_KEY] = filters
+    _sync_url(filters, lang)
+    return filters
+
+
+def describe(filters: Filters, store: Engine) -> str:
+    return filters.describe(language(), cached_csm_names(str(store.url)))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def cached_csm_names(url: str) -> dict[int, str]:
+    with _engine(url).connect() as conn:
+        return overview.csm_names(conn)
+
+
+def cached(function: Callable[..., Any], store: Engine, *args: Any) -> Any:
+    """Run an ops_core query through the data cache, keyed by the store URL and the arguments."""
+    return _cached_call(function.__module__, function.__qualname__, str(store.url.render_as_string(hide_password=False)), args)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _cached_call(module: str, name: str, url: str, args: tuple) -> Any:
+    import importlib
+
+    function = getattr(importlib.import_module(module), name)
+    with _engine(url).connect() as conn:
+        return function(conn, *args)
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420) -> None:
+    """A paged AgGrid of at most one page's worth of rows sent per render (see STACK-NOTES)."""
+    from st_aggrid import AgGrid, GridOptionsBuilder
+
+    builder = GridOptionsBuilder.from_dataframe(frame)
+    builder.configure_pagination(enabled=True, paginationAutoPageSize=False, paginationPageSize=page_size)
+    builder.configure_default_column(sortable=True, filter=True, resizable=True)
+    AgGrid(frame, gridOptions=builder.build(), key=key, height=height, show_download_button=False,
+           show_toolbar=False, theme="streamlit")
+
+
+def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], personal: str | None = None) -> None:
+    """CSV (UTF-8 with BOM) and Excel downloads, neutralised, masked, with the view described inside."""
+    safe = exports.mask_personal_data(frame, personal) if personal else frame
+    left, right = st.columns(2)
+    left.download_button(tr("download.csv"), exports.to_csv_bytes(safe, notes=notes), f"{basename}.csv",
+                         mime="text/csv", key=f"csv_{basename}")
+    right.download_button(tr("download.excel"), exports.to_excel_bytes(safe, sheet_name=basename[:31], notes=notes),
+                          f"{basename}.xlsx", key=f"xlsx_{basename}",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def money(cents: float) -> str:
+    return f"¥{cents / 100:,.0f}"
+
+
+def show_error(exc: OpsError) -> None:
+    st.error(str(exc))
+
+
+def page_context() -> tuple[Engine, Filters]:
+    """What every page starts from: the reachable store and the sidebar's filters."""
+    store = engine()
+    filters = st.session_state.get(FILTERS_KEY) or Filters.default(today())
+    return store, filters
+
+
+def pending_page(title_key: str, summary_key: str, frame: pd.DataFrame) -> None:
+    """A page whose own feature has not landed: its heading, a note, and what the store holds."""
+    st.title(tr(title_key))
+    st.info(tr("page.pending"))
+    st.subheader(tr(summary_key))
+    st.dataframe(frame, hide_index=True, width="stretch")

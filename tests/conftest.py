@@ -1,0 +1,86 @@
+"""Shared fixtures: one suite, two engines.
+
+SQLite by default; when ``OPS_TEST_DATABASE_URL`` names a PostgreSQL server, every store a test asks
+for is a fresh database created on that server and dropped at the end of the run.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ops_core.config import parse_url  # noqa: E402
+from ops_core.db.engine import make_engine  # noqa: E402
+from ops_core.db.schema import upgrade  # noqa: E402
+
+PG_URL = os.environ.get("OPS_TEST_DATABASE_URL", "").strip()
+BACKEND = "postgresql" if PG_URL else "sqlite"
+DEMO_CUSTOMERS = 300
+DEMO_YEARS = 3
+DEMO_SEED = 11
+
+
+def pytest_report_header(config):
+    return f"ops-cockpit store backend: {BACKEND}" + (f" ({parse_url(PG_URL).render_as_string(hide_password=True)})" if PG_URL else "")
+
+
+@pytest.fixture(scope="session")
+def new_store_url(tmp_path_factory) -> Iterator[Callable[[], str]]:
+    """A factory of URLs of new, empty databases on the backend under test."""
+    created: list[str] = []
+    admin: Engine | None = None
+    if PG_URL:
+        admin = create_engine(parse_url(PG_URL), isolation_level="AUTOCOMMIT")
+
+    def make() -> str:
+        if admin is None:
+            return f"sqlite:///{tmp_path_factory.mktemp('store') / 'ops.db'}"
+        name = f"ops_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return parse_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    if admin is not None:
+        with admin.connect() as conn:
+            for name in created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def fresh_engine(new_store_url) -> Iterator[Engine]:
+    """An empty store with the schema applied, for one test."""
+    engine = make_engine(new_store_url())
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_url(new_store_url) -> str:
+    """A store holding a small demo company (read-only for tests: never write to it)."""
+    from ops_core import demo
+
+    url = new_store_url()
+    engine = make_engine(url)
+    upgrade(engine)
+    demo.generate(engine, customers=DEMO_CUSTOMERS, years=DEMO_YEARS, seed=DEMO_SEED)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo_url) -> Iterator[Engine]:
+    engine = make_engine(demo_url)
+    yield engine
+    engine.dispose()
