@@ -84,3 +84,14 @@ def demo_engine(demo_url) -> Iterator[Engine]:
     engine = make_engine(demo_url)
     yield engine
     engine.dispose()
+
+
+def pytest_sessionfinish(session, exitstatus):  # noqa: ANN001
+    """In CI (OPS_FORBID_SKIPS=1) a skipped test is a failure: browser and PostgreSQL tests must run."""
+    if os.environ.get("OPS_FORBID_SKIPS") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"OPS_FORBID_SKIPS: {len(skipped)} tests were skipped; CI requires every test to run", red=True)
+        session.exitstatus = 1

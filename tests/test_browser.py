@@ -1,0 +1,148 @@
+"""The app in a real browser: start ``streamlit run app.py``, open every page in headless Chromium.
+
+Screenshots go to a temporary folder (or ``OPS_SCREENSHOT_DIR``) to be looked at. Skips, with the
+reason, when Chromium or Playwright is absent; CI forbids skips (see .ci/run).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+PAGES = [
+    ("home", "Ops Cockpit"),
+    ("indicators", "Indicator system"),
+    ("customers", "Customer tiers & value"),
+    ("demands", "Demand board"),
+    ("feedback", "Feedback queue"),
+    ("events", "Event ROI"),
+    ("data", "Data"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app(database_url: str, log: Path, **env: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    environment = {**os.environ, "OPS_DATABASE_URL": database_url, **env}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
+                return process, base
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise AssertionError(f"streamlit did not start: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:  # noqa: ANN001
+    folder = Path(os.environ.get("OPS_SCREENSHOT_DIR") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def wait_for_render(page, timeout_ms: int = 90_000) -> None:  # noqa: ANN001
+    page.wait_for_selector("h1", timeout=timeout_ms)
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms)
+    page.wait_for_timeout(700)  # charts and grids draw after the script finishes
+
+
+@pytest.fixture(scope="module")
+def running_app(demo_url, tmp_path_factory) -> Iterator[str]:  # noqa: ANN001
+    process, base = start_app(demo_url, tmp_path_factory.mktemp("log") / "streamlit.log")
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.mark.parametrize(("path", "heading"), PAGES, ids=[p for p, _ in PAGES])
+def test_every_page_renders_in_chromium(browser, running_app, screenshots, path, heading):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        page.goto(f"{running_app}/{path}")
+        wait_for_render(page)
+        assert page.locator("[data-testid=stException]").count() == 0
+        assert page.locator("h1").first.inner_text().strip() == heading
+        page.screenshot(path=str(screenshots / f"{path}.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_home_in_chinese_with_filters_from_a_shared_link(browser, running_app, screenshots):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        page.goto(f"{running_app}/home?lang=zh&industries=manufacturing,energy")
+        wait_for_render(page)
+        assert page.locator("[data-testid=stException]").count() == 0
+        assert page.locator("h1").first.inner_text().strip() == "运营驾驶舱"
+        assert "制造业" in page.locator("[data-testid=stCaptionContainer]").first.inner_text()
+        # Moving to another page keeps the filters in the address bar.
+        page.get_by_test_id("stSidebarNavLink").filter(has_text="数据").click()
+        page.wait_for_url("**/data?*", timeout=30_000)
+        wait_for_render(page)
+        assert "industries=manufacturing%2Cenergy" in page.url or "industries=manufacturing,energy" in page.url
+        page.screenshot(path=str(screenshots / "data-zh.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_first_start_fills_an_empty_store_and_a_dead_store_gives_a_clear_page(browser, new_store_url, screenshots, tmp_path):
+    process, base = start_app(new_store_url(), tmp_path / "first.log", OPS_DEMO_CUSTOMERS="40", OPS_DEMO_YEARS="1")
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        page.goto(f"{base}/home")
+        wait_for_render(page, timeout_ms=180_000)
+        assert page.locator("[data-testid=stException]").count() == 0
+        assert page.get_by_test_id("stMetricValue").first.inner_text().strip() == "40"
+    finally:
+        page.close()
+        process.terminate()
+        process.wait(timeout=20)
+    process, base = start_app("postgresql+psycopg://ops:s3cret@127.0.0.1:1/ops", tmp_path / "down.log")
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        page.goto(base)
+        wait_for_render(page)
+        assert page.locator("h1").first.inner_text().strip() == "The database cannot be reached"
+        assert page.locator("[data-testid=stException]").count() == 0
+        assert "s3cret" not in page.content()
+        page.screenshot(path=str(screenshots / "store-down.png"), full_page=True)
+    finally:
+        page.close()
+        process.terminate()
+        process.wait(timeout=20)
