@@ -68,7 +68,7 @@ def check_write(actor: Actor, entity: str, action: str) -> Table:
 def coerce(column: Column, raw: Any) -> Any:
     """The typed value of ``raw`` for ``column``; raises ValueError with a reason a person understands."""
     if raw is None or (isinstance(raw, str) and raw.strip() == "") or (isinstance(raw, float) and raw != raw):
-        if not column.nullable and column.default is None and not column.primary_key:
+        if not column.nullable and column.default is None and not _is_generated_key(column):
             raise ValueError("is required")
         return None
     kind = column.type
@@ -83,7 +83,11 @@ def coerce(column: Column, raw: Any) -> Any:
             return False
         raise ValueError(f"'{_short(raw)}' is not yes/no (use true or false)")
     if isinstance(kind, (Integer, BigInteger)):
-        return _integer(raw)
+        value = _integer(raw)
+        bound = 2**63 if isinstance(kind, BigInteger) else 2**31
+        if not -bound <= value < bound:
+            raise ValueError(f"{value} is out of range for this field")
+        return value
     if isinstance(kind, Float):
         try:
             value = float(raw)
@@ -177,9 +181,16 @@ def validate(table: Table, values: Mapping[str, Any], *, row: int | None = None,
     return clean
 
 
+def generated_key(table: Table) -> Column | None:
+    """The single integer primary key the store numbers itself, if the table has one."""
+    pk = list(table.primary_key.columns)
+    if len(pk) == 1 and isinstance(pk[0].type, Integer) and pk[0].autoincrement in (True, "auto"):
+        return pk[0]
+    return None
+
+
 def _is_generated_key(column: Column) -> bool:
-    return bool(column.primary_key and column.autoincrement in (True, "auto") and isinstance(column.type, Integer)
-                and len(column.table.primary_key.columns) == 1)
+    return column is generated_key(column.table)
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -235,6 +246,8 @@ def create(session: Session, actor: Actor, entity: str, values: Mapping[str, Any
     """Insert one record and its audit row; returns the stored record (with id and version)."""
     table = check_write(actor, entity, "create")
     clean = validate(table, values, creating=True)
+    # An empty cell in a column with a default means "the default", not NULL.
+    clean = {k: v for k, v in clean.items() if v is not None or table.c[k].default is None}
     if "version" in table.c:
         clean["version"] = 1
     result = session.execute(insert(table).values(**clean))

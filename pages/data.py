@@ -1,12 +1,10 @@
 """Data: what the store holds, exports of each entity, imports with a validation report, recent changes."""
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import streamlit as st
 
 from ops_core import io, overview, writes
+from ops_core.config import setting_default
 from ops_core.errors import OpsError
 from pages import ui
 
@@ -23,29 +21,27 @@ with export_tab:
     entity = st.selectbox(ui.tr("data.export.entity"), list(io.ENTITIES), key="export_entity")
     frame = ui.cached(io.export_entity, store, entity)
     st.caption(ui.tr("data.export.masked"))
-    ui.grid(frame.head(ui.config.setting_default("ui.page_size")), key=f"export_grid_{entity}")
+    ui.grid(frame.head(setting_default("ui.page_size")), key=f"export_grid_{entity}")
     ui.download_buttons(frame, entity, notes=[f"{entity}: {len(frame)} rows", ui.describe(filters, store)])
 
 with import_tab:
     target = st.selectbox(ui.tr("data.import.entity"), list(io.ENTITIES), key="import_entity")
     upload = st.file_uploader(ui.tr("data.import.file"), type=["csv", "xlsx"], key="import_file")
     if upload is not None and st.button(ui.tr("data.import.run"), type="primary"):
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / Path(upload.name).name
-            path.write_bytes(upload.getvalue())
-            try:
-                report = io.import_entity(store, writes.LOCAL_ADMIN, target, path)
-            except OpsError as exc:
-                ui.show_error(exc)
+        try:
+            raw = io.read_table_file(upload.getvalue(), upload.name)
+            report = io.import_rows(store, writes.LOCAL_ADMIN, target, raw, upload.name)
+        except OpsError as exc:
+            ui.show_error(exc)
+        else:
+            if report.problems:
+                st.error(ui.tr("data.import.failed", count=len(report.problems)))
+                st.dataframe(report.to_dataframe().rename(columns={
+                    "row": ui.tr("data.import.col.row"), "field": ui.tr("data.import.col.field"),
+                    "message": ui.tr("data.import.col.problem")}), hide_index=True, width="stretch")
             else:
-                if report.problems:
-                    st.error(ui.tr("data.import.failed", count=len(report.problems)))
-                    st.dataframe(report.to_dataframe().rename(columns={
-                        "row": ui.tr("data.import.col.row"), "field": ui.tr("data.import.col.field"),
-                        "message": ui.tr("data.import.col.problem")}), hide_index=True, width="stretch")
-                else:
-                    st.success(ui.tr("data.import.ok", rows=report.rows_written, entity=target))
-                    st.cache_data.clear()
+                st.success(ui.tr("data.import.ok", rows=report.rows_written, entity=target))
+                st.cache_data.clear()
 
 with audit_tab:
     st.dataframe(ui.cached(overview.recent_changes, store), hide_index=True, width="stretch")

@@ -43,7 +43,7 @@ def configured_url() -> str:
         secret = st.secrets.get("database_url")
     except (FileNotFoundError, KeyError, OSError, ValueError):  # no secrets file is the normal case
         secret = None
-    except Exception:  # noqa: BLE001 - a malformed secrets.toml must not take the app down
+    except Exception:
         secret = None
     return config.database_url(secret or None)
 

@@ -19,6 +19,7 @@ from ops_core.exports import (
     mask_email,
     mask_frame,
     mask_name,
+    mask_personal_data,
     mask_phone,
     neutralise,
     neutralise_frame,
@@ -133,6 +134,12 @@ def test_mask_frame_masks_only_declared_columns_and_keeps_the_original():
     assert df["name"].iloc[0] == "张三"
 
 
+def test_mask_personal_data_looks_up_the_entity_and_leaves_others_alone():
+    df = pd.DataFrame({"contact_name": ["李四"], "company": ["线索公司"]})
+    assert mask_personal_data(df, "leads").values.tolist() == [["李*", "线索公司"]]
+    assert mask_personal_data(df, "customers").values.tolist() == [["李四", "线索公司"]]
+
+
 # --- neutralising ------------------------------------------------------------------------------
 
 
@@ -205,7 +212,8 @@ def test_csv_notes_come_first_each_as_one_cell_starting_with_hash():
 def test_csv_masks_the_declared_columns():
     df = pd.DataFrame({"name": ["=张三"], "phone": ["+86 138 1234 1234"], "email": ["alice@example.com"]})
     text = to_csv_bytes(df, mask_columns=PERSONAL_DATA["contacts"]).decode("utf-8-sig")
-    assert text.splitlines()[1] == "'=**,+86 138****1234,a***@example.com"
+    # masked first, then neutralised: a phone shown as "+86 ..." would be a formula to Excel
+    assert text.splitlines()[1] == "'=**,'+86 138****1234,a***@example.com"
 
 
 # --- Excel -------------------------------------------------------------------------------------
@@ -227,9 +235,10 @@ def test_excel_stores_hostile_text_as_strings_never_formulas():
 def test_excel_keeps_chinese_numbers_and_the_neutralised_text():
     sheet = _load(to_excel_bytes(_hostile_frame(), "data", ["weights: 订单金额 40%"]))
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("# weights: 订单金额 40%",)  # note row, then header
+    assert rows[0] == ("# weights: 订单金额 40%", None, None)  # note row, then header
     assert rows[1] == ("text", "amount", "客户")
-    assert [r[0] for r in rows[2:-1]] == [e for _, _, e in HOSTILE]
+    # XML (inside .xlsx) reads a carriage return back as a line feed; the quote in front stays.
+    assert [r[0] for r in rows[2:-1]] == [e.replace("\r", "\n") for _, _, e in HOSTILE]
     assert [r[1] for r in rows[2:]] == [-(i + 1) for i in range(len(HOSTILE) + 1)]
     assert all(r[2] == "张三" for r in rows[2:])
 
@@ -247,7 +256,7 @@ def test_excel_drops_control_characters_excel_refuses_and_still_neutralises():
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
-    pytest.param("客户[2024]:*?/\\", "客户_2024_____", id="forbidden-characters"),
+    pytest.param("客户[2024]:*?/\\", "客户_2024______", id="forbidden-characters"),
     pytest.param("x" * 40, "x" * 31, id="too-long"),
     pytest.param("", "data", id="empty"),
     pytest.param("'quoted'", "quoted", id="quotes-at-ends"),

@@ -1,0 +1,316 @@
+"""Import and export of entities: all or nothing, row-and-field problems, round trips, the command line."""
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, func, select
+
+from ops_core import writes
+from ops_core.db.engine import make_engine, transaction
+from ops_core.db.models import TABLES
+from ops_core.db.schema import upgrade
+from ops_core.errors import PermissionDenied, UsageError
+from ops_core.io import ENTITIES, export_entity, import_entity, write_export
+from ops_core.vocab import Role
+
+ROOT = Path(__file__).resolve().parent.parent
+CUSTOMER_HEADER = "id,code,name,industry,region,size_band,employees,partnership_level,demand_type,created_on"
+CONTRACT_HEADER = "id,code,customer_id,kind,product_line,signed_on,start_date,end_date,amount_cents"
+LOAD_ORDER = ["customers", "contacts", "contracts", "invoices", "payments", "leads"]
+
+
+def _customer(n: int, **overrides: object) -> dict[str, object]:
+    return {"code": f"C{n:03d}", "name": f"客户{n}", "industry": "manufacturing", "region": "east_china",
+            "size_band": "medium", "employees": 300, "partnership_level": "basic", "demand_type": "standard",
+            "created_on": dt.date(2024, 1, n)} | overrides
+
+
+def _seed(engine: Engine) -> None:
+    """Two customers, their contacts, a contract and its renewal, an invoice, a payment and a lead."""
+    admin = writes.LOCAL_ADMIN
+    with transaction(engine) as s:
+        writes.create(s, admin, "customers", _customer(1, name='=HYPERLINK("http://x","y")', fortune500=True))
+        writes.create(s, admin, "customers", _customer(2, name="欧阳科技 😀", employees=12))
+        writes.create(s, admin, "contacts", {"customer_id": 1, "name": "张三", "role": "boss", "is_key": True,
+                                             "phone": "+86 138 1234 1234", "email": "zhang@example.com",
+                                             "start_date": dt.date(2024, 2, 1)})
+        writes.create(s, admin, "contacts", {"customer_id": 2, "name": "John Smith", "role": "user",
+                                             "start_date": dt.date(2024, 2, 1), "title": "-2+3"})
+        base = {"customer_id": 1, "product_line": "MES", "signed_on": dt.date(2024, 1, 1)}
+        writes.create(s, admin, "contracts", base | {"code": "K1", "kind": "new", "start_date": dt.date(2024, 1, 1),
+                                                      "end_date": dt.date(2024, 12, 31), "amount_cents": 120_000_00})
+        writes.create(s, admin, "contracts", base | {"code": "K2", "kind": "renewal", "renewal_of_id": 1,
+                                                      "start_date": dt.date(2025, 1, 1),
+                                                      "end_date": dt.date(2025, 12, 31), "amount_cents": -5})
+        writes.create(s, admin, "invoices", {"number": "INV-1", "customer_id": 1, "contract_id": 1,
+                                             "issued_on": dt.date(2024, 1, 5), "due_on": dt.date(2024, 2, 5),
+                                             "amount_cents": 120_000_00})
+        writes.create(s, admin, "payments", {"invoice_id": 1, "paid_on": dt.date(2024, 2, 1), "amount_cents": 60_000_00})
+        writes.create(s, admin, "leads", {"company": "线索公司", "contact_name": "李四", "phone": "13912345678",
+                                          "title_level": "manager", "industry": "energy",
+                                          "created_at": dt.datetime(2024, 3, 1, 9, 30)})
+
+
+def _count(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(TABLES[table])).scalar_one()
+
+
+def _imports_audited(engine: Engine) -> list[dict]:
+    log = TABLES["audit_log"]
+    with engine.connect() as conn:
+        return [r.new_values for r in conn.execute(select(log).where(log.c.action == "import"))]
+
+
+@pytest.fixture
+def second_engine(new_store_url):
+    engine = make_engine(new_store_url())
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_entities_export_table_columns_with_ids_and_without_version():
+    assert set(ENTITIES) >= {"customers", "contacts", "contracts", "invoices", "payments", "usage", "feedback",
+                             "events", "event_costs", "leads", "lead_touches"}
+    assert ENTITIES["usage"].table_name == "usage_daily"
+    assert ",".join(ENTITIES["customers"].columns).startswith(CUSTOMER_HEADER.split(",employees")[0])
+    for entity in ENTITIES.values():
+        assert "version" not in entity.columns
+        assert all(c.name in entity.columns for c in entity.table.primary_key.columns)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_export_then_import_into_an_empty_store_gives_the_same_rows(fresh_engine, second_engine, tmp_path, suffix):
+    _seed(fresh_engine)
+    for entity in LOAD_ORDER:
+        with fresh_engine.connect() as conn:
+            write_export(export_entity(conn, entity, masked=False), tmp_path / f"{entity}{suffix}")
+    for entity in LOAD_ORDER:
+        report = import_entity(second_engine, writes.LOCAL_ADMIN, entity, tmp_path / f"{entity}{suffix}")
+        assert report.ok, report.lines()
+        assert report.rows_written == report.rows_read == _count(fresh_engine, ENTITIES[entity].table_name)
+    for entity in LOAD_ORDER:
+        with fresh_engine.connect() as a, second_engine.connect() as b:
+            pd.testing.assert_frame_equal(export_entity(a, entity, masked=False), export_entity(b, entity, masked=False))
+    with second_engine.connect() as conn:  # the formula-looking name came back without the export's quote
+        assert conn.execute(select(TABLES["customers"].c.name).where(TABLES["customers"].c.id == 1)).scalar_one() \
+            == '=HYPERLINK("http://x","y")'
+    assert [a["entity"] for a in _imports_audited(second_engine)] == LOAD_ORDER
+
+
+def test_ids_keep_counting_after_an_import_with_explicit_ids(fresh_engine, tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text(CUSTOMER_HEADER + "\n41,C041,甲,energy,north_china,small,60,gold,platform,2024-05-01\n",
+                    encoding="utf-8")
+    assert import_entity(fresh_engine, writes.LOCAL_ADMIN, "customers", path).ok
+    with transaction(fresh_engine) as s:
+        created = writes.create(s, writes.LOCAL_ADMIN, "customers", _customer(2))
+    assert created["id"] == 42  # PostgreSQL's sequence was moved past 41
+
+
+def test_export_masks_personal_data_unless_asked(fresh_engine):
+    _seed(fresh_engine)
+    with fresh_engine.connect() as conn:
+        masked = export_entity(conn, "contacts")
+        plain = export_entity(conn, "contacts", masked=False)
+        leads = export_entity(conn, "leads")
+    assert masked["name"].tolist() == ["张*", "J*** S****"]
+    assert masked["phone"].iloc[0] == "+86 138****1234" and masked["email"].iloc[0] == "z***@example.com"
+    assert plain["name"].tolist() == ["张三", "John Smith"]
+    assert leads["contact_name"].tolist() == ["李*"] and leads["phone"].tolist() == ["139****5678"]
+
+
+def test_csv_export_is_neutralised_with_a_bom_and_numbers_left_alone(fresh_engine, tmp_path):
+    _seed(fresh_engine)
+    with fresh_engine.connect() as conn:
+        write_export(export_entity(conn, "contracts"), tmp_path / "contracts.csv")
+        write_export(export_entity(conn, "customers"), tmp_path / "customers.csv")
+    contracts = (tmp_path / "contracts.csv").read_bytes()
+    assert contracts.startswith(b"\xef\xbb\xbf")
+    assert "2,K2,1,renewal,MES,2024-01-01,2025-01-01,2025-12-31,-5,0,0,1" in contracts.decode("utf-8-sig")
+    customers = (tmp_path / "customers.csv").read_text(encoding="utf-8-sig")
+    assert "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"" in customers and "欧阳科技 😀" in customers
+
+
+def test_an_import_with_bad_rows_writes_nothing_and_names_every_row_and_field(fresh_engine, tmp_path):
+    with transaction(fresh_engine) as s:
+        writes.create(s, writes.LOCAL_ADMIN, "customers", _customer(1))
+    path = tmp_path / "contracts.csv"
+    path.write_text("\n".join([
+        CONTRACT_HEADER,
+        "1,K1,1,new,MES,2024-01-01,2024-01-01,2024-12-31,100",       # row 2: fine
+        "2,K2,1,new,MES,2024-01-01,2024-01-01,2024-12-31,abc",       # row 3: amount is not a number
+        "3,K3,999,new,MES,2024-01-01,2024-01-01,2024-12-31,100",     # row 4: no customer 999
+        "4,K1,1,leased,MES,2024-01-01,2024-01-01,not a day,100",     # row 5: code reused, kind, date
+        "1,K5,1,new,MES,2024-01-01,2024-01-01,2024-12-31,100",       # row 6: id of row 2 again
+    ]) + "\n", encoding="utf-8")
+    report = import_entity(fresh_engine, writes.LOCAL_ADMIN, "contracts", path)
+    assert report.rows_read == 5 and report.rows_written == 0
+    assert sorted(report.problems) == sorted([
+        (3, "amount_cents", "'abc' is not a whole number"),
+        (5, "end_date", "'not a day' is not a date (use YYYY-MM-DD)"),
+        (5, "kind", "'leased' is not one of new, renewal, expansion"),
+        (6, "id", "'1' is already used in row 2"),
+    ])
+    assert "row 3, field 'amount_cents': 'abc' is not a whole number" in report.lines()
+    assert list(report.to_dataframe().columns) == ["row", "field", "message"]
+    assert _count(fresh_engine, "contracts") == 0 and _imports_audited(fresh_engine) == []
+
+
+def test_references_and_keys_are_checked_against_the_store(fresh_engine, tmp_path):
+    with transaction(fresh_engine) as s:
+        writes.create(s, writes.LOCAL_ADMIN, "customers", _customer(1))
+        writes.create(s, writes.LOCAL_ADMIN, "contracts", {
+            "code": "K1", "customer_id": 1, "kind": "new", "product_line": "MES", "signed_on": dt.date(2024, 1, 1),
+            "start_date": dt.date(2024, 1, 1), "end_date": dt.date(2024, 12, 31)})
+    path = tmp_path / "contracts.csv"
+    path.write_text("\n".join([
+        CONTRACT_HEADER + ",renewal_of_id",
+        "1,K9,1,new,MES,2024-01-01,2024-01-01,2024-12-31,100,",         # row 2: id 1 is taken
+        "5,K1,1,new,MES,2024-01-01,2024-01-01,2024-12-31,100,",         # row 3: code K1 is taken
+        "6,K6,999,renewal,MES,2024-01-01,2025-01-01,2025-12-31,100,77",  # row 4: customer and contract missing
+        "7,K7,1,renewal,MES,2024-01-01,2025-01-01,2025-12-31,100,8",    # row 5: renews row 6's contract: fine
+        "8,K8,1,new,MES,2024-01-01,2024-01-01,2024-12-31,100,",
+    ]) + "\n", encoding="utf-8")
+    report = import_entity(fresh_engine, writes.LOCAL_ADMIN, "contracts", path)
+    assert report.problems == [
+        (2, "id", "'1' is already in the store"),
+        (3, "code", "'K1' is already in the store"),
+        (4, "customer_id", "there is no customers row with id 999"),
+        (4, "renewal_of_id", "there is no contracts row with id 77"),
+    ]
+    assert _count(fresh_engine, "contracts") == 1
+
+
+def test_a_row_may_refer_to_a_later_row_of_the_same_file(fresh_engine, tmp_path):
+    with transaction(fresh_engine) as s:
+        writes.create(s, writes.LOCAL_ADMIN, "customers", _customer(1))
+    path = tmp_path / "contracts.csv"
+    path.write_text(CONTRACT_HEADER + ",renewal_of_id\n"
+                    "10,K10,1,renewal,MES,2025-01-01,2025-01-01,2025-12-31,100,11\n"
+                    "11,K11,1,new,MES,2024-01-01,2024-01-01,2024-12-31,100,\n", encoding="utf-8")
+    assert import_entity(fresh_engine, writes.LOCAL_ADMIN, "contracts", path).ok
+    with fresh_engine.connect() as conn:
+        assert export_entity(conn, "contracts")["renewal_of_id"].tolist() == [11, pd.NA]
+
+
+def test_a_dry_run_checks_against_the_store_and_writes_nothing(fresh_engine, tmp_path):
+    from ops_core.io import import_rows, read_table_file
+
+    data = (CUSTOMER_HEADER + "\n1,C001,甲,energy,north_china,small,60,gold,platform,2024-05-01\n").encode()
+    report = import_rows(fresh_engine, writes.LOCAL_ADMIN, "customers", read_table_file(data, "c.csv"), "c.csv",
+                         dry_run=True)
+    assert report.ok and report.rows_read == 1 and report.rows_written == 0
+    assert _count(fresh_engine, "customers") == 0
+
+
+def test_row_numbers_count_the_header_and_note_rows_as_a_spreadsheet_shows(fresh_engine, tmp_path):
+    df = pd.DataFrame([_customer(1), _customer(2, employees="many")])
+    write_export(df, tmp_path / "customers.xlsx", notes=["exported for the CSM team", "filters: none"])
+    report = import_entity(fresh_engine, writes.LOCAL_ADMIN, "customers", tmp_path / "customers.xlsx")
+    # rows 1-2 notes, row 3 header, row 4 first customer, row 5 the bad one
+    assert report.problems == [(5, "employees", "'many' is not a whole number")]
+
+
+def test_a_csv_with_or_without_bom_and_missing_ids_is_imported(fresh_engine, tmp_path):
+    header = CUSTOMER_HEADER.removeprefix("id,")
+    for n, encoding in ((1, "utf-8-sig"), (2, "utf-8")):
+        path = tmp_path / f"c{n}.csv"
+        path.write_text(f"{header}\nC00{n},中文客户,retail,south_china,micro,8,silver,configured,2024-01-0{n}\n",
+                        encoding=encoding)
+        assert import_entity(fresh_engine, writes.LOCAL_ADMIN, "customers", path).ok
+    with fresh_engine.connect() as conn:
+        assert export_entity(conn, "customers")[["id", "name"]].values.tolist() == [[1, "中文客户"], [2, "中文客户"]]
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    pytest.param(CUSTOMER_HEADER + ",shoe_size", [(1, "shoe_size", "is not a column of customers")],
+                 id="unknown-column"),
+    pytest.param(CUSTOMER_HEADER.replace(",region", ""),
+                 [(1, "region", "is a required column and is missing from the file")], id="missing-column"),
+    pytest.param(CUSTOMER_HEADER + ",name", [(1, "name", "appears twice in the header")], id="duplicate-column"),
+])
+def test_header_problems_are_reported_once_against_row_one(fresh_engine, tmp_path, header, expected):
+    path = tmp_path / "customers.csv"
+    path.write_text(header + "\n" + ",".join(["1"] * len(header.split(","))) + "\n", encoding="utf-8")
+    report = import_entity(fresh_engine, writes.LOCAL_ADMIN, "customers", path)
+    assert [(r, f, m.split(";")[0]) for r, f, m in report.problems] == expected
+
+
+def test_a_viewer_may_not_import(fresh_engine, tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text(CUSTOMER_HEADER + "\n1,C001,甲,energy,north_china,small,60,gold,platform,2024-05-01\n",
+                    encoding="utf-8")
+    with pytest.raises(PermissionDenied, match="viewer"):
+        import_entity(fresh_engine, writes.Actor("guest", Role.viewer), "customers", path)
+    assert _count(fresh_engine, "customers") == 0
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    pytest.param("customers.csv", "客户".encode("gbk"), "not UTF-8", id="not-utf8"),
+    pytest.param("customers.xlsx", b"PK not really a workbook", "not an Excel .xlsx workbook", id="bad-xlsx"),
+    pytest.param("customers.txt", b"id\n1\n", "use a .csv or .xlsx file", id="wrong-extension"),
+    pytest.param("customers.csv", b"", "no header row", id="empty"),
+])
+def test_an_unreadable_file_is_a_clear_usage_error(fresh_engine, tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(UsageError, match=message):
+        import_entity(fresh_engine, writes.LOCAL_ADMIN, "customers", tmp_path / name)
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ops_core.io", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_cli_exports_and_imports_with_one_summary_line(tmp_path):
+    source, target = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    path = tmp_path / "customers.csv"
+    path.write_text(CUSTOMER_HEADER + "\n1,C001,甲,energy,north_china,small,60,gold,platform,2024-05-01\n",
+                    encoding="utf-8")
+    loaded = _cli("import", "customers", str(path), "--database-url", source)
+    assert (loaded.returncode, loaded.stderr) == (0, "")
+    assert loaded.stdout.splitlines() == [f"imported 1 customers rows from customers.csv into {source}"]
+    exported = _cli("export", "customers", str(tmp_path / "out.xlsx"), "--database-url", source)
+    assert exported.returncode == 0 and len(exported.stdout.splitlines()) == 1
+    again = _cli("import", "customers", str(tmp_path / "out.xlsx"), "--database-url", target)
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    pytest.param(["import", "widgets", "x.csv"], "error: unknown entity 'widgets'", id="unknown-entity"),
+    pytest.param(["import", "customers", "missing.csv"], "error: file not found", id="missing-file"),
+    pytest.param(["export", "customers", "x.csv", "--database-url", "nonsense://"], "error: The database URL",
+                 id="malformed-url"),
+    pytest.param(["export", "customers", "out.pdf"], "error: cannot write 'out.pdf'", id="unknown-extension"),
+])
+def test_cli_problems_exit_2_with_one_clear_line(tmp_path, args, message):
+    args = [a if not a.endswith((".csv", ".pdf")) else str(tmp_path / a) for a in args]
+    if "--database-url" not in args:
+        args += ["--database-url", f"sqlite:///{tmp_path / 'x.db'}"]
+    result = _cli(*args)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_prints_every_validation_problem_and_exits_2(tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text(CUSTOMER_HEADER + "\n1,C001,甲,energy,north_china,small,lots,gold,platform,2024-05-01\n"
+                    "2,C002,乙,mars,north_china,small,5,gold,platform,2024-05-01\n", encoding="utf-8")
+    result = _cli("import", "customers", str(path), "--database-url", f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[:2] == ["row 2, field 'employees': 'lots' is not a whole number",
+                                              "row 3, field 'industry': 'mars' is not one of manufacturing, "
+                                              "construction, logistics, energy, retail, healthcare, automotive, "
+                                              "chemicals, electronics, food"]
+    assert result.stderr.splitlines()[-1].startswith("error: customers.csv: 2 problems")
