@@ -11,12 +11,20 @@ from pages import ui
 
 st.set_page_config(page_title="Ops Cockpit", page_icon="📊", layout="wide")
 
+
+def show_store_down(exc: BaseException) -> None:
+    """Every address shows the clear page; st.navigation must still be called, or Streamlit falls
+    back to running files from pages/ on its own."""
+    st.navigation([st.Page(lambda: ui.store_down_page(exc), title=ui.tr("store.down.title"), icon="⚠️")],
+                  position="hidden").run()
+    st.stop()
+
+
 try:
     store = ui.engine()
     ui.ensure_demo_company(store)
 except ui.STORE_ERRORS as exc:
-    ui.store_down_page(exc)
-    st.stop()
+    show_store_down(exc)
 
 ui.sidebar(store)
 

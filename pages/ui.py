@@ -209,15 +209,38 @@ def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], perso
 
 
 def money(cents: float) -> str:
-    return f"¥{cents / 100:,.0f}"
+    """Yuan, compact enough for a metric tile: ¥49.67M in English, ¥4,967.2万 in Chinese."""
+    yuan = cents / 100
+    if language() == "zh":
+        return f"¥{yuan / 1e4:,.1f}万" if abs(yuan) >= 1e5 else f"¥{yuan:,.0f}"
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "K")):
+        if abs(yuan) >= size:
+            return f"¥{yuan / size:,.2f}{suffix}"
+    return f"¥{yuan:,.0f}"
 
 
 def show_error(exc: OpsError) -> None:
     st.error(str(exc))
 
 
+def run_through_app() -> None:
+    """Make sure this page was started by app.py's st.navigation, not run bare.
+
+    The product keeps its pages in ``pages/``, and Streamlit runs a fresh process in its old
+    pages-directory mode until ``st.navigation`` is first called; a first request for ``/home`` would
+    then run pages/home.py without the app frame (no sidebar, no store checks). Leave that mode and
+    rerun, so app.py draws the frame and picks this same page by its address.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_context() -> tuple[Engine, Filters]:
     """What every page starts from: the reachable store and the sidebar's filters."""
+    run_through_app()
     store = engine()
     filters = st.session_state.get(FILTERS_KEY) or Filters.default(today())
     return store, filters

@@ -86,7 +86,7 @@ def demo_engine(demo_url) -> Iterator[Engine]:
     engine.dispose()
 
 
-def pytest_sessionfinish(session, exitstatus):  # noqa: ANN001
+def pytest_sessionfinish(session, exitstatus):
     """In CI (OPS_FORBID_SKIPS=1) a skipped test is a failure: browser and PostgreSQL tests must run."""
     if os.environ.get("OPS_FORBID_SKIPS") != "1":
         return

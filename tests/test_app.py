@@ -1,6 +1,8 @@
 """Every page runs under Streamlit's AppTest without an exception, in both languages."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -89,9 +91,13 @@ def test_the_app_recovers_without_a_restart_once_the_database_is_back(new_store_
 
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
-        folder = tmp_path.parent / "moved-away"
-        live = parsed.database.rsplit("/", 1)[0]
-        down, up = (lambda: __import__("os").rename(live, folder)), (lambda: __import__("os").rename(folder, live))
+        live, away = Path(parsed.database).parent, tmp_path / "moved-away"
+
+        def down() -> None:
+            live.rename(away)
+
+        def up() -> None:
+            away.rename(live)
     else:
         admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
 

@@ -6,7 +6,6 @@ reason, when Chromium or Playwright is absent; CI forbids skips (see .ci/run).
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,8 +21,12 @@ from tests.conftest import ROOT
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
+NAV_TITLES = [
+    ("home", "Home"), ("indicators", "Indicator system"), ("customers", "Customer tiers & value"),
+    ("demands", "Demand board"), ("feedback", "Feedback queue"), ("events", "Event ROI"), ("data", "Data"),
+]
 PAGES = [
-    ("home", "Ops Cockpit"),
+    ("", "Ops Cockpit"),  # the default page lives at the root address
     ("indicators", "Indicator system"),
     ("customers", "Customer tiers & value"),
     ("demands", "Demand board"),
@@ -70,27 +73,27 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def screenshots(tmp_path_factory) -> Path:  # noqa: ANN001
+def screenshots(tmp_path_factory) -> Path:
     folder = Path(os.environ.get("OPS_SCREENSHOT_DIR") or tmp_path_factory.mktemp("screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def wait_for_render(page, timeout_ms: int = 90_000) -> None:  # noqa: ANN001
+def wait_for_render(page, timeout_ms: int = 90_000) -> None:
     page.wait_for_selector("h1", timeout=timeout_ms)
     page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms)
     page.wait_for_timeout(700)  # charts and grids draw after the script finishes
 
 
 @pytest.fixture(scope="module")
-def running_app(demo_url, tmp_path_factory) -> Iterator[str]:  # noqa: ANN001
+def running_app(demo_url, tmp_path_factory) -> Iterator[str]:
     process, base = start_app(demo_url, tmp_path_factory.mktemp("log") / "streamlit.log")
     yield base
     process.terminate()
     process.wait(timeout=20)
 
 
-@pytest.mark.parametrize(("path", "heading"), PAGES, ids=[p for p, _ in PAGES])
+@pytest.mark.parametrize(("path", "heading"), PAGES, ids=[p or "home" for p, _ in PAGES])
 def test_every_page_renders_in_chromium(browser, running_app, screenshots, path, heading):
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     try:
@@ -98,7 +101,11 @@ def test_every_page_renders_in_chromium(browser, running_app, screenshots, path,
         wait_for_render(page)
         assert page.locator("[data-testid=stException]").count() == 0
         assert page.locator("h1").first.inner_text().strip() == heading
-        page.screenshot(path=str(screenshots / f"{path}.png"), full_page=True)
+        # The app frame ran: our navigation (not one link per file of pages/) and the shared sidebar.
+        links = [link.inner_text().split("\n")[-1].strip() for link in page.get_by_test_id("stSidebarNavLink").all()]
+        assert links == [title for _, title in NAV_TITLES]
+        assert page.get_by_text("Date range").count() == 1
+        page.screenshot(path=str(screenshots / f"{path or 'home'}.png"), full_page=True)
     finally:
         page.close()
 
@@ -106,11 +113,11 @@ def test_every_page_renders_in_chromium(browser, running_app, screenshots, path,
 def test_home_in_chinese_with_filters_from_a_shared_link(browser, running_app, screenshots):
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     try:
-        page.goto(f"{running_app}/home?lang=zh&industries=manufacturing,energy")
+        page.goto(f"{running_app}/?lang=zh&industries=manufacturing,energy")
         wait_for_render(page)
         assert page.locator("[data-testid=stException]").count() == 0
         assert page.locator("h1").first.inner_text().strip() == "运营驾驶舱"
-        assert "制造业" in page.locator("[data-testid=stCaptionContainer]").first.inner_text()
+        assert "制造业" in page.locator("[data-testid=stMain] [data-testid=stCaptionContainer]").first.inner_text()
         # Moving to another page keeps the filters in the address bar.
         page.get_by_test_id("stSidebarNavLink").filter(has_text="数据").click()
         page.wait_for_url("**/data?*", timeout=30_000)
@@ -125,7 +132,7 @@ def test_first_start_fills_an_empty_store_and_a_dead_store_gives_a_clear_page(br
     process, base = start_app(new_store_url(), tmp_path / "first.log", OPS_DEMO_CUSTOMERS="40", OPS_DEMO_YEARS="1")
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     try:
-        page.goto(f"{base}/home")
+        page.goto(base)
         wait_for_render(page, timeout_ms=180_000)
         assert page.locator("[data-testid=stException]").count() == 0
         assert page.get_by_test_id("stMetricValue").first.inner_text().strip() == "40"

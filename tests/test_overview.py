@@ -12,13 +12,13 @@ AS_OF = dt.date(2025, 6, 30)
 D = dt.date
 
 
-def contract(session, customer, code, start, end, amount_cents, **extra):  # noqa: ANN001
+def contract(session, customer, code, start, end, amount_cents, **extra):
     return writes.create(session, writes.LOCAL_ADMIN, "contracts", {
         "code": code, "customer_id": customer["id"], "kind": "new", "product_line": "MES", "signed_on": start,
         "start_date": start, "end_date": end, "amount_cents": amount_cents} | extra)
 
 
-def build(engine) -> dict:  # noqa: ANN001
+def build(engine) -> dict:
     with transaction(engine) as s:
         energy = make_customer(s, industry="energy")
         retail = make_customer(s, industry="retail")

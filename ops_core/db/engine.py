@@ -37,17 +37,23 @@ def make_engine(url: str | None = None) -> Engine:
     )
 
 
+def _sqlite_folder_problem(url: URL) -> str | None:
+    """Why the embedded store's folder cannot hold it (missing, read-only), or None."""
+    database = (url.database or "").removeprefix("file:").split("?", 1)[0]
+    if not database or database == ":memory:":
+        return None
+    folder = Path(database).resolve().parent
+    if not folder.is_dir():
+        return f"The data folder {folder} does not exist (database URL '{redact_url(url)}')"
+    if not os.access(folder, os.W_OK) or (Path(database).exists() and not os.access(database, os.W_OK)):
+        return (f"The data folder {folder} is read-only: the embedded database cannot be written "
+                f"(database URL '{redact_url(url)}')")
+    return None
+
+
 def _sqlite_engine(url: URL) -> Engine:
-    database = (url.database or "").removeprefix("file:")
-    if database and database != ":memory:":
-        folder = Path(database).resolve().parent
-        if not folder.exists():
-            raise StoreUnavailable(f"The data folder {folder} does not exist (database URL '{redact_url(url)}')")
-        if not os.access(folder, os.W_OK) or (Path(database).exists() and not os.access(database, os.W_OK)):
-            raise StoreUnavailable(
-                f"The data folder {folder} is read-only: the embedded database cannot be written "
-                f"(database URL '{redact_url(url)}')"
-            )
+    if problem := _sqlite_folder_problem(url):
+        raise StoreUnavailable(problem)
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -64,6 +70,9 @@ def _sqlite_engine(url: URL) -> Engine:
 
 def check_connection(engine: Engine) -> None:
     """Raise ``StoreUnavailable`` with a clear one-line message when the store cannot be reached."""
+    if is_sqlite(engine) and (problem := _sqlite_folder_problem(engine.url)):
+        engine.dispose()  # pooled connections may point at a file that has been moved away
+        raise StoreUnavailable(problem)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
