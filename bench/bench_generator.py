@@ -79,18 +79,6 @@ def _index_sql(engine: Engine, tables: list[str]) -> tuple[list[str], list[str]]
     return drops, creates
 
 
-def _copy_text(value: object) -> str:
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return str(value)
-
-
 def time_floor(url: str, customers: int, seed: int) -> tuple[float, int]:
     """Raw driver inserts of the generator's rows; only the inserts, index builds and commit are timed."""
     engine = _migrated(url)
@@ -116,7 +104,7 @@ def time_floor(url: str, customers: int, seed: int) -> tuple[float, int]:
 
         def insert(batch: demo.Batch) -> None:
             with cur.copy(f'COPY "{batch.table}" ({", ".join(batch.columns)}) FROM STDIN') as copy:
-                copy.write("".join("\t".join([_copy_text(v) for v in row]) + "\n" for row in batch.rows))
+                copy.write("".join("\t".join([bulk.copy_text(v) for v in row]) + "\n" for row in batch.rows))
 
         run, commit = cur.execute, raw.commit
     for sql in drops:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from ops_core import overview
 from ops_core.i18n import label
-from ops_core.vocab import Industry, SizeBand
+from ops_core.vocab import Industry, SizeBand, values
 from pages import ui
 
 store, _filters = ui.page_context()
 lang = ui.language()
 counts = ui.cached(overview.count_by, store, "customers", ("size_band", "industry"))
-table = counts.assign(industry=counts["industry"].map(lambda v: label(Industry, v, lang)),
-                      size_band=counts["size_band"].map(lambda v: label(SizeBand, v, lang)))
-table = table.pivot_table(index="size_band", columns="industry", values="count", fill_value=0).reset_index()
-ui.pending_page("nav.customers", "customers.summary", table.rename(columns={"size_band": ui.tr("col.size_band")}))
+table = (counts.pivot_table(index="size_band", columns="industry", values="count", fill_value=0)
+         .reindex([b for b in values(SizeBand) if b in set(counts["size_band"])]))
+table.index = [label(SizeBand, b, lang) for b in table.index]
+table.columns = [label(Industry, i, lang) for i in table.columns]
+ui.pending_page("nav.customers", "customers.summary", table.rename_axis(ui.tr("col.size_band")).reset_index())

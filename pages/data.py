@@ -14,7 +14,8 @@ st.title(ui.tr("data.title"))
 st.subheader(ui.tr("data.tables"))
 counts = ui.cached(overview.table_counts, store)
 st.dataframe(counts.rename(columns={"table": ui.tr("data.col.table"), "rows": ui.tr("data.col.rows")}),
-             hide_index=True, width="stretch", height=260)
+             hide_index=True, width="stretch", height=260,
+             column_config={ui.tr("data.col.rows"): st.column_config.NumberColumn(format="localized")})
 
 export_tab, import_tab, audit_tab = st.tabs([ui.tr("data.export"), ui.tr("data.import"), ui.tr("data.audit")])
 with export_tab:

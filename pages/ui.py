@@ -190,10 +190,15 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420) 
     """A paged AgGrid of at most one page's worth of rows sent per render (see STACK-NOTES)."""
     from st_aggrid import AgGrid, GridOptionsBuilder
 
-    builder = GridOptionsBuilder.from_dataframe(frame)
+    # Dates and other objects go to the browser as text, or the grid shows "[object Object]".
+    shown = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
+    builder = GridOptionsBuilder.from_dataframe(shown)
     builder.configure_pagination(enabled=True, paginationAutoPageSize=False, paginationPageSize=page_size)
-    builder.configure_default_column(sortable=True, filter=True, resizable=True)
-    AgGrid(frame, gridOptions=builder.build(), key=key, height=height, show_download_button=False,
+    builder.configure_default_column(sortable=True, filter=True, resizable=True, minWidth=90)
+    options = builder.build()
+    options["autoSizeStrategy"] = {"type": "fitCellContents"}
+    # The grid's own download button would bypass masking and formula neutralising: off.
+    AgGrid(shown, gridOptions=options, key=key, height=height, show_download_button=False,
            show_toolbar=False, theme="streamlit")
 
 

@@ -121,7 +121,8 @@ def _executemany_sqlite(conn: Connection, table_name: str, columns: Sequence[str
     return count
 
 
-def _copy_text(value: Any) -> str:
+def copy_text(value: Any) -> str:
+    """One value in PostgreSQL COPY text format (NULL as \\N, backslash escapes)."""
     if value is None:
         return "\\N"
     if value is True:
@@ -142,7 +143,7 @@ def _copy_postgresql(conn: Connection, table_name: str, columns: Sequence[str], 
     try:
         with cursor.copy(sql) as copy:
             for batch in _batches(rows):
-                copy.write("".join(["\t".join([_copy_text(v) for v in row]) + "\n" for row in batch]))
+                copy.write("".join(["\t".join([copy_text(v) for v in row]) + "\n" for row in batch]))
                 count += len(batch)
     finally:
         cursor.close()
