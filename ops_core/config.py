@@ -80,6 +80,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("status.amber_ratio", 0.95, "A metric at or above this share of its target is amber, below it red."),
     Setting("events.attribution_window_days", 180, "Revenue counts for an event only when won within this many days of the touch."),
     Setting("ui.page_size", 200, "Rows a grid shows per page; more rows stay in the database until asked for."),
+    Setting("tiers.mode", "quota", "How customers are tiered: 'quota' (top shares of customers) or 'cutoff' (score floors)."),
+    Setting("tiers.quotas", [0.05, 0.20, 0.35], "Quota mode: share of customers in each tier but the last, highest tier first (sum below 1)."),
+    Setting("tiers.cutoffs", [80.0, 60.0, 40.0], "Cutoff mode: lowest score (inclusive) of each tier but the last, highest first."),
+    Setting("tiers.by_industry", False, "Quota mode: apply the quotas within each industry instead of over all customers."),
+    Setting("tiers.service_models", [
+        {"tier": "KA", "csm_level": "senior", "accounts_per_csm": 10,
+         "cadence_en": "Weekly contact, monthly on-site visit", "cadence_zh": "每周联系，每月上门拜访"},
+        {"tier": "standard", "csm_level": "experienced", "accounts_per_csm": 40,
+         "cadence_en": "Contact every two weeks, quarterly visit", "cadence_zh": "每两周联系，每季度拜访"},
+        {"tier": "small", "csm_level": "ordinary", "accounts_per_csm": 120,
+         "cadence_en": "Monthly contact", "cadence_zh": "每月联系"},
+        {"tier": "micro", "csm_level": "ordinary", "accounts_per_csm": 1000,
+         "cadence_en": "Batch maintenance through the back end", "cadence_zh": "后台批量维护"},
+    ], "Service model of each tier: CSM level, contact cadence (English, Chinese) and accounts one CSM looks after."),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 

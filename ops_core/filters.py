@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+import pandas as pd
 from sqlalchemy import ColumnElement, Table, and_, true
 
 from ops_core import vocab
@@ -84,6 +85,15 @@ class Filters:
         clauses = [customers.c[spec.column].in_(getattr(self, spec.name))
                    for spec in SEGMENT_FIELDS if getattr(self, spec.name)]
         return and_(true(), *clauses)
+
+    def customer_mask(self, customers: pd.DataFrame) -> pd.Series:
+        """The same restriction on a frame of customers already in memory (columns as the table)."""
+        mask = pd.Series(True, index=customers.index)
+        for spec in SEGMENT_FIELDS:
+            chosen = getattr(self, spec.name)
+            if chosen:
+                mask &= customers[spec.column].isin(chosen)
+        return mask
 
     def describe(self, lang: str = "en", csm_names: Mapping[int, str] | None = None) -> str:
         """Plain words for the page caption and every export: what this view includes."""

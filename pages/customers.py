@@ -1,16 +1,295 @@
-"""Customer tiers and value weights (pending its own feature): customers by size band and industry."""
+"""Customer tiers and value weights: live scoring with sliders, tiers, explanations, presets, risk, RFM, export.
+
+Features are derived once in SQL and cached; a slider move re-runs only ops_core's in-memory scoring.
+"""
 from __future__ import annotations
 
-from ops_core import overview
+import datetime as dt
+import json
+
+import altair as alt
+import streamlit as st
+
+from ops_core import customer_view as view
+from ops_core import rfm, risk, scoring, tiers, writes
+from ops_core.db.engine import transaction
+from ops_core.errors import OpsError
 from ops_core.i18n import label
-from ops_core.vocab import Industry, SizeBand, values
+from ops_core.vocab import Industry, ProductLine, values
 from pages import ui
 
-store, _filters = ui.page_context()
+store, filters = ui.page_context()
 lang = ui.language()
-counts = ui.cached(overview.count_by, store, "customers", ("size_band", "industry"))
-table = (counts.pivot_table(index="size_band", columns="industry", values="count", fill_value=0)
-         .reindex([b for b in values(SizeBand) if b in set(counts["size_band"])]))
-table.index = [label(SizeBand, b, lang) for b in table.index]
-table.columns = [label(Industry, i, lang) for i in table.columns]
-ui.pending_page("nav.customers", "customers.summary", table.rename_axis(ui.tr("col.size_band")).reset_index())
+url = ui.store_key(store)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def normalised_features(url: str, as_of: dt.date, methods_json: str) -> scoring.Normalised:
+    features = ui.cached_by_url(scoring.derive_features, url, as_of)
+    methods = {k: scoring.MethodSpec.from_dict(v) for k, v in json.loads(methods_json).items()}
+    return scoring.normalise(features, methods)
+
+
+def dimension_name(key: str) -> str:
+    found = scoring.DIMENSIONS_BY_KEY[key]
+    return found.name_zh if lang == "zh" else found.name_en
+
+
+# --- set-up: reference date, preset, methods, weights, tier rules ---------------------------------
+st.title(ui.tr("nav.customers"))
+as_of = st.columns(4)[0].date_input(ui.tr("customers.as_of"), value=min(filters.date_to, ui.today()), key="c_as_of")
+features = ui.cached(scoring.derive_features, store, as_of)
+presets = {p.name: p for p in ui.cached(tiers.list_presets, store)}
+loaded = st.session_state.get("c_loaded_preset")
+base = presets.get(loaded) if loaded else None
+weights_start = base.weights if base else scoring.DEFAULT_WEIGHTS
+methods_start = base.methods if base else scoring.DEFAULT_METHODS
+rules_start = base.tier_rules if base else ui.cached(tiers.tier_rules, store)
+
+with st.expander(ui.tr("customers.methods")):
+    methods: dict[str, scoring.MethodSpec] = {}
+    columns = st.columns(3)
+    for i, dim in enumerate(scoring.DIMENSIONS):
+        start = methods_start.get(dim.key, dim.default_method)
+        with columns[i % 3]:
+            options = [scoring.Method.mapping.value] if dim.kind == "categorical" else \
+                [m.value for m in scoring.Method if m != scoring.Method.mapping]
+            method = st.selectbox(dimension_name(dim.key), options, index=options.index(start.method.value)
+                                  if start.method.value in options else 0, key=f"c_method_{dim.key}")
+            floor, ceiling = start.floor, start.ceiling
+            if method == scoring.Method.bounded.value:
+                floor = st.number_input(ui.tr("customers.floor"), value=float(floor or 0.0), key=f"c_floor_{dim.key}")
+                ceiling = st.number_input(ui.tr("customers.ceiling"), value=float(ceiling if ceiling is not None else 1.0),
+                                          key=f"c_ceiling_{dim.key}")
+            methods[dim.key] = scoring.MethodSpec(scoring.Method(method), start.winsor_pct, floor, ceiling)
+
+st.subheader(ui.tr("customers.weights"))
+raw_weights: dict[str, float] = {}
+slider_columns = st.columns(3)
+for i, dim in enumerate(scoring.DIMENSIONS):
+    with slider_columns[i % 3]:
+        raw_weights[dim.key] = st.slider(dimension_name(dim.key), 0, 100, int(round(100 * weights_start.get(dim.key, 0))),
+                                         key=f"c_weight_{dim.key}", help=dim.definition)
+total_weight = sum(raw_weights.values())
+if total_weight == 0:
+    st.warning(ui.tr("customers.zero_weights"))
+    st.stop()
+st.caption(" · ".join(f"{dimension_name(k)} {w / total_weight:.0%}" for k, w in raw_weights.items()))
+
+with st.expander(ui.tr("customers.tier_rules")):
+    modes = ["quota", "cutoff"]
+    mode = st.radio(ui.tr("customers.mode"), modes, index=modes.index(str(rules_start.mode)), horizontal=True,
+                    format_func=lambda m: ui.tr(f"customers.mode.{m}"), key="c_mode")
+    rule_columns = st.columns(len(rules_start.names) - 1)
+    if mode == "quota":
+        shares = tuple(rule_columns[i].number_input(ui.tr("customers.quota", tier=name), 0.01, 0.98, float(q), 0.01,
+                                                    key=f"c_quota_{i}")
+                       for i, (name, q) in enumerate(zip(rules_start.names, rules_start.quotas, strict=False)))
+        floors = rules_start.cutoffs
+    else:
+        floors = tuple(rule_columns[i].number_input(ui.tr("customers.cutoff", tier=name), 0.0, 100.0, float(c), 1.0,
+                                                    key=f"c_cutoff_{i}")
+                       for i, (name, c) in enumerate(zip(rules_start.names, rules_start.cutoffs, strict=False)))
+        shares = rules_start.quotas
+    by_industry = st.checkbox(ui.tr("customers.by_industry"), value=rules_start.by_industry, key="c_by_industry")
+try:
+    rules = tiers.TierRules(mode, rules_start.names, shares, floors, by_industry)
+except OpsError as exc:
+    ui.show_error(exc)
+    st.stop()
+
+# --- score everyone, then filter the view -----------------------------------------------------
+normalised = normalised_features(url, as_of, json.dumps({k: m.to_dict() for k, m in methods.items()}, sort_keys=True))
+risk_table = ui.cached(risk.renewal_risk, store, as_of, 90)
+table = view.scored_customers(features, normalised.values, raw_weights, rules, view.customer_risk_levels(risk_table))
+missing = {k: n for k, n in normalised.missing_counts.items() if n}
+if missing:
+    st.caption(ui.tr("customers.missing", detail=", ".join(f"{dimension_name(k)} {n:,}" for k, n in missing.items())))
+
+params = st.query_params.to_dict()
+start_view = st.session_state.get("c_view") or view.ViewFilters.from_query_params(params)
+filter_columns = st.columns([2, 2, 2, 2, 3])
+view_filters = view.ViewFilters(
+    tiers=tuple(filter_columns[0].multiselect(ui.tr("customers.filter.tiers"), list(rules.names), default=[
+        t for t in start_view.tiers if t in rules.names], key="c_f_tiers", placeholder=ui.tr("filters.choose"))),
+    product_lines=tuple(filter_columns[1].multiselect(ui.tr("customers.filter.lines"), list(values(ProductLine)), default=[
+        p for p in start_view.product_lines if p in values(ProductLine)], key="c_f_lines", placeholder=ui.tr("filters.choose"))),
+    risk_levels=tuple(filter_columns[2].multiselect(ui.tr("customers.filter.risk"), list(view.RISK_ORDER),
+                                                    default=list(start_view.risk_levels), key="c_f_risk",
+                                                    format_func=lambda r: ui.tr(f"risk.{r}"), placeholder=ui.tr("filters.choose"))),
+    score_min=0.0, score_max=100.0,
+    text=filter_columns[4].text_input(ui.tr("customers.filter.search"), value=start_view.text, key="c_f_text"),
+)
+score_range = filter_columns[3].slider(ui.tr("customers.filter.score"), 0, 100,
+                                       (int(start_view.score_min), int(start_view.score_max)), key="c_f_score")
+view_filters = view.ViewFilters(view_filters.tiers, view_filters.product_lines, view_filters.risk_levels,
+                                float(score_range[0]), float(score_range[1]), view_filters.text)
+st.session_state["c_view"] = view_filters
+ui.keep_in_url(view_filters.to_query_params(), prefix="c_")
+shown = view.apply_filters(table, filters, view_filters)
+
+counts = view.tier_counts(shown, rules.names)
+metric_columns = st.columns(len(rules.names) + 1)
+for column, name in zip(metric_columns, rules.names, strict=False):
+    column.metric(ui.tr("customers.tier_metric", tier=name), f"{counts[name]:,}")
+metric_columns[-1].metric(ui.tr("col.customers"), f"{len(shown):,}")
+st.caption(ui.tr("customers.matching", shown=len(shown), total=len(table)))
+
+tier_scale = alt.Scale(domain=list(rules.names), scheme="tableau10")
+chart_left, chart_right = st.columns(2)
+with chart_left:
+    st.markdown(f"**{ui.tr('customers.distribution')}**")
+    bins = view.score_histogram(shown, rules.names)
+    st.altair_chart(alt.Chart(bins).mark_bar().encode(
+        x=alt.X("score_from:Q", bin="binned", title=ui.tr("col.score"), scale=alt.Scale(domain=[0, 100])),
+        x2="score_to:Q", y=alt.Y("customers:Q", stack=True, title=ui.tr("col.customers")),
+        color=alt.Color("tier:N", scale=tier_scale, sort=list(rules.names), title=ui.tr("col.tier")),
+        order="tier_rank:Q", tooltip=["tier", "score_from", "score_to", "customers"]), width="stretch")
+with chart_right:
+    st.markdown(f"**{ui.tr('customers.industry_chart')}**")
+    by_industry_counts = view.tier_by_industry(shown, rules.names)
+    by_industry_counts["industry"] = by_industry_counts["industry"].map(lambda v: label(Industry, v, lang))
+    st.altair_chart(alt.Chart(by_industry_counts).mark_bar().encode(
+        y=alt.Y("industry:N", title=None, sort="-x"), x=alt.X("customers:Q", stack=True, title=ui.tr("col.customers")),
+        color=alt.Color("tier:N", scale=tier_scale, sort=list(rules.names), title=ui.tr("col.tier")),
+        order="tier_rank:Q", tooltip=["industry", "tier", "customers"]), width="stretch")
+
+# --- the list, one page at a time --------------------------------------------------------------
+st.subheader(ui.tr("customers.list"))
+size = int(ui.cached(ui.setting_value, store, "ui.page_size"))
+pages = view.page_count(len(shown), size)
+page_column, hint_column = st.columns([1, 4])
+number = page_column.number_input(ui.tr("customers.page"), 1, pages, 1, key="c_page")
+hint_column.caption(f"{ui.tr('customers.page_of', pages=pages)} · {ui.tr('customers.select_hint')}")
+page_rows = view.page_of(shown, int(number), size)
+display = ui.labelled_customers(page_rows, lang).rename(columns=lambda c: ui.tr(f"col.{'arr' if c == 'arr_cents' else 'csm' if c == 'csm_name' else c}"))
+selected = ui.grid(display.assign(**{ui.tr("col.arr"): page_rows["arr_cents"].to_numpy() / 100}), key="c_grid",
+                   page_size=size, selectable=True)
+selected_code = selected[ui.tr("col.code")] if selected is not None else None
+
+service_tab, explain_tab, preset_tab, chain_tab, risk_tab, rfm_tab, actions_tab, export_tab = st.tabs([
+    ui.tr(k) for k in ("customers.tab.service", "customers.tab.explain", "customers.tab.presets", "customers.tab.chain",
+                       "customers.tab.risk", "customers.tab.rfm", "customers.tab.actions", "customers.tab.export")])
+
+with service_tab:
+    models = ui.cached(tiers.service_models, store)
+    load = tiers.workload(view.tier_counts(table, rules.names), ui.cached(tiers.csm_headcount, store), models)
+    st.markdown(f"**{ui.tr('customers.workload')}**")
+    st.dataframe(load, hide_index=True, width="stretch")
+    short = load.loc[load["shortfall"] > 0, "tier"].tolist() if "shortfall" in load.columns else []
+    if short:
+        st.warning(ui.tr("customers.shortfall", tiers=", ".join(short)))
+    else:
+        st.success(ui.tr("customers.no_shortfall"))
+    st.dataframe(models.drop(columns=["cadence_zh" if lang != "zh" else "cadence_en"]), hide_index=True, width="stretch")
+
+with explain_tab:
+    codes = shown.sort_values("score", ascending=False)["code"].head(500).tolist()
+    if selected_code and selected_code not in codes:
+        codes.insert(0, selected_code)
+    if codes:
+        code = st.selectbox(ui.tr("customers.explain.pick"), codes, index=codes.index(selected_code) if selected_code in codes else 0,
+                            format_func=lambda c: f"{c} · {table.loc[table['code'] == c, 'name'].iloc[0]}", key="c_explain")
+        customer_id = table.index[table["code"] == code][0]
+        floors = view.tier_floors(table)
+        detail = scoring.explain(features, normalised.values, raw_weights, customer_id, floors)
+        st.markdown(ui.tr("customers.explain.summary", score=detail.attrs["score"], tier=table.at[customer_id, "tier"]))
+        if detail.attrs.get("next_tier"):
+            st.markdown(ui.tr("customers.explain.gap", gap=detail.attrs["gap_points"], next_tier=detail.attrs["next_tier"],
+                              dimension=dimension_name(detail.attrs["closes_gap_fastest"]) if detail.attrs["closes_gap_fastest"] else "—"))
+        else:
+            st.markdown(ui.tr("customers.explain.top"))
+        st.dataframe(detail.assign(dimension=detail["key"].map(dimension_name), raw=detail["raw"].astype("string"))[
+            ["dimension", "raw", "normalised", "weight_share", "points"]].rename(columns={
+                "dimension": ui.tr("col.dimension"), "raw": ui.tr("col.raw"), "normalised": ui.tr("col.normalised"),
+                "weight_share": ui.tr("col.weight"), "points": ui.tr("col.points")}),
+            hide_index=True, width="stretch", column_config={ui.tr("col.weight"): st.column_config.NumberColumn(format="percent")})
+        history = ui.cached(tiers.score_history, store, int(customer_id))
+        if not history.empty:
+            st.markdown(f"**{ui.tr('customers.explain.history')}**")
+            st.altair_chart(alt.Chart(history).mark_line(point=True).encode(
+                x=alt.X("month:T", title=ui.tr("col.month")), y=alt.Y("score:Q", title=ui.tr("col.score")),
+                tooltip=["month", "score", "tier"]), width="stretch")
+
+with preset_tab:
+    left, right = st.columns(2)
+    with left:
+        choice = st.selectbox(ui.tr("customers.preset.load"), ["", *presets], format_func=lambda n: n or ui.tr("customers.preset.none"),
+                              key="c_preset_pick")
+        if choice != (loaded or ""):
+            st.session_state["c_loaded_preset"] = choice or None
+            for key in [k for k in st.session_state if str(k).startswith(("c_weight_", "c_method_", "c_quota_", "c_cutoff_", "c_floor_", "c_ceiling_"))]:
+                del st.session_state[key]
+            st.rerun()
+        name = st.text_input(ui.tr("customers.preset.name"), value=loaded or "", key="c_preset_name")
+        if st.button(ui.tr("customers.preset.save"), key="c_preset_save") and name.strip():
+            try:
+                with transaction(store) as session:
+                    existing = presets.get(name.strip())
+                    tiers.save_preset(session, writes.LOCAL_ADMIN, name.strip(), raw_weights, methods, rules,
+                                      expected_version=existing.version if existing else None)
+                st.cache_data.clear()
+                st.success(ui.tr("customers.preset.saved", name=name.strip()))
+            except OpsError as exc:
+                ui.show_error(exc)
+        published = next((p for p in presets.values() if p.published), None)
+        if published:
+            st.caption(ui.tr("customers.preset.published", name=published.name))
+        if loaded and loaded in presets and st.button(ui.tr("customers.preset.publish"), key="c_publish"):
+            try:
+                with transaction(store) as session:
+                    tiers.publish_preset(session, writes.LOCAL_ADMIN, presets[loaded].id, presets[loaded].version)
+                st.cache_data.clear()
+                st.rerun()
+            except OpsError as exc:
+                ui.show_error(exc)
+        month = dt.date(as_of.year, as_of.month, 1)
+        if published and st.button(ui.tr("customers.preset.snapshot", month=f"{month:%Y-%m}"), key="c_snapshot"):
+            published_norm = normalised_features(url, as_of, json.dumps({k: m.to_dict() for k, m in published.methods.items()}, sort_keys=True))
+            published_table = view.scored_customers(features, published_norm.values, published.weights, published.tier_rules)
+            with transaction(store) as session:
+                rows = tiers.snapshot_month(session, writes.LOCAL_ADMIN, month, published_table["score"], published_table["tier"], published.id)
+            st.cache_data.clear()
+            st.success(ui.tr("customers.preset.snapshot_done", rows=rows, month=f"{month:%Y-%m}"))
+    with right:
+        if not presets:
+            st.info(ui.tr("customers.preset.empty"))
+        else:
+            other_name = st.selectbox(ui.tr("customers.preset.compare"), list(presets), key="c_compare")
+            other = presets[other_name]
+            other_norm = normalised_features(url, as_of, json.dumps({k: m.to_dict() for k, m in other.methods.items()}, sort_keys=True))
+            other_table = view.scored_customers(features, other_norm.values, other.weights, other.tier_rules)
+            st.markdown(f"**{ui.tr('customers.preset.matrix')}**")
+            st.dataframe(tiers.migration_matrix(other_table["tier"], table["tier"], list(rules.names)), width="stretch")
+            movers = tiers.movers(other_table["tier"], table["tier"])
+            st.markdown(f"**{ui.tr('customers.preset.movers')}** ({len(movers):,})")
+            st.dataframe(movers.join(table[["code", "name"]], on="customer_id").head(500), hide_index=True, width="stretch")
+
+with chain_tab:
+    st.caption(ui.tr("customers.chain.caption"))
+    chain = ui.cached(risk.decision_chain, store, as_of)
+    st.dataframe(risk.chain_gaps(chain, table["tier"], rules.names[:2]), hide_index=True, width="stretch")
+
+with risk_tab:
+    horizon = st.slider(ui.tr("customers.risk.horizon"), 30, 365, 90, 15, key="c_horizon")
+    st.caption(ui.tr("customers.risk.caption"))
+    st.dataframe(ui.cached(risk.renewal_risk, store, as_of, horizon), hide_index=True, width="stretch",
+                 column_config={"revenue_at_risk_cents": st.column_config.NumberColumn(format="localized")})
+
+with rfm_tab:
+    segments = ui.cached(rfm.rfm_table, store, as_of)
+    st.dataframe(segments["segment"].value_counts().rename_axis("segment").reset_index(), hide_index=True)
+    st.dataframe(segments.join(table[["code", "name", "tier"]]).head(500), width="stretch")
+
+with actions_tab:
+    st.dataframe(risk.next_actions(table["tier"], ui.cached(risk.decision_chain, store, as_of), risk_table),
+                 hide_index=True, width="stretch")
+
+with export_tab:
+    chosen = st.multiselect(ui.tr("customers.export.columns"), list(view.TABLE_COLUMNS), default=list(view.EXPORT_DEFAULT_COLUMNS),
+                            key="c_export_columns")
+    st.caption(ui.tr("customers.export.rows", rows=len(shown)))
+    notes = view.export_notes(raw_weights, methods, rules, ui.describe(filters, store), view_filters.describe("en"),
+                              loaded, dt.datetime.now(dt.UTC), as_of)
+    ui.download_buttons(view.page_of(shown, 1, len(shown) or 1)[chosen or list(view.EXPORT_DEFAULT_COLUMNS)],
+                        "customers", notes)

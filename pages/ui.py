@@ -16,15 +16,16 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ops_core import config, exports, overview
-from ops_core.db.engine import check_connection, make_engine
+from ops_core.db.engine import check_connection, check_files, make_engine
 from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, StoreUnavailable
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, label, t
-from ops_core.vocab import values
+from ops_core.vocab import Industry, Region, SizeBand, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
 LANG_KEY = "ops_lang"
+STORE_CHECKED_KEY = "ops_store_checked"
 STORE_ERRORS = (StoreUnavailable, OperationalError, DBAPIError)
 
 
@@ -61,10 +62,18 @@ def _migrated(url: str) -> bool:
 
 
 def engine() -> Engine:
-    """The store, migrated and reachable; raises StoreUnavailable otherwise."""
+    """The store, migrated and reachable; raises StoreUnavailable otherwise.
+
+    The round trip to the server is made once per session (and on Retry), not on every rerun: a
+    slider move must not query the database. A server lost later surfaces as the first failing
+    query, which app.py turns into the same clear page.
+    """
     url = configured_url()
     store = _engine(url)
-    check_connection(store)
+    check_files(store)
+    if not st.session_state.get(STORE_CHECKED_KEY):
+        check_connection(store)
+        st.session_state[STORE_CHECKED_KEY] = True
     _migrated(url)
     return store
 
@@ -77,6 +86,7 @@ def store_down_page(exc: BaseException) -> None:
     st.markdown(f"**{t('store.down.url', lang)}:** `{config.redact_url(configured_url())}`")
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     st.markdown(f"**{t('store.down.reason', lang)}:** {reason}")
+    st.session_state[STORE_CHECKED_KEY] = False  # the next run asks the server again
     if st.button(t("store.down.retry", lang), type="primary"):
         st.cache_data.clear()
         st.rerun()
@@ -116,10 +126,14 @@ def tr(key: str, **values: object) -> str:
     return t(key, language(), **values)
 
 
+SHARED_PARAMS = ("from", "to", "lang", *(spec.name for spec in SEGMENT_FIELDS))
+
+
 def _sync_url(filters: Filters, lang: str) -> None:
-    """Keep the address bar a shareable link of this view (query params clear on page switch)."""
-    wanted = {**filters.to_query_params(), "lang": lang}
-    if dict(st.query_params.to_dict()) != wanted:
+    """Keep the address bar a shareable link of this view; a page's own keys are left to the page."""
+    current = st.query_params.to_dict()
+    wanted = {k: v for k, v in current.items() if k not in SHARED_PARAMS} | filters.to_query_params() | {"lang": lang}
+    if current != wanted:
         st.query_params.from_dict(wanted)
 
 
@@ -151,7 +165,8 @@ def sidebar(store: Engine) -> Filters:
                 fmt = lambda v: csm_names.get(v, str(v))  # noqa: E731
             default = [v for v in getattr(current, spec.name) if v in options]
             chosen[spec.name] = tuple(st.multiselect(t(spec.label_key, lang), options, default=default,
-                                                     format_func=fmt, key=f"ops_filter_{spec.name}"))
+                                                     format_func=fmt, key=f"ops_filter_{spec.name}",
+                                                     placeholder=t("filters.choose", lang)))
         st.caption(t("filters.link_hint", lang))
     filters = Filters(start, end, **chosen)
     st.session_state[FILTERS_KEY] = filters
@@ -169,9 +184,18 @@ def cached_csm_names(url: str) -> dict[int, str]:
         return overview.csm_names(conn)
 
 
+def store_key(store: Engine) -> str:
+    """The store's full URL: the key every cached query is filed under."""
+    return store.url.render_as_string(hide_password=False)
+
+
 def cached(function: Callable[..., Any], store: Engine, *args: Any) -> Any:
     """Run an ops_core query through the data cache, keyed by the store URL and the arguments."""
-    return _cached_call(function.__module__, function.__qualname__, str(store.url.render_as_string(hide_password=False)), args)
+    return cached_by_url(function, store_key(store), *args)
+
+
+def cached_by_url(function: Callable[..., Any], url: str, *args: Any) -> Any:
+    return _cached_call(function.__module__, function.__qualname__, url, args)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -186,8 +210,8 @@ def _cached_call(module: str, name: str, url: str, args: tuple) -> Any:
 # --- output ------------------------------------------------------------------------------------
 
 
-def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420) -> None:
-    """A paged AgGrid of at most one page's worth of rows sent per render (see STACK-NOTES)."""
+def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, selectable: bool = False) -> dict | None:
+    """A paged AgGrid of one page's worth of rows (see STACK-NOTES); returns the selected row, if any."""
     from st_aggrid import AgGrid, GridOptionsBuilder
 
     # Dates and other objects go to the browser as text, or the grid shows "[object Object]".
@@ -195,11 +219,18 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420) 
     builder = GridOptionsBuilder.from_dataframe(shown)
     builder.configure_pagination(enabled=True, paginationAutoPageSize=False, paginationPageSize=page_size)
     builder.configure_default_column(sortable=True, filter=True, resizable=True, minWidth=90)
+    if selectable:
+        builder.configure_selection(selection_mode="single", use_checkbox=False)
     options = builder.build()
     options["autoSizeStrategy"] = {"type": "fitCellContents"}
     # The grid's own download button would bypass masking and formula neutralising: off.
-    AgGrid(shown, gridOptions=options, key=key, height=height, show_download_button=False,
-           show_toolbar=False, theme="streamlit")
+    response = AgGrid(shown, gridOptions=options, key=key, height=height, show_download_button=False,
+                      show_toolbar=False, theme="streamlit",
+                      update_on=["selectionChanged"] if selectable else [])
+    rows = getattr(response, "selected_rows", None) if selectable else None
+    if rows is None or len(rows) == 0:
+        return None
+    return (rows.iloc[0] if isinstance(rows, pd.DataFrame) else pd.Series(rows[0])).to_dict()
 
 
 def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], personal: str | None = None) -> None:
@@ -211,6 +242,32 @@ def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], perso
     right.download_button(tr("download.excel"), exports.to_excel_bytes(safe, sheet_name=basename[:31], notes=notes),
                           f"{basename}.xlsx", key=f"xlsx_{basename}",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def keep_in_url(params: dict[str, str], prefix: str) -> None:
+    """Mirror a page's own filters (query keys starting with ``prefix``) in the address bar."""
+    current = st.query_params.to_dict()
+    wanted = {k: v for k, v in current.items() if not k.startswith(prefix)} | params
+    if current != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def setting_value(conn: Any, key: str) -> Any:
+    """A setting in force (stored override or default), for ``cached``."""
+    from ops_core import settings
+
+    return settings.get(conn, key)
+
+
+def labelled_customers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Vocabulary columns of a customer list shown in the reader's language."""
+    labelled = frame.copy()
+    for column, enum in (("industry", Industry), ("region", Region), ("size_band", SizeBand)):
+        if column in labelled.columns:
+            labelled[column] = labelled[column].map(lambda v, e=enum: label(e, v, lang))
+    if "risk_level" in labelled.columns:
+        labelled["risk_level"] = labelled["risk_level"].map(lambda v: t(f"risk.{v}", lang) if isinstance(v, str) else "")
+    return labelled
 
 
 def money(cents: float) -> str:

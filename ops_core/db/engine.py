@@ -68,11 +68,16 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
-def check_connection(engine: Engine) -> None:
-    """Raise ``StoreUnavailable`` with a clear one-line message when the store cannot be reached."""
+def check_files(engine: Engine) -> None:
+    """The embedded store's folder is still there and writable (no query: cheap on every rerun)."""
     if is_sqlite(engine) and (problem := _sqlite_folder_problem(engine.url)):
         engine.dispose()  # pooled connections may point at a file that has been moved away
         raise StoreUnavailable(problem)
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise ``StoreUnavailable`` with a clear one-line message when the store cannot be reached."""
+    check_files(engine)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

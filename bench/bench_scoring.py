@@ -1,0 +1,122 @@
+"""How far a slider move's re-scoring and re-tiering is from the floor: a bare NumPy weighted sum.
+
+For each size: a seeded synthetic matrix of normalised features (n customers × 9 dimensions, 0..1,
+held as ``normalise`` holds it: one float block in a DataFrame indexed by customer_id). Each repeat
+draws a new weight vector (a slider move) and times, on the same matrix, in the same run:
+
+- floor: ``X @ (w / w.sum())`` on the bare ndarray of the same float block;
+- rescore: ``scoring.score(values, weights)`` (weight checks, matrix @ vector, clip, Series);
+- rescore + re-tier: the above plus quota tiers (top 5 % / 20 % / 35 % / rest) through
+  ``tiers.assign_tiers`` when ``ops_core.tiers`` exists, else an inline ``np.partition`` quota
+  tiering (said in the output);
+- for reference, a bare tiering floor: the weighted sum plus one ``np.partition`` at the quota bounds.
+
+Medians over ``--repeats`` runs (default 20) are printed with the ratio to the floor.
+
+    .venv/bin/python bench/bench_scoring.py --sizes 100000,1000000 --repeats 20
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ops_core import scoring
+
+KEYS = list(scoring.DIMENSION_KEYS)
+QUOTAS = (0.05, 0.20, 0.35)
+NAMES = np.array(["KA", "standard", "small", "micro"], dtype=object)
+
+
+def inline_quota_tiers(scores: pd.Series) -> pd.Series:
+    """Quota tiers without ops_core.tiers: partition at each bound, ties at a bound go to the lower id."""
+    values = scores.to_numpy()
+    ids = scores.index.to_numpy()
+    n = len(values)
+    bounds = np.floor(np.cumsum(QUOTAS) * n + 0.5).astype(np.int64)
+    negated = -values
+    kth = [int(b) - 1 for b in bounds if b > 0]
+    thresholds = np.partition(negated, kth)[kth]
+    position = np.full(n, len(QUOTAS), dtype=np.int64)
+    for bound, threshold in zip(bounds[bounds > 0], thresholds, strict=True):
+        inside = negated < threshold
+        tied = np.flatnonzero(negated == threshold)
+        inside[tied[np.argsort(ids[tied], kind="stable")[: int(bound) - int(inside.sum())]]] = True
+        position -= inside
+    return pd.Series(NAMES[position], index=scores.index, name="tier")
+
+
+def tiering() -> tuple[Callable[[pd.Series], pd.Series], str]:
+    try:
+        from ops_core import tiers
+    except ImportError:
+        return inline_quota_tiers, "inline np.partition quota tiers (ops_core.tiers not found)"
+    rules = tiers.TierRules(mode="quota", names=tuple(NAMES), quotas=QUOTAS)
+    return (lambda s: tiers.assign_tiers(s, rules)), "ops_core.tiers.assign_tiers, quota 5/20/35/rest"
+
+
+def bench(n: int, repeats: int, seed: int) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    matrix = rng.random((n, len(KEYS)))
+    values = pd.DataFrame(matrix, index=pd.RangeIndex(1, n + 1, name="customer_id"), columns=KEYS)
+    # The floor reads the frame's own float block (column-major, as pandas stores it): the same
+    # memory score() reads, and the fastest layout for a 9-column matrix-vector product.
+    bare = values.to_numpy()
+    assign, _ = tiering()
+    bounds = np.floor(np.cumsum(QUOTAS) * n + 0.5).astype(np.int64) - 1
+    times: dict[str, list[float]] = {"floor": [], "rescore": [], "rescore_retier": [], "bare_tier_floor": []}
+    for _ in range(repeats):
+        w = rng.random(len(KEYS)) + 0.01
+        weights = dict(zip(KEYS, w.tolist(), strict=True))
+
+        t = time.perf_counter()
+        floor = bare @ (w / w.sum())
+        times["floor"].append(time.perf_counter() - t)
+
+        t = time.perf_counter()
+        scores = scoring.score(values, weights)
+        times["rescore"].append(time.perf_counter() - t)
+
+        t = time.perf_counter()
+        tiers_out = assign(scoring.score(values, weights))
+        times["rescore_retier"].append(time.perf_counter() - t)
+
+        t = time.perf_counter()
+        bare_scores = bare @ (w / w.sum())
+        np.partition(-bare_scores, bounds)
+        times["bare_tier_floor"].append(time.perf_counter() - t)
+
+        assert np.allclose(scores.to_numpy(), floor * 100.0)
+        assert len(tiers_out) == n
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=4)
+    args = parser.parse_args(argv)
+    _, how = tiering()
+    print(f"re-tiering: {how}; medians of {args.repeats} runs; numpy {np.__version__}, pandas {pd.__version__}")
+    print(f"{'customers':>10} {'floor ms':>9} {'rescore ms':>11} {'ratio':>6} {'+retier ms':>11} {'ratio':>6}"
+          f" {'bare sum+partition ms':>22} {'retier/that':>12}")
+    for n in (int(s) for s in args.sizes.split(",")):
+        r = bench(n, args.repeats, args.seed)
+        ms = {k: v * 1000 for k, v in r.items()}
+        print(f"{n:>10,} {ms['floor']:>9.2f} {ms['rescore']:>11.2f} {ms['rescore'] / ms['floor']:>5.1f}x"
+              f" {ms['rescore_retier']:>11.2f} {ms['rescore_retier'] / ms['floor']:>5.1f}x"
+              f" {ms['bare_tier_floor']:>22.2f} {ms['rescore_retier'] / ms['bare_tier_floor']:>11.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

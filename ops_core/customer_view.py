@@ -1,0 +1,170 @@
+"""The customer-tiers page's view model: score, tier, filter, summarise and page the customer list.
+
+Pure functions over DataFrames that are already in memory (features are derived once in SQL and
+cached), so moving a weight slider re-runs only NumPy and pandas here, never a database query.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ops_core import scoring, tiers
+from ops_core.filters import Filters
+from ops_core.i18n import t
+
+RISK_ORDER = ("high", "medium", "low")
+TABLE_COLUMNS = ("code", "name", "tier", "score", "industry", "region", "size_band", "csm_name", "product_lines",
+                 "arr_cents", "risk_level")
+EXPORT_DEFAULT_COLUMNS = ("code", "name", "tier", "score", "industry", "region", "size_band", "csm_name", "arr_cents")
+
+
+@dataclass(frozen=True)
+class ViewFilters:
+    """The page's own filters, on top of the shared sidebar; query parameters start with ``c_``."""
+
+    tiers: tuple[str, ...] = field(default=())
+    product_lines: tuple[str, ...] = field(default=())
+    risk_levels: tuple[str, ...] = field(default=())
+    score_min: float = 0.0
+    score_max: float = 100.0
+    text: str = ""
+
+    def to_query_params(self) -> dict[str, str]:
+        params: dict[str, str] = {}
+        for name, key in (("tiers", "c_tiers"), ("product_lines", "c_lines"), ("risk_levels", "c_risk")):
+            if getattr(self, name):
+                params[key] = ",".join(getattr(self, name))
+        if (self.score_min, self.score_max) != (0.0, 100.0):
+            params["c_score"] = f"{self.score_min:g}-{self.score_max:g}"
+        if self.text.strip():
+            params["c_q"] = self.text.strip()
+        return params
+
+    @classmethod
+    def from_query_params(cls, params: Mapping[str, str]) -> ViewFilters:
+        """Lenient: a malformed value falls back to 'no restriction'."""
+        def listed(key: str) -> tuple[str, ...]:
+            return tuple(v for v in str(params.get(key, "")).split(",") if v)
+        low, high = 0.0, 100.0
+        try:
+            low_text, high_text = str(params.get("c_score", "0-100")).split("-", 1)
+            low, high = sorted((max(0.0, min(100.0, float(low_text))), max(0.0, min(100.0, float(high_text)))))
+        except ValueError:
+            pass
+        return cls(listed("c_tiers"), listed("c_lines"), tuple(v for v in listed("c_risk") if v in RISK_ORDER),
+                   low, high, str(params.get("c_q", ""))[:100])
+
+    def describe(self, lang: str = "en") -> str:
+        parts = []
+        if self.tiers:
+            parts.append(f"{t('customers.filter.tiers', lang)}: {', '.join(self.tiers)}")
+        if self.product_lines:
+            parts.append(f"{t('customers.filter.lines', lang)}: {', '.join(self.product_lines)}")
+        if self.risk_levels:
+            parts.append(f"{t('customers.filter.risk', lang)}: {', '.join(t('risk.' + r, lang) for r in self.risk_levels)}")
+        if (self.score_min, self.score_max) != (0.0, 100.0):
+            parts.append(f"{t('customers.filter.score', lang)}: {self.score_min:g}-{self.score_max:g}")
+        if self.text.strip():
+            parts.append(f"{t('customers.filter.search', lang)}: {self.text.strip()}")
+        return "; ".join(parts)
+
+
+def customer_risk_levels(risk: pd.DataFrame) -> pd.Series:
+    """A customer's worst renewal-risk level over its contracts up for renewal (others: none)."""
+    if risk.empty:
+        return pd.Series(dtype="string", name="risk_level")
+    rank = risk["risk_level"].map({level: i for i, level in enumerate(RISK_ORDER)})
+    worst = rank.groupby(risk["customer_id"]).min()
+    return worst.map(dict(enumerate(RISK_ORDER))).rename("risk_level")
+
+
+def scored_customers(features: pd.DataFrame, normalised: pd.DataFrame, weights: Mapping[str, float],
+                     rules: tiers.TierRules, risk_levels: pd.Series | None = None) -> pd.DataFrame:
+    """Every customer with its score and tier (tiers are ranked over all customers, never a filtered subset)."""
+    scores = scoring.score(normalised, weights).round(2)
+    table = features[list(scoring.DESCRIPTIVE_COLUMNS)].copy()
+    table["score"] = scores
+    table["tier"] = tiers.assign_tiers(scores, rules, features["industry"] if rules.by_industry else None)
+    levels = risk_levels if risk_levels is not None else pd.Series(dtype="string")
+    table["risk_level"] = levels.reindex(table.index).astype("string")
+    return table
+
+
+def apply_filters(table: pd.DataFrame, shared: Filters, view: ViewFilters) -> pd.DataFrame:
+    """The rows the sidebar and the page filters keep."""
+    mask = shared.customer_mask(table)
+    if view.tiers:
+        mask &= table["tier"].isin(view.tiers)
+    if view.product_lines:
+        lines = table["product_lines"].fillna("")
+        mask &= np.logical_or.reduce([lines.str.contains(line, regex=False) for line in view.product_lines])
+    if view.risk_levels:
+        mask &= table["risk_level"].isin(view.risk_levels).fillna(False).astype(bool)
+    mask &= table["score"].between(view.score_min, view.score_max)
+    text = view.text.strip().lower()
+    if text:
+        mask &= (table["name"].str.lower().str.contains(text, regex=False)
+                 | table["code"].str.lower().str.contains(text, regex=False))
+    return table[mask]
+
+
+def tier_counts(table: pd.DataFrame, names: tuple[str, ...]) -> dict[str, int]:
+    return {name: int(count) for name, count in tiers.tier_counts(table["tier"], names).items()}
+
+
+def score_histogram(table: pd.DataFrame, names: tuple[str, ...], bins: int = 40) -> pd.DataFrame:
+    """Customers per score bin and tier: about forty bars for the chart, never one point per customer."""
+    edges = np.linspace(0.0, 100.0, bins + 1)
+    position = np.clip(np.searchsorted(edges, table["score"].to_numpy(), side="right") - 1, 0, bins - 1)
+    counts = (pd.DataFrame({"bin": position, "tier": table["tier"].to_numpy()})
+              .value_counts().rename("customers").reset_index())
+    counts["score_from"] = edges[counts["bin"]]
+    counts["score_to"] = edges[counts["bin"] + 1]
+    counts["tier_rank"] = counts["tier"].map({n: i for i, n in enumerate(names)})
+    return counts.drop(columns="bin").sort_values(["score_from", "tier_rank"], ignore_index=True)
+
+
+def tier_by_industry(table: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    """Customers per industry and tier (long form, for a stacked bar)."""
+    counts = table.groupby(["industry", "tier"], observed=True).size().rename("customers").reset_index()
+    counts["tier_rank"] = counts["tier"].map({n: i for i, n in enumerate(names)})
+    return counts
+
+
+def tier_floors(table: pd.DataFrame) -> dict[str, float]:
+    """The lowest score in each tier: how far a customer is from the next tier up."""
+    return {str(k): float(v) for k, v in table.groupby("tier", observed=True)["score"].min().items()}
+
+
+def page_of(table: pd.DataFrame, number: int, size: int) -> pd.DataFrame:
+    """One page of the list, highest score first (ties: lower customer id first)."""
+    ordered = table.assign(_id=table.index).sort_values(["score", "_id"], ascending=[False, True]).drop(columns="_id")
+    start = max(0, (number - 1) * size)
+    return ordered.iloc[start:start + size][[c for c in TABLE_COLUMNS if c in ordered.columns]]
+
+
+def page_count(rows: int, size: int) -> int:
+    return max(1, -(-rows // size))
+
+
+def export_notes(weights: Mapping[str, float], methods: Mapping[str, scoring.MethodSpec], rules: tiers.TierRules,
+                 shared: str, view: str, preset: str | None, made_at: dt.datetime, as_of: dt.date) -> list[str]:
+    """What a file was made with: reference date, weights (as shares), methods, tier rule, filters, preset, time."""
+    vector = scoring.weight_vector(weights, scoring.DIMENSION_KEYS)
+    shares = ", ".join(f"{key} {share:.0%}" for key, share in zip(scoring.DIMENSION_KEYS, vector, strict=True))
+    method_text = ", ".join(f"{key} {methods[key].describe()}" for key in scoring.DIMENSION_KEYS if key in methods)
+    rule_text = (f"quota {', '.join(f'{n} {q:.0%}' for n, q in zip(rules.names, rules.quotas, strict=False))}"
+                 if str(rules.mode) == "quota" else
+                 f"cut-offs {', '.join(f'{n} >= {c:g}' for n, c in zip(rules.names, rules.cutoffs, strict=False))}")
+    return [
+        f"Ops Cockpit customer list, made {made_at:%Y-%m-%d %H:%M} UTC, scores as of {as_of.isoformat()}",
+        f"Weights: {shares}",
+        f"Methods: {method_text}",
+        f"Tiers: {rule_text}{' within each industry' if rules.by_industry else ''}",
+        f"Filters: {shared}{'; ' + view if view else ''}",
+        f"Preset: {preset or '(unsaved sliders)'}",
+    ]

@@ -1,0 +1,628 @@
+"""Customer value scoring: nine dimensions (DESIGN.md section 2), normalisation, weighted score, explanation.
+
+The pipeline has three pure steps so a weight slider never touches the database:
+
+1. ``derive_features(conn, as_of)``: one row per customer existing on ``as_of`` (``created_on <=
+   as_of``) with the nine raw dimension values, from a handful of GROUP BY queries merged in pandas;
+2. ``normalise(features, methods, mappings)``: each dimension to 0..1 by its method (cacheable);
+3. ``score(normalised, weights)``: ``100 × Σ wᵢ·xᵢ`` with the weights scaled to sum to 1 (one
+   matrix-vector product).
+
+Rules that apply to every method:
+- a column whose known values are all equal normalises to 0.5 for everyone (nothing to rank; never a
+  division by zero);
+- a dimension with ``higher_is_better=False`` is flipped (``1 − x``) after normalising;
+- a missing raw value (NaN, or a category absent from the mapping) gets 0, the worst normalised
+  value, after the flip: a customer is never rewarded for lacking data. Missing values are counted
+  per dimension in ``Normalised.missing_counts``.
+
+Command line (schedulers and scripts; both honour ``--database-url``)::
+
+    python -m ops_core.scoring score [--preset NAME] [--as-of DATE] --output FILE [--database-url URL]
+    python -m ops_core.scoring rfm [--as-of DATE] --output FILE [--database-url URL]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal, assert_never
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Date, Float, and_, case, cast, distinct, func, literal, select
+
+from ops_core.db.models import TABLES
+from ops_core.db.queries import days_between
+from ops_core.errors import OpsError, UsageError
+from ops_core.overview import _in_force, annualised_cents
+
+customers = TABLES["customers"]
+contracts = TABLES["contracts"]
+invoices = TABLES["invoices"]
+payments = TABLES["payments"]
+referrals = TABLES["referrals"]
+csms = TABLES["csms"]
+
+
+# --- methods -----------------------------------------------------------------------------------
+
+
+class Method(StrEnum):
+    """How one dimension is brought to 0..1 (the page's method selector lists these)."""
+
+    minmax = "minmax"          # (x − min) / (max − min)
+    percentile = "percentile"  # average rank of ties, (rank − 1) / (n − 1)
+    log_minmax = "log_minmax"  # sign(x)·log1p(|x|), then min-max: tames heavy tails, accepts negatives
+    winsorised = "winsorised"  # clipped to the (1 − p) and p quantiles, then min-max
+    bounded = "bounded"        # clipped to [floor, ceiling] the user sets, then scaled linearly
+    mapping = "mapping"        # categorical: each category's value from a mapping table
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method with its parameters; ``floor``/``ceiling`` matter for ``bounded`` only (None = observed min/max)."""
+
+    method: Method
+    winsor_pct: float = 0.95
+    floor: float | None = None
+    ceiling: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method.value, "winsor_pct": self.winsor_pct, "floor": self.floor, "ceiling": self.ceiling}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MethodSpec:
+        try:
+            method = Method(d["method"])
+        except (KeyError, ValueError):
+            raise UsageError(f"unknown normalisation method {d.get('method')!r}; known: "
+                             f"{', '.join(m.value for m in Method)}") from None
+        floor, ceiling = d.get("floor"), d.get("ceiling")
+        return cls(method, float(d.get("winsor_pct", 0.95)),
+                   None if floor is None else float(floor), None if ceiling is None else float(ceiling))
+
+    def describe(self) -> str:
+        """Short text for export headers and the page (``bounded 0..6``, ``winsorised 95%``)."""
+        match self.method:
+            case Method.winsorised:
+                return f"winsorised {self.winsor_pct:.0%}"
+            case Method.bounded:
+                lo = "min" if self.floor is None else f"{self.floor:g}"
+                hi = "max" if self.ceiling is None else f"{self.ceiling:g}"
+                return f"bounded {lo}..{hi}"
+            case Method.minmax | Method.percentile | Method.log_minmax | Method.mapping:
+                return self.method.value
+            case _:
+                assert_never(self.method)
+
+
+# --- the nine dimensions -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One value dimension: its names, its default method and weight, and what its raw value means."""
+
+    key: str
+    name_en: str
+    name_zh: str
+    kind: Literal["numeric", "categorical"]
+    default_method: MethodSpec
+    default_weight: float
+    higher_is_better: bool
+    definition: str
+
+
+# Cooperation: partnership level as points, combined with years since the first contract started.
+PARTNERSHIP_LEVEL_POINTS: dict[str, float] = {"basic": 0.25, "silver": 0.5, "gold": 0.75, "strategic": 1.0}
+COOPERATION_LEVEL_SHARE = 0.6
+COOPERATION_FULL_YEARS = 5.0
+# Brand image points; influence: each signed referral counts 1, a reference case counts as 2.
+BRAND_POINTS: dict[str, float] = {"fortune500": 3.0, "listed": 2.0, "high_valuation": 1.0}
+REFERENCE_CASE_POINTS = 2.0
+
+DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension(
+        "order_amount", "Order amount (12 months)", "订单金额（近12个月）", "numeric",
+        MethodSpec(Method.log_minmax), 0.20, True,
+        "Sum of amount_cents of the customer's contracts signed in the 12 months up to the reference date "
+        "(signed_on after the same day one year earlier, up to and including the reference date); cents. "
+        "No contract signed in that window gives 0."),
+    Dimension(
+        "company_size", "Company size", "企业规模", "numeric",
+        MethodSpec(Method.log_minmax), 0.10, True,
+        "Number of employees as recorded on the customer."),
+    Dimension(
+        "gross_profit", "Gross profit (12 months)", "贡献毛利（近12个月）", "numeric",
+        MethodSpec(Method.winsorised, 0.95), 0.15, True,
+        "For the contracts signed in the same 12-month window as the order amount: amount minus delivery "
+        "cost minus service cost, summed; cents (may be negative)."),
+    Dimension(
+        "demand_type", "Product demand type", "产品需求类型", "categorical",
+        MethodSpec(Method.mapping), 0.10, True,
+        "The customer's demand type (standard / configured / customised / platform), scored through "
+        "the editable mapping table (default 0.25 / 0.5 / 0.75 / 1.0)."),
+    Dimension(
+        "cooperation", "Cooperation status", "合作状态", "numeric",
+        MethodSpec(Method.bounded, floor=0.0, ceiling=1.0), 0.10, True,
+        "0.6 × partnership level points (basic 0.25, silver 0.5, gold 0.75, strategic 1.0) + "
+        "0.4 × min(years since the first contract started / 5, 1); years = days / 365.25 up to the "
+        "reference date; no contract started yet counts 0 years. Already 0..1."),
+    Dimension(
+        "influence", "Industry influence", "行业影响力", "numeric",
+        MethodSpec(Method.bounded, floor=0.0, ceiling=4.0), 0.10, True,
+        "Customers this customer referred (referred on or before the reference date) who had signed a "
+        "contract by then, plus 2 if it is a reference case (the flag as it stands today)."),
+    Dimension(
+        "brand", "Brand image", "品牌形象", "numeric",
+        MethodSpec(Method.bounded, floor=0.0, ceiling=6.0), 0.10, True,
+        "Points: Fortune 500 = 3, listed company = 2, high-valuation company = 1, summed (0..6)."),
+    Dimension(
+        "payment", "Payment collection", "回款情况", "numeric",
+        MethodSpec(Method.log_minmax), 0.10, False,
+        "Overdue yuan-days on the reference date: for every invoice due before that day with an amount "
+        "still unpaid (payments made on or before the day count), unpaid yuan × days past due, summed. "
+        "0 means nothing overdue; higher is worse, so the normalised value is flipped."),
+    Dimension(
+        "growth", "Growth potential", "增长潜力", "numeric",
+        MethodSpec(Method.bounded, floor=-1.0, ceiling=1.0), 0.05, True,
+        "Order amount of the last 12 months against the 12 months before: (recent − prior) / prior, "
+        "so −1 is orders stopped, 0 flat, +1 doubled. No orders in either period: 0 (flat, e.g. a "
+        "multi-year contract). Orders now but none in the prior period: missing (no baseline, e.g. a "
+        "new customer), which scores 0."),
+)
+DIMENSION_KEYS: tuple[str, ...] = tuple(d.key for d in DIMENSIONS)
+DIMENSIONS_BY_KEY: dict[str, Dimension] = {d.key: d for d in DIMENSIONS}
+DEFAULT_WEIGHTS: dict[str, float] = {d.key: d.default_weight for d in DIMENSIONS}
+DEFAULT_METHODS: dict[str, MethodSpec] = {d.key: d.default_method for d in DIMENSIONS}
+DEFAULT_MAPPINGS: dict[str, dict[str, float]] = {
+    "demand_type": {"standard": 0.25, "configured": 0.5, "customised": 0.75, "platform": 1.0},
+}
+DESCRIPTIVE_COLUMNS: tuple[str, ...] = (
+    "code", "name", "industry", "region", "size_band", "csm_id", "csm_name", "product_lines", "arr_cents")
+MISSING_FILL = 0.0
+CONSTANT_VALUE = 0.5
+
+
+# --- deriving the raw dimensions ---------------------------------------------------------------
+
+
+def _one_year_before(day: dt.date) -> dt.date:
+    """The same day one year earlier (29 February -> 28 February)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=columns).set_index("customer_id")
+
+
+def derive_features(conn: Connection, as_of: dt.date) -> pd.DataFrame:
+    """Raw features of every customer existing on ``as_of`` (``created_on <= as_of``).
+
+    Output: index ``customer_id`` (ascending); columns ``DESCRIPTIVE_COLUMNS`` then the nine
+    dimension keys (definitions in ``DIMENSIONS``). Five GROUP BY queries (customers, contracts,
+    overdue invoices, referrals, product lines in force), merged on customer_id; no per-customer loop.
+    """
+    year_ago = _one_year_before(as_of)
+    two_years_ago = _one_year_before(year_ago)
+    day = literal(as_of, Date)
+    signed = contracts.c.signed_on
+    recent = and_(signed > year_ago, signed <= as_of)
+    prior = and_(signed > two_years_ago, signed <= year_ago)
+    margin = contracts.c.amount_cents - contracts.c.delivery_cost_cents - contracts.c.service_cost_cents
+
+    base = _frame(conn.execute(
+        select(customers.c.id, customers.c.code, customers.c.name, customers.c.industry, customers.c.region,
+               customers.c.size_band, customers.c.csm_id, csms.c.name, customers.c.employees,
+               customers.c.demand_type, customers.c.partnership_level, customers.c.reference_case,
+               customers.c.fortune500, customers.c.listed, customers.c.high_valuation)
+        .select_from(customers.outerjoin(csms, csms.c.id == customers.c.csm_id))
+        .where(customers.c.created_on <= as_of).order_by(customers.c.id)
+    ).all(), ["customer_id", "code", "name", "industry", "region", "size_band", "csm_id", "csm_name", "employees",
+              "demand_type", "partnership_level", "reference_case", "fortune500", "listed", "high_valuation"])
+
+    orders = _frame(conn.execute(
+        select(contracts.c.customer_id,
+               func.sum(case((recent, contracts.c.amount_cents), else_=0)),
+               func.sum(case((prior, contracts.c.amount_cents), else_=0)),
+               func.sum(case((recent, margin), else_=0)),
+               func.max(case((contracts.c.start_date <= as_of, days_between(contracts.c.start_date, day)))),
+               func.sum(case((_in_force(as_of), annualised_cents()), else_=0.0)))
+        .where(signed <= as_of).group_by(contracts.c.customer_id)
+    ).all(), ["customer_id", "order_recent", "order_prior", "gross_profit", "coop_days", "arr_cents"])
+
+    paid = (select(payments.c.invoice_id, func.sum(payments.c.amount_cents).label("paid"))
+            .where(payments.c.paid_on <= as_of).group_by(payments.c.invoice_id).subquery())
+    unpaid = invoices.c.amount_cents - func.coalesce(paid.c.paid, 0)
+    overdue = _frame(conn.execute(
+        select(invoices.c.customer_id,
+               func.sum(cast(unpaid, Float) * days_between(invoices.c.due_on, day) / 100.0))  # floats: cents × days overflow nothing
+        .select_from(invoices.outerjoin(paid, paid.c.invoice_id == invoices.c.id))
+        .where(invoices.c.issued_on <= as_of, invoices.c.due_on < as_of, unpaid > 0)
+        .group_by(invoices.c.customer_id)
+    ).all(), ["customer_id", "payment"])
+
+    first_signed = (select(contracts.c.customer_id, func.min(signed).label("first_signed"))
+                    .group_by(contracts.c.customer_id).subquery())
+    referred = _frame(conn.execute(
+        select(referrals.c.referrer_id, func.count(distinct(referrals.c.referred_customer_id)))
+        .select_from(referrals.join(first_signed, first_signed.c.customer_id == referrals.c.referred_customer_id))
+        .where(referrals.c.referred_on <= as_of, first_signed.c.first_signed <= as_of)
+        .group_by(referrals.c.referrer_id)
+    ).all(), ["customer_id", "referred_signed"])
+
+    lines = pd.DataFrame(conn.execute(
+        select(contracts.c.customer_id, contracts.c.product_line).distinct()
+        .where(_in_force(as_of), signed <= as_of).order_by(contracts.c.customer_id, contracts.c.product_line)
+    ).all(), columns=["customer_id", "product_line"])
+    product_lines = lines.groupby("customer_id")["product_line"].agg(",".join).rename("product_lines")
+
+    f = base.join([orders, overdue, referred, product_lines], how="left")
+    for column in ("order_recent", "order_prior", "gross_profit", "arr_cents", "payment", "referred_signed"):
+        f[column] = pd.to_numeric(f[column]).fillna(0)
+    f["product_lines"] = f["product_lines"].fillna("")
+    f["csm_id"] = f["csm_id"].astype("Int64")
+    f["csm_name"] = f["csm_name"].fillna("")
+
+    out = f[["code", "name", "industry", "region", "size_band", "csm_id", "csm_name", "product_lines"]].copy()
+    out["arr_cents"] = f["arr_cents"].astype(float).round().astype("int64")
+    out["order_amount"] = f["order_recent"].astype("int64")
+    out["company_size"] = pd.to_numeric(f["employees"]).astype(float)
+    out["gross_profit"] = f["gross_profit"].astype("int64")
+    out["demand_type"] = f["demand_type"].astype(object)
+    years = pd.to_numeric(f["coop_days"]).fillna(0).clip(lower=0) / 365.25
+    level = f["partnership_level"].map(PARTNERSHIP_LEVEL_POINTS).astype(float)
+    out["cooperation"] = (COOPERATION_LEVEL_SHARE * level
+                          + (1 - COOPERATION_LEVEL_SHARE) * np.minimum(years / COOPERATION_FULL_YEARS, 1.0))
+    out["influence"] = f["referred_signed"].astype(float) + REFERENCE_CASE_POINTS * f["reference_case"].astype(bool)
+    out["brand"] = sum(points * f[flag].astype(bool) for flag, points in BRAND_POINTS.items()).astype(float)
+    out["payment"] = f["payment"].astype(float)
+    prior_orders = f["order_prior"].astype(float)
+    recent_orders = f["order_recent"].astype(float)
+    growth = (recent_orders - prior_orders) / prior_orders.where(prior_orders > 0)
+    out["growth"] = growth.mask((prior_orders == 0) & (recent_orders == 0), 0.0)
+    out.index.name = "customer_id"
+    return out
+
+
+# --- normalising -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """Normalised dimensions: ``values`` 0..1 (index as the features, one column per key) and missing counts."""
+
+    values: pd.DataFrame
+    missing_counts: dict[str, int] = field(default_factory=dict)
+
+
+def _scale(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Linear map of [lo, hi] to [0, 1]; a constant column (hi == lo) is 0.5 everywhere."""
+    if not np.isfinite(lo) or not np.isfinite(hi) or hi <= lo:
+        return np.where(np.isnan(x), np.nan, CONSTANT_VALUE)
+    return (x - lo) / (hi - lo)
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    known = x[~np.isnan(x)]
+    if known.size == 0:
+        return x.copy()
+    return _scale(x, float(known.min()), float(known.max()))
+
+
+def normalise_series(raw: pd.Series, spec: MethodSpec, mapping: Mapping[str, float] | None = None) -> pd.Series:
+    """One raw column to 0..1 by ``spec`` (before any flip); missing stays NaN.
+
+    minmax: (x − min)/(max − min). percentile: ranks with ties given their average rank,
+    (rank − 1)/(n − 1) over the known values. log_minmax: sign(x)·log1p(|x|), then min-max.
+    winsorised: clipped to the (1 − p) and p quantiles (linear interpolation), then min-max.
+    bounded: clipped to [floor, ceiling] (None: the observed min/max), then (x − floor)/(ceiling − floor).
+    mapping: the category's value from ``mapping``, clipped to 0..1; an unknown category is missing.
+    Every method gives 0.5 to all when the known values are all equal.
+    """
+    method = spec.method
+    if method is Method.mapping:
+        if mapping is None:
+            raise UsageError(f"'{raw.name}' uses the mapping method but has no mapping table")
+        mapped = raw.map(lambda v: mapping.get(v, np.nan) if isinstance(v, str) else np.nan)
+        return pd.to_numeric(mapped, errors="coerce").astype(float).clip(0.0, 1.0)
+    try:
+        x = pd.to_numeric(raw, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (ValueError, TypeError):
+        raise UsageError(f"'{raw.name}' holds text; use the mapping method for it") from None
+    x = np.where(np.isfinite(x), x, np.nan)
+    match method:
+        case Method.minmax:
+            out = _minmax(x)
+        case Method.percentile:
+            known = ~np.isnan(x)
+            n = int(known.sum())
+            ranks = pd.Series(x).rank(method="average").to_numpy()
+            out = (ranks - 1) / (n - 1) if n > 1 else np.where(known, CONSTANT_VALUE, np.nan)
+        case Method.log_minmax:
+            out = _minmax(np.sign(x) * np.log1p(np.abs(x)))
+        case Method.winsorised:
+            p = spec.winsor_pct
+            if not 0.5 <= p <= 1.0:
+                raise UsageError(f"winsorising percentile for '{raw.name}' must be between 0.5 and 1, not {p}")
+            known = x[~np.isnan(x)]
+            if known.size == 0:
+                out = x.copy()
+            else:
+                lo, hi = np.quantile(known, [1 - p, p])
+                out = _scale(np.clip(x, lo, hi), float(lo), float(hi))
+        case Method.bounded:
+            known = x[~np.isnan(x)]
+            lo = spec.floor if spec.floor is not None else (float(known.min()) if known.size else 0.0)
+            hi = spec.ceiling if spec.ceiling is not None else (float(known.max()) if known.size else 1.0)
+            if spec.floor is not None and spec.ceiling is not None and hi <= lo:
+                raise UsageError(f"bounded method for '{raw.name}': ceiling {hi:g} must be above floor {lo:g}")
+            out = _scale(np.clip(x, lo, hi), lo, hi) if hi > lo else _scale(x, lo, hi)
+        case Method.mapping:
+            raise AssertionError("handled above")
+        case _:
+            assert_never(method)
+    return pd.Series(np.clip(out, 0.0, 1.0), index=raw.index, name=raw.name)
+
+
+def normalise(features: pd.DataFrame, methods: Mapping[str, MethodSpec] | None = None,
+              mappings: Mapping[str, Mapping[str, float]] | None = None) -> Normalised:
+    """Every dimension of ``features`` (output of ``derive_features``) to 0..1.
+
+    ``methods`` and ``mappings`` override the defaults per dimension key. Lower-is-better dimensions
+    are flipped; missing values become 0 after the flip and are counted.
+    """
+    missing_keys = [k for k in DIMENSION_KEYS if k not in features.columns]
+    if missing_keys:
+        raise UsageError(f"features lack the dimension column(s): {', '.join(missing_keys)}")
+    unknown = set(methods or {}) - set(DIMENSION_KEYS)
+    if unknown:
+        raise UsageError(f"methods name unknown dimension(s): {', '.join(sorted(unknown))}")
+    chosen = DEFAULT_METHODS | dict(methods or {})
+    tables = DEFAULT_MAPPINGS | {k: dict(v) for k, v in (mappings or {}).items()}
+    columns: dict[str, np.ndarray] = {}
+    missing: dict[str, int] = {}
+    for dim in DIMENSIONS:  # nine columns, each vectorised
+        spec = chosen[dim.key]
+        if (dim.kind == "categorical") != (spec.method is Method.mapping):
+            raise UsageError(f"'{dim.key}' is {dim.kind}: "
+                             + ("only the mapping method applies" if dim.kind == "categorical" else "the mapping method does not apply"))
+        x = normalise_series(features[dim.key], spec, tables.get(dim.key)).to_numpy(dtype=float)
+        if not dim.higher_is_better:
+            x = 1.0 - x
+        gaps = np.isnan(x)
+        missing[dim.key] = int(gaps.sum())
+        columns[dim.key] = np.where(gaps, MISSING_FILL, x)
+    # One float block, so score() reads the matrix without a copy.
+    matrix = np.column_stack([columns[k] for k in DIMENSION_KEYS]) if len(features) else np.empty((0, len(DIMENSION_KEYS)))
+    values = pd.DataFrame(matrix, index=features.index, columns=list(DIMENSION_KEYS))
+    return Normalised(values, missing)
+
+
+# --- scoring -----------------------------------------------------------------------------------
+
+
+def weight_vector(weights: Mapping[str, float], columns: Sequence[str]) -> np.ndarray:
+    """Weights aligned with ``columns`` and scaled to sum to 1; absent keys weigh 0.
+
+    Raises UsageError for an unknown key, a negative or non-finite weight, or weights summing to 0.
+    """
+    unknown = [k for k in weights if k not in columns]
+    if unknown:
+        raise UsageError(f"weights name unknown dimension(s): {', '.join(map(str, unknown))}")
+    w = np.array([float(weights.get(c, 0.0)) for c in columns], dtype=float)
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise UsageError("weights must be zero or positive numbers")
+    total = w.sum()
+    if total <= 0:
+        raise UsageError("all weights are zero: give at least one dimension a positive weight")
+    return w / total
+
+
+def score(normalised_values: pd.DataFrame, weights: Mapping[str, float]) -> pd.Series:
+    """Score 0..100 per row: ``100 × Σ wᵢ·xᵢ`` with the weights scaled to sum to 1 (same index, name 'score')."""
+    w = weight_vector(weights, list(normalised_values.columns)) * 100.0
+    out = normalised_values.to_numpy(dtype=float, copy=False) @ w
+    np.clip(out, 0.0, 100.0, out=out)  # rounding can leave 100.00000000000001
+    return pd.Series(out, index=normalised_values.index, name="score", copy=False)  # ``out`` is ours: no copy
+
+
+# --- explaining one customer -------------------------------------------------------------------
+
+
+def gap_to_next_tier(score: float, next_floor: float, normalised_row: pd.Series | Mapping[str, float],
+                     weights: Mapping[str, float]) -> tuple[float, str | None]:
+    """Points still missing to reach ``next_floor`` and the dimension that closes the gap fastest.
+
+    The fastest dimension is the one with the most points still available, ``100·w·(1 − x)`` (w
+    scaled to sum to 1): improving it moves the score furthest. Ties go to the earlier dimension in
+    ``DIMENSIONS``. Already at or above the floor: ``(0.0, None)``; no headroom anywhere: None.
+    """
+    gap = float(next_floor) - float(score)
+    if gap <= 0:
+        return 0.0, None
+    row = pd.Series(normalised_row, dtype=float)
+    keys = [k for k in DIMENSION_KEYS if k in row.index] + [k for k in row.index if k not in DIMENSIONS_BY_KEY]
+    w = weight_vector(weights, keys)
+    headroom = 100.0 * w * (1.0 - row[keys].to_numpy(dtype=float))
+    best = int(np.argmax(headroom))  # argmax returns the first of equal maxima
+    return gap, (keys[best] if headroom[best] > 0 else None)
+
+
+def explain(features: pd.DataFrame, normalised_values: pd.DataFrame, weights: Mapping[str, float],
+            customer_id: Any, tier_floors: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """One customer's score, dimension by dimension.
+
+    Rows in ``DIMENSIONS`` order: ``key, name_en, name_zh, raw, normalised, weight_share, points,
+    headroom`` where ``points = 100·w·x`` (they sum to the score) and ``headroom = 100·w·(1 − x)``.
+    ``attrs`` carries ``score`` and, when ``tier_floors`` (tier name -> lowest score in it) is given,
+    ``tier``, ``next_tier``, ``gap_points`` and ``closes_gap_fastest``.
+    """
+    if customer_id not in normalised_values.index:
+        raise UsageError(f"no customer with id {customer_id!r} in the scored list")
+    keys = list(normalised_values.columns)
+    w = weight_vector(weights, keys)
+    x = normalised_values.loc[customer_id].to_numpy(dtype=float)
+    raw = [features.at[customer_id, k] if k in features.columns and customer_id in features.index else np.nan for k in keys]
+    table = pd.DataFrame({
+        "key": keys,
+        "name_en": [DIMENSIONS_BY_KEY[k].name_en if k in DIMENSIONS_BY_KEY else k for k in keys],
+        "name_zh": [DIMENSIONS_BY_KEY[k].name_zh if k in DIMENSIONS_BY_KEY else k for k in keys],
+        "raw": pd.Series(raw, dtype=object),
+        "normalised": x,
+        "weight_share": w,
+        "points": 100.0 * w * x,
+        "headroom": 100.0 * w * (1.0 - x),
+    })
+    total = float(table["points"].sum())
+    table.attrs["score"] = total
+    if tier_floors:
+        floors = sorted(tier_floors.items(), key=lambda item: item[1])
+        reached = [name for name, floor in floors if total >= floor]
+        above = [(name, floor) for name, floor in floors if total < floor]
+        table.attrs["tier"] = reached[-1] if reached else None
+        if above:
+            next_name, next_floor = above[0]
+            gap, fastest = gap_to_next_tier(total, next_floor, pd.Series(x, index=keys), weights)
+            table.attrs.update(next_tier=next_name, gap_points=gap, closes_gap_fastest=fastest)
+        else:
+            table.attrs.update(next_tier=None, gap_points=0.0, closes_gap_fastest=None)
+    return table
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def _as_of(text: str | None) -> dt.date:
+    if text is None:
+        return dt.date.today()  # the command line is the edge where "today" enters
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--as-of must be a date like 2025-06-30, not '{text}'") from None
+
+
+def _check_output(path: Path) -> None:
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        raise UsageError(f"cannot write '{path.name}': use a .csv or .xlsx file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write '{path}': the folder {path.parent} does not exist")
+
+
+def scored_table(conn: Connection, as_of: dt.date, preset: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Every customer's descriptive columns, raw and normalised dimensions, score and tier, with header notes."""
+    from ops_core import tiers  # written alongside; imported late so scoring works without it
+
+    if preset:
+        chosen = tiers.load_preset(conn, preset)
+        weights, methods, rules = dict(chosen.weights), dict(chosen.methods), chosen.tier_rules
+        source = f"preset '{chosen.name}' (version {chosen.version}{', published' if chosen.published else ''})"
+    else:
+        weights, methods, rules = DEFAULT_WEIGHTS, DEFAULT_METHODS, tiers.tier_rules(conn)  # tier settings in force
+        source = "default weights"
+    features = derive_features(conn, as_of)
+    normalised = normalise(features, methods)
+    scores = score(normalised.values, weights)
+    tier = tiers.assign_tiers(scores, rules, features["industry"] if rules.by_industry else None)
+    out = features[["code", "name", "industry", "region", "size_band", "csm_name"]].rename(columns={"csm_name": "csm"})
+    for key in DIMENSION_KEYS:
+        raw = features[key]
+        out[key] = raw.round(4) if pd.api.types.is_float_dtype(raw) else raw
+    for key in DIMENSION_KEYS:
+        out[f"{key}_norm"] = normalised.values[key].round(4)
+    out["score"] = scores.round(2)
+    out["tier"] = tier
+    out = out.reset_index().sort_values(["score", "customer_id"], ascending=[False, True]).drop(columns="customer_id")
+    shares = weight_vector(weights, list(DIMENSION_KEYS))
+    all_methods = DEFAULT_METHODS | methods
+    gaps = ", ".join(f"{k} {n}" for k, n in normalised.missing_counts.items() if n) or "none"
+    notes = [
+        f"# Ops Cockpit customer scores as of {as_of.isoformat()}, {len(out)} customers, {source}",
+        "# weights: " + ", ".join(f"{k} {s:.1%}" for k, s in zip(DIMENSION_KEYS, shares, strict=True)),
+        "# methods: " + ", ".join(f"{k} {all_methods[k].describe()}" for k in DIMENSION_KEYS),
+        f"# tier rules: {json.dumps(rules.to_dict(), ensure_ascii=False)}",
+        f"# missing values (scored 0): {gaps}",
+        f"# written {dt.datetime.now().isoformat(timespec='seconds')}; money in cents; payment is overdue yuan-days (lower is better)",
+    ]
+    return out, notes
+
+
+def rfm_export(conn: Connection, as_of: dt.date) -> tuple[pd.DataFrame, list[str]]:
+    """The RFM table with each customer's code and name in front, and header notes."""
+    from ops_core import rfm  # written alongside; imported late so scoring works without it
+
+    table = rfm.rfm_table(conn, as_of)
+    names = pd.DataFrame(conn.execute(select(customers.c.id, customers.c.code, customers.c.name, customers.c.industry)).all(),
+                         columns=["customer_id", "code", "name", "industry"]).set_index("customer_id")
+    out = names.join(table, how="inner").reset_index(drop=True)
+    notes = [f"# Ops Cockpit RFM as of {as_of.isoformat()}, {len(out)} customers",
+             f"# written {dt.datetime.now().isoformat(timespec='seconds')}; monetary in cents"]
+    return out, notes
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ops_core.scoring", description="Customer value scores and RFM as files.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("score", "write every customer's dimensions, score and tier"),
+                       ("rfm", "write recency, frequency, monetary, the 1-5 scores and the segment")):
+        sub = commands.add_parser(name, help=text, description=text)
+        if name == "score":
+            sub.add_argument("--preset", default=None, help="a saved preset's name (default: the default weights)")
+        sub.add_argument("--as-of", default=None, help="reference date YYYY-MM-DD (default: today)")
+        sub.add_argument("--output", required=True, type=Path, help="a .csv (UTF-8 with BOM) or .xlsx file")
+        sub.add_argument("--database-url", default=None, help="default: OPS_DATABASE_URL or the embedded SQLite file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; 0 on success, 2 with one clear line on stderr otherwise."""
+    from sqlalchemy.exc import DBAPIError
+
+    from ops_core.config import redact_url
+    from ops_core.db.engine import make_engine
+    from ops_core.db.schema import upgrade
+    from ops_core.io import write_export
+
+    args = _parser().parse_args(argv)
+    try:
+        as_of = _as_of(args.as_of)
+        _check_output(args.output)
+        engine = make_engine(args.database_url)
+        try:
+            upgrade(engine)
+            with engine.connect() as conn:
+                if args.command == "score":
+                    df, notes = scored_table(conn, as_of, args.preset)
+                else:
+                    df, notes = rfm_export(conn, as_of)
+            target = write_export(df, args.output, notes=notes, sheet_name=args.command)
+            print(f"wrote {len(df)} customers' {args.command} rows as of {as_of} to {target} from {redact_url(engine.url)}")
+        finally:
+            engine.dispose()
+    except OpsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        print(f"error: {args.command} needs a module that is not installed yet: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except DBAPIError as exc:
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()
+        print(f"error: the database failed: {first[0] if first else type(exc).__name__}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,572 @@
+"""Customer tiers: rules that turn scores into tiers, service models per tier, presets and history.
+
+Tiering is a pure transform over a score Series (index ``customer_id``); presets and monthly
+snapshots are stored through the one write path (``ops_core.writes``). The scoring maths itself
+lives in ``ops_core.scoring``; this module only needs its ``MethodSpec`` to round-trip presets and
+imports it lazily (only presets need it), so tiering never loads the scoring module.
+
+Rules chosen (and tested in ``tests/test_tiers.py``):
+
+- Quota rounding: the first k tiers together hold ``round_half_up(n × (q1 + … + qk))`` customers
+  and each tier gets the difference of consecutive bounds. Rounding the cumulative share (not each
+  tier's share) keeps the counts non-negative, makes them always sum to n, and stops rounding
+  errors piling up in the last tier. ``n × share`` is first rounded to 9 decimals so that binary
+  float noise (0.1 + 0.2 = 0.30000000000000004) cannot move a count.
+- Ties: customers are ranked by score, highest first, then by customer id, lowest first. Two
+  customers with an equal score that straddle a quota boundary: the lower customer id takes the
+  higher tier, so the quota counts stay exact and a rerun gives the same answer.
+- Cutoff mode: a customer belongs to the first tier whose floor is at or below its score
+  (``score >= floor``; a score exactly on a floor takes the higher tier). ``by_industry`` has no
+  effect in cutoff mode, since floors are absolute.
+- Shared CSM levels in the workload: the headcount of one level is a single pool shared by every
+  tier served by that level; it is given to those tiers highest-value tier first, so a shortage
+  shows on the lowest tier that needs the level. Levels never stand in for each other.
+- Saving a preset under an existing name is refused unless the caller passes the version it read
+  (``expected_version``); then the preset is updated with the usual version check.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import repeat
+from typing import TYPE_CHECKING, Any, assert_never
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.orm import Session
+
+from ops_core import writes
+from ops_core.config import setting_default
+from ops_core.db import bulk
+from ops_core.db.models import TABLES
+from ops_core.errors import UsageError
+from ops_core.vocab import CsmLevel
+
+if TYPE_CHECKING:
+    from ops_core.scoring import MethodSpec
+
+presets_table = TABLES["weight_presets"]
+snapshots_table = TABLES["score_snapshots"]
+csms_table = TABLES["csms"]
+
+MISSING = "—"  # the row / column of customers absent on one side of a comparison
+
+
+class TierMode(StrEnum):
+    quota = "quota"    # top shares of customers
+    cutoff = "cutoff"  # score floors
+
+
+def _setting(conn: Connection | Session | None, key: str) -> Any:
+    if conn is None:
+        return setting_default(key)
+    from ops_core import settings  # settings imports config only; local import keeps this module light
+
+    return settings.get(conn, key)
+
+
+# --- tier rules --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TierRules:
+    """How scores become tiers. Checked on construction, so a bad rule never reaches a page."""
+
+    mode: TierMode | str = TierMode.quota
+    names: tuple[str, ...] = ("KA", "standard", "small", "micro")
+    quotas: tuple[float, ...] = (0.05, 0.20, 0.35)  # top shares for all but the last tier
+    cutoffs: tuple[float, ...] = (80.0, 60.0, 40.0)  # score floors for all but the last tier
+    by_industry: bool = False
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "mode", TierMode(self.mode))
+        except ValueError:
+            raise UsageError(f"tier mode '{self.mode}' is unknown; use 'quota' or 'cutoff'") from None
+        object.__setattr__(self, "names", tuple(self.names))
+        object.__setattr__(self, "quotas", tuple(float(q) for q in self.quotas))
+        object.__setattr__(self, "cutoffs", tuple(float(c) for c in self.cutoffs))
+        object.__setattr__(self, "by_industry", bool(self.by_industry))
+        names = self.names
+        if len(names) < 2:
+            raise UsageError(f"tiering needs at least two tier names, got {len(names)}")
+        if any(not isinstance(n, str) or not n.strip() for n in names):
+            raise UsageError("every tier name must be a non-empty text")
+        if len(set(names)) != len(names):
+            raise UsageError(f"tier names must be unique: {', '.join(names)}")
+        if MISSING in names:
+            raise UsageError(f"'{MISSING}' is reserved for customers missing from a comparison")
+        # Only the list the mode uses is checked: a cutoff rule may carry stale quotas and vice versa.
+        mode = TierMode(self.mode)
+        if mode is TierMode.quota:
+            self._check_quotas()
+        elif mode is TierMode.cutoff:
+            self._check_cutoffs()
+        else:
+            assert_never(mode)
+
+    def _check_quotas(self) -> None:
+        need = len(self.names) - 1
+        if len(self.quotas) != need:
+            raise UsageError(f"quota mode needs {need} shares (one per tier but the last, {self.names[-1]}); "
+                             f"got {len(self.quotas)}")
+        bad = [q for q in self.quotas if not (0.0 < q < 1.0)]
+        if bad:
+            raise UsageError(f"each quota share must lie strictly between 0 and 1; got {bad[0]}")
+        if sum(self.quotas) >= 1.0:
+            raise UsageError(f"quota shares must sum to less than 1 so that {self.names[-1]} keeps the rest; "
+                             f"they sum to {sum(self.quotas):.4g}")
+
+    def _check_cutoffs(self) -> None:
+        need = len(self.names) - 1
+        if len(self.cutoffs) != need:
+            raise UsageError(f"cutoff mode needs {need} score floors (one per tier but the last, "
+                             f"{self.names[-1]}); got {len(self.cutoffs)}")
+        if any(not math.isfinite(c) for c in self.cutoffs):
+            raise UsageError("score floors must be finite numbers")
+        if any(a <= b for a, b in zip(self.cutoffs, self.cutoffs[1:], strict=False)):
+            raise UsageError(f"score floors must go strictly down from the first tier: {list(self.cutoffs)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": str(self.mode), "names": list(self.names), "quotas": list(self.quotas),
+                "cutoffs": list(self.cutoffs), "by_industry": self.by_industry}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TierRules:
+        unknown = set(data) - {"mode", "names", "quotas", "cutoffs", "by_industry"}
+        if unknown:
+            raise UsageError(f"tier rules have unknown field(s): {', '.join(sorted(unknown))}")
+        return cls(**dict(data))
+
+
+DEFAULT_TIER_RULES = TierRules(
+    mode=setting_default("tiers.mode"), names=tuple(setting_default("tiers.names")),
+    quotas=tuple(setting_default("tiers.quotas")), cutoffs=tuple(setting_default("tiers.cutoffs")),
+    by_industry=setting_default("tiers.by_industry"),
+)
+
+
+def tier_rules(conn: Connection | Session | None = None) -> TierRules:
+    """The tier rules in force: the ``tiers.*`` settings (their defaults when ``conn`` is None)."""
+    return TierRules(
+        mode=_setting(conn, "tiers.mode"), names=tuple(_setting(conn, "tiers.names")),
+        quotas=tuple(_setting(conn, "tiers.quotas")), cutoffs=tuple(_setting(conn, "tiers.cutoffs")),
+        by_industry=_setting(conn, "tiers.by_industry"),
+    )
+
+
+def quota_bounds(sizes: np.ndarray, quotas: tuple[float, ...]) -> np.ndarray:
+    """Cumulative tier bounds, shape (len(sizes), len(quotas)): how many of a group's customers the
+    first k tiers hold together, ``round_half_up(size × cumulative share)`` (module docstring)."""
+    cumulative = np.cumsum(np.asarray(quotas, dtype=float))
+    raw = np.round(np.asarray(sizes, dtype=float)[:, None] * cumulative[None, :], 9)
+    return np.floor(raw + 0.5).astype(np.int64)
+
+
+def quota_counts(n: int, rules: TierRules) -> dict[str, int]:
+    """Customers per tier that quota mode gives ``n`` customers (sums to ``n``)."""
+    bounds = np.concatenate(([0], quota_bounds(np.array([n]), rules.quotas)[0], [n]))
+    return dict(zip(rules.names, np.diff(bounds).tolist(), strict=True))
+
+
+def assign_tiers(scores: pd.Series, rules: TierRules = DEFAULT_TIER_RULES,
+                 industry: pd.Series | None = None) -> pd.Series:
+    """Tier name per customer.
+
+    In: ``scores`` indexed by customer_id (unique, no missing values); ``industry`` on the same index
+    when ``rules.by_industry`` (quotas then apply within each industry; a missing industry is its own
+    group). Out: a Series named ``tier`` of tier names on the same index, in the same order.
+    Rounding and tie rules: module docstring.
+    """
+    if not isinstance(scores, pd.Series):
+        raise UsageError("assign_tiers needs a Series of scores indexed by customer_id")
+    if not scores.index.is_unique:
+        raise UsageError("scores have duplicate customer ids; each customer must appear once")
+    numeric = scores if pd.api.types.is_float_dtype(scores.dtype) else pd.to_numeric(scores, errors="coerce")
+    values = numeric.to_numpy(dtype=float, na_value=np.nan)
+    missing = int(np.isnan(values).sum())
+    if missing:
+        raise UsageError(f"{missing} customer(s) have no score; score every customer before tiering")
+    names = np.array(rules.names, dtype=object)
+    mode = TierMode(rules.mode)
+    if mode is TierMode.cutoff:
+        ascending = np.asarray(rules.cutoffs, dtype=float)[::-1]
+        # Floors met = floors <= score; the tier index counts the floors the score does not reach.
+        position = len(rules.cutoffs) - np.searchsorted(ascending, values, side="right")
+    elif mode is TierMode.quota:
+        use_industry = rules.by_industry and industry is not None
+        position = _quota_positions(scores.index, values, industry if use_industry else None, rules.quotas)
+    else:
+        assert_never(mode)
+    return pd.Series(names[position], index=scores.index, name="tier", dtype=object)
+
+
+def _quota_positions(index: pd.Index, values: np.ndarray, industry: pd.Series | None,
+                     quotas: tuple[float, ...]) -> np.ndarray:
+    """Tier position (0 = first tier) per customer. Groups are industries (a closed vocabulary), so
+    the loop below runs a handful of times, never once per customer."""
+    n = len(values)
+    if industry is None:
+        return _positions_in_group(index.to_numpy(), values, quota_bounds(np.array([n]), quotas)[0])
+    aligned = industry if industry.index.equals(index) else industry.reindex(index)
+    groups, uniques = pd.factorize(aligned)  # a missing industry gets -1: make it a group of its own
+    groups = np.where(groups < 0, len(uniques), groups)
+    sizes = np.bincount(groups) if n else np.zeros(0, dtype=np.int64)
+    bounds = quota_bounds(sizes, quotas)
+    ids = index.to_numpy()
+    # One stable sort by group (radix sort for small integers) instead of a mask per group.
+    by_group = np.argsort(groups.astype(np.int16 if len(sizes) < 2**15 else np.int64), kind="stable")
+    ends = np.cumsum(sizes)
+    position = np.empty(n, dtype=np.int64)
+    for group, (start, end) in enumerate(zip(ends - sizes, ends, strict=True)):
+        members = by_group[start:end]
+        position[members] = _positions_in_group(ids[members], values[members], bounds[group])
+    return position
+
+
+def _positions_in_group(ids: np.ndarray, values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Positions from cumulative bounds without a full sort: ``np.partition`` finds the score at
+    each bound in linear time; customers tied on that score are ordered by id (usually a few)."""
+    k = len(bounds)
+    position = np.full(len(values), k, dtype=np.int64)
+    kth = sorted({int(b) - 1 for b in bounds if b > 0})
+    if not kth:
+        return position
+    # Negated so that "better" is "smaller" and partition's ascending order ranks best first.
+    negated = -values
+    at = dict(zip(kth, np.partition(negated, kth)[kth].tolist(), strict=True))
+    for bound in bounds:
+        if bound <= 0:
+            continue
+        threshold = at[int(bound) - 1]
+        inside = negated < threshold
+        tied = np.flatnonzero(negated == threshold)
+        need = int(bound) - int(inside.sum())
+        inside[tied[np.argsort(ids[tied], kind="stable")[:need]]] = True
+        position -= inside  # inside the first k tiers' bound: one tier higher
+    return position
+
+
+def tier_counts(tiers: pd.Series, names: tuple[str, ...]) -> pd.Series:
+    """Customers per tier, every tier listed in order (zero where empty)."""
+    return tiers.value_counts().reindex(list(names), fill_value=0).astype(int).rename("customers")
+
+
+# --- service models and workload ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceModel:
+    """How a tier is served: who (CSM level), how often (cadence) and how many accounts per CSM."""
+
+    tier: str
+    csm_level: CsmLevel
+    accounts_per_csm: int
+    cadence_en: str
+    cadence_zh: str
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "csm_level", CsmLevel(self.csm_level))
+        except ValueError:
+            raise UsageError(f"service model of tier '{self.tier}': CSM level '{self.csm_level}' is unknown; "
+                             f"use one of {', '.join(CsmLevel)}") from None
+        if isinstance(self.accounts_per_csm, bool) or not isinstance(self.accounts_per_csm, int) \
+                or self.accounts_per_csm < 1:
+            raise UsageError(f"service model of tier '{self.tier}': accounts per CSM must be a whole number "
+                             f"of at least 1, got {self.accounts_per_csm!r}")
+
+
+SERVICE_MODEL_COLUMNS = ("tier", "csm_level", "accounts_per_csm", "cadence_en", "cadence_zh")
+
+
+def service_models(conn_or_none: Connection | Session | None = None) -> pd.DataFrame:
+    """One row per tier, in tier order: the ``tiers.service_models`` setting checked against
+    ``tiers.names`` (defaults when no connection is given). A tier without a model is an error
+    that names the setting to fix, rather than a silent gap in the workload."""
+    names = tuple(_setting(conn_or_none, "tiers.names"))
+    raw = _setting(conn_or_none, "tiers.service_models")
+    models: dict[str, ServiceModel] = {}
+    for entry in raw:
+        unknown = set(entry) - set(SERVICE_MODEL_COLUMNS)
+        if unknown:
+            raise UsageError(f"setting tiers.service_models: unknown field(s) {', '.join(sorted(unknown))}")
+        model = ServiceModel(**entry)
+        models[model.tier] = model
+    lacking = [n for n in names if n not in models]
+    if lacking:
+        raise UsageError(f"tier(s) {', '.join(lacking)} have no service model; add them to the setting "
+                         "tiers.service_models")
+    return pd.DataFrame([{c: getattr(models[n], c) for c in SERVICE_MODEL_COLUMNS} for n in names],
+                        columns=list(SERVICE_MODEL_COLUMNS))
+
+
+def csm_headcount(conn: Connection | Session) -> dict[CsmLevel, int]:
+    """Active CSMs per level (every level listed, zero where none)."""
+    rows = conn.execute(select(csms_table.c.level, func.count()).where(csms_table.c.active.is_(True))
+                        .group_by(csms_table.c.level)).all()
+    found = {CsmLevel(level): int(count) for level, count in rows}
+    return {level: found.get(level, 0) for level in CsmLevel}
+
+
+def workload(tier_counts: Mapping[str, int], csm_headcount: Mapping[str, int],
+             models: pd.DataFrame) -> pd.DataFrame:
+    """The CSMs a tiering needs against those available.
+
+    In: customers per tier, active CSMs per level, ``service_models()``. Out: one row per model
+    row (tier order) with ``accounts, accounts_per_csm, csms_needed = ceil(accounts /
+    accounts_per_csm), csm_level, level_headcount`` (the whole level), ``allocated`` and
+    ``shortfall``. A level's headcount is shared by its tiers, highest tier first (module docstring).
+    """
+    missing = [c for c in ("tier", "csm_level", "accounts_per_csm") if c not in models.columns]
+    if missing:
+        raise UsageError(f"service models lack column '{missing[0]}'")
+    frame = models[["tier", "csm_level", "accounts_per_csm"]].reset_index(drop=True).copy()
+    frame["csm_level"] = frame["csm_level"].astype(str)
+    frame.insert(1, "accounts", frame["tier"].map(lambda t: int(tier_counts.get(t, 0))).astype(np.int64))
+    per = frame["accounts_per_csm"].to_numpy(dtype=np.int64)
+    frame["csms_needed"] = -(-frame["accounts"].to_numpy(dtype=np.int64) // per)  # integer ceil
+    heads = {str(k): int(v) for k, v in csm_headcount.items()}
+    frame["level_headcount"] = frame["csm_level"].map(lambda lv: heads.get(lv, 0)).astype(np.int64)
+    needed_before = frame.groupby("csm_level", sort=False)["csms_needed"].cumsum() - frame["csms_needed"]
+    left = (frame["level_headcount"] - needed_before).clip(lower=0)
+    frame["allocated"] = np.minimum(left, frame["csms_needed"]).astype(np.int64)
+    frame["shortfall"] = (frame["csms_needed"] - frame["allocated"]).astype(np.int64)
+    return frame
+
+
+# --- comparing two tierings --------------------------------------------------------------------
+
+
+def migration_matrix(before: pd.Series, after: pd.Series, names: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """Customers moving between tiers: rows = tier before, columns = tier after, cells = counts.
+
+    Both Series are indexed by customer_id. Every tier in ``names`` is a row and a column (zeros
+    kept); tiers outside ``names`` follow in sorted order; customers present on one side only are
+    counted in a ``—`` row or column. The cells sum to the number of distinct customers.
+    """
+    pair = _Pair.of(before, after, names)
+    rows = pair.labels + ([MISSING] if (pair.before < 0).any() else [])
+    cols = pair.labels + ([MISSING] if (pair.after < 0).any() else [])
+    # Missing is -1: as a row/column number it must point at the last row/column, the "—" one.
+    r = np.where(pair.before < 0, len(rows) - 1, pair.before)
+    c = np.where(pair.after < 0, len(cols) - 1, pair.after)
+    counts = np.bincount(r * len(cols) + c, minlength=len(rows) * len(cols)).reshape(len(rows), len(cols))
+    return pd.DataFrame(counts.astype(np.int64), index=pd.Index(rows, name="before"),
+                        columns=pd.Index(cols, name="after"))
+
+
+def movers(before: pd.Series, after: pd.Series) -> pd.DataFrame:
+    """Customers whose tier differs (``—`` where absent on one side): customer_id, from, to."""
+    pair = _Pair.of(before, after, ())
+    moved = np.flatnonzero(pair.before != pair.after)
+    labels = np.array([*pair.labels, MISSING], dtype=object)  # index -1 reads "—"
+    frame = pd.DataFrame({"customer_id": pair.index.to_numpy()[moved], "from": labels[pair.before[moved]],
+                          "to": labels[pair.after[moved]]})
+    return frame.sort_values("customer_id", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """Two tierings on one customer index as label numbers (-1 = customer absent on that side)."""
+
+    index: pd.Index
+    labels: list[str]
+    before: np.ndarray
+    after: np.ndarray
+
+    @classmethod
+    def of(cls, before: pd.Series, after: pd.Series, names: tuple[str, ...] | list[str]) -> _Pair:
+        index = before.index if before.index.equals(after.index) else before.index.union(after.index)
+        b_codes, b_uniques = pd.factorize(before if before.index.equals(index) else before.reindex(index))
+        a_codes, a_uniques = pd.factorize(after if after.index.equals(index) else after.reindex(index))
+        seen = {str(u) for u in b_uniques} | {str(u) for u in a_uniques}
+        labels = list(names) + sorted(seen - set(names) - {MISSING})
+        number = {label: i for i, label in enumerate(labels)} | {MISSING: -1}
+        b_map = np.array([number[str(u)] for u in b_uniques] + [-1], dtype=np.int64)
+        a_map = np.array([number[str(u)] for u in a_uniques] + [-1], dtype=np.int64)
+        return cls(index, labels, b_map[b_codes], a_map[a_codes])
+
+
+# --- presets -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named scoring set-up as stored: who saved it last and when, and whether it is published."""
+
+    id: int
+    name: str
+    weights: dict[str, float]
+    methods: dict[str, MethodSpec]
+    tier_rules: TierRules
+    published: bool
+    created_by: str
+    created_at: dt.datetime
+    version: int
+
+
+# scoring is imported inside these two functions so that tiering never pays for (or cycles with) it.
+def _methods_out(methods: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """JSON for the ``methods`` column; dicts go through ``MethodSpec`` so a bad one is refused now."""
+    from ops_core.scoring import MethodSpec
+
+    out: dict[str, dict[str, Any]] = {}
+    for key, spec in methods.items():
+        if isinstance(spec, Mapping):
+            spec = MethodSpec.from_dict(spec)
+        if not isinstance(spec, MethodSpec):
+            raise UsageError(f"method of '{key}' must be a MethodSpec or a dict, not {type(spec).__name__}")
+        out[str(key)] = spec.to_dict()
+    return out
+
+
+def _methods_in(stored: Mapping[str, Any] | None) -> dict[str, MethodSpec]:
+    from ops_core.scoring import MethodSpec
+
+    return {key: MethodSpec.from_dict(value) for key, value in dict(stored or {}).items()}
+
+
+def _weights_out(weights: Mapping[str, Any]) -> dict[str, float]:
+    clean: dict[str, float] = {}
+    for key, value in weights.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"weight of '{key}' is not a number: {value!r}") from None
+        if not math.isfinite(number):
+            raise UsageError(f"weight of '{key}' is not a finite number")
+        clean[str(key)] = number
+    return clean
+
+
+def _preset(row: Mapping[str, Any]) -> Preset:
+    return Preset(
+        id=row["id"], name=row["name"], weights=dict(row["weights"] or {}), methods=_methods_in(row["methods"]),
+        tier_rules=TierRules.from_dict(row["tier_rules"] or {}), published=bool(row["published"]),
+        created_by=row["created_by"], created_at=row["created_at"], version=row["version"],
+    )
+
+
+def save_preset(session: Session, actor: writes.Actor, name: str, weights: Mapping[str, float],
+                methods: Mapping[str, Any], tier_rules: TierRules, *,
+                expected_version: int | None = None) -> Preset:
+    """Store a set-up under ``name``. A new name is created; an existing name is overwritten only
+    when ``expected_version`` is the version the caller read (else UsageError / StaleVersion), so
+    two people cannot silently overwrite each other's preset. A published preset stays published."""
+    name = (name or "").strip()
+    if not name:
+        raise UsageError("a preset needs a name")
+    values = {
+        "weights": _weights_out(weights), "methods": _methods_out(methods), "tier_rules": tier_rules.to_dict(),
+        "created_by": actor.username, "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    }
+    existing = session.execute(select(presets_table).where(presets_table.c.name == name)).mappings().first()
+    if existing is None:
+        stored = writes.create(session, actor, "weight_presets", {"name": name, "published": False, **values})
+    else:
+        if expected_version is None:
+            raise UsageError(f"a preset named '{name}' already exists (version {existing['version']}); "
+                             "choose another name or overwrite it with the version you loaded")
+        stored = writes.update(session, actor, "weight_presets", existing["id"], expected_version, values)
+    return _preset(stored)
+
+
+def list_presets(conn: Connection | Session) -> list[Preset]:
+    """Every preset, by name."""
+    rows = conn.execute(select(presets_table).order_by(presets_table.c.name)).mappings().all()
+    return [_preset(row) for row in rows]
+
+
+def load_preset(conn: Connection | Session, name: str) -> Preset:
+    """The preset called ``name``; UsageError naming the known ones when there is none."""
+    row = conn.execute(select(presets_table).where(presets_table.c.name == name)).mappings().first()
+    if row is None:
+        known = conn.execute(select(presets_table.c.name).order_by(presets_table.c.name)).scalars().all()
+        raise UsageError(f"no preset named '{name}'; known: {', '.join(known) or '(none saved yet)'}")
+    return _preset(row)
+
+
+def published_preset(conn: Connection | Session) -> Preset | None:
+    """The preset whose tiers are the official assignment, if one has been published."""
+    row = conn.execute(select(presets_table).where(presets_table.c.published.is_(True))
+                       .order_by(presets_table.c.id)).mappings().first()
+    return None if row is None else _preset(row)
+
+
+def publish_preset(session: Session, actor: writes.Actor, preset_id: int, expected_version: int) -> Preset:
+    """Make ``preset_id`` the one published preset, unpublishing any other in the same transaction.
+
+    Every preset row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite has one writer anyway),
+    so two people publishing at once are serialised and never leave two presets published.
+    """
+    writes.check_write(actor, "weight_presets", "publish")
+    rows = session.execute(select(presets_table.c.id, presets_table.c.version, presets_table.c.published)
+                           .order_by(presets_table.c.id).with_for_update()).all()
+    if preset_id not in {r.id for r in rows}:
+        raise UsageError(f"no preset with id {preset_id}")
+    target = next(r for r in rows if r.id == preset_id)
+    if not target.published or target.version != expected_version:
+        writes.update(session, actor, "weight_presets", preset_id, expected_version, {"published": True})
+    for row in rows:
+        if row.published and row.id != preset_id:
+            writes.update(session, actor, "weight_presets", row.id, row.version, {"published": False})
+    found = session.execute(select(presets_table).where(presets_table.c.id == preset_id)).mappings().one()
+    return _preset(found)
+
+
+# --- monthly history ---------------------------------------------------------------------------
+
+
+def snapshot_month(session_or_conn: Session | Connection, actor: writes.Actor, month: dt.date,
+                   scores: pd.Series, tiers: pd.Series, preset_id: int | None) -> int:
+    """Store every customer's score and tier for ``month`` (its first day), replacing that month's
+    rows; returns the rows written. Bulk path, audited as one row, in the caller's transaction."""
+    writes.check_write(actor, "score_snapshots", "snapshot")
+    if not scores.index.is_unique:
+        raise UsageError("scores have duplicate customer ids; each customer must appear once")
+    if not scores.index.equals(tiers.index) and set(scores.index) != set(tiers.index):
+        raise UsageError("scores and tiers must cover the same customers")
+    tiers = tiers.reindex(scores.index)
+    values = pd.to_numeric(scores, errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(values).all() or tiers.isna().any():
+        raise UsageError("every customer needs a finite score and a tier before a snapshot")
+    first = dt.date(month.year, month.month, 1)
+    if isinstance(session_or_conn, Session):
+        return _snapshot(session_or_conn, actor, first, scores.index, values, tiers, preset_id)
+    with Session(bind=session_or_conn) as session:  # joins the connection's transaction
+        return _snapshot(session, actor, first, scores.index, values, tiers, preset_id)
+
+
+def _snapshot(session: Session, actor: writes.Actor, first: dt.date, ids: pd.Index, values: np.ndarray,
+              tiers: pd.Series, preset_id: int | None) -> int:
+    conn = session.connection()
+    replaced = conn.execute(delete(snapshots_table).where(snapshots_table.c.month == first)).rowcount
+    rows = list(zip(repeat(first), ids.astype(int).tolist(), repeat(preset_id), values.tolist(),
+                    tiers.astype(str).tolist(), strict=False))
+    written = bulk.bulk_insert(conn, "score_snapshots", ("month", "customer_id", "preset_id", "score", "tier"), rows)
+    writes.record_bulk(session, actor, "score_snapshots", "snapshot",
+                       {"month": first.isoformat(), "rows": written, "replaced": replaced, "preset_id": preset_id})
+    return written
+
+
+def score_history(conn: Connection | Session, customer_id: int) -> pd.DataFrame:
+    """One customer's snapshots over time: month, score, tier (oldest first)."""
+    rows = conn.execute(select(snapshots_table.c.month, snapshots_table.c.score, snapshots_table.c.tier)
+                        .where(snapshots_table.c.customer_id == customer_id)
+                        .order_by(snapshots_table.c.month)).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["month", "score", "tier"])
+
+
+def tier_counts_history(conn: Connection | Session) -> pd.DataFrame:
+    """Customers per tier per snapshot month: month, tier, count (counted in the database)."""
+    rows = conn.execute(select(snapshots_table.c.month, snapshots_table.c.tier, func.count().label("count"))
+                        .group_by(snapshots_table.c.month, snapshots_table.c.tier)
+                        .order_by(snapshots_table.c.month, snapshots_table.c.tier)).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["month", "tier", "count"])
+    frame["count"] = frame["count"].astype(np.int64)
+    return frame
