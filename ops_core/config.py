@@ -80,9 +80,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("status.amber_ratio", 0.95, "A metric at or above this share of its target is amber, below it red."),
     Setting("events.attribution_window_days", 180, "Revenue counts for an event only when won within this many days of the touch."),
     Setting("ui.page_size", 200, "Rows a grid shows per page; more rows stay in the database until asked for."),
-    Setting("tiers.mode", "quota", "How customers are tiered: 'quota' (top shares of customers) or 'cutoff' (score floors)."),
+    Setting("tiers.mode", "cutoff", "How customers are tiered: 'quota' (top shares of customers) or 'cutoff' (score floors)."),
     Setting("tiers.quotas", [0.05, 0.20, 0.35], "Quota mode: share of customers in each tier but the last, highest tier first (sum below 1)."),
-    Setting("tiers.cutoffs", [80.0, 60.0, 40.0], "Cutoff mode: lowest score (inclusive) of each tier but the last, highest first."),
+    Setting("tiers.cutoffs", [65.0, 50.0, 35.0], "Cutoff mode: lowest score (inclusive) of each tier but the last, highest first."),
     Setting("tiers.by_industry", False, "Quota mode: apply the quotas within each industry instead of over all customers."),
     Setting("tiers.service_models", [
         {"tier": "KA", "csm_level": "senior", "accounts_per_csm": 10,

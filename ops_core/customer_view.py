@@ -19,7 +19,10 @@ from ops_core.i18n import t
 RISK_ORDER = ("high", "medium", "low")
 TABLE_COLUMNS = ("code", "name", "tier", "score", "industry", "region", "size_band", "csm_name", "product_lines",
                  "arr_cents", "risk_level")
-EXPORT_DEFAULT_COLUMNS = ("code", "name", "tier", "score", "industry", "region", "size_band", "csm_name", "arr_cents")
+EXPORT_COLUMNS = (*TABLE_COLUMNS, "key_contact", "key_contact_title", "key_contact_role", "key_contact_phone",
+                  "key_contact_email")
+EXPORT_DEFAULT_COLUMNS = ("code", "name", "tier", "score", "industry", "region", "size_band", "csm_name", "arr_cents",
+                          "key_contact", "key_contact_phone", "key_contact_email")
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,14 @@ def page_of(table: pd.DataFrame, number: int, size: int) -> pd.DataFrame:
 
 def page_count(rows: int, size: int) -> int:
     return max(1, -(-rows // size))
+
+
+def export_frame(shown: pd.DataFrame, key_contacts: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """The filtered list in list order with the chosen columns (key contact joined in; masked later by exports)."""
+    ordered = page_of(shown, 1, max(len(shown), 1)) if len(shown) else shown[list(TABLE_COLUMNS)]
+    joined = ordered.join(key_contacts, how="left")
+    chosen = [c for c in columns if c in joined.columns] or list(EXPORT_DEFAULT_COLUMNS)
+    return joined[chosen].reset_index(drop=True)
 
 
 def export_notes(weights: Mapping[str, float], methods: Mapping[str, scoring.MethodSpec], rules: tiers.TierRules,

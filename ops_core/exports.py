@@ -144,6 +144,8 @@ PERSONAL_DATA: Mapping[str, PersonalData] = {
     "contacts": PersonalData(names=("name",), phones=("phone",), emails=("email",)),
     "leads": PersonalData(names=("contact_name",), phones=("phone",), emails=("email",)),
     "users": PersonalData(names=("display_name",)),
+    # The CSM team's customer list carries each customer's key contact.
+    "customer_list": PersonalData(names=("key_contact",), phones=("key_contact_phone",), emails=("key_contact_email",)),
 }
 NO_PERSONAL_DATA = PersonalData()
 
@@ -301,13 +303,17 @@ def _excel_value(value: Any) -> Any:
     return text
 
 
+NOTES_SHEET = "About this file"
+
+
 def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data", notes: Iterable[str] | None = None, *,
                    mask_columns: PersonalData | None = None) -> bytes:
     """An .xlsx file: personal data masked, every text cell neutralised and stored as a string.
 
     Text is typed as a string cell explicitly, so openpyxl never writes a formula even for text
     that starts with ``=``. Cells longer than Excel's 32,767 characters end in ``…[truncated]``.
-    ``notes`` are single-cell rows above the header, starting with ``# ``.
+    ``notes`` (what the file was made with) go on a second sheet, so the data sheet starts with its
+    header and sorts and filters in Excel as it is.
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -315,9 +321,9 @@ def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data", notes: Iterable[s
 
     frame = neutralise_frame(mask_frame(df, mask_columns))
     notes = list(notes or ())
-    if len(frame) + len(notes) + 1 > EXCEL_MAX_ROWS:
+    if len(frame) + 1 > EXCEL_MAX_ROWS:
         raise TooManyRowsForExcel(f"{len(frame):,} rows do not fit in one Excel sheet (at most "
-                                  f"{EXCEL_MAX_ROWS - 1 - len(notes):,}); export as CSV instead")
+                                  f"{EXCEL_MAX_ROWS - 1:,}); export as CSV instead")
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(excel_sheet_name(sheet_name))
 
@@ -330,11 +336,13 @@ def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data", notes: Iterable[s
             c.font = Font(bold=True)
         return c
 
-    for note in notes:
-        sheet.append([cell(_note_cell(note))])
     sheet.append([cell(name, bold=True) for name in frame.columns])
     for row in frame.itertuples(index=False, name=None):
         sheet.append([cell(value) for value in row])
+    if notes:
+        sheet = workbook.create_sheet(NOTES_SHEET)
+        for note in notes:
+            sheet.append([cell(_note_cell(note).removeprefix("# "))])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

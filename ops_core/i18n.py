@@ -156,6 +156,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "customers.risk.horizon": ("Contracts ending within (days)", "合同到期天数范围"),
     "customers.risk.caption": ("Sorted by revenue at risk within each level.", "按风险等级内的风险收入排序。"),
     "customers.export.columns": ("Columns", "导出列"),
+    "customers.export.unmasked": ("Include personal data unmasked (admins only)", "导出未脱敏的个人信息（仅管理员）"),
     "customers.export.rows": ("{rows:,} rows will be exported.", "将导出 {rows:,} 行。"),
     "risk.high": ("high", "高"),
     "risk.medium": ("medium", "中"),

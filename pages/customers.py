@@ -10,8 +10,8 @@ import json
 import altair as alt
 import streamlit as st
 
+from ops_core import contacts, rfm, risk, scoring, tiers
 from ops_core import customer_view as view
-from ops_core import rfm, risk, scoring, tiers, writes
 from ops_core.db.engine import transaction
 from ops_core.errors import OpsError
 from ops_core.i18n import label
@@ -226,7 +226,7 @@ with preset_tab:
             try:
                 with transaction(store) as session:
                     existing = presets.get(name.strip())
-                    tiers.save_preset(session, writes.LOCAL_ADMIN, name.strip(), raw_weights, methods, rules,
+                    tiers.save_preset(session, ui.acting_user(), name.strip(), raw_weights, methods, rules,
                                       expected_version=existing.version if existing else None)
                 st.cache_data.clear()
                 st.success(ui.tr("customers.preset.saved", name=name.strip()))
@@ -238,7 +238,7 @@ with preset_tab:
         if loaded and loaded in presets and st.button(ui.tr("customers.preset.publish"), key="c_publish"):
             try:
                 with transaction(store) as session:
-                    tiers.publish_preset(session, writes.LOCAL_ADMIN, presets[loaded].id, presets[loaded].version)
+                    tiers.publish_preset(session, ui.acting_user(), presets[loaded].id, presets[loaded].version)
                 st.cache_data.clear()
                 st.rerun()
             except OpsError as exc:
@@ -248,7 +248,7 @@ with preset_tab:
             published_norm = normalised_features(url, as_of, json.dumps({k: m.to_dict() for k, m in published.methods.items()}, sort_keys=True))
             published_table = view.scored_customers(features, published_norm.values, published.weights, published.tier_rules)
             with transaction(store) as session:
-                rows = tiers.snapshot_month(session, writes.LOCAL_ADMIN, month, published_table["score"], published_table["tier"], published.id)
+                rows = tiers.snapshot_month(session, ui.acting_user(), month, published_table["score"], published_table["tier"], published.id)
             st.cache_data.clear()
             st.success(ui.tr("customers.preset.snapshot_done", rows=rows, month=f"{month:%Y-%m}"))
     with right:
@@ -286,10 +286,11 @@ with actions_tab:
                  hide_index=True, width="stretch")
 
 with export_tab:
-    chosen = st.multiselect(ui.tr("customers.export.columns"), list(view.TABLE_COLUMNS), default=list(view.EXPORT_DEFAULT_COLUMNS),
+    chosen = st.multiselect(ui.tr("customers.export.columns"), list(view.EXPORT_COLUMNS), default=list(view.EXPORT_DEFAULT_COLUMNS),
                             key="c_export_columns")
+    unmasked = ui.may_see_personal_data() and st.checkbox(ui.tr("customers.export.unmasked"), value=False, key="c_unmasked")
     st.caption(ui.tr("customers.export.rows", rows=len(shown)))
     notes = view.export_notes(raw_weights, methods, rules, ui.describe(filters, store), view_filters.describe("en"),
                               loaded, dt.datetime.now(dt.UTC), as_of)
-    ui.download_buttons(view.page_of(shown, 1, len(shown) or 1)[chosen or list(view.EXPORT_DEFAULT_COLUMNS)],
-                        "customers", notes)
+    ui.download_buttons(view.export_frame(shown, ui.cached(contacts.key_contacts, store, as_of), chosen),
+                        "customers", notes, personal=None if unmasked else "customer_list")

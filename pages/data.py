@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ops_core import io, overview, writes
+from ops_core import io, overview
 from ops_core.config import setting_default
 from ops_core.errors import OpsError
 from pages import ui
@@ -31,7 +31,7 @@ with import_tab:
     if upload is not None and st.button(ui.tr("data.import.run"), type="primary"):
         try:
             raw = io.read_table_file(upload.getvalue(), upload.name)
-            report = io.import_rows(store, writes.LOCAL_ADMIN, target, raw, upload.name)
+            report = io.import_rows(store, ui.acting_user(), target, raw, upload.name)
         except OpsError as exc:
             ui.show_error(exc)
         else:

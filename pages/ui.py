@@ -15,13 +15,13 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ops_core import config, exports, overview
+from ops_core import config, exports, overview, writes
 from ops_core.db.engine import check_connection, check_files, make_engine
 from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, StoreUnavailable
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, label, t
-from ops_core.vocab import Industry, Region, SizeBand, values
+from ops_core.vocab import Industry, Region, Role, SizeBand, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
 LANG_KEY = "ops_lang"
@@ -268,6 +268,16 @@ def labelled_customers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     if "risk_level" in labelled.columns:
         labelled["risk_level"] = labelled["risk_level"].map(lambda v: t(f"risk.{v}", lang) if isinstance(v, str) else "")
     return labelled
+
+
+def acting_user() -> writes.Actor:
+    """Who is acting. The app runs in local single-user mode, which acts as the built-in admin."""
+    return writes.LOCAL_ADMIN
+
+
+def may_see_personal_data() -> bool:
+    """Only admins may export personal data unmasked."""
+    return acting_user().role == Role.admin
 
 
 def money(cents: float) -> str:

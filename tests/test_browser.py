@@ -153,3 +153,52 @@ def test_first_start_fills_an_empty_store_and_a_dead_store_gives_a_clear_page(br
         page.close()
         process.terminate()
         process.wait(timeout=20)
+
+
+def metric_value(page, label: str) -> str:  # noqa: ANN001
+    metric = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+    return metric.get_by_test_id("stMetricValue").inner_text().strip()
+
+
+def test_customer_tiers_slider_filter_and_masked_export(browser, running_app, screenshots, tmp_path):
+    import re
+
+    page = browser.new_page(viewport={"width": 1440, "height": 2400}, accept_downloads=True)
+    try:
+        page.goto(f"{running_app}/customers")
+        wait_for_render(page)
+        assert page.locator("[data-testid=stException]").count() == 0
+        before = metric_value(page, "KA customers")
+        slider = page.get_by_role("slider", name="Order amount (12 months)")
+        slider.focus()
+        slider.press("End")  # all the way up: order amount dominates the score
+        page.wait_for_function(
+            """([label, before]) => [...document.querySelectorAll('[data-testid=stMetric]')]
+                 .some(m => m.innerText.includes(label) && !m.innerText.includes('\\n' + before))""",
+            arg=["KA customers", before], timeout=30_000)
+        wait_for_render(page)
+        after = metric_value(page, "KA customers")
+        assert after != before
+
+        tier_filter = page.get_by_test_id("stMultiSelect").filter(has=page.get_by_text("Tier", exact=True))
+        tier_filter.locator("input").fill("KA")
+        tier_filter.locator("input").press("Enter")
+        tier_filter.locator("input").press("Escape")  # close the drop-down; it hides the page from the accessibility tree
+        page.get_by_text(re.compile(r"^\d[\d,]* of \d[\d,]* customers match$")).filter(
+            has_not_text=f"{after} of {after}").first.wait_for(timeout=30_000)
+        wait_for_render(page)
+        matching = page.get_by_text(re.compile(r"^\d[\d,]* of \d[\d,]* customers match$")).first.inner_text()
+        assert matching.startswith(f"{after} of ")
+        page.screenshot(path=str(screenshots / "customers-filtered.png"), full_page=True)
+
+        page.get_by_role("tab", name="Export").click()
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name="Download CSV").click()
+        text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+        lines = [line for line in text.splitlines() if line and not line.startswith(("# ", "\"# "))]
+        assert len(lines) - 1 == int(after.replace(",", ""))  # header + one row per KA customer
+        assert "@" in text, "the export carries (masked) key-contact e-mails"
+        assert not re.search(r"[A-Za-z0-9._%+-]{2,}@", text), "an e-mail left unmasked"
+        assert not re.search(r"1[3-9]\d{9}", text), "a mobile number left unmasked"
+    finally:
+        page.close()

@@ -235,12 +235,11 @@ def test_excel_stores_hostile_text_as_strings_never_formulas():
 def test_excel_keeps_chinese_numbers_and_the_neutralised_text():
     sheet = _load(to_excel_bytes(_hostile_frame(), "data", ["weights: 订单金额 40%"]))
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("# weights: 订单金额 40%", None, None)  # note row, then header
-    assert rows[1] == ("text", "amount", "客户")
+    assert rows[0] == ("text", "amount", "客户")  # the note went to the second sheet
     # XML (inside .xlsx) reads a carriage return back as a line feed; the quote in front stays.
-    assert [r[0] for r in rows[2:-1]] == [e.replace("\r", "\n") for _, _, e in HOSTILE]
-    assert [r[1] for r in rows[2:]] == [-(i + 1) for i in range(len(HOSTILE) + 1)]
-    assert all(r[2] == "张三" for r in rows[2:])
+    assert [r[0] for r in rows[1:-1]] == [e.replace("\r", "\n") for _, _, e in HOSTILE]
+    assert [r[1] for r in rows[1:]] == [-(i + 1) for i in range(len(HOSTILE) + 1)]
+    assert all(r[2] == "张三" for r in rows[1:])
 
 
 def test_excel_truncates_cells_longer_than_its_limit_with_a_marker():
@@ -263,3 +262,17 @@ def test_excel_drops_control_characters_excel_refuses_and_still_neutralises():
 ])
 def test_excel_sheet_names_are_made_acceptable(raw, expected):
     assert excel_sheet_name(raw) == expected
+
+
+def test_excel_puts_the_notes_on_a_second_sheet_and_the_data_sheet_starts_with_its_header():
+    from openpyxl import load_workbook
+
+    from ops_core.exports import NOTES_SHEET
+
+    data = to_excel_bytes(pd.DataFrame({"客户": ["甲"], "score": [1.5]}), "customers",
+                          notes=["Weights: order_amount 20%", "=cmd|' /C calc'!A0"])
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["customers", NOTES_SHEET]
+    assert [c.value for c in book["customers"][1]] == ["客户", "score"]
+    notes = [row[0].value for row in book[NOTES_SHEET].iter_rows()]
+    assert notes == ["Weights: order_amount 20%", "'=cmd|' /C calc'!A0"]

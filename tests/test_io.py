@@ -214,8 +214,8 @@ def test_row_numbers_count_the_header_and_note_rows_as_a_spreadsheet_shows(fresh
     df = pd.DataFrame([_customer(1), _customer(2, employees="many")])
     write_export(df, tmp_path / "customers.xlsx", notes=["exported for the CSM team", "filters: none"])
     report = import_entity(fresh_engine, writes.LOCAL_ADMIN, "customers", tmp_path / "customers.xlsx")
-    # rows 1-2 notes, row 3 header, row 4 first customer, row 5 the bad one
-    assert report.problems == [(5, "employees", "'many' is not a whole number")]
+    # the notes sit on a second sheet: row 1 header, row 2 first customer, row 3 the bad one
+    assert report.problems == [(3, "employees", "'many' is not a whole number")]
 
 
 def test_a_csv_with_or_without_bom_and_missing_ids_is_imported(fresh_engine, tmp_path):

@@ -437,7 +437,7 @@ def test_a_tiered_snapshot_is_counted_per_tier_in_the_database(fresh_engine):
     with transaction(fresh_engine) as s:
         ids = [make_customer(s)["id"] for _ in range(40)]
     scores = pd.Series(np.arange(40, 0, -1, dtype=float) * 2.5, index=ids)
-    assigned = tiers.assign_tiers(scores, tiers.DEFAULT_TIER_RULES)
+    assigned = tiers.assign_tiers(scores, tiers.TierRules("quota"))
     with transaction(fresh_engine) as s:
         assert tiers.snapshot_month(s, EDITOR, dt.date(2025, 3, 1), scores, assigned, None) == 40
     with fresh_engine.connect() as conn:

@@ -1,0 +1,68 @@
+"""The customer-tiers page under AppTest: sliders re-tier exactly as ops_core computes."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ops_core import customer_view as view
+from ops_core import scoring, tiers
+from tests.conftest import DEMO_CUSTOMERS, ROOT
+
+PAGE_WEIGHTS = {k: round(100 * w) for k, w in scoring.DEFAULT_WEIGHTS.items()}  # the sliders' integer starts
+
+
+@pytest.fixture
+def page(demo_url, monkeypatch) -> AppTest:
+    monkeypatch.setenv("OPS_DATABASE_URL", demo_url)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    app.switch_page("pages/customers.py").run()
+    assert [e.value for e in app.exception] == []
+    return app
+
+
+def expected_counts(demo_engine, weights: dict[str, float]) -> dict[str, str]:
+    """The metric row as ops_core computes it, independently of the page."""
+    as_of = dt.date.today()  # the page scores as of today unless told otherwise
+    with demo_engine.connect() as conn:
+        features = scoring.derive_features(conn, as_of)
+        rules = tiers.tier_rules(conn)
+    table = view.scored_customers(features, scoring.normalise(features).values, weights, rules)
+    counts = view.tier_counts(table, rules.names)
+    return {f"{name} customers": f"{count:,}" for name, count in counts.items()} | {"Customers": f"{DEMO_CUSTOMERS:,}"}
+
+
+def shown_counts(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def test_the_page_opens_with_the_counts_ops_core_computes(page, demo_engine):
+    assert shown_counts(page) == expected_counts(demo_engine, PAGE_WEIGHTS)
+
+
+def test_moving_a_weight_slider_changes_the_tier_counts_as_ops_core_says(page, demo_engine):
+    before = shown_counts(page)
+    page.slider(key="c_weight_order_amount").set_value(100).run()
+    page.slider(key="c_weight_payment").set_value(0).run()
+    assert [e.value for e in page.exception] == []
+    after = shown_counts(page)
+    assert after == expected_counts(demo_engine, PAGE_WEIGHTS | {"order_amount": 100, "payment": 0})
+    assert after != before, "with cut-off tiers, putting all weight on order amount must move customers"
+
+
+def test_all_weights_zero_gives_a_clear_message_not_an_error(page):
+    for key in PAGE_WEIGHTS:
+        page.slider(key=f"c_weight_{key}").set_value(0)
+    page.run()
+    assert [e.value for e in page.exception] == []
+    assert "All weights are zero" in page.warning[0].value
+
+
+def test_a_tier_filter_narrows_the_list_but_never_changes_a_customers_tier(page):
+    all_counts = shown_counts(page)
+    page.multiselect(key="c_f_tiers").set_value(["KA"]).run()
+    filtered = shown_counts(page)
+    assert filtered["KA customers"] == all_counts["KA customers"]
+    assert filtered["Customers"] == all_counts["KA customers"]
+    assert filtered["standard customers"] == "0"
