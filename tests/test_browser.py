@@ -155,7 +155,7 @@ def test_first_start_fills_an_empty_store_and_a_dead_store_gives_a_clear_page(br
         process.wait(timeout=20)
 
 
-def metric_value(page, label: str) -> str:  # noqa: ANN001
+def metric_value(page, label: str) -> str:
     metric = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
     return metric.get_by_test_id("stMetricValue").inner_text().strip()
 
