@@ -6,9 +6,8 @@ draws a new weight vector (a slider move) and times, on the same matrix, in the 
 
 - floor: ``X @ (w / w.sum())`` on the bare ndarray of the same float block;
 - rescore: ``scoring.score(values, weights)`` (weight checks, matrix @ vector, clip, Series);
-- rescore + re-tier: the above plus quota tiers (top 5 % / 20 % / 35 % / rest) through
-  ``tiers.assign_tiers`` when ``ops_core.tiers`` exists, else an inline ``np.partition`` quota
-  tiering (said in the output);
+- rescore + re-tier: the above plus ``tiers.assign_tiers`` with score cut-offs (the default rule)
+  and, separately, with quotas (top 5 % / 20 % / 35 % / rest);
 - for reference, a bare tiering floor: the weighted sum plus one ``np.partition`` at the quota bounds.
 
 Medians over ``--repeats`` runs (default 20) are printed with the ratio to the floor.
@@ -21,7 +20,6 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,38 +27,15 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ops_core import scoring
+from ops_core import scoring, tiers
 
 KEYS = list(scoring.DIMENSION_KEYS)
 QUOTAS = (0.05, 0.20, 0.35)
 NAMES = np.array(["KA", "standard", "small", "micro"], dtype=object)
 
 
-def inline_quota_tiers(scores: pd.Series) -> pd.Series:
-    """Quota tiers without ops_core.tiers: partition at each bound, ties at a bound go to the lower id."""
-    values = scores.to_numpy()
-    ids = scores.index.to_numpy()
-    n = len(values)
-    bounds = np.floor(np.cumsum(QUOTAS) * n + 0.5).astype(np.int64)
-    negated = -values
-    kth = [int(b) - 1 for b in bounds if b > 0]
-    thresholds = np.partition(negated, kth)[kth]
-    position = np.full(n, len(QUOTAS), dtype=np.int64)
-    for bound, threshold in zip(bounds[bounds > 0], thresholds, strict=True):
-        inside = negated < threshold
-        tied = np.flatnonzero(negated == threshold)
-        inside[tied[np.argsort(ids[tied], kind="stable")[: int(bound) - int(inside.sum())]]] = True
-        position -= inside
-    return pd.Series(NAMES[position], index=scores.index, name="tier")
-
-
-def tiering() -> tuple[Callable[[pd.Series], pd.Series], str]:
-    try:
-        from ops_core import tiers
-    except ImportError:
-        return inline_quota_tiers, "inline np.partition quota tiers (ops_core.tiers not found)"
-    rules = tiers.TierRules(mode="quota", names=tuple(NAMES), quotas=QUOTAS)
-    return (lambda s: tiers.assign_tiers(s, rules)), "ops_core.tiers.assign_tiers, quota 5/20/35/rest"
+CUTOFF_RULES = tiers.TierRules(mode="cutoff", names=tuple(NAMES), cutoffs=(65.0, 50.0, 35.0))
+QUOTA_RULES = tiers.TierRules(mode="quota", names=tuple(NAMES), quotas=QUOTAS)
 
 
 def bench(n: int, repeats: int, seed: int) -> dict[str, float]:
@@ -70,9 +45,9 @@ def bench(n: int, repeats: int, seed: int) -> dict[str, float]:
     # The floor reads the frame's own float block (column-major, as pandas stores it): the same
     # memory score() reads, and the fastest layout for a 9-column matrix-vector product.
     bare = values.to_numpy()
-    assign, _ = tiering()
     bounds = np.floor(np.cumsum(QUOTAS) * n + 0.5).astype(np.int64) - 1
-    times: dict[str, list[float]] = {"floor": [], "rescore": [], "rescore_retier": [], "bare_tier_floor": []}
+    times: dict[str, list[float]] = {"floor": [], "rescore": [], "retier_cutoff": [], "retier_quota": [],
+                                     "bare_tier_floor": []}
     for _ in range(repeats):
         w = rng.random(len(KEYS)) + 0.01
         weights = dict(zip(KEYS, w.tolist(), strict=True))
@@ -86,8 +61,12 @@ def bench(n: int, repeats: int, seed: int) -> dict[str, float]:
         times["rescore"].append(time.perf_counter() - t)
 
         t = time.perf_counter()
-        tiers_out = assign(scoring.score(values, weights))
-        times["rescore_retier"].append(time.perf_counter() - t)
+        tiers_out = tiers.assign_tiers(scoring.score(values, weights), CUTOFF_RULES)
+        times["retier_cutoff"].append(time.perf_counter() - t)
+
+        t = time.perf_counter()
+        tiers_out = tiers.assign_tiers(scoring.score(values, weights), QUOTA_RULES)
+        times["retier_quota"].append(time.perf_counter() - t)
 
         t = time.perf_counter()
         bare_scores = bare @ (w / w.sum())
@@ -105,16 +84,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--seed", type=int, default=4)
     args = parser.parse_args(argv)
-    _, how = tiering()
-    print(f"re-tiering: {how}; medians of {args.repeats} runs; numpy {np.__version__}, pandas {pd.__version__}")
-    print(f"{'customers':>10} {'floor ms':>9} {'rescore ms':>11} {'ratio':>6} {'+retier ms':>11} {'ratio':>6}"
-          f" {'bare sum+partition ms':>22} {'retier/that':>12}")
+    print(f"medians of {args.repeats} runs; numpy {np.__version__}, pandas {pd.__version__}; tiers: cut-offs "
+          f"65/50/35 (the default) and quotas 5/20/35/rest")
+    print(f"{'customers':>10} {'floor ms':>9} {'rescore ms':>11} {'ratio':>6} {'+cutoff tiers':>14} {'ratio':>6}"
+          f" {'+quota tiers':>13} {'ratio':>6} {'bare sum+partition ms':>22}")
     for n in (int(s) for s in args.sizes.split(",")):
         r = bench(n, args.repeats, args.seed)
         ms = {k: v * 1000 for k, v in r.items()}
         print(f"{n:>10,} {ms['floor']:>9.2f} {ms['rescore']:>11.2f} {ms['rescore'] / ms['floor']:>5.1f}x"
-              f" {ms['rescore_retier']:>11.2f} {ms['rescore_retier'] / ms['floor']:>5.1f}x"
-              f" {ms['bare_tier_floor']:>22.2f} {ms['rescore_retier'] / ms['bare_tier_floor']:>11.1f}x")
+              f" {ms['retier_cutoff']:>14.2f} {ms['retier_cutoff'] / ms['floor']:>5.1f}x"
+              f" {ms['retier_quota']:>13.2f} {ms['retier_quota'] / ms['floor']:>5.1f}x"
+              f" {ms['bare_tier_floor']:>22.2f}")
     return 0
 
 

@@ -179,7 +179,8 @@ def assign_tiers(scores: pd.Series, rules: TierRules = DEFAULT_TIER_RULES,
 
     In: ``scores`` indexed by customer_id (unique, no missing values); ``industry`` on the same index
     when ``rules.by_industry`` (quotas then apply within each industry; a missing industry is its own
-    group). Out: a Series named ``tier`` of tier names on the same index, in the same order.
+    group). Out: a Series named ``tier`` of tier names (categorical, categories in tier order) on the
+    same index, in the same order.
     Rounding and tie rules: module docstring.
     """
     if not isinstance(scores, pd.Series):
@@ -191,18 +192,21 @@ def assign_tiers(scores: pd.Series, rules: TierRules = DEFAULT_TIER_RULES,
     missing = int(np.isnan(values).sum())
     if missing:
         raise UsageError(f"{missing} customer(s) have no score; score every customer before tiering")
-    names = np.array(rules.names, dtype=object)
+    names = rules.names
     mode = TierMode(rules.mode)
     if mode is TierMode.cutoff:
-        ascending = np.asarray(rules.cutoffs, dtype=float)[::-1]
-        # Floors met = floors <= score; the tier index counts the floors the score does not reach.
-        position = len(rules.cutoffs) - np.searchsorted(ascending, values, side="right")
+        # The tier index counts the floors a score does not reach: one comparison per floor is
+        # several times faster than a binary search per score (np.searchsorted) on unsorted scores.
+        position = np.full(len(values), len(rules.cutoffs), dtype=np.int8)
+        for floor in rules.cutoffs:
+            position -= values >= floor
     elif mode is TierMode.quota:
         use_industry = rules.by_industry and industry is not None
         position = _quota_positions(scores.index, values, industry if use_industry else None, rules.quotas)
     else:
         assert_never(mode)
-    return pd.Series(names[position], index=scores.index, name="tier", dtype=object)
+    # Categorical: the tier names, stored as small integer codes (a million strings cost more than the tiering).
+    return pd.Series(pd.Categorical.from_codes(position, categories=list(names)), index=scores.index, name="tier")
 
 
 def _quota_positions(index: pd.Index, values: np.ndarray, industry: pd.Series | None,
