@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from ops_core import contacts, rfm, risk, scoring, tiers
@@ -24,10 +25,14 @@ url = ui.store_key(store)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def normalised_features(url: str, as_of: dt.date, methods_json: str) -> scoring.Normalised:
+def normalised_features(url: str, as_of: dt.date, methods_json: str, mappings_json: str = "{}") -> scoring.Normalised:
     features = ui.cached_by_url(scoring.derive_features, url, as_of)
     methods = {k: scoring.MethodSpec.from_dict(v) for k, v in json.loads(methods_json).items()}
-    return scoring.normalise(features, methods)
+    return scoring.normalise(features, methods, json.loads(mappings_json))
+
+
+def methods_key(methods: dict[str, scoring.MethodSpec]) -> str:
+    return json.dumps({k: m.to_dict() for k, m in methods.items()}, sort_keys=True)
 
 
 def dimension_name(key: str) -> str:
@@ -62,6 +67,13 @@ with st.expander(ui.tr("customers.methods")):
                 ceiling = st.number_input(ui.tr("customers.ceiling"), value=float(ceiling if ceiling is not None else 1.0),
                                           key=f"c_ceiling_{dim.key}")
             methods[dim.key] = scoring.MethodSpec(scoring.Method(method), start.winsor_pct, floor, ceiling)
+    st.markdown(f"**{ui.tr('customers.mapping')}**")
+    mapping_rows = st.data_editor(
+        pd.DataFrame([{"category": k, "value": v} for k, v in scoring.DEFAULT_MAPPINGS["demand_type"].items()]),
+        hide_index=True, disabled=["category"], key="c_mapping",
+        column_config={"value": st.column_config.NumberColumn(min_value=0.0, max_value=1.0, step=0.05)})
+    mappings = {"demand_type": {r["category"]: float(r["value"]) for r in mapping_rows.to_dict("records")
+                                if r["value"] == r["value"]}}
 
 st.subheader(ui.tr("customers.weights"))
 raw_weights: dict[str, float] = {}
@@ -99,7 +111,7 @@ except OpsError as exc:
     st.stop()
 
 # --- score everyone, then filter the view -----------------------------------------------------
-normalised = normalised_features(url, as_of, json.dumps({k: m.to_dict() for k, m in methods.items()}, sort_keys=True))
+normalised = normalised_features(url, as_of, methods_key(methods), json.dumps(mappings, sort_keys=True))
 risk_table = ui.cached(risk.renewal_risk, store, as_of, 90)
 table = view.scored_customers(features, normalised.values, raw_weights, rules, view.customer_risk_levels(risk_table))
 missing = {k: n for k, n in normalised.missing_counts.items() if n}
@@ -175,20 +187,25 @@ with service_tab:
     models = ui.cached(tiers.service_models, store)
     load = tiers.workload(view.tier_counts(table, rules.names), ui.cached(tiers.csm_headcount, store), models)
     st.markdown(f"**{ui.tr('customers.workload')}**")
-    st.dataframe(load, hide_index=True, width="stretch")
+    ui.table(load)
     short = load.loc[load["shortfall"] > 0, "tier"].tolist() if "shortfall" in load.columns else []
     if short:
         st.warning(ui.tr("customers.shortfall", tiers=", ".join(short)))
     else:
         st.success(ui.tr("customers.no_shortfall"))
-    st.dataframe(models.drop(columns=["cadence_zh" if lang != "zh" else "cadence_en"]), hide_index=True, width="stretch")
+    ui.table(models)
 
 with explain_tab:
     codes = shown.sort_values("score", ascending=False)["code"].head(500).tolist()
     if selected_code and selected_code not in codes:
         codes.insert(0, selected_code)
+    if selected_code and selected_code != st.session_state.get("c_last_selected"):
+        st.session_state["c_last_selected"] = selected_code  # a new row picked in the grid: explain it
+        st.session_state["c_explain"] = selected_code
+    if st.session_state.get("c_explain") not in codes:
+        st.session_state.pop("c_explain", None)
     if codes:
-        code = st.selectbox(ui.tr("customers.explain.pick"), codes, index=codes.index(selected_code) if selected_code in codes else 0,
+        code = st.selectbox(ui.tr("customers.explain.pick"), codes,
                             format_func=lambda c: f"{c} · {table.loc[table['code'] == c, 'name'].iloc[0]}", key="c_explain")
         customer_id = table.index[table["code"] == code][0]
         floors = view.tier_floors(table)
@@ -245,7 +262,7 @@ with preset_tab:
                 ui.show_error(exc)
         month = dt.date(as_of.year, as_of.month, 1)
         if published and st.button(ui.tr("customers.preset.snapshot", month=f"{month:%Y-%m}"), key="c_snapshot"):
-            published_norm = normalised_features(url, as_of, json.dumps({k: m.to_dict() for k, m in published.methods.items()}, sort_keys=True))
+            published_norm = normalised_features(url, as_of, methods_key(published.methods))
             published_table = view.scored_customers(features, published_norm.values, published.weights, published.tier_rules)
             with transaction(store) as session:
                 rows = tiers.snapshot_month(session, ui.acting_user(), month, published_table["score"], published_table["tier"], published.id)
@@ -257,33 +274,31 @@ with preset_tab:
         else:
             other_name = st.selectbox(ui.tr("customers.preset.compare"), list(presets), key="c_compare")
             other = presets[other_name]
-            other_norm = normalised_features(url, as_of, json.dumps({k: m.to_dict() for k, m in other.methods.items()}, sort_keys=True))
+            other_norm = normalised_features(url, as_of, methods_key(other.methods))
             other_table = view.scored_customers(features, other_norm.values, other.weights, other.tier_rules)
             st.markdown(f"**{ui.tr('customers.preset.matrix')}**")
             st.dataframe(tiers.migration_matrix(other_table["tier"], table["tier"], list(rules.names)), width="stretch")
             movers = tiers.movers(other_table["tier"], table["tier"])
             st.markdown(f"**{ui.tr('customers.preset.movers')}** ({len(movers):,})")
-            st.dataframe(movers.join(table[["code", "name"]], on="customer_id").head(500), hide_index=True, width="stretch")
+            ui.table(movers.join(table[["code", "name"]], on="customer_id").head(500))
 
 with chain_tab:
     st.caption(ui.tr("customers.chain.caption"))
     chain = ui.cached(risk.decision_chain, store, as_of)
-    st.dataframe(risk.chain_gaps(chain, table["tier"], rules.names[:2]), hide_index=True, width="stretch")
+    ui.table(risk.chain_gaps(chain, table["tier"], rules.names[:2]))
 
 with risk_tab:
     horizon = st.slider(ui.tr("customers.risk.horizon"), 30, 365, 90, 15, key="c_horizon")
     st.caption(ui.tr("customers.risk.caption"))
-    st.dataframe(ui.cached(risk.renewal_risk, store, as_of, horizon), hide_index=True, width="stretch",
-                 column_config={"revenue_at_risk_cents": st.column_config.NumberColumn(format="localized")})
+    ui.table(ui.cached(risk.renewal_risk, store, as_of, horizon))
 
 with rfm_tab:
     segments = ui.cached(rfm.rfm_table, store, as_of)
-    st.dataframe(segments["segment"].value_counts().rename_axis("segment").reset_index(), hide_index=True)
-    st.dataframe(segments.join(table[["code", "name", "tier"]]).head(500), width="stretch")
+    ui.table(segments["segment"].value_counts().rename_axis("segment").reset_index())
+    ui.table(table[["code", "name", "tier"]].join(segments, how="inner").head(500))
 
 with actions_tab:
-    st.dataframe(risk.next_actions(table["tier"], ui.cached(risk.decision_chain, store, as_of), risk_table),
-                 hide_index=True, width="stretch")
+    ui.table(risk.next_actions(table["tier"], ui.cached(risk.decision_chain, store, as_of), risk_table))
 
 with export_tab:
     chosen = st.multiselect(ui.tr("customers.export.columns"), list(view.EXPORT_COLUMNS), default=list(view.EXPORT_DEFAULT_COLUMNS),

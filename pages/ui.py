@@ -20,7 +20,7 @@ from ops_core.db.engine import check_connection, check_files, make_engine
 from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, StoreUnavailable
 from ops_core.filters import SEGMENT_FIELDS, Filters
-from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, label, t
+from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
 from ops_core.vocab import Industry, Region, Role, SizeBand, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
@@ -215,7 +215,8 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, 
     from st_aggrid import AgGrid, GridOptionsBuilder
 
     # Dates and other objects go to the browser as text, or the grid shows "[object Object]".
-    shown = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
+    shown = frame.astype({c: "string" for c in frame.columns
+                          if frame[c].dtype == object or isinstance(frame[c].dtype, pd.CategoricalDtype)})
     builder = GridOptionsBuilder.from_dataframe(shown)
     builder.configure_pagination(enabled=True, paginationAutoPageSize=False, paginationPageSize=page_size)
     builder.configure_default_column(sortable=True, filter=True, resizable=True, minWidth=90)
@@ -278,6 +279,26 @@ def acting_user() -> writes.Actor:
 def may_see_personal_data() -> bool:
     """Only admins may export personal data unmasked."""
     return acting_user().role == Role.admin
+
+
+MONEY_COLUMNS = ("arr_cents", "revenue_at_risk_cents", "overdue_cents", "monetary_cents")
+HIDDEN_COLUMNS = ("customer_id", "contract_id", "csm_id", "usage_recent", "usage_baseline", "has_user", "has_boss",
+                  "has_veto_head", "tier_rank")
+
+
+def table(frame: pd.DataFrame, **kwargs: Any) -> None:
+    """A read-only table in the reader's language: ids hidden, cents shown as yuan, headers translated."""
+    lang = language()
+    shown = frame.drop(columns=[c for c in HIDDEN_COLUMNS if c in frame.columns])
+    if frame.index.name in HIDDEN_COLUMNS:
+        shown = shown.reset_index(drop=True)
+    shown = shown.assign(**{c: shown[c] / 100 for c in MONEY_COLUMNS if c in shown.columns})
+    if "cadence_en" in shown.columns:
+        shown = shown.drop(columns="cadence_zh" if lang != "zh" else "cadence_en").rename(
+            columns={"cadence_en": "cadence", "cadence_zh": "cadence"})
+    renamed = {c: t(f"col.{c}", lang) for c in shown.columns if f"col.{c}" in TEXT}
+    config = {renamed.get(c, c): st.column_config.NumberColumn(format="localized") for c in MONEY_COLUMNS if c in shown.columns}
+    st.dataframe(shown.rename(columns=renamed), hide_index=True, width="stretch", column_config=config, **kwargs)
 
 
 def money(cents: float) -> str:

@@ -202,3 +202,25 @@ def test_customer_tiers_slider_filter_and_masked_export(browser, running_app, sc
         assert not re.search(r"1[3-9]\d{9}", text), "a mobile number left unmasked"
     finally:
         page.close()
+
+
+def test_selecting_a_row_in_the_customer_grid_explains_that_customer(browser, running_app, screenshots):
+    page = browser.new_page(viewport={"width": 1440, "height": 2400})
+    try:
+        page.goto(f"{running_app}/customers")
+        wait_for_render(page)
+        grid = page.frame_locator('iframe[title="st_aggrid.AgGrid.agGrid"]')
+        grid.locator(".ag-row").first.wait_for(timeout=60_000)
+        # Only one page of rows reaches the browser: the grid holds the page size (200), not all customers.
+        total = int(grid.locator("[role=treegrid],[role=grid]").first.get_attribute("aria-rowcount")) - 1
+        assert total == 200
+        row = grid.locator(".ag-row[row-index='3']").first
+        code, _name, _tier, score = row.inner_text().split("\n")[:4]
+        row.click()
+        page.get_by_role("tab", name="Explanation").click()
+        expected = f"Score {float(score):.1f}, tier"
+        page.get_by_text(expected).first.wait_for(timeout=30_000)
+        assert code in page.get_by_test_id("stSelectbox").filter(has_text="Customer").first.inner_html()
+        page.screenshot(path=str(screenshots / "customers-explained.png"), full_page=True)
+    finally:
+        page.close()
