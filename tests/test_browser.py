@@ -189,6 +189,7 @@ def test_customer_tiers_slider_filter_and_masked_export(browser, running_app, sc
         wait_for_render(page)
         matching = page.get_by_text(re.compile(r"^\d[\d,]* of \d[\d,]* customers match$")).first.inner_text()
         assert matching.startswith(f"{after} of ")
+        assert "c_tiers=KA" in page.url  # the filtered view is a shareable link
         page.screenshot(path=str(screenshots / "customers-filtered.png"), full_page=True)
 
         page.get_by_role("tab", name="Export").click()
