@@ -59,11 +59,11 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from ops_core import vocab, writes
+from ops_core import cli, vocab, writes
 from ops_core.db import bulk
 from ops_core.db.models import TABLES
 from ops_core.db.rollups import refresh_usage_monthly
-from ops_core.errors import OpsError, UsageError
+from ops_core.errors import UsageError
 from ops_core.writes import SYSTEM, Actor
 
 MAX_CUSTOMERS = 200_000
@@ -1270,8 +1270,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", type=_date_arg, default=None, help="last day of the history (default: today)")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--replace", action="store_true", help="delete the existing demo data first")
-    try:
-        args = parser.parse_args(argv)
+    def body() -> int:
+        args = parser.parse_args(argv)  # this parser raises UsageError: one line, exit 2
         check_arguments(args.customers, args.years)
         engine = make_engine(args.database_url)
         upgrade(engine)
@@ -1285,11 +1285,10 @@ def main(argv: list[str] | None = None) -> int:
 
         counts = generate(engine, args.customers, args.years, args.seed, args.end, progress, replace=args.replace)
         engine.dispose()
-    except OpsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(", ".join(f"{k} {v:,}" for k, v in counts.items()))
-    return 0
+        print(", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        return 0
+
+    return cli.run(body)
 
 
 if __name__ == "__main__":

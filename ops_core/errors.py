@@ -53,3 +53,9 @@ class StaleVersion(OpsError):
                 f"now version {current.get('version')}); nothing was changed. Newer values: {current}"
             )
         super().__init__(msg)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message: drivers append the SQL and hints below it."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

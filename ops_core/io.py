@@ -44,15 +44,15 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import insert as sql_insert
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
-from ops_core import writes
+from ops_core import cli, writes
 from ops_core.config import redact_url
 from ops_core.db.bulk import reset_sequences
 from ops_core.db.engine import make_engine, transaction
 from ops_core.db.models import TABLES
 from ops_core.db.schema import upgrade
-from ops_core.errors import OpsError, UsageError, ValidationError
+from ops_core.errors import UsageError, ValidationError, first_line
 from ops_core.exports import (
     PERSONAL_DATA,
     TooManyRowsForExcel,
@@ -482,15 +482,10 @@ def import_rows(engine: Engine, actor: writes.Actor, entity: str, raw: RawTable,
             writes.record_bulk(session, actor, spec.table_name, "import",
                                {"entity": spec.name, "rows": len(typed), "file": source})
     except (IntegrityError, DataError) as exc:  # e.g. another import committed the same key meanwhile
-        report.problems = [(None, "", f"the store refused the rows: {_first_line(exc)}; nothing was imported")]
+        report.problems = [(None, "", f"the store refused the rows: {first_line(exc)}; nothing was imported")]
         return report
     report.rows_written = len(typed)
     return report
-
-
-def _first_line(exc: DBAPIError) -> str:
-    text = str(getattr(exc, "orig", exc)).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def import_entity(engine: Engine, actor: writes.Actor, entity: str, path: str | os.PathLike[str]) -> ImportReport:
@@ -527,7 +522,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; 0 on success, 2 with one or more clear lines on stderr otherwise."""
     args = _parser().parse_args(argv)
-    try:
+
+    def body() -> int:
         entity_for(args.entity)
         if args.command == "import" and not args.file.is_file():
             reason = "is a folder, not a file" if args.file.is_dir() else "not found"
@@ -551,16 +547,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"exported {len(df)} {args.entity} rows to {target} ({masking}) from {redact_url(engine.url)}")
         finally:
             engine.dispose()
-    except OpsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"error: {exc.filename or args.file}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    except DBAPIError as exc:
-        print(f"error: the database failed: {_first_line(exc)}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+
+    return cli.run(body, args.file)
 
 
 if __name__ == "__main__":

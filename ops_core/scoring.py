@@ -39,7 +39,7 @@ from sqlalchemy import Connection, Date, Float, and_, case, cast, distinct, func
 
 from ops_core.db.models import TABLES
 from ops_core.db.queries import days_between
-from ops_core.errors import OpsError, UsageError
+from ops_core.errors import UsageError
 from ops_core.overview import _in_force, annualised_cents
 
 customers = TABLES["customers"]
@@ -585,15 +585,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; 0 on success, 2 with one clear line on stderr otherwise."""
-    from sqlalchemy.exc import DBAPIError
-
+    from ops_core import cli
     from ops_core.config import redact_url
     from ops_core.db.engine import make_engine
     from ops_core.db.schema import upgrade
     from ops_core.io import write_export
 
     args = _parser().parse_args(argv)
-    try:
+
+    def body() -> int:
         as_of = _as_of(args.as_of)
         _check_output(args.output)
         engine = make_engine(args.database_url)
@@ -608,20 +608,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote {len(df)} customers' {args.command} rows as of {as_of} to {target} from {redact_url(engine.url)}")
         finally:
             engine.dispose()
-    except OpsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ImportError as exc:
-        print(f"error: {args.command} needs a module that is not installed yet: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"error: {exc.filename or args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    except DBAPIError as exc:
-        first = str(getattr(exc, "orig", exc)).strip().splitlines()
-        print(f"error: the database failed: {first[0] if first else type(exc).__name__}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+
+    return cli.run(body, args.output)
 
 
 if __name__ == "__main__":

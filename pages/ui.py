@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from ops_core import config, exports, overview, writes
 from ops_core.db.engine import check_connection, check_files, make_engine
 from ops_core.db.schema import upgrade
-from ops_core.errors import OpsError, StoreUnavailable
+from ops_core.errors import OpsError, StoreUnavailable, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
 from ops_core.vocab import Industry, Region, Role, SizeBand, values
@@ -84,8 +84,7 @@ def store_down_page(exc: BaseException) -> None:
     st.title(t("store.down.title", lang))
     st.error(t("store.down.body", lang))
     st.markdown(f"**{t('store.down.url', lang)}:** `{config.redact_url(configured_url())}`")
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    st.markdown(f"**{t('store.down.reason', lang)}:** {reason}")
+    st.markdown(f"**{t('store.down.reason', lang)}:** {first_line(exc)}")
     st.session_state[STORE_CHECKED_KEY] = False  # the next run asks the server again
     if st.button(t("store.down.retry", lang), type="primary"):
         st.cache_data.clear()

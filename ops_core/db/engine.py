@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ops_core.config import database_url, parse_url, redact_url
-from ops_core.errors import StoreUnavailable
+from ops_core.errors import StoreUnavailable, first_line
 
 
 def is_sqlite(engine_or_url: Engine | URL) -> bool:
@@ -82,8 +82,7 @@ def check_connection(engine: Engine) -> None:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except (OperationalError, DBAPIError) as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(getattr(exc, "orig", exc)).strip() else type(exc).__name__
-        raise StoreUnavailable(f"The database at '{redact_url(engine.url)}' cannot be reached: {reason}") from None
+        raise StoreUnavailable(f"The database at '{redact_url(engine.url)}' cannot be reached: {first_line(exc)}") from None
 
 
 _session_factories: dict[int, sessionmaker[Session]] = {}

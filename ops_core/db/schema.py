@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ops_core.config import redact_url
 from ops_core.db.engine import check_connection
-from ops_core.errors import StoreUnavailable
+from ops_core.errors import StoreUnavailable, first_line
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -29,7 +29,7 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(alembic_config(engine), "head")
     except (OperationalError, DBAPIError) as exc:
         raise StoreUnavailable(
-            f"The schema of '{redact_url(engine.url)}' could not be upgraded: {str(getattr(exc, 'orig', exc)).strip()}"
+            f"The schema of '{redact_url(engine.url)}' could not be upgraded: {first_line(exc)}"
         ) from None
 
 
