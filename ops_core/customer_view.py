@@ -166,11 +166,13 @@ def export_notes(weights: Mapping[str, float], methods: Mapping[str, scoring.Met
                  shared: str, view: str, preset: str | None, made_at: dt.datetime, as_of: dt.date) -> list[str]:
     """What a file was made with: reference date, weights (as shares), methods, tier rule, filters, preset, time."""
     vector = scoring.weight_vector(weights, scoring.DIMENSION_KEYS)
-    shares = ", ".join(f"{key} {share:.0%}" for key, share in zip(scoring.DIMENSION_KEYS, vector, strict=True))
+    shares = ", ".join(f"{key} {share:.1%}" for key, share in zip(scoring.DIMENSION_KEYS, vector, strict=True))
     method_text = ", ".join(f"{key} {methods[key].describe()}" for key in scoring.DIMENSION_KEYS if key in methods)
-    rule_text = (f"quota {', '.join(f'{n} {q:.0%}' for n, q in zip(rules.names, rules.quotas, strict=False))}"
+    rule_text = (f"quota {', '.join(f'{n} {q:.0%}' for n, q in zip(rules.names, rules.quotas, strict=False))}, "
+                 f"{rules.names[-1]} the rest"
                  if str(rules.mode) == "quota" else
-                 f"cut-offs {', '.join(f'{n} >= {c:g}' for n, c in zip(rules.names, rules.cutoffs, strict=False))}")
+                 f"cut-offs {', '.join(f'{n} >= {c:g}' for n, c in zip(rules.names, rules.cutoffs, strict=False))}, "
+                 f"{rules.names[-1]} below")
     return [
         f"Ops Cockpit customer list, made {made_at:%Y-%m-%d %H:%M} UTC, scores as of {as_of.isoformat()}",
         f"Weights: {shares}",

@@ -179,11 +179,14 @@ selected = ui.grid(display.assign(**{ui.tr("col.arr"): page_rows["arr_cents"].to
                    page_size=size, selectable=True)
 selected_code = selected[ui.tr("col.code")] if selected is not None else None
 
+# Only the open tab is drawn: a slider move must not rebuild eight tabs' tables (or export files).
 service_tab, explain_tab, preset_tab, chain_tab, risk_tab, rfm_tab, actions_tab, export_tab = st.tabs([
     ui.tr(k) for k in ("customers.tab.service", "customers.tab.explain", "customers.tab.presets", "customers.tab.chain",
-                       "customers.tab.risk", "customers.tab.rfm", "customers.tab.actions", "customers.tab.export")])
+                       "customers.tab.risk", "customers.tab.rfm", "customers.tab.actions", "customers.tab.export")],
+    key="c_tab", on_change="rerun")
 
-with service_tab:
+
+def show_service() -> None:
     models = ui.cached(tiers.service_models, store)
     load = tiers.workload(view.tier_counts(table, rules.names), ui.cached(tiers.csm_headcount, store), models)
     st.markdown(f"**{ui.tr('customers.workload')}**")
@@ -195,18 +198,21 @@ with service_tab:
         st.success(ui.tr("customers.no_shortfall"))
     ui.table(models)
 
-with explain_tab:
-    codes = shown.sort_values("score", ascending=False)["code"].head(500).tolist()
-    if selected_code and selected_code not in codes:
-        codes.insert(0, selected_code)
+
+def show_explain() -> None:
+    top = shown.sort_values("score", ascending=False).head(200)
+    names = dict(zip(top["code"], top["name"], strict=True))
+    codes = list(names)
     if selected_code and selected_code != st.session_state.get("c_last_selected"):
         st.session_state["c_last_selected"] = selected_code  # a new row picked in the grid: explain it
         st.session_state["c_explain"] = selected_code
+    if selected_code and selected_code not in names:
+        names[selected_code] = table.loc[table["code"] == selected_code, "name"].iloc[0]
+        codes.insert(0, selected_code)
     if st.session_state.get("c_explain") not in codes:
         st.session_state.pop("c_explain", None)
     if codes:
-        code = st.selectbox(ui.tr("customers.explain.pick"), codes,
-                            format_func=lambda c: f"{c} · {table.loc[table['code'] == c, 'name'].iloc[0]}", key="c_explain")
+        code = st.selectbox(ui.tr("customers.explain.pick"), codes, format_func=lambda c: f"{c} · {names[c]}", key="c_explain")
         customer_id = table.index[table["code"] == code][0]
         floors = view.tier_floors(table)
         detail = scoring.explain(features, normalised.values, raw_weights, customer_id, floors)
@@ -228,7 +234,8 @@ with explain_tab:
                 x=alt.X("month:T", title=ui.tr("col.month")), y=alt.Y("score:Q", title=ui.tr("col.score")),
                 tooltip=["month", "score", "tier"]), width="stretch")
 
-with preset_tab:
+
+def show_preset() -> None:
     left, right = st.columns(2)
     with left:
         choice = st.selectbox(ui.tr("customers.preset.load"), ["", *presets], format_func=lambda n: n or ui.tr("customers.preset.none"),
@@ -282,25 +289,30 @@ with preset_tab:
             st.markdown(f"**{ui.tr('customers.preset.movers')}** ({len(movers):,})")
             ui.table(movers.join(table[["code", "name"]], on="customer_id").head(500))
 
-with chain_tab:
+
+def show_chain() -> None:
     st.caption(ui.tr("customers.chain.caption"))
     chain = ui.cached(risk.decision_chain, store, as_of)
     ui.table(risk.chain_gaps(chain, table["tier"], rules.names[:2]))
 
-with risk_tab:
+
+def show_risk() -> None:
     horizon = st.slider(ui.tr("customers.risk.horizon"), 30, 365, 90, 15, key="c_horizon")
     st.caption(ui.tr("customers.risk.caption"))
     ui.table(ui.cached(risk.renewal_risk, store, as_of, horizon))
 
-with rfm_tab:
+
+def show_rfm() -> None:
     segments = ui.cached(rfm.rfm_table, store, as_of)
     ui.table(segments["segment"].value_counts().rename_axis("segment").reset_index())
     ui.table(table[["code", "name", "tier"]].join(segments, how="inner").head(500))
 
-with actions_tab:
+
+def show_actions() -> None:
     ui.table(risk.next_actions(table["tier"], ui.cached(risk.decision_chain, store, as_of), risk_table))
 
-with export_tab:
+
+def show_export() -> None:
     chosen = st.multiselect(ui.tr("customers.export.columns"), list(view.EXPORT_COLUMNS), default=list(view.EXPORT_DEFAULT_COLUMNS),
                             key="c_export_columns")
     unmasked = ui.may_see_personal_data() and st.checkbox(ui.tr("customers.export.unmasked"), value=False, key="c_unmasked")
@@ -309,3 +321,11 @@ with export_tab:
                               loaded, dt.datetime.now(dt.UTC), as_of)
     ui.download_buttons(view.export_frame(shown, ui.cached(contacts.key_contacts, store, as_of), chosen),
                         "customers", notes, personal=None if unmasked else "customer_list")
+
+
+for tab, show in zip((service_tab, explain_tab, preset_tab, chain_tab, risk_tab, rfm_tab, actions_tab, export_tab),
+                     (show_service, show_explain, show_preset, show_chain, show_risk, show_rfm, show_actions, show_export),
+                     strict=True):
+    if tab.open:
+        with tab:
+            show()

@@ -237,10 +237,11 @@ def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], perso
     """CSV (UTF-8 with BOM) and Excel downloads, neutralised, masked, with the view described inside."""
     safe = exports.mask_personal_data(frame, personal) if personal else frame
     left, right = st.columns(2)
-    left.download_button(tr("download.csv"), exports.to_csv_bytes(safe, notes=notes), f"{basename}.csv",
-                         mime="text/csv", key=f"csv_{basename}")
-    right.download_button(tr("download.excel"), exports.to_excel_bytes(safe, sheet_name=basename[:31], notes=notes),
-                          f"{basename}.xlsx", key=f"xlsx_{basename}",
+    # The files are built when a button is pressed, not on every rerun (a 20k-row Excel takes seconds).
+    left.download_button(tr("download.csv"), lambda: exports.to_csv_bytes(safe, notes=notes), f"{basename}.csv",
+                         mime="text/csv", key=f"csv_{basename}", on_click="ignore")
+    right.download_button(tr("download.excel"), lambda: exports.to_excel_bytes(safe, sheet_name=basename[:31], notes=notes),
+                          f"{basename}.xlsx", key=f"xlsx_{basename}", on_click="ignore",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 

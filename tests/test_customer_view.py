@@ -303,12 +303,12 @@ def test_export_notes_name_everything_the_list_was_made_with():
     assert "made 2025-07-01 09:30 UTC" in notes[0] and "as of 2025-06-30" in notes[0]
     # 60 and 20 of 80 -> 75 % and 25 %; every other dimension 0 %; the shares add up to 100 %.
     weights_line = next(n for n in notes if n.startswith("Weights:"))
-    assert "order_amount 75%" in weights_line and "company_size 25%" in weights_line
-    shares = [int(s) for s in re.findall(r"(\d+)%", weights_line)]
+    assert "order_amount 75.0%" in weights_line and "company_size 25.0%" in weights_line
+    shares = [float(s) for s in re.findall(r"(\d+\.\d)%", weights_line)]
     assert len(shares) == len(scoring.DIMENSION_KEYS) and sum(shares) == 100
     assert "order_amount log_minmax" in text and "gross_profit winsorised 95%" in text
     assert "brand bounded 0..6" in text
-    assert "Tiers: quota KA 5%, standard 20%, small 35%" in text
+    assert "Tiers: quota KA 5%, standard 20%, small 35%, micro the rest" in text
     assert f"Filters: {shared}; " in text and "KA" in text and "华东" in text
     assert notes[-1] == "Preset: Q3 plan"
 
@@ -317,7 +317,7 @@ def test_export_notes_of_unsaved_sliders_and_cutoff_tiers_within_industries():
     rules = tiers.TierRules(mode="cutoff", cutoffs=(85.0, 60.5, 40.0))
     by_industry = tiers.TierRules(by_industry=True)
     notes = view.export_notes(WEIGHTS, {}, rules, "all customers", "", None, dt.datetime(2025, 7, 1), AS_OF)
-    assert "Tiers: cut-offs KA >= 85, standard >= 60.5, small >= 40" in notes
+    assert "Tiers: cut-offs KA >= 85, standard >= 60.5, small >= 40, micro below" in notes
     assert "Filters: all customers" in notes  # no view filters: no trailing separator
     assert notes[-1] == "Preset: (unsaved sliders)"
     notes = view.export_notes(WEIGHTS, {}, by_industry, "all", "", None, dt.datetime(2025, 7, 1), AS_OF)
