@@ -94,6 +94,11 @@ SETTINGS: tuple[Setting, ...] = (
         {"tier": "micro", "csm_level": "ordinary", "accounts_per_csm": 1000,
          "cadence_en": "Batch maintenance through the back end", "cadence_zh": "后台批量维护"},
     ], "Service model of each tier: CSM level, contact cadence (English, Chinese) and accounts one CSM looks after."),
+    Setting("events.effective_lead_standard",
+            {"title_levels": ["manager", "director", "executive"], "min_company_size": 100, "industries": [],
+             "budget_confirmed": False},
+            "Effective-lead standard: title levels, minimum company size, target industries (empty: any) and "
+            "whether a confirmed budget is required; every event count and export follows it."),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 

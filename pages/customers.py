@@ -24,9 +24,11 @@ lang = ui.language()
 url = ui.store_key(store)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@ui.page_cache
+@st.cache_resource(ttl=60, max_entries=16, show_spinner=False)
 def normalised_features(url: str, as_of: dt.date, methods_json: str, mappings_json: str = "{}") -> scoring.Normalised:
-    features = ui.cached_by_url(scoring.derive_features, url, as_of)
+    """Shared, not copied, between reruns (read-only): a slider move only re-weights it."""
+    features = ui.shared_by_url(scoring.derive_features, url, as_of)
     methods = {k: scoring.MethodSpec.from_dict(v) for k, v in json.loads(methods_json).items()}
     return scoring.normalise(features, methods, json.loads(mappings_json))
 
@@ -43,7 +45,7 @@ def dimension_name(key: str) -> str:
 # --- set-up: reference date, preset, methods, weights, tier rules ---------------------------------
 st.title(ui.tr("nav.customers"))
 as_of = st.columns(4)[0].date_input(ui.tr("customers.as_of"), value=min(filters.date_to, ui.today()), key="c_as_of")
-features = ui.cached(scoring.derive_features, store, as_of)
+features = ui.shared(scoring.derive_features, store, as_of)
 presets = {p.name: p for p in ui.cached(tiers.list_presets, store)}
 loaded = st.session_state.get("c_loaded_preset")
 base = presets.get(loaded) if loaded else None
@@ -112,7 +114,7 @@ except OpsError as exc:
 
 # --- score everyone, then filter the view -----------------------------------------------------
 normalised = normalised_features(url, as_of, methods_key(methods), json.dumps(mappings, sort_keys=True))
-risk_table = ui.cached(risk.renewal_risk, store, as_of, 90)
+risk_table = ui.shared(risk.renewal_risk, store, as_of, 90)
 table = view.scored_customers(features, normalised.values, raw_weights, rules, view.customer_risk_levels(risk_table))
 missing = {k: n for k, n in normalised.missing_counts.items() if n}
 if missing:
@@ -252,7 +254,7 @@ def show_preset() -> None:
                     existing = presets.get(name.strip())
                     tiers.save_preset(session, ui.acting_user(), name.strip(), raw_weights, methods, rules,
                                       expected_version=existing.version if existing else None)
-                st.cache_data.clear()
+                ui.clear_caches()
                 st.success(ui.tr("customers.preset.saved", name=name.strip()))
             except OpsError as exc:
                 ui.show_error(exc)
@@ -263,7 +265,7 @@ def show_preset() -> None:
             try:
                 with transaction(store) as session:
                     tiers.publish_preset(session, ui.acting_user(), presets[loaded].id, presets[loaded].version)
-                st.cache_data.clear()
+                ui.clear_caches()
                 st.rerun()
             except OpsError as exc:
                 ui.show_error(exc)
@@ -273,7 +275,7 @@ def show_preset() -> None:
             published_table = view.scored_customers(features, published_norm.values, published.weights, published.tier_rules)
             with transaction(store) as session:
                 rows = tiers.snapshot_month(session, ui.acting_user(), month, published_table["score"], published_table["tier"], published.id)
-            st.cache_data.clear()
+            ui.clear_caches()
             st.success(ui.tr("customers.preset.snapshot_done", rows=rows, month=f"{month:%Y-%m}"))
     with right:
         if not presets:

@@ -42,7 +42,7 @@ with import_tab:
                     "message": ui.tr("data.import.col.problem")}), hide_index=True, width="stretch")
             else:
                 st.success(ui.tr("data.import.ok", rows=report.rows_written, entity=target))
-                st.cache_data.clear()
+                ui.clear_caches()
 
 with audit_tab:
     st.dataframe(ui.cached(overview.recent_changes, store), hide_index=True, width="stretch")

@@ -87,7 +87,7 @@ def store_down_page(exc: BaseException) -> None:
     st.markdown(f"**{t('store.down.reason', lang)}:** {first_line(exc)}")
     st.session_state[STORE_CHECKED_KEY] = False  # the next run asks the server again
     if st.button(t("store.down.retry", lang), type="primary"):
-        st.cache_data.clear()
+        clear_caches()
         st.rerun()
 
 
@@ -108,7 +108,7 @@ def ensure_demo_company(store: Engine) -> None:
 
     demo.generate(store, customers=customers, years=years, seed=int(config.setting_default("demo.seed")), progress=report)
     bar.empty()
-    st.cache_data.clear()
+    clear_caches()
     st.toast(t("store.first_start_done", lang))
 
 
@@ -195,6 +195,41 @@ def cached(function: Callable[..., Any], store: Engine, *args: Any) -> Any:
 
 def cached_by_url(function: Callable[..., Any], url: str, *args: Any) -> Any:
     return _cached_call(function.__module__, function.__qualname__, url, args)
+
+
+def shared(function: Callable[..., Any], store: Engine, *args: Any) -> Any:
+    """Like ``cached``, but every rerun gets the same object instead of a copy: for the large
+    read-only frames a slider move reads (copying 20k customers' features costs ~20 ms a move).
+    Callers must not modify the result."""
+    return shared_by_url(function, store_key(store), *args)
+
+
+def shared_by_url(function: Callable[..., Any], url: str, *args: Any) -> Any:
+    return _shared_call(function.__module__, function.__qualname__, url, args)
+
+
+@st.cache_resource(ttl=60, max_entries=32, show_spinner=False)
+def _shared_call(module: str, name: str, url: str, args: tuple) -> Any:
+    return _cached_call(module, name, url, args)
+
+
+_PAGE_CACHES: list[Any] = []
+
+
+def page_cache(function: Any) -> Any:
+    """Register a page's own cached function so that ``clear_caches`` drops it too."""
+    if function not in _PAGE_CACHES:
+        _PAGE_CACHES.append(function)
+    return function
+
+
+def clear_caches() -> None:
+    """After a write: every cached read is dropped, so pages show the new data at once
+    (other app instances within the caches' 60-second lifetime)."""
+    st.cache_data.clear()
+    _shared_call.clear()
+    for function in _PAGE_CACHES:
+        function.clear()
 
 
 @st.cache_data(ttl=60, show_spinner=False)
