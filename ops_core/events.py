@@ -51,6 +51,7 @@ from ops_core.vocab import Industry, TitleLevel, values
 STANDARD_KEY = "events.effective_lead_standard"
 WINDOW_KEY = "events.attribution_window_days"
 GROUP_BY = ("format", "kind", "organisation")
+PURPOSES = ("acquisition", "promotion", "conversion")
 REVIEW_TEXTS = ("goals_vs_results", "evaluation", "causes", "patterns")
 REVIEW_FIELDS = (*REVIEW_TEXTS, "updated_by", "updated_at", "version")
 REVIEW_STEPS = {
@@ -236,10 +237,26 @@ def load(conn: Connection | Session, date_from: dt.date | None = None, date_to: 
     return EventData(events, costs, leads, touches, date_from, date_to)
 
 
-def has_purpose(events: pd.DataFrame, purpose: str) -> pd.Series:
-    """True for events whose comma-separated ``purposes`` include ``purpose`` (for the list filter)."""
+def has_purpose(events: pd.DataFrame, *purposes: str) -> pd.Series:
+    """True for events whose comma-separated ``purposes`` include any of ``purposes`` (the list filter)."""
     _require(events, ("purposes",), "events")
-    return events["purposes"].fillna("").str.split(",").apply(lambda parts: purpose in parts).astype(bool)
+    wanted = set(purposes)
+    return events["purposes"].fillna("").str.split(",").apply(lambda parts: not wanted.isdisjoint(parts)).astype(bool)
+
+
+def select_events(metrics: pd.DataFrame, events: pd.DataFrame, formats: Sequence[str] = (), kinds: Sequence[str] = (),
+                  organisations: Sequence[str] = (), purposes: Sequence[str] = ()) -> pd.DataFrame:
+    """The rows of ``metrics`` whose event matches every non-empty filter (an empty filter keeps all),
+    ranked by attributed revenue (highest first; ties: earlier event id), so the list is the ranking."""
+    keep = pd.Series(True, index=metrics.index)
+    for column, chosen in (("format", formats), ("kind", kinds), ("organisation", organisations)):
+        if chosen:
+            keep &= metrics[column].isin(list(chosen))
+    if purposes:
+        keep &= has_purpose(events, *purposes).reindex(metrics.index, fill_value=False)
+    chosen = metrics[keep]
+    order = np.lexsort((chosen.index.to_numpy(), -chosen["attributed_revenue_cents"].to_numpy(dtype=float)))
+    return chosen.iloc[order]
 
 
 def cost_breakdown(costs: pd.DataFrame, event_id: int) -> pd.DataFrame:
@@ -310,7 +327,7 @@ def _split(touches: pd.DataFrame, anchors: pd.DataFrame, model: Model, window_da
     """Split each anchor's amount over its lead's touches in the window before the anchor time.
 
     ``anchors``: lead_id, anchor (time), amount_cents. Returns event_id, lead_id, credit, cents with
-    one row per (event, lead); a lead's credits sum to 1 and its cents to its amount exactly.
+    one row per (event, lead) with credit > 0; a lead's credits sum to 1 and its cents to its amount exactly.
     """
     columns = ["event_id", "lead_id", "credit", "cents"]
     t = touches[["lead_id", "event_id", "touched_at"]].merge(anchors, on="lead_id", how="inner")
@@ -334,7 +351,7 @@ def _split(touches: pd.DataFrame, anchors: pd.DataFrame, model: Model, window_da
     # Largest remainder: the cents lost to rounding down go to the largest remainders, earlier touch first.
     t = t.sort_values(["lead_id", "remainder", "position"], ascending=[True, False, True], kind="stable")
     t["cents"] += (t.groupby("lead_id", sort=False).cumcount() < t["left"]).astype(np.int64)
-    out = t.groupby(["event_id", "lead_id"], as_index=False)[["credit", "cents"]].sum()
+    out = t[t["credit"] > 0].groupby(["event_id", "lead_id"], as_index=False)[["credit", "cents"]].sum()
     return out[columns].sort_values(["lead_id", "event_id"], ignore_index=True)
 
 
@@ -342,7 +359,7 @@ def attribute(touches: pd.DataFrame, leads: pd.DataFrame, model: Model | str, wi
     """Credit of each event for each won lead: event_id, lead_id, credit, revenue_cents.
 
     Only touches on or before ``won_at`` and at most ``window_days`` before it count; the model
-    shares each won lead's credit among them (one row per event and lead, a lead's credits sum to 1
+    shares each won lead's credit among them (one row per event and lead with credit > 0; a lead's credits sum to 1
     and its revenue_cents to ``won_amount_cents`` exactly). Won leads without such a touch get no row.
     Pure: ``touches`` (lead_id, event_id, touched_at), ``leads`` (id, won_at, won_amount_cents).
     """
@@ -444,16 +461,15 @@ def event_metrics(data: EventData, standard: LeadStandard, model: Model | str, w
 
 
 def group_metrics(metrics: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Sums per format, kind or organisation, then rates, ROI and cost ratios recomputed from the sums.
+    """One row per value of ``by`` (a column: format, kind, organisation, or any other such as a constant
+    for a grand total): sums, then rates, ROI and cost ratios recomputed from the sums, never averaged.
 
     Lead counts are sums over events, so a lead touched by two events of a group counts twice (once
     per event); revenue and pipeline do not double-count (attribution already split them).
     """
-    if by not in GROUP_BY:
-        raise UsageError(f"events can be grouped by {', '.join(GROUP_BY)}, not '{by}'")
     _require(metrics, (by, *_SUMS), "metrics")
     sums = metrics.groupby(by, observed=True).agg(events=("cost_cents", "size"), **{n: (n, "sum") for n in _SUMS})
-    out = _with_ratios(sums)
+    out = _with_ratios(sums).reset_index()
     out.attrs = dict(metrics.attrs)
     return out
 
@@ -473,6 +489,27 @@ def model_comparison(data: EventData, standard: LeadStandard, window_days: int, 
             "rank": m["roi"].rank(ascending=False, method="min", na_option="bottom").to_numpy(dtype="int64"),
         }))
     return pd.concat(frames, ignore_index=True)
+
+
+def rank_table(comparison: pd.DataFrame, event_ids: Sequence[int] | pd.Index | None = None) -> pd.DataFrame:
+    """One row per event: ROI and rank under each model, re-ranked among ``event_ids`` (default all).
+
+    ``spread`` = worst rank - best rank across models; rows are sorted by it, largest first, so the
+    events whose standing depends most on the model come first.
+    """
+    _require(comparison, ("event_id", "name", "model", "roi"), "comparison")
+    chosen = comparison if event_ids is None else comparison[comparison["event_id"].isin(list(event_ids))]
+    chosen = chosen.assign(rank=chosen.groupby("model")["roi"].rank(ascending=False, method="min", na_option="bottom"))
+    wide = chosen.pivot(index="event_id", columns="model", values=["roi", "rank"])
+    out = pd.DataFrame({"name": chosen.drop_duplicates("event_id").set_index("event_id")["name"]})
+    for model in Model:
+        if ("roi", model.value) in wide.columns:
+            out[f"roi_{model.value}"] = wide[("roi", model.value)]
+            out[f"rank_{model.value}"] = wide[("rank", model.value)].astype("int64")
+    ranks = out[[c for c in out.columns if c.startswith("rank_")]]
+    out["spread"] = (ranks.max(axis=1) - ranks.min(axis=1)).astype("int64") if len(ranks.columns) else 0
+    out.index.name = "event_id"
+    return out.sort_values(["spread", "name"], ascending=[False, True]).reset_index()
 
 
 def funnel(metrics_row: pd.Series) -> pd.DataFrame:
@@ -504,13 +541,14 @@ def goals_vs_results(event_row: pd.Series, metrics_row: pd.Series) -> pd.DataFra
 def timeline(data: EventData, as_of: dt.date) -> pd.DataFrame:
     """Planned and past events for the calendar: budget against actual cost.
 
-    status is 'planned' when the event starts after as_of, else 'past' (running events count as past).
+    Columns: event_id, name, start_date, end_date, budget_cents, cost_cents, variance_cents (cost -
+    budget), status: 'planned' when the event starts after as_of, else 'past' (running events are past).
     """
     ev = data.events
     start = ev["start_date"]
     return pd.DataFrame({
-        "event_id": ev.index.to_numpy(), "name": ev["name"].to_numpy(), "start": start.to_numpy(),
-        "end": ev["end_date"].to_numpy(), "budget_cents": ev["budget_cents"].to_numpy(),
+        "event_id": ev.index.to_numpy(), "name": ev["name"].to_numpy(), "start_date": start.to_numpy(),
+        "end_date": ev["end_date"].to_numpy(), "budget_cents": ev["budget_cents"].to_numpy(),
         "cost_cents": ev["cost_cents"].to_numpy(),
         "variance_cents": (ev["cost_cents"] - ev["budget_cents"]).to_numpy(),
         "status": np.where(start > pd.Timestamp(as_of), "planned", "past"),
@@ -638,22 +676,29 @@ REPORT_COLUMNS = {
 }
 
 
+def export_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """``event_metrics`` rows as a file: money in whole cents, ROI to 4 decimals, 'n/a' where undefined."""
+    _require(metrics, list(REPORT_COLUMNS), "metrics")
+    df = metrics[list(REPORT_COLUMNS)].rename(columns=REPORT_COLUMNS).reset_index()
+    df["start_date"] = pd.to_datetime(df["start_date"]).dt.date
+    for name in ("cost_per_lead_cents", "cost_per_effective_lead_cents", "cost_per_opportunity_cents",
+                 "cost_per_conversion_cents"):
+        cents = df[name].round(0)
+        df[name] = cents.astype("Int64").astype(object).where(cents.notna(), "n/a")
+    for name in ("roi", "pipeline_roi"):
+        df[name] = df[name].round(4).astype(object).where(df[name].notna(), "n/a")
+    df["median_days_to_conversion"] = df["median_days_to_conversion"].round(1)
+    return df
+
+
 def report_table(conn: Connection, model: Model | str, as_of: dt.date, date_from: dt.date | None = None,
                  date_to: dt.date | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """One row per event for the report file (money in cents, ratios 'n/a' when undefined) and its notes."""
+    """One row per event for the report file (see ``export_table``) and its header notes."""
     model = as_model(model)
     standard = lead_standard(conn)
     window = int(settings.get(conn, WINDOW_KEY))
     data = load(conn, date_from, date_to)
-    m = event_metrics(data, standard, model, window, as_of)
-    df = m[list(REPORT_COLUMNS)].rename(columns=REPORT_COLUMNS).reset_index()
-    df["start_date"] = df["start_date"].dt.date
-    for name in ("cost_per_lead_cents", "cost_per_effective_lead_cents", "cost_per_opportunity_cents",
-                 "cost_per_conversion_cents"):
-        df[name] = [("n/a" if pd.isna(v) else int(round(v))) for v in df[name]]  # whole cents
-    for name in ("roi", "pipeline_roi"):
-        df[name] = [("n/a" if pd.isna(v) else round(float(v), 4)) for v in df[name]]
-    df["median_days_to_conversion"] = df["median_days_to_conversion"].round(1)
+    df = export_table(event_metrics(data, standard, model, window, as_of))
     notes = [
         f"Event ROI report as of {as_of}: {len(df)} events ({data.describe_range()})",
         f"attribution model: {MODEL_TEXT[model]}; window {window} days before the win",

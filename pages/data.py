@@ -5,7 +5,6 @@ import streamlit as st
 
 from ops_core import io, overview
 from ops_core.config import setting_default
-from ops_core.errors import OpsError
 from pages import ui
 
 store, filters = ui.page_context()
@@ -29,20 +28,7 @@ with import_tab:
     target = st.selectbox(ui.tr("data.import.entity"), list(io.ENTITIES), key="import_entity")
     upload = st.file_uploader(ui.tr("data.import.file"), type=["csv", "xlsx"], key="import_file")
     if upload is not None and st.button(ui.tr("data.import.run"), type="primary"):
-        try:
-            raw = io.read_table_file(upload.getvalue(), upload.name)
-            report = io.import_rows(store, ui.acting_user(), target, raw, upload.name)
-        except OpsError as exc:
-            ui.show_error(exc)
-        else:
-            if report.problems:
-                st.error(ui.tr("data.import.failed", count=len(report.problems)))
-                st.dataframe(report.to_dataframe().rename(columns={
-                    "row": ui.tr("data.import.col.row"), "field": ui.tr("data.import.col.field"),
-                    "message": ui.tr("data.import.col.problem")}), hide_index=True, width="stretch")
-            else:
-                st.success(ui.tr("data.import.ok", rows=report.rows_written, entity=target))
-                ui.clear_caches()
+        ui.import_upload(store, target, upload)
 
 with audit_tab:
     st.dataframe(ui.cached(overview.recent_changes, store), hide_index=True, width="stretch")

@@ -316,7 +316,8 @@ def may_see_personal_data() -> bool:
     return acting_user().role == Role.admin
 
 
-MONEY_COLUMNS = ("arr_cents", "revenue_at_risk_cents", "overdue_cents", "monetary_cents")
+MONEY_COLUMNS = ("arr_cents", "revenue_at_risk_cents", "overdue_cents", "monetary_cents", "amount_cents")
+PERCENT_COLUMNS = ("share", "rate_from_previous", "rate_from_top", "effective_rate", "usage_decline")
 HIDDEN_COLUMNS = ("customer_id", "contract_id", "csm_id", "usage_recent", "usage_baseline", "has_user", "has_boss",
                   "has_veto_head", "tier_rank")
 
@@ -333,7 +334,57 @@ def table(frame: pd.DataFrame, **kwargs: Any) -> None:
             columns={"cadence_en": "cadence", "cadence_zh": "cadence"})
     renamed = {c: t(f"col.{c}", lang) for c in shown.columns if f"col.{c}" in TEXT}
     config = {renamed.get(c, c): st.column_config.NumberColumn(format="localized") for c in MONEY_COLUMNS if c in shown.columns}
+    config |= {renamed.get(c, c): st.column_config.NumberColumn(format="percent") for c in PERCENT_COLUMNS if c in shown.columns}
+    if "goal" in shown.columns:  # goals against results: name each goal; revenue in yuan like every amount
+        revenue = shown["goal"] == "revenue_cents"
+        shown = shown.assign(**{c: shown[c].where(~revenue, shown[c] / 100) for c in ("target", "actual") if c in shown.columns})
+        shown["goal"] = shown["goal"].map(lambda g: t(f"col.{g}", lang) if f"col.{g}" in TEXT else g)
     st.dataframe(shown.rename(columns=renamed), hide_index=True, width="stretch", column_config=config, **kwargs)
+
+
+def money_or_na(cents: float | None) -> str:
+    """Money that may be undefined (a ratio over zero): 'n/a', never infinity."""
+    return "n/a" if cents is None or cents != cents else money(cents)
+
+
+def percent_or_na(ratio: float | None) -> str:
+    return "n/a" if ratio is None or ratio != ratio else f"{ratio:.0%}"
+
+
+def event_table(metrics: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The event list as a reader sees it: labels translated, money in yuan, ratios rounded, n/a kept empty."""
+    from ops_core.vocab import EventFormat, EventKind, EventOrganisation
+
+    shown = metrics.reset_index(drop=True)[["name", "start_date", "format", "kind", "organisation", "cost_cents", "leads",
+                                            "effective_leads", "opportunities", "conversions", "attributed_revenue_cents",
+                                            "roi", "cost_per_effective_lead"]].copy()
+    for column, enum in (("format", EventFormat), ("kind", EventKind), ("organisation", EventOrganisation)):
+        shown[column] = shown[column].map(lambda v, e=enum: label(e, v, lang))
+    for column in ("cost_cents", "attributed_revenue_cents", "cost_per_effective_lead"):
+        shown[column] = (shown[column] / 100).round(0)
+    shown["roi"] = (shown["roi"] * 100).round(1)
+    shown["start_date"] = shown["start_date"].astype("string")
+    return shown.rename(columns={c: t(f"col.{c}", lang) for c in shown.columns if f"col.{c}" in TEXT})
+
+
+def import_upload(store: Engine, entity: str, upload: Any) -> None:
+    """Validate and import an uploaded CSV/Excel file: all rows or none, with a row-by-row report."""
+    from ops_core import io
+
+    try:
+        raw = io.read_table_file(upload.getvalue(), upload.name)
+        report = io.import_rows(store, acting_user(), entity, raw, upload.name)
+    except OpsError as exc:
+        show_error(exc)
+        return
+    if report.problems:
+        st.error(tr("data.import.failed", count=len(report.problems)))
+        st.dataframe(report.to_dataframe().rename(columns={
+            "row": tr("data.import.col.row"), "field": tr("data.import.col.field"),
+            "message": tr("data.import.col.problem")}), hide_index=True, width="stretch")
+    else:
+        st.success(tr("data.import.ok", rows=report.rows_written, entity=entity))
+        clear_caches()
 
 
 def money(cents: float) -> str:
@@ -357,13 +408,17 @@ def run_through_app() -> None:
     The product keeps its pages in ``pages/``, and Streamlit runs a fresh process in its old
     pages-directory mode until ``st.navigation`` is first called; a first request for ``/home`` would
     then run pages/home.py without the app frame (no sidebar, no store checks). Leave that mode and
-    rerun, so app.py draws the frame and picks this same page by its address.
+    run app.py in this run, so it draws the frame and picks this same page by its address.
     """
+    import runpy
+
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        # Run the frame now, in this same run, so a button press that started it is not lost.
+        runpy.run_path(str(config.PROJECT_ROOT / "app.py"), run_name="__main__")
+        st.stop()
 
 
 def page_context() -> tuple[Engine, Filters]:

@@ -1,0 +1,81 @@
+"""The Event ROI page under AppTest: the effective-lead standard and the review go through the write path."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ops_core import demo, events
+from ops_core.db.engine import make_engine
+from ops_core.db.schema import upgrade
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def events_url(new_store_url) -> str:
+    """A small company of its own: these tests change its standard and reviews."""
+    url = new_store_url()
+    engine = make_engine(url)
+    upgrade(engine)
+    demo.generate(engine, customers=60, years=1, seed=5)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def page(events_url, monkeypatch) -> AppTest:
+    monkeypatch.setenv("OPS_DATABASE_URL", events_url)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    app.switch_page("pages/events.py").run()
+    assert [e.value for e in app.exception] == []
+    return app
+
+
+def tiles(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def expected_effective_leads(url: str, standard: events.LeadStandard) -> int:
+    """The page's figure recomputed straight from ops_core (default sidebar: the last twelve months)."""
+    today = dt.date.today()
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        data = events.load(conn, dt.date(today.year - 1, today.month, 1), today)
+        window = 180  # events.attribution_window_days default
+        metrics = events.event_metrics(data, standard, events.Model.first, window, today)
+    engine.dispose()
+    return int(metrics["effective_leads"].sum())
+
+
+def test_changing_the_effective_lead_standard_changes_the_counts(page, events_url):
+    before = tiles(page)
+    assert int(before["Effective leads"].replace(",", "")) == expected_effective_leads(events_url, events.LeadStandard())
+    wider = events.LeadStandard(title_levels=("staff", "manager", "director", "executive"), min_company_size=0)
+    page.multiselect(key="e_std_titles").set_value(list(wider.title_levels))
+    page.number_input(key="e_std_size").set_value(0)
+    page.button(key="e_std_save").click().run()
+    assert [e.value for e in page.exception] == []
+    after = tiles(page)
+    assert int(after["Effective leads"].replace(",", "")) == expected_effective_leads(events_url, wider)
+    assert after["Effective leads"] != before["Effective leads"]
+    assert after["Cost per effective lead"] != before["Cost per effective lead"]
+    assert "title level staff, manager, director or executive" in page.caption[0].value.lower() or \
+        any("staff" in c.value for c in page.caption)
+
+
+def test_a_saved_review_is_there_after_a_reload(page, events_url, monkeypatch):
+    page.tabs  # noqa: B018 - the tabs exist; AppTest opens the one chosen through the session state below
+    page.session_state["e_tab"] = "One event"
+    page.run()
+    event_id = page.selectbox(key="e_event").value
+    page.text_area(key=f"e_review_{event_id}_causes").set_value("线下沙龙到场率高：邀请了项目负责人 =SUM(A1)")
+    page.button(key="e_review_save").click().run()
+    assert [e.value for e in page.exception] == []
+    monkeypatch.setenv("OPS_DATABASE_URL", events_url)
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    again.switch_page("pages/events.py")
+    again.session_state["e_tab"] = "One event"
+    again.session_state["e_event"] = event_id
+    again.run()
+    assert again.text_area(key=f"e_review_{event_id}_causes").value == "线下沙龙到场率高：邀请了项目负责人 =SUM(A1)"
