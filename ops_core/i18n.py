@@ -262,6 +262,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "events.models": ('Event ranking by attributed revenue under each model', '各归因模型下的活动排名'),
     "events.export": ('The event list with the standard and model used', '活动列表（含所用标准与模型）'),
     "col.revenue_cents": ('Revenue (¥)', '收入（元）'),
+    "col.event": ('Event', '活动'),
     "col.organisation": ('Organisation', '组织方式'),
     "col.purposes": ('Purpose', '目的'),
     "col.effective_leads": ('Effective leads', '有效线索'),

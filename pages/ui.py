@@ -363,7 +363,8 @@ def event_table(metrics: pd.DataFrame, lang: str) -> pd.DataFrame:
     for column in ("cost_cents", "attributed_revenue_cents", "cost_per_effective_lead"):
         shown[column] = (shown[column] / 100).round(0)
     shown["roi"] = (shown["roi"] * 100).round(1)
-    shown["start_date"] = shown["start_date"].astype("string")
+    shown["start_date"] = shown["start_date"].dt.strftime("%Y-%m-%d")
+    shown = shown.rename(columns={"name": "event"})
     return shown.rename(columns={c: t(f"col.{c}", lang) for c in shown.columns if f"col.{c}" in TEXT})
 
 

@@ -225,3 +225,68 @@ def test_selecting_a_row_in_the_customer_grid_explains_that_customer(browser, ru
         page.screenshot(path=str(screenshots / "customers-explained.png"), full_page=True)
     finally:
         page.close()
+
+
+def test_event_ranking_follows_the_attribution_model(browser, running_app, demo_engine, screenshots):
+    import datetime as dt
+
+    from ops_core import events
+    from ops_core.filters import Filters
+    from ops_core.i18n import t
+
+    today = dt.date.today()
+    shared = Filters.default(today)  # the sidebar's default range
+    with demo_engine.connect() as conn:
+        data = events.load(conn, shared.date_from, shared.date_to)
+        standard = events.lead_standard(conn)
+    ranking = {model: events.select_events(events.event_metrics(data, standard, model, 180, today), data.events)["name"]
+               .head(5).tolist() for model in events.Model}
+    first, other = events.Model.first, next((m for m in events.Model if ranking[m] != ranking[events.Model.first]), None)
+    assert other is not None, "the demo data should rank events differently under some model"
+
+    page = browser.new_page(viewport={"width": 1440, "height": 2000})
+    try:
+        page.goto(f"{running_app}/events")
+        wait_for_render(page)
+        grid = page.frame_locator('iframe[title="st_aggrid.AgGrid.agGrid"]')
+
+        def top_five() -> list[str]:
+            grid.locator(".ag-row").first.wait_for(timeout=60_000)
+            rows = sorted(grid.locator(".ag-center-cols-container .ag-row").all(), key=lambda r: int(r.get_attribute("row-index")))
+            return [r.locator("[col-id]").first.inner_text().strip() for r in rows[:5]]
+
+        assert top_five() == ranking[first]
+        page.get_by_text(t(f"events.model.{other}"), exact=True).click()
+        page.wait_for_timeout(500)
+        wait_for_render(page)
+        for _ in range(40):  # the grid redraws after the rerun
+            if top_five() == ranking[other]:
+                break
+            page.wait_for_timeout(250)
+        assert top_five() == ranking[other]
+        page.screenshot(path=str(screenshots / "events.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_a_review_saved_in_the_browser_is_there_after_a_reload(browser, running_app, screenshots):
+    text = "到场以项目负责人为主；webinar follow-up within 2 days = more opportunities"
+    page = browser.new_page(viewport={"width": 1440, "height": 2600})
+    try:
+        for attempt in range(2):
+            page.goto(f"{running_app}/events")
+            wait_for_render(page)
+            page.get_by_role("tab", name="One event").click()
+            page.get_by_text("Four-step review").wait_for(timeout=30_000)
+            wait_for_render(page)
+            causes = page.get_by_label("3. Analysis of causes")
+            if attempt == 0:
+                causes.fill(text)
+                page.get_by_role("button", name="Save the review").click()
+                page.get_by_text("Review saved.").wait_for(timeout=30_000)
+            else:
+                assert causes.input_value() == text
+                assert page.get_by_text("Last saved by local-admin").count() == 1
+                page.screenshot(path=str(screenshots / "events-review.png"), full_page=True)
+    finally:
+        page.close()
