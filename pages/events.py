@@ -142,8 +142,7 @@ def show_compare() -> None:
         tooltip=[by, alt.Tooltip("cpel:Q", format=",.0f")]), width="stretch")
     st.markdown(f"**{ui.tr('events.models')}**")
     comparison = events.model_comparison(data, standard, window, as_of)
-    ranks = events.rank_table(comparison, chosen.index)
-    ui.table(ranks)
+    ui.table(events.rank_table(comparison, chosen.index).rename(columns={"name": "event"}))
 
 
 def show_timeline() -> None:
@@ -151,15 +150,15 @@ def show_timeline() -> None:
     if line.empty:
         st.info(ui.tr("home.empty"))
         return
-    st.altair_chart(alt.Chart(line).mark_bar(size=10).encode(
-        x=alt.X("start_date:T", title=None), x2="end_date:T", y=alt.Y("name:N", sort="x", title=None),
+    st.altair_chart(alt.Chart(line).mark_circle(size=140).encode(
+        x=alt.X("start_date:T", title=None), y=alt.Y("name:N", sort=alt.EncodingSortField("start_date"), title=None),
         color=alt.Color("status:N", title=None), tooltip=["name", "start_date", "end_date", "status"]), width="stretch")
     money = line.assign(budget=line["budget_cents"] / 100, cost=line["cost_cents"] / 100).melt(
         id_vars=["name", "start_date"], value_vars=["budget", "cost"], var_name="what", value_name="yuan")
     st.altair_chart(alt.Chart(money).mark_bar().encode(
-        x=alt.X("start_date:T", title=None), y=alt.Y("yuan:Q", title=ui.tr("col.cost")), xOffset="what:N",
-        color=alt.Color("what:N", title=None), tooltip=["name", "what", alt.Tooltip("yuan:Q", format=",.0f")]),
-        width="stretch")
+        x=alt.X("name:N", sort=alt.EncodingSortField("start_date"), title=None), xOffset="what:N",
+        y=alt.Y("yuan:Q", title=ui.tr("col.cost")), color=alt.Color("what:N", title=None),
+        tooltip=["name", "what", alt.Tooltip("yuan:Q", format=",.0f")]), width="stretch")
 
 
 def show_data() -> None:

@@ -334,7 +334,8 @@ def table(frame: pd.DataFrame, **kwargs: Any) -> None:
             columns={"cadence_en": "cadence", "cadence_zh": "cadence"})
     renamed = {c: t(f"col.{c}", lang) for c in shown.columns if f"col.{c}" in TEXT}
     config = {renamed.get(c, c): st.column_config.NumberColumn(format="localized") for c in MONEY_COLUMNS if c in shown.columns}
-    config |= {renamed.get(c, c): st.column_config.NumberColumn(format="percent") for c in PERCENT_COLUMNS if c in shown.columns}
+    config |= {renamed.get(c, c): st.column_config.NumberColumn(format="percent")
+               for c in shown.columns if c in PERCENT_COLUMNS or str(c).startswith("roi")}
     if "goal" in shown.columns:  # goals against results: name each goal; revenue in yuan like every amount
         revenue = shown["goal"] == "revenue_cents"
         shown = shown.assign(**{c: shown[c].where(~revenue, shown[c] / 100) for c in ("target", "actual") if c in shown.columns})
