@@ -39,13 +39,12 @@ import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port  # noqa: E402
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, start_app  # noqa: E402
 
 METRIC_LABEL = "KA customers"
 SETTLED = "[data-testid=stApp][data-test-script-state=notRunning]"
@@ -110,25 +109,6 @@ def build_store(path: Path, customers: int) -> None:
                     "--database-url", f"sqlite:///{partial}"], cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
     partial.replace(path)
     print(f"store: {path} (built in {time.perf_counter() - started:.0f} s)")
-
-
-def start(script: str, cwd: Path, log: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """``streamlit run`` on a free port, as tests/test_browser.start_app does, for any script."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=cwd, env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
-                return process, base
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"streamlit did not start: {log.read_text()[-2000:]}")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -222,8 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     weights = [int(round(100 * d.default_weight)) for d in scoring.DIMENSIONS]
     (work / "floor.py").write_text(BARE_APP.format(labels=labels, weights=weights, metric=METRIC_LABEL))
 
-    app, base = start("app.py", ROOT, work / "app.log", {"OPS_DATABASE_URL": f"sqlite:///{args.store}"})
-    floor_app, floor_base = start("floor.py", work, work / "floor.log", {})
+    app, base = start_app(f"sqlite:///{args.store}", work / "app.log")
+    floor_app, floor_base = start_app(f"sqlite:///{args.store}", work / "floor.log", script="floor.py", cwd=work)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)

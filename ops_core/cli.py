@@ -1,12 +1,17 @@
 """What every command of the project shares: a failure a person can fix is one line and exit code 2."""
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
+import pandas as pd
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from ops_core.errors import OpsError, first_line
+from ops_core.config import redact_url
+from ops_core.errors import OpsError, UsageError, first_line
 
 
 def run(body: Callable[[], int], file_hint: object = None) -> int:
@@ -20,3 +25,37 @@ def run(body: Callable[[], int], file_hint: object = None) -> int:
     except DBAPIError as exc:
         print(f"error: the database failed: {first_line(exc)}", file=sys.stderr)
     return 2
+
+
+def date_option(text: str | None, option: str) -> dt.date | None:
+    """A YYYY-MM-DD option's value (None when not given), or a UsageError naming the option."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} must be a date like 2025-06-30, not '{text}'") from None
+
+
+def write_report(database_url: str | None, output: Path, sheet_name: str,
+                 build: Callable[[Connection], tuple[pd.DataFrame, list[str]]], what: str) -> int:
+    """The shape every report command shares: check the file name, open and migrate the store, build
+    the table, write it through the safe exports (BOM CSV or Excel, neutralised) and say where."""
+    from ops_core.db.engine import make_engine
+    from ops_core.db.schema import upgrade
+    from ops_core.io import write_export
+
+    if output.suffix.lower() not in (".csv", ".xlsx"):
+        raise UsageError(f"cannot write '{output.name}': use a .csv or .xlsx file name")
+    if not output.parent.is_dir():
+        raise UsageError(f"cannot write '{output}': the folder {output.parent} does not exist")
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            frame, notes = build(conn)
+        target = write_export(frame, output, notes=notes, sheet_name=sheet_name)
+        print(f"wrote {len(frame)} {what} to {target} from {redact_url(engine.url)}")
+    finally:
+        engine.dispose()
+    return 0

@@ -708,15 +708,6 @@ def report_table(conn: Connection, model: Model | str, as_of: dt.date, date_from
     return df, notes
 
 
-def _date(text: str | None, option: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{option} must be a date like 2025-06-30, not '{text}'") from None
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ops_core.events", description="Event ROI as a file.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -734,31 +725,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; 0 on success, 2 with one clear line on stderr otherwise."""
     from ops_core import cli
-    from ops_core.config import redact_url
-    from ops_core.db.engine import make_engine
-    from ops_core.db.schema import upgrade
-    from ops_core.io import write_export
 
     args = _parser().parse_args(argv)
 
     def body() -> int:
         model = as_model(args.model)
-        as_of = _date(args.as_of, "--as-of") or dt.date.today()  # the command line is where "today" enters
-        date_from, date_to = _date(args.date_from, "--from"), _date(args.date_to, "--to")
-        if args.output.suffix.lower() not in (".csv", ".xlsx"):
-            raise UsageError(f"cannot write '{args.output.name}': use a .csv or .xlsx file name")
-        if not args.output.parent.is_dir():
-            raise UsageError(f"cannot write '{args.output}': the folder {args.output.parent} does not exist")
-        engine = make_engine(args.database_url)
-        try:
-            upgrade(engine)
-            with engine.connect() as conn:
-                df, notes = report_table(conn, model, as_of, date_from, date_to)
-            target = write_export(df, args.output, notes=notes, sheet_name="events")
-            print(f"wrote {len(df)} events (model {model}) as of {as_of} to {target} from {redact_url(engine.url)}")
-        finally:
-            engine.dispose()
-        return 0
+        as_of = cli.date_option(args.as_of, "--as-of") or dt.date.today()  # the command line is where "today" enters
+        date_from, date_to = cli.date_option(args.date_from, "--from"), cli.date_option(args.date_to, "--to")
+        return cli.write_report(args.database_url, args.output, "events",
+                                lambda conn: report_table(conn, model, as_of, date_from, date_to),
+                                f"events (model {model}) as of {as_of}")
 
     return cli.run(body, args.output)
 

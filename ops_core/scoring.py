@@ -502,22 +502,6 @@ def explain(features: pd.DataFrame, normalised_values: pd.DataFrame, weights: Ma
 # --- command line ------------------------------------------------------------------------------
 
 
-def _as_of(text: str | None) -> dt.date:
-    if text is None:
-        return dt.date.today()  # the command line is the edge where "today" enters
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--as-of must be a date like 2025-06-30, not '{text}'") from None
-
-
-def _check_output(path: Path) -> None:
-    if path.suffix.lower() not in (".csv", ".xlsx"):
-        raise UsageError(f"cannot write '{path.name}': use a .csv or .xlsx file name")
-    if not path.parent.is_dir():
-        raise UsageError(f"cannot write '{path}': the folder {path.parent} does not exist")
-
-
 def scored_table(conn: Connection, as_of: dt.date, preset: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Every customer's descriptive columns, raw and normalised dimensions, score and tier, with header notes."""
     from ops_core import tiers  # written alongside; imported late so scoring works without it
@@ -586,29 +570,15 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; 0 on success, 2 with one clear line on stderr otherwise."""
     from ops_core import cli
-    from ops_core.config import redact_url
-    from ops_core.db.engine import make_engine
-    from ops_core.db.schema import upgrade
-    from ops_core.io import write_export
 
     args = _parser().parse_args(argv)
 
     def body() -> int:
-        as_of = _as_of(args.as_of)
-        _check_output(args.output)
-        engine = make_engine(args.database_url)
-        try:
-            upgrade(engine)
-            with engine.connect() as conn:
-                if args.command == "score":
-                    df, notes = scored_table(conn, as_of, args.preset)
-                else:
-                    df, notes = rfm_export(conn, as_of)
-            target = write_export(df, args.output, notes=notes, sheet_name=args.command)
-            print(f"wrote {len(df)} customers' {args.command} rows as of {as_of} to {target} from {redact_url(engine.url)}")
-        finally:
-            engine.dispose()
-        return 0
+        as_of = cli.date_option(args.as_of, "--as-of") or dt.date.today()  # the command line is where "today" enters
+        build = (lambda conn: scored_table(conn, as_of, args.preset)) if args.command == "score" else \
+            (lambda conn: rfm_export(conn, as_of))
+        return cli.write_report(args.database_url, args.output, args.command, build,
+                                f"customers' {args.command} rows as of {as_of}")
 
     return cli.run(body, args.output)
 

@@ -42,13 +42,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(database_url: str, log: Path, **env: str) -> tuple[subprocess.Popen, str]:
+def start_app(database_url: str, log: Path, script: str = "app.py", cwd: Path = ROOT, **env: str) -> tuple[subprocess.Popen, str]:
+    """``streamlit run SCRIPT`` on a free port against a store; returns the process and its address."""
     port = _free_port()
     environment = {**os.environ, "OPS_DATABASE_URL": database_url, **env}
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port", str(port),
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        cwd=cwd, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
