@@ -271,3 +271,19 @@ def test_won_leads_point_at_their_customers_first_contract(demo_engine: Engine) 
     assert (won.won_amount_cents == won.amount_cents).all()
     touches = _read(demo_engine, "SELECT lead_id, COUNT(*) AS n FROM lead_touches GROUP BY lead_id")
     assert (touches.n >= 2).any()
+
+
+def test_the_roll_up_built_during_generation_equals_the_one_sql_builds(fresh_engine):
+    """The generator aggregates usage_monthly from memory; rebuilding it in SQL must change nothing."""
+    from sqlalchemy import text
+
+    from ops_core.db.rollups import refresh_usage_monthly
+
+    demo.generate(fresh_engine, customers=40, years=1, seed=9, end=dt.date(2026, 3, 31))
+    query = text("SELECT * FROM usage_monthly ORDER BY customer_id, month")
+    with fresh_engine.begin() as conn:
+        generated = conn.execute(query).all()
+        refresh_usage_monthly(conn)
+        rebuilt = conn.execute(query).all()
+    assert len(generated) > 100
+    assert generated == rebuilt
