@@ -26,8 +26,6 @@ try:
 except ui.STORE_ERRORS as exc:
     show_store_down(exc)
 
-ui.sidebar(store)
-
 PAGES = [
     st.Page("pages/home.py", title=ui.tr("nav.home"), icon="🏠", default=True, url_path="home"),
     st.Page("pages/indicators.py", title=ui.tr("nav.indicators"), icon="📈", url_path="indicators"),
@@ -38,7 +36,10 @@ PAGES = [
     st.Page("pages/data.py", title=ui.tr("nav.data"), icon="🗄️", url_path="data"),
 ]
 
+page = st.navigation(PAGES)
+st.session_state[ui.CURRENT_PAGE_KEY] = page.url_path
 try:
-    st.navigation(PAGES).run()
+    ui.sidebar(store)
+    page.run()
 except ui.STORE_ERRORS as exc:  # the database went away while a page was drawing
     ui.store_down_page(exc)

@@ -166,3 +166,9 @@ def recent_changes(conn: Connection, limit: int = 50) -> pd.DataFrame:
     rows = conn.execute(select(audit.c.at, audit.c.actor, audit.c.action, audit.c.entity, audit.c.entity_id)
                         .order_by(audit.c.id.desc()).limit(limit)).all()
     return pd.DataFrame(rows, columns=["at", "actor", "action", "entity", "entity_id"])
+
+
+def data_version(conn: Connection) -> int:
+    """A counter that grows with every change: the newest audit row (every write leaves one)."""
+    audit = TABLES["audit_log"]
+    return int(conn.execute(select(func.coalesce(func.max(audit.c.id), 0))).scalar_one())

@@ -22,13 +22,14 @@ from pages import ui
 store, filters = ui.page_context()
 lang = ui.language()
 url = ui.store_key(store)
+version = ui.data_version(store)
 
 
 @ui.page_cache
-@st.cache_resource(ttl=60, max_entries=16, show_spinner=False)
-def normalised_features(url: str, as_of: dt.date, methods_json: str, mappings_json: str = "{}") -> scoring.Normalised:
+@st.cache_resource(max_entries=16, show_spinner=False)
+def normalised_features(url: str, version: int, as_of: dt.date, methods_json: str, mappings_json: str = "{}") -> scoring.Normalised:
     """Shared, not copied, between reruns (read-only): a slider move only re-weights it."""
-    features = ui.shared_by_url(scoring.derive_features, url, as_of)
+    features = ui.shared_by_url(scoring.derive_features, url, version, as_of)
     methods = {k: scoring.MethodSpec.from_dict(v) for k, v in json.loads(methods_json).items()}
     return scoring.normalise(features, methods, json.loads(mappings_json))
 
@@ -113,7 +114,7 @@ except OpsError as exc:
     st.stop()
 
 # --- score everyone, then filter the view -----------------------------------------------------
-normalised = normalised_features(url, as_of, methods_key(methods), json.dumps(mappings, sort_keys=True))
+normalised = normalised_features(url, version, as_of, methods_key(methods), json.dumps(mappings, sort_keys=True))
 risk_table = ui.shared(risk.renewal_risk, store, as_of, 90)
 table = view.scored_customers(features, normalised.values, raw_weights, rules, view.customer_risk_levels(risk_table))
 missing = {k: n for k, n in normalised.missing_counts.items() if n}
@@ -271,7 +272,7 @@ def show_preset() -> None:
                 ui.show_error(exc)
         month = dt.date(as_of.year, as_of.month, 1)
         if published and st.button(ui.tr("customers.preset.snapshot", month=f"{month:%Y-%m}"), key="c_snapshot"):
-            published_norm = normalised_features(url, as_of, methods_key(published.methods))
+            published_norm = normalised_features(url, version, as_of, methods_key(published.methods))
             published_table = view.scored_customers(features, published_norm.values, published.weights, published.tier_rules)
             with transaction(store) as session:
                 rows = tiers.snapshot_month(session, ui.acting_user(), month, published_table["score"], published_table["tier"], published.id)
@@ -283,7 +284,7 @@ def show_preset() -> None:
         else:
             other_name = st.selectbox(ui.tr("customers.preset.compare"), list(presets), key="c_compare")
             other = presets[other_name]
-            other_norm = normalised_features(url, as_of, methods_key(other.methods))
+            other_norm = normalised_features(url, version, as_of, methods_key(other.methods))
             other_table = view.scored_customers(features, other_norm.values, other.weights, other.tier_rules)
             st.markdown(f"**{ui.tr('customers.preset.matrix')}**")
             st.dataframe(tiers.migration_matrix(other_table["tier"], table["tier"], list(rules.names)), width="stretch")

@@ -26,6 +26,7 @@ from ops_core.vocab import Industry, Region, Role, SizeBand, values
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
 LANG_KEY = "ops_lang"
 STORE_CHECKED_KEY = "ops_store_checked"
+DEMO_CHECKED_KEY = "ops_demo_checked"
 STORE_ERRORS = (StoreUnavailable, OperationalError, DBAPIError)
 
 
@@ -92,9 +93,13 @@ def store_down_page(exc: BaseException) -> None:
 
 
 def ensure_demo_company(store: Engine) -> None:
-    """First start on an empty store: fill it with the demo company, with a progress bar."""
+    """First start on an empty store: fill it with the demo company, with a progress bar.
+    Asked once per session, so reruns (slider moves) do not query the store for it."""
+    if st.session_state.get(DEMO_CHECKED_KEY):
+        return
     with store.connect() as conn:
         if overview.has_customers(conn):
+            st.session_state[DEMO_CHECKED_KEY] = True
             return
     from ops_core import demo
 
@@ -154,7 +159,7 @@ def sidebar(store: Engine) -> Filters:
                                key="ops_filter_dates")
         start, end = (picked if isinstance(picked, tuple) and len(picked) == 2 else (current.date_from, current.date_to))
         chosen: dict[str, tuple] = {}
-        csm_names = cached_csm_names(str(store.url))
+        csm_names = cached(overview.csm_names, store)
         for spec in SEGMENT_FIELDS:
             if spec.vocabulary is not None:
                 options: list[Any] = list(values(spec.vocabulary))
@@ -174,13 +179,27 @@ def sidebar(store: Engine) -> Filters:
 
 
 def describe(filters: Filters, store: Engine) -> str:
-    return filters.describe(language(), cached_csm_names(str(store.url)))
+    return filters.describe(language(), cached(overview.csm_names, store))
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def cached_csm_names(url: str) -> dict[int, str]:
-    with _engine(url).connect() as conn:
-        return overview.csm_names(conn)
+# --- caching: no time limit; keyed by the store's change counter --------------------------------
+# Every change goes through the write path and leaves an audit row, so the newest audit id is a
+# version of the whole store. It is read once per page visit (not on reruns of the same page), so
+# a slider move never queries the database, and data changed by another app instance shows up at
+# the next page visit.
+
+CURRENT_PAGE_KEY = "ops_current_page"
+DATA_VERSION_KEY = "ops_data_version"
+
+
+def data_version(store: Engine) -> int:
+    page = st.session_state.get(CURRENT_PAGE_KEY)
+    seen = st.session_state.get(DATA_VERSION_KEY)
+    if seen is None or seen[0] != page:
+        with store.connect() as conn:
+            seen = (page, overview.data_version(conn))
+        st.session_state[DATA_VERSION_KEY] = seen
+    return seen[1]
 
 
 def store_key(store: Engine) -> str:
@@ -189,28 +208,33 @@ def store_key(store: Engine) -> str:
 
 
 def cached(function: Callable[..., Any], store: Engine, *args: Any) -> Any:
-    """Run an ops_core query through the data cache, keyed by the store URL and the arguments."""
-    return cached_by_url(function, store_key(store), *args)
-
-
-def cached_by_url(function: Callable[..., Any], url: str, *args: Any) -> Any:
-    return _cached_call(function.__module__, function.__qualname__, url, args)
+    """Run an ops_core query through the data cache, keyed by store, data version and arguments."""
+    return _cached_call(function.__module__, function.__qualname__, store_key(store), data_version(store), args)
 
 
 def shared(function: Callable[..., Any], store: Engine, *args: Any) -> Any:
     """Like ``cached``, but every rerun gets the same object instead of a copy: for the large
     read-only frames a slider move reads (copying 20k customers' features costs ~20 ms a move).
     Callers must not modify the result."""
-    return shared_by_url(function, store_key(store), *args)
+    return shared_by_url(function, store_key(store), data_version(store), *args)
 
 
-def shared_by_url(function: Callable[..., Any], url: str, *args: Any) -> Any:
-    return _shared_call(function.__module__, function.__qualname__, url, args)
+def shared_by_url(function: Callable[..., Any], url: str, version: int, *args: Any) -> Any:
+    return _shared_call(function.__module__, function.__qualname__, url, version, args)
 
 
-@st.cache_resource(ttl=60, max_entries=32, show_spinner=False)
-def _shared_call(module: str, name: str, url: str, args: tuple) -> Any:
-    return _cached_call(module, name, url, args)
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _shared_call(module: str, name: str, url: str, version: int, args: tuple) -> Any:
+    return _cached_call(module, name, url, version, args)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _cached_call(module: str, name: str, url: str, version: int, args: tuple) -> Any:
+    import importlib
+
+    function = getattr(importlib.import_module(module), name)
+    with _engine(url).connect() as conn:
+        return function(conn, *args)
 
 
 _PAGE_CACHES: list[Any] = []
@@ -224,21 +248,12 @@ def page_cache(function: Any) -> Any:
 
 
 def clear_caches() -> None:
-    """After a write: every cached read is dropped, so pages show the new data at once
-    (other app instances within the caches' 60-second lifetime)."""
+    """After a write in this session: drop every cached read and read the version again."""
     st.cache_data.clear()
     _shared_call.clear()
     for function in _PAGE_CACHES:
         function.clear()
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def _cached_call(module: str, name: str, url: str, args: tuple) -> Any:
-    import importlib
-
-    function = getattr(importlib.import_module(module), name)
-    with _engine(url).connect() as conn:
-        return function(conn, *args)
+    st.session_state.pop(DATA_VERSION_KEY, None)
 
 
 # --- output ------------------------------------------------------------------------------------

@@ -66,3 +66,26 @@ def test_a_tier_filter_narrows_the_list_but_never_changes_a_customers_tier(page)
     assert filtered["KA customers"] == all_counts["KA customers"]
     assert filtered["Customers"] == all_counts["KA customers"]
     assert filtered["standard customers"] == "0"
+
+
+def test_a_slider_move_never_queries_the_database(page, demo_url):
+    """Features, risk and presets come from caches keyed by the store's change counter, which is
+    read once per page visit: re-weighting runs in memory only."""
+    from sqlalchemy import event
+
+    from pages import ui
+
+    engine = ui._engine(demo_url)  # the app's own engine (a process-wide cached resource)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page.slider(key="c_weight_brand").set_value(40).run()
+        page.slider(key="c_weight_growth").set_value(30).run()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [e.value for e in page.exception] == []
+    assert statements == []
