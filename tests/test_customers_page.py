@@ -78,7 +78,7 @@ def test_a_slider_move_never_queries_the_database(page, demo_url):
     engine = ui._engine(demo_url)  # the app's own engine (a process-wide cached resource)
     statements: list[str] = []
 
-    def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+    def record(_conn, _cursor, statement, *_args) -> None:
         statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
