@@ -95,3 +95,15 @@ def pytest_sessionfinish(session, exitstatus):
     if skipped:
         reporter.write_line(f"OPS_FORBID_SKIPS: {len(skipped)} tests were skipped; CI requires every test to run", red=True)
         session.exitstatus = 1
+
+
+def open_page(database_url: str, page: str, monkeypatch) -> object:
+    """The app under AppTest against ``database_url``, switched to ``page`` (e.g. "pages/events.py"),
+    having run without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("OPS_DATABASE_URL", database_url)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    app.switch_page(page).run()
+    assert [e.value for e in app.exception] == []
+    return app

@@ -8,18 +8,14 @@ from streamlit.testing.v1 import AppTest
 
 from ops_core import customer_view as view
 from ops_core import scoring, tiers
-from tests.conftest import DEMO_CUSTOMERS, ROOT
+from tests.conftest import DEMO_CUSTOMERS, open_page
 
 PAGE_WEIGHTS = {k: round(100 * w) for k, w in scoring.DEFAULT_WEIGHTS.items()}  # the sliders' integer starts
 
 
 @pytest.fixture
 def page(demo_url, monkeypatch) -> AppTest:
-    monkeypatch.setenv("OPS_DATABASE_URL", demo_url)
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    app.switch_page("pages/customers.py").run()
-    assert [e.value for e in app.exception] == []
-    return app
+    return open_page(demo_url, "pages/customers.py", monkeypatch)
 
 
 def expected_counts(demo_engine, weights: dict[str, float]) -> dict[str, str]:

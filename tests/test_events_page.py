@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from ops_core import demo, events
 from ops_core.db.engine import make_engine
 from ops_core.db.schema import upgrade
-from tests.conftest import ROOT
+from tests.conftest import ROOT, open_page
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +25,7 @@ def events_url(new_store_url) -> str:
 
 @pytest.fixture
 def page(events_url, monkeypatch) -> AppTest:
-    monkeypatch.setenv("OPS_DATABASE_URL", events_url)
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    app.switch_page("pages/events.py").run()
-    assert [e.value for e in app.exception] == []
-    return app
+    return open_page(events_url, "pages/events.py", monkeypatch)
 
 
 def tiles(app: AppTest) -> dict[str, str]:
