@@ -51,32 +51,41 @@ presets = {p.name: p for p in ui.cached(tiers.list_presets, store)}
 loaded = st.session_state.get("c_loaded_preset")
 base = presets.get(loaded) if loaded else None
 weights_start = base.weights if base else scoring.DEFAULT_WEIGHTS
-methods_start = base.methods if base else scoring.DEFAULT_METHODS
-rules_start = base.tier_rules if base else ui.cached(tiers.tier_rules, store)
+# The methods and tier-rule widgets are drawn only while their expander is open (a slider move then
+# redraws less); what they were last set to is kept under these session keys.
+kept_methods = st.session_state.get("c_kept_methods")
+kept_rules = st.session_state.get("c_kept_rules")
+mappings = st.session_state.get("c_kept_mappings") or {"demand_type": dict(scoring.DEFAULT_MAPPINGS["demand_type"])}
+methods_start = kept_methods or (base.methods if base else scoring.DEFAULT_METHODS)
+rules_start = kept_rules or (base.tier_rules if base else ui.cached(tiers.tier_rules, store))
 
-with st.expander(ui.tr("customers.methods")):
-    methods: dict[str, scoring.MethodSpec] = {}
-    columns = st.columns(3)
-    for i, dim in enumerate(scoring.DIMENSIONS):
-        start = methods_start.get(dim.key, dim.default_method)
-        with columns[i % 3]:
-            options = [scoring.Method.mapping.value] if dim.kind == "categorical" else \
-                [m.value for m in scoring.Method if m != scoring.Method.mapping]
-            method = st.selectbox(dimension_name(dim.key), options, index=options.index(start.method.value)
-                                  if start.method.value in options else 0, key=f"c_method_{dim.key}")
-            floor, ceiling = start.floor, start.ceiling
-            if method == scoring.Method.bounded.value:
-                floor = st.number_input(ui.tr("customers.floor"), value=float(floor or 0.0), key=f"c_floor_{dim.key}")
-                ceiling = st.number_input(ui.tr("customers.ceiling"), value=float(ceiling if ceiling is not None else 1.0),
-                                          key=f"c_ceiling_{dim.key}")
-            methods[dim.key] = scoring.MethodSpec(scoring.Method(method), start.winsor_pct, floor, ceiling)
-    st.markdown(f"**{ui.tr('customers.mapping')}**")
-    mapping_rows = st.data_editor(
-        pd.DataFrame([{"category": k, "value": v} for k, v in scoring.DEFAULT_MAPPINGS["demand_type"].items()]),
-        hide_index=True, disabled=["category"], key="c_mapping",
-        column_config={"value": st.column_config.NumberColumn(min_value=0.0, max_value=1.0, step=0.05)})
-    mappings = {"demand_type": {r["category"]: float(r["value"]) for r in mapping_rows.to_dict("records")
-                                if r["value"] == r["value"]}}
+methods_box = st.expander(ui.tr("customers.methods"), key="c_methods_open", on_change="rerun")
+methods: dict[str, scoring.MethodSpec] = dict(methods_start)
+if methods_box.open:
+    with methods_box:
+        columns = st.columns(3)
+        for i, dim in enumerate(scoring.DIMENSIONS):
+            start = methods_start.get(dim.key, dim.default_method)
+            with columns[i % 3]:
+                options = [scoring.Method.mapping.value] if dim.kind == "categorical" else \
+                    [m.value for m in scoring.Method if m != scoring.Method.mapping]
+                method = st.selectbox(dimension_name(dim.key), options, index=options.index(start.method.value)
+                                      if start.method.value in options else 0, key=f"c_method_{dim.key}")
+                floor, ceiling = start.floor, start.ceiling
+                if method == scoring.Method.bounded.value:
+                    floor = st.number_input(ui.tr("customers.floor"), value=float(floor or 0.0), key=f"c_floor_{dim.key}")
+                    ceiling = st.number_input(ui.tr("customers.ceiling"), value=float(ceiling if ceiling is not None else 1.0),
+                                              key=f"c_ceiling_{dim.key}")
+                methods[dim.key] = scoring.MethodSpec(scoring.Method(method), start.winsor_pct, floor, ceiling)
+        st.markdown(f"**{ui.tr('customers.mapping')}**")
+        mapping_rows = st.data_editor(
+            pd.DataFrame([{"category": k, "value": v} for k, v in mappings["demand_type"].items()]),
+            hide_index=True, disabled=["category"], key="c_mapping",
+            column_config={"value": st.column_config.NumberColumn(min_value=0.0, max_value=1.0, step=0.05)})
+        mappings = {"demand_type": {r["category"]: float(r["value"]) for r in mapping_rows.to_dict("records")
+                                    if r["value"] == r["value"]}}
+    st.session_state["c_kept_methods"] = methods
+    st.session_state["c_kept_mappings"] = mappings
 
 st.subheader(ui.tr("customers.weights"))
 raw_weights: dict[str, float] = {}
@@ -91,27 +100,30 @@ if total_weight == 0:
     st.stop()
 st.caption(" · ".join(f"{dimension_name(k)} {w / total_weight:.0%}" for k, w in raw_weights.items()))
 
-with st.expander(ui.tr("customers.tier_rules")):
-    modes = ["quota", "cutoff"]
-    mode = st.radio(ui.tr("customers.mode"), modes, index=modes.index(str(rules_start.mode)), horizontal=True,
-                    format_func=lambda m: ui.tr(f"customers.mode.{m}"), key="c_mode")
-    rule_columns = st.columns(len(rules_start.names) - 1)
-    if mode == "quota":
-        shares = tuple(rule_columns[i].number_input(ui.tr("customers.quota", tier=name), 0.01, 0.98, float(q), 0.01,
-                                                    key=f"c_quota_{i}")
-                       for i, (name, q) in enumerate(zip(rules_start.names, rules_start.quotas, strict=False)))
-        floors = rules_start.cutoffs
-    else:
-        floors = tuple(rule_columns[i].number_input(ui.tr("customers.cutoff", tier=name), 0.0, 100.0, float(c), 1.0,
-                                                    key=f"c_cutoff_{i}")
-                       for i, (name, c) in enumerate(zip(rules_start.names, rules_start.cutoffs, strict=False)))
-        shares = rules_start.quotas
-    by_industry = st.checkbox(ui.tr("customers.by_industry"), value=rules_start.by_industry, key="c_by_industry")
+rules_box = st.expander(ui.tr("customers.tier_rules"), key="c_rules_open", on_change="rerun")
+mode, shares, floors, by_industry = str(rules_start.mode), rules_start.quotas, rules_start.cutoffs, rules_start.by_industry
+if rules_box.open:
+    with rules_box:
+        modes = ["quota", "cutoff"]
+        mode = st.radio(ui.tr("customers.mode"), modes, index=modes.index(mode), horizontal=True,
+                        format_func=lambda m: ui.tr(f"customers.mode.{m}"), key="c_mode")
+        rule_columns = st.columns(len(rules_start.names) - 1)
+        if mode == "quota":
+            shares = tuple(rule_columns[i].number_input(ui.tr("customers.quota", tier=name), 0.01, 0.98, float(q), 0.01,
+                                                        key=f"c_quota_{i}")
+                           for i, (name, q) in enumerate(zip(rules_start.names, rules_start.quotas, strict=False)))
+        else:
+            floors = tuple(rule_columns[i].number_input(ui.tr("customers.cutoff", tier=name), 0.0, 100.0, float(c), 1.0,
+                                                        key=f"c_cutoff_{i}")
+                           for i, (name, c) in enumerate(zip(rules_start.names, rules_start.cutoffs, strict=False)))
+        by_industry = st.checkbox(ui.tr("customers.by_industry"), value=rules_start.by_industry, key="c_by_industry")
 try:
     rules = tiers.TierRules(mode, rules_start.names, shares, floors, by_industry)
 except OpsError as exc:
     ui.show_error(exc)
     st.stop()
+if rules_box.open:
+    st.session_state["c_kept_rules"] = rules
 
 # --- score everyone, then filter the view -----------------------------------------------------
 normalised = normalised_features(url, version, as_of, methods_key(methods), json.dumps(mappings, sort_keys=True))
@@ -245,7 +257,8 @@ def show_preset() -> None:
                               key="c_preset_pick")
         if choice != (loaded or ""):
             st.session_state["c_loaded_preset"] = choice or None
-            for key in [k for k in st.session_state if str(k).startswith(("c_weight_", "c_method_", "c_quota_", "c_cutoff_", "c_floor_", "c_ceiling_"))]:
+            for key in [k for k in st.session_state if str(k).startswith(("c_weight_", "c_method_", "c_quota_", "c_cutoff_",
+                                                                          "c_floor_", "c_ceiling_", "c_kept_"))]:
                 del st.session_state[key]
             st.rerun()
         name = st.text_input(ui.tr("customers.preset.name"), value=loaded or "", key="c_preset_name")

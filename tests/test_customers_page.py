@@ -85,3 +85,23 @@ def test_a_slider_move_never_queries_the_database(page, demo_url):
         event.remove(engine, "before_cursor_execute", record)
     assert [e.value for e in page.exception] == []
     assert statements == []
+
+
+def test_a_method_chosen_in_the_expander_still_applies_once_it_is_closed(page, demo_engine):
+    page.session_state["c_methods_open"] = True
+    page.run()
+    page.selectbox(key="c_method_order_amount").set_value("minmax").run()
+    opened = shown_counts(page)
+    page.session_state["c_methods_open"] = False
+    page.run()
+    assert [e.value for e in page.exception] == []
+    assert shown_counts(page) == opened  # closing the expander keeps the method
+
+    as_of = dt.date.today()
+    with demo_engine.connect() as conn:
+        features = scoring.derive_features(conn, as_of)
+        rules = tiers.tier_rules(conn)
+    methods = dict(scoring.DEFAULT_METHODS) | {"order_amount": scoring.MethodSpec(scoring.Method.minmax)}
+    table = view.scored_customers(features, scoring.normalise(features, methods).values, PAGE_WEIGHTS, rules)
+    counts = view.tier_counts(table, rules.names)
+    assert {k: v for k, v in opened.items() if k != "Customers"} == {f"{n} customers": f"{c:,}" for n, c in counts.items()}
