@@ -85,6 +85,14 @@ def show_event() -> None:
     event_id = st.selectbox(ui.tr("events.pick"), list(names), format_func=lambda i: f"{names[i]} · {chosen.at[i, 'start_date']:%Y-%m-%d}",
                             key="e_event")
     row, event_row = chosen.loc[event_id], data.events.loc[event_id]
+    ratios = st.columns(6)
+    ratios[0].metric(ui.tr("events.cost_per_lead"), ui.money_or_na(row["cost_per_lead"]))
+    ratios[1].metric(ui.tr("col.cost_per_effective_lead"), ui.money_or_na(row["cost_per_effective_lead"]))
+    ratios[2].metric(ui.tr("events.cost_per_opportunity"), ui.money_or_na(row["cost_per_opportunity"]))
+    ratios[3].metric(ui.tr("events.cost_per_conversion"), ui.money_or_na(row["cost_per_conversion"]))
+    ratios[4].metric(ui.tr("events.pipeline_roi"), ui.percent_or_na(row["pipeline_roi"]))
+    days = row["median_days_to_conversion"]
+    ratios[5].metric(ui.tr("events.days_to_conversion"), "n/a" if days != days else f"{days:.0f}")
     funnel_column, cost_column = st.columns(2)
     with funnel_column:
         st.markdown(f"**{ui.tr('events.funnel')}**")

@@ -291,3 +291,31 @@ def test_a_review_saved_in_the_browser_is_there_after_a_reload(browser, running_
                 page.screenshot(path=str(screenshots / "events-review.png"), full_page=True)
     finally:
         page.close()
+
+
+def test_changing_the_effective_lead_standard_in_the_browser_changes_the_counts(browser, new_store_url, tmp_path):
+    """On a store of its own (the shared demo store stays untouched): a wider standard counts more leads."""
+    process, base = start_app(new_store_url(), tmp_path / "events.log", OPS_DEMO_CUSTOMERS="60", OPS_DEMO_YEARS="1")
+    page = browser.new_page(viewport={"width": 1440, "height": 2000})
+    try:
+        page.goto(f"{base}/events")
+        wait_for_render(page, timeout_ms=180_000)
+        before = metric_value(page, "Effective leads"), metric_value(page, "Cost per effective lead")
+        page.get_by_text("Effective-lead standard").first.click()
+        size = page.get_by_label("Minimum company size (employees)")
+        size.fill("0")
+        size.press("Tab")
+        page.get_by_role("button", name="Save the standard").click()
+        page.wait_for_function(
+            """(before) => [...document.querySelectorAll('[data-testid=stMetric]')]
+                 .some(m => m.innerText.startsWith('Effective leads') && !m.innerText.endsWith('\\n' + before))""",
+            arg=before[0], timeout=60_000)
+        wait_for_render(page)
+        after = metric_value(page, "Effective leads"), metric_value(page, "Cost per effective lead")
+        assert int(after[0].replace(",", "")) > int(before[0].replace(",", ""))
+        assert after[1] != before[1]
+        assert "any company size" in page.locator("[data-testid=stMain]").inner_text()  # the standard in force is printed
+    finally:
+        page.close()
+        process.terminate()
+        process.wait(timeout=20)
