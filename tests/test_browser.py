@@ -81,9 +81,18 @@ def screenshots(tmp_path_factory) -> Path:
 
 
 def wait_for_render(page, timeout_ms: int = 90_000) -> None:
+    """Wait until the app has settled: idle and nothing stale, twice in a row. Tabs and expanders that
+    rerun on change report their state after the first draw, which starts a second run."""
     page.wait_for_selector("h1", timeout=timeout_ms)
-    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms)
-    page.wait_for_timeout(700)  # charts and grids draw after the script finishes
+    idle = "[data-testid=stApp][data-test-script-state=notRunning]"
+    settled = 0
+    for _ in range(60):
+        page.wait_for_selector(idle, timeout=timeout_ms)
+        page.wait_for_timeout(500)  # charts and grids draw after the script finishes
+        quiet = page.locator(idle).count() == 1 and page.locator("[data-stale=true]").count() == 0
+        settled = settled + 1 if quiet else 0
+        if settled == 2:
+            return
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +114,7 @@ def test_every_page_renders_in_chromium(browser, running_app, screenshots, path,
         # The app frame ran: our navigation (not one link per file of pages/) and the shared sidebar.
         links = [link.inner_text().split("\n")[-1].strip() for link in page.get_by_test_id("stSidebarNavLink").all()]
         assert links == [title for _, title in NAV_TITLES]
+        page.get_by_text("Date range").first.wait_for(timeout=30_000)
         assert page.get_by_text("Date range").count() == 1
         page.screenshot(path=str(screenshots / f"{path or 'home'}.png"), full_page=True)
     finally:
