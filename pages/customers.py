@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ops_core import contacts, rfm, risk, scoring, tiers
+from ops_core import contacts, rfm, risk, scoring, settings, tiers
 from ops_core import customer_view as view
 from ops_core.db.engine import transaction
 from ops_core.errors import OpsError
@@ -183,7 +183,7 @@ with chart_right:
 
 # --- the list, one page at a time --------------------------------------------------------------
 st.subheader(ui.tr("customers.list"))
-size = int(ui.cached(ui.setting_value, store, "ui.page_size"))
+size = int(ui.cached(settings.get, store, "ui.page_size"))
 pages = view.page_count(len(shown), size)
 page_column, hint_column = st.columns([1, 4])
 number = page_column.number_input(ui.tr("customers.page"), 1, pages, 1, key="c_page")

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ops_core import io, overview
-from ops_core.config import setting_default
+from ops_core import io, overview, settings
 from pages import ui
 
 store, filters = ui.page_context()
@@ -21,7 +20,7 @@ with export_tab:
     entity = st.selectbox(ui.tr("data.export.entity"), list(io.ENTITIES), key="export_entity")
     frame = ui.cached(io.export_entity, store, entity)
     st.caption(ui.tr("data.export.masked"))
-    ui.grid(frame.head(setting_default("ui.page_size")), key=f"export_grid_{entity}")
+    ui.grid(frame.head(ui.cached(settings.get, store, "ui.page_size")), key=f"export_grid_{entity}")
     ui.download_buttons(frame, entity, notes=[f"{entity}: {len(frame)} rows", ui.describe(filters, store)])
 
 with import_tab:

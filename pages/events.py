@@ -4,7 +4,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from ops_core import events
+from ops_core import events, settings
 from ops_core.db.engine import transaction
 from ops_core.errors import OpsError
 from ops_core.i18n import label
@@ -18,7 +18,7 @@ st.title(ui.tr("nav.events"))
 
 data = ui.shared(events.load, store, filters.date_from, filters.date_to)
 standard = ui.cached(events.lead_standard, store)
-window = int(ui.cached(ui.setting_value, store, events.WINDOW_KEY))
+window = int(ui.cached(settings.get, store, events.WINDOW_KEY))
 
 # --- the effective-lead standard and the attribution model -------------------------------------
 with st.expander(ui.tr("events.standard"), expanded=False):

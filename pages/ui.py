@@ -303,13 +303,6 @@ def keep_in_url(params: dict[str, str], prefix: str) -> None:
         st.query_params.from_dict(wanted)
 
 
-def setting_value(conn: Any, key: str) -> Any:
-    """A setting in force (stored override or default), for ``cached``."""
-    from ops_core import settings
-
-    return settings.get(conn, key)
-
-
 def labelled_customers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Vocabulary columns of a customer list shown in the reader's language."""
     labelled = frame.copy()
