@@ -8,7 +8,8 @@ draws a new weight vector (a slider move) and times, on the same matrix, in the 
 - rescore: ``scoring.score(values, weights)`` (weight checks, matrix @ vector, clip, Series);
 - rescore + re-tier: the above plus ``tiers.assign_tiers`` with score cut-offs (the default rule)
   and, separately, with quotas (top 5 % / 20 % / 35 % / rest);
-- for reference, a bare tiering floor: the weighted sum plus one ``np.partition`` at the quota bounds.
+- for reference, a bare tiering floor: the weighted sum plus one ``np.partition`` at the quota bounds
+  (what quota tiering cost before it found its bounds from a histogram).
 
 Medians over ``--repeats`` runs (default 20) are printed with the ratio to the floor.
 

@@ -75,24 +75,38 @@ def test_all_equal_scores_are_tiered_by_customer_id():
                                          "micro", "micro", "micro", "micro"]
 
 
-@pytest.mark.parametrize("by_industry", [False, True], ids=["overall", "by-industry"])
-def test_quota_tiers_match_a_full_sort_on_many_ties(by_industry):
+SCORE_SHAPES = {
+    # ~150 customers on each of 20 scores: every bound falls inside a tie
+    "many-ties": lambda rng, n: rng.integers(0, 20, n).astype(float),
+    # heavy-tailed with negatives: most customers crowd a few histogram buckets
+    "heavy-tail": lambda rng, n: rng.lognormal(0, 3, n) - 5,
+    # distinct only in the last bits: the whole group spans a range of 1e-9
+    "near-equal": lambda rng, n: 50 + rng.random(n) * 1e-9,
+    "continuous": lambda rng, n: rng.random(n) * 100,
+}
+
+
+@pytest.mark.parametrize("shape", SCORE_SHAPES)
+@pytest.mark.parametrize(("by_industry", "n"), [(False, 3000), (True, 3000), (False, 200_000)],
+                         ids=["overall", "by-industry", "200k"])
+def test_quota_tiers_match_a_full_sort(by_industry, n, shape):
     # Oracle: sort by (industry, score desc, id asc) with lexsort and cut each group at the rounded
-    # cumulative bounds; the module finds the same cut with np.partition instead of a sort.
+    # cumulative bounds; the module finds the same cut from a histogram instead of a sort.
     rng = np.random.default_rng(5)
-    ids = rng.permutation(np.arange(1, 3001))
-    scores = pd.Series(rng.integers(0, 20, 3000).astype(float), index=ids)  # ~150 customers per score
-    industry = pd.Series(rng.choice(["energy", "food", "retail"], 3000), index=ids)
+    ids = rng.permutation(np.arange(1, n + 1))
+    scores = pd.Series(SCORE_SHAPES[shape](rng, n), index=ids)
+    industry = pd.Series(rng.choice(["energy", "food", "retail"], n), index=ids)
     rules = TierRules(quotas=(0.05, 0.2, 0.35), by_industry=by_industry)
-    groups = pd.factorize(industry)[0] if by_industry else np.zeros(3000, dtype=int)
+    groups = pd.factorize(industry)[0] if by_industry else np.zeros(n, dtype=int)
     order = np.lexsort((ids, -scores.to_numpy(), groups))
-    expected = pd.Series("", index=ids, dtype=object)
+    expected = np.empty(n, dtype=object)
     for group in np.unique(groups):
-        ranked = [i for i in order if groups[i] == group]
+        ranked = order[groups[order] == group]
         bounds = [0, *tiers.quota_bounds(np.array([len(ranked)]), rules.quotas)[0], len(ranked)]
         for tier, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
-            expected.iloc[ranked[lo:hi]] = rules.names[tier]
-    assert tiers.assign_tiers(scores, rules, industry).astype(object).equals(expected.rename("tier"))
+            expected[ranked[lo:hi]] = rules.names[tier]
+    assert tiers.assign_tiers(scores, rules, industry).astype(object).equals(
+        pd.Series(expected, index=ids, name="tier", dtype=object))
 
 
 def test_quotas_apply_within_each_industry_when_asked():
