@@ -1,0 +1,194 @@
+"""Usage analytics per reporting period: active accounts, DAU, period users, stickiness, PV, UV,
+new users and feature adoption (the user-operations numbers of seed 004; DESIGN.md section 1).
+
+Months and quarters read the ``usage_monthly`` roll-up only; weeks read ``usage_daily`` on its
+indexed ``day`` for the week's seven days (a week crosses month boundaries, so the roll-up cannot
+serve it). Everything is aggregated in SQL, first per (period, account), then per period and
+segment; one statement for SQLite and PostgreSQL, whatever the number of periods.
+
+The usage tables count users per account and day, never distinct users over a longer span, so
+the period figures are built from daily counts (definitions in ``usage_by_period``).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    Float,
+    FromClause,
+    Integer,
+    Subquery,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    true,
+)
+
+from ops_core.db.models import TABLES
+from ops_core.db.queries import rows_table
+from ops_core.errors import UsageError
+from ops_core.filters import Filters
+from ops_core.periods import Period
+from ops_core.vocab import Grain
+
+customers = TABLES["customers"]
+csms = TABLES["csms"]
+contracts = TABLES["contracts"]
+score_snapshots = TABLES["score_snapshots"]
+usage_daily = TABLES["usage_daily"]
+usage_monthly = TABLES["usage_monthly"]
+account_users = TABLES["account_users"]
+
+SEGMENTS = ("industry", "region", "size_band", "csm", "product_line", "tier")
+NO_CSM = "unassigned"        # customers.csm_id NULL
+NO_PRODUCT_LINE = "none"     # usage or users while no contract was in force in the period
+UNSCORED = "unscored"        # never snapshotted by the period's last day (the plan's tier rule)
+ALL = "all"                  # the segment value when no segment is asked for (as in ops_core.indicators)
+COLUMNS = ["period", "period_start", "segment", "active_accounts", "dau", "period_active_users", "stickiness", "sessions",
+           "page_views", "unique_visitors", "new_users", "adopting_accounts", "feature_adoption"]
+
+
+def _periods_table(periods: Sequence[Period]) -> Subquery:
+    return rows_table([("period_start", Date()), ("period_end", Date()), ("days", Integer())],
+                      [(p.start, p.end, p.days) for p in periods], "p")
+
+
+def _segment_key(segment: str, rows: FromClause) -> tuple[ColumnElement, FromClause]:
+    """The segment value of each (period, customer) row of ``rows`` and the FROM clause it needs.
+
+    ``rows`` has period_start, period_end and customer_id. Product line is per (customer, line):
+    a customer with contracts of two lines in force during the period is in both segments.
+    """
+    r = rows.c
+    if segment in ("industry", "region", "size_band"):
+        return customers.c[segment], rows.join(customers, customers.c.id == r.customer_id)
+    if segment == "csm":
+        joined = rows.join(customers, customers.c.id == r.customer_id).outerjoin(csms, csms.c.id == customers.c.csm_id)
+        return func.coalesce(csms.c.name, NO_CSM), joined
+    if segment == "product_line":
+        lines = (select(rows.c.period_start, contracts.c.customer_id, contracts.c.product_line)
+                 .select_from(rows.join(contracts, and_(contracts.c.customer_id == r.customer_id,
+                                                        contracts.c.start_date <= r.period_end,
+                                                        contracts.c.end_date >= r.period_start)))
+                 .distinct().subquery("lines"))
+        joined = rows.outerjoin(lines, and_(lines.c.period_start == r.period_start, lines.c.customer_id == r.customer_id))
+        return func.coalesce(lines.c.product_line, NO_PRODUCT_LINE), joined
+    if segment == "tier":
+        newest = (select(score_snapshots.c.tier)
+                  .where(score_snapshots.c.customer_id == r.customer_id, score_snapshots.c.month <= r.period_end)
+                  .order_by(score_snapshots.c.month.desc()).limit(1).scalar_subquery())
+        return func.coalesce(newest, UNSCORED), rows
+    raise UsageError(f"unknown segment '{segment}'; use one of {', '.join(SEGMENTS)}")
+
+
+def _keyed(rows: Subquery, segment: str | None) -> Subquery:
+    """``rows`` with a ``segment`` column (a constant when there is no segment), ready to group."""
+    if segment is None:
+        return select(rows, literal(ALL).label("segment")).subquery("keyed")
+    key, joined = _segment_key(segment, rows)
+    return select(rows, key.label("segment")).select_from(joined).subquery("keyed")
+
+
+def usage_by_period(conn: Connection, periods: Sequence[Period], filters: Filters | None = None,
+                    segment: str | None = None) -> pd.DataFrame:
+    """One row per period (and segment value, in column ``segment``, when ``segment`` is given).
+
+    Columns, for the accounts of the filtered customers with usage in the period:
+    - active_accounts: accounts with at least one active day;
+    - dau: average daily active users = active user-days / the period's calendar days;
+    - period_active_users: the sum over accounts of their peak-day active users in the period; the
+      tables hold no distinct-user count over a period, and the peak day is its lower bound;
+    - stickiness: the average over active accounts of (account's average daily users over the
+      period's days / its peak-day users): DAU/MAU per account with the peak day standing in for
+      the MAU, in 0..1; averaged so each account weighs the same however large;
+    - sessions, page_views (PV), unique_visitors (UV, the sum of daily unique visitors);
+    - new_users: account users registered in the period (``account_users.registered_on``);
+    - adopting_accounts: active accounts with feature events > 0; feature_adoption =
+      adopting_accounts / active_accounts.
+    Ratios over a zero are NaN. ``segment`` (column ``segment``, "all" without one): industry,
+    region, size_band, csm (the CSM's name, "unassigned" without one), product_line (lines with a
+    contract in force during the period, "none" without; a customer with two lines is in both),
+    tier (newest score snapshot on or before the period's last day, "unscored" without). Rows:
+    every period x every segment value seen in any of them, zeros where nothing happened.
+    """
+    periods = list(periods)
+    if segment is not None and segment not in SEGMENTS:
+        raise UsageError(f"unknown segment '{segment}'; use one of {', '.join(SEGMENTS)}")
+    if not periods:
+        raise UsageError("no periods given: pass at least one Period")
+    grains = {p.grain for p in periods}
+    if len(grains) > 1:
+        raise UsageError(f"periods of one grain at a time, not {', '.join(sorted(g.value for g in grains))}")
+    grain = grains.pop()
+    p = _periods_table(periods)
+    chosen = filters.customer_clause(customers) if filters is not None else true()
+    period_cols = (p.c.period_start, p.c.period_end, p.c.days)
+
+    if grain is Grain.week:
+        u = usage_daily.c
+        source = usage_daily.join(p, and_(u.day >= p.c.period_start, u.day <= p.c.period_end))
+        measures = (func.sum(u.active_users), func.max(u.active_users))
+    else:
+        u = usage_monthly.c
+        source = usage_monthly.join(p, and_(u.month >= p.c.period_start, u.month <= p.c.period_end))
+        measures = (func.sum(u.active_user_days), func.max(u.peak_active_users))
+    per_account = (
+        select(*period_cols, u.customer_id.label("customer_id"), measures[0].label("user_days"),
+               measures[1].label("peak_users"), func.sum(u.sessions).label("sessions"),
+               func.sum(u.page_views).label("page_views"), func.sum(u.unique_visitors).label("unique_visitors"),
+               func.sum(u.feature_events).label("feature_events"))
+        .select_from(source.join(customers, customers.c.id == u.customer_id))
+        .where(chosen).group_by(*period_cols, u.customer_id).subquery("per_account")
+    )
+    k = _keyed(per_account, segment).c
+    days = cast(k.days, Float)
+    usage = pd.DataFrame(conn.execute(
+        select(k.period_start, k.segment, func.count(), func.sum(k.user_days) / days, func.sum(k.peak_users),
+               func.avg(cast(k.user_days, Float) / days / func.nullif(k.peak_users, 0)),
+               func.sum(k.sessions), func.sum(k.page_views), func.sum(k.unique_visitors),
+               func.sum(case((k.feature_events > 0, 1), else_=0)))
+        .group_by(k.period_start, k.segment, k.days)
+    ).all(), columns=["period_start", "segment", "active_accounts", "dau", "period_active_users", "stickiness",
+                      "sessions", "page_views", "unique_visitors", "adopting_accounts"])
+
+    a = account_users.c
+    registered = (
+        select(*period_cols, a.customer_id.label("customer_id"), func.count().label("users"))
+        .select_from(account_users.join(p, and_(a.registered_on >= p.c.period_start, a.registered_on <= p.c.period_end))
+                     .join(customers, customers.c.id == a.customer_id))
+        .where(chosen).group_by(*period_cols, a.customer_id).subquery("registered")
+    )
+    r = _keyed(registered, segment).c
+    new = pd.DataFrame(conn.execute(select(r.period_start, r.segment, func.sum(r.users)).group_by(r.period_start, r.segment)).all(),
+                       columns=["period_start", "segment", "new_users"])
+    return _assemble(periods, usage, new, segment)
+
+
+def _assemble(periods: list[Period], usage: pd.DataFrame, new: pd.DataFrame, segment: str | None) -> pd.DataFrame:
+    """Both frames on one grid: every period x every segment value seen (zeros where nothing happened)."""
+    for table in (usage, new):  # SQLite hands dates back as text here
+        table["period_start"] = pd.to_datetime(table["period_start"]).dt.date
+    values = sorted(set(usage["segment"]) | set(new["segment"])) if segment is not None else [ALL]
+    grid = pd.MultiIndex.from_product([[p.start for p in periods], values], names=["period_start", "segment"])
+    out = (pd.DataFrame(index=grid).join(usage.set_index(["period_start", "segment"]), how="left")
+           .join(new.set_index(["period_start", "segment"]), how="left").reset_index())
+    counts = ["active_accounts", "period_active_users", "sessions", "page_views", "unique_visitors", "new_users",
+              "adopting_accounts"]
+    for name in counts:
+        out[name] = pd.to_numeric(out[name]).astype("float64").fillna(0).round().astype("int64")
+    out["dau"] = pd.to_numeric(out["dau"]).astype("float64").fillna(0.0)
+    active = out["active_accounts"].astype("float64")
+    out["stickiness"] = pd.to_numeric(out["stickiness"]).astype("float64").where(active > 0)
+    out["feature_adoption"] = out["adopting_accounts"] / active.where(active != 0)
+    out["period"] = out["period_start"].map({p.start: p.label for p in periods})
+    out = out[COLUMNS]
+    out.attrs = {"grain": periods[0].grain.value, "segment": segment or ALL,
+                 "source": "usage_daily" if periods[0].grain is Grain.week else "usage_monthly"}
+    return out
