@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from ops_core.config import redact_url
@@ -37,25 +38,32 @@ def date_option(text: str | None, option: str) -> dt.date | None:
         raise UsageError(f"{option} must be a date like 2025-06-30, not '{text}'") from None
 
 
+@contextmanager
+def open_store(database_url: str | None) -> Iterator[Engine]:
+    """The store a command works on, migrated; disposed of when the command ends."""
+    from ops_core.db.engine import make_engine
+    from ops_core.db.schema import upgrade
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def write_report(database_url: str | None, output: Path, sheet_name: str,
                  build: Callable[[Connection], tuple[pd.DataFrame, list[str]]], what: str) -> int:
     """The shape every report command shares: check the file name, open and migrate the store, build
     the table, write it through the safe exports (BOM CSV or Excel, neutralised) and say where."""
-    from ops_core.db.engine import make_engine
-    from ops_core.db.schema import upgrade
     from ops_core.io import write_export
 
     if output.suffix.lower() not in (".csv", ".xlsx"):
         raise UsageError(f"cannot write '{output.name}': use a .csv or .xlsx file name")
     if not output.parent.is_dir():
         raise UsageError(f"cannot write '{output}': the folder {output.parent} does not exist")
-    engine = make_engine(database_url)
-    try:
-        upgrade(engine)
-        with engine.connect() as conn:
-            frame, notes = build(conn)
+    with open_store(database_url) as engine, engine.connect() as conn:
+        frame, notes = build(conn)
         target = write_export(frame, output, notes=notes, sheet_name=sheet_name)
         print(f"wrote {len(frame)} {what} to {target} from {redact_url(engine.url)}")
-    finally:
-        engine.dispose()
     return 0

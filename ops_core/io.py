@@ -49,9 +49,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 from ops_core import cli, writes
 from ops_core.config import redact_url
 from ops_core.db.bulk import reset_sequences
-from ops_core.db.engine import make_engine, transaction
+from ops_core.db.engine import transaction
 from ops_core.db.models import TABLES
-from ops_core.db.schema import upgrade
 from ops_core.errors import UsageError, ValidationError, first_line
 from ops_core.exports import (
     PERSONAL_DATA,
@@ -528,9 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "import" and not args.file.is_file():
             reason = "is a folder, not a file" if args.file.is_dir() else "not found"
             raise UsageError(f"file {reason}: {args.file}")
-        engine = make_engine(args.database_url)
-        try:
-            upgrade(engine)
+        with cli.open_store(args.database_url) as engine:
             if args.command == "import":
                 report = import_entity(engine, writes.LOCAL_ADMIN, args.entity, args.file)
                 if not report.ok:
@@ -545,8 +542,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 target = write_export(df, args.file, sheet_name=args.entity)
                 masking = "unmasked" if args.unmasked else "personal data masked"
                 print(f"exported {len(df)} {args.entity} rows to {target} ({masking}) from {redact_url(engine.url)}")
-        finally:
-            engine.dispose()
         return 0
 
     return cli.run(body, args.file)

@@ -1,0 +1,294 @@
+"""Weekly and monthly reports: one for executives, one for product and R&D, as Markdown and HTML.
+
+Executive: every level-1 metric against its target with its status and change, then the three
+biggest movers (largest change against the previous period: percentage points for rates,
+relative growth for amounts) and, for each, the segment that contributed most to the move
+(``metrics.breakdown`` over industry, region, product line and tier). Product and R&D: usage and
+adoption, feedback by type (bugs first), and the demands shipped in the period.
+
+Reports carry no personal data: no customer, contact or user appears in them, only metrics and
+segments. The HTML is one self-contained file; its charts are inline SVG (no script, no network).
+
+    python -m ops_core.reports --kind executive|product --grain week|month --period 2026-10 --format md|html --output FILE
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import html
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection, func, select
+
+from ops_core import metrics
+from ops_core.db.models import TABLES
+from ops_core.errors import UsageError
+from ops_core.filters import Filters
+from ops_core.periods import Period, parse_period, previous
+from ops_core.vocab import Grain
+
+MOVER_SEGMENTS = ("industry", "region", "product_line", "tier")
+KINDS = ("executive", "product")
+USAGE_KEYS = ("active_accounts", "activity_rate", "stickiness", "dau", "feature_adoption", "new_users", "page_views",
+              "unique_visitors")
+
+feedback = TABLES["feedback"]
+demands = TABLES["demands"]
+releases = TABLES["releases"]
+
+
+def format_value(metric: metrics.Metric, value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if metric.unit is metrics.Unit.ratio:
+        return f"{value:.1%}"
+    if metric.unit is metrics.Unit.cents:
+        return f"¥{value / 100:,.0f}"
+    if metric.unit is metrics.Unit.number:
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def format_change(metric: metrics.Metric, change: float | None) -> str:
+    if change is None or (isinstance(change, float) and math.isnan(change)):
+        return "n/a"
+    if metric.unit is metrics.Unit.ratio:
+        return f"{change * 100:+.1f} pp"
+    return f"{change:+.1%}"
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    lines: tuple[str, ...] = ()
+    table: pd.DataFrame | None = None
+    charts: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (caption, values) drawn as bars in HTML
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    subtitle: str
+    sections: tuple[Section, ...] = field(default=())
+
+    def to_markdown(self) -> str:
+        out = [f"# {self.title}", "", self.subtitle, ""]
+        for section in self.sections:
+            out += [f"## {section.title}", ""]
+            out += [*section.lines, ""] if section.lines else []
+            if section.table is not None and len(section.table):
+                out += [_markdown_table(section.table), ""]
+        return "\n".join(out)
+
+    def to_html(self) -> str:
+        body = [f"<h1>{html.escape(self.title)}</h1>", f"<p>{html.escape(self.subtitle)}</p>"]
+        for section in self.sections:
+            body.append(f"<h2>{html.escape(section.title)}</h2>")
+            body += [f"<p>{html.escape(line.lstrip('- '))}</p>" for line in section.lines]
+            if section.table is not None and len(section.table):
+                body.append(section.table.to_html(index=False, escape=True, border=0, classes="report"))
+            for caption, values in section.charts:
+                body.append(f"<figure>{bar_chart_svg(values)}<figcaption>{html.escape(caption)}</figcaption></figure>")
+        style = ("body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;color:#222}"
+                 "table.report{border-collapse:collapse}table.report td,table.report th{padding:4px 10px;"
+                 "border-bottom:1px solid #ddd;text-align:left}figure{display:inline-block;margin:0 1.5em 1em 0}"
+                 "figcaption{font-size:12px;color:#555}")
+        return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(self.title)}</title>"
+                f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def cell(v: object) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    head = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *rows])
+
+
+def bar_chart_svg(values: Sequence[float], width: int = 240, height: int = 60) -> str:
+    """A small bar chart of a metric's trend, as inline SVG (n/a periods leave a gap)."""
+    known = [v for v in values if v is not None and not math.isnan(v)]
+    if not known:
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"></svg>'
+    low, high = min(0.0, min(known)), max(known)
+    span = (high - low) or 1.0
+    step = width / max(len(values), 1)
+    bars = []
+    for i, v in enumerate(values):
+        if v is None or math.isnan(v):
+            continue
+        top = height - (v - low) / span * (height - 2)
+        zero = height - (0 - low) / span * (height - 2)
+        y, h = min(top, zero), max(abs(zero - top), 1.0)
+        colour = "#4c78a8" if i < len(values) - 1 else "#f58518"
+        bars.append(f'<rect x="{i * step + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" height="{h:.1f}" fill="{colour}"/>')
+    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">{"".join(bars)}</svg>'
+
+
+# --- executive -------------------------------------------------------------------------------------
+
+
+def biggest_movers(card: pd.DataFrame, count: int = 3) -> pd.DataFrame:
+    """The level-1 rows of a scorecard with the largest |change| against the previous period."""
+    level1 = card[(card["level"] == 1) & card["change"].notna()]
+    return level1.reindex(level1["change"].abs().sort_values(ascending=False).index).head(count)
+
+
+def mover_lines(conn: Connection, movers: pd.DataFrame, grain: Grain, period: Period, filters: Filters | None,
+                as_of: dt.date | None, lang: str = "en") -> list[str]:
+    """One sentence per mover: how far it moved and the segment that contributed most to the move.
+
+    Each segment kind is aggregated once for both periods and serves every mover; a kind with a
+    single value (every customer "unscored", say) explains nothing and is skipped."""
+    before = previous(period)
+    span = [before, period]
+    best: dict[str, tuple[float, str, str, float]] = {}  # metric -> contribution, kind, segment, share
+    for kind in MOVER_SEGMENTS:
+        parts = metrics.wide_values(conn, span, filters, kind, as_of)
+        if parts["segment"].nunique() < 2:
+            continue
+        for key in movers["metric"]:
+            split = metrics.contributions(metrics.BY_KEY[key], parts, before.start, period.start)
+            if split.empty or split["contribution"].isna().all():
+                continue
+            top = split.iloc[0]
+            if key not in best or abs(top["contribution"]) > abs(best[key][0]):
+                best[key] = (float(top["contribution"]), kind, str(top["segment"]), float(top["share_of_change"]))
+    lines = []
+    for row in movers.itertuples():
+        metric = metrics.BY_KEY[row.metric]
+        found = best.get(row.metric)
+        if found is None:
+            behind = "no segment explains it"
+        else:
+            amount, kind, segment, share = found
+            size = format_change(metric, amount) if metric.unit is metrics.Unit.ratio else format_value(metric, amount)
+            offset = ", partly offset by other segments" if not math.isnan(share) and share > 1 else ""
+            behind = f"largest contribution: {kind} = {segment} ({size}{offset})"
+        lines.append(f"- **{metric.name(lang)}** {format_value(metric, row.value)} "
+                     f"({format_change(metric, row.change)} vs {before.label}); {behind}")
+    return lines
+
+
+def _card_table(card: pd.DataFrame, lang: str) -> pd.DataFrame:
+    rows = []
+    for row in card.itertuples():
+        m = metrics.BY_KEY[row.metric]
+        rows.append({"metric": m.name(lang), "value": format_value(m, row.value), "target": format_value(m, row.target),
+                     "status": row.status, "vs previous": format_change(m, row.change),
+                     "vs a year before": format_change(m, row.yoy_change)})
+    return pd.DataFrame(rows)
+
+
+def executive_report(conn: Connection, grain: Grain | str, period: Period | str, filters: Filters | None = None,
+                     as_of: dt.date | None = None, lang: str = "en") -> Report:
+    grain = Grain(grain)
+    chosen = parse_period(period, grain) if isinstance(period, str) else period
+    card = metrics.scorecard(conn, grain, chosen, filters, as_of, keys=[m.key for m in metrics.LEVEL1])
+    movers = biggest_movers(card)
+    word = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}[grain.value]
+    return Report(
+        f"{word} executive report {chosen.label}", f"{chosen.start:%Y-%m-%d} to {chosen.end:%Y-%m-%d}"
+        + (f"; {filters.describe('en')}" if filters is not None else ""),
+        (Section("Core indicators against target", table=_card_table(card, lang),
+                 charts=tuple((metrics.BY_KEY[r.metric].name(lang), tuple(r.trend)) for r in card.itertuples())),
+         Section("Three biggest movers", tuple(mover_lines(conn, movers, grain, chosen, filters, as_of, lang))
+                 or ("- nothing moved: no earlier period to compare with",))),
+    )
+
+
+# --- product and R&D ---------------------------------------------------------------------------------
+
+
+def feedback_by_type(conn: Connection, period: Period, filters: Filters | None = None) -> pd.DataFrame:
+    """Feedback received in the period by confirmed type (untriaged as 'untriaged'), bugs first."""
+    customers = TABLES["customers"]
+    kind = func.coalesce(feedback.c.type, "untriaged").label("type")
+    query = (select(kind, func.count().label("items"))
+             .select_from(feedback.join(customers, customers.c.id == feedback.c.customer_id))
+             .where(feedback.c.received_at >= dt.datetime.combine(period.start, dt.time()),
+                    feedback.c.received_at < dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time()))
+             .group_by(kind))
+    if filters is not None:
+        query = query.where(filters.customer_clause(customers))
+    frame = pd.DataFrame(conn.execute(query).all(), columns=["type", "items"])
+    frame["order"] = (frame["type"] != "bug").astype(int)
+    return frame.sort_values(["order", "items"], ascending=[True, False]).drop(columns="order").reset_index(drop=True)
+
+
+def demands_shipped(conn: Connection, period: Period) -> pd.DataFrame:
+    """Demands released in a release dated inside the period: release, title, source."""
+    rows = conn.execute(
+        select(releases.c.version_label, releases.c.release_date, demands.c.title, demands.c.source)
+        .select_from(demands.join(releases, releases.c.id == demands.c.target_release_id))
+        .where(demands.c.status == "released", releases.c.release_date >= period.start,
+               releases.c.release_date <= period.end)
+        .order_by(releases.c.release_date, demands.c.id)).all()
+    return pd.DataFrame(rows, columns=["release", "date", "title", "source"])
+
+
+def product_report(conn: Connection, grain: Grain | str, period: Period | str, filters: Filters | None = None,
+                   as_of: dt.date | None = None, lang: str = "en") -> Report:
+    grain = Grain(grain)
+    chosen = parse_period(period, grain) if isinstance(period, str) else period
+    card = metrics.scorecard(conn, grain, chosen, filters, as_of, keys=USAGE_KEYS)
+    by_type = feedback_by_type(conn, chosen, filters)
+    shipped = demands_shipped(conn, chosen)
+    bugs = int(by_type.loc[by_type["type"] == "bug", "items"].sum())
+    word = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}[grain.value]
+    return Report(
+        f"{word} product and R&D report {chosen.label}", f"{chosen.start:%Y-%m-%d} to {chosen.end:%Y-%m-%d}",
+        (Section("Usage and adoption", table=_card_table(card, lang),
+                 charts=tuple((metrics.BY_KEY[r.metric].name(lang), tuple(r.trend)) for r in card.itertuples())),
+         Section("Feedback", (f"- {int(by_type['items'].sum()):,} items received, {bugs:,} of them bugs",), by_type),
+         Section("Demands shipped", (f"- {len(shipped):,} demands released in {shipped['release'].nunique():,} releases",),
+                 shipped.assign(date=shipped["date"].astype(str)))),
+    )
+
+
+def build(conn: Connection, kind: str, grain: Grain | str, period: Period | str, filters: Filters | None = None,
+          as_of: dt.date | None = None, lang: str = "en") -> Report:
+    if kind == "executive":
+        return executive_report(conn, grain, period, filters, as_of, lang)
+    if kind == "product":
+        return product_report(conn, grain, period, filters, as_of, lang)
+    raise UsageError(f"unknown report '{kind}'; choose one of {', '.join(KINDS)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ops_core import cli
+
+    parser = argparse.ArgumentParser(prog="python -m ops_core.reports", description="Write the weekly or monthly report.")
+    parser.add_argument("--kind", choices=KINDS, default="executive")
+    parser.add_argument("--grain", choices=[g.value for g in Grain], default="month")
+    parser.add_argument("--period", required=True, help="e.g. 2026-10 (month) or 2026-W42 (week)")
+    parser.add_argument("--format", choices=["md", "html"], default="md")
+    parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--database-url")
+    args = parser.parse_args(argv)
+
+    def body() -> int:
+        from ops_core.config import redact_url
+
+        period = parse_period(args.period, args.grain)
+        if not args.output.parent.is_dir():
+            raise UsageError(f"cannot write '{args.output}': the folder {args.output.parent} does not exist")
+        with cli.open_store(args.database_url) as engine, engine.connect() as conn:
+            report = build(conn, args.kind, args.grain, period)
+            text = report.to_html() if args.format == "html" else report.to_markdown()
+            args.output.write_text(text, encoding="utf-8")
+            print(f"wrote {report.title} to {args.output} from {redact_url(engine.url)}")
+        return 0
+
+    return cli.run(body, args.output)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

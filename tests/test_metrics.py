@@ -1,0 +1,163 @@
+"""The metric registry: its checks, comparisons in points, status rules, contributions, targets and definitions."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from ops_core import metrics, writes
+from ops_core.db.engine import transaction
+from ops_core.errors import StaleVersion, UsageError
+from ops_core.metrics import BY_KEY, REGISTRY
+from ops_core.periods import parse_period
+from ops_core.vocab import Role
+
+EDITOR = writes.Actor("wang.editor", Role.editor)
+OTHER = writes.Actor("zhao.editor", Role.editor)
+
+
+def test_the_registry_is_sound():
+    assert metrics.registry_problems() == []
+
+
+def test_the_registry_holds_the_eight_level_one_metrics():
+    assert {m.key for m in metrics.LEVEL1} == {"activity_rate", "renewal_rate", "expansion_rate", "repurchase_rate",
+                                               "nrr", "grr", "logo_churn", "arr"}
+    assert all(m.name_zh and m.name_en and m.definition and m.formula and m.owner for m in REGISTRY)
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"parent": "nowhere"}, "not declared"),
+    ({"level": 3}, "sits under"),
+    ({"level": 4}, "levels are 1, 2 and 3"),
+    ({"numerator": None}, "only one of numerator"),
+], ids=["missing-parent", "skips-a-level", "bad-level", "half-a-rate"])
+def test_a_broken_registry_is_named(change, problem):
+    broken = dataclasses.replace(BY_KEY["renewal_rate_arr"], **change)
+    found = metrics.registry_problems([*(m for m in REGISTRY if m.key != "renewal_rate_arr"), broken])
+    assert any(problem in p for p in found), found
+
+
+def test_duplicate_keys_and_cycles_are_named():
+    duplicate = metrics.registry_problems([*REGISTRY, BY_KEY["arr"]])
+    assert any("more than once" in p for p in duplicate)
+    a = dataclasses.replace(BY_KEY["dau"], key="a", level=2, parent="b")
+    b = dataclasses.replace(BY_KEY["dau"], key="b", level=2, parent="a")
+    assert any("own ancestor" in p for p in metrics.registry_problems([a, b]))
+
+
+def test_a_rate_changes_in_points_and_an_amount_in_percent():
+    # NRR 0.91 -> 0.94: +0.03, i.e. +3 pp (not +3.3 % growth of a percentage)
+    assert metrics.change(BY_KEY["nrr"], 0.94, 0.91) == pytest.approx(0.03)
+    # ARR 1,000,000 -> 1,100,000 cents: +10 %
+    assert metrics.change(BY_KEY["arr"], 1_100_000, 1_000_000) == pytest.approx(0.10)
+    assert math.isnan(metrics.change(BY_KEY["arr"], 5.0, 0.0))
+    assert math.isnan(metrics.change(BY_KEY["nrr"], math.nan, 0.9))
+
+
+@pytest.mark.parametrize(("key", "value", "target", "minimum", "expected"), [
+    ("nrr", 1.02, 1.0, None, "green"),        # meets the target
+    ("nrr", 0.96, 1.0, None, "amber"),        # 0.96 >= 0.95 x 1.0
+    ("nrr", 0.94, 1.0, None, "red"),          # below 0.95
+    ("nrr", 0.92, 1.0, 0.90, "amber"),        # a stored minimum replaces the ratio
+    ("nrr", 0.89, 1.0, 0.90, "red"),
+    ("logo_churn", 0.02, 0.02, None, "green"),  # lower is better: at the target
+    ("logo_churn", 0.021, 0.02, None, "amber"),  # <= 0.02 / 0.95 = 0.02105
+    ("logo_churn", 0.022, 0.02, None, "red"),
+    ("nrr", math.nan, 1.0, None, "n/a"),
+    ("arr", 5.0, None, None, "no target"),
+])
+def test_status_follows_direction_target_and_minimum(key, value, target, minimum, expected):
+    assert metrics.status(BY_KEY[key], value, target, minimum, amber_ratio=0.95) == expected
+
+
+def _frame(rows):
+    return pd.DataFrame(rows, columns=["period_start", "segment", "renewed", "renewals_due", "arr"])
+
+
+def test_contributions_of_a_rate_add_up_to_its_change():
+    # before: east 8/10 renewed, west 1/10 -> 9/20 = 0.45; now: east 9/10, west 6/10 -> 15/20 = 0.75; change +0.30
+    # east contributes 9/20 - 8/20 = +0.05, west 6/20 - 1/20 = +0.25: west moved it most
+    before, now = dt.date(2026, 9, 1), dt.date(2026, 10, 1)
+    parts = _frame([(before, "east", 8, 10, 0), (before, "west", 1, 10, 0), (now, "east", 9, 10, 0), (now, "west", 6, 10, 0)])
+    out = metrics.contributions(BY_KEY["renewal_rate"], parts, before, now)
+    assert list(out["segment"]) == ["west", "east"]
+    assert out["contribution"].tolist() == pytest.approx([0.25, 0.05])
+    assert out["contribution"].sum() == pytest.approx(0.75 - 0.45)
+    assert out["share_of_change"].tolist() == pytest.approx([0.25 / 0.30, 0.05 / 0.30])
+
+
+def test_contributions_of_an_amount_are_differences():
+    # ARR east 100 -> 90 (-10), west 50 -> 80 (+30): total +20, west first
+    before, now = dt.date(2026, 9, 1), dt.date(2026, 10, 1)
+    parts = _frame([(before, "east", 0, 0, 100), (before, "west", 0, 0, 50), (now, "east", 0, 0, 90), (now, "west", 0, 0, 80)])
+    out = metrics.contributions(BY_KEY["arr"], parts, before, now)
+    assert out[["segment", "contribution"]].values.tolist() == [["west", 30.0], ["east", -10.0]]
+
+
+def test_targets_default_from_the_registry_and_change_per_period(fresh_engine):
+    october, november = parse_period("2026-10", "month"), parse_period("2026-11", "month")
+    with transaction(fresh_engine) as session:
+        metrics.set_target(session, EDITOR, "nrr", "month", november, 1.05, minimum=0.98, stretch=1.1)
+    with fresh_engine.connect() as conn:
+        goals = metrics.targets(conn, "month", [october, november]).set_index(["metric", "period_start"])
+    assert goals.loc[("nrr", october.start), "target"] == 1.0     # the registry's default
+    assert goals.loc[("nrr", november.start), ["minimum", "target", "stretch"]].tolist() == [0.98, 1.05, 1.1]
+    assert math.isnan(goals.loc[("arr", october.start), "target"])  # ARR has no default target
+
+
+def test_a_target_changed_from_a_stale_version_is_refused(fresh_engine):
+    october = parse_period("2026-10", "month")
+    with transaction(fresh_engine) as session:
+        stored = metrics.set_target(session, EDITOR, "grr", "month", october, 0.9)
+    with transaction(fresh_engine) as session:
+        metrics.set_target(session, EDITOR, "grr", "month", october, 0.92, expected_version=stored["version"])
+    with pytest.raises(StaleVersion), transaction(fresh_engine) as session:
+        metrics.set_target(session, OTHER, "grr", "month", october, 0.8, expected_version=stored["version"])
+    with fresh_engine.connect() as conn:
+        assert metrics.targets(conn, "month", [october]).set_index("metric").loc["grr", "target"] == 0.92
+
+
+def test_owner_and_description_are_edited_with_who_and_when(fresh_engine):
+    with transaction(fresh_engine) as session:
+        metrics.edit_definition(session, EDITOR, "nrr", "李娜 (CS)", "客户留存收入占比", expected_version=0)
+    with fresh_engine.connect() as conn:
+        row = metrics.catalogue(conn, "zh").set_index("key").loc["nrr"]
+    assert (row["owner"], row["definition"], row["updated_by"], row["version"]) == ("李娜 (CS)", "客户留存收入占比", "wang.editor", 1)
+    assert row["formula"] == BY_KEY["nrr"].formula  # the formula stays in code
+    with pytest.raises(StaleVersion), transaction(fresh_engine) as session:
+        metrics.edit_definition(session, OTHER, "nrr", "someone else", "", expected_version=0)
+
+
+def test_unknown_metric_and_segment_are_refused(fresh_engine):
+    with pytest.raises(UsageError, match="unknown metric"), transaction(fresh_engine) as session:
+        metrics.edit_definition(session, EDITOR, "nps", "x", "y", 0)
+    with fresh_engine.connect() as conn, pytest.raises(UsageError, match="unknown segment"):
+        metrics.compute(conn, "month", "2026-01", "2026-02", segment="planet")
+
+
+def test_the_command_prints_every_metric_per_period_and_segment(demo_url, capsys):
+    assert metrics.main(["--grain", "month", "--from", "2026-01", "--to", "2026-03", "--segment", "region",
+                         "--format", "csv", "--database-url", demo_url]) == 0
+    printed = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert list(printed.columns) == ["period", "segment", "metric", "value"]
+    assert set(printed["period"]) == {"2026-01", "2026-02", "2026-03"}
+    assert set(printed["metric"]) == {m.key for m in REGISTRY}
+    assert metrics.main(["--grain", "quarter", "--from", "2026-Q1", "--to", "2026-Q2", "--format", "json",
+                         "--database-url", demo_url]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2 * len(REGISTRY) and {r["segment"] for r in rows} == {"all"}
+
+
+def test_an_undefined_metric_prints_n_a_and_a_bad_period_exits_2(fresh_engine, capsys):
+    url = fresh_engine.url.render_as_string(hide_password=False)
+    assert metrics.main(["--from", "2026-01", "--to", "2026-01", "--database-url", url]) == 0
+    printed = pd.read_csv(io.StringIO(capsys.readouterr().out), keep_default_na=False)
+    assert printed.set_index("metric").loc["nrr", "value"] == "n/a"   # no customer at the start: no division
+    assert metrics.main(["--from", "2026-13", "--to", "2026-01", "--database-url", url]) == 2
+    assert "write it like 2026-10" in capsys.readouterr().err

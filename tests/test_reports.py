@@ -1,0 +1,92 @@
+"""Weekly and monthly reports: the executive one names the three biggest movers, none carries personal data."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+from sqlalchemy import select
+
+from ops_core import metrics, reports
+from ops_core.db.models import TABLES
+from ops_core.periods import parse_period, period_of, previous
+
+
+@pytest.fixture(scope="module")
+def last_month(demo_engine):
+    return previous(period_of("month", dt.date.today()))
+
+
+def movers_by_hand(conn, period) -> list[str]:
+    """Independent of the report: level-1 values of the period and the one before from ``compute``,
+    changes as points for rates and growth for amounts, the three largest |change| first."""
+    values = metrics.compute(conn, "month", previous(period).start, period.end,
+                             keys=[m.key for m in metrics.LEVEL1]).pivot(index="metric", columns="period", values="value")
+    now, was = values[period.label], values[previous(period).label]
+    changes = {k: (now[k] - was[k]) if metrics.BY_KEY[k].unit is metrics.Unit.ratio else (now[k] - was[k]) / abs(was[k])
+               for k in values.index if not (math.isnan(now[k]) or math.isnan(was[k]) or was[k] == 0)}
+    return [metrics.BY_KEY[k].name_en for k in sorted(changes, key=lambda k: -abs(changes[k]))[:3]]
+
+
+def test_the_executive_report_names_the_three_biggest_movers_and_a_segment_for_each(demo_engine, last_month):
+    with demo_engine.connect() as conn:
+        report = reports.build(conn, "executive", "month", last_month)
+        expected = movers_by_hand(conn, last_month)
+    text = report.to_markdown()
+    movers = text.split("## Three biggest movers", 1)[1].strip().splitlines()
+    assert [line.split("**")[1] for line in movers] == expected
+    assert all("largest contribution:" in line or "no segment" in line for line in movers)
+    assert f"# Monthly executive report {last_month.label}" in text
+    for metric in metrics.LEVEL1:
+        assert f"| {metric.name_en} |" in text
+
+
+def test_the_html_report_is_self_contained_with_charts_and_escaped_text(demo_engine, last_month):
+    with demo_engine.connect() as conn:
+        page = reports.build(conn, "executive", "month", last_month).to_html()
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == len(metrics.LEVEL1)
+    assert "<script" not in page and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_the_product_report_counts_feedback_bugs_first_and_shipped_demands(demo_engine, last_month):
+    with demo_engine.connect() as conn:
+        report = reports.build(conn, "product", "month", last_month)
+        by_type = reports.feedback_by_type(conn, last_month)
+        shipped = reports.demands_shipped(conn, last_month)
+    text = report.to_markdown()
+    assert f"{int(by_type['items'].sum()):,} items received" in text
+    if "bug" in set(by_type["type"]):
+        assert by_type.iloc[0]["type"] == "bug"
+    assert f"{len(shipped):,} demands released" in text
+    assert "Stickiness" in text and "Feature adoption" in text
+
+
+@pytest.mark.parametrize("kind", reports.KINDS)
+def test_no_customer_or_contact_appears_in_a_report(demo_engine, last_month, kind):
+    with demo_engine.connect() as conn:
+        report = reports.build(conn, kind, "month", last_month)
+        names = [r[0] for r in conn.execute(select(TABLES["customers"].c.name))]
+        people = [r for row in conn.execute(select(TABLES["contacts"].c.name, TABLES["contacts"].c.email,
+                                                   TABLES["contacts"].c.phone)) for r in row if r]
+    body = report.to_markdown() + report.to_html()
+    assert not [n for n in names + people if n in body]
+
+
+def test_a_value_is_formatted_by_its_unit():
+    assert reports.format_value(metrics.BY_KEY["nrr"], 0.9934) == "99.3%"
+    assert reports.format_value(metrics.BY_KEY["arr"], 123_456_789) == "¥1,234,568"   # cents -> yuan
+    assert reports.format_change(metrics.BY_KEY["nrr"], -0.031) == "-3.1 pp"
+    assert reports.format_change(metrics.BY_KEY["arr"], 0.042) == "+4.2%"
+    assert reports.format_value(metrics.BY_KEY["nrr"], math.nan) == "n/a"
+
+
+def test_the_command_writes_a_report_and_refuses_a_missing_folder(demo_url, tmp_path, capsys):
+    target = tmp_path / "weekly.html"
+    week = previous(period_of("week", dt.date.today())).label
+    assert reports.main(["--kind", "executive", "--grain", "week", "--period", week, "--format", "html",
+                         "--output", str(target), "--database-url", demo_url]) == 0
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert reports.main(["--period", "2026-10", "--output", str(tmp_path / "none" / "r.md"),
+                         "--database-url", demo_url]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert parse_period(week, "week").label == week
