@@ -303,6 +303,15 @@ def keep_in_url(params: dict[str, str], prefix: str) -> None:
         st.query_params.from_dict(wanted)
 
 
+SEGMENT_VOCABULARIES = {"industry": Industry, "region": Region, "size_band": SizeBand}
+
+
+def segment_label(kind: str, value: object) -> str:
+    """A segment value in the reader's language (industries, regions and size bands are translated)."""
+    enum = SEGMENT_VOCABULARIES.get(kind)
+    return label(enum, str(value), language()) if enum else str(value)
+
+
 def labelled_customers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Vocabulary columns of a customer list shown in the reader's language."""
     labelled = frame.copy()

@@ -6,6 +6,7 @@ reason, when Chromium or Playwright is absent; CI forbids skips (see .ci/run).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -172,8 +173,6 @@ def metric_value(page, label: str) -> str:
 
 
 def test_customer_tiers_slider_filter_and_masked_export(browser, running_app, screenshots, tmp_path):
-    import re
-
     page = browser.new_page(viewport={"width": 1440, "height": 2400}, accept_downloads=True)
     try:
         page.goto(f"{running_app}/customers")
@@ -329,3 +328,44 @@ def test_changing_the_effective_lead_standard_in_the_browser_changes_the_counts(
         page.close()
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_indicator_drill_down_and_the_monthly_report_names_the_biggest_movers(browser, running_app, demo_engine,
+                                                                              screenshots):
+    import datetime as dt
+
+    from ops_core import metrics, reports
+    from ops_core.filters import Filters
+    from ops_core.periods import period_of, previous
+
+    today = dt.date.today()
+    month = previous(period_of("month", today + dt.timedelta(days=1)))  # the page's default: last complete month
+    with demo_engine.connect() as conn:
+        card = metrics.scorecard(conn, "month", month, Filters.default(today))
+    movers = [metrics.BY_KEY[k].name_en for k in reports.biggest_movers(card)["metric"]]
+    assert len(movers) == 3
+
+    page = browser.new_page(viewport={"width": 1440, "height": 2400})
+    try:
+        page.goto(f"{running_app}/indicators")
+        wait_for_render(page)
+        assert page.locator("[data-testid=stMetric]").count() == len(metrics.LEVEL1)
+        page.get_by_test_id("stSelectbox").filter(has_text="Metric to drill into").click()
+        page.get_by_role("option", name="Net revenue retention").click()
+        page.get_by_text("Who moved Net revenue retention: contribution by Industry").wait_for(timeout=60_000)
+        wait_for_render(page)
+        assert page.get_by_text(re.compile(r"^Moved it most: ")).count() == 1
+        breakdown = page.locator("[data-testid=stVegaLiteChart]").nth(1)
+        assert breakdown.locator("canvas, svg").count() >= 1
+        page.screenshot(path=str(screenshots / "indicators-drill.png"), full_page=True)
+
+        page.get_by_role("tab", name="Reports").click()
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="Download Markdown").click()
+        text = Path(download.value.path()).read_text(encoding="utf-8")
+        assert f"# Monthly executive report {month.label}" in text
+        lines = text.split("## Three biggest movers", 1)[1].strip().splitlines()
+        assert [line.split("**")[1] for line in lines] == movers
+        page.screenshot(path=str(screenshots / "indicators-report.png"), full_page=True)
+    finally:
+        page.close()

@@ -1,0 +1,59 @@
+"""The indicator page under AppTest: the numbers shown are the registry's, for every grain and segment."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ops_core import metrics, reports
+from ops_core.db.engine import make_engine
+from ops_core.filters import Filters
+from ops_core.periods import period_of, previous
+from tests.conftest import open_page
+
+
+@pytest.fixture
+def page(demo_url, monkeypatch) -> AppTest:
+    return open_page(demo_url, "pages/indicators.py", monkeypatch)
+
+
+def expected_tiles(url: str, grain: str) -> dict[str, str]:
+    """The level-1 tiles recomputed from ops_core: the last complete period of the default sidebar range."""
+    today = dt.date.today()
+    period = previous(period_of(grain, today + dt.timedelta(days=1)))
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        card = metrics.scorecard(conn, grain, period, Filters.default(today))
+    engine.dispose()
+    return {metrics.BY_KEY[k].name_en: reports.format_value(metrics.BY_KEY[k], v)
+            for k, v, level in zip(card["metric"], card["value"], card["level"], strict=True) if level == 1}
+
+
+def tiles(app: AppTest) -> dict[str, str]:
+    return {m.label.split(" ", 1)[1]: m.value for m in app.metric}  # the label starts with the status dot
+
+
+@pytest.mark.parametrize("grain", ["month", "quarter", "week"])
+def test_the_scorecard_shows_the_registry_values_for_each_grain(page, demo_url, grain):
+    page.selectbox(key="i_grain").set_value(grain).run()
+    assert [e.value for e in page.exception] == []
+    assert tiles(page) == expected_tiles(demo_url, grain)
+    assert len(page.metric) == len(metrics.LEVEL1)
+
+
+def test_changing_the_segment_keeps_the_numbers_and_draws_the_breakdown(page, demo_url):
+    before = tiles(page)
+    page.selectbox(key="i_segment").set_value("region").run()
+    page.selectbox(key="i_metric").set_value("arr").run()
+    assert [e.value for e in page.exception] == []
+    assert tiles(page) == before == expected_tiles(demo_url, "month")
+    assert any("Region" in m.value for m in page.markdown)
+    assert any("Moved it most" in c.value for c in page.caption)
+
+
+@pytest.mark.parametrize("tab", ["Double funnel", "Cohort retention", "Metric catalogue", "History", "Reports"])
+def test_every_tab_draws_without_an_exception(page, tab):
+    page.session_state["i_tab"] = tab
+    page.run()
+    assert [e.value for e in page.exception] == []
