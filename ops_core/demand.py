@@ -788,3 +788,15 @@ def mark_informed(session: Session, actor: writes.Actor, demand_id: int, custome
                 changes["first_response_at"] = now
         writes.update(session, actor, "feedback", item["id"], item["version"], changes)
     return {"customers": stamped_links, "feedback_items": len(items)}
+
+
+def customer_choices(conn: Connection | Session) -> pd.DataFrame:
+    """Customers to pick from when a demand is created or linked: customer_id, code, name (by name)."""
+    c = TABLES["customers"]
+    rows = conn.execute(select(c.c.id, c.c.code, c.c.name).order_by(c.c.name, c.c.id)).all()
+    return pd.DataFrame(rows, columns=["customer_id", "code", "name"])
+
+
+def asked_by(links: pd.DataFrame, customer_ids: Iterable[int]) -> set[int]:
+    """Demands that at least one of ``customer_ids`` asks for (``links`` from ``load_links``)."""
+    return set(links.loc[links["customer_id"].isin(list(customer_ids)), "demand_id"].astype(int))

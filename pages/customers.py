@@ -25,19 +25,6 @@ url = ui.store_key(store)
 version = ui.data_version(store)
 
 
-@ui.page_cache
-@st.cache_resource(max_entries=16, show_spinner=False)
-def normalised_features(url: str, version: int, as_of: dt.date, methods_json: str, mappings_json: str = "{}") -> scoring.Normalised:
-    """Shared, not copied, between reruns (read-only): a slider move only re-weights it."""
-    features = ui.shared_by_url(scoring.derive_features, url, version, as_of)
-    methods = {k: scoring.MethodSpec.from_dict(v) for k, v in json.loads(methods_json).items()}
-    return scoring.normalise(features, methods, json.loads(mappings_json))
-
-
-def methods_key(methods: dict[str, scoring.MethodSpec]) -> str:
-    return json.dumps({k: m.to_dict() for k, m in methods.items()}, sort_keys=True)
-
-
 def dimension_name(key: str) -> str:
     found = scoring.DIMENSIONS_BY_KEY[key]
     return found.name_zh if lang == "zh" else found.name_en
@@ -50,7 +37,8 @@ features = ui.shared(scoring.derive_features, store, as_of)
 presets = {p.name: p for p in ui.cached(tiers.list_presets, store)}
 loaded = st.session_state.get("c_loaded_preset")
 base = presets.get(loaded) if loaded else None
-weights_start = base.weights if base else scoring.DEFAULT_WEIGHTS
+# Weights last set here are kept (other pages score with them) and start the sliders on a return visit.
+weights_start = st.session_state.get(ui.KEPT_WEIGHTS_KEY) or (base.weights if base else scoring.DEFAULT_WEIGHTS)
 # The methods and tier-rule widgets are drawn only while their expander is open (a slider move then
 # redraws less); what they were last set to is kept under these session keys.
 kept_methods = st.session_state.get("c_kept_methods")
@@ -94,6 +82,7 @@ for i, dim in enumerate(scoring.DIMENSIONS):
     with slider_columns[i % 3]:
         raw_weights[dim.key] = st.slider(dimension_name(dim.key), 0, 100, int(round(100 * weights_start.get(dim.key, 0))),
                                          key=f"c_weight_{dim.key}", help=dim.definition)
+st.session_state[ui.KEPT_WEIGHTS_KEY] = raw_weights
 total_weight = sum(raw_weights.values())
 if total_weight == 0:
     st.warning(ui.tr("customers.zero_weights"))
@@ -126,7 +115,7 @@ if rules_box.open:
     st.session_state["c_kept_rules"] = rules
 
 # --- score everyone, then filter the view -----------------------------------------------------
-normalised = normalised_features(url, version, as_of, methods_key(methods), json.dumps(mappings, sort_keys=True))
+normalised = ui.normalised_features(url, version, as_of, ui.methods_key(methods), json.dumps(mappings, sort_keys=True))
 risk_table = ui.shared(risk.renewal_risk, store, as_of, 90)
 table = view.scored_customers(features, normalised.values, raw_weights, rules, view.customer_risk_levels(risk_table))
 missing = {k: n for k, n in normalised.missing_counts.items() if n}
@@ -285,7 +274,7 @@ def show_preset() -> None:
                 ui.show_error(exc)
         month = dt.date(as_of.year, as_of.month, 1)
         if published and st.button(ui.tr("customers.preset.snapshot", month=f"{month:%Y-%m}"), key="c_snapshot"):
-            published_norm = normalised_features(url, version, as_of, methods_key(published.methods))
+            published_norm = ui.normalised_features(url, version, as_of, ui.methods_key(published.methods))
             published_table = view.scored_customers(features, published_norm.values, published.weights, published.tier_rules)
             with transaction(store) as session:
                 rows = tiers.snapshot_month(session, ui.acting_user(), month, published_table["score"], published_table["tier"], published.id)
@@ -297,7 +286,7 @@ def show_preset() -> None:
         else:
             other_name = st.selectbox(ui.tr("customers.preset.compare"), list(presets), key="c_compare")
             other = presets[other_name]
-            other_norm = normalised_features(url, version, as_of, methods_key(other.methods))
+            other_norm = ui.normalised_features(url, version, as_of, ui.methods_key(other.methods))
             other_table = view.scored_customers(features, other_norm.values, other.weights, other.tier_rules)
             st.markdown(f"**{ui.tr('customers.preset.matrix')}**")
             st.dataframe(tiers.migration_matrix(other_table["tier"], table["tier"], list(rules.names)), width="stretch")

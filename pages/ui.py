@@ -207,9 +207,10 @@ def store_key(store: Engine) -> str:
     return store.url.render_as_string(hide_password=False)
 
 
-def cached(function: Callable[..., Any], store: Engine, *args: Any) -> Any:
+def cached(function: Callable[..., Any], store: Engine, *args: Any, **kwargs: Any) -> Any:
     """Run an ops_core query through the data cache, keyed by store, data version and arguments."""
-    return _cached_call(function.__module__, function.__qualname__, store_key(store), data_version(store), args)
+    return _cached_call(function.__module__, function.__qualname__, store_key(store), data_version(store), args,
+                        tuple(sorted(kwargs.items())))
 
 
 def shared(function: Callable[..., Any], store: Engine, *args: Any) -> Any:
@@ -229,12 +230,12 @@ def _shared_call(module: str, name: str, url: str, version: int, args: tuple) ->
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def _cached_call(module: str, name: str, url: str, version: int, args: tuple) -> Any:
+def _cached_call(module: str, name: str, url: str, version: int, args: tuple, kwargs: tuple = ()) -> Any:
     import importlib
 
     function = getattr(importlib.import_module(module), name)
     with _engine(url).connect() as conn:
-        return function(conn, *args)
+        return function(conn, *args, **dict(kwargs))
 
 
 _PAGE_CACHES: list[Any] = []
@@ -245,6 +246,48 @@ def page_cache(function: Any) -> Any:
     if function not in _PAGE_CACHES:
         _PAGE_CACHES.append(function)
     return function
+
+
+# --- customer value, shared by every page that weighs customers --------------------------------
+KEPT_WEIGHTS_KEY = "c_kept_weights"  # the customer page's weights, kept for the other pages ("c_kept_" resets with a preset)
+
+
+@page_cache
+@st.cache_resource(max_entries=16, show_spinner=False)
+def normalised_features(url: str, version: int, as_of: dt.date, methods_json: str, mappings_json: str = "{}") -> Any:
+    """Shared, not copied, between reruns (read-only): a slider move only re-weights it."""
+    import json
+
+    from ops_core import scoring
+
+    features = shared_by_url(scoring.derive_features, url, version, as_of)
+    methods = {k: scoring.MethodSpec.from_dict(v) for k, v in json.loads(methods_json).items()}
+    return scoring.normalise(features, methods, json.loads(mappings_json))
+
+
+def methods_key(methods: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps({k: m.to_dict() for k, m in methods.items()}, sort_keys=True)
+
+
+def current_scores(store: Engine, as_of: dt.date) -> tuple[pd.Series, pd.Series]:
+    """Every customer's value score and tier (index customer_id) under the weights, methods and tier
+    rules last set on the customer page, or the defaults: moving those sliders re-ranks other pages."""
+    import json
+
+    from ops_core import scoring, tiers
+
+    methods = st.session_state.get("c_kept_methods") or scoring.DEFAULT_METHODS
+    mappings = st.session_state.get("c_kept_mappings") or {"demand_type": dict(scoring.DEFAULT_MAPPINGS["demand_type"])}
+    kept = st.session_state.get(KEPT_WEIGHTS_KEY)
+    weights = kept if kept and sum(kept.values()) > 0 else scoring.DEFAULT_WEIGHTS  # all zero: the customer page says so
+    rules = st.session_state.get("c_kept_rules") or cached(tiers.tier_rules, store)
+    normalised = normalised_features(store_key(store), data_version(store), as_of, methods_key(dict(methods)),
+                                     json.dumps(mappings, sort_keys=True))
+    scores = scoring.score(normalised.values, weights)
+    industry = shared(scoring.derive_features, store, as_of)["industry"] if rules.by_industry else None
+    return scores, tiers.assign_tiers(scores, rules, industry)
 
 
 def clear_caches() -> None:
