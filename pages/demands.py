@@ -121,13 +121,13 @@ def show_list() -> None:
                     "feedback_items", "effort_used", "priority", *breakdown]].assign(
         status=lambda f: f["status"].map(status_name), source=lambda f: f["source"].map(lambda v: label(DemandSource, v, lang)))
     picked = ui.grid(shown.rename(columns=lambda c: ui.tr(f"d.col.{c}")), key="d_grid", page_size=50, selectable=True)
-    demand_id = int(picked[ui.tr("d.col.demand_id")]) if picked is not None else None
-    if demand_id is None:
+    typed = st.number_input(ui.tr("d.go_to"), min_value=0, value=0, step=1, key="d_go_to")  # 0: none
+    demand_id = int(typed) if typed else int(picked[ui.tr("d.col.demand_id")]) if picked is not None else None
+    if demand_id is None or demand_id not in set(board["demand_id"]):
         st.info(ui.tr("d.pick"))
         return
     row = board.set_index("demand_id").loc[demand_id]
     st.subheader(f"#{demand_id} {row['title']}")
-    st.text(row["description"] if isinstance(row["description"], str) else "")
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{ui.tr('d.history')}**")
