@@ -1,7 +1,7 @@
 """Level-1 business indicators per period and segment: the MRR bridge, NRR, GRR, logo churn,
 renewal, expansion, repurchase and activity rates, and the customers behind each MRR movement.
 
-Shared definitions (notes/issue5_plan.md): a contract's ARR is amount × 365 / its days (start and
+Shared definitions (the same in every module): a contract's ARR is amount × 365 / its days (start and
 end inclusive), MRR = ARR / 12; a unit's MRR at a day is the sum over its contracts in force that
 day. The unit is the customer, or (customer, product line) for the ``product_line`` segment. A
 period's start MRR is the MRR on the day before its first day, its end MRR the MRR on its last day.
@@ -93,11 +93,11 @@ def _restricts(filters: Filters | None) -> bool:
     return filters is not None and any(getattr(filters, spec.name) for spec in SEGMENT_FIELDS)
 
 
-def _in_force(day) -> ColumnElement[bool]:
+def _in_force(day: ColumnElement[dt.date]) -> ColumnElement[bool]:
     return and_(contracts.c.start_date <= day, contracts.c.end_date >= day)
 
 
-def _tier_at(customer_id, day) -> ColumnElement[str]:
+def _tier_at(customer_id: ColumnElement[int], day: ColumnElement[dt.date]) -> ColumnElement[str]:
     """The tier of the customer's newest score snapshot dated on or before ``day``."""
     newest = (select(score_snapshots.c.tier)
               .where(score_snapshots.c.customer_id == customer_id, score_snapshots.c.month <= day)
@@ -105,7 +105,8 @@ def _tier_at(customer_id, day) -> ColumnElement[str]:
     return func.coalesce(newest, UNSCORED)
 
 
-def _add_segment(query: Select, segment: str | None, customer_id, product_line, day, filters: Filters | None) -> Select:
+def _add_segment(query: Select, segment: str | None, customer_id: ColumnElement[int],
+                 product_line: ColumnElement[str] | None, day: ColumnElement[dt.date], filters: Filters | None) -> Select:
     """``query`` (row level) with a ``segment`` column and the filters, joining only what they need."""
     joined = segment in ("industry", "region", "size_band", "csm") or _restricts(filters)
     if joined:
@@ -164,15 +165,7 @@ def _had_contract_before(units: Subquery, by_line: bool) -> ColumnElement[bool]:
     before the period's first day was in force on its start day."""
     earlier = contracts.alias("earlier")
     return exists().where(earlier.c.customer_id == units.c.customer_id, earlier.c.start_date < units.c.p_first,
-                          *([_same_line(earlier, units.c.product_line)] if by_line else []))
-
-
-def _same_line(table, product_line) -> ColumnElement[bool]:
-    """The contract's product line is ``product_line``, compared as an expression on purpose: a
-    correlated lookup must go through the customer index (a few rows), and PostgreSQL without
-    statistics (fresh bulk load, no ANALYZE yet) otherwise ANDs in the five-value product-line
-    index and reads a fifth of the table per probe (100 s instead of 4 s at 50,000 customers)."""
-    return table.c.product_line.concat("") == product_line
+                          *([earlier.c.product_line == units.c.product_line] if by_line else []))
 
 
 def _movement(units: Subquery, by_line: bool) -> ColumnElement[str]:
@@ -196,7 +189,7 @@ def _usage_in_period(units: Subquery, grain: Grain) -> ColumnElement[bool]:
                           usage_monthly.c.month >= units.c.p_first, usage_monthly.c.month <= units.c.p_last)
 
 
-def _int_sum(expr) -> ColumnElement[int]:
+def _int_sum(expr: ColumnElement[int]) -> ColumnElement[int]:
     # PostgreSQL sums BIGINT into NUMERIC; cast back so both engines return int.
     return cast(func.sum(expr), BigInteger)
 
@@ -210,7 +203,7 @@ def _bridge_frame(conn: Connection, periods: Sequence[Period], filters: Filters 
     # The lookup of earlier contracts runs only for arrivals (nested CASE is evaluated lazily).
     fresh = case((arrived, case((_had_contract_before(u, segment == "product_line"), 0), else_=1)), else_=0)
 
-    def total(condition, amount) -> ColumnElement[int]:
+    def total(condition: ColumnElement[bool], amount: ColumnElement[int] | int) -> ColumnElement[int]:
         return _int_sum(case((condition, amount), else_=0))
 
     columns = [
@@ -277,7 +270,7 @@ def _repurchase_frame(conn: Connection, periods: Sequence[Period], filters: Filt
     again = exists().where(later.c.customer_id == first.c.customer_id,
                            later.c.signed_on > first.c.first_signed, later.c.signed_on <= as_of,
                            days_between(first.c.first_signed, later.c.signed_on) <= window_days,
-                           *([_same_line(later, first.c.product_line)] if by_line else []))
+                           *([later.c.product_line == first.c.product_line] if by_line else []))
     rows = (select(cal.c.idx, case((again, 1), else_=0).label("repurchased"))
             .select_from(cal.join(first, and_(first.c.first_signed >= cal.c.p_first, first.c.first_signed <= cal.c.p_last))))
     line = first.c.product_line if by_line else None
@@ -367,7 +360,8 @@ def level1(conn: Connection, periods: list[Period], filters: Filters | None = No
     - ``activity_rate`` = ``active_accounts`` / ``paying_accounts``: units paying at the period's
       end whose customer has any usage in the period (monthly roll-up for months and quarters,
       daily rows for weeks).
-    Every rate is NaN ("n/a") when its denominator is 0.
+    Every rate is NaN ("n/a") when its denominator is 0. ``filters`` restrict the customers; their
+    date range is not used (the periods say when).
     """
     _check(periods, segment)
     if window_days < 0:
