@@ -355,8 +355,9 @@ def level1(conn: Connection, periods: list[Period], filters: Filters | None = No
     - ``expansion_rate`` = Expansion / Start.
     - ``repurchase_rate`` = ``repurchased`` / ``first_orders``: units whose first contract was
       signed in the period, and of those the ones that signed another contract on a later day
-      within ``window_days`` of the first and by ``as_of``. Periods less than ``window_days``
-      before ``as_of`` are not complete yet: their rate can still rise.
+      within ``window_days`` of the first and by ``as_of``. A period whose window has not closed by
+      ``as_of`` (its last day + ``window_days`` after ``as_of``) has NaN for the rate ("n/a": it could
+      only rise); its counts are still given.
     - ``activity_rate`` = ``active_accounts`` / ``paying_accounts``: units paying at the period's
       end whose customer has any usage in the period (monthly roll-up for months and quarters,
       daily rows for weeks).
@@ -384,6 +385,9 @@ def level1(conn: Connection, periods: list[Period], filters: Filters | None = No
     f["renewal_rate_arr"] = _ratio(f["renewed_arr"], f["renewals_due_arr"])
     f["expansion_rate"] = _ratio(f["expansion"], f["mrr_start"])
     f["repurchase_rate"] = _ratio(f["repurchased"], f["first_orders"])
+    # Not judged until its window has closed: a recent period's rate could only rise, so it is n/a.
+    window_open = {p.label: p.end + dt.timedelta(days=window_days) > as_of for p in periods}
+    f.loc[f["period"].map(window_open).astype(bool), "repurchase_rate"] = np.nan
     f["activity_rate"] = _ratio(f["active_accounts"], f["paying_accounts"])
     order = ["period", "period_start", "segment", "arr", "mrr_start", "mrr_end",
              "nrr", "retained_mrr", "grr", "lost_mrr", "new", "expansion", "reactivation", "contraction", "churn",
