@@ -80,7 +80,7 @@ DEMO_TABLES = (
     "lead_touches", "users",
 )
 # Derived from demo rows and removed with them on --replace (they reference customers / events).
-_DEPENDENT_TABLES = ("score_snapshots", "event_reviews", "usage_monthly")
+_DEPENDENT_TABLES = ("score_snapshots", "event_reviews", "usage_monthly", "feedback_history", "metric_snapshots")
 BIG_TABLES = ("usage_daily", "account_user_weeks")
 
 INDUSTRIES = vocab.values(vocab.Industry)
@@ -1247,6 +1247,7 @@ def generate(engine: Engine, customers: int, years: int = 3, seed: int = 7, end:
         report(0.96, "building indexes")
         bulk.create_indexes(conn, dropped)
         bulk.reset_sequences(conn, [n for n in DEMO_TABLES if n in counts])
+        bulk.refresh_statistics(conn)
         with Session(bind=conn) as session:
             writes.record_bulk(session, actor, "customers", "demo",
                                {"counts": counts, "seed": seed, "years": years, "end": end.isoformat(), "customers": customers})
