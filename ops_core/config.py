@@ -99,6 +99,25 @@ SETTINGS: tuple[Setting, ...] = (
              "budget_confirmed": False},
             "Effective-lead standard: title levels, minimum company size, target industries (empty: any) and "
             "whether a confirmed budget is required; every event count and export follows it."),
+    Setting("feedback.sla_first_response_hours", {
+        "KA": {"critical": 2, "high": 4, "medium": 8, "low": 24},
+        "standard": {"critical": 4, "high": 8, "medium": 24, "low": 48},
+        "small": {"critical": 8, "high": 24, "medium": 48, "low": 72},
+        "micro": {"critical": 12, "high": 24, "medium": 48, "low": 72},
+    }, "Feedback first-response target in hours, by customer tier and severity. Hours count around the clock "
+       "Monday to Friday; Saturdays, Sundays and the listed holidays do not count."),
+    Setting("feedback.sla_resolution_hours", {
+        "KA": {"critical": 24, "high": 72, "medium": 168, "low": 336},
+        "standard": {"critical": 48, "high": 120, "medium": 240, "low": 480},
+        "small": {"critical": 72, "high": 168, "medium": 336, "low": 600},
+        "micro": {"critical": 120, "high": 240, "medium": 480, "low": 720},
+    }, "Feedback resolution target in hours, by customer tier and severity, on the same clock as the first response."),
+    Setting("feedback.sla_holidays", [], "Days (YYYY-MM-DD) on which the feedback service clocks stop, as on a weekend."),
+    Setting("feedback.group_threshold", 0.25,
+            "Similarity (cosine, 0-1) at or above which a feedback text joins a group of FAQ candidates or is "
+            "offered as a possible duplicate."),
+    Setting("feedback.suggest_min_labelled", 30,
+            "Confirmed feedback items needed before a classifier learned from them refines the keyword type suggestion."),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 

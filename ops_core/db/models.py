@@ -404,6 +404,19 @@ class Feedback(Versioned, Base):
     informed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class FeedbackHistory(Base):
+    """Every status change of a feedback item: who, when, from, to (the service timers' evidence)."""
+
+    __tablename__ = "feedback_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 # --- marketing events --------------------------------------------------------------------------
 
 
