@@ -3,16 +3,12 @@ demand's history, customers and loop closing, releases with their notes, and flo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from ops_core import demand
-from ops_core.db.engine import transaction
-from ops_core.errors import OpsError
 from ops_core.i18n import label
 from ops_core.vocab import DemandSource, DemandStatus, ProductArea, values
 from pages import ui
@@ -23,21 +19,7 @@ st.title(ui.tr("nav.demands"))
 today = ui.today()
 
 
-def act(action: Callable[[Session], object], done_key: str) -> None:
-    """One user action, one transaction: a stale version or bad input is shown and nothing is written."""
-    try:
-        with transaction(store) as session:
-            action(session)
-    except OpsError as exc:
-        ui.show_error(exc)
-        return
-    ui.clear_caches()
-    st.session_state["d_flash"] = ui.tr(done_key)
-    st.rerun()
-
-
-if "d_flash" in st.session_state:
-    st.success(st.session_state.pop("d_flash"))
+ui.show_flash()
 
 
 def status_name(status: str) -> str:
@@ -79,7 +61,7 @@ board_tab, list_tab, release_tab, flow_tab, new_tab = st.tabs(
 
 def move(row: pd.Series, to_status: str, reason: str | None = None) -> None:
     """Move one demand from the version it was drawn at; a stale version is refused with the newer values."""
-    act(lambda s: demand.transition(s, ui.acting_user(), int(row["demand_id"]), int(row["version"]), to_status,
+    ui.act(store, lambda s: demand.transition(s, ui.acting_user(), int(row["demand_id"]), int(row["version"]), to_status,
                                     reason=reason, now=dt.datetime.now()), "d.moved")
 
 
@@ -141,7 +123,7 @@ def show_list() -> None:
             release = st.selectbox(ui.tr("d.release"), [None, *release_names], format_func=lambda r: release_names.get(r, "—"),
                                    index=([None, *release_names].index(row["target_release_id"]) if pd.notna(row["target_release_id"]) else 0))
             if st.form_submit_button(ui.tr("d.save")):
-                act(lambda s: demand.update(s, ui.acting_user(), demand_id, int(row["version"]), {
+                ui.act(store, lambda s: demand.update(s, ui.acting_user(), demand_id, int(row["version"]), {
                     "owner": owner.strip() or None, "effort_days": effort or None, "urgency": urgency,
                     "target_release_id": release}), "d.saved")
     with right:
@@ -151,7 +133,7 @@ def show_list() -> None:
             ui.table(inform[["csm", "customer_code", "customer", "feedback_items", "informed_at"]])
             pending = inform.loc[inform["informed_at"].isna(), "customer_id"].astype(int).tolist()
             if st.button(ui.tr("d.mark_informed", count=len(pending)), key="d_inform", disabled=not pending):
-                act(lambda s: demand.mark_informed(s, ui.acting_user(), demand_id, pending, now=dt.datetime.now()), "d.informed")
+                ui.act(store, lambda s: demand.mark_informed(s, ui.acting_user(), demand_id, pending, now=dt.datetime.now()), "d.informed")
         else:
             st.markdown(f"**{ui.tr('d.asking')}**")
             ui.table(ui.cached(demand.to_inform, store, demand_id)[["csm", "customer_code", "customer", "feedback_items"]])
@@ -169,7 +151,7 @@ def show_releases() -> None:
         notes = st.text_area(ui.tr("d.notes"), value=draft, height=260, key=f"d_notes_{release_id}")
         left, right = st.columns(2)
         if left.button(ui.tr("d.save_notes"), key="d_save_notes"):
-            act(lambda s: demand.save_release_notes(s, ui.acting_user(), int(release_id), int(current["version"]), notes), "d.saved")
+            ui.act(store, lambda s: demand.save_release_notes(s, ui.acting_user(), int(release_id), int(current["version"]), notes), "d.saved")
         right.download_button(ui.tr("d.download_notes"), notes.encode("utf-8"), f"release-{current['version_label']}.md",
                               mime="text/markdown", key="d_dl_notes", on_click="ignore")
     with st.expander(ui.tr("d.new_release")):
@@ -177,7 +159,7 @@ def show_releases() -> None:
             version_label = st.text_input(ui.tr("d.version_label"))
             date = st.date_input(ui.tr("d.release_date"), value=today)
             if st.form_submit_button(ui.tr("d.create")):
-                act(lambda s: demand.create_release(s, ui.acting_user(), {"version_label": version_label.strip(),
+                ui.act(store, lambda s: demand.create_release(s, ui.acting_user(), {"version_label": version_label.strip(),
                                                                           "release_date": date, "status": "planned"}), "d.saved")
     st.markdown(f"**{ui.tr('d.catalogue')}**")
     ui.table(ui.cached(demand.catalogue, store)[["state", "title", "product_area", "version_label", "release_date"]])
@@ -218,7 +200,7 @@ def show_new() -> None:
         urgency = cols[3].select_slider(ui.tr("d.urgency"), demand.URGENCY_LEVELS, value=2)
         asking = st.multiselect(ui.tr("d.asking"), list(names), format_func=lambda c: names[c], placeholder=ui.tr("filters.choose"))
         if st.form_submit_button(ui.tr("d.create")):
-            act(lambda s: demand.create(s, ui.acting_user(), {"title": title, "description": description, "source": source,
+            ui.act(store, lambda s: demand.create(s, ui.acting_user(), {"title": title, "description": description, "source": source,
                                                               "product_area": area, "owner": owner.strip() or None,
                                                               "urgency": urgency}, asking, now=dt.datetime.now()), "d.created")
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ops_core import config, exports, overview, writes
-from ops_core.db.engine import check_connection, check_files, make_engine
+from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, StoreUnavailable, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
@@ -377,7 +377,8 @@ def may_see_personal_data() -> bool:
 
 
 MONEY_COLUMNS = ("arr_cents", "revenue_at_risk_cents", "overdue_cents", "monetary_cents", "amount_cents")
-PERCENT_COLUMNS = ("share", "rate_from_previous", "rate_from_top", "effective_rate", "usage_decline")
+PERCENT_COLUMNS = ("share", "rate_from_previous", "rate_from_top", "effective_rate", "usage_decline",
+                   "first_response_met_share", "resolution_met_share")
 HIDDEN_COLUMNS = ("customer_id", "contract_id", "csm_id", "usage_recent", "usage_baseline", "has_user", "has_boss",
                   "has_veto_head", "tier_rank")
 
@@ -462,6 +463,28 @@ def money(cents: float) -> str:
 
 def show_error(exc: OpsError) -> None:
     st.error(str(exc))
+
+
+FLASH_KEY = "ops_flash"  # a message that outlives the rerun after a write
+
+
+def act(store: Engine, action: Callable[[Any], object], done_key: str) -> None:
+    """One user action, one transaction: on success the caches are dropped and the page reruns with
+    ``done_key``'s message; a stale version or bad input is shown and nothing is written."""
+    try:
+        with transaction(store) as session:
+            action(session)
+    except OpsError as exc:
+        show_error(exc)
+        return
+    clear_caches()
+    st.session_state[FLASH_KEY] = tr(done_key)
+    st.rerun()
+
+
+def show_flash() -> None:
+    if FLASH_KEY in st.session_state:
+        st.success(st.session_state.pop(FLASH_KEY))
 
 
 def run_through_app() -> None:

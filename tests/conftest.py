@@ -97,6 +97,18 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+def small_company(new_store_url) -> str:
+    """A store of its own holding a small demo company (60 customers, one year), for tests that write."""
+    from ops_core import demo
+
+    url = new_store_url()
+    engine = make_engine(url)
+    upgrade(engine)
+    demo.generate(engine, customers=60, years=1, seed=5)
+    engine.dispose()
+    return url
+
+
 def open_page(database_url: str, page: str, monkeypatch) -> object:
     """The app under AppTest against ``database_url``, switched to ``page`` (e.g. "pages/events.py"),
     having run without an exception."""

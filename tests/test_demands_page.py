@@ -5,22 +5,15 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from ops_core import demo
 from ops_core.db.engine import make_engine
 from ops_core.db.models import TABLES
-from ops_core.db.schema import upgrade
-from tests.conftest import open_page
+from tests.conftest import open_page, small_company
 
 
 @pytest.fixture(scope="module")
 def board_url(new_store_url) -> str:
-    """A small company of its own: these tests move demands."""
-    url = new_store_url()
-    engine = make_engine(url)
-    upgrade(engine)
-    demo.generate(engine, customers=60, years=1, seed=5)
-    engine.dispose()
-    return url
+    """A small company of its own: these tests write to it."""
+    return small_company(new_store_url)
 
 
 @pytest.fixture

@@ -6,21 +6,15 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ops_core import demo, events
+from ops_core import events
 from ops_core.db.engine import make_engine
-from ops_core.db.schema import upgrade
-from tests.conftest import ROOT, open_page
+from tests.conftest import ROOT, open_page, small_company
 
 
 @pytest.fixture(scope="module")
 def events_url(new_store_url) -> str:
-    """A small company of its own: these tests change its standard and reviews."""
-    url = new_store_url()
-    engine = make_engine(url)
-    upgrade(engine)
-    demo.generate(engine, customers=60, years=1, seed=5)
-    engine.dispose()
-    return url
+    """A small company of its own: these tests write to it."""
+    return small_company(new_store_url)
 
 
 @pytest.fixture

@@ -1,0 +1,103 @@
+"""The loop from a customer's voice to a shipped release under AppTest: feedback with Chinese text and a
+formula string is taken in, triaged as a bug, sent to the board as a new demand, released, and its
+customer is listed to inform; the text is stored as given and exported neutralised."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from ops_core import exports
+from ops_core.db.engine import make_engine
+from ops_core.db.models import TABLES
+from ops_core.io import export_entity
+from tests.conftest import open_page, small_company
+
+HOSTILE = '客户反馈：导出报表时报错 500，请尽快修复 🙏 =HYPERLINK("http://evil.example","点我")'
+
+
+@pytest.fixture(scope="module")
+def loop_url(new_store_url) -> str:
+    """A small company of its own: these tests write to it."""
+    return small_company(new_store_url)
+
+
+@pytest.mark.parametrize("tab", ["Queue", "New feedback", "Service efficiency", "Frequent questions", "FAQ"])
+def test_every_feedback_tab_draws_without_an_exception(loop_url, monkeypatch, tab):
+    page = open_page(loop_url, "pages/feedback.py", monkeypatch)
+    page.session_state["f_tab"] = tab
+    page.run()
+    assert [e.value for e in page.exception] == []
+
+
+def ok(page: AppTest) -> AppTest:
+    assert [e.value for e in page.exception] == []
+    assert [e.value for e in page.error] == []
+    return page
+
+
+def test_feedback_becomes_a_released_demand_whose_customer_is_listed_to_inform(loop_url, monkeypatch):
+    engine = make_engine(loop_url)
+    feedback, demands = TABLES["feedback"], TABLES["demands"]
+    page = open_page(loop_url, "pages/feedback.py", monkeypatch)
+    page.session_state["f_tab"] = "New feedback"
+    ok(page.run())
+    page.text_area(key="f_new_text").set_value(HOSTILE)
+    ok(page.run())
+    with engine.connect() as conn:
+        chosen = conn.execute(select(TABLES["customers"].c.id).order_by(TABLES["customers"].c.id)).scalars().all()[3]
+    page.selectbox[[s.label for s in page.selectbox].index("Customer")].set_value(chosen)
+    page.button[[b.label for b in page.button].index("Add feedback")].click()
+    ok(page.run())
+    with engine.connect() as conn:
+        row = conn.execute(select(feedback).order_by(feedback.c.id.desc())).mappings().first()
+    assert row["text"] == HOSTILE  # stored exactly as given
+    assert row["status"] == "new" and row["suggested_type"] == "bug"
+    item_id, customer_id = row["id"], row["customer_id"]
+    assert customer_id == chosen
+
+    page.session_state["f_tab"] = "Queue"
+    ok(page.run())
+    page.number_input(key="f_go_to").set_value(item_id)
+    ok(page.run())
+    assert any(c.value == HOSTILE for c in page.code)  # shown as plain text, not rendered
+    type_box = next(s for s in page.selectbox if s.label == "Type")
+    type_box.set_value("bug")
+    page.button[[b.label for b in page.button].index("Confirm type")].click()
+    ok(page.run())
+    page.button(key=f"f_route_demand_{item_id}").click()
+    ok(page.run())
+    with engine.connect() as conn:
+        routed = conn.execute(select(feedback.c.type, feedback.c.status, feedback.c.demand_id)
+                              .where(feedback.c.id == item_id)).one()
+    assert routed.type == "bug" and routed.status == "triaged" and routed.demand_id is not None
+    demand_id = routed.demand_id
+
+    board = open_page(loop_url, "pages/demands.py", monkeypatch)
+    board.session_state["d_tab"] = "Ranked list"
+    ok(board.run())
+    board.number_input(key="d_go_to").set_value(demand_id)
+    ok(board.run())
+    release_box = next(s for s in board.selectbox if s.label == "Target release")
+    with engine.connect() as conn:
+        release_id = conn.execute(select(TABLES["releases"].c.id).order_by(TABLES["releases"].c.id.desc())).scalars().first()
+    release_box.set_value(release_id)
+    board.button[[b.label for b in board.button].index("Save")].click()
+    ok(board.run())
+    for step in ("evaluating", "planned", "in_development", "testing", "released"):
+        board.button(key=f"d_mv_{demand_id}_{step}").click()
+        ok(board.run())
+    with engine.connect() as conn:
+        assert conn.execute(select(demands.c.status).where(demands.c.id == demand_id)).scalar_one() == "released"
+    codes = [c for frame in board.dataframe for c in frame.value.astype(str).to_numpy().ravel()]
+    with engine.connect() as conn:
+        code = conn.execute(select(TABLES["customers"].c.code).where(TABLES["customers"].c.id == customer_id)).scalar_one()
+        exported = exports.to_csv_bytes(export_entity(conn, "feedback", masked=True)).decode("utf-8-sig")
+    assert code in codes  # the customer to inform
+    cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
+    assert HOSTILE in cells  # exported whole (it does not start with a formula character)...
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]  # ...and no cell can run as a formula
+    engine.dispose()
