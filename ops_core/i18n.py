@@ -89,7 +89,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "f.status": ("Status", "状态"),
     "f.type": ("Type", "类型"),
     "f.only_breached": ("Only past target", "仅看已超时"),
-    "f.shown": ("{shown} items (the sidebar's date range, plus everything still open).", "共 {shown} 条（侧栏日期范围内，以及仍未关闭的）。"),
+    "f.shown": ("{shown} items (received in the sidebar's period, plus everything still open).", "共 {shown} 条（侧栏日期范围内，以及仍未关闭的）。"),
     "f.col.id": ("Item", "编号"),
     "f.col.received_at": ("Received", "接收时间"),
     "f.col.customer_name": ("Customer", "客户"),

@@ -165,6 +165,10 @@ REGISTRY: tuple[Metric, ...] = (
     # --- level 3: usage detail -------------------------------------------------------------------
     _m("dau", "DAU", "日活跃用户 (DAU)", "Average daily active users over the period's days.",
        "Σ daily active users / days in the period", Unit.number, UP, 3, "stickiness", "Head of product", None, USE),
+    _m("period_active_users", "Period active users (WAU / MAU)", "周期活跃用户 (WAU/MAU)", "Users active in the week "
+       "(WAU) or month (MAU), summed over accounts; each account counts its busiest day, so it is a lower bound.",
+       "Σ over accounts of the peak daily active users in the period", Unit.count, UP, 3, "stickiness",
+       "Head of product", None, USE),
     _m("page_views", "Page views (PV)", "页面浏览量 (PV)", "Pages viewed in the period.", "Σ page views",
        Unit.count, UP, 3, "active_accounts", "Head of product", None, USE),
     _m("unique_visitors", "Unique visitors (UV)", "独立访客 (UV)", "Distinct visitors, summed over accounts and days.",

@@ -34,8 +34,8 @@ from ops_core.vocab import Grain
 
 MOVER_SEGMENTS = ("industry", "region", "product_line", "tier")
 KINDS = ("executive", "product")
-USAGE_KEYS = ("active_accounts", "activity_rate", "stickiness", "dau", "feature_adoption", "new_users", "page_views",
-              "unique_visitors")
+USAGE_KEYS = ("active_accounts", "activity_rate", "stickiness", "dau", "period_active_users", "feature_adoption",
+              "new_users", "page_views", "unique_visitors")
 
 feedback = TABLES["feedback"]
 demands = TABLES["demands"]

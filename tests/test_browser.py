@@ -369,3 +369,98 @@ def test_indicator_drill_down_and_the_monthly_report_names_the_biggest_movers(br
         page.screenshot(path=str(screenshots / "indicators-report.png"), full_page=True)
     finally:
         page.close()
+
+
+def test_a_customer_voice_becomes_a_released_demand_in_the_browser(browser, new_store_url, screenshots, tmp_path):
+    """On a store of its own: feedback with Chinese text and a formula string is taken in, shown as plain
+    text, triaged as a bug, sent to the board, released, and its customer is listed to inform."""
+    from sqlalchemy import select
+
+    from ops_core.db.engine import make_engine
+    from ops_core.db.models import TABLES
+
+    hostile = '导出报表时报错 500，请尽快修复 =HYPERLINK("http://evil.example","点我")'
+    url = new_store_url()
+    process, base = start_app(url, tmp_path / "loop.log", OPS_DEMO_CUSTOMERS="60", OPS_DEMO_YEARS="1")
+    engine = make_engine(url)
+    page = browser.new_page(viewport={"width": 1440, "height": 2400})
+
+    def done(message: str) -> None:
+        page.get_by_text(message).first.wait_for(timeout=60_000)
+        wait_for_render(page)
+
+    def go_to(label: str, number: int) -> None:
+        box = page.get_by_label(label)
+        box.fill(str(number))
+        box.press("Enter")
+        wait_for_render(page)
+
+    try:
+        page.goto(f"{base}/feedback")
+        wait_for_render(page, timeout_ms=180_000)
+        page.get_by_role("tab", name="New feedback").click()
+        wait_for_render(page)
+        text = page.get_by_label("What the customer said")
+        text.fill(hostile)
+        text.press("Tab")
+        wait_for_render(page)
+        with engine.connect() as conn:
+            customer = conn.execute(select(TABLES["customers"].c.id, TABLES["customers"].c.code, TABLES["customers"].c.name)
+                                    .order_by(TABLES["customers"].c.id)).first()
+        picker = page.get_by_test_id("stSelectbox").filter(has_text="Customer")
+        picker.click()
+        page.keyboard.type(customer.code)
+        page.get_by_role("option").first.click()
+        page.get_by_role("button", name="Add feedback").click()
+        done("Feedback added.")
+        with engine.connect() as conn:
+            item = conn.execute(select(TABLES["feedback"]).order_by(TABLES["feedback"].c.id.desc())).mappings().first()
+        assert item["text"] == hostile and item["customer_id"] == customer.id
+
+        page.get_by_role("tab", name="Queue").click()
+        wait_for_render(page)
+        go_to("Or go to item #", item["id"])
+        shown = page.get_by_test_id("stCode").filter(has_text="HYPERLINK").first
+        assert shown.inner_text().strip() == hostile  # plain text, not a link or a formula
+        page.get_by_role("button", name="Confirm type").click()
+        done("Triaged.")
+        go_to("Or go to item #", item["id"])
+        page.get_by_role("button", name="Send to the demand board").click()
+        done("Routed.")
+        with engine.connect() as conn:
+            routed = conn.execute(select(TABLES["feedback"].c.type, TABLES["feedback"].c.demand_id)
+                                  .where(TABLES["feedback"].c.id == item["id"])).one()
+        assert routed.type == "bug" and routed.demand_id is not None
+        page.screenshot(path=str(screenshots / "feedback-routed.png"), full_page=True)
+
+        page.goto(f"{base}/demands")
+        wait_for_render(page)
+        page.get_by_role("tab", name="Ranked list").click()
+        wait_for_render(page)
+        go_to("Or go to demand #", routed.demand_id)
+        release = page.get_by_test_id("stSelectbox").filter(has_text="Target release")
+        release.click()
+        page.get_by_role("option").nth(1).click()
+        page.get_by_role("button", name="Save", exact=True).click()
+        done("Saved.")
+        for step in ("Evaluating", "Planned", "In development", "Testing", "Released"):
+            go_to("Or go to demand #", routed.demand_id)
+            page.get_by_role("button", name=f"→ {step}").click()
+            done("Moved.")
+        go_to("Or go to demand #", routed.demand_id)
+        page.get_by_text("Customers and feedback to inform, by CSM").wait_for(timeout=30_000)
+        page.screenshot(path=str(screenshots / "demand-released.png"), full_page=True)
+        # The table draws on a canvas: the customer listed is checked through the bulk action it offers.
+        page.get_by_role("button", name="Mark 1 customers informed").click()
+        done("Marked informed; their feedback is resolved.")
+        links = TABLES["demand_customers"]
+        with engine.connect() as conn:
+            informed = conn.execute(select(links.c.customer_id).where(links.c.demand_id == routed.demand_id,
+                                                                      links.c.informed_at.is_not(None))).scalars().all()
+            status = conn.execute(select(TABLES["feedback"].c.status).where(TABLES["feedback"].c.id == item["id"])).scalar_one()
+        assert informed == [customer.id] and status == "resolved"
+    finally:
+        page.close()
+        engine.dispose()
+        process.terminate()
+        process.wait(timeout=20)
