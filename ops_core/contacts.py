@@ -1,4 +1,4 @@
-"""Who to call at each customer: the current key contact, for the CSM team's customer list."""
+"""Who to call at each customer: the current key contact for the CSM team's list, and a customer's contacts."""
 from __future__ import annotations
 
 import datetime as dt
@@ -26,3 +26,12 @@ def key_contacts(conn: Connection, as_of: dt.date) -> pd.DataFrame:
     rows = conn.execute(select(ranked).where(ranked.c.n == 1)).all()
     frame = pd.DataFrame(rows, columns=["customer_id", *KEY_CONTACT_COLUMNS, "n"])
     return frame.drop(columns="n").set_index("customer_id")
+
+
+def of_customer(conn: Connection, customer_id: int) -> pd.DataFrame:
+    """A customer's contacts for picking one when feedback is taken in: contact_id, name, title, role
+    (current contacts first, then by name)."""
+    rows = conn.execute(select(contacts.c.id, contacts.c.name, contacts.c.title, contacts.c.role)
+                        .where(contacts.c.customer_id == customer_id)
+                        .order_by(contacts.c.end_date.is_not(None), contacts.c.name)).all()
+    return pd.DataFrame(rows, columns=["contact_id", "name", "title", "role"])

@@ -198,11 +198,16 @@ def show_new() -> None:
         area = cols[1].selectbox(ui.tr("d.area"), values(ProductArea), format_func=lambda v: label(ProductArea, v, lang))
         owner = cols[2].text_input(ui.tr("d.owner"))
         urgency = cols[3].select_slider(ui.tr("d.urgency"), demand.URGENCY_LEVELS, value=2)
+        cols = st.columns(2)
+        effort = cols[0].number_input(ui.tr("d.effort"), min_value=0.0, value=0.0, step=0.5)
+        competitor = cols[1].text_input(ui.tr("d.competitor"))
         asking = st.multiselect(ui.tr("d.asking"), list(names), format_func=lambda c: names[c], placeholder=ui.tr("filters.choose"))
         if st.form_submit_button(ui.tr("d.create")):
             ui.act(store, lambda s: demand.create(s, ui.acting_user(), {"title": title, "description": description, "source": source,
                                                               "product_area": area, "owner": owner.strip() or None,
-                                                              "urgency": urgency}, asking, now=dt.datetime.now()), "d.created")
+                                                              "urgency": urgency, "effort_days": effort or None,
+                                                              "competitor_ref": competitor.strip() or None},
+                                                  asking, now=dt.datetime.now()), "d.created")
 
 
 for tab, show in zip((board_tab, list_tab, release_tab, flow_tab, new_tab),

@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ops_core import demand, similarity
+from ops_core import contacts, demand, similarity
 from ops_core import feedback as fb
 from ops_core.errors import OpsError
 from ops_core.i18n import label
@@ -59,10 +59,22 @@ queue_tab, new_tab, sla_tab, faq_candidates_tab, faq_tab = st.tabs(
     [ui.tr(k) for k in ("f.tab.queue", "f.tab.new", "f.tab.sla", "f.tab.frequent", "f.tab.faq")], key="f_tab", on_change="rerun")
 
 
+@ui.page_cache
+@st.cache_resource(max_entries=4, show_spinner=False)
+def faq_index(url: str, version: int) -> similarity.SimilarityIndex:
+    entries = ui.shared_by_url(fb.faq_entries, url, version)
+    return similarity.SimilarityIndex.build(entries["question"].tolist(), entries["id"].tolist())
+
+
 def show_similar(text: str, exclude: int | None = None) -> None:
-    """The stored items most like ``text``: so a duplicate is linked, not entered again."""
+    """The stored items and FAQ entries most like ``text``: so a duplicate is linked, not entered again."""
     if len(text.strip()) < 2:
         return
+    answers = faq_index(url, version).similar(text, k=3, min_score=similarity.DEFAULT_THRESHOLD)
+    if len(answers):
+        entries = ui.shared_by_url(fb.faq_entries, url, version).set_index("id").loc[answers["id"]]
+        st.markdown(f"**{ui.tr('f.similar_faq')}**")
+        ui.table(entries[["question", "answer", "feedback_count"]].assign(score=answers["score"].round(2).to_numpy()))
     found = similarity_index(url, version).similar(text, k=6, min_score=similarity.DEFAULT_THRESHOLD)
     found = found[found["id"] != exclude].head(5)
     if found.empty:
@@ -138,6 +150,15 @@ def show_item(item_id: int) -> None:
     st.markdown(f"**{ui.tr('f.history')}**")
     ui.table(ui.cached(fb.history, store, item_id))
     show_similar(item["text"], exclude=item_id)
+    candidates = similarity_index(url, version).similar(item["text"], k=6, min_score=similarity.DEFAULT_THRESHOLD)
+    candidates = [int(i) for i in candidates["id"] if int(i) != item_id]
+    if candidates:
+        duplicates = st.multiselect(ui.tr("f.merge_pick"), candidates, key=f"f_merge_{item_id}", placeholder=ui.tr("filters.choose"),
+                                    format_func=lambda i: f"#{i}")
+        if st.button(ui.tr("f.merge"), key=f"f_merge_go_{item_id}", disabled=not duplicates):
+            known = ui.shared_by_url(fb.load_items, url, version, dt.date(1970, 1, 1), dt.date(2999, 12, 31)).set_index("id")
+            ui.act(store, lambda s: fb.merge(s, ui.acting_user(), item_id, duplicates,
+                                             {i: int(known.at[i, "version"]) for i in duplicates}), "f.merged")
 
 
 def route(item: dict) -> None:
@@ -171,19 +192,25 @@ def show_new() -> None:
     # The text sits outside the form so that similar items show while it is being written.
     text = st.text_area(ui.tr("f.text"), key="f_new_text", height=120)
     show_similar(text)
+    # Customer and contact sit outside the form too: the contacts offered follow the customer picked.
+    who = st.columns(2)
+    customer_id = who[0].selectbox(ui.tr("f.customer"), list(names), format_func=lambda c: names[c], index=None,
+                                   placeholder=ui.tr("f.customer_search"), key="f_new_customer")
+    people = ui.cached(contacts.of_customer, store, int(customer_id)) if customer_id is not None else None
+    people_names = {} if people is None else dict(zip(people["contact_id"], people["name"] + " · " + people["title"].fillna(""), strict=True))
+    contact_id = who[1].selectbox(ui.tr("f.contact"), [None, *people_names], key="f_new_contact",
+                                  format_func=lambda c: people_names.get(c, "—"))
     with st.form("f_new", clear_on_submit=True):
-        cols = st.columns(3)
-        customer_id = cols[0].selectbox(ui.tr("f.customer"), list(names), format_func=lambda c: names[c], index=None,
-                                        placeholder=ui.tr("f.customer_search"))
-        channel = cols[1].selectbox(ui.tr("f.channel"), values(FeedbackChannel), format_func=vocab_label(FeedbackChannel))
-        received = cols[2].date_input(ui.tr("f.received"), value=today)
+        cols = st.columns(2)
+        channel = cols[0].selectbox(ui.tr("f.channel"), values(FeedbackChannel), format_func=vocab_label(FeedbackChannel))
+        received = cols[1].date_input(ui.tr("f.received"), value=today)
         cols = st.columns(3)
         area = cols[0].selectbox(ui.tr("f.area"), values(ProductArea), format_func=vocab_label(ProductArea))
         severity = cols[1].selectbox(ui.tr("f.severity"), values(Severity), index=1, format_func=vocab_label(Severity))
         importance = cols[2].selectbox(ui.tr("f.importance"), values(Importance), index=1, format_func=vocab_label(Importance))
         if st.form_submit_button(ui.tr("f.submit")):
             ui.act(store, lambda s: fb.submit(s, ui.acting_user(), {
-                "customer_id": customer_id, "channel": channel, "product_area": area, "text": text, "severity": severity,
+                "customer_id": customer_id, "contact_id": contact_id, "channel": channel, "product_area": area, "text": text, "severity": severity,
                 "importance": importance,
                 "received_at": dt.datetime.combine(received, dt.datetime.now().time().replace(microsecond=0))}), "f.submitted")
     upload = st.file_uploader(ui.tr("f.import"), type=["csv", "xlsx"], key="f_upload")

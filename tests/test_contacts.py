@@ -140,3 +140,18 @@ def test_customer_list_csv_masks_every_key_contacts_email_and_phone(store):
     for name in ("王总", "Maria Chen", "欧阳娜娜", "钱总"):
         assert name not in text
     assert "w***@alpha.cn" in text and "138****1234" in text and "欧***" in text
+
+
+def test_a_customers_contacts_are_offered_current_first_then_by_name(fresh_engine):
+    from ops_core.contacts import of_customer
+
+    with transaction(fresh_engine) as session:
+        mine, other = make_customer(session, name="mine"), make_customer(session, name="other")
+        add_contact(session, mine, "赵六", "user", end=AS_OF)     # left: offered last
+        add_contact(session, mine, "王五", "boss")
+        add_contact(session, mine, "李四", "user")
+        add_contact(session, other, "张三", "boss")               # another customer's: never offered
+    with fresh_engine.connect() as conn:
+        offered = of_customer(conn, mine["id"])
+    assert list(offered.columns) == ["contact_id", "name", "title", "role"]
+    assert offered["name"].tolist()[-1] == "赵六" and set(offered["name"]) == {"赵六", "王五", "李四"}
