@@ -619,6 +619,18 @@ def save_release_notes(session: Session, actor: writes.Actor, release_id: int, e
     return writes.update(session, actor, "releases", release_id, expected_version, {"notes": notes})
 
 
+def ship_release(session: Session, actor: writes.Actor, release_id: int, expected_version: int, *,
+                 on: dt.date) -> dict[str, Any]:
+    """Mark a planned release released on ``on``; a release already shipped is refused, not re-dated."""
+    current = session.execute(select(releases_t.c.status).where(releases_t.c.id == release_id)).first()
+    if current is None:
+        raise UsageError(f"there is no release {release_id}")
+    if current[0] == ReleaseStatus.released:
+        raise UsageError(f"release {release_id} is already released")
+    return writes.update(session, actor, "releases", release_id, expected_version,
+                         {"status": ReleaseStatus.released.value, "release_date": on})
+
+
 def load_releases(conn: Connection | Session) -> pd.DataFrame:
     """Every release, newest first: release_id, version_label, release_date, status, notes, demands
     (demands targeting it), released (of those, released), version."""

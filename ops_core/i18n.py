@@ -117,6 +117,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "f.merge": ("Merge them into this item", "合并到本条"),
     "f.merged": ("Merged; every item and its customer is kept.", "已合并，所有原始反馈及其客户均保留。"),
     "f.contact": ("Contact", "联系人"),
+    "d.release_state": ("{status} · {date} · {released} of {demands} demands released", "{status} · {date} · {demands} 个需求中已发布 {released} 个"),
+    "d.ship": ("Mark this release released today", "标记该版本今日发布"),
+    "d.shipped": ("Release marked released.", "版本已标记为发布。"),
     "d.competitor": ("Competitor reference", "竞品参考"),
     "f.go_to": ("Or go to item #", "或直接打开编号"),
     "f.pick": ("Select a row to triage, route or move it.", "选择一行进行分类、流转或变更状态。"),
@@ -599,6 +602,7 @@ _VOCABULARY_LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
     vocab.Severity: {"low": ("Low", "低"), "medium": ("Medium", "中"), "high": ("High", "高"), "critical": ("Critical", "紧急")},
     vocab.Importance: {"nice_to_have": ("Nice to have", "锦上添花"), "important": ("Important", "重要"),
                        "blocker": ("Blocker", "阻塞")},
+    vocab.ReleaseStatus: {"planned": ("Planned", "计划中"), "released": ("Released", "已发布")},
     vocab.EventFormat: {"offline": ("Offline", "线下"), "online": ("Online", "线上")},
     vocab.EventKind: {
         "exhibition": ("Industry exhibition", "行业展会"), "supplier_conference": ("Supplier conference", "供应商大会"),

@@ -10,7 +10,7 @@ import streamlit as st
 
 from ops_core import demand
 from ops_core.i18n import label
-from ops_core.vocab import DemandSource, DemandStatus, ProductArea, values
+from ops_core.vocab import DemandSource, DemandStatus, ProductArea, ReleaseStatus, values
 from pages import ui
 
 store, filters = ui.page_context()
@@ -149,7 +149,12 @@ def show_releases() -> None:
         draft = current["notes"] if isinstance(current["notes"], str) and current["notes"].strip() else \
             ui.cached(demand.release_notes, store, int(release_id))
         notes = st.text_area(ui.tr("d.notes"), value=draft, height=260, key=f"d_notes_{release_id}")
-        left, right = st.columns(2)
+        st.caption(ui.tr("d.release_state", status=label(ReleaseStatus, current["status"], lang), date=current["release_date"],
+                         demands=int(current["demands"]), released=int(current["released"])))
+        left, middle, right = st.columns(3)
+        if current["status"] != ReleaseStatus.released and middle.button(ui.tr("d.ship"), key="d_ship"):
+            ui.act(store, lambda s: demand.ship_release(s, ui.acting_user(), int(release_id), int(current["version"]), on=today),
+                   "d.shipped")
         if left.button(ui.tr("d.save_notes"), key="d_save_notes"):
             ui.act(store, lambda s: demand.save_release_notes(s, ui.acting_user(), int(release_id), int(current["version"]), notes), "d.saved")
         right.download_button(ui.tr("d.download_notes"), notes.encode("utf-8"), f"release-{current['version_label']}.md",

@@ -542,6 +542,20 @@ def test_release_labels_are_unique(fresh_engine):
         assert demand.load_releases(conn)[["version_label", "demands", "released"]].values.tolist() == [["v2.1", 0, 0]]
 
 
+def test_a_planned_release_ships_once_and_a_stale_version_is_refused(fresh_engine):
+    release = new_release(fresh_engine, "v3.0")
+    with transaction(fresh_engine) as s:
+        shipped = demand.ship_release(s, PM, release["id"], release["version"], on=dt.date(2026, 11, 20))
+    assert (shipped["status"], shipped["release_date"]) == ("released", dt.date(2026, 11, 20))
+    with pytest.raises(UsageError, match="already released"), transaction(fresh_engine) as s:
+        demand.ship_release(s, PM, release["id"], shipped["version"], on=dt.date(2026, 11, 21))
+    other = new_release(fresh_engine, "v3.1")
+    with transaction(fresh_engine) as s:
+        demand.save_release_notes(s, PM, other["id"], other["version"], "notes")
+    with pytest.raises(StaleVersion), transaction(fresh_engine) as s:  # read before the notes were saved
+        demand.ship_release(s, PM, other["id"], other["version"], on=dt.date(2026, 11, 21))
+
+
 # --- closing the loop -----------------------------------------------------------------------------
 
 
