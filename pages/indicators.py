@@ -181,7 +181,7 @@ def show_catalogue() -> None:
     if search.strip():
         needle = search.strip().lower()
         table = table[table.apply(lambda r: needle in " ".join(map(str, r.values)).lower(), axis=1)]
-    ui.table(table.drop(columns=["version"]))
+    ui.table(table.drop(columns=["version"]).rename(columns={"name": ui.tr("ind.metric")}))  # not a customer's name
     with st.form("i_edit_definition"):
         key = st.selectbox(ui.tr("ind.metric"), list(metrics.BY_KEY), format_func=lambda k: names[k], key="i_edit_key")
         current = ui.cached(metrics.catalogue, store, lang).set_index("key").loc[key]
