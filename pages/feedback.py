@@ -148,7 +148,9 @@ def show_item(item_id: int) -> None:
                                                       now=dt.datetime.now()), "f.moved")
         route(item)
     st.markdown(f"**{ui.tr('f.history')}**")
-    ui.table(ui.cached(fb.history, store, item_id))
+    ui.table(ui.cached(fb.history, store, item_id).assign(
+        from_status=lambda f: f["from_status"].map(vocab_label(FeedbackStatus)),
+        to_status=lambda f: f["to_status"].map(vocab_label(FeedbackStatus))))
     show_similar(item["text"], exclude=item_id)
     candidates = similarity_index(url, version).similar(item["text"], k=6, min_score=similarity.DEFAULT_THRESHOLD)
     candidates = [int(i) for i in candidates["id"] if int(i) != item_id]
