@@ -97,8 +97,9 @@ def _in_force(day: ColumnElement[dt.date]) -> ColumnElement[bool]:
     return and_(contracts.c.start_date <= day, contracts.c.end_date >= day)
 
 
-def _tier_at(customer_id: ColumnElement[int], day: ColumnElement[dt.date]) -> ColumnElement[str]:
-    """The tier of the customer's newest score snapshot dated on or before ``day``."""
+def tier_at(customer_id: ColumnElement[int], day: ColumnElement[dt.date]) -> ColumnElement[str]:
+    """The tier of the customer's newest score snapshot dated on or before ``day`` ("unscored" if none):
+    the tier segment of every indicator (``usage`` reads it too)."""
     newest = (select(score_snapshots.c.tier)
               .where(score_snapshots.c.customer_id == customer_id, score_snapshots.c.month <= day)
               .order_by(score_snapshots.c.month.desc()).limit(1).scalar_subquery())
@@ -118,7 +119,7 @@ def _add_segment(query: Select, segment: str | None, customer_id: ColumnElement[
     elif segment == "product_line":
         value = product_line
     elif segment == "tier":
-        value = _tier_at(customer_id, day)
+        value = tier_at(customer_id, day)
     elif segment == "csm":
         query = query.outerjoin(csms, csms.c.id == customers.c.csm_id)
         value = func.coalesce(csms.c.name, NO_CSM)

@@ -35,21 +35,19 @@ from ops_core.db.models import TABLES
 from ops_core.db.queries import rows_table
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
+from ops_core.indicators import NO_CSM, tier_at
 from ops_core.periods import Period
 from ops_core.vocab import Grain
 
 customers = TABLES["customers"]
 csms = TABLES["csms"]
 contracts = TABLES["contracts"]
-score_snapshots = TABLES["score_snapshots"]
 usage_daily = TABLES["usage_daily"]
 usage_monthly = TABLES["usage_monthly"]
 account_users = TABLES["account_users"]
 
 SEGMENTS = ("industry", "region", "size_band", "csm", "product_line", "tier")
-NO_CSM = "unassigned"        # customers.csm_id NULL
 NO_PRODUCT_LINE = "none"     # usage or users while no contract was in force in the period
-UNSCORED = "unscored"        # never snapshotted by the period's last day (the plan's tier rule)
 ALL = "all"                  # the segment value when no segment is asked for (as in ops_core.indicators)
 COLUMNS = ["period", "period_start", "segment", "active_accounts", "dau", "period_active_users", "stickiness", "sessions",
            "page_views", "unique_visitors", "new_users", "adopting_accounts", "feature_adoption"]
@@ -81,10 +79,7 @@ def _segment_key(segment: str, rows: FromClause) -> tuple[ColumnElement, FromCla
         joined = rows.outerjoin(lines, and_(lines.c.period_start == r.period_start, lines.c.customer_id == r.customer_id))
         return func.coalesce(lines.c.product_line, NO_PRODUCT_LINE), joined
     if segment == "tier":
-        newest = (select(score_snapshots.c.tier)
-                  .where(score_snapshots.c.customer_id == r.customer_id, score_snapshots.c.month <= r.period_end)
-                  .order_by(score_snapshots.c.month.desc()).limit(1).scalar_subquery())
-        return func.coalesce(newest, UNSCORED), rows
+        return tier_at(r.customer_id, r.period_end), rows
     raise UsageError(f"unknown segment '{segment}'; use one of {', '.join(SEGMENTS)}")
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, insert, select
 
-from ops_core import usage
+from ops_core import indicators, usage
 from ops_core.db.engine import transaction
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
@@ -119,11 +119,11 @@ def test_months_and_quarters_read_the_roll_up(fresh_engine):
 
 @pytest.mark.parametrize(("segment", "expected"), [
     pytest.param("industry", {"retail": (1, 2), "energy": (1, 1)}, id="industry"),
-    pytest.param("csm", {"王芳": (1, 2), usage.NO_CSM: (1, 1)}, id="csm"),
+    pytest.param("csm", {"王芳": (1, 2), indicators.NO_CSM: (1, 1)}, id="csm"),
     # A has MES and QMS contracts in January, so it is in both lines; B has no contract.
     pytest.param("product_line", {"MES": (1, 2), "QMS": (1, 2), usage.NO_PRODUCT_LINE: (1, 1)}, id="product-line"),
     # A's newest snapshot by 01-31 is December's KA; B was never scored.
-    pytest.param("tier", {"KA": (1, 2), usage.UNSCORED: (1, 1)}, id="tier"),
+    pytest.param("tier", {"KA": (1, 2), indicators.UNSCORED: (1, 1)}, id="tier"),
 ])
 def test_january_by_segment(fresh_engine, segment, expected):
     build(fresh_engine)
