@@ -307,7 +307,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "ind.save_definition": ("Save owner and definition", "保存负责人与定义"),
     "ind.saved": ("Saved.", "已保存。"),
     "ind.snapshot": ("Freeze {period} as reported", "将 {period} 冻结为已报告值"),
-    "ind.snapshot_done": ("Froze {rows} values of {period}.", "已冻结 {period} 的 {rows} 个数值。"),
+    "ind.snapshot_done": ("Froze {result} values of {period}.", "已冻结 {period} 的 {result} 个数值。"),
     "ind.no_snapshots": ("No period in this range has been frozen yet.", "该范围内还没有冻结的周期。"),
     "ind.differences": ("{count} values differ from what was reported.", "{count} 个数值与已报告值不同。"),
     "ind.reported": ("As reported", "已报告"),

@@ -9,8 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from ops_core import cohorts, funnel, indicators, metrics, reports, snapshot
-from ops_core.db.engine import transaction
-from ops_core.errors import OpsError
 from ops_core.periods import period_of, periods_between, previous
 from ops_core.vocab import Grain
 from pages import ui
@@ -18,6 +16,7 @@ from pages import ui
 store, filters = ui.page_context()
 lang = ui.language()
 st.title(ui.tr("nav.indicators"))
+ui.show_flash()
 
 grains = [g.value for g in Grain]
 shared_view = st.query_params.to_dict()  # a shared link opens on the same grain, period and segment
@@ -116,14 +115,9 @@ def show_scorecard() -> None:
         target = cols[1].number_input(ui.tr("ind.target"), value=None if pd.isna(row["target"]) else float(row["target"]), key="i_t_target")
         stretch = cols[2].number_input(ui.tr("ind.stretch"), value=None if pd.isna(row["stretch"]) else float(row["stretch"]), key="i_t_stretch")
         if st.button(ui.tr("ind.save_target"), key="i_t_save") and target is not None:
-            try:
-                with transaction(store) as session:
-                    metrics.set_target(session, ui.acting_user(), chosen, grain, period, target, minimum, stretch,
-                                       None if pd.isna(row["target_version"]) else int(row["target_version"]))
-                ui.clear_caches()
-                st.rerun()
-            except OpsError as exc:
-                ui.show_error(exc)
+            ui.act(store, lambda s: metrics.set_target(s, ui.acting_user(), chosen, grain, period, target, minimum, stretch,
+                                                       None if pd.isna(row["target_version"]) else int(row["target_version"])),
+                   "ind.saved")
 
 
 def show_funnel() -> None:
@@ -188,24 +182,13 @@ def show_catalogue() -> None:
         owner = st.text_input(ui.tr("ind.owner"), value=current["owner"])
         description = st.text_area(ui.tr("ind.definition"), value=current["definition"])
         if st.form_submit_button(ui.tr("ind.save_definition")):
-            try:
-                with transaction(store) as session:
-                    metrics.edit_definition(session, ui.acting_user(), key, owner, description, int(current["version"]))
-                ui.clear_caches()
-                st.success(ui.tr("ind.saved"))
-            except OpsError as exc:
-                ui.show_error(exc)
+            ui.act(store, lambda s: metrics.edit_definition(s, ui.acting_user(), key, owner, description, int(current["version"])),
+                   "ind.saved")
 
 
 def show_history() -> None:
     if st.button(ui.tr("ind.snapshot", period=period.label), key="i_snapshot"):
-        try:
-            with transaction(store) as session:
-                rows = snapshot.take(session, ui.acting_user(), grain, period)
-            ui.clear_caches()
-            st.success(ui.tr("ind.snapshot_done", rows=rows, period=period.label))
-        except OpsError as exc:
-            ui.show_error(exc)
+        ui.act(store, lambda s: snapshot.take(s, ui.acting_user(), grain, period), "ind.snapshot_done", period=period.label)
     span = tuple(p.start for p in choices)
     today = ui.cached(metrics.compute, store, grain, choices[-1].start, period.end, filters, None, None,
                       tuple(m.key for m in metrics.LEVEL1))

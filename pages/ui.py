@@ -468,17 +468,18 @@ def show_error(exc: OpsError) -> None:
 FLASH_KEY = "ops_flash"  # a message that outlives the rerun after a write
 
 
-def act(store: Engine, action: Callable[[Any], object], done_key: str) -> None:
+def act(store: Engine, action: Callable[[Any], object], done_key: str, **values: object) -> None:
     """One user action, one transaction: on success the caches are dropped and the page reruns with
-    ``done_key``'s message; a stale version or bad input is shown and nothing is written."""
+    ``done_key``'s message (``{result}`` is what the action returned); a stale version or bad input
+    is shown and nothing is written."""
     try:
         with transaction(store) as session:
-            action(session)
+            result = action(session)
     except OpsError as exc:
         show_error(exc)
         return
     clear_caches()
-    st.session_state[FLASH_KEY] = tr(done_key)
+    st.session_state[FLASH_KEY] = tr(done_key, result=result, **values)
     st.rerun()
 
 

@@ -6,11 +6,11 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ops_core import metrics, reports
+from ops_core import metrics, reports, snapshot
 from ops_core.db.engine import make_engine
 from ops_core.filters import Filters
 from ops_core.periods import period_of, previous
-from tests.conftest import open_page
+from tests.conftest import open_page, small_company
 
 
 @pytest.fixture
@@ -57,3 +57,31 @@ def test_every_tab_draws_without_an_exception(page, tab):
     page.session_state["i_tab"] = tab
     page.run()
     assert [e.value for e in page.exception] == []
+
+
+@pytest.fixture(scope="module")
+def own_url(new_store_url) -> str:
+    """A small company of its own: these tests write targets and snapshots."""
+    return small_company(new_store_url)
+
+
+def test_freezing_a_period_and_setting_a_target_from_the_page(own_url, monkeypatch):
+    page = open_page(own_url, "pages/indicators.py", monkeypatch)
+    period = page.selectbox(key="i_period").value
+    page.number_input(key="i_t_target").set_value(123.0)   # ARR, the metric drilled into by default
+    page.button(key="i_t_save").click().run()
+    assert [e.value for e in page.exception] == [] and [e.value for e in page.error] == []
+    assert any("Saved." in s.value for s in page.success)
+    engine = make_engine(own_url)
+    with engine.connect() as conn:
+        goals = metrics.targets(conn, "month", [period]).set_index("metric")
+    assert goals.loc["arr", "target"] == 123.0
+    page.session_state["i_tab"] = "History"
+    page.run()
+    page.button(key="i_snapshot").click().run()
+    assert [e.value for e in page.exception] == [] and [e.value for e in page.error] == []
+    with engine.connect() as conn:
+        frozen = snapshot.reported(conn, "month", [period.start])
+    engine.dispose()
+    assert len(frozen) == len(metrics.REGISTRY)
+    assert any(s.value.startswith("Froze ") and s.value.endswith(f" values of {period.label}.") for s in page.success)
