@@ -265,16 +265,14 @@ def in_display_units(metric: Metric, values: pd.Series) -> pd.Series:
     return values.astype(float) / 100.0 if metric.unit is Unit.cents else values.astype(float)
 
 
-def change(metric: Metric, now: float, before: float) -> float:
+def change(metric: Metric, now: float | None, before: float | None) -> float:
     """Percentage points for a rate (as a fraction: 0.03 is +3 pp), relative growth otherwise; NaN if undefined."""
-    if now is None or before is None or math.isnan(now) or math.isnan(before):
-        return math.nan
-    if metric.unit is Unit.ratio:
-        return now - before
-    return math.nan if before == 0 else (now - before) / abs(before)
+    one = pd.Series([now, before], dtype=float)
+    return float(_changes(pd.Series([metric.key]), one.iloc[:1], one.iloc[1:].set_axis([0])).iloc[0])
 
 
 def _changes(metric_keys: pd.Series, now: pd.Series, before: pd.Series) -> pd.Series:
+    """The rule of ``change`` over aligned Series of metric keys and values (one vectorised pass)."""
     ratio = metric_keys.map(lambda k: BY_KEY[k].unit is Unit.ratio).astype(bool).to_numpy()
     now_v, before_v = now.to_numpy(dtype=float), before.to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
