@@ -18,7 +18,7 @@ import datetime as dt
 import html
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +60,16 @@ def format_change(metric: metrics.Metric, change: float | None) -> str:
     if metric.unit is metrics.Unit.ratio:
         return f"{change * 100:+.1f} pp"
     return f"{change:+.1%}"
+
+
+def format_difference(metric: metrics.Metric, amount: float | None) -> str:
+    """A difference between two values of ``metric``: points for a rate, the metric's own unit otherwise."""
+    return format_change(metric, amount) if metric.unit is metrics.Unit.ratio else format_value(metric, amount)
+
+
+def formatted(keys: Iterable[str], values: Iterable[float | None], how: Callable[..., str] = format_value) -> list[str]:
+    """Each value written by ``how`` for its own metric (``keys`` names the metric of each value)."""
+    return [how(metrics.BY_KEY[k], v) for k, v in zip(keys, values, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -169,7 +179,7 @@ def mover_lines(conn: Connection, movers: pd.DataFrame, grain: Grain, period: Pe
             behind = "no segment explains it"
         else:
             amount, kind, segment, share = found
-            size = format_change(metric, amount) if metric.unit is metrics.Unit.ratio else format_value(metric, amount)
+            size = format_difference(metric, amount)
             offset = ", partly offset by other segments" if not math.isnan(share) and share > 1 else ""
             behind = f"largest contribution: {kind} = {segment} ({size}{offset})"
         lines.append(f"- **{metric.name(lang)}** {format_value(metric, row.value)} "
@@ -178,13 +188,11 @@ def mover_lines(conn: Connection, movers: pd.DataFrame, grain: Grain, period: Pe
 
 
 def _card_table(card: pd.DataFrame, lang: str) -> pd.DataFrame:
-    rows = []
-    for row in card.itertuples():
-        m = metrics.BY_KEY[row.metric]
-        rows.append({"metric": m.name(lang), "value": format_value(m, row.value), "target": format_value(m, row.target),
-                     "status": row.status, "vs previous": format_change(m, row.change),
-                     "vs a year before": format_change(m, row.yoy_change)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame({
+        "metric": [metrics.BY_KEY[k].name(lang) for k in card["metric"]], "value": formatted(card["metric"], card["value"]),
+        "target": formatted(card["metric"], card["target"]), "status": card["status"].to_numpy(),
+        "vs previous": formatted(card["metric"], card["change"], format_change),
+        "vs a year before": formatted(card["metric"], card["yoy_change"], format_change)})
 
 
 def executive_report(conn: Connection, grain: Grain | str, period: Period | str, filters: Filters | None = None,

@@ -61,8 +61,8 @@ def show_scorecard() -> None:
     if len(kids):
         st.markdown(f"**{ui.tr('ind.children')}**")
         ui.table(pd.DataFrame({ui.tr("ind.metric"): kids["metric"].map(names),
-                               ui.tr("ind.value"): [reports.format_value(metrics.BY_KEY[k], v) for k, v in zip(kids["metric"], kids["value"], strict=True)],
-                               ui.tr("ind.change"): [reports.format_change(metrics.BY_KEY[k], v) for k, v in zip(kids["metric"], kids["change"], strict=True)]}))
+                               ui.tr("ind.value"): reports.formatted(kids["metric"], kids["value"]),
+                               ui.tr("ind.change"): reports.formatted(kids["metric"], kids["change"], reports.format_change)}))
     left, right = st.columns(2)
     trend = ui.cached(metrics.compute, store, grain, choices[-1].start, period.end, filters, None, None, (chosen,))
     goals = ui.cached(metrics.targets, store, grain, tuple(periods_between(grain, choices[-1].start, period.end)))
@@ -101,13 +101,12 @@ def show_scorecard() -> None:
     with st.expander(ui.tr("ind.all_metrics")):
         ui.table(pd.DataFrame({
             ui.tr("ind.metric"): card["metric"].map(names), "L": card["level"],
-            ui.tr("ind.value"): [reports.format_value(metrics.BY_KEY[k], v) for k, v in zip(card["metric"], card["value"], strict=True)],
-            ui.tr("ind.target"): [reports.format_value(metrics.BY_KEY[k], v) for k, v in zip(card["metric"], card["target"], strict=True)],
-            ui.tr("ind.variance"): [reports.format_change(metrics.BY_KEY[k], v) if metrics.BY_KEY[k].unit is metrics.Unit.ratio
-                                    else reports.format_value(metrics.BY_KEY[k], v) for k, v in zip(card["metric"], card["variance"], strict=True)],
+            ui.tr("ind.value"): reports.formatted(card["metric"], card["value"]),
+            ui.tr("ind.target"): reports.formatted(card["metric"], card["target"]),
+            ui.tr("ind.variance"): reports.formatted(card["metric"], card["variance"], reports.format_difference),
             ui.tr("ind.status"): card["status"].map(lambda s: f"{STATUS_ICON[s]} {s}"),
-            ui.tr("ind.change"): [reports.format_change(metrics.BY_KEY[k], v) for k, v in zip(card["metric"], card["change"], strict=True)],
-            ui.tr("ind.yoy"): [reports.format_change(metrics.BY_KEY[k], v) for k, v in zip(card["metric"], card["yoy_change"], strict=True)]}))
+            ui.tr("ind.change"): reports.formatted(card["metric"], card["change"], reports.format_change),
+            ui.tr("ind.yoy"): reports.formatted(card["metric"], card["yoy_change"], reports.format_change)}))
     with st.expander(ui.tr("ind.set_target", metric=names[chosen], period=period.label)):
         row = card.set_index("metric").loc[chosen]
         cols = st.columns(3)
@@ -200,8 +199,8 @@ def show_history() -> None:
     st.caption(ui.tr("ind.differences", count=int(compared["differs"].sum())))
     ui.table(pd.DataFrame({
         ui.tr("ind.period"): compared["period"], ui.tr("ind.metric"): compared["metric"].map(names),
-        ui.tr("ind.reported"): [reports.format_value(metrics.BY_KEY[k], v) for k, v in zip(compared["metric"], compared["reported"], strict=True)],
-        ui.tr("ind.today"): [reports.format_value(metrics.BY_KEY[k], v) for k, v in zip(compared["metric"], compared["value"], strict=True)],
+        ui.tr("ind.reported"): reports.formatted(compared["metric"], compared["reported"]),
+        ui.tr("ind.today"): reports.formatted(compared["metric"], compared["value"]),
         ui.tr("ind.differs"): compared["differs"].map({True: "⚠️", False: ""}),
         ui.tr("ind.taken_at"): compared["taken_at"].astype(str)}))
 
