@@ -17,8 +17,6 @@ store, filters = ui.page_context()
 lang = ui.language()
 st.title(ui.tr("nav.demands"))
 today = ui.today()
-
-
 ui.show_flash()
 
 
@@ -43,7 +41,7 @@ tier_names = list(tiers.cat.categories)
 chosen_tiers = controls[3].multiselect(ui.tr("d.tiers"), tier_names, key="d_tiers", placeholder=ui.tr("filters.choose"))
 method = controls[4].radio(ui.tr("d.method"), [m.value for m in demand.PriorityMethod], key="d_method", horizontal=True,
                            format_func=lambda m: ui.tr(f"d.method.{m}"))
-ranked = demand.priority(board, links, scores, method)
+ranked = demand.priority(board, links, scores, method)  # ranked over the whole board, then narrowed
 ranked = ranked[ranked["merged_into_id"].isna()]
 if sources:
     ranked = ranked[ranked["source"].isin(sources)]

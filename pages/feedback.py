@@ -25,8 +25,6 @@ lang = ui.language()
 url, version = ui.store_key(store), ui.data_version(store)
 st.title(ui.tr("nav.feedback"))
 today = ui.today()
-
-
 ui.show_flash()
 
 
@@ -34,11 +32,16 @@ def vocab_label(enum: Any) -> Callable[[object], str]:
     return lambda v: label(enum, v, lang) if isinstance(v, str) and v else "—"
 
 
+def stored_items() -> pd.DataFrame:
+    """Every item ever received, shared read-only between reruns (look-ups and merges read it)."""
+    return ui.shared_by_url(fb.load_items, url, version, dt.date(1970, 1, 1), dt.date(2999, 12, 31))
+
+
 @ui.page_cache
 @st.cache_resource(max_entries=4, show_spinner=False)
 def similarity_index(url: str, version: int) -> similarity.SimilarityIndex:
     """Every stored item's text, indexed once per store version: a look-up while typing reads it."""
-    items = ui.shared_by_url(fb.load_items, url, version, dt.date(1970, 1, 1), dt.date(2999, 12, 31))
+    items = stored_items()
     return similarity.SimilarityIndex.build(items["text"].tolist(), items["id"].tolist())
 
 
@@ -66,10 +69,11 @@ def faq_index(url: str, version: int) -> similarity.SimilarityIndex:
     return similarity.SimilarityIndex.build(entries["question"].tolist(), entries["id"].tolist())
 
 
-def show_similar(text: str, exclude: int | None = None) -> None:
-    """The stored items and FAQ entries most like ``text``: so a duplicate is linked, not entered again."""
+def show_similar(text: str, exclude: int | None = None) -> list[int]:
+    """The stored items and FAQ entries most like ``text``, so a duplicate is linked, not entered
+    again; returns the similar items' ids."""
     if len(text.strip()) < 2:
-        return
+        return []
     answers = faq_index(url, version).similar(text, k=3, min_score=similarity.DEFAULT_THRESHOLD)
     if len(answers):
         entries = ui.shared_by_url(fb.faq_entries, url, version).set_index("id").loc[answers["id"]]
@@ -79,12 +83,12 @@ def show_similar(text: str, exclude: int | None = None) -> None:
     found = found[found["id"] != exclude].head(5)
     if found.empty:
         st.caption(ui.tr("f.no_similar"))
-        return
-    known = ui.shared_by_url(fb.load_items, url, version, dt.date(1970, 1, 1), dt.date(2999, 12, 31)).set_index("id")
-    shown = known.loc[found["id"], ["customer_name", "received_at", "status", "text", "faq_id", "demand_id"]]
+        return []
+    shown = stored_items().set_index("id").loc[found["id"], ["customer_name", "received_at", "status", "text", "faq_id", "demand_id"]]
     st.markdown(f"**{ui.tr('f.similar')}**")
     ui.table(shown.assign(score=found["score"].round(2).to_numpy(), status=shown["status"].map(vocab_label(FeedbackStatus)),
                           received_at=shown["received_at"].dt.strftime("%Y-%m-%d")).reset_index())
+    return [int(i) for i in found["id"]]
 
 
 def show_queue() -> None:
@@ -151,14 +155,12 @@ def show_item(item_id: int) -> None:
     ui.table(ui.cached(fb.history, store, item_id).assign(
         from_status=lambda f: f["from_status"].map(vocab_label(FeedbackStatus)),
         to_status=lambda f: f["to_status"].map(vocab_label(FeedbackStatus))))
-    show_similar(item["text"], exclude=item_id)
-    candidates = similarity_index(url, version).similar(item["text"], k=6, min_score=similarity.DEFAULT_THRESHOLD)
-    candidates = [int(i) for i in candidates["id"] if int(i) != item_id]
+    candidates = show_similar(item["text"], exclude=item_id)
     if candidates:
         duplicates = st.multiselect(ui.tr("f.merge_pick"), candidates, key=f"f_merge_{item_id}", placeholder=ui.tr("filters.choose"),
                                     format_func=lambda i: f"#{i}")
         if st.button(ui.tr("f.merge"), key=f"f_merge_go_{item_id}", disabled=not duplicates):
-            known = ui.shared_by_url(fb.load_items, url, version, dt.date(1970, 1, 1), dt.date(2999, 12, 31)).set_index("id")
+            known = stored_items().set_index("id")
             ui.act(store, lambda s: fb.merge(s, ui.acting_user(), item_id, duplicates,
                                              {i: int(known.at[i, "version"]) for i in duplicates}), "f.merged")
 
