@@ -43,7 +43,7 @@ weights_start = st.session_state.get(ui.KEPT_WEIGHTS_KEY) or (base.weights if ba
 # redraws less); what they were last set to is kept under these session keys.
 kept_methods = st.session_state.get("c_kept_methods")
 kept_rules = st.session_state.get("c_kept_rules")
-mappings = st.session_state.get("c_kept_mappings") or {"demand_type": dict(scoring.DEFAULT_MAPPINGS["demand_type"])}
+mappings = ui.kept_mappings()
 methods_start = kept_methods or (base.methods if base else scoring.DEFAULT_METHODS)
 rules_start = kept_rules or (base.tier_rules if base else ui.cached(tiers.tier_rules, store))
 

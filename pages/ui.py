@@ -271,6 +271,13 @@ def methods_key(methods: dict[str, Any]) -> str:
     return json.dumps({k: m.to_dict() for k, m in methods.items()}, sort_keys=True)
 
 
+def kept_mappings() -> dict[str, dict[str, float]]:
+    """The category mapping last edited on the customer page, or the default one."""
+    from ops_core import scoring
+
+    return st.session_state.get("c_kept_mappings") or {"demand_type": dict(scoring.DEFAULT_MAPPINGS["demand_type"])}
+
+
 def current_scores(store: Engine, as_of: dt.date) -> tuple[pd.Series, pd.Series]:
     """Every customer's value score and tier (index customer_id) under the weights, methods and tier
     rules last set on the customer page, or the defaults: moving those sliders re-ranks other pages."""
@@ -279,7 +286,7 @@ def current_scores(store: Engine, as_of: dt.date) -> tuple[pd.Series, pd.Series]
     from ops_core import scoring, tiers
 
     methods = st.session_state.get("c_kept_methods") or scoring.DEFAULT_METHODS
-    mappings = st.session_state.get("c_kept_mappings") or {"demand_type": dict(scoring.DEFAULT_MAPPINGS["demand_type"])}
+    mappings = kept_mappings()
     kept = st.session_state.get(KEPT_WEIGHTS_KEY)
     weights = kept if kept and sum(kept.values()) > 0 else scoring.DEFAULT_WEIGHTS  # all zero: the customer page says so
     rules = st.session_state.get("c_kept_rules") or cached(tiers.tier_rules, store)
