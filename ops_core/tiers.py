@@ -27,6 +27,7 @@ Rules chosen (and tested in ``tests/test_tiers.py``):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -205,8 +206,17 @@ def assign_tiers(scores: pd.Series, rules: TierRules = DEFAULT_TIER_RULES,
         position = _quota_positions(scores.index, values, industry if use_industry else None, rules.quotas)
     else:
         assert_never(mode)
-    # Categorical: the tier names, stored as small integer codes (a million strings cost more than the tiering).
-    return pd.Series(pd.Categorical.from_codes(position, categories=list(names)), index=scores.index, name="tier")
+    # Categorical: the tier names, stored as small integer codes (a million strings cost more than the
+    # tiering). The codes are ours and in range, so pandas need not check them again.
+    return pd.Series(pd.Categorical.from_codes(position, dtype=_tier_dtype(tuple(names)), validate=False),
+                     index=scores.index, name="tier")
+
+
+@functools.lru_cache(maxsize=16)
+def _tier_dtype(names: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The categorical dtype of a tier Series; built once per set of names (building it costs more
+    than tiering 100k customers)."""
+    return pd.CategoricalDtype(list(names))
 
 
 def _quota_positions(index: pd.Index, values: np.ndarray, industry: pd.Series | None,
@@ -232,12 +242,16 @@ def _quota_positions(index: pd.Index, values: np.ndarray, industry: pd.Series | 
     return position
 
 
+_CHUNK = 1 << 15   # values per chunk of the histogram pass: its temporaries stay in the CPU cache
+_BUCKETS = 4096    # histogram buckets; a bound's bucket holds about n / 4096 customers
+_RANK_DIRECTLY = 2048  # at most this many candidates are ranked by a sort instead of a finer histogram
+
+
 def _positions_in_group(ids: np.ndarray, values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Positions from cumulative bounds without sorting or partitioning the whole group.
 
-    Values are bucketed into a histogram (about eight customers a bucket: one multiply, one
-    ``bincount``); each bound falls in one bucket, and only that bucket's customers (a handful,
-    or every customer tied on one score) are ranked by (value desc, id asc). Bucketing is
+    Values are bucketed into a histogram (one chunked pass); each bound falls in one bucket, and
+    only that bucket's customers are ranked by (value desc, id asc) in ``_best``. Bucketing is
     monotone, so everyone in a better bucket ranks above the bound and everyone in a worse one
     below it. Same tiers as a full sort (the oracle in ``tests/test_tiers.py``), several times
     faster than ``np.partition`` at a million customers.
@@ -246,31 +260,67 @@ def _positions_in_group(ids: np.ndarray, values: np.ndarray, bounds: np.ndarray)
     position = np.full(n, len(bounds), dtype=np.int8)
     if n == 0:
         return position
-    buckets = 1 << int(np.clip(math.ceil(math.log2(max(n // 8, 1))), 8, 16))  # fits uint16
-    low, high = float(values.min()), float(values.max())
-    # value × k − low × k lies in [−ulps, buckets − 1 + ulps]; truncation maps it into the buckets.
-    k = (buckets - 1) / (high - low) if high > low else 0.0
-    scaled = values * k
-    if low:
-        scaled -= low * k
-    bucket = scaled.astype(np.uint16)
-    # Customers in each bucket, best bucket first, and how many rank at or above each bucket.
-    best_first = np.bincount(bucket, minlength=buckets)[::-1]
-    at_or_above = np.cumsum(best_first)
+    bucket, at_or_above = _histogram(values)
     for bound in (int(b) for b in bounds):
         if bound <= 0:
             continue
         if bound >= n:
             position -= 1
             continue
-        step = int(np.searchsorted(at_or_above, bound))  # first bucket (best first) reaching the bound
-        edge = buckets - 1 - step
-        need = bound - int(at_or_above[step] - best_first[step])
-        members = np.flatnonzero(bucket == edge)
-        ranked = members[np.lexsort((ids[members], -values[members]))]
+        edge, need = _edge(at_or_above, bound)
         position -= bucket > edge
-        position[ranked[:need]] -= 1
+        members = np.flatnonzero(bucket == edge)
+        position[members[_best(ids[members], values[members], need)]] -= 1
     return position
+
+
+def _histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket per value (0 = lowest) and, per bucket from the best down, how many values lie at or above it.
+
+    Chunked so the scaled copy and the integer copy ``bincount`` wants stay in the cache: at a
+    million values this halves the time of one whole-array pass per step.
+    """
+    low, high = float(values.min()), float(values.max())
+    # (value − low) × k lies in [−ulps, buckets − 1 + ulps]; truncation maps it into the buckets.
+    k = (_BUCKETS - 1) / (high - low) if high > low else 0.0
+    if not math.isfinite(k):  # values a few subnormal steps apart: scale into 0..1 first
+        values = (values - low) / (high - low)
+        low, k = 0.0, float(_BUCKETS - 1)
+    bucket = np.empty(len(values), dtype=np.uint16)
+    counts = np.zeros(_BUCKETS, dtype=np.intp)
+    scratch = np.empty(min(_CHUNK, len(values)))
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start:start + _CHUNK]
+        scaled = scratch[:len(chunk)]
+        np.subtract(chunk, low, out=scaled)
+        scaled *= k
+        whole = scaled.astype(np.intp)
+        counts += np.bincount(whole, minlength=_BUCKETS)
+        bucket[start:start + len(chunk)] = whole
+    return bucket, np.cumsum(counts[::-1])
+
+
+def _edge(at_or_above: np.ndarray, bound: int) -> tuple[int, int]:
+    """The bucket the ``bound``-th best value falls in, and how many of its members are needed to reach the bound."""
+    step = int(np.searchsorted(at_or_above, bound))  # first bucket, best first, reaching the bound
+    above = int(at_or_above[step - 1]) if step else 0
+    return len(at_or_above) - 1 - step, bound - above
+
+
+def _best(ids: np.ndarray, values: np.ndarray, need: int) -> np.ndarray:
+    """Indices of the ``need`` best of these candidates by (value desc, id asc).
+
+    A few candidates are sorted; many (a crowded bucket: most scores in a narrow band next to a far
+    outlier) get a finer histogram of their own, so no input makes the cost a sort of the group.
+    """
+    if values.min() == values.max():  # all tied: the lowest ids, without sorting them all
+        return np.argpartition(ids, need - 1)[:need] if need < len(ids) else np.arange(len(ids))
+    if len(values) <= _RANK_DIRECTLY:
+        return np.lexsort((ids, -values))[:need]
+    bucket, at_or_above = _histogram(values)
+    edge, still = _edge(at_or_above, need)
+    members = np.flatnonzero(bucket == edge)
+    return np.concatenate((np.flatnonzero(bucket > edge), members[_best(ids[members], values[members], still)]))
 
 
 def tier_counts(tiers: pd.Series, names: tuple[str, ...]) -> pd.Series:

@@ -83,6 +83,10 @@ SCORE_SHAPES = {
     # distinct only in the last bits: the whole group spans a range of 1e-9
     "near-equal": lambda rng, n: 50 + rng.random(n) * 1e-9,
     "continuous": lambda rng, n: rng.random(n) * 100,
+    # one far outlier: everyone else shares the lowest histogram bucket, which needs a finer one
+    "outlier": lambda rng, n: np.where(np.arange(n) == 0, 1e12, rng.random(n) * 100),
+    # a span of three subnormal steps: the bucket scale 4095 / span overflows
+    "subnormal": lambda rng, n: rng.integers(0, 4, n) * 5e-324,
 }
 
 
