@@ -288,15 +288,14 @@ def _histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         low, k = 0.0, float(_BUCKETS - 1)
     bucket = np.empty(len(values), dtype=np.uint16)
     counts = np.zeros(_BUCKETS, dtype=np.intp)
-    scratch = np.empty(min(_CHUNK, len(values)))
+    scaled, truncated = np.empty(min(_CHUNK, len(values))), np.empty(min(_CHUNK, len(values)), dtype=np.intp)
     for start in range(0, len(values), _CHUNK):
         chunk = values[start:start + _CHUNK]
-        scaled = scratch[:len(chunk)]
-        np.subtract(chunk, low, out=scaled)
-        scaled *= k
-        whole = scaled.astype(np.intp)
-        counts += np.bincount(whole, minlength=_BUCKETS)
-        bucket[start:start + len(chunk)] = whole
+        size = len(chunk)
+        np.subtract(chunk, low, out=scaled[:size])
+        np.multiply(scaled[:size], k, out=truncated[:size], casting="unsafe")  # truncates toward zero
+        counts += np.bincount(truncated[:size], minlength=_BUCKETS)
+        bucket[start:start + size] = truncated[:size]
     return bucket, np.cumsum(counts[::-1])
 
 
