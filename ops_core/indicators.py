@@ -46,7 +46,7 @@ from ops_core.db.models import TABLES
 from ops_core.db.queries import days_between, round_half_up, rows_table
 from ops_core.errors import UsageError
 from ops_core.filters import SEGMENT_FIELDS, Filters
-from ops_core.overview import annualised_cents
+from ops_core.overview import annualised_cents, in_force
 from ops_core.periods import Period
 from ops_core.vocab import Grain
 
@@ -93,10 +93,6 @@ def _restricts(filters: Filters | None) -> bool:
     return filters is not None and any(getattr(filters, spec.name) for spec in SEGMENT_FIELDS)
 
 
-def _in_force(day: ColumnElement[dt.date]) -> ColumnElement[bool]:
-    return and_(contracts.c.start_date <= day, contracts.c.end_date >= day)
-
-
 def tier_at(customer_id: ColumnElement[int], day: ColumnElement[dt.date]) -> ColumnElement[str]:
     """The tier of the customer's newest score snapshot dated on or before ``day`` ("unscored" if none):
     the tier segment of every indicator (``usage`` reads it too)."""
@@ -138,8 +134,8 @@ def _units(cal: Subquery, filters: Filters | None, segment: str | None) -> Subqu
     by_line = segment == "product_line"
     keys = [contracts.c.customer_id] + ([contracts.c.product_line] if by_line else [])
     annual = annualised_cents()
-    start_arr = func.sum(case((_in_force(cal.c.p_before), annual), else_=0.0))
-    end_arr = func.sum(case((_in_force(cal.c.p_last), annual), else_=0.0))
+    start_arr = func.sum(case((in_force(cal.c.p_before), annual), else_=0.0))
+    end_arr = func.sum(case((in_force(cal.c.p_last), annual), else_=0.0))
     overlap = (
         # Rounded here, in the grouped query, so each unit's MRR is computed once (an outer query
         # referring to it many times would otherwise repeat the expression on SQLite).

@@ -36,7 +36,8 @@ def annualised_cents():
     return cast(contracts.c.amount_cents, Float) * 365.0 / (days_between(contracts.c.start_date, contracts.c.end_date) + 1)
 
 
-def _in_force(day):
+def in_force(day):
+    """SQL: the contract runs on ``day`` (both ends inclusive); every "active contract" count uses it."""
     return and_(contracts.c.start_date <= day, contracts.c.end_date >= day)
 
 
@@ -47,7 +48,7 @@ def headline(conn: Connection, filters: Filters, as_of: dt.date) -> dict[str, in
     arr_row = conn.execute(
         select(func.count(distinct(contracts.c.customer_id)), func.coalesce(func.sum(annualised_cents()), 0))
         .select_from(contracts.join(customers, customers.c.id == contracts.c.customer_id))
-        .where(chosen, _in_force(as_of))
+        .where(chosen, in_force(as_of))
     ).one()
     paid = (select(payments.c.invoice_id, func.sum(payments.c.amount_cents).label("paid"))
             .where(payments.c.paid_on <= as_of).group_by(payments.c.invoice_id).subquery())
@@ -88,7 +89,7 @@ def monthly_trend(conn: Connection, filters: Filters) -> pd.DataFrame:
     calendar = dates_table([month_end(m) for m in months], "day")
     arr = conn.execute(
         select(calendar.c.day, func.sum(annualised_cents()))
-        .select_from(calendar.join(contracts, _in_force(calendar.c.day))
+        .select_from(calendar.join(contracts, in_force(calendar.c.day))
                      .join(customers, customers.c.id == contracts.c.customer_id))
         .where(chosen).group_by(calendar.c.day)
     ).all()
@@ -109,7 +110,7 @@ def by_industry(conn: Connection, filters: Filters, as_of: dt.date) -> pd.DataFr
     """Customers and ARR (in force on ``as_of``) per industry, largest ARR first."""
     chosen = filters.customer_clause(customers)
     arr = (select(contracts.c.customer_id, func.sum(annualised_cents()).label("arr_cents"))
-           .where(_in_force(as_of)).group_by(contracts.c.customer_id).subquery())
+           .where(in_force(as_of)).group_by(contracts.c.customer_id).subquery())
     rows = conn.execute(
         select(customers.c.industry, func.count(), func.coalesce(func.sum(arr.c.arr_cents), 0))
         .select_from(customers.outerjoin(arr, arr.c.customer_id == customers.c.id))

@@ -35,7 +35,7 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, cast, 
 
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
-from ops_core.overview import _in_force, annualised_cents
+from ops_core.overview import annualised_cents, in_force
 
 customers = TABLES["customers"]
 contracts = TABLES["contracts"]
@@ -143,7 +143,7 @@ def usage_change(conn: Connection, as_of: dt.date) -> pd.DataFrame:
                cast(func.sum(case((um.month >= recent_from, um.active_user_days), else_=0)), BigInteger),
                cast(func.sum(case((um.month < recent_from, um.active_user_days), else_=0)), BigInteger))
         .where(um.month >= baseline_from, um.month < current,
-               um.customer_id.in_(select(contracts.c.customer_id).where(_in_force(as_of))))
+               um.customer_id.in_(select(contracts.c.customer_id).where(in_force(as_of))))
         .group_by(um.customer_id)
     ).all()
     frame = pd.DataFrame(rows, columns=["customer_id", "usage_recent", "usage_baseline"]).set_index("customer_id")

@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Date, Float, and_, case, cast, distinct, func
 from ops_core.db.models import TABLES
 from ops_core.db.queries import days_between
 from ops_core.errors import UsageError
-from ops_core.overview import _in_force, annualised_cents
+from ops_core.overview import annualised_cents, in_force
 
 customers = TABLES["customers"]
 contracts = TABLES["contracts"]
@@ -236,7 +236,7 @@ def derive_features(conn: Connection, as_of: dt.date) -> pd.DataFrame:
                func.sum(case((prior, contracts.c.amount_cents), else_=0)),
                func.sum(case((recent, margin), else_=0)),
                func.max(case((contracts.c.start_date <= as_of, days_between(contracts.c.start_date, day)))),
-               func.sum(case((_in_force(as_of), annualised_cents()), else_=0.0)))
+               func.sum(case((in_force(as_of), annualised_cents()), else_=0.0)))
         .where(signed <= as_of).group_by(contracts.c.customer_id)
     ).all(), ["customer_id", "order_recent", "order_prior", "gross_profit", "coop_days", "arr_cents"])
 
@@ -262,7 +262,7 @@ def derive_features(conn: Connection, as_of: dt.date) -> pd.DataFrame:
 
     lines = pd.DataFrame(conn.execute(
         select(contracts.c.customer_id, contracts.c.product_line).distinct()
-        .where(_in_force(as_of), signed <= as_of).order_by(contracts.c.customer_id, contracts.c.product_line)
+        .where(in_force(as_of), signed <= as_of).order_by(contracts.c.customer_id, contracts.c.product_line)
     ).all(), columns=["customer_id", "product_line"])
     product_lines = lines.groupby("customer_id")["product_line"].agg(",".join).rename("product_lines")
 
