@@ -55,6 +55,11 @@ class StaleVersion(OpsError):
         super().__init__(msg)
 
 
+class Conflict(OpsError):
+    """Another user's committed change clashes with this one: the same record created twice at once,
+    or a record it refers to removed meanwhile. Nothing of the action was saved."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an error's message: drivers append the SQL and hints below it."""
     text = str(getattr(exc, "orig", None) or exc).strip()

@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, Table, insert, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.sqltypes import JSON, BigInteger, String, Text
 
 from ops_core.db.models import TABLES
-from ops_core.errors import PermissionDenied, StaleVersion, UsageError, ValidationError
+from ops_core.errors import Conflict, PermissionDenied, StaleVersion, UsageError, ValidationError, first_line
 from ops_core.vocab import Role
 
 
@@ -250,7 +251,11 @@ def create(session: Session, actor: Actor, entity: str, values: Mapping[str, Any
     clean = {k: v for k, v in clean.items() if v is not None or table.c[k].default is None}
     if "version" in table.c:
         clean["version"] = 1
-    result = session.execute(insert(table).values(**clean))
+    try:
+        result = session.execute(insert(table).values(**clean))
+    except IntegrityError as exc:  # checks passed on what we read; someone committed in between
+        raise Conflict(f"{entity} could not be saved because someone else changed the same records at the same "
+                       f"moment ({first_line(exc)}); nothing was saved. Reload and try again.") from exc
     key = result.inserted_primary_key
     stored = _current(session, table, tuple(key) if len(key) > 1 else key[0])
     assert stored is not None

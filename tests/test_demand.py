@@ -16,7 +16,7 @@ from ops_core import demand, writes
 from ops_core.db.engine import make_engine, transaction
 from ops_core.db.models import TABLES
 from ops_core.db.schema import upgrade
-from ops_core.errors import PermissionDenied, StaleVersion, UsageError, ValidationError
+from ops_core.errors import Conflict, PermissionDenied, StaleVersion, UsageError, ValidationError
 from ops_core.vocab import Role
 from tests.factories import make_csm, make_customer
 
@@ -306,6 +306,37 @@ def test_linking_a_customer_twice_keeps_one_link_and_unlinking_removes_it(fresh_
         assert demand.unlink_customers(s, PM, row["id"], [a, 999]) == [a]
     with fresh_engine.connect() as conn:
         assert demand.load_links(conn)["customer_id"].tolist() == [b]
+
+
+def test_two_people_linking_the_same_customer_at_once_the_second_is_told_and_one_link_stays(fresh_engine):
+    # Both read "not linked yet"; the second's insert waits for the first to commit, then meets the
+    # key the first wrote. The second gets a Conflict it can show (not a driver IntegrityError) and
+    # nothing of its action is kept.
+    a, b = customers(fresh_engine, "甲", "乙")
+    row = new_demand(fresh_engine)
+    outcome: dict[str, Any] = {}
+
+    def second_person() -> None:
+        try:
+            with transaction(fresh_engine) as s:
+                demand.link_customers(s, OTHER_PM, row["id"], [b, a])
+            outcome["result"] = "committed"
+        except Exception as exc:  # the test asserts which one
+            outcome["result"] = exc
+
+    with transaction(fresh_engine) as first:
+        demand.link_customers(first, PM, row["id"], [a])
+        worker = threading.Thread(target=second_person)
+        worker.start()
+        time.sleep(0.5)  # the second session is now waiting on the key (PostgreSQL) or the write lock (SQLite)
+    worker.join(timeout=60)
+    assert isinstance(outcome["result"], Conflict), outcome["result"]
+    assert "nothing was saved" in str(outcome["result"])
+    with fresh_engine.connect() as conn:
+        assert demand.load_links(conn)["customer_id"].tolist() == [a]  # b, from the refused action, is not kept
+        audited = conn.execute(select(func.count()).select_from(TABLES["audit_log"]).where(
+            TABLES["audit_log"].c.entity == "demand_customers")).scalar_one()
+    assert audited == 1
 
 
 # --- priority -------------------------------------------------------------------------------------
