@@ -4,20 +4,19 @@ Features are derived once in SQL and cached; a slider move re-runs only ops_core
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ops_core import contacts, rfm, risk, scoring, settings, tiers
 from ops_core import customer_view as view
-from ops_core.db.engine import transaction
+from ops_core import risk, scoring, settings, tiers
 from ops_core.errors import OpsError
 from ops_core.i18n import label
 from ops_core.vocab import Industry, ProductLine, values
-from pages import ui
+from pages import customer_tabs, ui
+from pages.customer_tabs import dimension_name
 
 store, filters = ui.page_context()
 lang = ui.language()
@@ -25,13 +24,9 @@ url = ui.store_key(store)
 version = ui.data_version(store)
 
 
-def dimension_name(key: str) -> str:
-    found = scoring.DIMENSIONS_BY_KEY[key]
-    return found.name_zh if lang == "zh" else found.name_en
-
-
 # --- set-up: reference date, preset, methods, weights, tier rules ---------------------------------
 st.title(ui.tr("nav.customers"))
+ui.show_flash()
 as_of = st.columns(4)[0].date_input(ui.tr("customers.as_of"), value=min(filters.date_to, ui.today()), key="c_as_of")
 features = ui.shared(scoring.derive_features, store, as_of)
 presets = {p.name: p for p in ui.cached(tiers.list_presets, store)}
@@ -183,154 +178,7 @@ selected = ui.grid(display.assign(**{ui.tr("col.arr"): page_rows["arr_cents"].to
                    page_size=size, selectable=True)
 selected_code = selected[ui.tr("col.code")] if selected is not None else None
 
-# Only the open tab is drawn: a slider move must not rebuild eight tabs' tables (or export files).
-service_tab, explain_tab, preset_tab, chain_tab, risk_tab, rfm_tab, actions_tab, export_tab = st.tabs([
-    ui.tr(k) for k in ("customers.tab.service", "customers.tab.explain", "customers.tab.presets", "customers.tab.chain",
-                       "customers.tab.risk", "customers.tab.rfm", "customers.tab.actions", "customers.tab.export")],
-    key="c_tab", on_change="rerun")
-
-
-def show_service() -> None:
-    models = ui.cached(tiers.service_models, store)
-    load = tiers.workload(view.tier_counts(table, rules.names), ui.cached(tiers.csm_headcount, store), models)
-    st.markdown(f"**{ui.tr('customers.workload')}**")
-    ui.table(load)
-    short = load.loc[load["shortfall"] > 0, "tier"].tolist() if "shortfall" in load.columns else []
-    if short:
-        st.warning(ui.tr("customers.shortfall", tiers=", ".join(short)))
-    else:
-        st.success(ui.tr("customers.no_shortfall"))
-    ui.table(models)
-
-
-def show_explain() -> None:
-    top = shown.sort_values("score", ascending=False).head(200)
-    names = dict(zip(top["code"], top["name"], strict=True))
-    codes = list(names)
-    if selected_code and selected_code != st.session_state.get("c_last_selected"):
-        st.session_state["c_last_selected"] = selected_code  # a new row picked in the grid: explain it
-        st.session_state["c_explain"] = selected_code
-    if selected_code and selected_code not in names:
-        names[selected_code] = table.loc[table["code"] == selected_code, "name"].iloc[0]
-        codes.insert(0, selected_code)
-    if st.session_state.get("c_explain") not in codes:
-        st.session_state.pop("c_explain", None)
-    if codes:
-        code = st.selectbox(ui.tr("customers.explain.pick"), codes, format_func=lambda c: f"{c} · {names[c]}", key="c_explain")
-        customer_id = table.index[table["code"] == code][0]
-        floors = view.tier_floors(table)
-        detail = scoring.explain(features, normalised.values, raw_weights, customer_id, floors)
-        st.markdown(ui.tr("customers.explain.summary", score=detail.attrs["score"], tier=table.at[customer_id, "tier"]))
-        if detail.attrs.get("next_tier"):
-            st.markdown(ui.tr("customers.explain.gap", gap=detail.attrs["gap_points"], next_tier=detail.attrs["next_tier"],
-                              dimension=dimension_name(detail.attrs["closes_gap_fastest"]) if detail.attrs["closes_gap_fastest"] else "—"))
-        else:
-            st.markdown(ui.tr("customers.explain.top"))
-        st.dataframe(detail.assign(dimension=detail["key"].map(dimension_name), raw=detail["raw"].astype("string"))[
-            ["dimension", "raw", "normalised", "weight_share", "points"]].rename(columns={
-                "dimension": ui.tr("col.dimension"), "raw": ui.tr("col.raw"), "normalised": ui.tr("col.normalised"),
-                "weight_share": ui.tr("col.weight"), "points": ui.tr("col.points")}),
-            hide_index=True, width="stretch", column_config={ui.tr("col.weight"): st.column_config.NumberColumn(format="percent")})
-        history = ui.cached(tiers.score_history, store, int(customer_id))
-        if not history.empty:
-            st.markdown(f"**{ui.tr('customers.explain.history')}**")
-            st.altair_chart(alt.Chart(history).mark_line(point=True).encode(
-                x=alt.X("month:T", title=ui.tr("col.month")), y=alt.Y("score:Q", title=ui.tr("col.score")),
-                tooltip=["month", "score", "tier"]), width="stretch")
-
-
-def show_preset() -> None:
-    left, right = st.columns(2)
-    with left:
-        choice = st.selectbox(ui.tr("customers.preset.load"), ["", *presets], format_func=lambda n: n or ui.tr("customers.preset.none"),
-                              key="c_preset_pick")
-        if choice != (loaded or ""):
-            st.session_state["c_loaded_preset"] = choice or None
-            for key in [k for k in st.session_state if str(k).startswith(("c_weight_", "c_method_", "c_quota_", "c_cutoff_",
-                                                                          "c_floor_", "c_ceiling_", "c_kept_"))]:
-                del st.session_state[key]
-            st.rerun()
-        name = st.text_input(ui.tr("customers.preset.name"), value=loaded or "", key="c_preset_name")
-        if st.button(ui.tr("customers.preset.save"), key="c_preset_save") and name.strip():
-            try:
-                with transaction(store) as session:
-                    existing = presets.get(name.strip())
-                    tiers.save_preset(session, ui.acting_user(), name.strip(), raw_weights, methods, rules,
-                                      expected_version=existing.version if existing else None)
-                ui.clear_caches()
-                st.success(ui.tr("customers.preset.saved", name=name.strip()))
-            except OpsError as exc:
-                ui.show_error(exc)
-        published = next((p for p in presets.values() if p.published), None)
-        if published:
-            st.caption(ui.tr("customers.preset.published", name=published.name))
-        if loaded and loaded in presets and st.button(ui.tr("customers.preset.publish"), key="c_publish"):
-            try:
-                with transaction(store) as session:
-                    tiers.publish_preset(session, ui.acting_user(), presets[loaded].id, presets[loaded].version)
-                ui.clear_caches()
-                st.rerun()
-            except OpsError as exc:
-                ui.show_error(exc)
-        month = dt.date(as_of.year, as_of.month, 1)
-        if published and st.button(ui.tr("customers.preset.snapshot", month=f"{month:%Y-%m}"), key="c_snapshot"):
-            published_norm = ui.normalised_features(url, version, as_of, ui.methods_key(published.methods))
-            published_table = view.scored_customers(features, published_norm.values, published.weights, published.tier_rules)
-            with transaction(store) as session:
-                rows = tiers.snapshot_month(session, ui.acting_user(), month, published_table["score"], published_table["tier"], published.id)
-            ui.clear_caches()
-            st.success(ui.tr("customers.preset.snapshot_done", rows=rows, month=f"{month:%Y-%m}"))
-    with right:
-        if not presets:
-            st.info(ui.tr("customers.preset.empty"))
-        else:
-            other_name = st.selectbox(ui.tr("customers.preset.compare"), list(presets), key="c_compare")
-            other = presets[other_name]
-            other_norm = ui.normalised_features(url, version, as_of, ui.methods_key(other.methods))
-            other_table = view.scored_customers(features, other_norm.values, other.weights, other.tier_rules)
-            st.markdown(f"**{ui.tr('customers.preset.matrix')}**")
-            st.dataframe(tiers.migration_matrix(other_table["tier"], table["tier"], list(rules.names)), width="stretch")
-            movers = tiers.movers(other_table["tier"], table["tier"])
-            st.markdown(f"**{ui.tr('customers.preset.movers')}** ({len(movers):,})")
-            ui.table(movers.join(table[["code", "name"]], on="customer_id").head(500))
-
-
-def show_chain() -> None:
-    st.caption(ui.tr("customers.chain.caption"))
-    chain = ui.cached(risk.decision_chain, store, as_of)
-    ui.table(risk.chain_gaps(chain, table["tier"], rules.names[:2]))
-
-
-def show_risk() -> None:
-    horizon = st.slider(ui.tr("customers.risk.horizon"), 30, 365, 90, 15, key="c_horizon")
-    st.caption(ui.tr("customers.risk.caption"))
-    ui.table(ui.cached(risk.renewal_risk, store, as_of, horizon))
-
-
-def show_rfm() -> None:
-    segments = ui.cached(rfm.rfm_table, store, as_of)
-    ui.table(segments["segment"].value_counts().rename_axis("segment").reset_index())
-    ui.table(table[["code", "name", "tier"]].join(segments, how="inner").head(500))
-
-
-def show_actions() -> None:
-    ui.table(risk.next_actions(table["tier"], ui.cached(risk.decision_chain, store, as_of), risk_table))
-
-
-def show_export() -> None:
-    chosen = st.multiselect(ui.tr("customers.export.columns"), list(view.EXPORT_COLUMNS), default=list(view.EXPORT_DEFAULT_COLUMNS),
-                            key="c_export_columns")
-    unmasked = ui.may_see_personal_data() and st.checkbox(ui.tr("customers.export.unmasked"), value=False, key="c_unmasked")
-    st.caption(ui.tr("customers.export.rows", rows=len(shown)))
-    notes = view.export_notes(raw_weights, methods, rules, ui.describe(filters, store), view_filters.describe("en"),
-                              loaded, dt.datetime.now(dt.UTC), as_of)
-    ui.download_buttons(view.export_frame(shown, ui.cached(contacts.key_contacts, store, as_of), chosen),
-                        "customers", notes, personal=None if unmasked else "customer_list")
-
-
-for tab, show in zip((service_tab, explain_tab, preset_tab, chain_tab, risk_tab, rfm_tab, actions_tab, export_tab),
-                     (show_service, show_explain, show_preset, show_chain, show_risk, show_rfm, show_actions, show_export),
-                     strict=True):
-    if tab.open:
-        with tab:
-            show()
+customer_tabs.draw(customer_tabs.Scored(
+    store=store, as_of=as_of, features=features, normalised=normalised, weights=raw_weights, methods=methods, rules=rules,
+    table=table, shown=shown, risk_table=risk_table, presets=presets, loaded=loaded, selected_code=selected_code,
+    filters=filters, view_filters=view_filters))

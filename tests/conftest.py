@@ -24,6 +24,7 @@ from ops_core.db.schema import upgrade  # noqa: E402
 PG_URL = os.environ.get("OPS_TEST_DATABASE_URL", "").strip()
 BACKEND = "postgresql" if PG_URL else "sqlite"
 DEMO_CUSTOMERS = 300
+SMALL_CUSTOMERS = 60  # the small company of small_company()
 DEMO_YEARS = 3
 DEMO_SEED = 11
 
@@ -98,13 +99,13 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def small_company(new_store_url) -> str:
-    """A store of its own holding a small demo company (60 customers, one year), for tests that write."""
+    """A store of its own holding a small demo company (``SMALL_CUSTOMERS``, one year), for tests that write."""
     from ops_core import demo
 
     url = new_store_url()
     engine = make_engine(url)
     upgrade(engine)
-    demo.generate(engine, customers=60, years=1, seed=5)
+    demo.generate(engine, customers=SMALL_CUSTOMERS, years=1, seed=5)
     engine.dispose()
     return url
 

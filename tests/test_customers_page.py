@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from ops_core import customer_view as view
 from ops_core import scoring, tiers
-from tests.conftest import DEMO_CUSTOMERS, open_page
+from ops_core.db.engine import make_engine
+from tests.conftest import DEMO_CUSTOMERS, SMALL_CUSTOMERS, open_page, small_company
 
 PAGE_WEIGHTS = {k: round(100 * w) for k, w in scoring.DEFAULT_WEIGHTS.items()}  # the sliders' integer starts
 
@@ -105,3 +107,56 @@ def test_a_method_chosen_in_the_expander_still_applies_once_it_is_closed(page, d
     table = view.scored_customers(features, scoring.normalise(features, methods).values, PAGE_WEIGHTS, rules)
     counts = view.tier_counts(table, rules.names)
     assert {k: v for k, v in opened.items() if k != "Customers"} == {f"{n} customers": f"{c:,}" for n, c in counts.items()}
+
+
+CUSTOMER_TABS = ["Tiers and service models", "Explanation", "Presets and comparison", "Decision-chain gaps",
+                 "Renewal risk", "RFM", "Next actions per CSM", "Export"]
+
+
+@pytest.mark.parametrize("tab", CUSTOMER_TABS)
+def test_every_customer_tab_draws_without_an_exception(page, tab):
+    page.session_state["c_tab"] = tab
+    page.run()
+    assert [e.value for e in page.exception] == []
+    assert [e.value for e in page.error] == []
+
+
+def ok(app: AppTest) -> AppTest:
+    assert [e.value for e in app.exception] == []
+    assert [e.value for e in app.error] == []
+    return app
+
+
+def test_a_preset_saved_published_and_frozen_on_the_page_lands_in_the_store(new_store_url, monkeypatch):
+    # Each of the three buttons is one transaction; its message is the flash the page shows after it.
+    url = small_company(new_store_url)
+    engine = make_engine(url)
+    page = open_page(url, "pages/customers.py", monkeypatch)
+    page.session_state["c_tab"] = "Presets and comparison"
+    ok(page.run())
+    page.text_input(key="c_preset_name").set_value("季度方案 Q4")
+    page.button(key="c_preset_save").click()
+    ok(page.run())
+    assert [s.value for s in page.success] == ["Saved preset 季度方案 Q4."]
+    with engine.connect() as conn:
+        saved = tiers.load_preset(conn, "季度方案 Q4")
+    assert saved.weights == {k: float(w) for k, w in PAGE_WEIGHTS.items()}  # the sliders as they stood
+    assert not saved.published
+
+    page.selectbox(key="c_preset_pick").set_value("季度方案 Q4")
+    ok(page.run())
+    page.button(key="c_publish").click()
+    ok(page.run())
+    assert [s.value for s in page.success] == ["Published 季度方案 Q4 as the tier assignment."]
+    with engine.connect() as conn:
+        assert tiers.published_preset(conn).name == "季度方案 Q4"
+
+    page.button(key="c_snapshot").click()
+    ok(page.run())
+    month = dt.date.today().replace(day=1)
+    assert [s.value for s in page.success] == [f"Saved {SMALL_CUSTOMERS} scores for {month:%Y-%m}."]
+    with engine.connect() as conn:
+        history = tiers.tier_counts_history(conn)
+    frozen = history[pd.to_datetime(history["month"]).dt.date == month]
+    assert int(frozen["count"].sum()) == SMALL_CUSTOMERS  # one snapshot row per customer of the small company
+    engine.dispose()

@@ -1,0 +1,208 @@
+"""The customer page's tabs: service models, explanation, presets, decision chain, risk, RFM, actions, export.
+
+Each tab reads one ``Scored`` (what the page above it computed); only the open tab is drawn, so a
+slider move never rebuilds eight tabs' tables or export files.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from ops_core import contacts, rfm, risk, scoring, tiers
+from ops_core import customer_view as view
+from ops_core.filters import Filters
+from pages import ui
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The customer page's state a tab needs: the scoring in force, every customer and the filtered view."""
+
+    store: Engine
+    as_of: dt.date
+    features: pd.DataFrame
+    normalised: scoring.Normalised
+    weights: dict[str, float]
+    methods: dict[str, scoring.MethodSpec]
+    rules: tiers.TierRules
+    table: pd.DataFrame   # every customer, scored and tiered
+    shown: pd.DataFrame   # the customers the filters leave
+    risk_table: pd.DataFrame
+    presets: dict[str, tiers.Preset]
+    loaded: str | None    # the preset the sliders started from
+    selected_code: str | None  # the row picked in the grid
+    filters: Filters
+    view_filters: view.ViewFilters
+
+    def rescored(self, preset: tiers.Preset) -> pd.DataFrame:
+        """Every customer scored and tiered with a preset's weights, methods and rules (same features)."""
+        normalised = ui.normalised_features(ui.store_key(self.store), ui.data_version(self.store), self.as_of,
+                                            ui.methods_key(preset.methods))
+        return view.scored_customers(self.features, normalised.values, preset.weights, preset.tier_rules)
+
+
+def dimension_name(key: str) -> str:
+    found = scoring.DIMENSIONS_BY_KEY[key]
+    return found.name_zh if ui.language() == "zh" else found.name_en
+
+
+def draw(scored: Scored) -> None:
+    """The tab bar, and the open tab's content."""
+    tabs = st.tabs([ui.tr(key) for key in TABS], key="c_tab", on_change="rerun")
+    for tab, show in zip(tabs, TABS.values(), strict=True):
+        if tab.open:
+            with tab:
+                show(scored)
+
+
+def show_service(scored: Scored) -> None:
+    models = ui.cached(tiers.service_models, scored.store)
+    load = tiers.workload(view.tier_counts(scored.table, scored.rules.names), ui.cached(tiers.csm_headcount, scored.store),
+                          models)
+    st.markdown(f"**{ui.tr('customers.workload')}**")
+    ui.table(load)
+    short = load.loc[load["shortfall"] > 0, "tier"].tolist() if "shortfall" in load.columns else []
+    if short:
+        st.warning(ui.tr("customers.shortfall", tiers=", ".join(short)))
+    else:
+        st.success(ui.tr("customers.no_shortfall"))
+    ui.table(models)
+
+
+def show_explain(scored: Scored) -> None:
+    table, picked = scored.table, scored.selected_code
+    top = scored.shown.sort_values("score", ascending=False).head(200)
+    names = dict(zip(top["code"], top["name"], strict=True))
+    codes = list(names)
+    if picked and picked != st.session_state.get("c_last_selected"):
+        st.session_state["c_last_selected"] = picked  # a new row picked in the grid: explain it
+        st.session_state["c_explain"] = picked
+    if picked and picked not in names:
+        names[picked] = table.loc[table["code"] == picked, "name"].iloc[0]
+        codes.insert(0, picked)
+    if st.session_state.get("c_explain") not in codes:
+        st.session_state.pop("c_explain", None)
+    if not codes:
+        return
+    code = st.selectbox(ui.tr("customers.explain.pick"), codes, format_func=lambda c: f"{c} · {names[c]}", key="c_explain")
+    customer_id = table.index[table["code"] == code][0]
+    detail = scoring.explain(scored.features, scored.normalised.values, scored.weights, customer_id, view.tier_floors(table))
+    st.markdown(ui.tr("customers.explain.summary", score=detail.attrs["score"], tier=table.at[customer_id, "tier"]))
+    if detail.attrs.get("next_tier"):
+        fastest = detail.attrs["closes_gap_fastest"]
+        st.markdown(ui.tr("customers.explain.gap", gap=detail.attrs["gap_points"], next_tier=detail.attrs["next_tier"],
+                          dimension=dimension_name(fastest) if fastest else "—"))
+    else:
+        st.markdown(ui.tr("customers.explain.top"))
+    columns = {"dimension": "col.dimension", "raw": "col.raw", "normalised": "col.normalised", "weight_share": "col.weight",
+               "points": "col.points"}
+    st.dataframe(detail.assign(dimension=detail["key"].map(dimension_name), raw=detail["raw"].astype("string"))[
+        list(columns)].rename(columns={c: ui.tr(k) for c, k in columns.items()}), hide_index=True, width="stretch",
+        column_config={ui.tr("col.weight"): st.column_config.NumberColumn(format="percent")})
+    history = ui.cached(tiers.score_history, scored.store, int(customer_id))
+    if not history.empty:
+        st.markdown(f"**{ui.tr('customers.explain.history')}**")
+        st.altair_chart(alt.Chart(history).mark_line(point=True).encode(
+            x=alt.X("month:T", title=ui.tr("col.month")), y=alt.Y("score:Q", title=ui.tr("col.score")),
+            tooltip=["month", "score", "tier"]), width="stretch")
+
+
+def show_presets(scored: Scored) -> None:
+    left, right = st.columns(2)
+    with left:
+        _preset_actions(scored)
+    with right:
+        if not scored.presets:
+            st.info(ui.tr("customers.preset.empty"))
+            return
+        other = scored.presets[st.selectbox(ui.tr("customers.preset.compare"), list(scored.presets), key="c_compare")]
+        before, after = scored.rescored(other)["tier"], scored.table["tier"]
+        st.markdown(f"**{ui.tr('customers.preset.matrix')}**")
+        st.dataframe(tiers.migration_matrix(before, after, list(scored.rules.names)), width="stretch")
+        movers = tiers.movers(before, after)
+        st.markdown(f"**{ui.tr('customers.preset.movers')}** ({len(movers):,})")
+        ui.table(movers.join(scored.table[["code", "name"]], on="customer_id").head(500))
+
+
+def _preset_actions(scored: Scored) -> None:
+    """Load, save and publish a preset, and freeze the published scores of the month: one transaction each."""
+    presets, loaded, actor = scored.presets, scored.loaded, ui.acting_user()
+    choice = st.selectbox(ui.tr("customers.preset.load"), ["", *presets], key="c_preset_pick",
+                          format_func=lambda n: n or ui.tr("customers.preset.none"))
+    if choice != (loaded or ""):  # start every slider and method from the chosen preset
+        st.session_state["c_loaded_preset"] = choice or None
+        for key in [k for k in st.session_state if str(k).startswith(("c_weight_", "c_method_", "c_quota_", "c_cutoff_",
+                                                                      "c_floor_", "c_ceiling_", "c_kept_"))]:
+            del st.session_state[key]
+        st.rerun()
+    name = st.text_input(ui.tr("customers.preset.name"), value=loaded or "", key="c_preset_name").strip()
+    if st.button(ui.tr("customers.preset.save"), key="c_preset_save") and name:
+        existing = presets.get(name)
+        ui.act(scored.store, lambda s: tiers.save_preset(s, actor, name, scored.weights, scored.methods, scored.rules,
+                                                         expected_version=existing.version if existing else None),
+               "customers.preset.saved", name=name)
+    published = next((p for p in presets.values() if p.published), None)
+    if published:
+        st.caption(ui.tr("customers.preset.published", name=published.name))
+    if loaded in presets and st.button(ui.tr("customers.preset.publish"), key="c_publish"):
+        chosen = presets[loaded]
+        ui.act(scored.store, lambda s: tiers.publish_preset(s, actor, chosen.id, chosen.version),
+               "customers.preset.publish_done", name=loaded)
+    month = dt.date(scored.as_of.year, scored.as_of.month, 1)
+    if published and st.button(ui.tr("customers.preset.snapshot", month=f"{month:%Y-%m}"), key="c_snapshot"):
+        frozen = scored.rescored(published)
+        ui.act(scored.store, lambda s: tiers.snapshot_month(s, actor, month, frozen["score"], frozen["tier"], published.id),
+               "customers.preset.snapshot_done", month=f"{month:%Y-%m}")
+
+
+def show_chain(scored: Scored) -> None:
+    st.caption(ui.tr("customers.chain.caption"))
+    chain = ui.cached(risk.decision_chain, scored.store, scored.as_of)
+    ui.table(risk.chain_gaps(chain, scored.table["tier"], scored.rules.names[:2]))
+
+
+def show_risk(scored: Scored) -> None:
+    horizon = st.slider(ui.tr("customers.risk.horizon"), 30, 365, 90, 15, key="c_horizon")
+    st.caption(ui.tr("customers.risk.caption"))
+    ui.table(ui.cached(risk.renewal_risk, scored.store, scored.as_of, horizon))
+
+
+def show_rfm(scored: Scored) -> None:
+    segments = ui.cached(rfm.rfm_table, scored.store, scored.as_of)
+    ui.table(segments["segment"].value_counts().rename_axis("segment").reset_index())
+    ui.table(scored.table[["code", "name", "tier"]].join(segments, how="inner").head(500))
+
+
+def show_actions(scored: Scored) -> None:
+    chain = ui.cached(risk.decision_chain, scored.store, scored.as_of)
+    ui.table(risk.next_actions(scored.table["tier"], chain, scored.risk_table))
+
+
+def show_export(scored: Scored) -> None:
+    chosen = st.multiselect(ui.tr("customers.export.columns"), list(view.EXPORT_COLUMNS),
+                            default=list(view.EXPORT_DEFAULT_COLUMNS), key="c_export_columns")
+    unmasked = ui.may_see_personal_data() and st.checkbox(ui.tr("customers.export.unmasked"), value=False, key="c_unmasked")
+    st.caption(ui.tr("customers.export.rows", rows=len(scored.shown)))
+    notes = view.export_notes(scored.weights, scored.methods, scored.rules, ui.describe(scored.filters, scored.store),
+                              scored.view_filters.describe("en"), scored.loaded, dt.datetime.now(dt.UTC), scored.as_of)
+    contact_rows = ui.cached(contacts.key_contacts, scored.store, scored.as_of)
+    ui.download_buttons(view.export_frame(scored.shown, contact_rows, chosen), "customers", notes,
+                        personal=None if unmasked else "customer_list")
+
+
+TABS: dict[str, Callable[[Scored], None]] = {
+    "customers.tab.service": show_service,
+    "customers.tab.explain": show_explain,
+    "customers.tab.presets": show_presets,
+    "customers.tab.chain": show_chain,
+    "customers.tab.risk": show_risk,
+    "customers.tab.rfm": show_rfm,
+    "customers.tab.actions": show_actions,
+    "customers.tab.export": show_export,
+}
