@@ -120,3 +120,10 @@ def open_page(database_url: str, page: str, monkeypatch) -> object:
     app.switch_page(page).run()
     assert [e.value for e in app.exception] == []
     return app
+
+
+def ok(app):
+    """The AppTest run shows neither an exception nor an error box; returns the app for chaining."""
+    assert [e.value for e in app.exception] == []
+    assert [e.value for e in app.error] == []
+    return app

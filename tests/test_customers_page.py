@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from ops_core import customer_view as view
 from ops_core import scoring, tiers
 from ops_core.db.engine import make_engine
-from tests.conftest import DEMO_CUSTOMERS, SMALL_CUSTOMERS, open_page, small_company
+from tests.conftest import DEMO_CUSTOMERS, SMALL_CUSTOMERS, ok, open_page, small_company
 
 PAGE_WEIGHTS = {k: round(100 * w) for k, w in scoring.DEFAULT_WEIGHTS.items()}  # the sliders' integer starts
 
@@ -116,15 +116,7 @@ CUSTOMER_TABS = ["Tiers and service models", "Explanation", "Presets and compari
 @pytest.mark.parametrize("tab", CUSTOMER_TABS)
 def test_every_customer_tab_draws_without_an_exception(page, tab):
     page.session_state["c_tab"] = tab
-    page.run()
-    assert [e.value for e in page.exception] == []
-    assert [e.value for e in page.error] == []
-
-
-def ok(app: AppTest) -> AppTest:
-    assert [e.value for e in app.exception] == []
-    assert [e.value for e in app.error] == []
-    return app
+    ok(page.run())
 
 
 def test_a_preset_saved_published_and_frozen_on_the_page_lands_in_the_store(new_store_url, monkeypatch):

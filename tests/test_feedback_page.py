@@ -8,13 +8,12 @@ import io
 
 import pytest
 from sqlalchemy import select
-from streamlit.testing.v1 import AppTest
 
 from ops_core import exports
 from ops_core.db.engine import make_engine
 from ops_core.db.models import TABLES
 from ops_core.io import export_entity
-from tests.conftest import open_page, small_company
+from tests.conftest import ok, open_page, small_company
 
 HOSTILE = '客户反馈：导出报表时报错 500，请尽快修复 🙏 =HYPERLINK("http://evil.example","点我")'
 
@@ -31,12 +30,6 @@ def test_every_feedback_tab_draws_without_an_exception(loop_url, monkeypatch, ta
     page.session_state["f_tab"] = tab
     page.run()
     assert [e.value for e in page.exception] == []
-
-
-def ok(page: AppTest) -> AppTest:
-    assert [e.value for e in page.exception] == []
-    assert [e.value for e in page.error] == []
-    return page
 
 
 def test_feedback_becomes_a_released_demand_whose_customer_is_listed_to_inform(loop_url, monkeypatch):
