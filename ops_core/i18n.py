@@ -423,6 +423,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "col.customers": ("Customers", "客户数"),
     "col.dimension": ("Dimension", "维度"),
     "col.raw": ("Raw value", "原始值"),
+    "unit.employees": ("{value} employees", "{value} 人"),
+    "unit.yuan_days": ("{value} yuan × days overdue", "{value} 元·天（逾期）"),
+    "unit.points": ("{value} points", "{value} 分"),
+    "unit.no_baseline": ("no orders in the prior 12 months", "前 12 个月无订单"),
     "col.normalised": ("Normalised", "归一化值"),
     "col.weight": ("Weight", "权重"),
     "col.points": ("Points", "得分贡献"),
@@ -576,6 +580,10 @@ _VOCABULARY_LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
         "micro": ("Micro (<50)", "微型（<50人）"), "small": ("Small (50-249)", "小型（50-249人）"),
         "medium": ("Medium (250-999)", "中型（250-999人）"), "large": ("Large (1,000-4,999)", "大型（1000-4999人）"),
         "enterprise": ("Enterprise (5,000+)", "超大型（5000人以上）"),
+    },
+    vocab.DemandType: {
+        "standard": ("Standard product", "标准化产品"), "configured": ("Configured", "配置型"),
+        "customised": ("Customised", "定制型"), "platform": ("Platform", "平台型"),
     },
     vocab.DemandStatus: {
         "backlog": ("Backlog", "待处理"), "evaluating": ("Evaluating", "评估中"), "planned": ("Planned", "已规划"),

@@ -105,6 +105,11 @@ class MethodSpec:
 # --- the nine dimensions -----------------------------------------------------------------------
 
 
+# The raw value's unit: "cents" (money), "employees", "yuan_days" (unpaid yuan × days overdue),
+# "points", "share" (already 0..1), "ratio" (growth: −1 .. +1 and beyond), "category".
+Unit = Literal["cents", "employees", "yuan_days", "points", "share", "ratio", "category", "number"]
+
+
 @dataclass(frozen=True)
 class Dimension:
     """One value dimension: its names, its default method and weight, and what its raw value means."""
@@ -117,6 +122,7 @@ class Dimension:
     default_weight: float
     higher_is_better: bool
     definition: str
+    unit: Unit = "number"  # what the raw value counts, so a person is shown yuan rather than cents
 
 
 # Cooperation: partnership level as points, combined with years since the first contract started.
@@ -133,49 +139,49 @@ DIMENSIONS: tuple[Dimension, ...] = (
         MethodSpec(Method.log_minmax), 0.20, True,
         "Sum of amount_cents of the customer's contracts signed in the 12 months up to the reference date "
         "(signed_on after the same day one year earlier, up to and including the reference date); cents. "
-        "No contract signed in that window gives 0."),
+        "No contract signed in that window gives 0.", unit="cents"),
     Dimension(
         "company_size", "Company size", "企业规模", "numeric",
         MethodSpec(Method.log_minmax), 0.10, True,
-        "Number of employees as recorded on the customer."),
+        "Number of employees as recorded on the customer.", unit="employees"),
     Dimension(
         "gross_profit", "Gross profit (12 months)", "贡献毛利（近12个月）", "numeric",
         MethodSpec(Method.winsorised, 0.95), 0.15, True,
         "For the contracts signed in the same 12-month window as the order amount: amount minus delivery "
-        "cost minus service cost, summed; cents (may be negative)."),
+        "cost minus service cost, summed; cents (may be negative).", unit="cents"),
     Dimension(
         "demand_type", "Product demand type", "产品需求类型", "categorical",
         MethodSpec(Method.mapping), 0.10, True,
         "The customer's demand type (standard / configured / customised / platform), scored through "
-        "the editable mapping table (default 0.25 / 0.5 / 0.75 / 1.0)."),
+        "the editable mapping table (default 0.25 / 0.5 / 0.75 / 1.0).", unit="category"),
     Dimension(
         "cooperation", "Cooperation status", "合作状态", "numeric",
         MethodSpec(Method.bounded, floor=0.0, ceiling=1.0), 0.10, True,
         "0.6 × partnership level points (basic 0.25, silver 0.5, gold 0.75, strategic 1.0) + "
         "0.4 × min(years since the first contract started / 5, 1); years = days / 365.25 up to the "
-        "reference date; no contract started yet counts 0 years. Already 0..1."),
+        "reference date; no contract started yet counts 0 years. Already 0..1.", unit="share"),
     Dimension(
         "influence", "Industry influence", "行业影响力", "numeric",
         MethodSpec(Method.bounded, floor=0.0, ceiling=4.0), 0.10, True,
         "Customers this customer referred (referred on or before the reference date) who had signed a "
-        "contract by then, plus 2 if it is a reference case (the flag as it stands today)."),
+        "contract by then, plus 2 if it is a reference case (the flag as it stands today).", unit="points"),
     Dimension(
         "brand", "Brand image", "品牌形象", "numeric",
         MethodSpec(Method.bounded, floor=0.0, ceiling=6.0), 0.10, True,
-        "Points: Fortune 500 = 3, listed company = 2, high-valuation company = 1, summed (0..6)."),
+        "Points: Fortune 500 = 3, listed company = 2, high-valuation company = 1, summed (0..6).", unit="points"),
     Dimension(
         "payment", "Payment collection", "回款情况", "numeric",
         MethodSpec(Method.log_minmax), 0.10, False,
         "Overdue yuan-days on the reference date: for every invoice due before that day with an amount "
         "still unpaid (payments made on or before the day count), unpaid yuan × days past due, summed. "
-        "0 means nothing overdue; higher is worse, so the normalised value is flipped."),
+        "0 means nothing overdue; higher is worse, so the normalised value is flipped.", unit="yuan_days"),
     Dimension(
         "growth", "Growth potential", "增长潜力", "numeric",
         MethodSpec(Method.bounded, floor=-1.0, ceiling=1.0), 0.05, True,
         "Order amount of the last 12 months against the 12 months before: (recent − prior) / prior, "
         "so −1 is orders stopped, 0 flat, +1 doubled. No orders in either period: 0 (flat, e.g. a "
         "multi-year contract). Orders now but none in the prior period: missing (no baseline, e.g. a "
-        "new customer), which scores 0."),
+        "new customer), which scores 0.", unit="ratio"),
 )
 DIMENSION_KEYS: tuple[str, ...] = tuple(d.key for d in DIMENSIONS)
 DIMENSIONS_BY_KEY: dict[str, Dimension] = {d.key: d for d in DIMENSIONS}

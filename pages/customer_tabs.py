@@ -102,7 +102,8 @@ def show_explain(scored: Scored) -> None:
         st.markdown(ui.tr("customers.explain.top"))
     columns = {"dimension": "col.dimension", "raw": "col.raw", "normalised": "col.normalised", "weight_share": "col.weight",
                "points": "col.points"}
-    st.dataframe(detail.assign(dimension=detail["key"].map(dimension_name), raw=detail["raw"].astype("string"))[
+    shown_raw = [ui.raw_value(scoring.DIMENSIONS_BY_KEY[k].unit, v) for k, v in zip(detail["key"], detail["raw"], strict=True)]
+    st.dataframe(detail.assign(dimension=detail["key"].map(dimension_name), raw=shown_raw)[
         list(columns)].rename(columns={c: ui.tr(k) for c, k in columns.items()}), hide_index=True, width="stretch",
         column_config={ui.tr("col.weight"): st.column_config.NumberColumn(format="percent")})
     history = ui.cached(tiers.score_history, scored.store, int(customer_id))

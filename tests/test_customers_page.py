@@ -152,3 +152,19 @@ def test_a_preset_saved_published_and_frozen_on_the_page_lands_in_the_store(new_
     frozen = history[pd.to_datetime(history["month"]).dt.date == month]
     assert int(frozen["count"].sum()) == SMALL_CUSTOMERS  # one snapshot row per customer of the small company
     engine.dispose()
+
+
+def test_the_explanation_shows_raw_money_in_yuan_and_growth_as_a_percentage(page, demo_engine):
+    # Features hold money in cents; a person reads yuan. The explained customer is the one in the picker.
+    page.session_state["c_tab"] = "Explanation"
+    ok(page.run())
+    code = page.selectbox(key="c_explain").value
+    with demo_engine.connect() as conn:
+        features = scoring.derive_features(conn, dt.date.today())
+    row = features.loc[features["code"] == code].iloc[0]
+    shown = page.dataframe[-1].value.set_index("Dimension")["Raw value"]
+    assert shown["Order amount (12 months)"] == f"¥{row['order_amount'] / 100:,.0f}"  # e.g. 83570000 cents -> ¥835,700
+    assert shown["Company size"] == f"{row['company_size']:,.0f} employees"
+    growth = row["growth"]
+    assert shown["Growth potential"] == ("no orders in the prior 12 months" if pd.isna(growth) else f"{growth:+.0%}")
+    assert shown["Product demand type"] in {"Standard product", "Configured", "Customised", "Platform"}
