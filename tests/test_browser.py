@@ -311,9 +311,11 @@ def test_changing_the_effective_lead_standard_in_the_browser_changes_the_counts(
         wait_for_render(page, timeout_ms=180_000)
         before = metric_value(page, "Effective leads"), metric_value(page, "Cost per effective lead")
         page.get_by_text("Effective-lead standard").first.click()
+        wait_for_render(page)  # the expander reruns the page when opened: let it settle before typing
         size = page.get_by_label("Minimum company size (employees)")
         size.fill("0")
         size.press("Tab")
+        wait_for_render(page)
         page.get_by_role("button", name="Save the standard").click()
         page.wait_for_function(
             """(before) => [...document.querySelectorAll('[data-testid=stMetric]')]
