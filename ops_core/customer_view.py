@@ -165,8 +165,10 @@ def export_frame(shown: pd.DataFrame, key_contacts: pd.DataFrame, columns: list[
 
 
 def export_notes(weights: Mapping[str, float], methods: Mapping[str, scoring.MethodSpec], rules: tiers.TierRules,
-                 shared: str, view: str, preset: str | None, made_at: dt.datetime, as_of: dt.date) -> list[str]:
-    """What a file was made with: reference date, weights (as shares), methods, tier rule, filters, preset, time."""
+                 shared: str, view: str, preset: str | None, made_at: dt.datetime, as_of: dt.date, *,
+                 mappings: Mapping[str, Mapping[str, float]] | None = None) -> list[str]:
+    """What a file was made with: reference date, weights (as shares), methods, category mappings
+    (None: the defaults), tier rule, filters, preset, time."""
     vector = scoring.weight_vector(weights, scoring.DIMENSION_KEYS)
     shares = ", ".join(f"{key} {share:.1%}" for key, share in zip(scoring.DIMENSION_KEYS, vector, strict=True))
     method_text = ", ".join(f"{key} {methods[key].describe()}" for key in scoring.DIMENSION_KEYS if key in methods)
@@ -179,6 +181,7 @@ def export_notes(weights: Mapping[str, float], methods: Mapping[str, scoring.Met
         f"Ops Cockpit customer list, made {made_at:%Y-%m-%d %H:%M} UTC, scores as of {as_of.isoformat()}",
         f"Weights: {shares}",
         f"Methods: {method_text}",
+        f"Mappings: {scoring.describe_mappings(mappings)}",
         f"Tiers: {rule_text}{' within each industry' if rules.by_industry else ''}",
         f"Filters: {shared}{'; ' + view if view else ''}",
         f"Preset: {preset or '(unsaved sliders)'}",

@@ -199,6 +199,13 @@ CONSTANT_VALUE = 0.5
 # --- deriving the raw dimensions ---------------------------------------------------------------
 
 
+def describe_mappings(mappings: Mapping[str, Mapping[str, float]] | None = None) -> str:
+    """The category value tables in force (the defaults where none is given), for a file's header."""
+    tables = DEFAULT_MAPPINGS | {k: dict(v) for k, v in (mappings or {}).items()}
+    return "; ".join(f"{key} " + ", ".join(f"{category} {value:g}" for category, value in table.items())
+                     for key, table in tables.items())
+
+
 def _one_year_before(day: dt.date) -> dt.date:
     """The same day one year earlier (29 February -> 28 February)."""
     try:
@@ -514,13 +521,13 @@ def scored_table(conn: Connection, as_of: dt.date, preset: str | None = None) ->
 
     if preset:
         chosen = tiers.load_preset(conn, preset)
-        weights, methods, rules = dict(chosen.weights), dict(chosen.methods), chosen.tier_rules
+        weights, methods, rules, mappings = dict(chosen.weights), dict(chosen.methods), chosen.tier_rules, chosen.mappings
         source = f"preset '{chosen.name}' (version {chosen.version}{', published' if chosen.published else ''})"
     else:
-        weights, methods, rules = DEFAULT_WEIGHTS, DEFAULT_METHODS, tiers.tier_rules(conn)  # tier settings in force
+        weights, methods, rules, mappings = DEFAULT_WEIGHTS, DEFAULT_METHODS, tiers.tier_rules(conn), DEFAULT_MAPPINGS  # tier settings in force
         source = "default weights"
     features = derive_features(conn, as_of)
-    normalised = normalise(features, methods)
+    normalised = normalise(features, methods, mappings)
     scores = score(normalised.values, weights)
     tier = tiers.assign_tiers(scores, rules, features["industry"] if rules.by_industry else None)
     out = features[["code", "name", "industry", "region", "size_band", "csm_name"]].rename(columns={"csm_name": "csm"})
@@ -539,6 +546,7 @@ def scored_table(conn: Connection, as_of: dt.date, preset: str | None = None) ->
         f"# Ops Cockpit customer scores as of {as_of.isoformat()}, {len(out)} customers, {source}",
         "# weights: " + ", ".join(f"{k} {s:.1%}" for k, s in zip(DIMENSION_KEYS, shares, strict=True)),
         "# methods: " + ", ".join(f"{k} {all_methods[k].describe()}" for k in DIMENSION_KEYS),
+        f"# mappings: {describe_mappings(mappings)}",
         f"# tier rules: {json.dumps(rules.to_dict(), ensure_ascii=False)}",
         f"# missing values (scored 0): {gaps}",
         f"# written {dt.datetime.now().isoformat(timespec='seconds')}; money in cents; payment is overdue yuan-days (lower is better)",

@@ -479,6 +479,7 @@ class Preset:
     created_by: str
     created_at: dt.datetime
     version: int
+    mappings: dict[str, dict[str, float]]  # category value tables, every categorical dimension filled in
 
 
 # scoring is imported inside these two functions so that tiering never pays for (or cycles with) it.
@@ -502,6 +503,32 @@ def _methods_in(stored: Mapping[str, Any] | None) -> dict[str, MethodSpec]:
     return {key: MethodSpec.from_dict(value) for key, value in dict(stored or {}).items()}
 
 
+def _mappings_out(mappings: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, float]] | None:
+    """JSON for the ``mappings`` column: each category's value a number in 0..1, else UsageError now."""
+    if mappings is None:
+        return None
+    out: dict[str, dict[str, float]] = {}
+    for key, table in mappings.items():
+        out[str(key)] = {}
+        for category, value in dict(table).items():
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise UsageError(f"mapping '{key}': the value of '{category}' is not a number: {value!r}") from None
+            if not 0.0 <= number <= 1.0:
+                raise UsageError(f"mapping '{key}': the value of '{category}' must be between 0 and 1, not {number}")
+            out[str(key)][str(category)] = number
+    return out
+
+
+def _mappings_in(stored: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
+    """The stored tables over the defaults (a preset saved before mappings were kept has none)."""
+    from ops_core.scoring import DEFAULT_MAPPINGS
+
+    return {key: dict(table) for key, table in DEFAULT_MAPPINGS.items()} | {
+        key: {c: float(v) for c, v in table.items()} for key, table in dict(stored or {}).items()}
+
+
 def _weights_out(weights: Mapping[str, Any]) -> dict[str, float]:
     clean: dict[str, float] = {}
     for key, value in weights.items():
@@ -520,20 +547,24 @@ def _preset(row: Mapping[str, Any]) -> Preset:
         id=row["id"], name=row["name"], weights=dict(row["weights"] or {}), methods=_methods_in(row["methods"]),
         tier_rules=TierRules.from_dict(row["tier_rules"] or {}), published=bool(row["published"]),
         created_by=row["created_by"], created_at=row["created_at"], version=row["version"],
+        mappings=_mappings_in(row.get("mappings")),
     )
 
 
 def save_preset(session: Session, actor: writes.Actor, name: str, weights: Mapping[str, float],
                 methods: Mapping[str, Any], tier_rules: TierRules, *,
+                mappings: Mapping[str, Mapping[str, float]] | None = None,
                 expected_version: int | None = None) -> Preset:
-    """Store a set-up under ``name``. A new name is created; an existing name is overwritten only
-    when ``expected_version`` is the version the caller read (else UsageError / StaleVersion), so
-    two people cannot silently overwrite each other's preset. A published preset stays published."""
+    """Store a set-up under ``name``; ``mappings`` are the category value tables in force (None: the
+    defaults). A new name is created; an existing name is overwritten only when ``expected_version``
+    is the version the caller read (else UsageError / StaleVersion), so two people cannot silently
+    overwrite each other's preset. A published preset stays published."""
     name = (name or "").strip()
     if not name:
         raise UsageError("a preset needs a name")
     values = {
-        "weights": _weights_out(weights), "methods": _methods_out(methods), "tier_rules": tier_rules.to_dict(),
+        "weights": _weights_out(weights), "methods": _methods_out(methods), "mappings": _mappings_out(mappings),
+        "tier_rules": tier_rules.to_dict(),
         "created_by": actor.username, "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
     }
     existing = session.execute(select(presets_table).where(presets_table.c.name == name)).mappings().first()

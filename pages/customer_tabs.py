@@ -6,6 +6,7 @@ slider move never rebuilds eight tabs' tables or export files.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ class Scored:
     normalised: scoring.Normalised
     weights: dict[str, float]
     methods: dict[str, scoring.MethodSpec]
+    mappings: dict[str, dict[str, float]]
     rules: tiers.TierRules
     table: pd.DataFrame   # every customer, scored and tiered
     shown: pd.DataFrame   # the customers the filters leave
@@ -43,7 +45,7 @@ class Scored:
     def rescored(self, preset: tiers.Preset) -> pd.DataFrame:
         """Every customer scored and tiered with a preset's weights, methods and rules (same features)."""
         normalised = ui.normalised_features(ui.store_key(self.store), ui.data_version(self.store), self.as_of,
-                                            ui.methods_key(preset.methods))
+                                            ui.methods_key(preset.methods), json.dumps(preset.mappings, sort_keys=True))
         return view.scored_customers(self.features, normalised.values, preset.weights, preset.tier_rules)
 
 
@@ -141,13 +143,14 @@ def _preset_actions(scored: Scored) -> None:
     if choice != (loaded or ""):  # start every slider and method from the chosen preset
         st.session_state["c_loaded_preset"] = choice or None
         for key in [k for k in st.session_state if str(k).startswith(("c_weight_", "c_method_", "c_quota_", "c_cutoff_",
-                                                                      "c_floor_", "c_ceiling_", "c_kept_"))]:
+                                                                      "c_floor_", "c_ceiling_", "c_kept_", "c_mapping"))]:
             del st.session_state[key]
         st.rerun()
     name = st.text_input(ui.tr("customers.preset.name"), value=loaded or "", key="c_preset_name").strip()
     if st.button(ui.tr("customers.preset.save"), key="c_preset_save") and name:
         existing = presets.get(name)
         ui.act(scored.store, lambda s: tiers.save_preset(s, actor, name, scored.weights, scored.methods, scored.rules,
+                                                         mappings=scored.mappings,
                                                          expected_version=existing.version if existing else None),
                "customers.preset.saved", name=name)
     published = next((p for p in presets.values() if p.published), None)
@@ -193,7 +196,8 @@ def show_export(scored: Scored) -> None:
     unmasked = ui.may_see_personal_data() and st.checkbox(ui.tr("customers.export.unmasked"), value=False, key="c_unmasked")
     st.caption(ui.tr("customers.export.rows", rows=len(scored.shown)))
     notes = view.export_notes(scored.weights, scored.methods, scored.rules, ui.describe(scored.filters, scored.store),
-                              scored.view_filters.describe("en"), scored.loaded, dt.datetime.now(dt.UTC), scored.as_of)
+                              scored.view_filters.describe("en"), scored.loaded, dt.datetime.now(dt.UTC), scored.as_of,
+                              mappings=scored.mappings)
     contact_rows = ui.cached(contacts.key_contacts, scored.store, scored.as_of)
     ui.download_buttons(view.export_frame(scored.shown, contact_rows, chosen), "customers", notes,
                         personal=None if unmasked else "customer_list")

@@ -38,7 +38,7 @@ weights_start = st.session_state.get(ui.KEPT_WEIGHTS_KEY) or (base.weights if ba
 # redraws less); what they were last set to is kept under these session keys.
 kept_methods = st.session_state.get("c_kept_methods")
 kept_rules = st.session_state.get("c_kept_rules")
-mappings = ui.kept_mappings()
+mappings = st.session_state.get("c_kept_mappings") or (base.mappings if base else ui.kept_mappings())
 methods_start = kept_methods or (base.methods if base else scoring.DEFAULT_METHODS)
 rules_start = kept_rules or (base.tier_rules if base else ui.cached(tiers.tier_rules, store))
 
@@ -67,6 +67,7 @@ if methods_box.open:
             column_config={"value": st.column_config.NumberColumn(min_value=0.0, max_value=1.0, step=0.05)})
         mappings = {"demand_type": {r["category"]: float(r["value"]) for r in mapping_rows.to_dict("records")
                                     if r["value"] == r["value"]}}
+if methods_box.open or base:  # other pages score with what is in force here, a loaded preset's set-up included
     st.session_state["c_kept_methods"] = methods
     st.session_state["c_kept_mappings"] = mappings
 
@@ -106,7 +107,7 @@ try:
 except OpsError as exc:
     ui.show_error(exc)
     st.stop()
-if rules_box.open:
+if rules_box.open or base:
     st.session_state["c_kept_rules"] = rules
 
 # --- score everyone, then filter the view -----------------------------------------------------
@@ -179,6 +180,7 @@ selected = ui.grid(display.assign(**{ui.tr("col.arr"): page_rows["arr_cents"].to
 selected_code = selected[ui.tr("col.code")] if selected is not None else None
 
 customer_tabs.draw(customer_tabs.Scored(
-    store=store, as_of=as_of, features=features, normalised=normalised, weights=raw_weights, methods=methods, rules=rules,
+    store=store, as_of=as_of, features=features, normalised=normalised, weights=raw_weights, methods=methods,
+    mappings=mappings, rules=rules,
     table=table, shown=shown, risk_table=risk_table, presets=presets, loaded=loaded, selected_code=selected_code,
     filters=filters, view_filters=view_filters))

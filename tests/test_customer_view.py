@@ -308,6 +308,8 @@ def test_export_notes_name_everything_the_list_was_made_with():
     assert len(shares) == len(scoring.DIMENSION_KEYS) and sum(shares) == 100
     assert "order_amount log_minmax" in text and "gross_profit winsorised 95%" in text
     assert "brand bounded 0..6" in text
+    # no mapping given: the default demand-type table (scoring.DEFAULT_MAPPINGS) is named
+    assert "Mappings: demand_type standard 0.25, configured 0.5, customised 0.75, platform 1" in text
     assert "Tiers: quota KA 5%, standard 20%, small 35%, micro the rest" in text
     assert f"Filters: {shared}; " in text and "KA" in text and "华东" in text
     assert notes[-1] == "Preset: Q3 plan"
@@ -316,7 +318,9 @@ def test_export_notes_name_everything_the_list_was_made_with():
 def test_export_notes_of_unsaved_sliders_and_cutoff_tiers_within_industries():
     rules = tiers.TierRules(mode="cutoff", cutoffs=(85.0, 60.5, 40.0))
     by_industry = tiers.TierRules(by_industry=True)
-    notes = view.export_notes(WEIGHTS, {}, rules, "all customers", "", None, dt.datetime(2025, 7, 1), AS_OF)
+    notes = view.export_notes(WEIGHTS, {}, rules, "all customers", "", None, dt.datetime(2025, 7, 1), AS_OF,
+                              mappings={"demand_type": {"standard": 0.1, "platform": 0.9}})
+    assert "Mappings: demand_type standard 0.1, platform 0.9" in notes  # an edited table replaces the default one
     assert "Tiers: cut-offs KA >= 85, standard >= 60.5, small >= 40, micro below" in notes
     assert "Filters: all customers" in notes  # no view filters: no trailing separator
     assert notes[-1] == "Preset: (unsaved sliders)"

@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ops_core import customer_view as view
-from ops_core import scoring, tiers
-from ops_core.db.engine import make_engine
+from ops_core import scoring, tiers, writes
+from ops_core.db.engine import make_engine, transaction
 from tests.conftest import DEMO_CUSTOMERS, SMALL_CUSTOMERS, ok, open_page, small_company
 
 PAGE_WEIGHTS = {k: round(100 * w) for k, w in scoring.DEFAULT_WEIGHTS.items()}  # the sliders' integer starts
@@ -168,3 +168,27 @@ def test_the_explanation_shows_raw_money_in_yuan_and_growth_as_a_percentage(page
     growth = row["growth"]
     assert shown["Growth potential"] == ("no orders in the prior 12 months" if pd.isna(growth) else f"{growth:+.0%}")
     assert shown["Product demand type"] in {"Standard product", "Configured", "Customised", "Platform"}
+
+
+def test_loading_a_preset_brings_its_category_mapping_and_the_counts_follow(new_store_url, monkeypatch):
+    url = small_company(new_store_url)
+    engine = make_engine(url)
+    mapping = {"demand_type": {"standard": 1.0, "configured": 0.0, "customised": 0.0, "platform": 0.0}}
+    rules = tiers.TierRules(mode="cutoff", cutoffs=(60.0, 45.0, 30.0))
+    with transaction(engine) as s:
+        tiers.save_preset(s, writes.LOCAL_ADMIN, "标准品优先", PAGE_WEIGHTS, {}, rules, mappings=mapping)
+    page = open_page(url, "pages/customers.py", monkeypatch)
+    page.session_state["c_tab"] = "Presets and comparison"
+    ok(page.run())
+    page.selectbox(key="c_preset_pick").set_value("标准品优先")
+    ok(page.run())
+    assert page.session_state["c_kept_mappings"] == mapping  # the other pages score with it too
+
+    with engine.connect() as conn:
+        features = scoring.derive_features(conn, dt.date.today())
+    table = view.scored_customers(features, scoring.normalise(features, {}, mapping).values, PAGE_WEIGHTS, rules)
+    expected = {f"{n} customers": f"{c:,}" for n, c in view.tier_counts(table, rules.names).items()}
+    assert {k: v for k, v in shown_counts(page).items() if k != "Customers"} == expected
+    default_table = view.scored_customers(features, scoring.normalise(features).values, PAGE_WEIGHTS, rules)
+    assert not table["score"].equals(default_table["score"])  # the mapping matters for these customers
+    engine.dispose()

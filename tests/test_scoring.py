@@ -390,6 +390,23 @@ def test_score_command_writes_every_customer_with_dimensions_score_and_tier(fres
     assert any(n.startswith("# methods:") for n in notes)
 
 
+def test_score_command_with_a_preset_uses_the_preset_s_category_mapping(fresh_engine, tmp_path):
+    # A: customised, B: standard, C: platform, D: configured. The preset values them 0.9 / 0.1 / 0.6 / 0.3.
+    from ops_core import tiers
+
+    build_store(fresh_engine)
+    mapping = {"demand_type": {"standard": 0.1, "configured": 0.3, "customised": 0.9, "platform": 0.6}}
+    with transaction(fresh_engine) as s:
+        tiers.save_preset(s, writes.LOCAL_ADMIN, "行业版", scoring.DEFAULT_WEIGHTS, {}, tiers.TierRules(),
+                          mappings=mapping)
+    out = tmp_path / "scores.csv"
+    assert scoring.main(["score", "--preset", "行业版", "--as-of", "2025-06-30", "--output", str(out),
+                         "--database-url", _url(fresh_engine)]) == 0
+    notes, table = _read_export(out)
+    assert dict(zip(table["code"], table["demand_type_norm"], strict=True)) == {"A": 0.9, "B": 0.1, "C": 0.6, "D": 0.3}
+    assert "# mappings: demand_type standard 0.1, configured 0.3, customised 0.9, platform 0.6" in notes
+
+
 def test_rfm_command_writes_the_rfm_table(fresh_engine, tmp_path):
     pytest.importorskip("ops_core.rfm")
     build_store(fresh_engine)

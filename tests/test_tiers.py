@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from ops_core import settings, tiers, writes
+from ops_core import scoring, settings, tiers, writes
 from ops_core.db.engine import transaction
 from ops_core.db.models import AuditLog, ScoreSnapshot, WeightPreset
 from ops_core.errors import PermissionDenied, StaleVersion, UsageError
@@ -322,6 +322,25 @@ def test_a_saved_preset_loads_back_with_who_and_when(fresh_engine):
     assert (loaded.created_by, loaded.published) == ("zhang.editor", False)
     assert isinstance(loaded.created_at, dt.datetime)
     assert [(a["action"], a["actor"]) for a in audit_rows(fresh_engine, "weight_presets")] == [("create", "zhang.editor")]
+
+
+def test_a_preset_keeps_its_category_mapping_and_an_older_one_reads_the_defaults(fresh_engine):
+    mapping = {"demand_type": {"standard": 0.1, "configured": 0.3, "customised": 0.9, "platform": 0.6}}
+    with transaction(fresh_engine) as s:
+        tiers.save_preset(s, EDITOR, "custom", WEIGHTS, METHODS, TENTHS, mappings=mapping)
+        tiers.save_preset(s, EDITOR, "older", WEIGHTS, METHODS, TENTHS)  # saved without one: stored as null
+    with fresh_engine.connect() as conn:
+        assert tiers.load_preset(conn, "custom").mappings == mapping
+        assert tiers.load_preset(conn, "older").mappings == scoring.DEFAULT_MAPPINGS
+        assert conn.execute(select(WeightPreset.mappings).where(WeightPreset.name == "older")).scalar_one() is None
+
+
+@pytest.mark.parametrize(("value", "message"), [(1.5, "must be between 0 and 1"), ("high", "is not a number")])
+def test_a_mapping_value_outside_0_to_1_is_refused_and_nothing_is_saved(fresh_engine, value, message):
+    with pytest.raises(UsageError, match=f"mapping 'demand_type': the value of 'platform' {message}"), \
+            transaction(fresh_engine) as s:
+        tiers.save_preset(s, EDITOR, "bad", WEIGHTS, METHODS, TENTHS, mappings={"demand_type": {"platform": value}})
+    assert preset_count(fresh_engine) == 0
 
 
 def test_saving_an_existing_name_needs_the_version_read(fresh_engine):

@@ -294,13 +294,15 @@ class MetricSnapshot(Base):
 
 
 class WeightPreset(Versioned, Base):
-    """Named scoring set-up: weights, normalisation methods and tier rules."""
+    """Named scoring set-up: weights, normalisation methods, category mappings and tier rules."""
 
     __tablename__ = "weight_presets"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
     weights: Mapped[Any] = mapped_column(JSON)
     methods: Mapped[Any] = mapped_column(JSON)
+    # Category value tables (e.g. demand type -> 0..1); null in presets saved before they were kept: the defaults.
+    mappings: Mapped[Any | None] = mapped_column(JSON, nullable=True)
     tier_rules: Mapped[Any] = mapped_column(JSON)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str] = mapped_column(String(64))
