@@ -398,6 +398,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "customers.preset.snapshot": ("Snapshot published scores for {month}", "保存 {month} 的发布得分快照"),
     "customers.preset.snapshot_done": ("Saved {result:,} scores for {month}.", "已保存 {month} 的 {result:,} 条得分。"),
     "customers.preset.matrix": ("Tier migration (rows: preset, columns: sliders)", "层级迁移矩阵（行：方案，列：当前滑块）"),
+    "customers.preset.matrix_corner": ("{preset} ↓ / sliders →", "{preset} ↓ / 当前滑块 →"),
     "customers.preset.movers": ("Customers who move", "发生迁移的客户"),
     "customers.preset.empty": ("No presets saved yet.", "尚未保存任何方案。"),
     "customers.chain.caption": ("KA and standard customers whose decision chain misses a role.",

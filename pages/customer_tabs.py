@@ -129,7 +129,8 @@ def show_presets(scored: Scored) -> None:
         other = scored.presets[st.selectbox(ui.tr("customers.preset.compare"), list(scored.presets), key="c_compare")]
         before, after = scored.rescored(other)["tier"], scored.table["tier"]
         st.markdown(f"**{ui.tr('customers.preset.matrix')}**")
-        st.dataframe(tiers.migration_matrix(before, after, list(scored.rules.names)), width="stretch")
+        matrix = tiers.migration_matrix(before, after, list(scored.rules.names))
+        st.dataframe(matrix.rename_axis(index=ui.tr("customers.preset.matrix_corner", preset=other.name)), width="stretch")
         movers = tiers.movers(before, after)
         st.markdown(f"**{ui.tr('customers.preset.movers')}** ({len(movers):,})")
         ui.table(movers.join(scored.table[["code", "name"]], on="customer_id").head(500))
