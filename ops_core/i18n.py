@@ -263,6 +263,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "ind.breakdown": ("Who moved {metric}: contribution by {segment}", "{metric} 变动贡献（按{segment}）"),
     "ind.contribution": ("Contribution to the change", "对变动的贡献"),
     "ind.mover": ("Moved it most: {segment}", "贡献最大：{segment}"),
+    "ind.tier_needs_snapshots": (
+        "Tiers by period come from the monthly snapshots of the published tiers, and none covers this period yet. "
+        "On the customer page, publish a preset and take the month's snapshot.",
+        "按层级拆分读取每月发布分层的快照，本期尚无快照。请在客户分层页发布一个方案并保存当月快照。"),
+    "ind.unscored": ("not yet tiered", "尚未分层"),
     "ind.no_data": ("No data for this period.", "该周期没有数据。"),
     "ind.behind": ("Customers behind {metric}", "{metric} 背后的客户"),
     "ind.all_metrics": ("Every metric of the period", "本周期全部指标"),

@@ -82,7 +82,9 @@ def show_scorecard() -> None:
     with right:
         parts = ui.cached(metrics.breakdown, store, chosen, grain, period, segment, filters)
         st.markdown(f"**{ui.tr('ind.breakdown', metric=names[chosen], segment=ui.tr(f'ind.segment.{segment}'))}**")
-        if parts.empty:
+        if segment == "tier" and set(parts["segment"]) <= {indicators.UNSCORED}:
+            st.info(ui.tr("ind.tier_needs_snapshots"))  # tiers by period come from the published monthly snapshots
+        elif parts.empty:
             st.info(ui.tr("ind.no_data"))
         else:
             parts = parts.assign(segment=parts["segment"].map(lambda v: ui.segment_label(segment, v)),

@@ -358,6 +358,8 @@ SEGMENT_VOCABULARIES = {"industry": Industry, "region": Region, "size_band": Siz
 
 def segment_label(kind: str, value: object) -> str:
     """A segment value in the reader's language (industries, regions and size bands are translated)."""
+    if kind == "tier" and value == "unscored":  # ops_core.indicators.UNSCORED: no snapshot by then
+        return tr("ind.unscored")
     enum = SEGMENT_VOCABULARIES.get(kind)
     return label(enum, str(value), language()) if enum else str(value)
 

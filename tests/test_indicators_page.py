@@ -52,6 +52,38 @@ def test_changing_the_segment_keeps_the_numbers_and_draws_the_breakdown(page, de
     assert any("Moved it most" in c.value for c in page.caption)
 
 
+def test_tiers_without_any_snapshot_say_how_to_get_them_instead_of_one_unscored_bar(page):
+    # The demo store holds no score snapshot, so every customer is "unscored" in every period.
+    page.selectbox(key="i_segment").set_value("tier").run()
+    page.selectbox(key="i_metric").set_value("arr").run()
+    assert [e.value for e in page.exception] == []
+    assert any("publish a preset and take the month's snapshot" in i.value for i in page.info)
+    assert not any("Moved it most" in c.value for c in page.caption)
+
+
+def test_tiers_with_a_snapshot_break_the_metric_down_by_tier(new_store_url, monkeypatch):
+    from ops_core import scoring, tiers, writes
+    from ops_core.db.engine import transaction
+
+    url = small_company(new_store_url)
+    engine = make_engine(url)
+    today = dt.date.today()
+    month = previous(period_of("month", today + dt.timedelta(days=1)))  # the page's default period
+    with engine.connect() as conn:
+        features = scoring.derive_features(conn, month.end)
+    scores = scoring.score(scoring.normalise(features).values, scoring.DEFAULT_WEIGHTS)
+    with transaction(engine) as s:
+        tiers.snapshot_month(s, writes.LOCAL_ADMIN, month.start, scores, tiers.assign_tiers(scores), None)
+    engine.dispose()
+    page = open_page(url, "pages/indicators.py", monkeypatch)
+    page.selectbox(key="i_segment").set_value("tier").run()
+    page.selectbox(key="i_metric").set_value("arr").run()
+    assert [e.value for e in page.exception] == []
+    assert not any("take the month's snapshot" in i.value for i in page.info)
+    moved = next(c.value for c in page.caption if "Moved it most" in c.value)
+    assert any(name in moved for name in ("KA", "standard", "small", "micro"))  # every customer was tiered by then
+
+
 @pytest.mark.parametrize("tab", ["Double funnel", "Cohort retention", "Metric catalogue", "History", "Reports"])
 def test_every_tab_draws_without_an_exception(page, tab):
     page.session_state["i_tab"] = tab
