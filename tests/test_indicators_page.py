@@ -69,11 +69,12 @@ def test_tiers_with_a_snapshot_break_the_metric_down_by_tier(new_store_url, monk
     engine = make_engine(url)
     today = dt.date.today()
     month = previous(period_of("month", today + dt.timedelta(days=1)))  # the page's default period
-    with engine.connect() as conn:
-        features = scoring.derive_features(conn, month.end)
-    scores = scoring.score(scoring.normalise(features).values, scoring.DEFAULT_WEIGHTS)
-    with transaction(engine) as s:
-        tiers.snapshot_month(s, writes.LOCAL_ADMIN, month.start, scores, tiers.assign_tiers(scores), None)
+    for frozen in (previous(month), month):  # the period and the one it is compared with
+        with engine.connect() as conn:
+            features = scoring.derive_features(conn, frozen.end)
+        scores = scoring.score(scoring.normalise(features).values, scoring.DEFAULT_WEIGHTS)
+        with transaction(engine) as s:
+            tiers.snapshot_month(s, writes.LOCAL_ADMIN, frozen.start, scores, tiers.assign_tiers(scores), None)
     engine.dispose()
     page = open_page(url, "pages/indicators.py", monkeypatch)
     page.selectbox(key="i_segment").set_value("tier").run()
