@@ -360,8 +360,10 @@ def scorecard(conn: Connection, grain: Grain | str, period: Period | str, filter
     status and the trend of the last ``trend_periods`` values (for a sparkline)."""
     grain = Grain(grain)
     chosen = parse_period(period, grain) if isinstance(period, str) else period
-    # From a year before (for the year-on-year column) or the sparkline's first period, whichever is earlier.
-    span = periods_between(grain, min(year_before(chosen).start, _back(chosen, trend_periods - 1).start), chosen.end)
+    # The sparkline's periods (the previous one among them) and the same period a year before; the
+    # periods between are never read (for weeks that saves 40 of 53 periods' queries).
+    trend_span = periods_between(grain, _back(chosen, trend_periods - 1).start, chosen.end)
+    span = sorted({*trend_span, year_before(chosen)})
     values = with_comparisons(_long(wide_values(conn, span, filters, None, as_of), keys), grain)
     trend = values.groupby("metric", sort=False)["value"].apply(lambda s: s.tail(trend_periods).tolist())
     row = values[values["period_start"] == chosen.start].set_index("metric")
