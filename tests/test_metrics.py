@@ -161,3 +161,28 @@ def test_an_undefined_metric_prints_n_a_and_a_bad_period_exits_2(fresh_engine, c
     assert printed.set_index("metric").loc["nrr", "value"] == "n/a"   # no customer at the start: no division
     assert metrics.main(["--from", "2026-13", "--to", "2026-01", "--database-url", url]) == 2
     assert "write it like 2026-10" in capsys.readouterr().err
+
+
+def test_a_week_scorecard_reads_only_its_sparkline_and_the_week_a_year_before(demo_engine, monkeypatch):
+    # 12 sparkline weeks (the previous one among them) + the same ISO week a year earlier = 13 periods,
+    # not the 53 from a year back; the values match compute() over plain contiguous ranges.
+    from ops_core.filters import Filters
+    from ops_core.periods import period_of, previous, year_before
+
+    today = dt.date.today()
+    week = previous(period_of("week", today + dt.timedelta(days=1)))
+    asked: list = []
+    real = metrics.wide_values
+    monkeypatch.setattr(metrics, "wide_values", lambda conn, periods, *a, **k: asked.extend(periods) or real(conn, periods, *a, **k))
+    with demo_engine.connect() as conn:
+        card = metrics.scorecard(conn, "week", week, Filters.default(today)).set_index("metric")
+        read = list(asked)
+        recent = metrics.compute(conn, "week", previous(previous(week)).start, week.end, Filters.default(today), keys=["arr"])
+        year_ago = metrics.compute(conn, "week", year_before(week).start, year_before(week).end, Filters.default(today),
+                                   keys=["arr"])
+    assert len(read) == 13 and year_before(week) in read and previous(week) in read
+    arr = recent.set_index("period_start")["value"]
+    assert card.at["arr", "value"] == pytest.approx(arr.iloc[-1])
+    assert card.at["arr", "previous"] == pytest.approx(arr.iloc[-2])
+    assert card.at["arr", "year_before"] == pytest.approx(year_ago["value"].iloc[0])
+    assert card.at["arr", "trend"][-3:] == pytest.approx(arr.tolist())
