@@ -1,49 +1,21 @@
 """Feedback queue: intake by form and file, triage with a suggested type, routing to the demand board
-or the FAQ, service timers against targets, similar items and frequent questions, and the FAQ."""
+or the FAQ, service timers against targets, similar items and frequent questions, and the FAQ.
+
+The tabs live in ``pages/feedback_tabs.py``; this page computes what they share and the tiles above them."""
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ops_core import contacts, demand, similarity
 from ops_core import feedback as fb
-from ops_core.errors import OpsError
-from ops_core.i18n import label
-from ops_core.io import import_entity
-from ops_core.vocab import FeedbackChannel, FeedbackStatus, FeedbackType, Importance, ProductArea, Severity, values
-from pages import ui
+from pages import feedback_tabs, ui
 
 store, filters = ui.page_context()
-lang = ui.language()
-url, version = ui.store_key(store), ui.data_version(store)
 st.title(ui.tr("nav.feedback"))
 today = ui.today()
 ui.show_flash()
-
-
-def vocab_label(enum: Any) -> Callable[[object], str]:
-    return lambda v: label(enum, v, lang) if isinstance(v, str) and v else "—"
-
-
-def stored_items() -> pd.DataFrame:
-    """Every item ever received, shared read-only between reruns (look-ups and merges read it)."""
-    return ui.shared_by_url(fb.load_items, url, version, dt.date(1970, 1, 1), dt.date(2999, 12, 31))
-
-
-@ui.page_cache
-@st.cache_resource(max_entries=4, show_spinner=False)
-def similarity_index(url: str, version: int) -> similarity.SimilarityIndex:
-    """Every stored item's text, indexed once per store version: a look-up while typing reads it."""
-    items = stored_items()
-    return similarity.SimilarityIndex.build(items["text"].tolist(), items["id"].tolist())
-
 
 items = ui.cached(fb.load_items, store, filters.date_from, filters.date_to, filters, include_open=True)
 _, tiers = ui.current_scores(store, today)
@@ -58,210 +30,5 @@ overall = accuracy["overall"]
 tiles[3].metric(ui.tr("f.accuracy"), "n/a" if overall["accuracy"] is None or pd.isna(overall["accuracy"])
                 else f"{overall['accuracy']:.0%}", help=ui.tr("f.accuracy_help", items=overall["items"]))
 
-queue_tab, new_tab, sla_tab, faq_candidates_tab, faq_tab = st.tabs(
-    [ui.tr(k) for k in ("f.tab.queue", "f.tab.new", "f.tab.sla", "f.tab.frequent", "f.tab.faq")], key="f_tab", on_change="rerun")
-
-
-@ui.page_cache
-@st.cache_resource(max_entries=4, show_spinner=False)
-def faq_index(url: str, version: int) -> similarity.SimilarityIndex:
-    entries = ui.shared_by_url(fb.faq_entries, url, version)
-    return similarity.SimilarityIndex.build(entries["question"].tolist(), entries["id"].tolist())
-
-
-def show_similar(text: str, exclude: int | None = None) -> list[int]:
-    """The stored items and FAQ entries most like ``text``, so a duplicate is linked, not entered
-    again; returns the similar items' ids."""
-    if len(text.strip()) < 2:
-        return []
-    answers = faq_index(url, version).similar(text, k=3, min_score=similarity.DEFAULT_THRESHOLD)
-    if len(answers):
-        entries = ui.shared_by_url(fb.faq_entries, url, version).set_index("id").loc[answers["id"]]
-        st.markdown(f"**{ui.tr('f.similar_faq')}**")
-        ui.table(entries[["question", "answer", "feedback_count"]].assign(score=answers["score"].round(2).to_numpy()))
-    found = similarity_index(url, version).similar(text, k=6, min_score=similarity.DEFAULT_THRESHOLD)
-    found = found[found["id"] != exclude].head(5)
-    if found.empty:
-        st.caption(ui.tr("f.no_similar"))
-        return []
-    shown = stored_items().set_index("id").loc[found["id"], ["customer_name", "received_at", "status", "text", "faq_id", "demand_id"]]
-    st.markdown(f"**{ui.tr('f.similar')}**")
-    ui.table(shown.assign(score=found["score"].round(2).to_numpy(), status=shown["status"].map(vocab_label(FeedbackStatus)),
-                          received_at=shown["received_at"].dt.strftime("%Y-%m-%d")).reset_index())
-    return [int(i) for i in found["id"]]
-
-
-def show_queue() -> None:
-    chosen = st.columns(3)
-    statuses = chosen[0].multiselect(ui.tr("f.status"), values(FeedbackStatus), default=[s.value for s in fb.OPEN_STATUSES],
-                                     key="f_statuses", format_func=vocab_label(FeedbackStatus), placeholder=ui.tr("filters.choose"))
-    kinds = chosen[1].multiselect(ui.tr("f.type"), values(FeedbackType), key="f_types", format_func=vocab_label(FeedbackType),
-                                  placeholder=ui.tr("filters.choose"))
-    only_breached = chosen[2].toggle(ui.tr("f.only_breached"), key="f_only_breached")
-    rows = items.merge(timers[["id", "tier", "first_response_breached", "resolution_breached", "age_days"]], on="id", how="left")
-    rows = rows[rows["status"].isin(statuses or values(FeedbackStatus))]
-    if kinds:
-        rows = rows[rows["type"].isin(kinds)]
-    if only_breached:
-        rows = rows[rows["first_response_breached"].fillna(False) | rows["resolution_breached"].fillna(False)]
-    rows = rows.sort_values("received_at", ascending=False)
-    st.caption(ui.tr("f.shown", shown=len(rows)))
-    shown = rows[["id", "received_at", "customer_name", "tier", "channel", "product_area", "suggested_type", "type", "severity",
-                  "status", "age_days", "first_response_breached", "resolution_breached", "text"]].head(500).assign(
-        received_at=lambda f: f["received_at"].dt.strftime("%Y-%m-%d %H:%M"),
-        text=lambda f: f["text"].str.slice(0, 80), status=lambda f: f["status"].map(vocab_label(FeedbackStatus)),
-        type=lambda f: f["type"].map(vocab_label(FeedbackType)), suggested_type=lambda f: f["suggested_type"].map(vocab_label(FeedbackType)),
-        channel=lambda f: f["channel"].map(vocab_label(FeedbackChannel)), product_area=lambda f: f["product_area"].map(vocab_label(ProductArea)),
-        severity=lambda f: f["severity"].map(vocab_label(Severity)))
-    picked = ui.grid(shown.rename(columns=lambda c: ui.tr(f"f.col.{c}")), key="f_grid", page_size=50, selectable=True)
-    typed = st.number_input(ui.tr("f.go_to"), min_value=0, value=0, step=1, key="f_go_to")  # 0: none
-    item_id = int(typed) if typed else int(picked[ui.tr("f.col.id")]) if picked is not None else None
-    if item_id is None:
-        st.info(ui.tr("f.pick"))
-        return
-    try:
-        show_item(item_id)
-    except OpsError as exc:  # an item number that does not exist
-        ui.show_error(exc)
-
-
-def show_item(item_id: int) -> None:
-    item = ui.cached(fb.get, store, item_id)
-    st.subheader(f"#{item_id} · {label(FeedbackChannel, item['channel'], lang)} · {item['received_at']:%Y-%m-%d %H:%M}")
-    st.code(item["text"], language=None, wrap_lines=True)  # shown as given, never as Markdown or HTML
-    suggestion = fb.suggest_type([item["text"]]).iloc[0]
-    st.caption(ui.tr("f.suggested", type=label(FeedbackType, suggestion["suggested_type"], lang),
-                     confidence=suggestion["confidence"], reason=suggestion["reason"]))
-    left, right = st.columns(2)
-    with left, st.form(f"f_triage_{item_id}"):
-        kinds = values(FeedbackType)
-        start = item["type"] or suggestion["suggested_type"]
-        kind = st.selectbox(ui.tr("f.type"), kinds, index=kinds.index(start) if start in kinds else 0, format_func=vocab_label(FeedbackType))
-        severity = st.selectbox(ui.tr("f.severity"), values(Severity), index=values(Severity).index(item["severity"]),
-                                format_func=vocab_label(Severity))
-        area = st.selectbox(ui.tr("f.area"), values(ProductArea), index=values(ProductArea).index(item["product_area"]),
-                            format_func=vocab_label(ProductArea))
-        if st.form_submit_button(ui.tr("f.triage")):
-            ui.act(store, lambda s: fb.triage(s, ui.acting_user(), item_id, int(item["version"]), kind, severity, area,
-                                    now=dt.datetime.now()), "f.triaged")
-    with right:
-        st.markdown(f"**{ui.tr('f.status')}**: {label(FeedbackStatus, item['status'], lang)}")
-        for target in fb.allowed_moves(item["status"]):
-            if st.button(f"→ {label(FeedbackStatus, target, lang)}", key=f"f_mv_{item_id}_{target}"):
-                ui.act(store, lambda s, t=target: fb.transition(s, ui.acting_user(), item_id, int(item["version"]), t,
-                                                      now=dt.datetime.now()), "f.moved")
-        route(item)
-    st.markdown(f"**{ui.tr('f.history')}**")
-    ui.table(ui.cached(fb.history, store, item_id).assign(
-        from_status=lambda f: f["from_status"].map(vocab_label(FeedbackStatus)),
-        to_status=lambda f: f["to_status"].map(vocab_label(FeedbackStatus))))
-    candidates = show_similar(item["text"], exclude=item_id)
-    if candidates:
-        duplicates = st.multiselect(ui.tr("f.merge_pick"), candidates, key=f"f_merge_{item_id}", placeholder=ui.tr("filters.choose"),
-                                    format_func=lambda i: f"#{i}")
-        if st.button(ui.tr("f.merge"), key=f"f_merge_go_{item_id}", disabled=not duplicates):
-            known = stored_items().set_index("id")
-            ui.act(store, lambda s: fb.merge(s, ui.acting_user(), item_id, duplicates,
-                                             {i: int(known.at[i, "version"]) for i in duplicates}), "f.merged")
-
-
-def route(item: dict) -> None:
-    """Where a triaged item goes: the demand board for bugs and requests, the FAQ for usage questions."""
-    kind = item["type"]
-    if kind is None:
-        st.caption(ui.tr("f.route_after_triage"))
-        return
-    item_id, expected = int(item["id"]), int(item["version"])
-    if kind in [t.value for t in fb.FAQ_TYPES]:
-        faqs = ui.cached(fb.faq_entries, store)
-        names = dict(zip(faqs["id"], faqs["question"], strict=True))
-        faq_id = st.selectbox(ui.tr("f.faq_link"), [None, *names], format_func=lambda i: names.get(i, ui.tr("f.faq_new")), key=f"f_faq_{item_id}")
-        answer = st.text_area(ui.tr("f.faq_answer"), key=f"f_answer_{item_id}") if faq_id is None else None
-        if st.button(ui.tr("f.route_faq"), key=f"f_route_faq_{item_id}"):
-            ui.act(store, lambda s: fb.route_to_faq(s, ui.acting_user(), item_id, expected, faq_id=faq_id, answer=answer,
-                                          now=dt.datetime.now()), "f.routed")
-    if kind not in (FeedbackType.usage_question,):
-        board = ui.cached(demand.load_board, store, as_of=today)
-        names = dict(zip(board["demand_id"], board["title"], strict=True))
-        demand_id = st.selectbox(ui.tr("f.demand_link"), [None, *names], format_func=lambda i: f"#{i} {names[i]}" if i else ui.tr("f.demand_new"),
-                                 key=f"f_demand_{item_id}")
-        if st.button(ui.tr("f.route_demand"), key=f"f_route_demand_{item_id}"):
-            ui.act(store, lambda s: fb.route_to_demand(s, ui.acting_user(), item_id, expected, demand_id=demand_id,
-                                             now=dt.datetime.now()), "f.routed")
-
-
-def show_new() -> None:
-    customers = ui.cached(demand.customer_choices, store)
-    names = dict(zip(customers["customer_id"], customers["code"] + " · " + customers["name"], strict=True))
-    # The text sits outside the form so that similar items show while it is being written.
-    text = st.text_area(ui.tr("f.text"), key="f_new_text", height=120)
-    show_similar(text)
-    # Customer and contact sit outside the form too: the contacts offered follow the customer picked.
-    who = st.columns(2)
-    customer_id = who[0].selectbox(ui.tr("f.customer"), list(names), format_func=lambda c: names[c], index=None,
-                                   placeholder=ui.tr("f.customer_search"), key="f_new_customer")
-    people = ui.cached(contacts.of_customer, store, int(customer_id)) if customer_id is not None else None
-    people_names = {} if people is None else dict(zip(people["contact_id"], people["name"] + " · " + people["title"].fillna(""), strict=True))
-    contact_id = who[1].selectbox(ui.tr("f.contact"), [None, *people_names], key="f_new_contact",
-                                  format_func=lambda c: people_names.get(c, "—"))
-    with st.form("f_new", clear_on_submit=True):
-        cols = st.columns(2)
-        channel = cols[0].selectbox(ui.tr("f.channel"), values(FeedbackChannel), format_func=vocab_label(FeedbackChannel))
-        received = cols[1].date_input(ui.tr("f.received"), value=today)
-        cols = st.columns(3)
-        area = cols[0].selectbox(ui.tr("f.area"), values(ProductArea), format_func=vocab_label(ProductArea))
-        severity = cols[1].selectbox(ui.tr("f.severity"), values(Severity), index=1, format_func=vocab_label(Severity))
-        importance = cols[2].selectbox(ui.tr("f.importance"), values(Importance), index=1, format_func=vocab_label(Importance))
-        if st.form_submit_button(ui.tr("f.submit")):
-            ui.act(store, lambda s: fb.submit(s, ui.acting_user(), {
-                "customer_id": customer_id, "contact_id": contact_id, "channel": channel, "product_area": area, "text": text, "severity": severity,
-                "importance": importance,
-                "received_at": dt.datetime.combine(received, dt.datetime.now().time().replace(microsecond=0))}), "f.submitted")
-    upload = st.file_uploader(ui.tr("f.import"), type=["csv", "xlsx"], key="f_upload")
-    if upload is not None and st.button(ui.tr("f.import_run"), key="f_import"):
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / Path(upload.name).name
-            path.write_bytes(upload.getvalue())
-            report = import_entity(store, ui.acting_user(), "feedback", path)
-        if report.ok:
-            ui.clear_caches()
-            st.success(report.summary())
-        else:
-            st.error(report.summary())
-            st.code("\n".join(report.lines()[:200]), language=None)
-
-
-def show_sla() -> None:
-    summary = fb.sla_summary(timers)
-    for section in ("time", "met"):
-        st.markdown(f"**{ui.tr(f'f.sla.{section}')}**")
-        part = summary[summary["section"] == section].drop(columns="section").dropna(axis=1, how="all")
-        ui.table(part.assign(group=[label(FeedbackType, g, lang) if b == "type" else g for b, g in zip(part["by"], part["group"], strict=True)])
-                 .round({c: 1 for c in part.columns if c.endswith("_h")}))
-    ages = fb.backlog_ages(timers)
-    st.markdown(f"**{ui.tr('f.sla.backlog')}**")
-    st.altair_chart(alt.Chart(ages).mark_bar().encode(x=alt.X("group:N", sort=None, title=None),
-                                                      y=alt.Y("open_items:Q", title=ui.tr("f.items"))), width="stretch")
-
-
-def show_frequent() -> None:
-    groups = ui.cached(similarity.faq_candidates, store, filters.date_from, filters.date_to)
-    if groups.empty:
-        st.info(ui.tr("f.no_groups"))
-        return
-    ui.table(groups[["items", "customers", "representative", "customer_names"]].assign(
-        answered=groups["faq_ids"].map(lambda ids: "✓" if len(ids) else "")))
-
-
-def show_faq() -> None:
-    faqs = ui.cached(fb.faq_entries, store)
-    ui.table(faqs[["question", "answer", "product_area", "feedback_count"]])
-    st.download_button(ui.tr("f.faq_download"), fb.faq_markdown(faqs).encode("utf-8"), "faq.md", mime="text/markdown",
-                       key="f_faq_md", on_click="ignore")
-
-
-for tab, show in zip((queue_tab, new_tab, sla_tab, faq_candidates_tab, faq_tab),
-                     (show_queue, show_new, show_sla, show_frequent, show_faq), strict=True):
-    if tab.open:
-        with tab:
-            show()
+feedback_tabs.draw(feedback_tabs.Queue(store=store, url=ui.store_key(store), version=ui.data_version(store),
+                                       filters=filters, today=today, items=items, timers=timers))
