@@ -6,6 +6,7 @@ slider move never rebuilds eight tabs' tables or export files.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,11 +57,7 @@ def dimension_name(key: str) -> str:
 
 def draw(scored: Scored) -> None:
     """The tab bar, and the open tab's content."""
-    tabs = st.tabs([ui.tr(key) for key in TABS], key="c_tab", on_change="rerun")
-    for tab, show in zip(tabs, TABS.values(), strict=True):
-        if tab.open:
-            with tab:
-                show(scored)
+    ui.lazy_tabs({text: functools.partial(show, scored) for text, show in TABS.items()}, "c_tab")
 
 
 def show_service(scored: Scored) -> None:

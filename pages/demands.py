@@ -53,8 +53,6 @@ if chosen_tiers:
     ranked = ranked[ranked["demand_id"].isin(demand.asked_by(links, tiers.index[tiers.isin(chosen_tiers)]))]
 st.caption(ui.tr("d.formula", formula=demand.PRIORITY_FORMULA[demand.PriorityMethod(method)], shown=len(ranked)))
 
-board_tab, list_tab, release_tab, flow_tab, new_tab = st.tabs(
-    [ui.tr(k) for k in ("d.tab.board", "d.tab.list", "d.tab.releases", "d.tab.flow", "d.tab.new")], key="d_tab", on_change="rerun")
 
 
 def move(row: pd.Series, to_status: str, reason: str | None = None) -> None:
@@ -213,8 +211,10 @@ def show_new() -> None:
                                                   asking, now=dt.datetime.now()), "d.created")
 
 
-for tab, show in zip((board_tab, list_tab, release_tab, flow_tab, new_tab),
-                     (show_board, show_list, show_releases, show_flow, show_new), strict=True):
-    if tab.open:
-        with tab:
-            show()
+ui.lazy_tabs({
+    "d.tab.board": show_board,
+    "d.tab.list": show_list,
+    "d.tab.releases": show_releases,
+    "d.tab.flow": show_flow,
+    "d.tab.new": show_new,
+}, "d_tab")

@@ -68,9 +68,6 @@ tiles[5].metric(ui.tr("col.roi"), ui.percent_or_na(totals["roi"]) if totals is n
 if totals is not None and int(totals["too_early"]):
     st.caption(ui.tr("events.too_early", count=int(totals["too_early"]), window=window))
 
-list_tab, event_tab, compare_tab, timeline_tab, data_tab = st.tabs(
-    [ui.tr(k) for k in ("events.tab.list", "events.tab.event", "events.tab.compare", "events.tab.timeline", "events.tab.data")],
-    key="e_tab", on_change="rerun")
 
 
 def show_list() -> None:
@@ -181,8 +178,10 @@ def show_data() -> None:
         ui.import_upload(store, entity, upload)
 
 
-for tab, show in zip((list_tab, event_tab, compare_tab, timeline_tab, data_tab),
-                     (show_list, show_event, show_compare, show_timeline, show_data), strict=True):
-    if tab.open:
-        with tab:
-            show()
+ui.lazy_tabs({
+    "events.tab.list": show_list,
+    "events.tab.event": show_event,
+    "events.tab.compare": show_compare,
+    "events.tab.timeline": show_timeline,
+    "events.tab.data": show_data,
+}, "e_tab")

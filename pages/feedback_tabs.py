@@ -6,6 +6,7 @@ Each tab reads one ``Queue`` (what the page above it computed); only the open ta
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,11 +43,7 @@ class Queue:
 
 def draw(ctx: Queue) -> None:
     """The tab bar, and the open tab's content."""
-    tabs = st.tabs([ui.tr(key) for key in TABS], key="f_tab", on_change="rerun")
-    for tab, show in zip(tabs, TABS.values(), strict=True):
-        if tab.open:
-            with tab:
-                show(ctx)
+    ui.lazy_tabs({text: functools.partial(show, ctx) for text, show in TABS.items()}, "f_tab")
 
 
 def vocab_label(enum: Any) -> Callable[[object], str]:

@@ -38,9 +38,6 @@ card = ui.cached(metrics.scorecard, store, grain, period, filters)
 names = {m.key: m.name(lang) for m in metrics.REGISTRY}
 STATUS_ICON = {"green": "🟢", "amber": "🟠", "red": "🔴", "n/a": "⚪", "no target": "⚪"}
 
-scorecard_tab, funnel_tab, cohort_tab, catalogue_tab, history_tab, report_tab = st.tabs(
-    [ui.tr(k) for k in ("ind.tab.scorecard", "ind.tab.funnel", "ind.tab.cohorts", "ind.tab.catalogue",
-                        "ind.tab.history", "ind.tab.reports")], key="i_tab", on_change="rerun")
 
 
 def show_scorecard() -> None:
@@ -219,8 +216,11 @@ def show_reports() -> None:
     st.markdown(report.to_markdown())
 
 
-for tab, show in zip((scorecard_tab, funnel_tab, cohort_tab, catalogue_tab, history_tab, report_tab),
-                     (show_scorecard, show_funnel, show_cohorts, show_catalogue, show_history, show_reports), strict=True):
-    if tab.open:
-        with tab:
-            show()
+ui.lazy_tabs({
+    "ind.tab.scorecard": show_scorecard,
+    "ind.tab.funnel": show_funnel,
+    "ind.tab.cohorts": show_cohorts,
+    "ind.tab.catalogue": show_catalogue,
+    "ind.tab.history": show_history,
+    "ind.tab.reports": show_reports,
+}, "i_tab")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -429,6 +429,16 @@ def raw_value(unit: str, value: Any) -> str:
         return f"{number:.2f}"
     shown = f"{number:,.0f}" if unit in ("employees", "yuan_days") else f"{number:,.4g}"
     return tr(f"unit.{unit}", value=shown) if f"unit.{unit}" in TEXT else shown
+
+
+def lazy_tabs(shows: Mapping[str, Callable[[], None]], key: str) -> None:
+    """Tabs (text key -> what draws it) of which only the open one is drawn, so a rerun redraws one
+    tab, not all; ``key`` keeps the open tab in the session, and a switch reruns the page."""
+    tabs = st.tabs([tr(text) for text in shows], key=key, on_change="rerun")
+    for tab, show in zip(tabs, shows.values(), strict=True):
+        if tab.open:
+            with tab:
+                show()
 
 
 def money_or_na(cents: float | None) -> str:
