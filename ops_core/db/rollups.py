@@ -7,17 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Date, cast, delete, func, insert, literal_column, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from ops_core.db.models import TABLES
+from ops_core.db.queries import month_start
 
 _ID_CHUNK = 10_000  # stays under SQLite's bound-parameter limit
-
-
-def _month_start(conn: Connection, day_column):
-    if conn.dialect.name == "postgresql":
-        return cast(func.date_trunc(literal_column("'month'"), day_column), Date)
-    return func.strftime("%Y-%m-01", day_column)
 
 
 def refresh_usage_monthly(conn: Connection, customer_ids: Iterable[int] | None = None) -> int:
@@ -27,7 +22,7 @@ def refresh_usage_monthly(conn: Connection, customer_ids: Iterable[int] | None =
     Returns the number of roll-up rows written.
     """
     daily, monthly = TABLES["usage_daily"], TABLES["usage_monthly"]
-    month = _month_start(conn, daily.c.day).label("month")
+    month = month_start(daily.c.day).label("month")
     query = select(
         daily.c.customer_id,
         month,
