@@ -812,3 +812,17 @@ def customer_choices(conn: Connection | Session) -> pd.DataFrame:
 def asked_by(links: pd.DataFrame, customer_ids: Iterable[int]) -> set[int]:
     """Demands that at least one of ``customer_ids`` asks for (``links`` from ``load_links``)."""
     return set(links.loc[links["customer_id"].isin(list(customer_ids)), "demand_id"].astype(int))
+
+
+def narrow(ranked: pd.DataFrame, links: pd.DataFrame, *, sources: Iterable[str] = (), owners: Iterable[str] = (),
+           releases: Iterable[int] = (), asking_customers: Iterable[int] | None = None) -> pd.DataFrame:
+    """The ranked list (``priority``) without merged duplicates, cut to the chosen sources, owners and
+    target releases and, when ``asking_customers`` is given, to demands one of them asks for. Empty
+    choices keep everything; ranks stay those over the whole board."""
+    kept = ranked["merged_into_id"].isna() if "merged_into_id" in ranked.columns else pd.Series(True, index=ranked.index)
+    for column, chosen in (("source", list(sources)), ("owner", list(owners)), ("target_release_id", list(releases))):
+        if chosen:
+            kept &= ranked[column].isin(chosen)
+    if asking_customers is not None:
+        kept &= ranked["demand_id"].isin(asked_by(links, asking_customers))
+    return ranked[kept]

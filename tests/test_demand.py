@@ -421,6 +421,22 @@ def test_priority_weights_change_the_order_and_bad_input_is_named():
         demand.priority(board, links, scores, weights={"urgency": -1})
 
 
+def test_narrowing_keeps_the_whole_board_ranks_and_drops_merged_duplicates():
+    board, links, scores = priority_fixture()
+    board = board.assign(owner=["li", "wang", None, "li", "li"], target_release_id=[7, None, 7, 8, None],
+                         merged_into_id=[None, None, None, None, 1])  # demand 5 was merged into 1
+    ranked = demand.priority(board, links, scores)
+    everything = demand.narrow(ranked, links)
+    assert sorted(everything["demand_id"]) == [1, 2, 3, 4]  # only the merged duplicate goes
+    assert everything.equals(ranked[ranked["demand_id"] != 5])  # same rows, same ranks, same order
+    # owner li: 1 and 4 (5 is merged); release 7: 1 and 3 -> both: 1
+    assert list(demand.narrow(ranked, links, owners=["li"], releases=[7])["demand_id"]) == [1]
+    # customer 11 asks for 1 and 3 (links); with the source "sales_stuck_point" only 3 stays
+    assert sorted(demand.narrow(ranked, links, asking_customers=[11])["demand_id"]) == [1, 3]
+    assert list(demand.narrow(ranked, links, sources=["sales_stuck_point"], asking_customers=[11])["demand_id"]) == [3]
+    assert demand.narrow(ranked, links, asking_customers=[]).empty  # a tier with no customer asks for nothing
+
+
 def test_priority_from_the_store_uses_the_links_and_the_board(fresh_engine):
     a, b = customers(fresh_engine, "甲 Steel", "乙 Glass")
     one = new_demand(fresh_engine, customers=[a], effort_days=2.0, urgency=2)

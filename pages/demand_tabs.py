@@ -1,0 +1,207 @@
+"""The demand board's tabs: the board by status with card moves, the ranked list with one demand's
+history, edits and loop closing, releases and their notes, flow metrics, and a new demand.
+
+Each tab reads one ``Board`` (what the page above it computed); only the open tab is drawn.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from ops_core import demand
+from ops_core.i18n import label
+from ops_core.vocab import DemandSource, DemandStatus, ProductArea, ReleaseStatus, values
+from pages import ui
+
+
+@dataclass(frozen=True)
+class Board:
+    """The demand page's state a tab needs: the whole board, the ranked and narrowed list, releases."""
+
+    store: Engine
+    today: dt.date
+    board: pd.DataFrame     # every demand (demand.load_board)
+    ranked: pd.DataFrame    # ranked over the whole board, then narrowed by the page's controls
+    releases: pd.DataFrame  # demand.load_releases
+    release_names: dict[int, str]
+
+
+def draw(b: Board) -> None:
+    """The tab bar, and the open tab's content."""
+    ui.lazy_tabs({text: functools.partial(show, b) for text, show in TABS.items()}, "d_tab")
+
+
+def status_name(status: str) -> str:
+    return label(DemandStatus, status, ui.language())
+
+
+def move(b: Board, row: pd.Series, to_status: str, reason: str | None = None) -> None:
+    """Move one demand from the version it was drawn at; a stale version is refused with the newer values."""
+    ui.act(b.store, lambda s: demand.transition(s, ui.acting_user(), int(row["demand_id"]), int(row["version"]), to_status,
+                                    reason=reason, now=dt.datetime.now()), "d.moved")
+
+
+def move_buttons(b: Board, row: pd.Series) -> None:
+    """The moves this demand allows, each one write."""
+    for target in demand.allowed_moves(row["status"]):
+        if target == DemandStatus.rejected:
+            reason = st.text_input(ui.tr("d.reason"), key=f"d_reason_{row['demand_id']}")
+            if st.button(ui.tr("d.reject"), key=f"d_rej_{row['demand_id']}", disabled=not reason.strip()):
+                move(b, row, target, reason)
+        elif st.button(f"→ {status_name(target)}", key=f"d_mv_{row['demand_id']}_{target}"):
+            move(b, row, target)
+
+
+def show_board(b: Board) -> None:
+    per_column = 8
+    columns = st.columns(len(demand.FLOW))
+    for column, status in zip(columns, demand.FLOW, strict=True):
+        cards = b.ranked[b.ranked["status"] == status].sort_values("priority", ascending=False)
+        column.markdown(f"**{status_name(status)}** ({len(cards)})")
+        for _, row in cards.head(per_column).iterrows():
+            box = column.container(border=True)
+            box.markdown(f"**#{row['demand_id']}** {demand.escape_markdown(str(row['title']))}")
+            box.caption(ui.tr("d.card", priority=row["priority"], customers=int(row["customers"]),
+                              owner=row["owner"] if isinstance(row["owner"], str) else "—"))
+            if status != DemandStatus.released:
+                with box.popover(ui.tr("d.move"), width="stretch"):
+                    move_buttons(b, row)
+        if len(cards) > per_column:
+            column.caption(ui.tr("d.more", count=len(cards) - per_column))
+    rejected = int((b.ranked["status"] == DemandStatus.rejected).sum())
+    st.caption(ui.tr("d.rejected", count=rejected))
+
+
+def show_list(b: Board) -> None:
+    breakdown = [c for c in ("customer_value", "from_customer_value", "from_customers", "from_feedback", "from_urgency",
+                             "reach", "impact", "confidence") if c in b.ranked.columns]
+    shown = b.ranked[["rank", "demand_id", "title", "status", "source", "owner", "target_release", "customers",
+                    "feedback_items", "effort_used", "priority", *breakdown]].assign(
+        status=lambda f: f["status"].map(status_name), source=lambda f: f["source"].map(lambda v: label(DemandSource, v, ui.language())))
+    picked = ui.grid(shown.rename(columns=lambda c: ui.tr(f"d.col.{c}")), key="d_grid", page_size=50, selectable=True)
+    typed = st.number_input(ui.tr("d.go_to"), min_value=0, value=0, step=1, key="d_go_to")  # 0: none
+    demand_id = int(typed) if typed else int(picked[ui.tr("d.col.demand_id")]) if picked is not None else None
+    if demand_id is None or demand_id not in set(b.board["demand_id"]):
+        st.info(ui.tr("d.pick"))
+        return
+    row = b.board.set_index("demand_id").loc[demand_id]
+    st.subheader(f"#{demand_id} {row['title']}")
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{ui.tr('d.history')}**")
+        ui.table(ui.cached(demand.history, b.store, demand_id).assign(
+            from_status=lambda f: f["from_status"].map(lambda v: status_name(v) if isinstance(v, str) else ""),
+            to_status=lambda f: f["to_status"].map(status_name)))
+        with st.form(f"d_edit_{demand_id}"):
+            owner = st.text_input(ui.tr("d.owner"), value=row["owner"] if isinstance(row["owner"], str) else "")
+            effort = st.number_input(ui.tr("d.effort"), min_value=0.0, value=float(row["effort_days"]) if pd.notna(row["effort_days"]) else 0.0)
+            urgency = st.select_slider(ui.tr("d.urgency"), demand.URGENCY_LEVELS, value=int(row["urgency"]))
+            release = st.selectbox(ui.tr("d.release"), [None, *b.release_names], format_func=lambda r: b.release_names.get(r, "—"),
+                                   index=([None, *b.release_names].index(row["target_release_id"]) if pd.notna(row["target_release_id"]) else 0))
+            if st.form_submit_button(ui.tr("d.save")):
+                ui.act(b.store, lambda s: demand.update(s, ui.acting_user(), demand_id, int(row["version"]), {
+                    "owner": owner.strip() or None, "effort_days": effort or None, "urgency": urgency,
+                    "target_release_id": release}), "d.saved")
+    with right:
+        if row["status"] == DemandStatus.released:
+            inform = ui.cached(demand.to_inform, b.store, demand_id)
+            st.markdown(f"**{ui.tr('d.inform')}**")
+            ui.table(inform[["csm", "customer_code", "customer", "feedback_items", "informed_at"]])
+            pending = inform.loc[inform["informed_at"].isna(), "customer_id"].astype(int).tolist()
+            if st.button(ui.tr("d.mark_informed", count=len(pending)), key="d_inform", disabled=not pending):
+                ui.act(b.store, lambda s: demand.mark_informed(s, ui.acting_user(), demand_id, pending, now=dt.datetime.now()), "d.informed")
+        else:
+            st.markdown(f"**{ui.tr('d.asking')}**")
+            ui.table(ui.cached(demand.to_inform, b.store, demand_id)[["csm", "customer_code", "customer", "feedback_items"]])
+            move_buttons(b, pd.Series({**row.to_dict(), "demand_id": demand_id}))
+
+
+def show_releases(b: Board) -> None:
+    if b.releases.empty:
+        st.info(ui.tr("d.no_releases"))
+    else:
+        release_id = st.selectbox(ui.tr("d.release"), list(b.release_names), format_func=lambda r: b.release_names[r], key="d_rel")
+        current = b.releases.set_index("release_id").loc[release_id]
+        draft = current["notes"] if isinstance(current["notes"], str) and current["notes"].strip() else \
+            ui.cached(demand.release_notes, b.store, int(release_id))
+        notes = st.text_area(ui.tr("d.notes"), value=draft, height=260, key=f"d_notes_{release_id}")
+        st.caption(ui.tr("d.release_state", status=label(ReleaseStatus, current["status"], ui.language()), date=current["release_date"],
+                         demands=int(current["demands"]), released=int(current["released"])))
+        left, middle, right = st.columns(3)
+        if current["status"] != ReleaseStatus.released and middle.button(ui.tr("d.ship"), key="d_ship"):
+            ui.act(b.store, lambda s: demand.ship_release(s, ui.acting_user(), int(release_id), int(current["version"]), on=b.today),
+                   "d.shipped")
+        if left.button(ui.tr("d.save_notes"), key="d_save_notes"):
+            ui.act(b.store, lambda s: demand.save_release_notes(s, ui.acting_user(), int(release_id), int(current["version"]), notes), "d.saved")
+        right.download_button(ui.tr("d.download_notes"), notes.encode("utf-8"), f"release-{current['version_label']}.md",
+                              mime="text/markdown", key="d_dl_notes", on_click="ignore")
+    with st.expander(ui.tr("d.new_release")):
+        with st.form("d_new_release"):
+            version_label = st.text_input(ui.tr("d.version_label"))
+            date = st.date_input(ui.tr("d.release_date"), value=b.today)
+            if st.form_submit_button(ui.tr("d.create")):
+                ui.act(b.store, lambda s: demand.create_release(s, ui.acting_user(), {"version_label": version_label.strip(),
+                                                                          "release_date": date, "status": "planned"}), "d.saved")
+    st.markdown(f"**{ui.tr('d.catalogue')}**")
+    ui.table(ui.cached(demand.catalogue, b.store)[["state", "title", "product_area", "version_label", "release_date"]])
+
+
+def show_flow(b: Board) -> None:
+    flow = ui.cached(demand.flow_metrics, b.store, b.today)
+    left, mid, right = st.columns(3)
+    with left:
+        st.markdown(f"**{ui.tr('d.wip')}**")
+        st.altair_chart(alt.Chart(flow["wip"].assign(status=flow["wip"]["status"].map(status_name))).mark_bar().encode(
+            y=alt.Y("status:N", sort=None, title=None), x=alt.X("demands:Q", title=ui.tr("d.col.count"))), width="stretch")
+    with mid:
+        st.markdown(f"**{ui.tr('d.cycle')}**")
+        cycle = flow["cycle_time"].assign(month=lambda f: pd.to_datetime(f["month"]))
+        st.altair_chart(alt.Chart(cycle).transform_fold(["median_days", "p90_days"]).mark_line(point=True).encode(
+            x=alt.X("month:T", title=None), y=alt.Y("value:Q", title=ui.tr("d.days")), color=alt.Color("key:N", title=None)),
+            width="stretch")
+    with right:
+        st.markdown(f"**{ui.tr('d.by_source')}**")
+        by_source = flow["by_source"].assign(month=lambda f: pd.to_datetime(f["month"]),
+                                             source=lambda f: f["source"].map(lambda v: label(DemandSource, v, ui.language())))
+        st.altair_chart(alt.Chart(by_source).mark_bar().encode(
+            x=alt.X("month:T", title=None), y=alt.Y("demands:Q", title=ui.tr("d.col.count")), color=alt.Color("source:N", title=None)),
+            width="stretch")
+
+
+def show_new(b: Board) -> None:
+    customers = ui.cached(demand.customer_choices, b.store)
+    names = dict(zip(customers["customer_id"], customers["code"] + " · " + customers["name"], strict=True))
+    with st.form("d_new"):
+        title = st.text_input(ui.tr("d.title"))
+        description = st.text_area(ui.tr("d.description"))
+        cols = st.columns(4)
+        source = cols[0].selectbox(ui.tr("d.source"), values(DemandSource), format_func=lambda v: label(DemandSource, v, ui.language()))
+        area = cols[1].selectbox(ui.tr("d.area"), values(ProductArea), format_func=lambda v: label(ProductArea, v, ui.language()))
+        owner = cols[2].text_input(ui.tr("d.owner"))
+        urgency = cols[3].select_slider(ui.tr("d.urgency"), demand.URGENCY_LEVELS, value=2)
+        cols = st.columns(2)
+        effort = cols[0].number_input(ui.tr("d.effort"), min_value=0.0, value=0.0, step=0.5)
+        competitor = cols[1].text_input(ui.tr("d.competitor"))
+        asking = st.multiselect(ui.tr("d.asking"), list(names), format_func=lambda c: names[c], placeholder=ui.tr("filters.choose"))
+        if st.form_submit_button(ui.tr("d.create")):
+            ui.act(b.store, lambda s: demand.create(s, ui.acting_user(), {"title": title, "description": description, "source": source,
+                                                              "product_area": area, "owner": owner.strip() or None,
+                                                              "urgency": urgency, "effort_days": effort or None,
+                                                              "competitor_ref": competitor.strip() or None},
+                                                  asking, now=dt.datetime.now()), "d.created")
+
+
+TABS: dict[str, Callable[[Board], None]] = {
+    "d.tab.board": show_board,
+    "d.tab.list": show_list,
+    "d.tab.releases": show_releases,
+    "d.tab.flow": show_flow,
+    "d.tab.new": show_new,
+}
