@@ -482,6 +482,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "events.standard.industries": ('Target industries (none chosen: any)', '目标行业（不选：不限）'),
     "events.standard.budget": ('Budget must be confirmed', '须已确认预算'),
     "events.standard.save": ('Save the standard', '保存标准'),
+    "events.standard.saved": ('Saved the effective-lead standard; the counts below use it.', '已保存有效线索标准，下方数字已按新标准计算。'),
     "events.standard.in_force": ('{standard} Revenue counts when won within {window} days of a touch.', '{standard} 成交发生在接触后 {window} 天内才计入收入。'),
     "events.model": ('Attribution model', '归因模型'),
     "events.model.first": ('First touch', '首次接触'),

@@ -83,7 +83,7 @@ def show_scorecard(ctx: View) -> None:
         parts = ui.cached(metrics.breakdown, ctx.store, chosen, ctx.grain, ctx.period, ctx.segment, ctx.filters)
         st.markdown(f"**{ui.tr('ind.breakdown', metric=ctx.names[chosen], segment=ui.tr(f'ind.segment.{ctx.segment}'))}**")
         if ctx.segment == "tier" and set(parts["segment"]) <= {indicators.UNSCORED}:
-            st.info(ui.tr("ind.tier_needs_snapshots"))  # tiers by ctx.period come from the published monthly snapshots
+            st.info(ui.tr("ind.tier_needs_snapshots"))  # tiers by period come from the published monthly snapshots
         elif parts.empty:
             st.info(ui.tr("ind.no_data"))
         else:

@@ -1,0 +1,154 @@
+"""The Event ROI page's tabs: the list, one event (ratios, funnel, costs, goals, the review), the
+comparison by format, kind or organisation and between attribution models, the timeline, and files.
+
+Each tab reads one ``Events`` (what the page above it computed); only the open tab is drawn.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from ops_core import events
+from ops_core.filters import Filters
+from ops_core.i18n import label
+from ops_core.vocab import EventFormat, EventKind, EventOrganisation
+from pages import ui
+
+
+@dataclass(frozen=True)
+class Events:
+    """What the event page's tabs read: the loaded events, the standard, model and window in force,
+    and the chosen events' metrics."""
+
+    store: Engine
+    filters: Filters
+    as_of: dt.date
+    data: events.EventData
+    standard: events.LeadStandard
+    model: events.Model
+    window: int
+    chosen: pd.DataFrame   # event_metrics of the events the pickers leave, indexed by event id
+
+
+def draw(ctx: Events) -> None:
+    """The tab bar, and the open tab's content."""
+    ui.lazy_tabs({text: functools.partial(show, ctx) for text, show in TABS.items()}, "e_tab")
+
+
+def show_list(ctx: Events) -> None:
+    ui.grid(ui.event_table(ctx.chosen, ui.language()), key="e_grid", page_size=50)
+
+
+def show_event(ctx: Events) -> None:
+    if ctx.chosen.empty:
+        st.info(ui.tr("home.empty"))
+        return
+    names = dict(zip(ctx.chosen.index, ctx.chosen["name"], strict=True))
+    event_id = st.selectbox(ui.tr("events.pick"), list(names), format_func=lambda i: f"{names[i]} · {ctx.chosen.at[i, 'start_date']:%Y-%m-%d}",
+                            key="e_event")
+    row, event_row = ctx.chosen.loc[event_id], ctx.data.events.loc[event_id]
+    ratios = st.columns(6)
+    ratios[0].metric(ui.tr("events.cost_per_lead"), ui.money_or_na(row["cost_per_lead"]))
+    ratios[1].metric(ui.tr("col.cost_per_effective_lead"), ui.money_or_na(row["cost_per_effective_lead"]))
+    ratios[2].metric(ui.tr("events.cost_per_opportunity"), ui.money_or_na(row["cost_per_opportunity"]))
+    ratios[3].metric(ui.tr("events.cost_per_conversion"), ui.money_or_na(row["cost_per_conversion"]))
+    ratios[4].metric(ui.tr("events.pipeline_roi"), ui.percent_or_na(row["pipeline_roi"]))
+    days = row["median_days_to_conversion"]
+    ratios[5].metric(ui.tr("events.days_to_conversion"), "n/a" if days != days else f"{days:.0f}")
+    funnel_column, cost_column = st.columns(2)
+    with funnel_column:
+        st.markdown(f"**{ui.tr('events.funnel')}**")
+        steps = events.funnel(row).assign(step=lambda f: f["step"].map(lambda s: ui.tr(f"events.step.{s}")))
+        st.altair_chart(alt.Chart(steps).mark_bar().encode(
+            y=alt.Y("step:N", sort=None, title=None), x=alt.X("count:Q", title=ui.tr("col.count")),
+            tooltip=["step", "count", alt.Tooltip("rate_from_previous:Q", format=".0%"),
+                     alt.Tooltip("rate_from_top:Q", format=".0%")]), width="stretch")
+        ui.table(steps)
+    with cost_column:
+        st.markdown(f"**{ui.tr('events.costs')}**")
+        breakdown = events.cost_breakdown(ctx.data.costs, event_id)
+        if breakdown.empty:
+            st.info(ui.tr("events.no_costs"))
+        else:
+            st.altair_chart(alt.Chart(breakdown.assign(yuan=breakdown["amount_cents"] / 100)).mark_arc().encode(
+                theta="yuan:Q", color=alt.Color("category:N", title=None), tooltip=["category", "yuan"]), width="stretch")
+            ui.table(breakdown)
+    st.markdown(f"**{ui.tr('events.goals')}**")
+    ui.table(events.goals_vs_results(event_row, row))
+
+    st.markdown(f"**{ui.tr('events.review')}**")
+    review = ui.cached(events.load_review, ctx.store, int(event_id)) or {}
+    with st.form(f"e_review_{event_id}"):
+        texts = {step: st.text_area(ui.tr(f"events.review.{step}"), value=review.get(step) or "",
+                                    placeholder=events.REVIEW_STEPS[step], key=f"e_review_{event_id}_{step}")
+                 for step in events.REVIEW_TEXTS}
+        if st.form_submit_button(ui.tr("events.review.save"), key="e_review_save"):
+            ui.act(ctx.store, lambda s: events.save_review(s, ui.acting_user(), int(event_id), texts, review.get("version")),
+                   "events.review.saved")
+    if review.get("updated_by"):
+        st.caption(ui.tr("events.review.by", who=review["updated_by"], when=f"{review['updated_at']:%Y-%m-%d %H:%M}"))
+    st.download_button(ui.tr("events.review.download"), lambda: events.review_markdown(event_row, row, review, ctx.standard),
+                       f"review-{event_id}.md", mime="text/markdown", on_click="ignore", key="e_review_md")
+
+
+def show_compare(ctx: Events) -> None:
+    by = st.radio(ui.tr("events.compare.by"), list(events.GROUP_BY), format_func=lambda b: ui.tr(f"col.{b}"),
+                  horizontal=True, key="e_by")
+    groups = events.group_metrics(ctx.chosen, by)
+    vocabulary = {"format": EventFormat, "kind": EventKind, "organisation": EventOrganisation}[by]
+    groups[by] = groups[by].map(lambda v: label(vocabulary, v, ui.language()))
+    roi_column, cost_column = st.columns(2)
+    roi_column.altair_chart(alt.Chart(groups.dropna(subset=["roi"])).mark_bar().encode(
+        x=alt.X(f"{by}:N", title=None, sort="-y"), y=alt.Y("roi:Q", title=ui.tr("col.roi"), axis=alt.Axis(format="%")),
+        tooltip=[by, alt.Tooltip("roi:Q", format=".0%")]), width="stretch")
+    cost_column.altair_chart(alt.Chart(groups.assign(cpel=groups["cost_per_effective_lead"] / 100).dropna(subset=["cpel"]))
+                             .mark_bar(color="#f58518").encode(
+        x=alt.X(f"{by}:N", title=None, sort="y"), y=alt.Y("cpel:Q", title=ui.tr("col.cost_per_effective_lead")),
+        tooltip=[by, alt.Tooltip("cpel:Q", format=",.0f")]), width="stretch")
+    st.markdown(f"**{ui.tr('events.models')}**")
+    comparison = events.model_comparison(ctx.data, ctx.standard, ctx.window, ctx.as_of)
+    ui.table(events.rank_table(comparison, ctx.chosen.index).rename(columns={"name": "event"}))
+
+
+def show_timeline(ctx: Events) -> None:
+    line = events.timeline(ctx.data, ctx.as_of)
+    if line.empty:
+        st.info(ui.tr("home.empty"))
+        return
+    st.altair_chart(alt.Chart(line).mark_circle(size=140).encode(
+        x=alt.X("start_date:T", title=None), y=alt.Y("name:N", sort=alt.EncodingSortField("start_date"), title=None),
+        color=alt.Color("status:N", title=None), tooltip=["name", "start_date", "end_date", "status"]), width="stretch")
+    money = line.assign(budget=line["budget_cents"] / 100, cost=line["cost_cents"] / 100).melt(
+        id_vars=["name", "start_date"], value_vars=["budget", "cost"], var_name="what", value_name="yuan")
+    st.altair_chart(alt.Chart(money).mark_bar().encode(
+        x=alt.X("name:N", sort=alt.EncodingSortField("start_date"), title=None), xOffset="what:N",
+        y=alt.Y("yuan:Q", title=ui.tr("col.cost")), color=alt.Color("what:N", title=None),
+        tooltip=["name", "what", alt.Tooltip("yuan:Q", format=",.0f")]), width="stretch")
+
+
+def show_data(ctx: Events) -> None:
+    notes = [f"Attribution: {events.MODEL_TEXT[events.as_model(ctx.model)]}; window {ctx.window} days; as of {ctx.as_of}",
+             f"Effective-lead standard: {ctx.standard.describe()}", f"Filters: {ui.describe(ctx.filters, ctx.store)}"]
+    st.markdown(f"**{ui.tr('events.export')}**")
+    ui.download_buttons(events.export_table(ctx.chosen), "events", notes)
+    st.markdown(f"**{ui.tr('data.import')}**")
+    entity = st.selectbox(ui.tr("data.import.entity"), ["events", "event_costs", "leads", "lead_touches"], key="e_import_entity")
+    upload = st.file_uploader(ui.tr("data.import.file"), type=["csv", "xlsx"], key="e_import_file")
+    if upload is not None and st.button(ui.tr("data.import.run"), key="e_import_run"):
+        ui.import_upload(ctx.store, entity, upload)
+
+
+TABS: dict[str, Callable[[Events], None]] = {
+    "events.tab.list": show_list,
+    "events.tab.event": show_event,
+    "events.tab.compare": show_compare,
+    "events.tab.timeline": show_timeline,
+    "events.tab.data": show_data,
+}
