@@ -199,13 +199,6 @@ CONSTANT_VALUE = 0.5
 # --- deriving the raw dimensions ---------------------------------------------------------------
 
 
-def describe_mappings(mappings: Mapping[str, Mapping[str, float]] | None = None) -> str:
-    """The category value tables in force (the defaults where none is given), for a file's header."""
-    tables = DEFAULT_MAPPINGS | {k: dict(v) for k, v in (mappings or {}).items()}
-    return "; ".join(f"{key} " + ", ".join(f"{category} {value:g}" for category, value in table.items())
-                     for key, table in tables.items())
-
-
 def _one_year_before(day: dt.date) -> dt.date:
     """The same day one year earlier (29 February -> 28 February)."""
     try:
@@ -387,6 +380,17 @@ def normalise_series(raw: pd.Series, spec: MethodSpec, mapping: Mapping[str, flo
     return pd.Series(np.clip(out, 0.0, 1.0), index=raw.index, name=raw.name)
 
 
+def mappings_in_force(mappings: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, dict[str, float]]:
+    """Each categorical dimension's value table: the one given, else the default (fresh copies)."""
+    return {k: dict(v) for k, v in DEFAULT_MAPPINGS.items()} | {str(k): dict(v) for k, v in (mappings or {}).items()}
+
+
+def describe_mappings(mappings: Mapping[str, Mapping[str, float]] | None = None) -> str:
+    """The category value tables in force (the defaults where none is given), for a file's header."""
+    return "; ".join(f"{key} " + ", ".join(f"{category} {value:g}" for category, value in table.items())
+                     for key, table in mappings_in_force(mappings).items())
+
+
 def normalise(features: pd.DataFrame, methods: Mapping[str, MethodSpec] | None = None,
               mappings: Mapping[str, Mapping[str, float]] | None = None) -> Normalised:
     """Every dimension of ``features`` (output of ``derive_features``) to 0..1.
@@ -401,7 +405,7 @@ def normalise(features: pd.DataFrame, methods: Mapping[str, MethodSpec] | None =
     if unknown:
         raise UsageError(f"methods name unknown dimension(s): {', '.join(sorted(unknown))}")
     chosen = DEFAULT_METHODS | dict(methods or {})
-    tables = DEFAULT_MAPPINGS | {k: dict(v) for k, v in (mappings or {}).items()}
+    tables = mappings_in_force(mappings)
     columns: dict[str, np.ndarray] = {}
     missing: dict[str, int] = {}
     for dim in DIMENSIONS:  # nine columns, each vectorised

@@ -523,10 +523,9 @@ def _mappings_out(mappings: Mapping[str, Mapping[str, Any]] | None) -> dict[str,
 
 def _mappings_in(stored: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
     """The stored tables over the defaults (a preset saved before mappings were kept has none)."""
-    from ops_core.scoring import DEFAULT_MAPPINGS
+    from ops_core.scoring import mappings_in_force
 
-    return {key: dict(table) for key, table in DEFAULT_MAPPINGS.items()} | {
-        key: {c: float(v) for c, v in table.items()} for key, table in dict(stored or {}).items()}
+    return mappings_in_force(stored)
 
 
 def _weights_out(weights: Mapping[str, Any]) -> dict[str, float]:

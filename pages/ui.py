@@ -275,7 +275,7 @@ def kept_mappings() -> dict[str, dict[str, float]]:
     """The category mapping last edited on the customer page, or the default one."""
     from ops_core import scoring
 
-    return st.session_state.get("c_kept_mappings") or {"demand_type": dict(scoring.DEFAULT_MAPPINGS["demand_type"])}
+    return st.session_state.get("c_kept_mappings") or scoring.mappings_in_force()
 
 
 def current_scores(store: Engine, as_of: dt.date) -> tuple[pd.Series, pd.Series]:
