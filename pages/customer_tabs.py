@@ -6,7 +6,6 @@ slider move never rebuilds eight tabs' tables or export files.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,7 +56,7 @@ def dimension_name(key: str) -> str:
 
 def draw(scored: Scored) -> None:
     """The tab bar, and the open tab's content."""
-    ui.lazy_tabs({text: functools.partial(show, scored) for text, show in TABS.items()}, "c_tab")
+    ui.lazy_tabs(TABS, "c_tab", scored)
 
 
 def show_service(scored: Scored) -> None:

@@ -6,7 +6,6 @@ Each tab reads one ``Board`` (what the page above it computed); only the open ta
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,7 +34,7 @@ class Board:
 
 def draw(b: Board) -> None:
     """The tab bar, and the open tab's content."""
-    ui.lazy_tabs({text: functools.partial(show, b) for text, show in TABS.items()}, "d_tab")
+    ui.lazy_tabs(TABS, "d_tab", b)
 
 
 def status_name(status: str) -> str:

@@ -6,7 +6,6 @@ Each tab reads one ``Events`` (what the page above it computed); only the open t
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,7 +38,7 @@ class Events:
 
 def draw(ctx: Events) -> None:
     """The tab bar, and the open tab's content."""
-    ui.lazy_tabs({text: functools.partial(show, ctx) for text, show in TABS.items()}, "e_tab")
+    ui.lazy_tabs(TABS, "e_tab", ctx)
 
 
 def show_list(ctx: Events) -> None:

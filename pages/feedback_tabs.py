@@ -6,7 +6,6 @@ Each tab reads one ``Queue`` (what the page above it computed); only the open ta
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ class Queue:
 
 def draw(ctx: Queue) -> None:
     """The tab bar, and the open tab's content."""
-    ui.lazy_tabs({text: functools.partial(show, ctx) for text, show in TABS.items()}, "f_tab")
+    ui.lazy_tabs(TABS, "f_tab", ctx)
 
 
 def vocab_label(enum: Any) -> Callable[[object], str]:

@@ -6,7 +6,6 @@ Each tab reads one ``View`` (the grain, period and segment chosen above it); onl
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,7 +39,7 @@ class View:
 
 def draw(ctx: View) -> None:
     """The tab bar, and the open tab's content."""
-    ui.lazy_tabs({text: functools.partial(show, ctx) for text, show in TABS.items()}, "i_tab")
+    ui.lazy_tabs(TABS, "i_tab", ctx)
 
 
 def show_scorecard(ctx: View) -> None:

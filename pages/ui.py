@@ -21,6 +21,7 @@ from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, StoreUnavailable, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
+from ops_core.indicators import UNSCORED
 from ops_core.vocab import DemandType, Industry, Region, Role, SizeBand, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
@@ -358,7 +359,7 @@ SEGMENT_VOCABULARIES = {"industry": Industry, "region": Region, "size_band": Siz
 
 def segment_label(kind: str, value: object) -> str:
     """A segment value in the reader's language (industries, regions and size bands are translated)."""
-    if kind == "tier" and value == "unscored":  # ops_core.indicators.UNSCORED: no snapshot by then
+    if kind == "tier" and value == UNSCORED:  # no snapshot by then
         return tr("ind.unscored")
     enum = SEGMENT_VOCABULARIES.get(kind)
     return label(enum, str(value), language()) if enum else str(value)
@@ -431,14 +432,15 @@ def raw_value(unit: str, value: Any) -> str:
     return tr(f"unit.{unit}", value=shown) if f"unit.{unit}" in TEXT else shown
 
 
-def lazy_tabs(shows: Mapping[str, Callable[[], None]], key: str) -> None:
-    """Tabs (text key -> what draws it) of which only the open one is drawn, so a rerun redraws one
-    tab, not all; ``key`` keeps the open tab in the session, and a switch reruns the page."""
+def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any) -> None:
+    """Tabs (text key -> what draws it from ``state``, the page's state object) of which only the open
+    one is drawn, so a rerun redraws one tab, not all; ``key`` keeps the open tab in the session, and
+    a switch reruns the page."""
     tabs = st.tabs([tr(text) for text in shows], key=key, on_change="rerun")
     for tab, show in zip(tabs, shows.values(), strict=True):
         if tab.open:
             with tab:
-                show()
+                show(state)
 
 
 def money_or_na(cents: float | None) -> str:
