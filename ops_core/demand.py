@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from ops_core import writes
 from ops_core.db.models import TABLES
 from ops_core.db.queries import month_start
-from ops_core.errors import StaleVersion, UsageError, ValidationError
+from ops_core.errors import StaleVersion, UsageError, ValidationError, require_columns
 from ops_core.vocab import DemandSource, DemandStatus, FeedbackStatus, Importance, ProductArea, ReleaseStatus, values
 
 S = DemandStatus
@@ -480,12 +480,6 @@ def _weights(method: PriorityMethod, weights: Mapping[str, float] | None) -> dic
     return chosen
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise UsageError(f"{what} lacks the column(s) {', '.join(missing)}")
-
-
 def priority(board: pd.DataFrame, links: pd.DataFrame, scores: pd.Series, method: str = "value",
              weights: Mapping[str, float] | None = None) -> pd.DataFrame:
     """The board with a priority, its breakdown and a rank, sorted by rank (pure, vectorised).
@@ -502,8 +496,8 @@ def priority(board: pd.DataFrame, links: pd.DataFrame, scores: pd.Series, method
     higher urgency, then lower id); others get no rank and follow, by priority. ``attrs`` holds the
     method, weights and formula text.
     """
-    _require(board, ("demand_id", "status", "source", "effort_days", "urgency", "feedback_items"), "the board")
-    _require(links, ("demand_id", "customer_id", "importance"), "the links")
+    require_columns(board, ("demand_id", "status", "source", "effort_days", "urgency", "feedback_items"), "the board")
+    require_columns(links, ("demand_id", "customer_id", "importance"), "the links")
     try:
         chosen = PriorityMethod(method)
     except ValueError:

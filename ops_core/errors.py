@@ -1,6 +1,7 @@
 """The errors a user can be shown: each carries a message meant for a person, not a traceback."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -58,6 +59,13 @@ class StaleVersion(OpsError):
 class Conflict(OpsError):
     """Another user's committed change clashes with this one: the same record created twice at once,
     or a record it refers to removed meanwhile. Nothing of the action was saved."""
+
+
+def require_columns(frame: Any, columns: Sequence[str], what: str) -> None:
+    """UsageError naming every column ``frame`` (a DataFrame) lacks, before a calculation reads them."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise UsageError(f"{what} lacks the column(s) {', '.join(repr(c) for c in missing)} (required: {', '.join(columns)})")
 
 
 def first_line(exc: BaseException) -> str:

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from ops_core import settings, writes
 from ops_core.db.models import TABLES
-from ops_core.errors import StaleVersion, UsageError
+from ops_core.errors import StaleVersion, UsageError, require_columns
 from ops_core.vocab import Industry, TitleLevel, values
 
 STANDARD_KEY = "events.effective_lead_standard"
@@ -60,12 +60,6 @@ REVIEW_STEPS = {
     "causes": "3. Analysis of causes",
     "patterns": "4. Patterns to keep",
 }
-
-
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise UsageError(f"{what} lacks the column(s) {', '.join(missing)}")
 
 
 # --- the effective-lead standard ---------------------------------------------------------------
@@ -122,7 +116,7 @@ class LeadStandard:
 
     def mask(self, leads: pd.DataFrame) -> pd.Series:
         """True for each lead (row) that meets the standard; vectorised."""
-        _require(leads, ("title_level", "company_size", "industry", "budget_confirmed"), "leads")
+        require_columns(leads, ("title_level", "company_size", "industry", "budget_confirmed"), "leads")
         ok = leads["title_level"].isin(self.title_levels).to_numpy(dtype=bool)
         if self.min_company_size > 0:
             size = pd.to_numeric(leads["company_size"], errors="coerce").astype("float64").to_numpy()
@@ -239,7 +233,7 @@ def load(conn: Connection | Session, date_from: dt.date | None = None, date_to: 
 
 def has_purpose(events: pd.DataFrame, *purposes: str) -> pd.Series:
     """True for events whose comma-separated ``purposes`` include any of ``purposes`` (the list filter)."""
-    _require(events, ("purposes",), "events")
+    require_columns(events, ("purposes",), "events")
     wanted = set(purposes)
     return events["purposes"].fillna("").str.split(",").apply(lambda parts: not wanted.isdisjoint(parts)).astype(bool)
 
@@ -261,7 +255,7 @@ def select_events(metrics: pd.DataFrame, events: pd.DataFrame, formats: Sequence
 
 def cost_breakdown(costs: pd.DataFrame, event_id: int) -> pd.DataFrame:
     """One event's cost by category (category, amount_cents, share), largest first."""
-    _require(costs, ("event_id", "category", "amount_cents"), "costs")
+    require_columns(costs, ("event_id", "category", "amount_cents"), "costs")
     out = (costs[costs["event_id"] == event_id].groupby("category", as_index=False)["amount_cents"].sum()
            .sort_values(["amount_cents", "category"], ascending=[False, True], ignore_index=True))
     total = out["amount_cents"].sum()
@@ -363,8 +357,8 @@ def attribute(touches: pd.DataFrame, leads: pd.DataFrame, model: Model | str, wi
     and its revenue_cents to ``won_amount_cents`` exactly). Won leads without such a touch get no row.
     Pure: ``touches`` (lead_id, event_id, touched_at), ``leads`` (id, won_at, won_amount_cents).
     """
-    _require(touches, ("lead_id", "event_id", "touched_at"), "touches")
-    _require(leads, ("id", "won_at", "won_amount_cents"), "leads")
+    require_columns(touches, ("lead_id", "event_id", "touched_at"), "touches")
+    require_columns(leads, ("id", "won_at", "won_amount_cents"), "leads")
     model, window_days = as_model(model), _check_window(window_days)
     won = leads.loc[leads["won_at"].notna(), ["id", "won_at", "won_amount_cents"]]
     anchors = pd.DataFrame({"lead_id": won["id"].astype("int64"), "anchor": pd.to_datetime(won["won_at"]),
@@ -413,8 +407,8 @@ def event_metrics(data: EventData, standard: LeadStandard, model: Model | str, w
     ``attrs`` name the model, window, as-of day and standard.
     """
     model, window_days = as_model(model), _check_window(window_days)
-    _require(data.events, ("name", "format", "kind", "organisation", "start_date", "cost_cents", "budget_cents"), "events")
-    _require(data.leads, ("id", "opportunity_at", "opportunity_amount_cents", "won_at", "won_amount_cents"), "leads")
+    require_columns(data.events, ("name", "format", "kind", "organisation", "start_date", "cost_cents", "budget_cents"), "events")
+    require_columns(data.leads, ("id", "opportunity_at", "opportunity_amount_cents", "won_at", "won_amount_cents"), "leads")
     end, window = _end_of(as_of), pd.Timedelta(days=window_days)
     touches = data.touches[data.touches["touched_at"] < end]
     leads = data.leads.assign(effective=standard.mask(data.leads))
@@ -467,7 +461,7 @@ def group_metrics(metrics: pd.DataFrame, by: str) -> pd.DataFrame:
     Lead counts are sums over events, so a lead touched by two events of a group counts twice (once
     per event); revenue and pipeline do not double-count (attribution already split them).
     """
-    _require(metrics, (by, *_SUMS), "metrics")
+    require_columns(metrics, (by, *_SUMS), "metrics")
     sums = metrics.groupby(by, observed=True).agg(events=("cost_cents", "size"), **{n: (n, "sum") for n in _SUMS})
     out = _with_ratios(sums).reset_index()
     out.attrs = dict(metrics.attrs)
@@ -497,7 +491,7 @@ def rank_table(comparison: pd.DataFrame, event_ids: Sequence[int] | pd.Index | N
     ``spread`` = worst rank - best rank across models; rows are sorted by it, largest first, so the
     events whose standing depends most on the model come first.
     """
-    _require(comparison, ("event_id", "name", "model", "roi"), "comparison")
+    require_columns(comparison, ("event_id", "name", "model", "roi"), "comparison")
     chosen = comparison if event_ids is None else comparison[comparison["event_id"].isin(list(event_ids))]
     chosen = chosen.assign(rank=chosen.groupby("model")["roi"].rank(ascending=False, method="min", na_option="bottom"))
     wide = chosen.pivot(index="event_id", columns="model", values=["roi", "rank"])
@@ -678,7 +672,7 @@ REPORT_COLUMNS = {
 
 def export_table(metrics: pd.DataFrame) -> pd.DataFrame:
     """``event_metrics`` rows as a file: money in whole cents, ROI to 4 decimals, 'n/a' where undefined."""
-    _require(metrics, list(REPORT_COLUMNS), "metrics")
+    require_columns(metrics, list(REPORT_COLUMNS), "metrics")
     df = metrics[list(REPORT_COLUMNS)].rename(columns=REPORT_COLUMNS).reset_index()
     df["start_date"] = pd.to_datetime(df["start_date"]).dt.date
     for name in ("cost_per_lead_cents", "cost_per_effective_lead_cents", "cost_per_opportunity_cents",

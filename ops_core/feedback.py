@@ -28,7 +28,7 @@ from ops_core import demand as demand_board
 from ops_core import settings, writes
 from ops_core.config import setting_default
 from ops_core.db.models import TABLES
-from ops_core.errors import StaleVersion, UsageError, ValidationError
+from ops_core.errors import StaleVersion, UsageError, ValidationError, require_columns
 from ops_core.filters import Filters
 from ops_core.similarity import TfidfMatrix, normalise
 from ops_core.vocab import DemandSource, FeedbackStatus, FeedbackType
@@ -172,7 +172,7 @@ class TypeClassifier:
 def type_classifier(labelled: pd.DataFrame, min_rows: int = MIN_LABELLED) -> TypeClassifier | None:
     """Train on ``labelled`` (columns text, type) when it has ``min_rows`` rows and at least two types with
     ``MIN_PER_TYPE`` rows each; else None (the keyword table alone decides)."""
-    _require(labelled, ("text", "type"), "labelled items")
+    require_columns(labelled, ("text", "type"), "labelled items")
     usable = labelled.dropna(subset=["text", "type"])
     usable = usable[usable["type"].isin([t.value for t in FeedbackType])]
     counts = usable["type"].value_counts()
@@ -630,12 +630,6 @@ SLA_COLUMNS = ("id", "customer_id", "tier", "type", "severity", "status", "owner
                "due_soon", "open", "age_days")
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise UsageError(f"{what} lack the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-
-
 def sla_table(items: pd.DataFrame, tiers: pd.Series, targets: SlaTargets | None = None, *,
               now: dt.datetime) -> pd.DataFrame:
     """Per item the two service timers at ``now``: elapsed hours, target, met, breached, due soon.
@@ -649,7 +643,7 @@ def sla_table(items: pd.DataFrame, tiers: pd.Series, targets: SlaTargets | None 
     (a tier or severity not in ``targets``) gives NaN hours targets and False flags. Items received
     after ``now`` are left out. ``age_days``: calendar days since received. Columns ``SLA_COLUMNS``.
     """
-    _require(items, ("id", "customer_id", "severity", "received_at", "first_response_at", "resolved_at"), "feedback items")
+    require_columns(items, ("id", "customer_id", "severity", "received_at", "first_response_at", "resolved_at"), "feedback items")
     targets = targets or DEFAULT_SLA_TARGETS
     moment = pd.Timestamp(now)
     frame = items[pd.to_datetime(items["received_at"]) <= moment].reset_index(drop=True)
@@ -692,7 +686,7 @@ SUMMARY_COLUMNS = ("section", "by", "group", "items", "first_response_median_h",
 def sla_times(table: pd.DataFrame, by: str) -> pd.DataFrame:
     """Median and 90th percentile of the finished timers' hours per ``by`` (linear interpolation, as
     numpy's percentile): a running timer has no duration yet and is left out."""
-    _require(table, (by, "first_response_hours", "first_response_done", "resolution_hours", "resolution_done"), "the SLA table")
+    require_columns(table, (by, "first_response_hours", "first_response_done", "resolution_hours", "resolution_done"), "the SLA table")
     keys = table[by].fillna("(none)")
     parts = {"items": table.groupby(keys).size()}
     for timer in ("first_response", "resolution"):
@@ -706,7 +700,7 @@ def sla_times(table: pd.DataFrame, by: str) -> pd.DataFrame:
 def sla_met(table: pd.DataFrame, by: str) -> pd.DataFrame:
     """Share of targets met per ``by``: met / (finished + still running but already breached); timers
     without a target and running timers not yet breached are left out. NaN where nothing counts."""
-    _require(table, (by, "first_response_met", "first_response_done", "first_response_breached"), "the SLA table")
+    require_columns(table, (by, "first_response_met", "first_response_done", "first_response_breached"), "the SLA table")
     keys = table[by].fillna("(none)")
     parts = {"items": table.groupby(keys).size()}
     for timer in ("first_response", "resolution"):
@@ -718,7 +712,7 @@ def sla_met(table: pd.DataFrame, by: str) -> pd.DataFrame:
 
 def backlog_ages(table: pd.DataFrame) -> pd.DataFrame:
     """Open items (resolution timer running) by age: 0-1 d, 1-3 d, 3-7 d, 7-30 d, >30 d (lower bound in)."""
-    _require(table, ("open", "age_days"), "the SLA table")
+    require_columns(table, ("open", "age_days"), "the SLA table")
     ages = table.loc[table["open"].astype(bool), "age_days"].to_numpy(dtype=float)
     lower = np.asarray([lo for _, lo, _ in AGE_BUCKETS], dtype=float)
     bucket = np.searchsorted(lower, np.maximum(ages, 0.0), side="right") - 1
@@ -776,7 +770,7 @@ def _markdown_block(text: Any) -> str:
 def faq_markdown(frame: pd.DataFrame, title: str = "FAQ") -> str:
     """The FAQ for the product manual: a section per product area (in frame order), each question a
     heading and its answer below, every text escaped so it shows literally in Markdown."""
-    _require(frame, ("question", "answer"), "FAQ entries")
+    require_columns(frame, ("question", "answer"), "FAQ entries")
     out = [f"# {demand_board.escape_markdown(title)}", ""]
     areas = frame["product_area"].fillna("general") if "product_area" in frame.columns else pd.Series("general", index=frame.index)
     for area in dict.fromkeys(areas.tolist()):  # a handful of areas

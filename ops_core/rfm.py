@@ -27,7 +27,7 @@ import pandas as pd
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
 from ops_core.db.models import TABLES
-from ops_core.errors import UsageError
+from ops_core.errors import UsageError, require_columns
 
 contracts = TABLES["contracts"]
 
@@ -48,12 +48,6 @@ DEFAULT_SEGMENTS: dict[tuple[int, int], str] = {(r, fm): name for r, row in _GRI
 ORDER_COLUMNS = ("customer_id", "signed_on", "amount_cents")
 SUMMARY_COLUMNS = ("last_order_on", "frequency", "monetary_cents")
 RFM_COLUMNS = ("recency_days", "frequency", "monetary_cents", "r_score", "f_score", "m_score", "segment")
-
-
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise UsageError(f"{what} needs column '{missing[0]}' (required: {', '.join(columns)})")
 
 
 def quintile_scores(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
@@ -87,7 +81,7 @@ def rfm_segments(r_score: pd.Series, f_score: pd.Series, m_score: pd.Series,
 def rfm_scores(summary: pd.DataFrame, as_of: dt.date,
                segment_config: Mapping[tuple[int, int], str] | None = None) -> pd.DataFrame:
     """Per-customer summary (index customer_id; last_order_on, frequency, monetary_cents) -> RFM_COLUMNS."""
-    _require(summary, SUMMARY_COLUMNS, "rfm_scores")
+    require_columns(summary, SUMMARY_COLUMNS, "rfm_scores")
     last = pd.to_datetime(summary["last_order_on"])
     out = pd.DataFrame(index=summary.index)
     out["recency_days"] = (pd.Timestamp(as_of) - last).dt.days.astype("int64")
@@ -106,7 +100,7 @@ def rfm_frame(orders: pd.DataFrame, as_of: dt.date,
 
     Orders signed after ``as_of`` are ignored, as in :func:`rfm_table`.
     """
-    _require(orders, ORDER_COLUMNS, "rfm_frame")
+    require_columns(orders, ORDER_COLUMNS, "rfm_frame")
     signed = pd.to_datetime(orders["signed_on"])
     kept = orders.loc[signed <= pd.Timestamp(as_of)].assign(signed_on=signed)
     summary = kept.groupby("customer_id").agg(

@@ -34,7 +34,7 @@ import pandas as pd
 from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, cast, exists, func, or_, select
 
 from ops_core.db.models import TABLES
-from ops_core.errors import UsageError
+from ops_core.errors import UsageError, require_columns
 from ops_core.overview import annualised_cents, in_force
 
 customers = TABLES["customers"]
@@ -85,12 +85,6 @@ class ActionConfig:
 DEFAULT_ACTION_CONFIG = ActionConfig()
 ACTION_COLUMNS = ("csm_id", "csm_name", "customer_id", "customer_code", "customer_name", "tier", "reason", "priority",
                   "detail")
-
-
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise UsageError(f"{what} needs column '{missing[0]}' (required: {', '.join(columns)})")
 
 
 def _add_months(month: dt.date, n: int) -> dt.date:
@@ -223,7 +217,7 @@ def score_risk(frame: pd.DataFrame, weights: Mapping[str, float] | None = None,
 
     Input columns: usage_decline, key_contact_change, overdue_max_days, competitor_price_cut.
     """
-    _require(frame, ("usage_decline", "key_contact_change", "overdue_max_days", "competitor_price_cut"), "score_risk")
+    require_columns(frame, ("usage_decline", "key_contact_change", "overdue_max_days", "competitor_price_cut"), "score_risk")
     w = normalised_weights(config.weights if weights is None else weights)
     strength = pd.DataFrame({
         "usage_decline": (frame["usage_decline"].astype(float) / config.usage_full).clip(0.0, 1.0),
@@ -320,7 +314,7 @@ def chain_gaps(chain: pd.DataFrame, tiers: pd.Series, tiers_to_check: Sequence[s
 
     ``tiers`` is indexed by customer_id (as ``tiers.assign_tiers`` returns); sorted by tier order, then id.
     """
-    _require(chain, ("n_missing", "missing_roles"), "chain_gaps")
+    require_columns(chain, ("n_missing", "missing_roles"), "chain_gaps")
     tier = tiers.reindex(chain.index)
     order = {name: i for i, name in enumerate(tiers_to_check)}
     out = chain.assign(tier=tier.astype(object))[tier.isin(list(tiers_to_check)) & (chain["n_missing"] > 0)]
@@ -345,8 +339,8 @@ def next_actions(tiers: pd.Series, chain: pd.DataFrame, risk: pd.DataFrame, over
     :func:`usage_change`). ``reason`` is a code the page translates; ``detail`` plain English. The CSM
     and names come from ``chain`` (every customer). Sorted by CSM id, priority, customer id.
     """
-    _require(chain, ("customer_code", "customer_name", "csm_id", "csm_name", "missing_roles", "n_missing"), "next_actions chain")
-    _require(risk, ("customer_id", "contract_code", "end_date", "days_to_end", "risk_level", "risk_score"), "next_actions risk")
+    require_columns(chain, ("customer_code", "customer_name", "csm_id", "csm_name", "missing_roles", "n_missing"), "next_actions chain")
+    require_columns(risk, ("customer_id", "contract_code", "end_date", "days_to_end", "risk_level", "risk_score"), "next_actions risk")
     parts: list[pd.DataFrame] = []
     gaps = chain_gaps(chain, tiers, config.gap_tiers)
     parts.append(_items(gaps.index, "chain_gap", "decision chain misses: " + gaps["missing_roles"].str.replace(",", ", ")))
@@ -356,12 +350,12 @@ def next_actions(tiers: pd.Series, chain: pd.DataFrame, risk: pd.DataFrame, over
                         + " (in " + hot["days_to_end"].astype(str) + " days), " + hot["risk_level"].astype(str)
                         + " renewal risk, score " + hot["risk_score"].round().astype("int64").astype(str)))
     if overdue is not None:
-        _require(overdue, ("overdue_invoices", "overdue_max_days"), "next_actions overdue")
+        require_columns(overdue, ("overdue_invoices", "overdue_max_days"), "next_actions overdue")
         late = overdue[overdue["overdue_invoices"] > 0]
         parts.append(_items(late.index, "overdue", late["overdue_invoices"].astype(str) + " overdue invoice(s), oldest "
                             + late["overdue_max_days"].astype(str) + " days past due"))
     if usage is not None:
-        _require(usage, ("usage_decline",), "next_actions usage")
+        require_columns(usage, ("usage_decline",), "next_actions usage")
         drop = usage[usage["usage_decline"] >= config.usage_flag]
         parts.append(_items(drop.index, "usage_drop", "active user-days down "
                             + (drop["usage_decline"] * 100).round().astype("int64").astype(str)
