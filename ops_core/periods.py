@@ -22,7 +22,7 @@ _LABEL_PATTERNS = {
 _LABEL_EXAMPLES = {Grain.week: "2026-W42", Grain.month: "2026-10", Grain.quarter: "2026-Q3"}
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
+def add_months(day: dt.date, months: int) -> dt.date:
     """The first day of the month ``months`` after ``day``'s month."""
     index = day.year * 12 + day.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)
@@ -61,9 +61,9 @@ def period_of(grain: Grain | str, day: dt.date) -> Period:
         return Period(start, start + dt.timedelta(days=6), grain)
     if grain is Grain.month:
         start = dt.date(day.year, day.month, 1)
-        return Period(start, _add_months(start, 1) - dt.timedelta(days=1), grain)
+        return Period(start, add_months(start, 1) - dt.timedelta(days=1), grain)
     start = dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-    return Period(start, _add_months(start, 3) - dt.timedelta(days=1), grain)
+    return Period(start, add_months(start, 3) - dt.timedelta(days=1), grain)
 
 
 def parse_period(text: str, grain: Grain | str) -> Period:
@@ -99,7 +99,7 @@ def year_before(period: Period) -> Period:
             return period_of(period.grain, dt.date.fromisocalendar(year - 1, week, 1))
         except ValueError:  # week 53 in a 52-week year
             return period_of(period.grain, dt.date.fromisocalendar(year - 1, 52, 1))
-    return period_of(period.grain, _add_months(period.start, -12))
+    return period_of(period.grain, add_months(period.start, -12))
 
 
 def periods_between(grain: Grain | str, first: dt.date | str, last: dt.date | str) -> list[Period]:

@@ -36,6 +36,7 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, cast, 
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError, require_columns
 from ops_core.overview import annualised_cents, in_force
+from ops_core.periods import add_months
 
 customers = TABLES["customers"]
 contracts = TABLES["contracts"]
@@ -87,11 +88,6 @@ ACTION_COLUMNS = ("csm_id", "csm_name", "customer_id", "customer_code", "custome
                   "detail")
 
 
-def _add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
 def normalised_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
     """Weights per signal summing to 1; unknown names, negatives or an all-zero set are refused."""
     raw = dict(DEFAULT_RISK_WEIGHTS if weights is None else weights)
@@ -130,7 +126,7 @@ def usage_change(conn: Connection, as_of: dt.date) -> pd.DataFrame:
     account's silence is churn, not a usage drop to act on.
     """
     current = dt.date(as_of.year, as_of.month, 1)
-    recent_from, baseline_from = _add_months(current, -3), _add_months(current, -6)
+    recent_from, baseline_from = add_months(current, -3), add_months(current, -6)
     um = usage_monthly.c
     rows = conn.execute(
         select(um.customer_id,
