@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import ui
+from cockpit import ui
 
 st.set_page_config(page_title="Ops Cockpit", page_icon="📊", layout="wide")
 

@@ -445,6 +445,20 @@ def weight_vector(weights: Mapping[str, float], columns: Sequence[str]) -> np.nd
     return w / total
 
 
+def slider_positions(weights: Mapping[str, float]) -> dict[str, int]:
+    """Weights as the 0..100 positions of the weight sliders, in the same proportions.
+
+    Weights are scale-free (``score`` scales them to sum to 1), and two scales reach the sliders:
+    shares that sum to 1 (the defaults) and slider positions as a person left them (kept weights,
+    saved presets). Shares are turned into percent; positions are kept as they are, clamped to the
+    slider's range. Scaling a set that never exceeds 1 by 100 keeps its proportions, so the rule
+    needs no record of where a set came from.
+    """
+    numbers = {str(k): float(v) for k, v in weights.items()}
+    factor = 100.0 if numbers and max(numbers.values()) <= 1.0 else 1.0
+    return {k: int(min(max(round(v * factor), 0), 100)) for k, v in numbers.items()}
+
+
 def score(normalised_values: pd.DataFrame, weights: Mapping[str, float]) -> pd.Series:
     """Score 0..100 per row: ``100 × Σ wᵢ·xᵢ`` with the weights scaled to sum to 1 (same index, name 'score')."""
     w = weight_vector(weights, list(normalised_values.columns)) * 100.0

@@ -9,12 +9,12 @@ import json
 import altair as alt
 import streamlit as st
 
+from cockpit import customer_setup, customer_tabs, ui
+from cockpit.customer_tabs import dimension_name
 from ops_core import customer_view as view
 from ops_core import risk, scoring, settings, tiers
 from ops_core.i18n import label
 from ops_core.vocab import Industry
-from pages import customer_setup, customer_tabs, ui
-from pages.customer_tabs import dimension_name
 
 store, filters = ui.page_context()
 lang = ui.language()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cockpit import ui
 from ops_core import io, overview, settings
-from pages import ui
 
 store, filters = ui.page_context()
 st.title(ui.tr("data.title"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cockpit import demand_tabs, ui
 from ops_core import demand
 from ops_core.i18n import label
 from ops_core.vocab import DemandSource, values
-from pages import demand_tabs, ui
 
 store, filters = ui.page_context()
 lang = ui.language()

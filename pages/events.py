@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cockpit import event_tabs, ui
 from ops_core import events, settings
 from ops_core.i18n import label
 from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel, values
-from pages import event_tabs, ui
 
 store, filters = ui.page_context()
 lang = ui.language()

@@ -1,7 +1,7 @@
 """Feedback queue: intake by form and file, triage with a suggested type, routing to the demand board
 or the FAQ, service timers against targets, similar items and frequent questions, and the FAQ.
 
-The tabs live in ``pages/feedback_tabs.py``; this page computes what they share and the tiles above them."""
+The tabs live in ``cockpit/feedback_tabs.py``; this page computes what they share and the tiles above them."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,8 +9,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from cockpit import feedback_tabs, ui
 from ops_core import feedback as fb
-from pages import feedback_tabs, ui
 
 store, filters = ui.page_context()
 st.title(ui.tr("nav.feedback"))

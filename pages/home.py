@@ -4,10 +4,10 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
+from cockpit import ui
 from ops_core import overview
 from ops_core.i18n import label
 from ops_core.vocab import Industry
-from pages import ui
 
 store, filters = ui.page_context()
 lang = ui.language()

@@ -1,17 +1,17 @@
 """Indicator system: the level-1 scorecard against targets, drill-down by segment, the double funnel,
 cohort retention, the metric catalogue, month-close history and the downloadable reports.
 
-The tabs live in ``pages/indicator_tabs.py``; this page picks the grain, period and segment they read."""
+The tabs live in ``cockpit/indicator_tabs.py``; this page picks the grain, period and segment they read."""
 from __future__ import annotations
 
 import datetime as dt
 
 import streamlit as st
 
+from cockpit import indicator_tabs, ui
 from ops_core import metrics
 from ops_core.periods import period_of, periods_between, previous
 from ops_core.vocab import Grain
-from pages import indicator_tabs, ui
 
 store, filters = ui.page_context()
 lang = ui.language()

@@ -71,7 +71,7 @@ def test_a_slider_move_never_queries_the_database(page, demo_url):
     read once per page visit: re-weighting runs in memory only."""
     from sqlalchemy import event
 
-    from pages import ui
+    from cockpit import ui
 
     engine = ui._engine(demo_url)  # the app's own engine (a process-wide cached resource)
     statements: list[str] = []

@@ -32,7 +32,14 @@ FORBIDDEN_IN_PAGES = [r"\bselect\(", r"\.groupby\(", r"\btext\(", r"exec_driver_
 
 def test_pages_contain_no_sql_or_aggregation():
     found = []
-    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py")]:
+    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "cockpit").glob("*.py")]:
         source = path.read_text()
         found += [f"{path.name}: {pattern}" for pattern in FORBIDDEN_IN_PAGES if re.search(pattern, source)]
     assert found == []
+
+
+def test_pages_folder_holds_only_page_scripts():
+    """Streamlit lists every file of pages/ on a fresh start, so helpers live in cockpit/."""
+    app_pages = set(re.findall(r'st\.Page\("(pages/\w+\.py)"', (ROOT / "app.py").read_text()))
+    on_disk = {f"pages/{p.name}" for p in (ROOT / "pages").iterdir() if p.name != "__pycache__"}
+    assert on_disk == app_pages

@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from cockpit import ui
 from ops_core import cohorts, funnel, indicators, metrics, reports, snapshot
 from ops_core.filters import Filters
 from ops_core.periods import Period, periods_between
 from ops_core.vocab import Grain
-from pages import ui
 
 STATUS_ICON = {"green": "🟢", "amber": "🟠", "red": "🔴", "n/a": "⚪", "no target": "⚪"}
 

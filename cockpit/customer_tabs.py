@@ -15,10 +15,10 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from cockpit import ui
 from ops_core import contacts, rfm, risk, scoring, tiers
 from ops_core import customer_view as view
 from ops_core.filters import Filters
-from pages import ui
 
 
 @dataclass(frozen=True)

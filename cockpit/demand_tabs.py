@@ -14,10 +14,10 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from cockpit import ui
 from ops_core import demand
 from ops_core.i18n import label
 from ops_core.vocab import DemandSource, DemandStatus, ProductArea, ReleaseStatus, values
-from pages import ui
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from cockpit import ui
 from ops_core import contacts, demand, similarity
 from ops_core import feedback as fb
 from ops_core.errors import OpsError
@@ -24,7 +25,6 @@ from ops_core.filters import Filters
 from ops_core.i18n import label
 from ops_core.io import import_entity
 from ops_core.vocab import FeedbackChannel, FeedbackStatus, FeedbackType, Importance, ProductArea, Severity, values
-from pages import ui
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from cockpit import ui
 from ops_core import events
 from ops_core.filters import Filters
 from ops_core.i18n import label
 from ops_core.vocab import EventFormat, EventKind, EventOrganisation
-from pages import ui
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from cockpit import ui
+from cockpit.customer_tabs import dimension_name
 from ops_core import customer_view as view
 from ops_core import scoring, tiers
 from ops_core.errors import OpsError
 from ops_core.vocab import ProductLine, values
-from pages import ui
-from pages.customer_tabs import dimension_name
 
 
 def methods_and_mappings(base: tiers.Preset | None) -> tuple[dict[str, scoring.MethodSpec], dict[str, dict[str, float]]]:
@@ -55,14 +55,16 @@ def methods_and_mappings(base: tiers.Preset | None) -> tuple[dict[str, scoring.M
 
 def weights(base: tiers.Preset | None) -> dict[str, float]:
     """One slider per dimension (0..100), started from the kept weights, else the preset's, else the
-    defaults; with every weight at zero the page says so and stops."""
-    weights_start = st.session_state.get(ui.KEPT_WEIGHTS_KEY) or (base.weights if base else scoring.DEFAULT_WEIGHTS)
+    defaults, each read as slider positions (``scoring.slider_positions``: the kept ones are positions
+    already, the defaults shares); with every weight at zero the page says so and stops."""
+    weights_start = scoring.slider_positions(st.session_state.get(ui.KEPT_WEIGHTS_KEY)
+                                             or (base.weights if base else scoring.DEFAULT_WEIGHTS))
     st.subheader(ui.tr("customers.weights"))
     raw_weights: dict[str, float] = {}
     slider_columns = st.columns(3)
     for i, dim in enumerate(scoring.DIMENSIONS):
         with slider_columns[i % 3]:
-            raw_weights[dim.key] = st.slider(dimension_name(dim.key), 0, 100, int(round(100 * weights_start.get(dim.key, 0))),
+            raw_weights[dim.key] = st.slider(dimension_name(dim.key), 0, 100, weights_start.get(dim.key, 0),
                                              key=f"c_weight_{dim.key}", help=dim.definition)
     st.session_state[ui.KEPT_WEIGHTS_KEY] = raw_weights
     total_weight = sum(raw_weights.values())
