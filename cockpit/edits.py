@@ -38,6 +38,7 @@ class Refusal:
     values: tuple[tuple[str, str], ...]   # the newer values, as a person reads them
     deleted: bool
     widgets: tuple[str, ...]              # the form's widget keys (or key prefixes ending in "_")
+    related: tuple[str, ...] = ()         # other records the save read, loaded anew with this one
 
     def message(self) -> str:
         if self.deleted:
@@ -76,6 +77,8 @@ def _reload(record: str) -> None:
     refusal = st.session_state.get(REFUSED_KEY, {}).get(record)
     forget(record)
     if refusal is not None:
+        for other in refusal.related:
+            forget(other)
         for key in [k for k in st.session_state if _is_widget(str(k), refusal.widgets)]:
             del st.session_state[key]
 
@@ -114,20 +117,26 @@ def notices(prefix: str) -> None:
 
 
 def save(store: Engine, record: str, action: Callable[[Any], object], done_key: str, fields: Fields, *,
-         widgets: Sequence[str] = (), changed: bool = True, **values: object) -> None:
+         widgets: Sequence[str] = (), related: Sequence[str] = (), changed: bool = True, **values: object) -> None:
     """Run one save of ``record`` (``action`` passes the version kept by ``seen``). Nothing changed:
     says so and writes nothing. Refused as stale: keeps the refusal with the newer values (``fields``
     of the stored record) and who wrote them when, and reruns so the form shows it; ``widgets`` are
-    the form's widget keys, reset when the newer version is loaded. Saved: the kept values are
+    the form's widget keys, reset when the newer version is loaded, with the ``related`` records the
+    save also passed versions of. Saved: the kept values are
     dropped (the next draw reads what was saved) and the page says so."""
     if not changed:
         st.info(ui.tr("edit.nothing"))
         return
-    ui.act(store, action, done_key, refused=lambda exc: _refuse(store, record, exc, fields, tuple(widgets)),
-           saved=lambda: forget(record), **values)
+    def saved() -> None:
+        for done in (record, *related):
+            forget(done)
+
+    ui.act(store, action, done_key, refused=lambda exc: _refuse(store, record, exc, fields, tuple(widgets), tuple(related)),
+           saved=saved, **values)
 
 
-def _refuse(store: Engine, record: str, exc: StaleVersion, fields: Fields, widgets: tuple[str, ...]) -> None:
+def _refuse(store: Engine, record: str, exc: StaleVersion, fields: Fields, widgets: tuple[str, ...],
+            related: tuple[str, ...]) -> None:
     last = None
     if exc.current is not None:
         with store.connect() as conn:
@@ -135,5 +144,5 @@ def _refuse(store: Engine, record: str, exc: StaleVersion, fields: Fields, widge
     shown = tuple((str(f), value_text(v)) for f, v in fields(exc.current)) if exc.current is not None else ()
     st.session_state.setdefault(REFUSED_KEY, {})[record] = Refusal(
         who=last["actor"] if last else None, when=last["at"] if last else None, values=shown,
-        deleted=exc.current is None, widgets=widgets)
+        deleted=exc.current is None, widgets=widgets, related=related)
     st.rerun()
