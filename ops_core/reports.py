@@ -17,7 +17,6 @@ import argparse
 import datetime as dt
 import html
 import math
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -299,4 +298,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ops_core.cli import run_module
+
+    run_module("ops_core.reports")
