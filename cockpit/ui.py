@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from ops_core import config, exports, overview, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
-from ops_core.errors import OpsError, StoreUnavailable, first_line
+from ops_core.errors import OpsError, StaleVersion, StoreUnavailable, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
 from ops_core.indicators import UNSCORED
@@ -507,16 +507,26 @@ def show_error(exc: OpsError) -> None:
 FLASH_KEY = "ops_flash"  # a message that outlives the rerun after a write
 
 
-def act(store: Engine, action: Callable[[Any], object], done_key: str, **values: object) -> None:
-    """One user action, one transaction: on success the caches are dropped and the page reruns with
-    ``done_key``'s message (``{result}`` is what the action returned); a stale version or bad input
-    is shown and nothing is written."""
+def act(store: Engine, action: Callable[[Any], object], done_key: str, *,
+        refused: Callable[[StaleVersion], None] | None = None, saved: Callable[[], None] | None = None,
+        **values: object) -> None:
+    """One user action, one transaction: on success ``saved`` runs, the caches are dropped and the page
+    reruns with ``done_key``'s message (``{result}`` is what the action returned); a stale version
+    goes to ``refused`` (edit forms: ``cockpit.edits.save``), bad input is shown; nothing is written."""
     try:
         with transaction(store) as session:
             result = action(session)
+    except StaleVersion as exc:
+        if refused is None:
+            show_error(exc)
+            return
+        refused(exc)
+        return
     except OpsError as exc:
         show_error(exc)
         return
+    if saved is not None:
+        saved()
     clear_caches()
     st.session_state[FLASH_KEY] = tr(done_key, result=result, **values)
     st.rerun()

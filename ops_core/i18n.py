@@ -610,6 +610,24 @@ TEXT: dict[str, tuple[str, str]] = {
     "download.csv": ("Download CSV", "下载 CSV"),
     "download.excel": ("Download Excel", "下载 Excel"),
     "error.permission": ("You may not do this: {reason}", "无权执行此操作：{reason}"),
+    # edit forms: a save from a stale view is refused, never overwrites
+    "edit.refused": ("Not saved: {who} changed this on {when}, after you opened it. Nothing was overwritten. "
+                     "Their values: {values}. Load the newer version, then make your change again.",
+                     "未保存：{who} 在 {when} 修改了这条记录（在您打开之后），未覆盖任何内容。"
+                     "对方的值：{values}。请载入较新版本后再修改。"),
+    "edit.refused_unknown": ("Not saved: someone changed this after you opened it. Nothing was overwritten. "
+                             "Their values: {values}. Load the newer version, then make your change again.",
+                             "未保存：有人在您打开之后修改了这条记录，未覆盖任何内容。"
+                             "对方的值：{values}。请载入较新版本后再修改。"),
+    "edit.deleted": ("Not saved: this record was deleted after you opened it. Nothing was changed.",
+                     "未保存：这条记录在您打开之后已被删除，未做任何更改。"),
+    "edit.load_newer": ("Load the newer version", "载入较新版本"),
+    "edit.nothing": ("Nothing changed, so nothing was saved.", "没有改动，未保存任何内容。"),
+    "edit.empty": ("—", "—"),
+    "edit.yes": ("yes", "是"),
+    "edit.no": ("no", "否"),
+    "edit.list_sep": ("; ", "；"),
+    "edit.pair": ("{field}: {value}", "{field}：{value}"),
 }
 
 _VOCABULARY_LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
