@@ -15,13 +15,12 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ops_core import config, exports, overview, writes
+from ops_core import config, exports, i18n, overview, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, StoreUnavailable, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
-from ops_core.indicators import UNSCORED
 from ops_core.vocab import DemandType, Industry, Region, Role, SizeBand, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
@@ -354,15 +353,9 @@ def keep_in_url(params: dict[str, str], prefix: str) -> None:
         st.query_params.from_dict(wanted)
 
 
-SEGMENT_VOCABULARIES = {"industry": Industry, "region": Region, "size_band": SizeBand}
-
-
 def segment_label(kind: str, value: object) -> str:
-    """A segment value in the reader's language (industries, regions and size bands are translated)."""
-    if kind == "tier" and value == UNSCORED:  # no snapshot by then
-        return tr("ind.unscored")
-    enum = SEGMENT_VOCABULARIES.get(kind)
-    return label(enum, str(value), language()) if enum else str(value)
+    """A segment value in the reader's language (i18n.segment_label)."""
+    return i18n.segment_label(kind, value, language())
 
 
 def labelled_customers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:

@@ -268,6 +268,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "On the customer page, publish a preset and take the month's snapshot.",
         "按层级拆分读取每月发布分层的快照，本期尚无快照。请在客户分层页发布一个方案并保存当月快照。"),
     "ind.unscored": ("not yet tiered", "尚未分层"),
+    "ind.no_csm": ("no CSM", "未分配 CSM"),
     "ind.no_data": ("No data for this period.", "该周期没有数据。"),
     "ind.behind": ("Customers behind {metric}", "{metric} 背后的客户"),
     "ind.all_metrics": ("Every metric of the period", "本周期全部指标"),
@@ -324,6 +325,42 @@ TEXT: dict[str, tuple[str, str]] = {
     "ind.report.product": ("Product and R&D", "产品与研发"),
     "ind.report.md": ("Download Markdown", "下载 Markdown"),
     "ind.report.html": ("Download HTML", "下载 HTML"),
+    # reports (ops_core/reports.py), statuses and values a report writes
+    "report.title.executive.week": ("Weekly executive report {period}", "{period} 管理层周报"),
+    "report.title.executive.month": ("Monthly executive report {period}", "{period} 管理层月报"),
+    "report.title.executive.quarter": ("Quarterly executive report {period}", "{period} 管理层季报"),
+    "report.title.product.week": ("Weekly product and R&D report {period}", "{period} 产品与研发周报"),
+    "report.title.product.month": ("Monthly product and R&D report {period}", "{period} 产品与研发月报"),
+    "report.title.product.quarter": ("Quarterly product and R&D report {period}", "{period} 产品与研发季报"),
+    "report.span": ("{start} to {end}", "{start} 至 {end}"),
+    "report.core": ("Core indicators against target", "核心指标与目标对比"),
+    "report.movers": ("Three biggest movers", "变动最大的三项指标"),
+    "report.no_movers": ("nothing moved: no earlier period to compare with", "无变动：没有可比较的上一周期"),
+    "report.mover": ("**{metric}** {value} ({change} vs {previous}); {behind}",
+                     "**{metric}** {value}（较 {previous} {change}）；{behind}"),
+    "report.largest": ("largest contribution: {kind} = {segment} ({size}{offset})",
+                       "贡献最大：{kind}为「{segment}」（{size}{offset}）"),
+    "report.offset": (", partly offset by other segments", "，部分被其他分组抵消"),
+    "report.no_segment": ("no segment explains it", "没有分组能解释该变动"),
+    "report.usage": ("Usage and adoption", "使用与采用"),
+    "report.feedback": ("Feedback", "反馈"),
+    "report.feedback_count": ("{items:,} items received, {bugs:,} of them bugs", "收到反馈 {items:,} 条，其中缺陷 {bugs:,} 条"),
+    "report.shipped": ("Demands shipped", "已发布需求"),
+    "report.shipped_count": ("{demands:,} demands released in {releases:,} releases",
+                             "{releases:,} 个版本共发布 {demands:,} 个需求"),
+    "report.na": ("n/a", "无"),
+    "report.points": ("{value} pp", "{value} 个百分点"),
+    "status.green": ("green", "达标"),
+    "status.amber": ("amber", "预警"),
+    "status.red": ("red", "未达标"),
+    "status.n/a": ("n/a", "无数据"),
+    "status.no target": ("no target", "无目标"),
+    # tier names: the default names of the setting tiers.names; a name a user typed is shown as entered
+    "tier.KA": ("KA", "KA"),
+    "tier.standard": ("standard", "标准"),
+    "tier.small": ("small", "小型"),
+    "tier.micro": ("micro", "微型"),
+    "value.none": ("none", "无"),
     "indicators.summary": ("Monthly usage from the roll-up", "月度使用情况（汇总表）"),
     "customers.summary": ("Customers by size band and industry", "按规模与行业的客户分布"),
     "demands.summary": ("Demands by status", "各状态需求数"),
@@ -654,3 +691,27 @@ def label(enum: type[StrEnum], value: str | None, lang: str = DEFAULT_LANGUAGE) 
         return ""
     key = f"{enum.__name__.lower()}.{value}"
     return t(key, lang) if key in TEXT else str(value)
+
+
+def tier_label(name: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A tier name as a person reads it: a default name (KA / standard / small / micro) in the
+    reader's language, a name the user typed as entered."""
+    if name is None or name != name:  # None or NaN: no tier
+        return ""
+    key = f"tier.{name}"
+    return t(key, lang) if key in TEXT else str(name)
+
+
+SEGMENT_VOCABULARIES: dict[str, type[StrEnum]] = {
+    "industry": vocab.Industry, "region": vocab.Region, "size_band": vocab.SizeBand}
+
+
+def segment_label(kind: str, value: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A segment value (of a breakdown by industry, region, size band, tier, product line, CSM) in the
+    reader's language: vocabularies and default tier names translated, data shown as entered."""
+    if kind == "tier":
+        return t("ind.unscored", lang) if value == vocab.UNSCORED else tier_label(value, lang)
+    if kind == "csm" and value == vocab.NO_CSM:
+        return t("ind.no_csm", lang)
+    enum = SEGMENT_VOCABULARIES.get(kind)
+    return label(enum, str(value), lang) if enum else str(value)
