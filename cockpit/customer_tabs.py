@@ -173,7 +173,8 @@ def show_chain(scored: Scored) -> None:
 def show_risk(scored: Scored) -> None:
     horizon = st.slider(ui.tr("customers.risk.horizon"), 30, 365, 90, 15, key="c_horizon")
     st.caption(ui.tr("customers.risk.caption"))
-    ui.table(ui.cached(risk.renewal_risk, scored.store, scored.as_of, horizon))
+    # The sidebar's filters (CSM, industry, region, size) choose whose contracts are listed.
+    ui.table(scored.filters.customer_rows(ui.cached(risk.renewal_risk, scored.store, scored.as_of, horizon), scored.table))
 
 
 def show_rfm(scored: Scored) -> None:
@@ -184,7 +185,14 @@ def show_rfm(scored: Scored) -> None:
 
 def show_actions(scored: Scored) -> None:
     chain = ui.cached(risk.decision_chain, scored.store, scored.as_of)
-    ui.table(risk.next_actions(scored.table["tier"], chain, scored.risk_table))
+    items = risk.next_actions(scored.table["tier"], chain, scored.risk_table,
+                              ui.cached(risk.overdue_by_customer, scored.store, scored.as_of),
+                              ui.cached(risk.usage_change, scored.store, scored.as_of))
+    # The sidebar's filters (CSM first of all) choose whose actions are listed.
+    mine = scored.filters.customer_rows(items, scored.table)
+    st.caption(ui.tr("action.shown", count=len(mine), who=ui.describe(scored.filters, scored.store)))
+    st.caption(risk.priority_legend(lang=ui.language()))
+    ui.table(risk.action_texts(mine, ui.language()).drop(columns="priority"))
 
 
 def show_export(scored: Scored) -> None:

@@ -6,19 +6,20 @@ Each tab reads one ``Events`` (what the page above it computed); only the open t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from cockpit import ui
+from cockpit import edits, ui
 from ops_core import events
 from ops_core.filters import Filters
 from ops_core.i18n import label
-from ops_core.vocab import EventFormat, EventKind, EventOrganisation
+from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def draw(ctx: Events) -> None:
 
 
 def show_list(ctx: Events) -> None:
-    ui.grid(ui.event_table(ctx.chosen, ui.language()), key="e_grid", page_size=50)
+    ui.shown_grid(ui.event_table(ctx.chosen), key="e_grid", page_size=50)
 
 
 def show_event(ctx: Events) -> None:
@@ -83,18 +84,37 @@ def show_event(ctx: Events) -> None:
     ui.table(events.goals_vs_results(event_row, row))
 
     st.markdown(f"**{ui.tr('events.review')}**")
-    review = ui.cached(events.load_review, ctx.store, int(event_id)) or {}
+    stored = ui.cached(events.load_review, ctx.store, int(event_id))
+    record = f"event_review:{event_id}"
+    review = edits.seen(record, stored) or {}  # the version this reader saw, until their own save or a reload
+    edits.notice(record)
     with st.form(f"e_review_{event_id}"):
         texts = {step: st.text_area(ui.tr(f"events.review.{step}"), value=review.get(step) or "",
                                     placeholder=events.REVIEW_STEPS[step], key=f"e_review_{event_id}_{step}")
                  for step in events.REVIEW_TEXTS}
         if st.form_submit_button(ui.tr("events.review.save"), key="e_review_save"):
-            ui.act(ctx.store, lambda s: events.save_review(s, ui.acting_user(), int(event_id), texts, review.get("version")),
-                   "events.review.saved")
+            edits.save(ctx.store, record, lambda s: events.save_review(s, ui.acting_user(), int(event_id), texts,
+                                                                       review.get("version")),
+                       "events.review.saved", review_fields, widgets=(f"e_review_{event_id}_",),
+                       changed=any(texts[k] != (review.get(k) or "") for k in events.REVIEW_TEXTS))
     if review.get("updated_by"):
         st.caption(ui.tr("events.review.by", who=review["updated_by"], when=f"{review['updated_at']:%Y-%m-%d %H:%M}"))
-    st.download_button(ui.tr("events.review.download"), lambda: events.review_markdown(event_row, row, review, ctx.standard),
+    st.download_button(ui.tr("events.review.download"), lambda: events.review_markdown(event_row, row, stored, ctx.standard),
                        f"review-{event_id}.md", mime="text/markdown", on_click="ignore", key="e_review_md")
+
+
+def review_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A stored review as its form shows it: each text under its label."""
+    return [(ui.tr(f"events.review.{k}"), stored.get(k)) for k in events.REVIEW_TEXTS]
+
+
+def standard_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A stored effective-lead standard (its settings row) as its form shows it, labels not codes."""
+    standard, lang = events.LeadStandard.from_dict(stored.get("value") or {}), ui.language()
+    return [(ui.tr("events.standard.titles"), ", ".join(label(TitleLevel, v, lang) for v in standard.title_levels)),
+            (ui.tr("events.standard.size"), standard.min_company_size),
+            (ui.tr("events.standard.industries"), ", ".join(label(Industry, v, lang) for v in standard.industries) or None),
+            (ui.tr("events.standard.budget"), standard.budget_confirmed)]
 
 
 def show_compare(ctx: Events) -> None:

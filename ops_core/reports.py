@@ -30,8 +30,9 @@ from ops_core import metrics
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
-from ops_core.i18n import label, segment_label, t
+from ops_core.i18n import label, t
 from ops_core.periods import Period, parse_period, previous
+from ops_core.present import segment_label
 from ops_core.vocab import DemandSource, FeedbackType, Grain
 
 MOVER_SEGMENTS = ("industry", "region", "product_line", "tier")

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Date, DateTime, Float, Integer, Table, insert, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import update as sql_update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.sqltypes import JSON, BigInteger, String, Text
@@ -217,6 +218,16 @@ def audit(session: Session, actor: Actor, action: str, entity: str, entity_id: A
         at=dt.datetime.now(dt.UTC).replace(tzinfo=None), actor=actor.username, action=action, entity=entity,
         entity_id=None if entity_id is None else str(entity_id), old_values=jsonable(old), new_values=jsonable(new),
     ))
+
+
+def last_change(conn: Connection | Session, entity: str, key: Any) -> dict[str, Any] | None:
+    """Who last wrote record ``key`` of ``entity`` and when (``{"actor", "at", "action"}``, from the
+    audit log), or None: what a refused save tells its reader about the newer version."""
+    log = TABLES["audit_log"]
+    found = conn.execute(select(log.c.actor, log.c.at, log.c.action)
+                         .where(log.c.entity == entity, log.c.entity_id == str(key))
+                         .order_by(log.c.id.desc()).limit(1)).mappings().first()
+    return None if found is None else dict(found)
 
 
 # --- create / update / delete ------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cockpit import event_tabs, ui
+from cockpit import edits, event_tabs, ui
 from ops_core import events, settings
 from ops_core.i18n import label
 from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel, values
@@ -20,18 +20,22 @@ window = int(ui.cached(settings.get, store, events.WINDOW_KEY))
 
 # --- the effective-lead standard and the attribution model -------------------------------------
 with st.expander(ui.tr("events.standard"), expanded=False):
+    record = f"settings:{events.STANDARD_KEY}"  # the form holds the version this reader saw
+    seen = edits.seen(record, {"version": ui.cached(events.lead_standard_version, store), "standard": standard})
+    edits.notice(record)
     with st.form("e_standard_form"):
-        titles = st.multiselect(ui.tr("events.standard.titles"), list(values(TitleLevel)), default=list(standard.title_levels),
+        shown = seen["standard"]
+        titles = st.multiselect(ui.tr("events.standard.titles"), list(values(TitleLevel)), default=list(shown.title_levels),
                                 format_func=lambda v: label(TitleLevel, v, lang), key="e_std_titles")
-        size = st.number_input(ui.tr("events.standard.size"), 0, 1_000_000, int(standard.min_company_size), 10, key="e_std_size")
-        industries = st.multiselect(ui.tr("events.standard.industries"), list(values(Industry)), default=list(standard.industries),
+        size = st.number_input(ui.tr("events.standard.size"), 0, 1_000_000, int(shown.min_company_size), 10, key="e_std_size")
+        industries = st.multiselect(ui.tr("events.standard.industries"), list(values(Industry)), default=list(shown.industries),
                                     format_func=lambda v: label(Industry, v, lang), placeholder=ui.tr("filters.choose"),
                                     key="e_std_industries")
-        budget = st.checkbox(ui.tr("events.standard.budget"), value=standard.budget_confirmed, key="e_std_budget")
+        budget = st.checkbox(ui.tr("events.standard.budget"), value=shown.budget_confirmed, key="e_std_budget")
         if st.form_submit_button(ui.tr("events.standard.save"), key="e_std_save"):
             wanted = events.LeadStandard(tuple(titles), int(size), tuple(industries), bool(budget))
-            seen = ui.cached(events.lead_standard_version, store)
-            ui.act(store, lambda s: events.save_lead_standard(s, ui.acting_user(), wanted, seen), "events.standard.saved")
+            edits.save(store, record, lambda s: events.save_lead_standard(s, ui.acting_user(), wanted, seen["version"]),
+                       "events.standard.saved", event_tabs.standard_fields, widgets=("e_std_",), changed=wanted != shown)
 st.caption(ui.tr("events.standard.in_force", standard=standard.describe(), window=window))
 
 left, middle, right, far = st.columns(4)
