@@ -441,6 +441,17 @@ def raw_value(unit: str, value: Any) -> str:
     return tr(f"unit.{unit}", value=shown) if f"unit.{unit}" in TEXT else shown
 
 
+def start_widget(key: str, value: Any) -> None:
+    """Start a keyed widget at ``value`` through the session state, unless it already holds one.
+
+    A keyed widget the browser already shows keeps its own value when only the ``value=`` argument
+    changes (loading a preset would move the numbers but leave the handles where they were); a value
+    set through the session state is sent to the browser.
+    """
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
 def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any) -> None:
     """Tabs (text key -> what draws it from ``state``, the page's state object) of which only the open
     one is drawn, so a rerun redraws one tab, not all; ``key`` keeps the open tab in the session, and
