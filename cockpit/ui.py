@@ -21,7 +21,6 @@ from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, StaleVersion, StoreUnavailable, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
-from ops_core.indicators import UNSCORED
 from ops_core.vocab import DemandType, Role, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
@@ -390,13 +389,8 @@ def keep_in_url(params: dict[str, str], prefix: str) -> None:
 
 
 def segment_label(kind: str, value: object) -> str:
-    """A segment value in the reader's language (industries, regions and size bands are translated)."""
-    if kind == "tier" and value == UNSCORED:  # no snapshot by then
-        return tr("ind.unscored")
-    spec = present.column(kind)
-    if spec is None or spec.vocabulary is None:
-        return str(value)
-    return present.label_of(value, spec.vocabulary, language())
+    """A segment value in the reader's language (present.segment_label)."""
+    return present.segment_label(kind, value, language())
 
 
 def acting_user() -> writes.Actor:
