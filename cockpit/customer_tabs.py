@@ -17,7 +17,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import edits, ui
-from ops_core import contacts, rfm, risk, scoring, tiers
+from ops_core import contacts, present, rfm, risk, scoring, tiers
 from ops_core import customer_view as view
 from ops_core.filters import Filters
 
@@ -134,7 +134,8 @@ def show_presets(scored: Scored) -> None:
 
 
 # The widgets a preset sets: loading one (or its newer version) starts them from it again.
-PRESET_WIDGETS = ("c_weight_", "c_method_", "c_quota_", "c_cutoff_", "c_floor_", "c_ceiling_", "c_kept_", "c_mapping")
+PRESET_WIDGETS = ("c_weight_", "c_method_", "c_quota_", "c_cutoff_", "c_floor_", "c_ceiling_", "c_kept_", "c_mapping",
+                  "c_mode", "c_by_industry")
 
 
 def preset_record(name: str) -> str:
@@ -145,7 +146,8 @@ def preset_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """A stored preset as a person reads it: each weight as its share, and whether it is published."""
     weights = {k: float(v) for k, v in (stored.get("weights") or {}).items()}
     total = sum(weights.values()) or 1.0
-    shares = ", ".join(f"{dimension_name(k)} {w / total:.0%}" for k, w in weights.items() if k in scoring.DIMENSIONS_BY_KEY)
+    shares = ", ".join(f"{dimension_name(k)} {present.percent(w / total, 0)}" for k, w in weights.items()
+                       if k in scoring.DIMENSIONS_BY_KEY)
     return [(ui.tr("customers.weights"), shares), (ui.tr("customers.preset.is_published"), bool(stored.get("published")))]
 
 
@@ -194,7 +196,8 @@ def show_chain(scored: Scored) -> None:
 def show_risk(scored: Scored) -> None:
     horizon = st.slider(ui.tr("customers.risk.horizon"), 30, 365, 90, 15, key="c_horizon")
     st.caption(ui.tr("customers.risk.caption"))
-    ui.table(ui.cached(risk.renewal_risk, scored.store, scored.as_of, horizon))
+    # The sidebar's filters (CSM, industry, region, size) choose whose contracts are listed.
+    ui.table(scored.filters.customer_rows(ui.cached(risk.renewal_risk, scored.store, scored.as_of, horizon), scored.table))
 
 
 def show_rfm(scored: Scored) -> None:
@@ -205,7 +208,14 @@ def show_rfm(scored: Scored) -> None:
 
 def show_actions(scored: Scored) -> None:
     chain = ui.cached(risk.decision_chain, scored.store, scored.as_of)
-    ui.table(risk.next_actions(scored.table["tier"], chain, scored.risk_table))
+    items = risk.next_actions(scored.table["tier"], chain, scored.risk_table,
+                              ui.cached(risk.overdue_by_customer, scored.store, scored.as_of),
+                              ui.cached(risk.usage_change, scored.store, scored.as_of))
+    # The sidebar's filters (CSM first of all) choose whose actions are listed.
+    mine = scored.filters.customer_rows(items, scored.table)
+    st.caption(ui.tr("action.shown", count=len(mine), who=ui.describe(scored.filters, scored.store)))
+    st.caption(risk.priority_legend(lang=ui.language()))
+    ui.table(risk.action_texts(mine, ui.language()).drop(columns="priority"))
 
 
 def show_export(scored: Scored) -> None:

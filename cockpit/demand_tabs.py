@@ -16,7 +16,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import edits, ui
-from ops_core import demand
+from ops_core import demand, present
 from ops_core.i18n import label
 from ops_core.vocab import DemandSource, DemandStatus, ProductArea, ReleaseStatus, values
 
@@ -189,8 +189,8 @@ def show_releases(b: Board) -> None:
 
 def release_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """A stored release as its form shows it: status by label, date, and the notes."""
-    return [(ui.tr("d.col.status"), label(ReleaseStatus, stored["status"], ui.language())),
-            (ui.tr("d.release_date"), stored.get("release_date")), (ui.tr("d.notes"), stored.get("notes"))]
+    return [(ui.tr("d.col.status"), present.label_of(stored["status"], ReleaseStatus, ui.language())),
+            (ui.tr("d.release_date"), present.date_text(stored.get("release_date"))), (ui.tr("d.notes"), stored.get("notes"))]
 
 
 def show_flow(b: Board) -> None:

@@ -19,7 +19,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import ui
-from ops_core import writes
+from ops_core import present, writes
 from ops_core.errors import StaleVersion
 
 SEEN_KEY = "ops_seen"        # record -> its values as this session first saw them
@@ -46,8 +46,7 @@ class Refusal:
         shown = ui.tr("edit.list_sep").join(ui.tr("edit.pair", field=f, value=v) for f, v in self.values)
         if self.who is None:
             return ui.tr("edit.refused_unknown", values=shown)
-        when = f"{self.when:%Y-%m-%d %H:%M}" if self.when is not None else ""
-        return ui.tr("edit.refused", who=self.who, when=when, values=shown)
+        return ui.tr("edit.refused", who=self.who, when=present.date_text(self.when), values=shown)
 
 
 def _plain(record: Any) -> dict[str, Any] | None:
@@ -88,11 +87,14 @@ def _is_widget(key: str, widgets: Sequence[str]) -> bool:
 
 
 def value_text(value: Any) -> str:
-    """A field's value in a refusal: empty as a dash, yes/no in the reader's language, numbers plain."""
-    if value is None or (isinstance(value, float) and value != value) or (isinstance(value, str) and not value.strip()):
+    """A field's value in a refusal (forms pass labels, names and formatted amounts, never codes or
+    ids): empty as a dash, yes/no in the reader's language, dates as dates, numbers plain."""
+    if present.missing(value) or (isinstance(value, str) and not value.strip()):
         return ui.tr("edit.empty")
     if isinstance(value, bool):
         return ui.tr("edit.yes" if value else "edit.no")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return present.date_text(value)
     if isinstance(value, float) and value.is_integer():
         return f"{value:,.0f}"
     if isinstance(value, (int, float)):

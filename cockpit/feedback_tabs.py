@@ -18,7 +18,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import edits, ui
-from ops_core import contacts, demand, similarity
+from ops_core import contacts, demand, present, similarity
 from ops_core import feedback as fb
 from ops_core.errors import OpsError
 from ops_core.filters import Filters
@@ -132,10 +132,11 @@ def item_record(item_id: int) -> str:
 
 def item_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """A stored item as its forms show it: type, severity, area and status by label, its links by number."""
-    return [(ui.tr("f.col.id"), f"#{stored['id']}"), (ui.tr("f.type"), vocab_label(FeedbackType)(stored.get("type"))),
-            (ui.tr("f.severity"), vocab_label(Severity)(stored.get("severity"))),
-            (ui.tr("f.area"), vocab_label(ProductArea)(stored.get("product_area"))),
-            (ui.tr("f.status"), vocab_label(FeedbackStatus)(stored.get("status"))),
+    lang = ui.language()
+    return [(ui.tr("f.col.id"), f"#{stored['id']}"), (ui.tr("f.type"), present.label_of(stored.get("type"), FeedbackType, lang)),
+            (ui.tr("f.severity"), present.label_of(stored.get("severity"), Severity, lang)),
+            (ui.tr("f.area"), present.label_of(stored.get("product_area"), ProductArea, lang)),
+            (ui.tr("f.status"), present.label_of(stored.get("status"), FeedbackStatus, lang)),
             (ui.tr("f.demand_link"), f"#{stored['demand_id']}" if stored.get("demand_id") else None),
             (ui.tr("f.faq_link"), f"#{stored['faq_id']}" if stored.get("faq_id") else None)]
 

@@ -95,6 +95,12 @@ class Filters:
                 mask &= customers[spec.column].isin(chosen)
         return mask
 
+    def customer_rows(self, frame: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` (a list with a ``customer_id`` column: risks, actions) whose customer these
+        filters keep; ``customers`` is indexed by customer_id and has the segment columns."""
+        kept = customers.index[self.customer_mask(customers)]
+        return frame[frame["customer_id"].isin(kept)]
+
     def describe(self, lang: str = "en", csm_names: Mapping[int, str] | None = None) -> str:
         """Plain words for the page caption and every export: what this view includes."""
         parts = [t("filters.describe.dates", lang, start=self.date_from.isoformat(), end=self.date_to.isoformat())]

@@ -35,8 +35,10 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, cast, 
 
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError, require_columns
+from ops_core.i18n import label, t
 from ops_core.overview import annualised_cents, in_force
 from ops_core.periods import add_months
+from ops_core.vocab import ContactRole
 
 customers = TABLES["customers"]
 contracts = TABLES["contracts"]
@@ -85,7 +87,7 @@ class ActionConfig:
 
 DEFAULT_ACTION_CONFIG = ActionConfig()
 ACTION_COLUMNS = ("csm_id", "csm_name", "customer_id", "customer_code", "customer_name", "tier", "reason", "priority",
-                  "detail")
+                  "facts")
 
 
 def normalised_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
@@ -320,9 +322,10 @@ def chain_gaps(chain: pd.DataFrame, tiers: pd.Series, tiers_to_check: Sequence[s
 # --- next actions --------------------------------------------------------------------------------
 
 
-def _items(customer_ids: pd.Series | pd.Index, reason: str, detail: pd.Series) -> pd.DataFrame:
+def _items(customer_ids: pd.Series | pd.Index, reason: str, facts: pd.DataFrame) -> pd.DataFrame:
+    """One action per customer for ``reason``; ``facts`` (one row each) are what its text is written from."""
     return pd.DataFrame({"customer_id": pd.array(customer_ids, dtype="int64"), "reason": reason,
-                         "detail": detail.to_numpy(dtype=object)})
+                         "facts": facts.to_dict("records") if len(facts.columns) else [{}] * len(customer_ids)})
 
 
 def next_actions(tiers: pd.Series, chain: pd.DataFrame, risk: pd.DataFrame, overdue: pd.DataFrame | None = None,
@@ -332,35 +335,84 @@ def next_actions(tiers: pd.Series, chain: pd.DataFrame, risk: pd.DataFrame, over
     Sources: decision-chain gaps of ``config.gap_tiers`` customers (``chain``), contracts at a
     ``config.risk_levels`` renewal risk (``risk``), overdue invoices (``overdue``, as
     :func:`overdue_by_customer`) and usage drops of at least ``config.usage_flag`` (``usage``, as
-    :func:`usage_change`). ``reason`` is a code the page translates; ``detail`` plain English. The CSM
-    and names come from ``chain`` (every customer). Sorted by CSM id, priority, customer id.
+    :func:`usage_change`). ``reason`` is a code and ``facts`` a dict of the numbers behind it, which
+    :func:`action_texts` turns into words; the CSM and names come from ``chain`` (every customer).
+    Sorted by CSM id, priority, customer id.
     """
     require_columns(chain, ("customer_code", "customer_name", "csm_id", "csm_name", "missing_roles", "n_missing"), "next_actions chain")
     require_columns(risk, ("customer_id", "contract_code", "end_date", "days_to_end", "risk_level", "risk_score"), "next_actions risk")
     parts: list[pd.DataFrame] = []
     gaps = chain_gaps(chain, tiers, config.gap_tiers)
-    parts.append(_items(gaps.index, "chain_gap", "decision chain misses: " + gaps["missing_roles"].str.replace(",", ", ")))
+    parts.append(_items(gaps.index, "chain_gap", pd.DataFrame({"roles": gaps["missing_roles"].str.split(",")})))
     hot = risk[risk["risk_level"].isin(list(config.risk_levels))]
-    parts.append(_items(hot["customer_id"], "renewal_risk",
-                        "contract " + hot["contract_code"].astype(str) + " ends " + hot["end_date"].astype(str)
-                        + " (in " + hot["days_to_end"].astype(str) + " days), " + hot["risk_level"].astype(str)
-                        + " renewal risk, score " + hot["risk_score"].round().astype("int64").astype(str)))
+    parts.append(_items(hot["customer_id"], "renewal_risk", pd.DataFrame({
+        "contract": hot["contract_code"].astype(str), "end_date": hot["end_date"].astype(str),
+        "days": hot["days_to_end"].astype("int64"), "level": hot["risk_level"].astype(str),
+        "score": hot["risk_score"].round().astype("int64")})))
     if overdue is not None:
         require_columns(overdue, ("overdue_invoices", "overdue_max_days"), "next_actions overdue")
         late = overdue[overdue["overdue_invoices"] > 0]
-        parts.append(_items(late.index, "overdue", late["overdue_invoices"].astype(str) + " overdue invoice(s), oldest "
-                            + late["overdue_max_days"].astype(str) + " days past due"))
+        parts.append(_items(late.index, "overdue", pd.DataFrame({
+            "invoices": late["overdue_invoices"].astype("int64"), "days": late["overdue_max_days"].astype("int64")})))
     if usage is not None:
         require_columns(usage, ("usage_decline",), "next_actions usage")
         drop = usage[usage["usage_decline"] >= config.usage_flag]
-        parts.append(_items(drop.index, "usage_drop", "active user-days down "
-                            + (drop["usage_decline"] * 100).round().astype("int64").astype(str)
-                            + "% (last 3 months against the 3 before)"))
+        parts.append(_items(drop.index, "usage_drop", pd.DataFrame({"decline": drop["usage_decline"].astype(float)})))
     found = [p for p in parts if not p.empty]
-    items = pd.concat(found, ignore_index=True) if found else _items(pd.Index([]), "", pd.Series([], dtype=object))
+    items = pd.concat(found, ignore_index=True) if found else _items(pd.Index([]), "", pd.DataFrame())
     who = chain[["customer_code", "customer_name", "csm_id", "csm_name"]]
     items = items.join(who, on="customer_id")
     items["tier"] = items["customer_id"].map(tiers).astype(object)
     items["priority"] = items["reason"].map(dict(config.priorities)).astype("int64")
     items = items.sort_values(["csm_id", "priority", "customer_id"], na_position="last", kind="stable", ignore_index=True)
     return items[list(ACTION_COLUMNS)]
+
+
+PRIORITY_WORDS = {1: "urgent", 2: "high", 3: "medium", 4: "low"}  # priority number -> the word a person reads
+
+
+def priority_word(priority: int) -> str:
+    """The word key of a priority number (1 first); anything past the last word reads as the last."""
+    return PRIORITY_WORDS.get(int(priority), PRIORITY_WORDS[max(PRIORITY_WORDS)])
+
+
+def _fact_values(reason: str, facts: Mapping[str, object], lang: str) -> dict[str, object]:
+    """The values an action's sentences are filled with, in the reader's words (labels, not codes)."""
+    match reason:
+        case "chain_gap":
+            return {"roles": t("list.separator", lang).join(label(ContactRole, r, lang) for r in facts["roles"])}  # type: ignore[attr-defined]
+        case "renewal_risk":
+            return {**facts, "level": t(f"risk.{facts['level']}", lang)}
+        case "usage_drop":
+            return {"decline": f"{float(facts['decline']):.0%}"}  # type: ignore[arg-type]
+        case _:
+            return dict(facts)
+
+
+ACTION_TEXT_COLUMNS = ("csm_id", "csm_name", "customer_id", "customer_code", "customer_name", "tier", "priority",
+                       "priority_word", "why", "what_to_do", "priority_reason")
+
+
+def action_texts(items: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Next actions (as :func:`next_actions` returns them) as a person reads them, in ``lang``:
+    ``why`` the customer is on the list, ``what_to_do`` about it, the priority as a word
+    (``priority_word``: Urgent / High / Medium / Low) and ``priority_reason``: why that priority.
+    Every text comes from the translation table; no reason or role code is left."""
+    require_columns(items, ("reason", "facts", "priority"), "action_texts")
+    values = [_fact_values(r, f, lang) for r, f in zip(items["reason"], items["facts"], strict=True)]
+    out = items.drop(columns=["reason", "facts"]).assign(
+        priority_word=[t(f"action.priority.{priority_word(p)}", lang) for p in items["priority"]],
+        why=[t(f"action.why.{r}", lang, **v) for r, v in zip(items["reason"], values, strict=True)],
+        what_to_do=[t(f"action.do.{r}", lang) for r in items["reason"]],
+        priority_reason=[t(f"action.priority_reason.{r}", lang) for r in items["reason"]])
+    return out[list(ACTION_TEXT_COLUMNS)]
+
+
+def priority_legend(config: ActionConfig = DEFAULT_ACTION_CONFIG, lang: str = "en") -> str:
+    """One line saying what each priority means: its word, its number and the reasons that carry it."""
+    parts = []
+    for number in sorted(set(config.priorities.values())):
+        reasons = [t(f"action.reason.{r}", lang) for r, p in config.priorities.items() if p == number]
+        parts.append(t("action.legend_item", lang, word=t(f"action.priority.{priority_word(number)}", lang), number=number,
+                       reasons=t("list.separator", lang).join(reasons)))
+    return t("action.legend", lang, items="; ".join(parts))

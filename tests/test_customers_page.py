@@ -192,3 +192,79 @@ def test_loading_a_preset_brings_its_category_mapping_and_the_counts_follow(new_
     default_table = view.scored_customers(features, scoring.normalise(features).values, PAGE_WEIGHTS, rules)
     assert not table["score"].equals(default_table["score"])  # the mapping matters for these customers
     engine.dispose()
+
+
+def _scored_table(demo_engine, as_of: dt.date) -> pd.DataFrame:
+    """Every customer scored and tiered as the page does with its start weights (ops_core, not the page)."""
+    with demo_engine.connect() as conn:
+        features = scoring.derive_features(conn, as_of)
+        rules = tiers.tier_rules(conn)
+    return view.scored_customers(features, scoring.normalise(features).values, PAGE_WEIGHTS, rules)
+
+
+def _busiest_csm(demo_engine, as_of: dt.date) -> tuple[int, str]:
+    """The CSM with the most contracts up for renewal within 90 days: a choice with rows to check."""
+    from ops_core import risk
+
+    with demo_engine.connect() as conn:
+        table = risk.renewal_risk(conn, as_of, 90)
+    csm_id = int(table["csm_id"].value_counts().idxmax())
+    return csm_id, table.loc[table["csm_id"] == csm_id, "csm_name"].iloc[0]
+
+
+def test_the_sidebar_csm_filter_narrows_the_renewal_risk_list_to_that_csm(page, demo_engine):
+    from ops_core import risk
+    from ops_core.filters import Filters
+
+    as_of = dt.date.today()
+    csm_id, csm_name = _busiest_csm(demo_engine, as_of)
+    page.multiselect(key="ops_filter_csms").set_value([csm_id])
+    page.session_state["c_tab"] = "Renewal risk"
+    ok(page.run())
+    shown = page.dataframe[-1].value
+    with demo_engine.connect() as conn:
+        everyone = risk.renewal_risk(conn, as_of, 90)
+    expected = Filters(as_of, as_of, csms=(csm_id,)).customer_rows(everyone, _scored_table(demo_engine, as_of))
+    assert set(shown["CSM"]) == {csm_name}               # every row is the chosen CSM's
+    assert len(shown) == len(expected) < len(everyone)   # and all of that CSM's, out of every CSM's list
+
+
+def test_the_sidebar_csm_filter_narrows_next_actions_which_say_why_what_to_do_and_what_the_priority_means(page, demo_engine):
+    from ops_core import risk
+    from ops_core.filters import Filters
+
+    as_of = dt.date.today()
+    csm_id, csm_name = _busiest_csm(demo_engine, as_of)
+    page.multiselect(key="ops_filter_csms").set_value([csm_id])
+    page.session_state["c_tab"] = "Next actions per CSM"
+    ok(page.run())
+    shown = page.dataframe[-1].value
+    table = _scored_table(demo_engine, as_of)
+    with demo_engine.connect() as conn:
+        items = risk.next_actions(table["tier"], risk.decision_chain(conn, as_of), risk.renewal_risk(conn, as_of, 90),
+                                  risk.overdue_by_customer(conn, as_of), risk.usage_change(conn, as_of))
+    mine = Filters(as_of, as_of, csms=(csm_id,)).customer_rows(items, table)
+    assert set(shown["CSM"]) == {csm_name}
+    assert len(shown) == len(mine) > 0 and len(mine) < len(items)
+    assert list(shown.columns) == ["CSM", "Code", "Customer", "Tier", "Priority", "Why", "What to do", "Why this priority"]
+    assert set(shown["Priority"]) <= {"Urgent", "High", "Medium", "Low"}
+    assert ("Priority: Urgent (1) = renewal at risk; High (2) = overdue invoices; Medium (3) = decision-chain gap; "
+            "Low (4) = usage drop.") in [c.value for c in page.caption]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_next_actions_on_the_page_show_no_codes_in_either_language(page, lang):
+    import re
+
+    page.session_state["ops_lang"] = lang
+    ok(page.run())
+    page.session_state["c_tab"] = "Next actions per CSM" if lang == "en" else "客户成功经理待办"
+    ok(page.run())
+    shown = page.dataframe[-1].value
+    assert len(shown) > 0
+    cells = [str(c) for c in shown.drop(columns=shown.columns[1:3]).to_numpy().ravel()]  # customer codes and names are data
+    codes = sorted({w for c in cells for w in re.findall(r"[A-Za-z_]+", c) if "_" in w})
+    assert codes == []  # no chain_gap, veto_head, renewal_risk
+    if lang == "zh":
+        why = shown["原因"].str.replace(r"HT[-\w]*", "", regex=True)  # contract codes are data
+        assert not why.str.contains(r"[A-Za-z]").any()

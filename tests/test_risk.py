@@ -220,11 +220,45 @@ def test_next_actions_picks_each_source_and_orders_by_csm_and_priority():
         ("Bo", 21, "overdue", 2),
         (None, 22, "chain_gap", 3),   # no CSM: listed last so someone picks it up
     ]
-    details = dict(zip(zip(items["customer_id"], items["reason"], strict=True), items["detail"], strict=True))
-    assert details[(12, "renewal_risk")] == "contract HT1 ends 2025-07-31 (in 46 days), high renewal risk, score 60"
-    assert details[(11, "chain_gap")] == "decision chain misses: veto_head"
-    assert details[(11, "usage_drop")] == "active user-days down 40% (last 3 months against the 3 before)"
-    assert details[(21, "overdue")] == "2 overdue invoice(s), oldest 106 days past due"
+    texts = risk.action_texts(items, "en")
+    why = dict(zip(zip(items["customer_id"], items["reason"], strict=True), texts["why"], strict=True))
+    assert why[(12, "renewal_risk")] == "Contract HT1 ends on 2025-07-31 (in 46 days) at high renewal risk (score 60 of 100)."
+    assert why[(11, "chain_gap")] == "No current department head with a veto in the decision chain."
+    assert why[(11, "usage_drop")] == "Active user-days fell 40% in the last 3 months against the 3 months before."
+    assert why[(21, "overdue")] == "2 invoice(s) overdue, the oldest 106 days past its due date."
+    assert texts["priority_word"].tolist() == ["Urgent", "Medium", "Low", "High", "Medium"]  # priorities 1, 3, 4, 2, 3
+    assert texts.loc[0, "what_to_do"] == ("Call the decision-making boss this week to agree the renewal and answer each "
+                                          "risk signal.")
+    assert texts.loc[0, "priority_reason"] == "The contract's revenue is lost if the renewal slips."
+    zh = risk.action_texts(items, "zh")
+    assert zh.loc[1, "why"] == "决策链中缺少在职的有否决权的部门负责人。"
+    assert zh["priority_word"].tolist() == ["紧急", "中", "低", "高", "中"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_next_action_texts_on_the_demo_company_carry_no_code_and_no_english_in_chinese(demo_engine, lang):
+    import re
+
+    with demo_engine.connect() as conn:
+        as_of = _as_of(conn)
+        chain = risk.decision_chain(conn, as_of)
+        items = risk.next_actions(pd.Series("KA", index=chain.index), chain, risk.renewal_risk(conn, as_of, 365),
+                                  risk.overdue_by_customer(conn, as_of), risk.usage_change(conn, as_of),
+                                  risk.ActionConfig(risk_levels=("high", "medium"), usage_flag=0.01))  # low bars: every kind
+    assert set(items["reason"]) == {"chain_gap", "renewal_risk", "overdue", "usage_drop"}  # every kind is written
+    texts = risk.action_texts(items, lang)
+    words = pd.concat([texts[c] for c in ("priority_word", "why", "what_to_do", "priority_reason")]).tolist()
+    words.append(risk.priority_legend(lang=lang))
+    for text in words:
+        codes = [w for w in re.findall(r"[A-Za-z_]+", text) if "_" in w]  # chain_gap, veto_head, renewal_risk...
+        assert not codes, f"{text!r} shows {codes}"
+        if lang == "zh":  # contract codes are data as entered (HT...), every other word is Chinese
+            assert not [w for w in re.findall(r"[A-Za-z]+", re.sub(r"\bHT[-\w]*", "", text))], text
+
+
+def test_the_priority_legend_says_what_each_number_means():
+    assert risk.priority_legend(lang="en") == ("Priority: Urgent (1) = renewal at risk; High (2) = overdue invoices; "
+                                               "Medium (3) = decision-chain gap; Low (4) = usage drop.")
 
 
 def test_next_actions_with_nothing_to_do_is_an_empty_list():
