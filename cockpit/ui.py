@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from ops_core import config, exports, overview, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
-from ops_core.errors import OpsError, StaleVersion, StoreUnavailable, first_line
+from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
 from ops_core.indicators import UNSCORED
@@ -501,7 +501,7 @@ def money(cents: float) -> str:
 
 
 def show_error(exc: OpsError) -> None:
-    st.error(str(exc))
+    st.error(exc.message(language()) if isinstance(exc, Refused) else str(exc))
 
 
 FLASH_KEY = "ops_flash"  # a message that outlives the rerun after a write

@@ -220,6 +220,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "d.new_release": ("New release", "新建版本"),
     "d.version_label": ("Version", "版本号"),
     "d.release_date": ("Release date", "发布日期"),
+    "d.refuse.planned_release": ("Demand #{demand} was not moved: release {release} is still planned. A demand is released "
+                                 "only in a release that has shipped: release {release} first (Releases tab), which "
+                                 "ships its tested demands, or choose a release that has shipped.",
+                                 "需求 #{demand} 未移动：版本 {release} 仍在计划中。需求只能归入已发布的版本：请先在"
+                                 "“版本发布”页签发布版本 {release}（其中测试中的需求会随之发布），或选择一个已发布的版本。"),
+    "d.refuse.no_release": ("Demand #{demand} was not moved: choose the release it shipped in first.",
+                            "需求 #{demand} 未移动：请先选择它所发布的版本。"),
+    "d.shipped_in": ("Shipped in", "发布版本"),
+    "d.no_shipped_release": ("No release has shipped yet: release one on the Releases tab first.",
+                             "尚无已发布的版本：请先在“版本发布”页签发布一个版本。"),
     "d.create": ("Create", "创建"),
     "d.created": ("Demand created.", "需求已创建。"),
     "d.catalogue": ("Functions online and in development", "已上线与开发中的功能"),
