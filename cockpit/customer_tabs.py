@@ -140,7 +140,8 @@ def _preset_actions(scored: Scored) -> None:
     if choice != (loaded or ""):  # start every slider and method from the chosen preset
         st.session_state["c_loaded_preset"] = choice or None
         for key in [k for k in st.session_state if str(k).startswith(("c_weight_", "c_method_", "c_quota_", "c_cutoff_",
-                                                                      "c_floor_", "c_ceiling_", "c_kept_", "c_mapping"))]:
+                                                                      "c_floor_", "c_ceiling_", "c_kept_", "c_mapping",
+                                                                      "c_mode", "c_by_industry"))]:
             del st.session_state[key]
         st.rerun()
     name = st.text_input(ui.tr("customers.preset.name"), value=loaded or "", key="c_preset_name").strip()

@@ -43,7 +43,7 @@ def draw(ctx: Events) -> None:
 
 
 def show_list(ctx: Events) -> None:
-    ui.grid(ui.event_table(ctx.chosen, ui.language()), key="e_grid", page_size=50)
+    ui.shown_grid(ui.event_table(ctx.chosen), key="e_grid", page_size=50)
 
 
 def show_event(ctx: Events) -> None:

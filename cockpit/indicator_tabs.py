@@ -43,16 +43,17 @@ def draw(ctx: View) -> None:
 
 
 def show_scorecard(ctx: View) -> None:
+    lang = ui.language()
     level1 = ctx.card[ctx.card["level"] == 1]
     columns = st.columns(4)
     for i, row in enumerate(level1.itertuples()):
         m = metrics.BY_KEY[row.metric]
         columns[i % 4].metric(
-            f"{STATUS_ICON[row.status]} {ctx.names[row.metric]}", reports.format_value(m, row.value),
-            delta=None if pd.isna(row.change) else reports.format_change(m, row.change),
+            f"{STATUS_ICON[row.status]} {ctx.names[row.metric]}", reports.format_value(m, row.value, lang),
+            delta=None if pd.isna(row.change) else reports.format_change(m, row.change, lang),
             delta_color="normal" if m.direction is metrics.Direction.up else "inverse",
             chart_data=[v for v in row.trend if pd.notna(v)], border=True,
-            help=f"{m.definition} {ui.tr('ind.target')}: {reports.format_value(m, row.target)}")
+            help=f"{m.definition} {ui.tr('ind.target')}: {reports.format_value(m, row.target, lang)}")
     chosen = st.selectbox(ui.tr("ind.choose"), list(ctx.card["metric"]), format_func=lambda k: f"{'·' * (metrics.BY_KEY[k].level - 1)} {ctx.names[k]}",
                           key="i_metric")
     metric = metrics.BY_KEY[chosen]
@@ -60,8 +61,8 @@ def show_scorecard(ctx: View) -> None:
     if len(kids):
         st.markdown(f"**{ui.tr('ind.children')}**")
         ui.table(pd.DataFrame({ui.tr("ind.metric"): kids["metric"].map(ctx.names),
-                               ui.tr("ind.value"): reports.formatted(kids["metric"], kids["value"]),
-                               ui.tr("ind.change"): reports.formatted(kids["metric"], kids["change"], reports.format_change)}))
+                               ui.tr("ind.value"): reports.formatted(kids["metric"], kids["value"], lang=lang),
+                               ui.tr("ind.change"): reports.formatted(kids["metric"], kids["change"], reports.format_change, lang)}))
     left, right = st.columns(2)
     trend = ui.cached(metrics.compute, ctx.store, ctx.grain, ctx.choices[-1].start, ctx.period.end, ctx.filters, None, None, (chosen,))
     goals = ui.cached(metrics.targets, ctx.store, ctx.grain, tuple(periods_between(ctx.grain, ctx.choices[-1].start, ctx.period.end)))
@@ -89,7 +90,8 @@ def show_scorecard(ctx: View) -> None:
             parts = parts.assign(segment=parts["segment"].map(lambda v: ui.segment_label(ctx.segment, v)),
                                  **{c: metrics.in_display_units(metric, parts[c]) for c in ("value", "previous")},
                                  contribution=parts["contribution"] if metric.numerator else metrics.in_display_units(metric, parts["contribution"]))
-            mover = str(parts.iloc[0]["segment"])
+            lead = metrics.leading_segment(parts, ctx.card.set_index("metric").at[chosen, "change"])
+            mover = str(parts.iloc[0]["segment"] if lead is None else lead["segment"])
             st.caption(ui.tr("ind.mover", segment=mover))
             st.altair_chart(alt.Chart(parts).mark_bar().encode(
                 y=alt.Y("segment:N", sort="-x", title=None), x=alt.X("contribution:Q", title=ui.tr("ind.contribution"),
@@ -102,12 +104,12 @@ def show_scorecard(ctx: View) -> None:
     with st.expander(ui.tr("ind.all_metrics")):
         ui.table(pd.DataFrame({
             ui.tr("ind.metric"): ctx.card["metric"].map(ctx.names), "L": ctx.card["level"],
-            ui.tr("ind.value"): reports.formatted(ctx.card["metric"], ctx.card["value"]),
-            ui.tr("ind.target"): reports.formatted(ctx.card["metric"], ctx.card["target"]),
-            ui.tr("ind.variance"): reports.formatted(ctx.card["metric"], ctx.card["variance"], reports.format_difference),
-            ui.tr("ind.status"): ctx.card["status"].map(lambda s: f"{STATUS_ICON[s]} {s}"),
-            ui.tr("ind.change"): reports.formatted(ctx.card["metric"], ctx.card["change"], reports.format_change),
-            ui.tr("ind.yoy"): reports.formatted(ctx.card["metric"], ctx.card["yoy_change"], reports.format_change)}))
+            ui.tr("ind.value"): reports.formatted(ctx.card["metric"], ctx.card["value"], lang=lang),
+            ui.tr("ind.target"): reports.formatted(ctx.card["metric"], ctx.card["target"], lang=lang),
+            ui.tr("ind.variance"): reports.formatted(ctx.card["metric"], ctx.card["variance"], reports.format_difference, lang),
+            ui.tr("ind.status"): ctx.card["status"].map(lambda s: f"{STATUS_ICON[s]} {reports.status_label(s, lang)}"),
+            ui.tr("ind.change"): reports.formatted(ctx.card["metric"], ctx.card["change"], reports.format_change, lang),
+            ui.tr("ind.yoy"): reports.formatted(ctx.card["metric"], ctx.card["yoy_change"], reports.format_change, lang)}))
     with st.expander(ui.tr("ind.set_target", metric=ctx.names[chosen], period=ctx.period.label)):
         row = ctx.card.set_index("metric").loc[chosen]
         cols = st.columns(3)
@@ -200,8 +202,8 @@ def show_history(ctx: View) -> None:
     st.caption(ui.tr("ind.differences", count=int(compared["differs"].sum())))
     ui.table(pd.DataFrame({
         ui.tr("ind.period"): compared["period"], ui.tr("ind.metric"): compared["metric"].map(ctx.names),
-        ui.tr("ind.reported"): reports.formatted(compared["metric"], compared["reported"]),
-        ui.tr("ind.today"): reports.formatted(compared["metric"], compared["value"]),
+        ui.tr("ind.reported"): reports.formatted(compared["metric"], compared["reported"], lang=ui.language()),
+        ui.tr("ind.today"): reports.formatted(compared["metric"], compared["value"], lang=ui.language()),
         ui.tr("ind.differs"): compared["differs"].map({True: "⚠️", False: ""}),
         ui.tr("ind.taken_at"): compared["taken_at"].astype(str)}))
 

@@ -15,14 +15,13 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ops_core import config, exports, overview, writes
+from ops_core import config, exports, overview, present, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
-from ops_core.indicators import UNSCORED
-from ops_core.vocab import DemandType, Industry, Region, Role, SizeBand, values
+from ops_core.vocab import DemandType, Role, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
 LANG_KEY = "ops_lang"
@@ -334,14 +333,41 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, 
     return (rows.iloc[0] if isinstance(rows, pd.DataFrame) else pd.Series(rows[0])).to_dict()
 
 
-def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], personal: str | None = None) -> None:
-    """CSV (UTF-8 with BOM) and Excel downloads, neutralised, masked, with the view described inside."""
+def shown_grid(frame: pd.DataFrame, key: str, columns: Mapping[str, present.Column] | None = None,
+               **kwargs: Any) -> dict | None:
+    """``grid`` of a stored frame through the presentation layer; the grid has no number formats of
+    its own, so yuan are rounded to the fen and a percentage column reads in percent under a "%" header.
+    Returns the selected row by shown headers."""
+    shown, formats = present.frame(frame, language(), columns=columns)
+    for title, spec in formats.items():
+        if spec.kind in (present.Kind.money, present.Kind.yuan):
+            shown[title] = shown[title].round(spec.decimals)
+        elif spec.kind == present.Kind.percent:
+            shown[title] = (shown[title] * 100).round(spec.decimals)
+            shown = shown.rename(columns={title: f"{title} (%)"})
+    return grid(shown, key, **kwargs)
+
+
+def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], personal: str | None = None,
+                     stored_form: bool = False) -> None:
+    """CSV (UTF-8 with BOM) and Excel downloads, neutralised, masked, with the view described inside,
+    through the presentation layer (yuan, labels, headers in the reader's language, number formats).
+    ``stored_form`` writes the store's own columns instead: the data page's files that import back."""
     safe = exports.mask_personal_data(frame, personal) if personal else frame
     left, right = st.columns(2)
+    lang = language()
+    if stored_form:
+        left.download_button(tr("download.csv"), lambda: exports.to_csv_bytes(safe, notes=notes), f"{basename}.csv",
+                             mime="text/csv", key=f"csv_{basename}", on_click="ignore")
+        right.download_button(tr("download.excel"), lambda: exports.to_excel_bytes(safe, basename[:31], notes),
+                              f"{basename}.xlsx", key=f"xlsx_{basename}", on_click="ignore",
+                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return
     # The files are built when a button is pressed, not on every rerun (a 20k-row Excel takes seconds).
-    left.download_button(tr("download.csv"), lambda: exports.to_csv_bytes(safe, notes=notes), f"{basename}.csv",
-                         mime="text/csv", key=f"csv_{basename}", on_click="ignore")
-    right.download_button(tr("download.excel"), lambda: exports.to_excel_bytes(safe, sheet_name=basename[:31], notes=notes),
+    left.download_button(tr("download.csv"), lambda: exports.reader_csv_bytes(safe, lang, notes=notes),
+                         f"{basename}.csv", mime="text/csv", key=f"csv_{basename}", on_click="ignore")
+    right.download_button(tr("download.excel"), lambda: exports.reader_excel_bytes(safe, lang, sheet_name=basename[:31],
+                                                                                  notes=notes),
                           f"{basename}.xlsx", key=f"xlsx_{basename}", on_click="ignore",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -354,26 +380,9 @@ def keep_in_url(params: dict[str, str], prefix: str) -> None:
         st.query_params.from_dict(wanted)
 
 
-SEGMENT_VOCABULARIES = {"industry": Industry, "region": Region, "size_band": SizeBand}
-
-
 def segment_label(kind: str, value: object) -> str:
-    """A segment value in the reader's language (industries, regions and size bands are translated)."""
-    if kind == "tier" and value == UNSCORED:  # no snapshot by then
-        return tr("ind.unscored")
-    enum = SEGMENT_VOCABULARIES.get(kind)
-    return label(enum, str(value), language()) if enum else str(value)
-
-
-def labelled_customers(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Vocabulary columns of a customer list shown in the reader's language."""
-    labelled = frame.copy()
-    for column, enum in (("industry", Industry), ("region", Region), ("size_band", SizeBand)):
-        if column in labelled.columns:
-            labelled[column] = labelled[column].map(lambda v, e=enum: label(e, v, lang))
-    if "risk_level" in labelled.columns:
-        labelled["risk_level"] = labelled["risk_level"].map(lambda v: t(f"risk.{v}", lang) if isinstance(v, str) else "")
-    return labelled
+    """A segment value in the reader's language (present.segment_label)."""
+    return present.segment_label(kind, value, language())
 
 
 def acting_user() -> writes.Actor:
@@ -386,32 +395,32 @@ def may_see_personal_data() -> bool:
     return acting_user().role == Role.admin
 
 
-MONEY_COLUMNS = ("arr_cents", "revenue_at_risk_cents", "overdue_cents", "monetary_cents", "amount_cents")
-PERCENT_COLUMNS = ("share", "rate_from_previous", "rate_from_top", "effective_rate", "usage_decline",
-                   "first_response_met_share", "resolution_met_share")
-HIDDEN_COLUMNS = ("customer_id", "contract_id", "csm_id", "usage_recent", "usage_baseline", "has_user", "has_boss",
-                  "has_veto_head", "tier_rank")
+def column_config(formats: Mapping[str, present.Format]) -> dict[str, Any]:
+    """Streamlit's column configuration for the formats ``present.frame`` returned."""
+    config: dict[str, Any] = {}
+    for title, spec in formats.items():
+        if spec.kind in (present.Kind.money, present.Kind.yuan):
+            config[title] = st.column_config.NumberColumn(format="localized")
+        elif spec.kind == present.Kind.percent:
+            config[title] = st.column_config.NumberColumn(format="percent")
+        elif spec.kind == present.Kind.date:
+            config[title] = st.column_config.DateColumn(format="YYYY-MM-DD")
+        elif spec.kind == present.Kind.datetime:
+            config[title] = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")
+        elif spec.printf:
+            config[title] = st.column_config.NumberColumn(format=spec.printf)
+    return config
 
 
-def table(frame: pd.DataFrame, **kwargs: Any) -> None:
-    """A read-only table in the reader's language: ids hidden, cents shown as yuan, headers translated."""
+def table(frame: pd.DataFrame, columns: Mapping[str, present.Column] | None = None, **kwargs: Any) -> None:
+    """A read-only table in the reader's language through the presentation layer: ids hidden, cents
+    shown as yuan, codes as labels, headers translated (``columns`` overrides catalogue entries)."""
     lang = language()
-    shown = frame.drop(columns=[c for c in HIDDEN_COLUMNS if c in frame.columns])
-    if frame.index.name in HIDDEN_COLUMNS:
-        shown = shown.reset_index(drop=True)
-    shown = shown.assign(**{c: shown[c] / 100 for c in MONEY_COLUMNS if c in shown.columns})
-    if "cadence_en" in shown.columns:
-        shown = shown.drop(columns="cadence_zh" if lang != "zh" else "cadence_en").rename(
+    if "cadence_en" in frame.columns:  # the service model's cadence, in the reader's language
+        frame = frame.drop(columns="cadence_zh" if lang != "zh" else "cadence_en").rename(
             columns={"cadence_en": "cadence", "cadence_zh": "cadence"})
-    renamed = {c: t(f"col.{c}", lang) for c in shown.columns if f"col.{c}" in TEXT}
-    config = {renamed.get(c, c): st.column_config.NumberColumn(format="localized") for c in MONEY_COLUMNS if c in shown.columns}
-    config |= {renamed.get(c, c): st.column_config.NumberColumn(format="percent")
-               for c in shown.columns if c in PERCENT_COLUMNS or str(c).startswith("roi")}
-    if "goal" in shown.columns:  # goals against results: name each goal; revenue in yuan like every amount
-        revenue = shown["goal"] == "revenue_cents"
-        shown = shown.assign(**{c: shown[c].where(~revenue, shown[c] / 100) for c in ("target", "actual") if c in shown.columns})
-        shown["goal"] = shown["goal"].map(lambda g: t(f"col.{g}", lang) if f"col.{g}" in TEXT else g)
-    st.dataframe(shown.rename(columns=renamed), hide_index=True, width="stretch", column_config=config, **kwargs)
+    shown, formats = present.frame(frame, lang, columns=columns)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config(formats), **kwargs)
 
 
 def raw_value(unit: str, value: Any) -> str:
@@ -432,6 +441,17 @@ def raw_value(unit: str, value: Any) -> str:
     return tr(f"unit.{unit}", value=shown) if f"unit.{unit}" in TEXT else shown
 
 
+def start_widget(key: str, value: Any) -> None:
+    """Start a keyed widget at ``value`` through the session state, unless it already holds one.
+
+    A keyed widget the browser already shows keeps its own value when only the ``value=`` argument
+    changes (loading a preset would move the numbers but leave the handles where they were); a value
+    set through the session state is sent to the browser.
+    """
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
 def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any) -> None:
     """Tabs (text key -> what draws it from ``state``, the page's state object) of which only the open
     one is drawn, so a rerun redraws one tab, not all; ``key`` keeps the open tab in the session, and
@@ -445,28 +465,20 @@ def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any) 
 
 def money_or_na(cents: float | None) -> str:
     """Money that may be undefined (a ratio over zero): 'n/a', never infinity."""
-    return "n/a" if cents is None or cents != cents else money(cents)
+    return "n/a" if present.missing(cents) else money(cents)
 
 
 def percent_or_na(ratio: float | None) -> str:
-    return "n/a" if ratio is None or ratio != ratio else f"{ratio:.0%}"
+    return "n/a" if present.missing(ratio) else present.percent(ratio, 0)
 
 
-def event_table(metrics: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The event list as a reader sees it: labels translated, money in yuan, ratios rounded, n/a kept empty."""
-    from ops_core.vocab import EventFormat, EventKind, EventOrganisation
+EVENT_COLUMNS = ("name", "start_date", "format", "kind", "organisation", "cost_cents", "leads", "effective_leads",
+                 "opportunities", "conversions", "attributed_revenue_cents", "roi", "cost_per_effective_lead")
 
-    shown = metrics.reset_index(drop=True)[["name", "start_date", "format", "kind", "organisation", "cost_cents", "leads",
-                                            "effective_leads", "opportunities", "conversions", "attributed_revenue_cents",
-                                            "roi", "cost_per_effective_lead"]].copy()
-    for column, enum in (("format", EventFormat), ("kind", EventKind), ("organisation", EventOrganisation)):
-        shown[column] = shown[column].map(lambda v, e=enum: label(e, v, lang))
-    for column in ("cost_cents", "attributed_revenue_cents", "cost_per_effective_lead"):
-        shown[column] = (shown[column] / 100).round(0)
-    shown["roi"] = (shown["roi"] * 100).round(1)
-    shown["start_date"] = shown["start_date"].dt.strftime("%Y-%m-%d")
-    shown = shown.rename(columns={"name": "event"})
-    return shown.rename(columns={c: t(f"col.{c}", lang) for c in shown.columns if f"col.{c}" in TEXT})
+
+def event_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The event list's stored columns (the event's name under ``event``), for ``shown_grid``."""
+    return metrics.reset_index(drop=True)[list(EVENT_COLUMNS)].rename(columns={"name": "event"})
 
 
 def import_upload(store: Engine, entity: str, upload: Any) -> None:
@@ -491,13 +503,7 @@ def import_upload(store: Engine, entity: str, upload: Any) -> None:
 
 def money(cents: float) -> str:
     """Yuan, compact enough for a metric tile: ¥49.67M in English, ¥4,967.2万 in Chinese."""
-    yuan = cents / 100
-    if language() == "zh":
-        return f"¥{yuan / 1e4:,.1f}万" if abs(yuan) >= 1e5 else f"¥{yuan:,.0f}"
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "K")):
-        if abs(yuan) >= size:
-            return f"¥{yuan / size:,.2f}{suffix}"
-    return f"¥{yuan:,.0f}"
+    return present.money(cents, language())
 
 
 def show_error(exc: OpsError) -> None:

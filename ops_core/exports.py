@@ -25,6 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ops_core import present
+from ops_core.present import Format, Kind
+
 # --- missing values ----------------------------------------------------------------------------
 
 
@@ -244,15 +247,49 @@ def _note_cell(note: Any) -> str:
 # --- CSV ---------------------------------------------------------------------------------------
 
 
+class _PercentCell(decimal.Decimal):
+    """A ratio written into a CSV as a percentage (``-12.5%``): a number, so never neutralised."""
+
+    decimals = 1
+
+    def __str__(self) -> str:
+        return f"{float(self):.{self.decimals}%}"
+
+
+def _csv_cells(df: pd.DataFrame, formats: Mapping[str, Format] | None) -> pd.DataFrame:
+    """Numbers written as a person reads them: yuan with two decimals, percentages with a % sign."""
+    if not formats:
+        return df
+    out = df.copy()
+    for name, spec in formats.items():
+        if name not in out.columns:
+            continue
+        numbers = pd.to_numeric(out[name], errors="coerce")
+        finite = numbers.notna() & np.isfinite(numbers.astype("float64"))
+        if spec.kind in (Kind.money, Kind.yuan, Kind.number):
+            # Decimals, not text: a negative amount is a number, not a formula to neutralise.
+            cells = numbers.map(lambda v, d=spec.decimals: decimal.Decimal(f"{v:.{d}f}"))
+        elif spec.kind == Kind.percent:
+            kind = type("_Percent", (_PercentCell,), {"decimals": spec.decimals})
+            cells = numbers.map(lambda v, k=kind: k(repr(float(v))))
+        else:
+            continue
+        out[name] = cells.astype(object).where(finite, None)
+    return out
+
+
 def to_csv_bytes(df: pd.DataFrame, *, mask_columns: PersonalData | None = None,
-                 notes: Iterable[str] | None = None) -> bytes:
+                 notes: Iterable[str] | None = None, formats: Mapping[str, Format] | None = None) -> bytes:
     """UTF-8 CSV with a byte-order mark, personal data masked and every text cell neutralised.
+
+    ``formats`` (header -> ``present.Format``, as ``present.frame`` returns them) writes money with
+    two decimals and ratios as percentages (``25.4%``, which Excel reads back as a percentage).
 
     ``notes`` (the filters and weights behind the list) come first, one single-cell row each,
     starting with ``# ``; readers skip them with ``skiprows=len(notes)`` (``ops_core.io`` skips
     leading ``#`` rows itself). Cells are not truncated: CSV has no cell limit.
     """
-    frame = neutralise_frame(mask_frame(df, mask_columns))
+    frame = neutralise_frame(_csv_cells(mask_frame(df, mask_columns), formats))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for note in notes or ():
@@ -307,8 +344,11 @@ NOTES_SHEET = "About this file"
 
 
 def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data", notes: Iterable[str] | None = None, *,
-                   mask_columns: PersonalData | None = None) -> bytes:
+                   mask_columns: PersonalData | None = None, formats: Mapping[str, Format] | None = None) -> bytes:
     """An .xlsx file: personal data masked, every text cell neutralised and stored as a string.
+
+    ``formats`` (header -> ``present.Format``) gives number cells their Excel number format (yuan
+    ``#,##0.00``, percentages ``0.0%``, dates ``yyyy-mm-dd``): the cells stay numbers.
 
     Text is typed as a string cell explicitly, so openpyxl never writes a formula even for text
     that starts with ``=``. Cells longer than Excel's 32,767 characters end in ``…[truncated]``.
@@ -327,18 +367,22 @@ def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data", notes: Iterable[s
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(excel_sheet_name(sheet_name))
 
-    def cell(value: Any, bold: bool = False) -> Any:
+    def cell(value: Any, bold: bool = False, number_format: str | None = None) -> Any:
         value = _excel_value(value)
         c = WriteOnlyCell(sheet, value=value)
         if isinstance(value, str):
             c.data_type = "s"  # never "f": a string is a string
+        elif number_format and value is not None:
+            c.number_format = number_format
         if bold:
             c.font = Font(bold=True)
         return c
 
+    wanted = dict(formats or {})
+    number_formats = [wanted[name].excel if name in wanted else None for name in df.columns]
     sheet.append([cell(name, bold=True) for name in frame.columns])
     for row in frame.itertuples(index=False, name=None):
-        sheet.append([cell(value) for value in row])
+        sheet.append([cell(value, number_format=f) for value, f in zip(row, number_formats, strict=True)])
     if notes:
         sheet = workbook.create_sheet(NOTES_SHEET)
         for note in notes:
@@ -346,3 +390,21 @@ def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data", notes: Iterable[s
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# --- files a person reads ------------------------------------------------------------------------
+
+
+def reader_csv_bytes(df: pd.DataFrame, lang: str, *, notes: Iterable[str] | None = None) -> bytes:
+    """A stored frame (already masked) as a CSV a person reads: through ``present.frame`` (yuan,
+    labels, headers in ``lang``), money with two decimals, ratios as percentages."""
+    shown, formats = present.frame(df, lang)
+    return to_csv_bytes(shown, notes=notes, formats=formats)
+
+
+def reader_excel_bytes(df: pd.DataFrame, lang: str, *, sheet_name: str = "data",
+                       notes: Iterable[str] | None = None) -> bytes:
+    """A stored frame (already masked) as an .xlsx a person reads: ``present.frame`` values with
+    Excel number formats on the cells (yuan ``#,##0.00``, percentages ``0.0%``, dates)."""
+    shown, formats = present.frame(df, lang)
+    return to_excel_bytes(shown, sheet_name, notes, formats=formats)

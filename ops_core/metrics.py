@@ -165,7 +165,7 @@ REGISTRY: tuple[Metric, ...] = (
     # --- level 3: usage detail -------------------------------------------------------------------
     _m("dau", "DAU", "日活跃用户 (DAU)", "Average daily active users over the period's days.",
        "Σ daily active users / days in the period", Unit.number, UP, 3, "stickiness", "Head of product", None, USE),
-    _m("period_active_users", "Period active users (WAU / MAU)", "周期活跃用户 (WAU/MAU)", "Users active in the week "
+    _m("period_active_users", "Period active users (WAU / MAU)", "周期活跃用户（周活/MAU）", "Users active in the week "
        "(WAU) or month (MAU), summed over accounts; each account counts its busiest day, so it is a lower bound.",
        "Σ over accounts of the peak daily active users in the period", Unit.count, UP, 3, "stickiness",
        "Head of product", None, USE),
@@ -430,6 +430,15 @@ def contributions(metric: Metric, parts: pd.DataFrame, before_start: dt.date, no
     out["share_of_change"] = out["contribution"] / overall if overall else np.nan
     out = out.reset_index(names="segment")
     return out.reindex(out["contribution"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+def leading_segment(split: pd.DataFrame, change: float | None) -> pd.Series | None:
+    """The row of ``contributions`` that contributed most in the direction of ``change`` (a segment
+    that moved against the change explains nothing of it); None when no segment moved with it."""
+    if change is None or change != change or change == 0 or split.empty:
+        return None
+    along = split[split["contribution"] * change > 0]
+    return None if along.empty else along.loc[along["contribution"].abs().idxmax()]
 
 
 # --- editable definitions ------------------------------------------------------------------------

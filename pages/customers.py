@@ -79,9 +79,7 @@ page_column, hint_column = st.columns([1, 4])
 number = page_column.number_input(ui.tr("customers.page"), 1, pages, 1, key="c_page")
 hint_column.caption(f"{ui.tr('customers.page_of', pages=pages)} · {ui.tr('customers.select_hint')}")
 page_rows = view.page_of(shown, int(number), size)
-display = ui.labelled_customers(page_rows, lang).rename(columns=lambda c: ui.tr(f"col.{'arr' if c == 'arr_cents' else 'csm' if c == 'csm_name' else c}"))
-selected = ui.grid(display.assign(**{ui.tr("col.arr"): page_rows["arr_cents"].to_numpy() / 100}), key="c_grid",
-                   page_size=size, selectable=True)
+selected = ui.shown_grid(page_rows, key="c_grid", page_size=size, selectable=True)
 selected_code = selected[ui.tr("col.code")] if selected is not None else None
 
 customer_tabs.draw(customer_tabs.Scored(

@@ -20,8 +20,10 @@ with export_tab:
     entity = st.selectbox(ui.tr("data.export.entity"), list(io.ENTITIES), key="export_entity")
     frame = ui.cached(io.export_entity, store, entity)
     st.caption(ui.tr("data.export.masked"))
-    ui.grid(frame.head(ui.cached(settings.get, store, "ui.page_size")), key=f"export_grid_{entity}")
-    ui.download_buttons(frame, entity, notes=[f"{entity}: {len(frame)} rows", ui.describe(filters, store)])
+    ui.shown_grid(frame.head(ui.cached(settings.get, store, "ui.page_size")), key=f"export_grid_{entity}")
+    # The file keeps the store's columns, so it imports back as it is.
+    ui.download_buttons(frame, entity, notes=[f"{entity}: {len(frame)} rows", ui.describe(filters, store)],
+                        stored_form=True)
 
 with import_tab:
     target = st.selectbox(ui.tr("data.import.entity"), list(io.ENTITIES), key="import_entity")
@@ -30,4 +32,4 @@ with import_tab:
         ui.import_upload(store, target, upload)
 
 with audit_tab:
-    st.dataframe(ui.cached(overview.recent_changes, store), hide_index=True, width="stretch")
+    ui.table(ui.cached(overview.recent_changes, store))
