@@ -464,7 +464,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "risk.low": ("low", "低"),
     # next actions: why each is on the list, what to do, and what its priority means
     "list.separator": (", ", "、"),
-    "action.why.chain_gap": ("No current {roles} in the decision chain.", "决策链中缺少在职的{roles}。"),
+    "action.why.chain_gap": ("The decision chain has no current contact for: {roles}.", "决策链中缺少在职角色：{roles}。"),
     "action.why.renewal_risk": ("Contract {contract} ends on {end_date} (in {days} days) at {level} renewal risk "
                                 "(score {score} of 100).",
                                 "合同 {contract} 将于 {end_date} 到期（还有 {days} 天），续约风险{level}（风险分 {score}/100）。"),
@@ -844,8 +844,6 @@ _VOCABULARY_LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
     vocab.Importance: {"nice_to_have": ("Nice to have", "锦上添花"), "important": ("Important", "重要"),
                        "blocker": ("Blocker", "阻塞")},
     vocab.ReleaseStatus: {"planned": ("Planned", "计划中"), "released": ("Released", "已发布")},
-    vocab.ContactRole: {"user": ("user", "使用者"), "boss": ("decision-making boss", "决策老板"),
-                        "veto_head": ("department head with a veto", "有否决权的部门负责人")},
     vocab.EventFormat: {"offline": ("Offline", "线下"), "online": ("Online", "线上")},
     vocab.EventKind: {
         "exhibition": ("Industry exhibition", "行业展会"), "supplier_conference": ("Supplier conference", "供应商大会"),
