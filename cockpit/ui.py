@@ -309,6 +309,12 @@ def clear_caches() -> None:
 # --- output ------------------------------------------------------------------------------------
 
 
+def grid_words(lang: str) -> dict[str, str]:
+    """The grid's own words (pager, filter menu) in the reader's language: AG Grid's locale keys
+    under ``grid.`` in the translation table."""
+    return {key.removeprefix("grid."): t(key, lang) for key in TEXT if key.startswith("grid.")}
+
+
 def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, selectable: bool = False) -> dict | None:
     """A paged AgGrid of one page's worth of rows (see STACK-NOTES); returns the selected row, if any."""
     from st_aggrid import AgGrid, GridOptionsBuilder
@@ -323,8 +329,10 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, 
         builder.configure_selection(selection_mode="single", use_checkbox=False)
     options = builder.build()
     options["autoSizeStrategy"] = {"type": "fitCellContents"}
+    options["localeText"] = grid_words(language())
     # The grid's own download button would bypass masking and formula neutralising: off.
-    response = AgGrid(shown, gridOptions=options, key=key, height=height, show_download_button=False,
+    # The grid reads its options once: a new language is a new grid.
+    response = AgGrid(shown, gridOptions=options, key=f"{key}_{language()}", height=height, show_download_button=False,
                       show_toolbar=False, theme="streamlit",
                       update_on=["selectionChanged"] if selectable else [])
     rows = getattr(response, "selected_rows", None) if selectable else None
