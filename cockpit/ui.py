@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from ops_core import config, exports, overview, present, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
-from ops_core.errors import OpsError, StaleVersion, StoreUnavailable, ValidationError, first_line
+from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
 from ops_core.vocab import DemandType, Role, values
@@ -309,6 +309,12 @@ def clear_caches() -> None:
 # --- output ------------------------------------------------------------------------------------
 
 
+def grid_words(lang: str) -> dict[str, str]:
+    """The grid's own words (pager, filter menu) in the reader's language: AG Grid's locale keys
+    under ``grid.`` in the translation table."""
+    return {key.removeprefix("grid."): t(key, lang) for key in TEXT if key.startswith("grid.")}
+
+
 def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, selectable: bool = False) -> dict | None:
     """A paged AgGrid of one page's worth of rows (see STACK-NOTES); returns the selected row, if any."""
     from st_aggrid import AgGrid, GridOptionsBuilder
@@ -323,8 +329,10 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, 
         builder.configure_selection(selection_mode="single", use_checkbox=False)
     options = builder.build()
     options["autoSizeStrategy"] = {"type": "fitCellContents"}
+    options["localeText"] = grid_words(language())
     # The grid's own download button would bypass masking and formula neutralising: off.
-    response = AgGrid(shown, gridOptions=options, key=key, height=height, show_download_button=False,
+    # The grid reads its options once: a new language is a new grid.
+    response = AgGrid(shown, gridOptions=options, key=f"{key}_{language()}", height=height, show_download_button=False,
                       show_toolbar=False, theme="streamlit",
                       update_on=["selectionChanged"] if selectable else [])
     rows = getattr(response, "selected_rows", None) if selectable else None
@@ -507,7 +515,7 @@ def money(cents: float) -> str:
 
 
 def show_error(exc: OpsError) -> None:
-    st.error(exc.read(language()) if isinstance(exc, ValidationError) else str(exc))
+    st.error(exc.message(language()) if isinstance(exc, (Refused, ValidationError)) else str(exc))
 
 
 FLASH_KEY = "ops_flash"  # a message that outlives the rerun after a write

@@ -17,6 +17,23 @@ class UsageError(OpsError):
     """A command or function was called with arguments out of range, an unknown name or a missing file."""
 
 
+class Refused(UsageError):
+    """A rule of the product refuses the action. Carries the translation key of its explanation and the
+    values in it, so a page says it in the reader's language (``message``); ``str()`` is the English."""
+
+    def __init__(self, key: str, **values: object):
+        from ops_core.i18n import t
+
+        self.key = key
+        self.values = values
+        super().__init__(t(key, "en", **values))
+
+    def message(self, lang: str) -> str:
+        from ops_core.i18n import t
+
+        return t(self.key, lang, **self.values)
+
+
 class PermissionDenied(OpsError):
     """The acting user's role does not allow this change."""
 
@@ -26,9 +43,9 @@ class ValidationError(OpsError):
 
     def __init__(self, problems: list[tuple[int | None, str, str]]):
         self.problems = problems
-        super().__init__(self.read("en"))
+        super().__init__(self.message("en"))
 
-    def read(self, lang: str) -> str:
+    def message(self, lang: str) -> str:
         """Every problem (the first 20) in ``lang``, each naming its row, field and value."""
         from ops_core.i18n import say, t
 

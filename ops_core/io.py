@@ -550,4 +550,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ops_core.cli import run_module
+
+    run_module("ops_core.io")

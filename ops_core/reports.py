@@ -18,7 +18,6 @@ import datetime as dt
 import html
 import math
 import re
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -355,4 +354,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ops_core.cli import run_module
+
+    run_module("ops_core.reports")
