@@ -46,6 +46,7 @@ from ops_core import writes
 from ops_core.db.models import TABLES
 from ops_core.db.queries import month_start
 from ops_core.errors import Refused, StaleVersion, UsageError, ValidationError, require_columns
+from ops_core.i18n import Phrase
 from ops_core.vocab import DemandSource, DemandStatus, FeedbackStatus, Importance, ProductArea, ReleaseStatus, values
 
 S = DemandStatus
@@ -130,7 +131,7 @@ def _check_fields(session: Session, values: Mapping[str, Any]) -> None:
     """Rules the column types cannot say: a title, urgency 1-3, positive effort, an existing release."""
     problems: list[tuple[int | None, str, str]] = []
     if "title" in values and not str(values["title"] or "").strip():
-        problems.append((None, "title", "is required"))
+        problems.append((None, "title", Phrase("problem.required")))
     if "urgency" in values and values["urgency"] not in (None, "") and _int_or_none(values["urgency"]) not in URGENCY_LEVELS:
         problems.append((None, "urgency", f"'{values['urgency']}' is not 1 (low), 2 (normal) or 3 (urgent)"))
     effort = values.get("effort_days")

@@ -43,16 +43,19 @@ class ValidationError(OpsError):
 
     def __init__(self, problems: list[tuple[int | None, str, str]]):
         self.problems = problems
-        lines = [_describe(row, field, msg) for row, field, msg in problems[:20]]
-        more = len(problems) - 20
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str) -> str:
+        """Every problem (the first 20) in ``lang``, each naming its row, field and value."""
+        from ops_core.i18n import say, t
+
+        lines = [t("problem.where", lang, row=row, field=say(field, lang), message=say(msg, lang)) if row is not None
+                 else t("problem.where.field", lang, field=say(field, lang), message=say(msg, lang))
+                 for row, field, msg in self.problems[:20]]
+        more = len(self.problems) - 20
         if more > 0:
-            lines.append(f"... and {more} more problems")
-        super().__init__("; ".join(lines))
-
-
-def _describe(row: int | None, field: str, message: str) -> str:
-    where = f"row {row}, field '{field}'" if row is not None else f"field '{field}'"
-    return f"{where}: {message}"
+            lines.append(t("problem.more", lang, count=more))
+        return ("；" if lang == "zh" else "; ").join(lines)
 
 
 class StaleVersion(OpsError):
