@@ -554,20 +554,25 @@ def show_flash() -> None:
 def run_through_app() -> None:
     """Make sure this page was started by app.py's st.navigation, not run bare.
 
-    The product keeps its pages in ``pages/``, and Streamlit runs a fresh process in its old
-    pages-directory mode until ``st.navigation`` is first called; a first request for ``/home`` would
-    then run pages/home.py without the app frame (no sidebar, no store checks). Leave that mode and
-    run app.py in this run, so it draws the frame and picks this same page by its address.
+    Streamlit runs a freshly started server's first visit in its old pages-directory mode until
+    ``st.navigation`` is first called; a first request for ``/customers`` then runs pages/customers.py
+    on its own, without the app frame (no sidebar, no store checks). Leave that mode and run again:
+    the new run starts at app.py, whose navigation picks this same page by its address.
     """
-    import runpy
-
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        # Run the frame now, in this same run, so a button press that started it is not lost.
-        runpy.run_path(str(config.PROJECT_ROOT / "app.py"), run_name="__main__")
-        st.stop()
+        st.rerun()
+
+
+def page_links(pages: list[Any]) -> None:
+    """The product's pages by their titles at the top of the sidebar. Drawn by app.py right after
+    st.navigation and before the store is opened, so they are there while anything slow runs."""
+    with st.sidebar:
+        for page in pages:
+            st.page_link(page)
+        st.divider()
 
 
 def page_context() -> tuple[Engine, Filters]:
