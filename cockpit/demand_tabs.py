@@ -41,16 +41,33 @@ def status_name(status: str) -> str:
     return label(DemandStatus, status, ui.language())
 
 
-def move(b: Board, row: pd.Series, to_status: str, reason: str | None = None) -> None:
+def move(b: Board, row: pd.Series, to_status: str, reason: str | None = None, release_id: int | None = None) -> None:
     """Move one demand from the version it was drawn at; a stale version is refused with the newer values."""
     ui.act(b.store, lambda s: demand.transition(s, ui.acting_user(), int(row["demand_id"]), int(row["version"]), to_status,
-                                    reason=reason, now=dt.datetime.now()), "d.moved")
+                                    reason=reason, now=dt.datetime.now(), release_id=release_id), "d.moved")
+
+
+def shipped_releases(b: Board) -> dict[int, str]:
+    """The releases a demand may be released into: those that have shipped, newest first."""
+    shipped = b.releases[b.releases["status"] == ReleaseStatus.released]
+    return dict(zip(shipped["release_id"].astype(int), shipped["version_label"], strict=True))
 
 
 def move_buttons(b: Board, row: pd.Series) -> None:
-    """The moves this demand allows, each one write."""
+    """The moves this demand allows, each one write; released asks which shipped release it went out in."""
     for target in demand.allowed_moves(row["status"]):
-        if target == DemandStatus.rejected:
+        if target == DemandStatus.released:
+            shipped = shipped_releases(b)
+            if not shipped:
+                st.caption(ui.tr("d.no_shipped_release"))
+                continue
+            own = row["target_release_id"]
+            options = list(shipped)
+            chosen = st.selectbox(ui.tr("d.shipped_in"), options, format_func=shipped.get, key=f"d_ship_in_{row['demand_id']}",
+                                  index=options.index(int(own)) if pd.notna(own) and int(own) in shipped else 0)
+            if st.button(f"→ {status_name(target)}", key=f"d_mv_{row['demand_id']}_{target}"):
+                move(b, row, target, release_id=chosen)
+        elif target == DemandStatus.rejected:
             reason = st.text_input(ui.tr("d.reason"), key=f"d_reason_{row['demand_id']}")
             if st.button(ui.tr("d.reject"), key=f"d_rej_{row['demand_id']}", disabled=not reason.strip()):
                 move(b, row, target, reason)

@@ -191,11 +191,36 @@ def route(ctx: Queue, item: dict) -> None:
                                              now=dt.datetime.now()), "f.routed")
 
 
+NEW_ITEM_WIDGETS = ("f_new_text", "f_new_customer", "f_new_contact")  # the intake widgets outside the form
+
+
+def clear_new_item() -> None:
+    """After an item is added: the next one starts from an empty text, customer and contact (the form's
+    own fields are cleared by the form)."""
+    for key in NEW_ITEM_WIDGETS:
+        st.session_state.pop(key, None)
+
+
+def show_suggestion(text: str) -> None:
+    """The type the tool suggests for the text being written, with its reason, before it is submitted
+    (the same rule ``fb.submit`` stores)."""
+    if len(text.strip()) < 2:
+        return
+    suggestion = fb.suggest_type([text]).iloc[0]
+    if suggestion["suggested_type"] is None:
+        st.caption(ui.tr("f.no_suggestion"))
+        return
+    st.info(ui.tr("f.suggested", type=label(FeedbackType, suggestion["suggested_type"], ui.language()),
+                  confidence=suggestion["confidence"], reason=suggestion["reason"]))
+
+
 def show_new(ctx: Queue) -> None:
     customers = ui.cached(demand.customer_choices, ctx.store)
     names = dict(zip(customers["customer_id"], customers["code"] + " · " + customers["name"], strict=True))
-    # The text sits outside the form so that similar items show while it is being written.
+    # The text sits outside the form so that the suggested type and similar items show while it is
+    # being written (a widget inside a form reruns nothing until submitted); both read cached indexes.
     text = st.text_area(ui.tr("f.text"), key="f_new_text", height=120)
+    show_suggestion(text)
     show_similar(ctx, text)
     # Customer and contact sit outside the form too: the contacts offered follow the customer picked.
     who = st.columns(2)
@@ -217,7 +242,8 @@ def show_new(ctx: Queue) -> None:
             ui.act(ctx.store, lambda s: fb.submit(s, ui.acting_user(), {
                 "customer_id": customer_id, "contact_id": contact_id, "channel": channel, "product_area": area, "text": text, "severity": severity,
                 "importance": importance,
-                "received_at": dt.datetime.combine(received, dt.datetime.now().time().replace(microsecond=0))}), "f.submitted")
+                "received_at": dt.datetime.combine(received, dt.datetime.now().time().replace(microsecond=0))}), "f.submitted",
+                saved=clear_new_item)
     upload = st.file_uploader(ui.tr("f.import"), type=["csv", "xlsx"], key="f_upload")
     if upload is not None and st.button(ui.tr("f.import_run"), key="f_import"):
         with tempfile.TemporaryDirectory() as folder:

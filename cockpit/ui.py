@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from ops_core import config, exports, overview, present, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
-from ops_core.errors import OpsError, StaleVersion, StoreUnavailable, first_line
+from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
 from ops_core.vocab import DemandType, Role, values
@@ -501,7 +501,7 @@ def import_upload(store: Engine, entity: str, upload: Any) -> None:
         return
     if report.problems:
         st.error(tr("data.import.failed", count=len(report.problems)))
-        st.dataframe(report.to_dataframe().rename(columns={
+        st.dataframe(report.to_dataframe(language()).rename(columns={
             "row": tr("data.import.col.row"), "field": tr("data.import.col.field"),
             "message": tr("data.import.col.problem")}), hide_index=True, width="stretch")
     else:
@@ -515,7 +515,7 @@ def money(cents: float) -> str:
 
 
 def show_error(exc: OpsError) -> None:
-    st.error(str(exc))
+    st.error(exc.message(language()) if isinstance(exc, (Refused, ValidationError)) else str(exc))
 
 
 FLASH_KEY = "ops_flash"  # a message that outlives the rerun after a write

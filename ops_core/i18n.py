@@ -151,7 +151,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "f.channel": ("Channel", "渠道"),
     "f.received": ("Received on", "接收日期"),
     "f.submit": ("Add feedback", "提交反馈"),
-    "f.submitted": ("Feedback added.", "反馈已录入。"),
+    "f.submitted": ("Feedback #{result[id]} added.", "反馈 #{result[id]} 已录入。"),
+    "f.no_suggestion": ("No type suggested yet: no keyword of a type matched.", "暂无建议类型：未匹配到任何类型的关键词。"),
     "f.import": ("Import feedback from a CSV or Excel file", "从 CSV 或 Excel 文件导入反馈"),
     "f.import_run": ("Import", "导入"),
     "f.sla.time": ("Hours to first response and to resolution (median, 90th percentile)", "首次响应与解决用时（中位数、90 分位，小时）"),
@@ -220,6 +221,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "d.new_release": ("New release", "新建版本"),
     "d.version_label": ("Version", "版本号"),
     "d.release_date": ("Release date", "发布日期"),
+    "d.refuse.planned_release": ("Demand #{demand} was not moved: release {release} is still planned. A demand is released "
+                                 "only in a release that has shipped: release {release} first (Releases tab), which "
+                                 "ships its tested demands, or choose a release that has shipped.",
+                                 "需求 #{demand} 未移动：版本 {release} 仍在计划中。需求只能归入已发布的版本：请先在"
+                                 "“版本发布”页签发布版本 {release}（其中测试中的需求会随之发布），或选择一个已发布的版本。"),
+    "d.refuse.no_release": ("Demand #{demand} was not moved: choose the release it shipped in first.",
+                            "需求 #{demand} 未移动：请先选择它所发布的版本。"),
+    "d.shipped_in": ("Shipped in", "发布版本"),
+    "d.no_shipped_release": ("No release has shipped yet: release one on the Releases tab first.",
+                             "尚无已发布的版本：请先在“版本发布”页签发布一个版本。"),
     "d.create": ("Create", "创建"),
     "d.created": ("Demand created.", "需求已创建。"),
     "d.catalogue": ("Functions online and in development", "已上线与开发中的功能"),
@@ -454,7 +465,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "risk.low": ("low", "低"),
     # next actions: why each is on the list, what to do, and what its priority means
     "list.separator": (", ", "、"),
-    "action.why.chain_gap": ("No current {roles} in the decision chain.", "决策链中缺少在职的{roles}。"),
+    "action.why.chain_gap": ("The decision chain has no current contact for: {roles}.", "决策链中缺少在职角色：{roles}。"),
     "action.why.renewal_risk": ("Contract {contract} ends on {end_date} (in {days} days) at {level} renewal risk "
                                 "(score {score} of 100).",
                                 "合同 {contract} 将于 {end_date} 到期（还有 {days} 天），续约风险{level}（风险分 {score}/100）。"),
@@ -643,6 +654,33 @@ TEXT: dict[str, tuple[str, str]] = {
     "data.import.col.field": ("Field", "字段"),
     "data.import.col.problem": ("Problem", "问题"),
     "data.audit": ("Recent changes", "最近变更"),
+    # problems found in a file or a form (ops_core.writes, ops_core.io): row, column and value named
+    "problem.where": ("row {row}, field '{field}': {message}", "第 {row} 行，字段「{field}」：{message}"),
+    "problem.where.field": ("field '{field}': {message}", "字段「{field}」：{message}"),
+    "problem.more": ("... and {count} more problems", "……另有 {count} 个问题"),
+    "problem.required": ("is required", "为必填项"),
+    "problem.not_yes_no": ("'{value}' is not yes/no (use true or false)", "「{value}」不是“是/否”（请填 是 或 否）"),
+    "problem.out_of_range": ("{value} is out of range for this field", "{value} 超出该字段的取值范围"),
+    "problem.not_number": ("'{value}' is not a number", "「{value}」不是数字"),
+    "problem.not_finite": ("'{value}' is not a finite number", "「{value}」不是有限的数字"),
+    "problem.nul": ("contains a NUL character", "含有空字符"),
+    "problem.not_choice": ("'{value}' is not one of {choices}", "「{value}」不是可选值之一：{choices}"),
+    "problem.too_long": ("is {length} characters long; at most {limit} fit", "长度为 {length} 个字符，最多 {limit} 个"),
+    "problem.not_whole": ("'{value}' is not a whole number", "「{value}」不是整数"),
+    "problem.not_date": ("'{value}' is not a date (use YYYY-MM-DD)", "「{value}」不是日期（格式如 2026-01-31）"),
+    "problem.not_datetime": ("'{value}' is not a date and time (use YYYY-MM-DD HH:MM)",
+                             "「{value}」不是日期时间（格式如 2026-01-31 09:30）"),
+    "problem.not_field": ("is not a field of {table}", "不是 {table} 的字段"),
+    "problem.column_n": ("column {number}", "第 {number} 列"),
+    "problem.no_name": ("has no name", "没有列名"),
+    "problem.twice": ("appears twice in the header", "在表头中出现了两次"),
+    "problem.not_column": ("is not a column of {entity}; columns: {columns}", "不是 {entity} 的列；可用的列：{columns}"),
+    "problem.missing_column": ("is a required column and is missing from the file", "是必填列，文件中缺少该列"),
+    "problem.too_many_values": ("has {count} values; the header has {header}", "有 {count} 个值，但表头只有 {header} 列"),
+    "problem.used_in_row": ("{value} is already used in row {row}", "{value} 已在第 {row} 行使用"),
+    "problem.in_store": ("{value} is already in the store", "{value} 已存在于数据库中"),
+    "problem.no_reference": ("there is no {table} row with {column} {value}", "{table} 中没有 {column} 为 {value} 的记录"),
+    "problem.refused": ("the store refused the rows: {reason}; nothing was imported", "数据库拒绝了这些行：{reason}；未导入任何数据"),
     # the paged grid's own words (AG Grid locale keys, under "grid.")
     "grid.page": ("Page", "第"),
     "grid.of": ("of", "/"),
@@ -874,8 +912,6 @@ _VOCABULARY_LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
     vocab.Importance: {"nice_to_have": ("Nice to have", "锦上添花"), "important": ("Important", "重要"),
                        "blocker": ("Blocker", "阻塞")},
     vocab.ReleaseStatus: {"planned": ("Planned", "计划中"), "released": ("Released", "已发布")},
-    vocab.ContactRole: {"user": ("user", "使用者"), "boss": ("decision-making boss", "决策老板"),
-                        "veto_head": ("department head with a veto", "有否决权的部门负责人")},
     vocab.EventFormat: {"offline": ("Offline", "线下"), "online": ("Online", "线上")},
     vocab.EventKind: {
         "exhibition": ("Industry exhibition", "行业展会"), "supplier_conference": ("Supplier conference", "供应商大会"),
@@ -925,3 +961,23 @@ def label(enum: type[StrEnum], value: str | None, lang: str = DEFAULT_LANGUAGE) 
     key = f"{enum.__name__.lower()}.{value}"
     return t(key, lang) if key in TEXT else str(value)
 
+
+class Phrase(str):
+    """A message that reads in either language: it is its English text (so logs, the command line and
+    comparisons see plain English), and it keeps its key and values to be read in another language."""
+
+    key: str
+    values: dict[str, object]
+
+    def __new__(cls, key: str, **values: object) -> Phrase:
+        made = super().__new__(cls, t(key, "en", **values))
+        made.key, made.values = key, values
+        return made
+
+    def read(self, lang: str) -> str:
+        return t(self.key, lang, **self.values)
+
+
+def say(message: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A message in ``lang``: a Phrase read in that language, anything else as it is."""
+    return message.read(lang) if isinstance(message, Phrase) else str(message)

@@ -7,7 +7,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ops_core import exports
 from ops_core.db.engine import make_engine
@@ -94,3 +94,49 @@ def test_feedback_becomes_a_released_demand_whose_customer_is_listed_to_inform(l
     assert HOSTILE in cells  # exported whole (it does not start with a formula character)...
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]  # ...and no cell can run as a formula
     engine.dispose()
+
+
+def test_the_suggested_type_and_similar_items_show_while_typing_before_anything_is_submitted(loop_url, monkeypatch):
+    from ops_core import feedback as fb
+
+    engine = make_engine(loop_url)
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(TABLES["feedback"])).scalar_one()
+        stored_text = conn.execute(select(TABLES["feedback"].c.text).order_by(TABLES["feedback"].c.id)).scalars().first()
+    page = open_page(loop_url, "pages/feedback.py", monkeypatch)
+    page.session_state["f_tab"] = "New feedback"
+    ok(page.run())
+    typed = stored_text + " 报错"  # a stored item's words, and a bug's keyword
+    page.text_area(key="f_new_text").set_value(typed)
+    ok(page.run())  # typed, not submitted
+    suggestion = fb.suggest_type([typed]).iloc[0]  # the rule the store applies at intake
+    assert suggestion["suggested_type"] == "bug"
+    assert [i.value for i in page.info] == [
+        f"Suggested type: Bug ({suggestion['confidence']:.0%}) — {suggestion['reason']}"]
+    assert "**Similar items already stored: link instead of entering again**" in [m.value for m in page.markdown]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(TABLES["feedback"])).scalar_one() == before  # nothing written
+    engine.dispose()
+
+
+def test_adding_feedback_names_the_new_item_and_empties_the_form(loop_url, monkeypatch):
+    engine = make_engine(loop_url)
+    page = open_page(loop_url, "pages/feedback.py", monkeypatch)
+    page.session_state["f_tab"] = "New feedback"
+    ok(page.run())
+    page.text_area(key="f_new_text").set_value("移动端审批页面打不开 / approval page does not open on mobile")
+    ok(page.run())
+    with engine.connect() as conn:
+        chosen = conn.execute(select(TABLES["customers"].c.id).order_by(TABLES["customers"].c.id)).scalars().all()[5]
+    page.selectbox(key="f_new_customer").set_value(chosen)
+    ok(page.run())
+    page.button[[b.label for b in page.button].index("Add feedback")].click()
+    ok(page.run())
+    with engine.connect() as conn:
+        new_id = conn.execute(select(func.max(TABLES["feedback"].c.id))).scalar_one()
+    engine.dispose()
+    assert [s.value for s in page.success] == [f"Feedback #{new_id} added."]
+    assert page.text_area(key="f_new_text").value == ""       # the next item starts empty
+    assert page.selectbox(key="f_new_customer").value is None
+    assert page.selectbox(key="f_new_contact").value is None
+    assert [i.value for i in page.info] == []                 # no suggestion left over from the last text
