@@ -12,29 +12,33 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cockpit import ui
+from cockpit import frame
 
 st.set_page_config(page_title="Ops Cockpit", page_icon="📊", layout="wide")
 
-HOME = st.Page("pages/home.py", title=ui.tr("nav.home"), icon="🏠", default=True, url_path="")
+HOME = st.Page("pages/home.py", title=frame.tr("nav.home"), icon="🏠", default=True, url_path="")
 PAGES = [
     HOME,
-    st.Page("pages/indicators.py", title=ui.tr("nav.indicators"), icon="📈", url_path="indicators"),
-    st.Page("pages/customers.py", title=ui.tr("nav.customers"), icon="🏷️", url_path="customers"),
-    st.Page("pages/demands.py", title=ui.tr("nav.demands"), icon="🗂️", url_path="demands"),
-    st.Page("pages/feedback.py", title=ui.tr("nav.feedback"), icon="💬", url_path="feedback"),
-    st.Page("pages/events.py", title=ui.tr("nav.events"), icon="🎪", url_path="events"),
-    st.Page("pages/data.py", title=ui.tr("nav.data"), icon="🗄️", url_path="data"),
+    st.Page("pages/indicators.py", title=frame.tr("nav.indicators"), icon="📈", url_path="indicators"),
+    st.Page("pages/customers.py", title=frame.tr("nav.customers"), icon="🏷️", url_path="customers"),
+    st.Page("pages/demands.py", title=frame.tr("nav.demands"), icon="🗂️", url_path="demands"),
+    st.Page("pages/feedback.py", title=frame.tr("nav.feedback"), icon="💬", url_path="feedback"),
+    st.Page("pages/events.py", title=frame.tr("nav.events"), icon="🎪", url_path="events"),
+    st.Page("pages/data.py", title=frame.tr("nav.data"), icon="🗄️", url_path="data"),
 ]
 # The home page lives at the root address; a link to /home opens it there too.
-HOME_ALIAS = st.Page(lambda: st.switch_page(HOME, query_params=st.query_params.to_dict()), title=ui.tr("nav.home"),
+HOME_ALIAS = st.Page(lambda: st.switch_page(HOME, query_params=st.query_params.to_dict()), title=frame.tr("nav.home"),
                      url_path="home", visibility="hidden")
 
 page = st.navigation([*PAGES, HOME_ALIAS], position="hidden")
-ui.page_links(PAGES)
+frame.page_links(PAGES)
+with st.spinner(frame.tr("app.starting")):  # the calculations and the store's modules: seconds on a cold server
+    from cockpit import ui
+
 st.session_state[ui.CURRENT_PAGE_KEY] = page.url_path
 try:
-    store = ui.engine()
+    with st.spinner(frame.tr("store.opening")):  # connect and bring the schema up to date
+        store = ui.engine()
     ui.ensure_demo_company(store)
     ui.sidebar(store)
     page.run()

@@ -48,6 +48,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "store.down.retry": ("Retry", "重试"),
     "store.first_start": ("First start: creating the demo company ({customers} customers, {years} years of history)…",
                           "首次启动：正在生成演示公司（{customers} 家客户，{years} 年历史数据）……"),
+    "app.starting": ("Starting the cockpit…", "正在启动运营驾驶舱…"),
+    "store.opening": ("Opening the store…", "正在连接数据库…"),
     "store.first_start_done": ("Demo company ready.", "演示公司已生成。"),
     # home
     "home.title": ("Ops Cockpit", "运营驾驶舱"),
