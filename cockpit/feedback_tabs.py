@@ -244,7 +244,7 @@ def show_new(ctx: Queue) -> None:
                 "importance": importance,
                 "received_at": dt.datetime.combine(received, dt.datetime.now().time().replace(microsecond=0))}), "f.submitted",
                 saved=clear_new_item)
-    upload = st.file_uploader(ui.tr("f.import"), type=["csv", "xlsx"], key="f_upload")
+    upload = ui.file_upload(ui.tr("f.import"), key="f_upload")
     if upload is not None and st.button(ui.tr("f.import_run"), key="f_import"):
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / Path(upload.name).name

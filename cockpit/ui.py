@@ -489,6 +489,23 @@ def event_table(metrics: pd.DataFrame) -> pd.DataFrame:
     return metrics.reset_index(drop=True)[list(EVENT_COLUMNS)].rename(columns={"name": "event"})
 
 
+def file_upload(label: str, key: str) -> Any:
+    """A CSV or Excel file picker whose own words (the button, the size limit) are in the reader's
+    language: Streamlit writes them in English, so in Chinese they are replaced by the page's style
+    (the element carries its key as the class ``st-key-<key>``)."""
+    limit = int(st.get_option("server.maxUploadSize"))
+    if language() != DEFAULT_LANGUAGE:
+        scope = f".st-key-{key} [data-testid=stFileUploaderDropzone]"
+        st.html(f"""<style>
+{scope} button [data-testid=stMarkdownContainer] p {{font-size: 0}}
+{scope} button [data-testid=stMarkdownContainer] p::after {{content: "{tr('upload.button')}"; font-size: 0.875rem}}
+{scope} [data-testid=stFileUploaderDropzoneInstructions] span {{font-size: 0}}
+{scope} [data-testid=stFileUploaderDropzoneInstructions] span::after {{content: "{tr('upload.limit', megabytes=limit)}";
+  font-size: 0.875rem}}
+</style>""")
+    return st.file_uploader(label, type=["csv", "xlsx"], key=key)
+
+
 def import_upload(store: Engine, entity: str, upload: Any) -> None:
     """Validate and import an uploaded CSV/Excel file: all rows or none, with a row-by-row report."""
     from ops_core import io
@@ -505,7 +522,7 @@ def import_upload(store: Engine, entity: str, upload: Any) -> None:
             "row": tr("data.import.col.row"), "field": tr("data.import.col.field"),
             "message": tr("data.import.col.problem")}), hide_index=True, width="stretch")
     else:
-        st.success(tr("data.import.ok", rows=report.rows_written, entity=entity))
+        st.success(tr("data.import.ok", rows=report.rows_written, entity=tr(f"table.{entity}")))
         clear_caches()
 
 
