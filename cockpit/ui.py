@@ -601,3 +601,31 @@ def pending_page(title_key: str, summary_key: str, frame: pd.DataFrame) -> None:
     st.info(tr("page.pending"))
     st.subheader(tr(summary_key))
     st.dataframe(frame, hide_index=True, width="stretch")
+
+
+# --- links between pages: one record opened on another page ----------------------------------------
+DEMAND_LINK = "demand"  # ?demand=12 opens demand #12 on the demand board's ranked list
+FEEDBACK_LINK = "item"  # ?item=1234 opens feedback item #1234 in the feedback queue
+
+
+def link_to(page: str, param: str, record_id: int, label: str) -> None:
+    """A link that opens one record (``?param=record_id``) on ``page``."""
+    st.page_link(page, label=label, query_params={param: str(record_id)})
+
+
+def open_from_link(param: str, go_to_key: str, tab_key: str, tab_text_key: str) -> None:
+    """A link to one record (``?param=ID``) opens it: the page's go-to number and tab are set, once per
+    link, so afterwards the reader's own choices rule until another link arrives."""
+    wanted = st.query_params.get(param, "")
+    opened = f"ops_link_{param}"
+    if wanted.isdigit() and wanted != st.session_state.get(opened):
+        st.session_state[opened] = wanted
+        st.session_state[go_to_key] = int(wanted)
+        st.session_state[tab_key] = tr(tab_text_key)
+
+
+def showing(param: str, record_id: int) -> None:
+    """The page shows this record now: the address bar links to it (and it counts as opened)."""
+    st.session_state[f"ops_link_{param}"] = str(record_id)
+    keep_in_url({param: str(record_id)}, param)
+
