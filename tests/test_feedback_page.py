@@ -4,6 +4,7 @@ customer is listed to inform; the text is stored as given and exported neutralis
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -140,3 +141,51 @@ def test_adding_feedback_names_the_new_item_and_empties_the_form(loop_url, monke
     assert page.selectbox(key="f_new_customer").value is None
     assert page.selectbox(key="f_new_contact").value is None
     assert [i.value for i in page.info] == []                 # no suggestion left over from the last text
+
+
+@pytest.fixture(scope="module")
+def routed(loop_url) -> dict:
+    """A feedback item sent to the board as a new demand (through ops_core), and that demand."""
+    from ops_core import feedback as fb
+    from ops_core import writes
+    from ops_core.db.engine import transaction
+
+    engine = make_engine(loop_url)
+    with engine.connect() as conn:
+        customer_id = conn.execute(select(TABLES["customers"].c.id).order_by(TABLES["customers"].c.id)).scalars().all()[7]
+    now = dt.datetime.now().replace(microsecond=0)
+    with transaction(engine) as s:
+        item = fb.submit(s, writes.LOCAL_ADMIN, {"customer_id": customer_id, "channel": "wechat", "product_area": "reports",
+                                                 "text": "报表导出超时 / report export times out", "severity": "high",
+                                                 "importance": "blocker", "received_at": now})
+        item = fb.triage(s, writes.LOCAL_ADMIN, item["id"], item["version"], "bug", "high", "reports", now=now)
+        sent = fb.route_to_demand(s, writes.LOCAL_ADMIN, item["id"], item["version"], demand_id=None, now=now)
+        customer = s.execute(select(TABLES["customers"].c.name).where(TABLES["customers"].c.id == customer_id)).scalar_one()
+    engine.dispose()
+    return {"item": item["id"], "demand": sent["demand"]["id"], "title": sent["demand"]["title"], "customer": customer}
+
+
+def test_an_item_sent_to_the_board_links_to_its_demand(loop_url, routed, monkeypatch):
+    page = open_page(loop_url, "pages/feedback.py", monkeypatch)
+    page.number_input(key="f_go_to").set_value(routed["item"])
+    ok(page.run())
+    links = [(link.value, link.proto.page, link.proto.query_string) for link in page.page_link]
+    assert (f"On the demand board: demand #{routed['demand']} · {routed['title']} (Backlog)", "demands",
+            f"demand={routed['demand']}") in links
+
+
+def test_a_link_to_a_demand_opens_it_and_it_links_back_to_its_feedback_items(loop_url, routed, monkeypatch):
+    page = open_page(loop_url, "pages/feedback.py", monkeypatch)  # the app, then the demand page from a link
+    page.query_params["demand"] = str(routed["demand"])
+    page.switch_page("pages/demands.py")
+    ok(page.run())
+    assert [h.value for h in page.subheader] == [f"#{routed['demand']} {routed['title']}"]  # opened on the ranked list
+    links = [(link.value, link.proto.page, link.proto.query_string) for link in page.page_link]
+    assert (f"Feedback #{routed['item']} · {routed['customer']} · 报表导出超时 / report export times out", "feedback",
+            f"item={routed['item']}") in links
+
+    back = open_page(loop_url, "pages/demands.py", monkeypatch)  # and that link opens the item in the queue
+    back.query_params["item"] = str(routed["item"])
+    back.switch_page("pages/feedback.py")
+    ok(back.run())
+    assert back.subheader[0].value.startswith(f"#{routed['item']} · ")
