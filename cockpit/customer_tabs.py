@@ -109,9 +109,9 @@ def show_explain(scored: Scored) -> None:
     history = ui.cached(tiers.score_history, scored.store, int(customer_id))
     if not history.empty:
         st.markdown(f"**{ui.tr('customers.explain.history')}**")
-        st.altair_chart(alt.Chart(history).mark_line(point=True).encode(
+        st.altair_chart(ui.localised(alt.Chart(history).mark_line(point=True).encode(
             x=alt.X("month:T", title=ui.tr("col.month")), y=alt.Y("score:Q", title=ui.tr("col.score")),
-            tooltip=["month", "score", "tier"]), width="stretch")
+            tooltip=["month", "score", "tier"])), width="stretch")
 
 
 def show_presets(scored: Scored) -> None:

@@ -10,12 +10,13 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ops_core import config, exports, overview, present, writes
+from ops_core import config, exports, i18n, overview, present, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
@@ -469,6 +470,31 @@ def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any) 
         if tab.open:
             with tab:
                 show(state)
+
+
+def localised(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """A chart that speaks the reader's language: month and day names on time axes and the number
+    format come from the chart locale of the translation table (English is Vega's own)."""
+    chosen = i18n.chart_locale(language())
+    return chart if chosen is None else chart.configure(locale=chosen)
+
+
+def rate_axis(values: Any, **axis: Any) -> tuple[alt.Scale, alt.Axis]:
+    """The scale and axis of a rate: the range of the values drawn (not 0..100 %), ticks whose
+    labels never repeat (charts.value_domain, charts.ticks)."""
+    from ops_core import charts
+
+    marks = charts.ticks(values, percent=True)
+    return (alt.Scale(domain=charts.value_domain(values), zero=False),
+            alt.Axis(format=marks.format, tickMinStep=marks.min_step, **axis))
+
+
+def number_axis(values: Any, title: str | None, *, percent: bool = False, **axis: Any) -> alt.Axis:
+    """An axis whose tick labels never repeat: decimals and smallest step from the values drawn."""
+    from ops_core import charts
+
+    marks = charts.ticks(values, percent=percent)
+    return alt.Axis(format=marks.format, tickMinStep=marks.min_step, title=title, **axis)
 
 
 def money_or_na(cents: float | None) -> str:

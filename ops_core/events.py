@@ -534,13 +534,18 @@ def goals_vs_results(event_row: pd.Series, metrics_row: pd.Series) -> pd.DataFra
 def timeline(data: EventData, as_of: dt.date) -> pd.DataFrame:
     """Planned and past events for the calendar: budget against actual cost.
 
-    Columns: event_id, name, start_date, end_date, budget_cents, cost_cents, variance_cents (cost -
+    Columns: event_id, name, label, start_date, end_date, budget_cents, cost_cents, variance_cents (cost -
     budget), status: 'planned' when the event starts after as_of, else 'past' (running events are past).
+    ``label`` names the event on a chart, one per event: its name and start date, and its number
+    when two events share both (two events of one name are never drawn as one).
     """
     ev = data.events
     start = ev["start_date"]
+    named = ev["name"].astype(str) + " · " + pd.to_datetime(start).dt.strftime("%Y-%m-%d")
+    twins = named.duplicated(keep=False)
+    labels = named.where(~twins, named + " #" + ev.index.astype(str))
     return pd.DataFrame({
-        "event_id": ev.index.to_numpy(), "name": ev["name"].to_numpy(), "start_date": start.to_numpy(),
+        "event_id": ev.index.to_numpy(), "name": ev["name"].to_numpy(), "label": labels.to_numpy(), "start_date": start.to_numpy(),
         "end_date": ev["end_date"].to_numpy(), "budget_cents": ev["budget_cents"].to_numpy(),
         "cost_cents": ev["cost_cents"].to_numpy(),
         "variance_cents": (ev["cost_cents"] - ev["budget_cents"]).to_numpy(),

@@ -602,6 +602,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "events.step.opportunity": ('Opportunities', '商机'),
     "events.step.won": ('Won', '成交'),
     "events.review": ('Four-step review', '四步复盘'),
+    "events.status.planned": ("planned", "计划中"),
+    "events.status.past": ("held", "已举办"),
     "events.review.goals_vs_results": ('1. Goals against results', '1. 目标与结果对比'),
     "events.review.evaluation": ('2. Evaluation of the results', '2. 结果评估'),
     "events.review.causes": ('3. Analysis of causes', '3. 原因分析'),
@@ -980,3 +982,24 @@ class Phrase(str):
 def say(message: object, lang: str = DEFAULT_LANGUAGE) -> str:
     """A message in ``lang``: a Phrase read in that language, anything else as it is."""
     return message.read(lang) if isinstance(message, Phrase) else str(message)
+
+
+# Charts: Vega's number and time-format locale of each language (month and day names on time axes);
+# English is Vega's own default.
+CHART_LOCALES: dict[str, dict[str, dict[str, object]]] = {
+    "zh": {
+        "number": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["¥", ""]},
+        "time": {
+            "dateTime": "%Y年%-m月%-d日 %A %X", "date": "%Y/%-m/%-d", "time": "%H:%M:%S", "periods": ["上午", "下午"],
+            "days": ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+            "shortDays": ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+            "months": ["一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月", "十二月"],
+            "shortMonths": ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"],
+        },
+    },
+}
+
+
+def chart_locale(lang: str) -> dict[str, dict[str, object]] | None:
+    """The chart locale of ``lang`` (None: Vega's default, English)."""
+    return CHART_LOCALES.get(lang)

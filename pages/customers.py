@@ -57,19 +57,19 @@ chart_left, chart_right = st.columns(2)
 with chart_left:
     st.markdown(f"**{ui.tr('customers.distribution')}**")
     bins = view.score_histogram(shown, rules.names)
-    st.altair_chart(alt.Chart(bins).mark_bar().encode(
+    st.altair_chart(ui.localised(alt.Chart(bins).mark_bar().encode(
         x=alt.X("score_from:Q", bin="binned", title=ui.tr("col.score"), scale=alt.Scale(domain=[0, 100])),
         x2="score_to:Q", y=alt.Y("customers:Q", stack=True, title=ui.tr("col.customers")),
         color=alt.Color("tier:N", scale=tier_scale, sort=list(rules.names), title=ui.tr("col.tier")),
-        order="tier_rank:Q", tooltip=["tier", "score_from", "score_to", "customers"]), width="stretch")
+        order="tier_rank:Q", tooltip=["tier", "score_from", "score_to", "customers"])), width="stretch")
 with chart_right:
     st.markdown(f"**{ui.tr('customers.industry_chart')}**")
     by_industry_counts = view.tier_by_industry(shown, rules.names)
     by_industry_counts["industry"] = by_industry_counts["industry"].map(lambda v: label(Industry, v, lang))
-    st.altair_chart(alt.Chart(by_industry_counts).mark_bar().encode(
+    st.altair_chart(ui.localised(alt.Chart(by_industry_counts).mark_bar().encode(
         y=alt.Y("industry:N", title=None, sort="-x"), x=alt.X("customers:Q", stack=True, title=ui.tr("col.customers")),
         color=alt.Color("tier:N", scale=tier_scale, sort=list(rules.names), title=ui.tr("col.tier")),
-        order="tier_rank:Q", tooltip=["industry", "tier", "customers"]), width="stretch")
+        order="tier_rank:Q", tooltip=["industry", "tier", "customers"])), width="stretch")
 
 # --- the list, one page at a time --------------------------------------------------------------
 st.subheader(ui.tr("customers.list"))
