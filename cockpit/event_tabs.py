@@ -167,8 +167,9 @@ def budget_chart(line: pd.DataFrame) -> alt.Chart:
 
 
 def show_data(ctx: Events) -> None:
-    notes = [f"Attribution: {events.MODEL_TEXT[events.as_model(ctx.model)]}; window {ctx.window} days; as of {ctx.as_of}",
-             f"Effective-lead standard: {ctx.standard.describe()}", f"Filters: {ui.describe(ctx.filters, ctx.store)}"]
+    lang = ui.language()
+    notes = [ui.tr("events.export.notes.model", model=events.model_text(ctx.model, lang), window=ctx.window, as_of=ctx.as_of),
+             ctx.standard.describe(lang), ui.tr("events.export.notes.filters", filters=ui.describe(ctx.filters, ctx.store))]
     st.markdown(f"**{ui.tr('events.export')}**")
     ui.download_buttons(events.export_table(ctx.chosen), "events", notes)
     st.markdown(f"**{ui.tr('data.import')}**")

@@ -472,6 +472,11 @@ def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any) 
                 show(state)
 
 
+def tier_label(name: object) -> str:
+    """A tier name in the reader's language (default names translated, typed names as entered)."""
+    return present.tier_label(name, language())
+
+
 def localised(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     """A chart that speaks the reader's language: month and day names on time axes and the number
     format come from the chart locale of the translation table (English is Vega's own)."""
