@@ -33,8 +33,24 @@ class Board:
 
 
 def draw(b: Board) -> None:
-    """The tab bar, and the open tab's content."""
+    """The tab bar, and the open tab's content; a link to one demand opens it on the ranked list."""
+    ui.open_from_link(ui.DEMAND_LINK, "d_go_to", "d_tab", "d.tab.list")
     ui.lazy_tabs(TABS, "d_tab", b)
+
+
+def show_linked_feedback(b: Board, demand_id: int, shown: int = 20) -> None:
+    """The feedback items routed to this demand, each a link that opens it on the feedback page."""
+    linked = ui.cached(demand.linked_feedback, b.store, demand_id)
+    if linked.empty:
+        st.caption(ui.tr("d.no_linked_feedback"))
+        return
+    with st.expander(ui.tr("d.linked_feedback", count=len(linked)), expanded=len(linked) <= 5):
+        for item in linked.head(shown).itertuples():
+            text = item.text if len(item.text) <= 60 else item.text[:59] + "…"
+            ui.link_to("pages/feedback.py", ui.FEEDBACK_LINK, item.feedback_id,
+                       ui.tr("d.feedback_link", id=item.feedback_id, customer=item.customer_name or "—", text=text))
+        if len(linked) > shown:
+            st.caption(ui.tr("d.more_feedback", count=len(linked) - shown))
 
 
 def status_name(status: str) -> str:
@@ -109,6 +125,8 @@ def show_list(b: Board) -> None:
         return
     row = b.board.set_index("demand_id").loc[demand_id]
     st.subheader(f"#{demand_id} {row['title']}")
+    ui.showing(ui.DEMAND_LINK, demand_id)
+    show_linked_feedback(b, demand_id)
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{ui.tr('d.history')}**")

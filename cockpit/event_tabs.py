@@ -174,7 +174,7 @@ def show_data(ctx: Events) -> None:
     ui.download_buttons(events.export_table(ctx.chosen), "events", notes)
     st.markdown(f"**{ui.tr('data.import')}**")
     entity = st.selectbox(ui.tr("data.import.entity"), ["events", "event_costs", "leads", "lead_touches"], key="e_import_entity")
-    upload = st.file_uploader(ui.tr("data.import.file"), type=["csv", "xlsx"], key="e_import_file")
+    upload = ui.file_upload(ui.tr("data.import.file"), key="e_import_file")
     if upload is not None and st.button(ui.tr("data.import.run"), key="e_import_run"):
         ui.import_upload(ctx.store, entity, upload)
 

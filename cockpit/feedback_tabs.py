@@ -24,7 +24,7 @@ from ops_core.errors import OpsError
 from ops_core.filters import Filters
 from ops_core.i18n import label
 from ops_core.io import import_entity
-from ops_core.vocab import FeedbackChannel, FeedbackStatus, FeedbackType, Importance, ProductArea, Severity, values
+from ops_core.vocab import DemandStatus, FeedbackChannel, FeedbackStatus, FeedbackType, Importance, ProductArea, Severity, values
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class Queue:
 
 
 def draw(ctx: Queue) -> None:
-    """The tab bar, and the open tab's content."""
+    """The tab bar, and the open tab's content; a link to one item opens it in the queue."""
+    ui.open_from_link(ui.FEEDBACK_LINK, "f_go_to", "f_tab", "f.tab.queue")
     ui.lazy_tabs(TABS, "f_tab", ctx)
 
 
@@ -129,6 +130,11 @@ def show_queue(ctx: Queue) -> None:
 def show_item(ctx: Queue, item_id: int) -> None:
     item = ui.cached(fb.get, ctx.store, item_id)
     st.subheader(f"#{item_id} · {label(FeedbackChannel, item['channel'], ui.language())} · {item['received_at']:%Y-%m-%d %H:%M}")
+    ui.showing(ui.FEEDBACK_LINK, item_id)
+    if item["demand_id"] is not None:  # routed to the board: open its demand there
+        on_board = ui.cached(demand.get, ctx.store, int(item["demand_id"]))
+        ui.link_to("pages/demands.py", ui.DEMAND_LINK, on_board["id"], ui.tr(
+            "f.on_board", id=on_board["id"], title=on_board["title"], status=label(DemandStatus, on_board["status"], ui.language())))
     st.code(item["text"], language=None, wrap_lines=True)  # shown as given, never as Markdown or HTML
     suggestion = fb.suggest_type([item["text"]]).iloc[0]
     st.caption(ui.tr("f.suggested", type=label(FeedbackType, suggestion["suggested_type"], ui.language()),
@@ -188,14 +194,39 @@ def route(ctx: Queue, item: dict) -> None:
                                  key=f"f_demand_{item_id}")
         if st.button(ui.tr("f.route_demand"), key=f"f_route_demand_{item_id}"):
             ui.act(ctx.store, lambda s: fb.route_to_demand(s, ui.acting_user(), item_id, expected, demand_id=demand_id,
-                                             now=dt.datetime.now()), "f.routed")
+                                             now=dt.datetime.now()), "f.routed_demand")
+
+
+NEW_ITEM_WIDGETS = ("f_new_text", "f_new_customer", "f_new_contact")  # the intake widgets outside the form
+
+
+def clear_new_item() -> None:
+    """After an item is added: the next one starts from an empty text, customer and contact (the form's
+    own fields are cleared by the form)."""
+    for key in NEW_ITEM_WIDGETS:
+        st.session_state.pop(key, None)
+
+
+def show_suggestion(text: str) -> None:
+    """The type the tool suggests for the text being written, with its reason, before it is submitted
+    (the same rule ``fb.submit`` stores)."""
+    if len(text.strip()) < 2:
+        return
+    suggestion = fb.suggest_type([text]).iloc[0]
+    if suggestion["suggested_type"] is None:
+        st.caption(ui.tr("f.no_suggestion"))
+        return
+    st.info(ui.tr("f.suggested", type=label(FeedbackType, suggestion["suggested_type"], ui.language()),
+                  confidence=suggestion["confidence"], reason=suggestion["reason"]))
 
 
 def show_new(ctx: Queue) -> None:
     customers = ui.cached(demand.customer_choices, ctx.store)
     names = dict(zip(customers["customer_id"], customers["code"] + " · " + customers["name"], strict=True))
-    # The text sits outside the form so that similar items show while it is being written.
+    # The text sits outside the form so that the suggested type and similar items show while it is
+    # being written (a widget inside a form reruns nothing until submitted); both read cached indexes.
     text = st.text_area(ui.tr("f.text"), key="f_new_text", height=120)
+    show_suggestion(text)
     show_similar(ctx, text)
     # Customer and contact sit outside the form too: the contacts offered follow the customer picked.
     who = st.columns(2)
@@ -217,8 +248,9 @@ def show_new(ctx: Queue) -> None:
             ui.act(ctx.store, lambda s: fb.submit(s, ui.acting_user(), {
                 "customer_id": customer_id, "contact_id": contact_id, "channel": channel, "product_area": area, "text": text, "severity": severity,
                 "importance": importance,
-                "received_at": dt.datetime.combine(received, dt.datetime.now().time().replace(microsecond=0))}), "f.submitted")
-    upload = st.file_uploader(ui.tr("f.import"), type=["csv", "xlsx"], key="f_upload")
+                "received_at": dt.datetime.combine(received, dt.datetime.now().time().replace(microsecond=0))}), "f.submitted",
+                saved=clear_new_item)
+    upload = ui.file_upload(ui.tr("f.import"), key="f_upload")
     if upload is not None and st.button(ui.tr("f.import_run"), key="f_import"):
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / Path(upload.name).name

@@ -520,6 +520,23 @@ def event_table(metrics: pd.DataFrame) -> pd.DataFrame:
     return metrics.reset_index(drop=True)[list(EVENT_COLUMNS)].rename(columns={"name": "event"})
 
 
+def file_upload(label: str, key: str) -> Any:
+    """A CSV or Excel file picker whose own words (the button, the size limit) are in the reader's
+    language: Streamlit writes them in English, so in Chinese they are replaced by the page's style
+    (the element carries its key as the class ``st-key-<key>``)."""
+    limit = int(st.get_option("server.maxUploadSize"))
+    if language() != DEFAULT_LANGUAGE:
+        scope = f".st-key-{key} [data-testid=stFileUploaderDropzone]"
+        st.html(f"""<style>
+{scope} button [data-testid=stMarkdownContainer] p {{font-size: 0}}
+{scope} button [data-testid=stMarkdownContainer] p::after {{content: "{tr('upload.button')}"; font-size: 0.875rem}}
+{scope} [data-testid=stFileUploaderDropzoneInstructions] span {{font-size: 0}}
+{scope} [data-testid=stFileUploaderDropzoneInstructions] span::after {{content: "{tr('upload.limit', megabytes=limit)}";
+  font-size: 0.875rem}}
+</style>""")
+    return st.file_uploader(label, type=["csv", "xlsx"], key=key)
+
+
 def import_upload(store: Engine, entity: str, upload: Any) -> None:
     """Validate and import an uploaded CSV/Excel file: all rows or none, with a row-by-row report."""
     from ops_core import io
@@ -536,7 +553,7 @@ def import_upload(store: Engine, entity: str, upload: Any) -> None:
             "row": tr("data.import.col.row"), "field": tr("data.import.col.field"),
             "message": tr("data.import.col.problem")}), hide_index=True, width="stretch")
     else:
-        st.success(tr("data.import.ok", rows=report.rows_written, entity=entity))
+        st.success(tr("data.import.ok", rows=report.rows_written, entity=tr(f"table.{entity}")))
         clear_caches()
 
 
@@ -615,3 +632,31 @@ def pending_page(title_key: str, summary_key: str, frame: pd.DataFrame) -> None:
     st.info(tr("page.pending"))
     st.subheader(tr(summary_key))
     st.dataframe(frame, hide_index=True, width="stretch")
+
+
+# --- links between pages: one record opened on another page ----------------------------------------
+DEMAND_LINK = "demand"  # ?demand=12 opens demand #12 on the demand board's ranked list
+FEEDBACK_LINK = "item"  # ?item=1234 opens feedback item #1234 in the feedback queue
+
+
+def link_to(page: str, param: str, record_id: int, label: str) -> None:
+    """A link that opens one record (``?param=record_id``) on ``page``."""
+    st.page_link(page, label=label, query_params={param: str(record_id)})
+
+
+def open_from_link(param: str, go_to_key: str, tab_key: str, tab_text_key: str) -> None:
+    """A link to one record (``?param=ID``) opens it: the page's go-to number and tab are set, once per
+    link, so afterwards the reader's own choices rule until another link arrives."""
+    wanted = st.query_params.get(param, "")
+    opened = f"ops_link_{param}"
+    if wanted.isdigit() and wanted != st.session_state.get(opened):
+        st.session_state[opened] = wanted
+        st.session_state[go_to_key] = int(wanted)
+        st.session_state[tab_key] = tr(tab_text_key)
+
+
+def showing(param: str, record_id: int) -> None:
+    """The page shows this record now: the address bar links to it (and it counts as opened)."""
+    st.session_state[f"ops_link_{param}"] = str(record_id)
+    keep_in_url({param: str(record_id)}, param)
+

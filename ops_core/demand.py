@@ -108,6 +108,24 @@ def _demand(session: Session | Connection, demand_id: int) -> dict[str, Any]:
     return dict(row)
 
 
+def get(conn: Connection | Session, demand_id: int) -> dict[str, Any]:
+    """One demand as stored; UsageError when there is none."""
+    return _demand(conn, demand_id)
+
+
+LINKED_FEEDBACK_COLUMNS = ("feedback_id", "received_at", "customer_code", "customer_name", "status", "importance", "text")
+
+
+def linked_feedback(conn: Connection | Session, demand_id: int) -> pd.DataFrame:
+    """The feedback items routed to a demand (``feedback.demand_id``), newest first, with their customer
+    (columns ``LINKED_FEEDBACK_COLUMNS``): the voices behind it, each of which a page links back to."""
+    f, c = feedback_t, customers_t
+    rows = conn.execute(select(f.c.id, f.c.received_at, c.c.code, c.c.name, f.c.status, f.c.importance, f.c.text)
+                        .select_from(f.outerjoin(c, c.c.id == f.c.customer_id)).where(f.c.demand_id == demand_id)
+                        .order_by(f.c.received_at.desc(), f.c.id.desc())).all()
+    return pd.DataFrame(rows, columns=list(LINKED_FEEDBACK_COLUMNS))
+
+
 def _check_version(current: dict[str, Any], expected_version: int) -> None:
     if current["version"] != expected_version:
         raise StaleVersion("demands", current["id"], expected_version, writes.jsonable(current))

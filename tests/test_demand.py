@@ -745,3 +745,17 @@ def test_the_board_on_the_demo_company_agrees_with_the_raw_tables(demo_engine):
     assert flow["wip"]["demands"].sum() == open_now.sum()  # the history ends in each demand's current status
     assert flow["cycle_time"]["released"].sum() == (board["status"] == "released").sum()
     assert flow["by_source"]["demands"].sum() == len(board)
+
+
+def test_a_demand_lists_the_feedback_items_routed_to_it_newest_first(fresh_engine):
+    a, b = customers(fresh_engine, "甲厂", "乙厂")
+    row = new_demand(fresh_engine)
+    older = new_feedback(fresh_engine, a, row["id"], received_at=at(3, 1))
+    newer = new_feedback(fresh_engine, b, row["id"], received_at=at(3, 5), text="还是很慢")
+    new_feedback(fresh_engine, a, None)  # not on this demand
+    with fresh_engine.connect() as conn:
+        linked = demand.linked_feedback(conn, row["id"])
+        assert demand.get(conn, row["id"])["title"] == "报表导出 Excel"
+    assert list(linked.columns) == list(demand.LINKED_FEEDBACK_COLUMNS)
+    assert linked[["feedback_id", "customer_name", "text"]].values.tolist() == [
+        [newer["id"], "乙厂", "还是很慢"], [older["id"], "甲厂", "导出太慢 / export is slow"]]
