@@ -273,8 +273,8 @@ def show_sla(ctx: Queue) -> None:
                  .round({c: 1 for c in part.columns if c.endswith("_h")}))
     ages = fb.backlog_ages(ctx.timers)
     st.markdown(f"**{ui.tr('f.sla.backlog')}**")
-    st.altair_chart(alt.Chart(ages).mark_bar().encode(x=alt.X("group:N", sort=None, title=None),
-                                                      y=alt.Y("open_items:Q", title=ui.tr("f.items"))), width="stretch")
+    st.altair_chart(ui.localised(alt.Chart(ages).mark_bar().encode(x=alt.X("group:N", sort=None, title=None),
+                                                      y=alt.Y("open_items:Q", title=ui.tr("f.items")))), width="stretch")
 
 
 def show_frequent(ctx: Queue) -> None:

@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
@@ -18,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 # The reader's language and the navigation links live in the light part of the frame (app.py draws
 # them before this module's imports); pages read them through here as ui.tr, ui.language.
 from cockpit.frame import LANG_KEY, language, page_links, run_through_app, tr  # noqa: F401
-from ops_core import config, exports, overview, present, writes
+from ops_core import config, exports, i18n, overview, present, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
@@ -461,6 +462,36 @@ def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any) 
         if tab.open:
             with tab:
                 show(state)
+
+
+def tier_label(name: object) -> str:
+    """A tier name in the reader's language (default names translated, typed names as entered)."""
+    return present.tier_label(name, language())
+
+
+def localised(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """A chart that speaks the reader's language: month and day names on time axes and the number
+    format come from the chart locale of the translation table (English is Vega's own)."""
+    chosen = i18n.chart_locale(language())
+    return chart if chosen is None else chart.configure(locale=chosen)
+
+
+def rate_axis(values: Any, **axis: Any) -> tuple[alt.Scale, alt.Axis]:
+    """The scale and axis of a rate: the range of the values drawn (not 0..100 %), ticks whose
+    labels never repeat (charts.value_domain, charts.ticks)."""
+    from ops_core import charts
+
+    marks = charts.ticks(values, percent=True)
+    return (alt.Scale(domain=charts.value_domain(values), zero=False),
+            alt.Axis(format=marks.format, tickMinStep=marks.min_step, **axis))
+
+
+def number_axis(values: Any, title: str | None, *, percent: bool = False, **axis: Any) -> alt.Axis:
+    """An axis whose tick labels never repeat: decimals and smallest step from the values drawn."""
+    from ops_core import charts
+
+    marks = charts.ticks(values, percent=percent)
+    return alt.Axis(format=marks.format, tickMinStep=marks.min_step, title=title, **axis)
 
 
 def money_or_na(cents: float | None) -> str:
