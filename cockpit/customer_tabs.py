@@ -68,7 +68,7 @@ def show_service(scored: Scored) -> None:
     ui.table(load)
     short = load.loc[load["shortfall"] > 0, "tier"].tolist() if "shortfall" in load.columns else []
     if short:
-        st.warning(ui.tr("customers.shortfall", tiers=", ".join(short)))
+        st.warning(ui.tr("customers.shortfall", tiers=", ".join(map(ui.tier_label, short))))
     else:
         st.success(ui.tr("customers.no_shortfall"))
     ui.table(models)
@@ -92,10 +92,10 @@ def show_explain(scored: Scored) -> None:
     code = st.selectbox(ui.tr("customers.explain.pick"), codes, format_func=lambda c: f"{c} · {names[c]}", key="c_explain")
     customer_id = table.index[table["code"] == code][0]
     detail = scoring.explain(scored.features, scored.normalised.values, scored.weights, customer_id, view.tier_floors(table))
-    st.markdown(ui.tr("customers.explain.summary", score=detail.attrs["score"], tier=table.at[customer_id, "tier"]))
+    st.markdown(ui.tr("customers.explain.summary", score=detail.attrs["score"], tier=ui.tier_label(table.at[customer_id, "tier"])))
     if detail.attrs.get("next_tier"):
         fastest = detail.attrs["closes_gap_fastest"]
-        st.markdown(ui.tr("customers.explain.gap", gap=detail.attrs["gap_points"], next_tier=detail.attrs["next_tier"],
+        st.markdown(ui.tr("customers.explain.gap", gap=detail.attrs["gap_points"], next_tier=ui.tier_label(detail.attrs["next_tier"]),
                           dimension=dimension_name(fastest) if fastest else "—"))
     else:
         st.markdown(ui.tr("customers.explain.top"))
@@ -110,9 +110,10 @@ def show_explain(scored: Scored) -> None:
     history = ui.cached(tiers.score_history, scored.store, int(customer_id))
     if not history.empty:
         st.markdown(f"**{ui.tr('customers.explain.history')}**")
-        st.altair_chart(alt.Chart(history).mark_line(point=True).encode(
+        st.altair_chart(ui.localised(alt.Chart(history.assign(tier=history["tier"].map(ui.tier_label))).mark_line(point=True).encode(
             x=alt.X("month:T", title=ui.tr("col.month")), y=alt.Y("score:Q", title=ui.tr("col.score")),
-            tooltip=["month", "score", "tier"]), width="stretch")
+            tooltip=[alt.Tooltip("month:T", title=ui.tr("col.month")), alt.Tooltip("score:Q", title=ui.tr("col.score")),
+                     alt.Tooltip("tier:N", title=ui.tr("col.tier"))])), width="stretch")
 
 
 def show_presets(scored: Scored) -> None:
@@ -127,6 +128,7 @@ def show_presets(scored: Scored) -> None:
         before, after = scored.rescored(other)["tier"], scored.table["tier"]
         st.markdown(f"**{ui.tr('customers.preset.matrix')}**")
         matrix = tiers.migration_matrix(before, after, list(scored.rules.names))
+        matrix = matrix.rename(index=ui.tier_label, columns=ui.tier_label)
         st.dataframe(matrix.rename_axis(index=ui.tr("customers.preset.matrix_corner", preset=other.name)), width="stretch")
         movers = tiers.movers(before, after)
         st.markdown(f"**{ui.tr('customers.preset.movers')}** ({len(movers):,})")

@@ -235,20 +235,20 @@ def show_flow(b: Board) -> None:
     left, mid, right = st.columns(3)
     with left:
         st.markdown(f"**{ui.tr('d.wip')}**")
-        st.altair_chart(alt.Chart(flow["wip"].assign(status=flow["wip"]["status"].map(status_name))).mark_bar().encode(
-            y=alt.Y("status:N", sort=None, title=None), x=alt.X("demands:Q", title=ui.tr("d.col.count"))), width="stretch")
+        st.altair_chart(ui.localised(alt.Chart(flow["wip"].assign(status=flow["wip"]["status"].map(status_name))).mark_bar().encode(
+            y=alt.Y("status:N", sort=None, title=None), x=alt.X("demands:Q", title=ui.tr("d.col.count")))), width="stretch")
     with mid:
         st.markdown(f"**{ui.tr('d.cycle')}**")
         cycle = flow["cycle_time"].assign(month=lambda f: pd.to_datetime(f["month"]))
-        st.altair_chart(alt.Chart(cycle).transform_fold(["median_days", "p90_days"]).mark_line(point=True).encode(
-            x=alt.X("month:T", title=None), y=alt.Y("value:Q", title=ui.tr("d.days")), color=alt.Color("key:N", title=None)),
+        st.altair_chart(ui.localised(alt.Chart(cycle).transform_fold(["median_days", "p90_days"]).mark_line(point=True).encode(
+            x=alt.X("month:T", title=None), y=alt.Y("value:Q", title=ui.tr("d.days")), color=alt.Color("key:N", title=None))),
             width="stretch")
     with right:
         st.markdown(f"**{ui.tr('d.by_source')}**")
         by_source = flow["by_source"].assign(month=lambda f: pd.to_datetime(f["month"]),
                                              source=lambda f: f["source"].map(lambda v: label(DemandSource, v, ui.language())))
-        st.altair_chart(alt.Chart(by_source).mark_bar().encode(
-            x=alt.X("month:T", title=None), y=alt.Y("demands:Q", title=ui.tr("d.col.count")), color=alt.Color("source:N", title=None)),
+        st.altair_chart(ui.localised(alt.Chart(by_source).mark_bar().encode(
+            x=alt.X("month:T", title=None), y=alt.Y("demands:Q", title=ui.tr("d.col.count")), color=alt.Color("source:N", title=None))),
             width="stretch")
 
 

@@ -276,7 +276,7 @@ def show_new(ctx: Queue) -> None:
                 "importance": importance,
                 "received_at": dt.datetime.combine(received, dt.datetime.now().time().replace(microsecond=0))}), "f.submitted",
                 saved=clear_new_item)
-    upload = st.file_uploader(ui.tr("f.import"), type=["csv", "xlsx"], key="f_upload")
+    upload = ui.file_upload(ui.tr("f.import"), key="f_upload")
     if upload is not None and st.button(ui.tr("f.import_run"), key="f_import"):
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / Path(upload.name).name
@@ -299,8 +299,8 @@ def show_sla(ctx: Queue) -> None:
                  .round({c: 1 for c in part.columns if c.endswith("_h")}))
     ages = fb.backlog_ages(ctx.timers)
     st.markdown(f"**{ui.tr('f.sla.backlog')}**")
-    st.altair_chart(alt.Chart(ages).mark_bar().encode(x=alt.X("group:N", sort=None, title=None),
-                                                      y=alt.Y("open_items:Q", title=ui.tr("f.items"))), width="stretch")
+    st.altair_chart(ui.localised(alt.Chart(ages).mark_bar().encode(x=alt.X("group:N", sort=None, title=None),
+                                                      y=alt.Y("open_items:Q", title=ui.tr("f.items")))), width="stretch")
 
 
 def show_frequent(ctx: Queue) -> None:

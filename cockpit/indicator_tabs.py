@@ -71,14 +71,17 @@ def show_scorecard(ctx: View) -> None:
     goals = goals.assign(target=metrics.in_display_units(metric, goals["target"]))
     with left:
         st.markdown(f"**{ui.tr('ind.trend', metric=ctx.names[chosen])}**")
+        rate = metric.unit is metrics.Unit.ratio
+        drawn = pd.concat([trend["value"], goals["target"]])  # the axis spans the line and its target
+        scale, axis = ui.rate_axis(drawn) if rate else (alt.Scale(zero=False), ui.number_axis(drawn, None))
         base = alt.Chart(trend.assign(period_start=pd.to_datetime(trend["period_start"])))
         line = base.mark_line(point=True).encode(x=alt.X("period_start:T", title=ui.tr(f"ind.grain.{ctx.grain.value}")),
-                                                 y=alt.Y("value:Q", title=ctx.names[chosen],
-                                                         axis=alt.Axis(format=".0%" if metric.unit is metrics.Unit.ratio else ",.0f")),
-                                                 tooltip=["period", "value"])
+                                                 y=alt.Y("value:Q", title=ctx.names[chosen], scale=scale, axis=axis),
+                                                 tooltip=[alt.Tooltip("period:N", title=ui.tr("ind.period")),
+                                                          alt.Tooltip("value:Q", title=ctx.names[chosen], format=axis.format)])
         target_line = alt.Chart(goals.assign(period_start=pd.to_datetime(goals["period_start"]))).mark_line(
-            strokeDash=[4, 4], color="#e45756").encode(x="period_start:T", y="target:Q")
-        st.altair_chart(line + target_line if goals["target"].notna().any() else line, width="stretch")
+            strokeDash=[4, 4], color="#e45756").encode(x="period_start:T", y=alt.Y("target:Q", scale=scale))
+        st.altair_chart(ui.localised(line + target_line if goals["target"].notna().any() else line), width="stretch")
     with right:
         parts = ui.cached(metrics.breakdown, ctx.store, chosen, ctx.grain, ctx.period, ctx.segment, ctx.filters)
         st.markdown(f"**{ui.tr('ind.breakdown', metric=ctx.names[chosen], segment=ui.tr(f'ind.segment.{ctx.segment}'))}**")
@@ -93,11 +96,15 @@ def show_scorecard(ctx: View) -> None:
             lead = metrics.leading_segment(parts, ctx.card.set_index("metric").at[chosen, "change"])
             mover = str(parts.iloc[0]["segment"] if lead is None else lead["segment"])
             st.caption(ui.tr("ind.mover", segment=mover))
-            st.altair_chart(alt.Chart(parts).mark_bar().encode(
-                y=alt.Y("segment:N", sort="-x", title=None), x=alt.X("contribution:Q", title=ui.tr("ind.contribution"),
-                                                    axis=alt.Axis(format=".1%" if metric.unit is metrics.Unit.ratio else ",.0f")),
+            st.altair_chart(ui.localised(alt.Chart(parts).mark_bar().encode(
+                y=alt.Y("segment:N", sort="-x", title=None),
+                x=alt.X("contribution:Q", title=ui.tr("ind.contribution"),
+                        axis=ui.number_axis(parts["contribution"], None, percent=metric.unit is metrics.Unit.ratio)),
                 color=alt.condition(alt.datum.segment == mover, alt.value("#f58518"), alt.value("#4c78a8")),
-                tooltip=["segment", "value", "previous", "contribution"]), width="stretch")
+                tooltip=[alt.Tooltip("segment:N", title=ui.tr(f"ind.segment.{ctx.segment}")),
+                         alt.Tooltip("contribution:Q", title=ui.tr("ind.contribution"),
+                                     format=ui.number_axis(parts["contribution"], None, percent=metric.unit is metrics.Unit.ratio).format)])),
+                width="stretch")
     if metric.column in ("new", "expansion", "reactivation", "contraction", "churn"):
         st.markdown(f"**{ui.tr('ind.behind', metric=ctx.names[chosen])}**")
         ui.table(ui.cached(indicators.movement_customers, ctx.store, ctx.period, metric.column, ctx.filters).head(200))
@@ -148,9 +155,9 @@ def show_funnel(ctx: View) -> None:
         st.markdown(f"**{title}**")
         shown = frame.assign(label=frame["step"].map(lambda s: ui.tr(f"ind.step.{s}")))
         left, right = st.columns([3, 2])
-        left.altair_chart(alt.Chart(shown).mark_bar().encode(
+        left.altair_chart(ui.localised(alt.Chart(shown).mark_bar().encode(
             y=alt.Y("label:N", sort=list(shown["label"]), title=None), x=alt.X("count:Q", title=ui.tr("ind.count")),
-            tooltip=["label", "count", alt.Tooltip("from_previous:Q", format=".1%"), alt.Tooltip("from_top:Q", format=".1%")]),
+            tooltip=["label", "count", alt.Tooltip("from_previous:Q", format=".1%"), alt.Tooltip("from_top:Q", format=".1%")])),
             width="stretch")
         right.dataframe(shown[["label", "count", "from_previous", "from_top"]].rename(columns={
             "label": ui.tr("ind.step"), "count": ui.tr("ind.count"), "from_previous": ui.tr("ind.from_previous"),
@@ -160,10 +167,10 @@ def show_funnel(ctx: View) -> None:
 
 
 def heat_map(frame: pd.DataFrame, since: str, since_title: str, cohort_title: str) -> None:
-    st.altair_chart(alt.Chart(frame).mark_rect().encode(
+    st.altair_chart(ui.localised(alt.Chart(frame).mark_rect().encode(
         x=alt.X(f"{since}:O", title=since_title), y=alt.Y("cohort:N", title=cohort_title, sort="ascending"),
         color=alt.Color("share:Q", scale=alt.Scale(scheme="blues"), title=ui.tr("ind.cohort.retained")),
-        tooltip=["cohort", "cohort_size", since, alt.Tooltip("share:Q", format=".1%")]), width="stretch")
+        tooltip=["cohort", "cohort_size", since, alt.Tooltip("share:Q", format=".1%")])), width="stretch")
 
 
 def show_cohorts(ctx: View) -> None:
