@@ -32,13 +32,19 @@ def run_through_app() -> None:
     ``st.navigation`` is first called; a first request for ``/customers`` then runs pages/customers.py
     on its own, without the app frame (no navigation, no sidebar, no store checks). Leave that mode
     and run again: the new run starts at app.py, whose navigation picks this same page by its
-    address. Every page calls this first, before its own (slow) imports.
+    address. Every page calls this first, before its own (slow) imports. The frame runs in this same
+    run (not a rerun), so a button press that started it is not lost: a save pressed while another
+    session opened the app still saves.
     """
+    import runpy
+    from pathlib import Path
+
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(Path(__file__).resolve().parent.parent / "app.py"), run_name="__main__")
+        st.stop()
 
 
 def page_links(pages: list[Any]) -> None:
