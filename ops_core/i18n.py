@@ -477,6 +477,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "customers.preset.compare": ("Compare the sliders with", "与以下方案对比"),
     "customers.preset.publish": ("Publish as the tier assignment", "发布为正式分层"),
     "customers.preset.published": ("Published: {name}", "已发布：{name}"),
+    "customers.preset.is_published": ("Published", "已发布"),
     "customers.preset.publish_done": ("Published {name} as the tier assignment.", "已将 {name} 发布为正式分层。"),
     "customers.preset.snapshot": ("Snapshot published scores for {month}", "保存 {month} 的发布得分快照"),
     "customers.preset.snapshot_done": ("Saved {result:,} scores for {month}.", "已保存 {month} 的 {result:,} 条得分。"),
