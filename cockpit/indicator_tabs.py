@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from cockpit import ui
+from cockpit import edits, ui
 from ops_core import cohorts, funnel, indicators, metrics, reports, snapshot
 from ops_core.filters import Filters
 from ops_core.periods import Period, periods_between
@@ -118,15 +118,34 @@ def show_scorecard(ctx: View) -> None:
             ui.tr("ind.change"): reports.formatted(ctx.card["metric"], ctx.card["change"], reports.format_change, lang),
             ui.tr("ind.yoy"): reports.formatted(ctx.card["metric"], ctx.card["yoy_change"], reports.format_change, lang)}))
     with st.expander(ui.tr("ind.set_target", metric=ctx.names[chosen], period=ctx.period.label)):
-        row = ctx.card.set_index("metric").loc[chosen]
+        record = f"target:{chosen}:{ctx.grain.value}:{ctx.period.start}"
+        stored = ctx.card.set_index("metric").loc[chosen]
+        row = edits.seen(record, {k: None if pd.isna(stored[k]) else float(stored[k]) for k in ("minimum", "target", "stretch")}
+                         | {"version": None if pd.isna(stored["target_version"]) else int(stored["target_version"])})
+        edits.notice(record)
         cols = st.columns(3)
-        minimum = cols[0].number_input(ui.tr("ind.minimum"), value=None if pd.isna(row["minimum"]) else float(row["minimum"]), key="i_t_min")
-        target = cols[1].number_input(ui.tr("ind.target"), value=None if pd.isna(row["target"]) else float(row["target"]), key="i_t_target")
-        stretch = cols[2].number_input(ui.tr("ind.stretch"), value=None if pd.isna(row["stretch"]) else float(row["stretch"]), key="i_t_stretch")
+        widget = f"i_t_{chosen}_{ctx.grain.value}_{ctx.period.start}_"  # one set of inputs per metric and period
+        minimum = cols[0].number_input(ui.tr("ind.minimum"), value=row["minimum"], key=f"{widget}min")
+        target = cols[1].number_input(ui.tr("ind.target"), value=row["target"], key=f"{widget}target")
+        stretch = cols[2].number_input(ui.tr("ind.stretch"), value=row["stretch"], key=f"{widget}stretch")
         if st.button(ui.tr("ind.save_target"), key="i_t_save") and target is not None:
-            ui.act(ctx.store, lambda s: metrics.set_target(s, ui.acting_user(), chosen, ctx.grain, ctx.period, target, minimum, stretch,
-                                                       None if pd.isna(row["target_version"]) else int(row["target_version"])),
-                   "ind.saved")
+            edits.save(ctx.store, record, lambda s: metrics.set_target(s, ui.acting_user(), chosen, ctx.grain, ctx.period, target, minimum,
+                                                                       stretch, row["version"]),
+                       "ind.saved", target_fields(metric), widgets=(widget,),
+                       changed=row["version"] is None or (minimum, target, stretch) != (row["minimum"], row["target"], row["stretch"]))
+
+
+def target_fields(metric: metrics.Metric) -> edits.Fields:
+    """A stored target row as its form shows it: minimum, target and stretch in the metric's unit."""
+    return lambda stored: [(ui.tr(f"ind.{k}"), None if stored.get(k) is None else reports.format_value(metric, stored[k]))
+                           for k in ("minimum", "target", "stretch")]
+
+
+def definition_fields(key: str) -> edits.Fields:
+    """A stored definition as its form shows it: the owner and the text (the registry's where none was edited)."""
+    metric = metrics.BY_KEY[key]
+    return lambda stored: [(ui.tr("ind.owner"), stored.get("owner") or metric.owner),
+                           (ui.tr("ind.definition"), stored.get("description") or metric.definition)]
 
 
 def show_funnel(ctx: View) -> None:
@@ -185,14 +204,19 @@ def show_catalogue(ctx: View) -> None:
         needle = search.strip().lower()
         table = table[table.apply(lambda r: needle in " ".join(map(str, r.values)).lower(), axis=1)]
     ui.table(table.drop(columns=["version", "key"]).rename(columns={"name": ui.tr("ind.metric")}))  # not a customer's name
+    # The metric is picked outside the form, so the owner and definition shown are always the picked metric's.
+    key = st.selectbox(ui.tr("ind.metric"), list(metrics.BY_KEY), format_func=lambda k: ctx.names[k], key="i_edit_key")
+    record = f"metric_definition:{key}"
+    current = edits.seen(record, ui.cached(metrics.catalogue, ctx.store, ui.language()).set_index("key").loc[key])
+    edits.notice(record)
     with st.form("i_edit_definition"):
-        key = st.selectbox(ui.tr("ind.metric"), list(metrics.BY_KEY), format_func=lambda k: ctx.names[k], key="i_edit_key")
-        current = ui.cached(metrics.catalogue, ctx.store, ui.language()).set_index("key").loc[key]
-        owner = st.text_input(ui.tr("ind.owner"), value=current["owner"])
-        description = st.text_area(ui.tr("ind.definition"), value=current["definition"])
-        if st.form_submit_button(ui.tr("ind.save_definition")):
-            ui.act(ctx.store, lambda s: metrics.edit_definition(s, ui.acting_user(), key, owner, description, int(current["version"])),
-                   "ind.saved")
+        owner = st.text_input(ui.tr("ind.owner"), value=current["owner"], key=f"i_def_{key}_owner")
+        description = st.text_area(ui.tr("ind.definition"), value=current["definition"], key=f"i_def_{key}_text")
+        if st.form_submit_button(ui.tr("ind.save_definition"), key="i_def_save"):
+            edits.save(ctx.store, record, lambda s: metrics.edit_definition(s, ui.acting_user(), key, owner, description,
+                                                                            int(current["version"])),
+                       "ind.saved", definition_fields(key), widgets=(f"i_def_{key}_",),
+                       changed=(owner.strip(), description.strip()) != (current["owner"], current["definition"]))
 
 
 def show_history(ctx: View) -> None:

@@ -16,6 +16,9 @@ import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+# The reader's language and the navigation links live in the light part of the frame (app.py draws
+# them before this module's imports); pages read them through here as ui.tr, ui.language.
+from cockpit.frame import LANG_KEY, language, page_links, run_through_app, tr  # noqa: F401
 from ops_core import config, exports, i18n, overview, present, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
@@ -25,7 +28,6 @@ from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
 from ops_core.vocab import DemandType, Role, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
-LANG_KEY = "ops_lang"
 STORE_CHECKED_KEY = "ops_store_checked"
 DEMO_CHECKED_KEY = "ops_demo_checked"
 STORE_ERRORS = (StoreUnavailable, OperationalError, DBAPIError)
@@ -119,16 +121,6 @@ def ensure_demo_company(store: Engine) -> None:
 
 
 # --- language and filters ----------------------------------------------------------------------
-
-
-def language() -> str:
-    lang = st.session_state.get(LANG_KEY) or st.query_params.get("lang") or DEFAULT_LANGUAGE
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
-
-
-def tr(key: str, **values: object) -> str:
-    """Translate in the language the sidebar chose."""
-    return t(key, language(), **values)
 
 
 SHARED_PARAMS = ("from", "to", "lang", *(spec.name for spec in SEGMENT_FIELDS))
@@ -597,25 +589,6 @@ def act(store: Engine, action: Callable[[Any], object], done_key: str, *,
 def show_flash() -> None:
     if FLASH_KEY in st.session_state:
         st.success(st.session_state.pop(FLASH_KEY))
-
-
-def run_through_app() -> None:
-    """Make sure this page was started by app.py's st.navigation, not run bare.
-
-    The product keeps its pages in ``pages/``, and Streamlit runs a fresh process in its old
-    pages-directory mode until ``st.navigation`` is first called; a first request for ``/home`` would
-    then run pages/home.py without the app frame (no sidebar, no store checks). Leave that mode and
-    run app.py in this run, so it draws the frame and picks this same page by its address.
-    """
-    import runpy
-
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        # Run the frame now, in this same run, so a button press that started it is not lost.
-        runpy.run_path(str(config.PROJECT_ROOT / "app.py"), run_name="__main__")
-        st.stop()
 
 
 def page_context() -> tuple[Engine, Filters]:

@@ -48,6 +48,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "store.down.retry": ("Retry", "重试"),
     "store.first_start": ("First start: creating the demo company ({customers} customers, {years} years of history)…",
                           "首次启动：正在生成演示公司（{customers} 家客户，{years} 年历史数据）……"),
+    "app.starting": ("Starting the cockpit…", "正在启动运营驾驶舱…"),
+    "store.opening": ("Opening the store…", "正在连接数据库…"),
     "store.first_start_done": ("Demo company ready.", "演示公司已生成。"),
     # home
     "home.title": ("Ops Cockpit", "运营驾驶舱"),
@@ -496,6 +498,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "customers.preset.compare": ("Compare the sliders with", "与以下方案对比"),
     "customers.preset.publish": ("Publish as the tier assignment", "发布为正式分层"),
     "customers.preset.published": ("Published: {name}", "已发布：{name}"),
+    "customers.preset.is_published": ("Published", "已发布"),
     "customers.preset.publish_done": ("Published {name} as the tier assignment.", "已将 {name} 发布为正式分层。"),
     "customers.preset.snapshot": ("Snapshot published scores for {month}", "保存 {month} 的发布得分快照"),
     "customers.preset.snapshot_done": ("Saved {result:,} scores for {month}.", "已保存 {month} 的 {result:,} 条得分。"),

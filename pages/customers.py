@@ -4,6 +4,10 @@ Features are derived once in SQL and cached; a slider move re-runs only ops_core
 """
 from __future__ import annotations
 
+from cockpit import frame
+
+frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
+
 import json
 
 import altair as alt

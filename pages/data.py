@@ -1,6 +1,10 @@
 """Data: what the store holds, exports of each entity, imports with a validation report, recent changes."""
 from __future__ import annotations
 
+from cockpit import frame
+
+frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
+
 import streamlit as st
 
 from cockpit import ui

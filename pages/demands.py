@@ -2,6 +2,10 @@
 demand's history, customers and loop closing, releases with their notes, and flow metrics."""
 from __future__ import annotations
 
+from cockpit import frame
+
+frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
+
 import streamlit as st
 
 from cockpit import demand_tabs, ui

@@ -1,6 +1,10 @@
 """Event ROI: events, leads and conversions, ROI and cost ratios, attribution models, timeline and the review."""
 from __future__ import annotations
 
+from cockpit import frame
+
+frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
+
 import streamlit as st
 
 from cockpit import edits, event_tabs, ui

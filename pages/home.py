@@ -1,6 +1,10 @@
 """Home: the headline numbers and the monthly trend of the filtered customers."""
 from __future__ import annotations
 
+from cockpit import frame
+
+frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
+
 import altair as alt
 import streamlit as st
 

@@ -103,7 +103,7 @@ def own_url(new_store_url) -> str:
 def test_freezing_a_period_and_setting_a_target_from_the_page(own_url, monkeypatch):
     page = open_page(own_url, "pages/indicators.py", monkeypatch)
     period = page.selectbox(key="i_period").value
-    page.number_input(key="i_t_target").set_value(123.0)   # ARR, the metric drilled into by default
+    page.number_input(key=f"i_t_arr_month_{period.start}_target").set_value(123.0)   # ARR, the metric drilled into by default
     page.button(key="i_t_save").click().run()
     assert [e.value for e in page.exception] == [] and [e.value for e in page.error] == []
     assert any("Saved." in s.value for s in page.success)
