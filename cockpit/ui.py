@@ -531,11 +531,11 @@ def number_axis(values: Any, title: str | None, *, percent: bool = False, **axis
 
 def money_or_na(cents: float | None) -> str:
     """Money that may be undefined (a ratio over zero): 'n/a', never infinity."""
-    return "n/a" if present.missing(cents) else money(cents)
+    return tr("report.na") if present.missing(cents) else money(cents)
 
 
 def percent_or_na(ratio: float | None) -> str:
-    return "n/a" if present.missing(ratio) else present.percent(ratio, 0)
+    return tr("report.na") if present.missing(ratio) else present.percent(ratio, 0)
 
 
 EVENT_COLUMNS = ("name", "start_date", "format", "kind", "organisation", "cost_cents", "leads", "effective_leads",
