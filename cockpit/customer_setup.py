@@ -94,11 +94,11 @@ def tier_rules(store: Engine, base: tiers.Preset | None) -> tiers.TierRules:
                 ui.start_widget(f"c_cutoff_{i}", float(cutoff))
             ui.start_widget("c_by_industry", rules_start.by_industry)
             if mode == "quota":
-                shares = tuple(rule_columns[i].number_input(ui.tr("customers.quota", tier=name), 0.01, 0.98, step=0.01,
+                shares = tuple(rule_columns[i].number_input(ui.tr("customers.quota", tier=ui.tier_label(name)), 0.01, 0.98, step=0.01,
                                                             key=f"c_quota_{i}")
                                for i, name in enumerate(rules_start.names[:len(rules_start.quotas)]))
             else:
-                floors = tuple(rule_columns[i].number_input(ui.tr("customers.cutoff", tier=name), 0.0, 100.0, step=1.0,
+                floors = tuple(rule_columns[i].number_input(ui.tr("customers.cutoff", tier=ui.tier_label(name)), 0.0, 100.0, step=1.0,
                                                             key=f"c_cutoff_{i}")
                                for i, name in enumerate(rules_start.names[:len(rules_start.cutoffs)]))
             by_industry = st.checkbox(ui.tr("customers.by_industry"), key="c_by_industry")
@@ -119,7 +119,7 @@ def list_filters(rules: tiers.TierRules) -> view.ViewFilters:
     start_view = st.session_state.get("c_view") or view.ViewFilters.from_query_params(params)
     filter_columns = st.columns([2, 2, 2, 2, 3])
     view_filters = view.ViewFilters(
-        tiers=tuple(filter_columns[0].multiselect(ui.tr("customers.filter.tiers"), list(rules.names), default=[
+        tiers=tuple(filter_columns[0].multiselect(ui.tr("customers.filter.tiers"), list(rules.names), format_func=ui.tier_label, default=[
             t for t in start_view.tiers if t in rules.names], key="c_f_tiers", placeholder=ui.tr("filters.choose"))),
         product_lines=tuple(filter_columns[1].multiselect(ui.tr("customers.filter.lines"), list(values(ProductLine)), default=[
             p for p in start_view.product_lines if p in values(ProductLine)], key="c_f_lines", placeholder=ui.tr("filters.choose"))),

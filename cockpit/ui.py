@@ -10,12 +10,16 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ops_core import config, exports, overview, present, writes
+# The reader's language and the navigation links live in the light part of the frame (app.py draws
+# them before this module's imports); pages read them through here as ui.tr, ui.language.
+from cockpit.frame import LANG_KEY, language, page_links, run_through_app, tr  # noqa: F401
+from ops_core import config, exports, i18n, overview, present, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
@@ -24,7 +28,6 @@ from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
 from ops_core.vocab import DemandType, Role, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
-LANG_KEY = "ops_lang"
 STORE_CHECKED_KEY = "ops_store_checked"
 DEMO_CHECKED_KEY = "ops_demo_checked"
 STORE_ERRORS = (StoreUnavailable, OperationalError, DBAPIError)
@@ -118,16 +121,6 @@ def ensure_demo_company(store: Engine) -> None:
 
 
 # --- language and filters ----------------------------------------------------------------------
-
-
-def language() -> str:
-    lang = st.session_state.get(LANG_KEY) or st.query_params.get("lang") or DEFAULT_LANGUAGE
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
-
-
-def tr(key: str, **values: object) -> str:
-    """Translate in the language the sidebar chose."""
-    return t(key, language(), **values)
 
 
 SHARED_PARAMS = ("from", "to", "lang", *(spec.name for spec in SEGMENT_FIELDS))
@@ -471,6 +464,36 @@ def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any) 
                 show(state)
 
 
+def tier_label(name: object) -> str:
+    """A tier name in the reader's language (default names translated, typed names as entered)."""
+    return present.tier_label(name, language())
+
+
+def localised(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """A chart that speaks the reader's language: month and day names on time axes and the number
+    format come from the chart locale of the translation table (English is Vega's own)."""
+    chosen = i18n.chart_locale(language())
+    return chart if chosen is None else chart.configure(locale=chosen)
+
+
+def rate_axis(values: Any, **axis: Any) -> tuple[alt.Scale, alt.Axis]:
+    """The scale and axis of a rate: the range of the values drawn (not 0..100 %), ticks whose
+    labels never repeat (charts.value_domain, charts.ticks)."""
+    from ops_core import charts
+
+    marks = charts.ticks(values, percent=True)
+    return (alt.Scale(domain=charts.value_domain(values), zero=False),
+            alt.Axis(format=marks.format, tickMinStep=marks.min_step, **axis))
+
+
+def number_axis(values: Any, title: str | None, *, percent: bool = False, **axis: Any) -> alt.Axis:
+    """An axis whose tick labels never repeat: decimals and smallest step from the values drawn."""
+    from ops_core import charts
+
+    marks = charts.ticks(values, percent=percent)
+    return alt.Axis(format=marks.format, tickMinStep=marks.min_step, title=title, **axis)
+
+
 def money_or_na(cents: float | None) -> str:
     """Money that may be undefined (a ratio over zero): 'n/a', never infinity."""
     return "n/a" if present.missing(cents) else money(cents)
@@ -489,6 +512,23 @@ def event_table(metrics: pd.DataFrame) -> pd.DataFrame:
     return metrics.reset_index(drop=True)[list(EVENT_COLUMNS)].rename(columns={"name": "event"})
 
 
+def file_upload(label: str, key: str) -> Any:
+    """A CSV or Excel file picker whose own words (the button, the size limit) are in the reader's
+    language: Streamlit writes them in English, so in Chinese they are replaced by the page's style
+    (the element carries its key as the class ``st-key-<key>``)."""
+    limit = int(st.get_option("server.maxUploadSize"))
+    if language() != DEFAULT_LANGUAGE:
+        scope = f".st-key-{key} [data-testid=stFileUploaderDropzone]"
+        st.html(f"""<style>
+{scope} button [data-testid=stMarkdownContainer] p {{font-size: 0}}
+{scope} button [data-testid=stMarkdownContainer] p::after {{content: "{tr('upload.button')}"; font-size: 0.875rem}}
+{scope} [data-testid=stFileUploaderDropzoneInstructions] span {{font-size: 0}}
+{scope} [data-testid=stFileUploaderDropzoneInstructions] span::after {{content: "{tr('upload.limit', megabytes=limit)}";
+  font-size: 0.875rem}}
+</style>""")
+    return st.file_uploader(label, type=["csv", "xlsx"], key=key)
+
+
 def import_upload(store: Engine, entity: str, upload: Any) -> None:
     """Validate and import an uploaded CSV/Excel file: all rows or none, with a row-by-row report."""
     from ops_core import io
@@ -505,7 +545,7 @@ def import_upload(store: Engine, entity: str, upload: Any) -> None:
             "row": tr("data.import.col.row"), "field": tr("data.import.col.field"),
             "message": tr("data.import.col.problem")}), hide_index=True, width="stretch")
     else:
-        st.success(tr("data.import.ok", rows=report.rows_written, entity=entity))
+        st.success(tr("data.import.ok", rows=report.rows_written, entity=tr(f"table.{entity}")))
         clear_caches()
 
 
@@ -549,25 +589,6 @@ def act(store: Engine, action: Callable[[Any], object], done_key: str, *,
 def show_flash() -> None:
     if FLASH_KEY in st.session_state:
         st.success(st.session_state.pop(FLASH_KEY))
-
-
-def run_through_app() -> None:
-    """Make sure this page was started by app.py's st.navigation, not run bare.
-
-    The product keeps its pages in ``pages/``, and Streamlit runs a fresh process in its old
-    pages-directory mode until ``st.navigation`` is first called; a first request for ``/home`` would
-    then run pages/home.py without the app frame (no sidebar, no store checks). Leave that mode and
-    run app.py in this run, so it draws the frame and picks this same page by its address.
-    """
-    import runpy
-
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        # Run the frame now, in this same run, so a button press that started it is not lost.
-        runpy.run_path(str(config.PROJECT_ROOT / "app.py"), run_name="__main__")
-        st.stop()
 
 
 def page_context() -> tuple[Engine, Filters]:

@@ -46,7 +46,7 @@ from ops_core import writes
 from ops_core.db.models import TABLES
 from ops_core.db.queries import month_start
 from ops_core.errors import Refused, StaleVersion, UsageError, ValidationError, require_columns
-from ops_core.i18n import Phrase
+from ops_core.i18n import Phrase, t
 from ops_core.vocab import DemandSource, DemandStatus, FeedbackStatus, Importance, ProductArea, ReleaseStatus, values
 
 S = DemandStatus
@@ -489,19 +489,13 @@ DEFAULT_RICE_WEIGHTS: dict[str, float] = {
 DEFAULT_EFFORT_DAYS = 5.0  # effort not estimated yet
 MIN_EFFORT_DAYS = 0.5  # so a tiny estimate cannot make a demand's priority explode
 
-PRIORITY_FORMULA: dict[PriorityMethod, str] = {
-    PriorityMethod.value: (
-        "priority = (w_value × customer value + w_customers × customers + w_feedback × feedback items + "
-        "w_urgency × urgency) / effort days; customer value = Σ over distinct asking customers of "
-        "score/100 × importance weight of its highest feedback (nice-to-have 1, important 2, blocker 3; "
-        "no feedback 1); effort not estimated = 5 days, at least 0.5"),
-    PriorityMethod.rice: (
-        "priority = reach × impact × confidence / effort days; reach = distinct asking customers; "
-        "impact = weight of the highest importance among them (nice-to-have 1, important 2, blocker 3; "
-        "no feedback 1); confidence = base by source (customer feedback and sales stuck point 0.8, market, "
-        "competitor and internal 0.5) + 0.05 per linked feedback item, at most 1; effort not estimated = 5 days, "
-        "at least 0.5"),
-}
+def priority_formula(method: PriorityMethod | str, lang: str = "en") -> str:
+    """How a method computes a demand's priority, in words, in ``lang`` (the translation table's
+    ``d.formula.<method>``)."""
+    return t(f"d.formula.{PriorityMethod(method).value}", lang)
+
+
+PRIORITY_FORMULA: dict[PriorityMethod, str] = {m: priority_formula(m) for m in PriorityMethod}
 
 
 def _weights(method: PriorityMethod, weights: Mapping[str, float] | None) -> dict[str, float]:

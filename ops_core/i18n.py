@@ -48,6 +48,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "store.down.retry": ("Retry", "重试"),
     "store.first_start": ("First start: creating the demo company ({customers} customers, {years} years of history)…",
                           "首次启动：正在生成演示公司（{customers} 家客户，{years} 年历史数据）……"),
+    "app.starting": ("Starting the cockpit…", "正在启动运营驾驶舱…"),
+    "store.opening": ("Opening the store…", "正在连接数据库…"),
     "store.first_start_done": ("Demo company ready.", "演示公司已生成。"),
     # home
     "home.title": ("Ops Cockpit", "运营驾驶舱"),
@@ -174,6 +176,23 @@ TEXT: dict[str, tuple[str, str]] = {
     "d.method": ("Priority", "优先级方法"),
     "d.method.value": ("Customer value", "客户价值"),
     "d.method.rice": ("RICE", "RICE"),
+    "d.formula.value": (
+        "priority = (w_value × customer value + w_customers × customers + w_feedback × feedback items + "
+        "w_urgency × urgency) / effort days; customer value = Σ over distinct asking customers of "
+        "score/100 × importance weight of its highest feedback (nice-to-have 1, important 2, blocker 3; "
+        "no feedback 1); effort not estimated = 5 days, at least 0.5",
+        "优先级 =（价值权重 × 客户价值 + 客户数权重 × 客户数 + 反馈权重 × 反馈条数 + 紧急度权重 × 紧急度）÷ 工作量（天）；"
+        "客户价值 = 对每家提出需求的客户（去重）求和：得分/100 × 其最高反馈重要程度的权重（锦上添花 1、重要 2、阻塞 3；"
+        "无反馈 1）；未估算工作量按 5 天计，至少 0.5 天"),
+    "d.formula.rice": (
+        "priority = reach × impact × confidence / effort days; reach = distinct asking customers; "
+        "impact = weight of the highest importance among them (nice-to-have 1, important 2, blocker 3; "
+        "no feedback 1); confidence = base by source (customer feedback and sales stuck point 0.8, market, "
+        "competitor and internal 0.5) + 0.05 per linked feedback item, at most 1; effort not estimated = 5 days, "
+        "at least 0.5",
+        "优先级 = 覆盖 × 影响 × 信心 ÷ 工作量（天）；覆盖 = 提出需求的客户数（去重）；"
+        "影响 = 其中最高重要程度的权重（锦上添花 1、重要 2、阻塞 3；无反馈 1）；信心 = 按来源的基数（客户反馈与销售卡点 0.8，"
+        "市场、竞品与内部 0.5）+ 每条关联反馈 0.05，最高 1；未估算工作量按 5 天计，至少 0.5 天"),
     "d.formula": ("{shown} demands. {formula}. Customer values follow the weights set on the customer page.",
                   "共 {shown} 个需求。{formula}。客户价值随客户分层页的权重变化。"),
     "d.tab.board": ("Board", "看板"),
@@ -458,6 +477,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "customers.preset.compare": ("Compare the sliders with", "与以下方案对比"),
     "customers.preset.publish": ("Publish as the tier assignment", "发布为正式分层"),
     "customers.preset.published": ("Published: {name}", "已发布：{name}"),
+    "customers.preset.is_published": ("Published", "已发布"),
     "customers.preset.publish_done": ("Published {name} as the tier assignment.", "已将 {name} 发布为正式分层。"),
     "customers.preset.snapshot": ("Snapshot published scores for {month}", "保存 {month} 的发布得分快照"),
     "customers.preset.snapshot_done": ("Saved {result:,} scores for {month}.", "已保存 {month} 的 {result:,} 条得分。"),
@@ -615,6 +635,27 @@ TEXT: dict[str, tuple[str, str]] = {
     "events.step.opportunity": ('Opportunities', '商机'),
     "events.step.won": ('Won', '成交'),
     "events.review": ('Four-step review', '四步复盘'),
+    "events.status.planned": ("planned", "计划中"),
+    "events.status.past": ("held", "已举办"),
+    "events.std.describe": ("Effective lead: title level {titles}; {size}; {industry}; {budget}.",
+                            "有效线索：职级为{titles}；{size}；{industry}；{budget}。"),
+    "events.std.any_size": ("any company size", "企业规模不限"),
+    "events.std.size": ("company of at least {size} employees (unknown size does not count)",
+                        "企业至少 {size} 人（规模未知的不计入）"),
+    "events.std.any_industry": ("any industry", "行业不限"),
+    "events.std.industry": ("industry {industries}", "行业为{industries}"),
+    "events.std.budget": ("budget confirmed", "预算已确认"),
+    "events.std.no_budget": ("budget confirmation not required", "无需确认预算"),
+    "events.std.or": ("{items} or {last}", "{items}或{last}"),
+    "events.model_text.first": ("first touch (all credit to the earliest touch)", "首次接触（全部归功于最早的接触）"),
+    "events.model_text.last": ("last touch (all credit to the latest touch before the win)", "末次接触（全部归功于成交前最后一次接触）"),
+    "events.model_text.linear": ("linear (equal credit to every touch)", "线性（每次接触平均分配）"),
+    "events.model_text.u": ("U-shaped 40/20/40 (first and last touch 40 % each, the touches between share 20 %; "
+                            "two touches 50/50, one touch 100 %)",
+                            "U 型 40/20/40（首次与末次接触各 40%，中间接触共享 20%；两次接触各 50%，一次接触 100%）"),
+    "events.export.notes.model": ("Attribution: {model}; window {window} days; as of {as_of}",
+                                  "归因：{model}；窗口 {window} 天；截至 {as_of}"),
+    "events.export.notes.filters": ("Filters: {filters}", "筛选：{filters}"),
     "events.review.goals_vs_results": ('1. Goals against results', '1. 目标与结果对比'),
     "events.review.evaluation": ('2. Evaluation of the results', '2. 结果评估'),
     "events.review.causes": ('3. Analysis of causes', '3. 原因分析'),
@@ -659,7 +700,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "data.import.entity": ("Entity to import", "导入对象"),
     "data.import.file": ("CSV or Excel file", "CSV 或 Excel 文件"),
     "data.import.run": ("Validate and import", "校验并导入"),
-    "data.import.ok": ("Imported {rows} rows into {entity}.", "已向 {entity} 导入 {rows} 行。"),
+    "data.import.ok": ("Imported {rows} rows into {entity}.", "已导入 {rows} 行{entity}数据。"),
     "data.import.failed": ("Nothing was imported: {count} problems. Fix them and import the file again.",
                            "未导入任何数据：发现 {count} 个问题，请修正后重新导入。"),
     "data.import.col.row": ("Row", "行"),
@@ -733,6 +774,42 @@ TEXT: dict[str, tuple[str, str]] = {
     "grid.ariaColumnFilter": ("Column filter", "列筛选"),
     "grid.sortAscending": ("Sort ascending", "升序"),
     "grid.sortDescending": ("Sort descending", "降序"),
+    "upload.button": ("Upload", "上传文件"),
+    "upload.limit": ("{megabytes} MB per file · CSV, XLSX", "每个文件不超过 {megabytes} MB · CSV 或 Excel 文件"),
+    # what the store holds, by table or importable entity (the data page)
+    "table.account_user_weeks": ("Users' active weeks", "用户活跃周"),
+    "table.account_users": ("Users at customers", "客户方用户"),
+    "table.audit_log": ("Audit log", "审计日志"),
+    "table.contacts": ("Contacts", "联系人"),
+    "table.contracts": ("Contracts", "合同"),
+    "table.csms": ("CSMs", "CSM（客户成功经理）"),
+    "table.customers": ("Customers", "客户"),
+    "table.demand_customers": ("Customers of demands", "需求关联客户"),
+    "table.demand_history": ("Demand history", "需求变更记录"),
+    "table.demands": ("Demands", "需求"),
+    "table.event_costs": ("Event costs", "活动费用"),
+    "table.event_reviews": ("Event reviews", "活动复盘"),
+    "table.events": ("Events", "活动"),
+    "table.faq_entries": ("FAQ entries", "FAQ 条目"),
+    "table.feedback": ("Feedback", "反馈"),
+    "table.feedback_history": ("Feedback history", "反馈变更记录"),
+    "table.invoices": ("Invoices", "发票"),
+    "table.lead_touches": ("Lead touches", "线索触达"),
+    "table.leads": ("Leads", "线索"),
+    "table.metric_definitions": ("Metric definitions", "指标定义"),
+    "table.metric_snapshots": ("Metric snapshots", "指标快照"),
+    "table.metric_targets": ("Metric targets", "指标目标"),
+    "table.payments": ("Payments", "回款"),
+    "table.referrals": ("Referrals", "转介绍"),
+    "table.releases": ("Releases", "版本"),
+    "table.score_snapshots": ("Score snapshots", "得分快照"),
+    "table.settings": ("Settings", "设置"),
+    "table.usage_daily": ("Daily usage", "每日使用"),
+    "table.usage_monthly": ("Monthly usage", "每月使用"),
+    "table.users": ("Users", "系统用户"),
+    "table.weight_presets": ("Weight presets", "权重方案"),
+    "table.usage": ("Usage", "使用数据"),
+    "data.export.notes": ("{entity}: {rows} rows", "{entity}：{rows} 行"),
     "download.csv": ("Download CSV", "下载 CSV"),
     "download.excel": ("Download Excel", "下载 Excel"),
     "error.permission": ("You may not do this: {reason}", "无权执行此操作：{reason}"),
@@ -993,3 +1070,24 @@ class Phrase(str):
 def say(message: object, lang: str = DEFAULT_LANGUAGE) -> str:
     """A message in ``lang``: a Phrase read in that language, anything else as it is."""
     return message.read(lang) if isinstance(message, Phrase) else str(message)
+
+
+# Charts: Vega's number and time-format locale of each language (month and day names on time axes);
+# English is Vega's own default.
+CHART_LOCALES: dict[str, dict[str, dict[str, object]]] = {
+    "zh": {
+        "number": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["¥", ""]},
+        "time": {
+            "dateTime": "%Y年%-m月%-d日 %A %X", "date": "%Y/%-m/%-d", "time": "%H:%M:%S", "periods": ["上午", "下午"],
+            "days": ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+            "shortDays": ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+            "months": ["一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月", "十二月"],
+            "shortMonths": ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"],
+        },
+    },
+}
+
+
+def chart_locale(lang: str) -> dict[str, dict[str, object]] | None:
+    """The chart locale of ``lang`` (None: Vega's default, English)."""
+    return CHART_LOCALES.get(lang)

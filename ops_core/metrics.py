@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from ops_core import indicators, settings, usage, writes
 from ops_core.db.models import TABLES
-from ops_core.errors import UsageError
+from ops_core.errors import StaleVersion, UsageError
 from ops_core.filters import Filters
 from ops_core.periods import Period, parse_period, period_of, periods_between, previous, year_before
 from ops_core.vocab import Grain
@@ -350,6 +350,9 @@ def set_target(session: Session, actor: writes.Actor, key: str, grain: Grain | s
         targets_table.c.period_start == period.start)).first()
     if found is None:
         return writes.create(session, actor, "metric_targets", values)
+    if expected_version is None:  # the caller saw no target; someone has set one since
+        current = session.execute(select(targets_table).where(targets_table.c.id == found[0])).mappings().one()
+        raise StaleVersion("metric_targets", found[0], 0, writes.jsonable(current))
     return writes.update(session, actor, "metric_targets", found[0], expected_version,
                          {"minimum": minimum, "target": target, "stretch": stretch})
 

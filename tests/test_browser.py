@@ -112,8 +112,8 @@ def test_every_page_renders_in_chromium(browser, running_app, screenshots, path,
         wait_for_render(page)
         assert page.locator("[data-testid=stException]").count() == 0
         assert page.locator("h1").first.inner_text().strip() == heading
-        # The app frame ran: our navigation (not one link per file of pages/) and the shared sidebar.
-        links = [link.inner_text().split("\n")[-1].strip() for link in page.get_by_test_id("stSidebarNavLink").all()]
+        # The app frame ran: the product's pages by their titles (not one link per file of pages/) and the shared sidebar.
+        links = [link.inner_text().split("\n")[-1].strip() for link in page.get_by_test_id("stPageLink-NavLink").all()]
         assert links == [title for _, title in NAV_TITLES]
         page.get_by_text("Date range").first.wait_for(timeout=30_000)
         assert page.get_by_text("Date range").count() == 1
@@ -131,7 +131,7 @@ def test_home_in_chinese_with_filters_from_a_shared_link(browser, running_app, s
         assert page.locator("h1").first.inner_text().strip() == "运营驾驶舱"
         assert "制造业" in page.locator("[data-testid=stMain] [data-testid=stCaptionContainer]").first.inner_text()
         # Moving to another page keeps the filters in the address bar.
-        page.get_by_test_id("stSidebarNavLink").filter(has_text="数据").click()
+        page.get_by_test_id("stPageLink-NavLink").filter(has_text="数据").click()
         page.wait_for_url("**/data?*", timeout=30_000)
         wait_for_render(page)
         assert "industries=manufacturing%2Cenergy" in page.url or "industries=manufacturing,energy" in page.url
@@ -542,9 +542,9 @@ def test_weight_sliders_keep_their_range_and_move_by_exactly_the_keys_pressed(br
         page.screenshot(path=str(screenshots / "customers-sliders-after-preset.png"), full_page=True)
         moved = weight_sliders(page)
 
-        page.get_by_test_id("stSidebarNavLink").filter(has_text="Indicator system").click()
+        page.get_by_test_id("stPageLink-NavLink").filter(has_text="Indicator system").click()
         wait_for_render(page)
-        page.get_by_test_id("stSidebarNavLink").filter(has_text="Customer tiers & value").click()
+        page.get_by_test_id("stPageLink-NavLink").filter(has_text="Customer tiers & value").click()
         wait_for_render(page)
         assert weight_sliders(page) == moved  # a page switch keeps every weight where it was
 
