@@ -249,7 +249,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "d.no_linked_feedback": ("No feedback item is linked to this demand.", "此需求尚未关联任何反馈。"),
     "d.feedback_link": ("Feedback #{id} · {customer} · {text}", "反馈 #{id} · {customer} · {text}"),
     "d.more_feedback": ("… and {count} more.", "……另有 {count} 条。"),
-    "d.title_save": ("Save title", "保存标题"),
     "f.on_board": ("On the demand board: demand #{id} · {title} ({status})", "已转入需求看板：需求 #{id} · {title}（{status}）"),
     "f.routed_demand": ("Sent to the demand board as demand #{result[demand][id]}.", "已转入需求看板：需求 #{result[demand][id]}。"),
     "d.refuse.planned_release": ("Demand #{demand} was not moved: release {release} is still planned. A demand is released "
