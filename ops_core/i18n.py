@@ -50,6 +50,11 @@ TEXT: dict[str, tuple[str, str]] = {
                           "首次启动：正在生成演示公司（{customers} 家客户，{years} 年历史数据）……"),
     "app.starting": ("Starting the cockpit…", "正在启动运营驾驶舱…"),
     "store.opening": ("Opening the store…", "正在连接数据库…"),
+    "working.reading": ("Reading the data…", "正在读取数据…"),
+    "working.features": ("Deriving every customer's value dimensions…", "正在计算每个客户的价值维度…"),
+    "working.risk": ("Assessing renewal risk…", "正在评估续约风险…"),
+    "working.indicators": ("Computing the indicators…", "正在计算指标…"),
+    "working.report": ("Writing the report…", "正在生成报告…"),
     "store.first_start_done": ("Demo company ready.", "演示公司已生成。"),
     # home
     "home.title": ("Ops Cockpit", "运营驾驶舱"),
