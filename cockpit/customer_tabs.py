@@ -16,7 +16,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import ui
-from ops_core import contacts, rfm, risk, scoring, tiers
+from ops_core import contacts, present, rfm, risk, scoring, tiers
 from ops_core import customer_view as view
 from ops_core.filters import Filters
 
@@ -196,8 +196,10 @@ def show_actions(scored: Scored) -> None:
 
 
 def show_export(scored: Scored) -> None:
+    lang = ui.language()
     chosen = st.multiselect(ui.tr("customers.export.columns"), list(view.EXPORT_COLUMNS),
-                            default=list(view.EXPORT_DEFAULT_COLUMNS), key="c_export_columns")
+                            default=list(view.EXPORT_DEFAULT_COLUMNS), key="c_export_columns",
+                            format_func=lambda c: present.header(c, lang))
     unmasked = ui.may_see_personal_data() and st.checkbox(ui.tr("customers.export.unmasked"), value=False, key="c_unmasked")
     st.caption(ui.tr("customers.export.rows", rows=len(scored.shown)))
     notes = view.export_notes(scored.weights, scored.methods, scored.rules, ui.describe(scored.filters, scored.store),

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from cockpit import edits, ui
 from ops_core import events
 from ops_core.filters import Filters
-from ops_core.i18n import label
+from ops_core.i18n import label, t
 from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel
 
 
@@ -158,7 +158,9 @@ def show_data(ctx: Events) -> None:
     st.markdown(f"**{ui.tr('events.export')}**")
     ui.download_buttons(events.export_table(ctx.chosen), "events", notes)
     st.markdown(f"**{ui.tr('data.import')}**")
-    entity = st.selectbox(ui.tr("data.import.entity"), ["events", "event_costs", "leads", "lead_touches"], key="e_import_entity")
+    lang = ui.language()
+    entity = st.selectbox(ui.tr("data.import.entity"), ["events", "event_costs", "leads", "lead_touches"], key="e_import_entity",
+                          format_func=lambda e: t(f"entity.{e}", lang))
     upload = st.file_uploader(ui.tr("data.import.file"), type=["csv", "xlsx"], key="e_import_file")
     if upload is not None and st.button(ui.tr("data.import.run"), key="e_import_run"):
         ui.import_upload(ctx.store, entity, upload)

@@ -175,7 +175,9 @@ def show_catalogue(ctx: View) -> None:
     if search.strip():
         needle = search.strip().lower()
         table = table[table.apply(lambda r: needle in " ".join(map(str, r.values)).lower(), axis=1)]
-    ui.table(table.drop(columns=["version"]).rename(columns={"name": ui.tr("ind.metric")}))  # not a customer's name
+    ui.table(table.drop(columns=["version"]).assign(  # the name is a metric's, not a customer's
+        parent=table["parent"].map(lambda k: ctx.names.get(k, "")),
+        default_target=reports.formatted(table["key"], table["default_target"])).rename(columns={"name": "metric"}))
     with st.form("i_edit_definition"):
         key = st.selectbox(ui.tr("ind.metric"), list(metrics.BY_KEY), format_func=lambda k: ctx.names[k], key="i_edit_key")
         current = ui.cached(metrics.catalogue, ctx.store, ui.language()).set_index("key").loc[key]

@@ -5,8 +5,10 @@ import streamlit as st
 
 from cockpit import ui
 from ops_core import io, overview, settings
+from ops_core.i18n import t
 
 store, filters = ui.page_context()
+lang = ui.language()
 st.title(ui.tr("data.title"))
 
 st.subheader(ui.tr("data.tables"))
@@ -17,7 +19,8 @@ st.dataframe(counts.rename(columns={"table": ui.tr("data.col.table"), "rows": ui
 
 export_tab, import_tab, audit_tab = st.tabs([ui.tr("data.export"), ui.tr("data.import"), ui.tr("data.audit")])
 with export_tab:
-    entity = st.selectbox(ui.tr("data.export.entity"), list(io.ENTITIES), key="export_entity")
+    entity = st.selectbox(ui.tr("data.export.entity"), list(io.ENTITIES), key="export_entity",
+                          format_func=lambda e: t(f"entity.{e}", lang))
     frame = ui.cached(io.export_entity, store, entity)
     st.caption(ui.tr("data.export.masked"))
     ui.shown_grid(frame.head(ui.cached(settings.get, store, "ui.page_size")), key=f"export_grid_{entity}")
@@ -26,7 +29,8 @@ with export_tab:
                         stored_form=True)
 
 with import_tab:
-    target = st.selectbox(ui.tr("data.import.entity"), list(io.ENTITIES), key="import_entity")
+    target = st.selectbox(ui.tr("data.import.entity"), list(io.ENTITIES), key="import_entity",
+                          format_func=lambda e: t(f"entity.{e}", lang))
     upload = st.file_uploader(ui.tr("data.import.file"), type=["csv", "xlsx"], key="import_file")
     if upload is not None and st.button(ui.tr("data.import.run"), type="primary"):
         ui.import_upload(store, target, upload)
