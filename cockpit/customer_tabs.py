@@ -111,7 +111,7 @@ def show_explain(scored: Scored) -> None:
         st.markdown(f"**{ui.tr('customers.explain.history')}**")
         st.altair_chart(alt.Chart(history).mark_line(point=True).encode(
             x=alt.X("month:T", title=ui.tr("col.month")), y=alt.Y("score:Q", title=ui.tr("col.score")),
-            tooltip=["month", "score", "tier"]), width="stretch")
+            tooltip=ui.tooltips("month", ("score", ".1f"), "tier")), width="stretch")
 
 
 def show_presets(scored: Scored) -> None:

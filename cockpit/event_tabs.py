@@ -16,7 +16,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import edits, ui
-from ops_core import events
+from ops_core import events, present
 from ops_core.filters import Filters
 from ops_core.i18n import label, t
 from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel
@@ -68,8 +68,7 @@ def show_event(ctx: Events) -> None:
         steps = events.funnel(row).assign(step=lambda f: f["step"].map(lambda s: ui.tr(f"events.step.{s}")))
         st.altair_chart(alt.Chart(steps).mark_bar().encode(
             y=alt.Y("step:N", sort=None, title=None), x=alt.X("count:Q", title=ui.tr("col.count")),
-            tooltip=["step", "count", alt.Tooltip("rate_from_previous:Q", format=".0%"),
-                     alt.Tooltip("rate_from_top:Q", format=".0%")]), width="stretch")
+            tooltip=ui.tooltips("step", "count", ("rate_from_previous", ".0%"), ("rate_from_top", ".0%"))), width="stretch")
         ui.table(steps)
     with cost_column:
         st.markdown(f"**{ui.tr('events.costs')}**")
@@ -77,11 +76,16 @@ def show_event(ctx: Events) -> None:
         if breakdown.empty:
             st.info(ui.tr("events.no_costs"))
         else:
-            st.altair_chart(alt.Chart(breakdown.assign(yuan=breakdown["amount_cents"] / 100)).mark_arc().encode(
-                theta="yuan:Q", color=alt.Color("category:N", title=None), tooltip=["category", "yuan"]), width="stretch")
+            lang = ui.language()
+            shown = breakdown.assign(category=present.value_labels(breakdown["category"], "category", lang),
+                                     yuan=present.value_labels(breakdown["amount_cents"], "amount_cents", lang))
+            st.altair_chart(alt.Chart(shown).mark_arc().encode(
+                theta="yuan:Q", color=alt.Color("category:N", title=None),
+                tooltip=[alt.Tooltip("category:N", title=present.header("category", lang)),
+                         alt.Tooltip("yuan:Q", title=present.header("amount_cents", lang), format=",.2f")]), width="stretch")
             ui.table(breakdown)
     st.markdown(f"**{ui.tr('events.goals')}**")
-    ui.table(events.goals_vs_results(event_row, row))
+    ui.table(present.money_rows(events.goals_vs_results(event_row, row), "goal", ["revenue_cents"], ["target", "actual"]))
 
     st.markdown(f"**{ui.tr('events.review')}**")
     stored = ui.cached(events.load_review, ctx.store, int(event_id))
@@ -126,11 +130,14 @@ def show_compare(ctx: Events) -> None:
     roi_column, cost_column = st.columns(2)
     roi_column.altair_chart(alt.Chart(groups.dropna(subset=["roi"])).mark_bar().encode(
         x=alt.X(f"{by}:N", title=None, sort="-y"), y=alt.Y("roi:Q", title=ui.tr("col.roi"), axis=alt.Axis(format="%")),
-        tooltip=[by, alt.Tooltip("roi:Q", format=".0%")]), width="stretch")
-    cost_column.altair_chart(alt.Chart(groups.assign(cpel=groups["cost_per_effective_lead"] / 100).dropna(subset=["cpel"]))
+        tooltip=[alt.Tooltip(f"{by}:N", title=ui.tr(f"col.{by}")),
+                 alt.Tooltip("roi:Q", title=ui.tr("col.roi"), format=".0%")]), width="stretch")
+    cpel = present.value_labels(groups["cost_per_effective_lead"], "cost_per_effective_lead", ui.language())
+    cost_column.altair_chart(alt.Chart(groups.assign(cpel=cpel).dropna(subset=["cpel"]))
                              .mark_bar(color="#f58518").encode(
         x=alt.X(f"{by}:N", title=None, sort="y"), y=alt.Y("cpel:Q", title=ui.tr("col.cost_per_effective_lead")),
-        tooltip=[by, alt.Tooltip("cpel:Q", format=",.0f")]), width="stretch")
+        tooltip=[alt.Tooltip(f"{by}:N", title=ui.tr(f"col.{by}")),
+                 alt.Tooltip("cpel:Q", title=ui.tr("col.cost_per_effective_lead"), format=",.2f")]), width="stretch")
     st.markdown(f"**{ui.tr('events.models')}**")
     comparison = events.model_comparison(ctx.data, ctx.standard, ctx.window, ctx.as_of)
     ui.table(events.rank_table(comparison, ctx.chosen.index).rename(columns={"name": "event"}))
@@ -141,15 +148,19 @@ def show_timeline(ctx: Events) -> None:
     if line.empty:
         st.info(ui.tr("home.empty"))
         return
+    lang = ui.language()
+    line = line.assign(status=line["status"].map(lambda s: ui.tr(f"events.timeline.{s}"))).rename(columns={"name": "event"})
     st.altair_chart(alt.Chart(line).mark_circle(size=140).encode(
-        x=alt.X("start_date:T", title=None), y=alt.Y("name:N", sort=alt.EncodingSortField("start_date"), title=None),
-        color=alt.Color("status:N", title=None), tooltip=["name", "start_date", "end_date", "status"]), width="stretch")
-    money = line.assign(budget=line["budget_cents"] / 100, cost=line["cost_cents"] / 100).melt(
-        id_vars=["name", "start_date"], value_vars=["budget", "cost"], var_name="what", value_name="yuan")
+        x=alt.X("start_date:T", title=None), y=alt.Y("event:N", sort=alt.EncodingSortField("start_date"), title=None),
+        color=alt.Color("status:N", title=None), tooltip=ui.tooltips("event", "start_date", "end_date", "status")), width="stretch")
+    budget, cost = present.header("budget_cents", lang), present.header("cost_cents", lang)
+    money = line.assign(**{budget: present.value_labels(line["budget_cents"], "budget_cents", lang),
+                           cost: present.value_labels(line["cost_cents"], "cost_cents", lang)}).melt(
+        id_vars=["event", "start_date"], value_vars=[budget, cost], var_name="what", value_name="yuan")
     st.altair_chart(alt.Chart(money).mark_bar().encode(
-        x=alt.X("name:N", sort=alt.EncodingSortField("start_date"), title=None), xOffset="what:N",
+        x=alt.X("event:N", sort=alt.EncodingSortField("start_date"), title=None), xOffset="what:N",
         y=alt.Y("yuan:Q", title=ui.tr("col.cost")), color=alt.Color("what:N", title=None),
-        tooltip=["name", "what", alt.Tooltip("yuan:Q", format=",.0f")]), width="stretch")
+        tooltip=ui.tooltips("event", "what", ("yuan", ",.2f"))), width="stretch")
 
 
 def show_data(ctx: Events) -> None:

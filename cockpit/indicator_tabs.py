@@ -74,7 +74,7 @@ def show_scorecard(ctx: View) -> None:
         line = base.mark_line(point=True).encode(x=alt.X("period_start:T", title=ui.tr(f"ind.grain.{ctx.grain.value}")),
                                                  y=alt.Y("value:Q", title=ctx.names[chosen],
                                                          axis=alt.Axis(format=".0%" if metric.unit is metrics.Unit.ratio else ",.0f")),
-                                                 tooltip=["period", "value"])
+                                                 tooltip=ui.tooltips("period", "value"))
         target_line = alt.Chart(goals.assign(period_start=pd.to_datetime(goals["period_start"]))).mark_line(
             strokeDash=[4, 4], color="#e45756").encode(x="period_start:T", y="target:Q")
         st.altair_chart(line + target_line if goals["target"].notna().any() else line, width="stretch")
@@ -95,7 +95,7 @@ def show_scorecard(ctx: View) -> None:
                 y=alt.Y("segment:N", sort="-x", title=None), x=alt.X("contribution:Q", title=ui.tr("ind.contribution"),
                                                     axis=alt.Axis(format=".1%" if metric.unit is metrics.Unit.ratio else ",.0f")),
                 color=alt.condition(alt.datum.segment == mover, alt.value("#f58518"), alt.value("#4c78a8")),
-                tooltip=["segment", "value", "previous", "contribution"]), width="stretch")
+                tooltip=ui.tooltips("segment", "value", "previous", "contribution")), width="stretch")
     if metric.column in ("new", "expansion", "reactivation", "contraction", "churn"):
         st.markdown(f"**{ui.tr('ind.behind', metric=ctx.names[chosen])}**")
         ui.table(ui.cached(indicators.movement_customers, ctx.store, ctx.period, metric.column, ctx.filters).head(200))
@@ -129,7 +129,7 @@ def show_funnel(ctx: View) -> None:
         left, right = st.columns([3, 2])
         left.altair_chart(alt.Chart(shown).mark_bar().encode(
             y=alt.Y("label:N", sort=list(shown["label"]), title=None), x=alt.X("count:Q", title=ui.tr("ind.count")),
-            tooltip=["label", "count", alt.Tooltip("from_previous:Q", format=".1%"), alt.Tooltip("from_top:Q", format=".1%")]),
+            tooltip=ui.tooltips("label", "count", ("from_previous", ".1%"), ("from_top", ".1%"))),
             width="stretch")
         right.dataframe(shown[["label", "count", "from_previous", "from_top"]].rename(columns={
             "label": ui.tr("ind.step"), "count": ui.tr("ind.count"), "from_previous": ui.tr("ind.from_previous"),
@@ -142,7 +142,7 @@ def heat_map(frame: pd.DataFrame, since: str, since_title: str, cohort_title: st
     st.altair_chart(alt.Chart(frame).mark_rect().encode(
         x=alt.X(f"{since}:O", title=since_title), y=alt.Y("cohort:N", title=cohort_title, sort="ascending"),
         color=alt.Color("share:Q", scale=alt.Scale(scheme="blues"), title=ui.tr("ind.cohort.retained")),
-        tooltip=["cohort", "cohort_size", since, alt.Tooltip("share:Q", format=".1%")]), width="stretch")
+        tooltip=ui.tooltips("cohort", "cohort_size", since, ("share", ".1%"))), width="stretch")
 
 
 def show_cohorts(ctx: View) -> None:

@@ -43,10 +43,10 @@ import pandas as pd
 from sqlalchemy import BigInteger, Connection, cast, func, select
 from sqlalchemy.orm import Session
 
-from ops_core import settings, writes
+from ops_core import present, settings, writes
 from ops_core.db.models import TABLES
 from ops_core.errors import StaleVersion, UsageError, require_columns
-from ops_core.vocab import Industry, TitleLevel, values
+from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel, values
 
 STANDARD_KEY = "events.effective_lead_standard"
 WINDOW_KEY = "events.attribution_window_days"
@@ -619,7 +619,9 @@ def review_markdown(event_row: pd.Series, metrics_row: pd.Series, review: Mappin
     dates = str(start) if start == end else f"{start} to {end}"
     lines = [
         f"# Event review: {event_row['name']}", "",
-        f"{event_row['format']} {event_row['kind']}, {event_row['organisation']}; {dates}; "
+        f"{present.label_of(event_row['format'], EventFormat, 'en')} "
+        f"{present.label_of(event_row['kind'], EventKind, 'en').lower()}, "
+        f"{present.label_of(event_row['organisation'], EventOrganisation, 'en').lower()}; {dates}; "
         f"{event_row.get('location') or 'no location'}; purposes: {event_row.get('purposes') or '-'}.", "",
         f"- As of: {day}",
         f"- Attribution model: {MODEL_TEXT[model]}; window {window} days",
@@ -635,7 +637,7 @@ def review_markdown(event_row: pd.Series, metrics_row: pd.Series, review: Mappin
     lines += [
         "",
         f"Cost {yuan(metrics_row['cost_cents'])} yuan (budget {yuan(event_row['budget_cents'])}); "
-        f"ROI {_ratio_text(metrics_row['roi'])}; pipeline {yuan(metrics_row['pipeline_cents'])} yuan; "
+        f"ROI {_ratio_text(metrics_row['roi'], True)}; pipeline {yuan(metrics_row['pipeline_cents'])} yuan; "
         f"cost per effective lead {yuan(_round_cents(metrics_row['cost_per_effective_lead']))} yuan; "
         f"{int(metrics_row['too_early'])} leads still inside the window (too early to judge).",
     ]

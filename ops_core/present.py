@@ -453,6 +453,14 @@ def frame(df: pd.DataFrame, lang: str, *, columns: Mapping[str, Column] | None =
     return pd.DataFrame(shown, index=out.index), formats
 
 
+def money_rows(df: pd.DataFrame, key: str, money_keys: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
+    """A long table whose rows mix units (goals: counts and a revenue in cents): the ``columns`` of the
+    rows whose ``key`` is one of ``money_keys`` turned from cents to yuan, the other rows as they are."""
+    rows = df[key].isin(list(money_keys))
+    return df.assign(**{c: pd.to_numeric(df[c], errors="coerce").astype("float64").where(~rows, df[c] / 100)
+                        for c in columns if c in df.columns})
+
+
 def with_vocabulary(name: str, vocabulary: Vocabulary) -> dict[str, Column]:
     """An override for ``frame``: the catalogue's column ``name`` read with another vocabulary."""
     return {name: replace(CATALOGUE[name], vocabulary=vocabulary)}

@@ -61,7 +61,7 @@ with chart_left:
         x=alt.X("score_from:Q", bin="binned", title=ui.tr("col.score"), scale=alt.Scale(domain=[0, 100])),
         x2="score_to:Q", y=alt.Y("customers:Q", stack=True, title=ui.tr("col.customers")),
         color=alt.Color("tier:N", scale=tier_scale, sort=list(rules.names), title=ui.tr("col.tier")),
-        order="tier_rank:Q", tooltip=["tier", "score_from", "score_to", "customers"]), width="stretch")
+        order="tier_rank:Q", tooltip=ui.tooltips("tier", "score_from", "score_to", "customers")), width="stretch")
 with chart_right:
     st.markdown(f"**{ui.tr('customers.industry_chart')}**")
     by_industry_counts = view.tier_by_industry(shown, rules.names)
@@ -69,7 +69,7 @@ with chart_right:
     st.altair_chart(alt.Chart(by_industry_counts).mark_bar().encode(
         y=alt.Y("industry:N", title=None, sort="-x"), x=alt.X("customers:Q", stack=True, title=ui.tr("col.customers")),
         color=alt.Color("tier:N", scale=tier_scale, sort=list(rules.names), title=ui.tr("col.tier")),
-        order="tier_rank:Q", tooltip=["industry", "tier", "customers"]), width="stretch")
+        order="tier_rank:Q", tooltip=ui.tooltips("industry", "tier", "customers")), width="stretch")
 
 # --- the list, one page at a time --------------------------------------------------------------
 st.subheader(ui.tr("customers.list"))

@@ -7,6 +7,7 @@ says yuan over values 100 times too large) are all failures, wherever they appea
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pandas as pd
@@ -104,10 +105,57 @@ WIDGETS = ("selectbox", "multiselect", "radio", "slider", "select_slider", "numb
            "checkbox", "toggle", "date_input", "time_input", "button", "color_picker")
 
 
+def encodings(spec: object) -> list[tuple[str, dict]]:
+    """Every (channel, encoding) of a Vega-Lite spec, layers and tooltip lists included."""
+    found: list[tuple[str, dict]] = []
+    if isinstance(spec, dict):
+        for channel, value in (spec.get("encoding") or {}).items():
+            for one in value if isinstance(value, list) else [value]:
+                if isinstance(one, dict):
+                    found.append((channel, one))
+        for key in ("layer", "hconcat", "vconcat", "concat"):
+            for part in spec.get(key) or []:
+                found += encodings(part)
+        if isinstance(spec.get("spec"), dict):
+            found += encodings(spec["spec"])
+    return found
+
+
+def chart_problems(element, where: str, lang: str) -> list[str]:
+    """A chart's axis, legend and tooltip titles (a field without a title is shown by its name) and
+    the text values of its data."""
+    import pyarrow as pa
+
+    found: list[str] = []
+    spec = json.loads(element.proto.spec)
+    for channel, encoding in encodings(spec):
+        field = encoding.get("field")
+        if field is None or channel in ("order", "xOffset", "yOffset", "theta", "x2", "y2"):  # x2, y2 share x, y
+            continue
+        shown = encoding.get("title", field)
+        if shown is not None and (SNAKE.match(str(shown)) or str(shown) in STORED_NAMES - {"L"}):
+            found.append(f"{where}: {channel} titled {shown!r}")
+    for dataset in element.proto.datasets:
+        data = pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+        for column in data.columns:
+            cells = {v for v in data[column].dropna() if isinstance(v, str)}
+            stray = cells & CODES_WITH_UNDERSCORE
+            spec_column = present.CATALOGUE.get(str(column))
+            if spec_column is not None and spec_column.kind == present.Kind.vocabulary and \
+                    not isinstance(spec_column.vocabulary, str):
+                stray |= cells & raw_codes(spec_column, lang)
+            if stray:
+                found.append(f"{where}: chart data {column!r} shows codes {sorted(stray)[:5]}")
+    return found
+
+
 def what_a_person_reads(app, where: str, lang: str, bound: float) -> list[str]:
     found: list[str] = []
     for i, element in enumerate(app.dataframe):
         found += table_problems(element.value, f"{where} table {i}", lang, bound)
+    charts = [e for e in app.main if getattr(e, "type", "") in ("vega_lite_chart", "arrow_vega_lite_chart")]
+    for i, element in enumerate(charts):
+        found += chart_problems(element, f"{where} chart {i}", lang)
     for element in app.metric:
         found += label_problems(element.label, f"{where} metric label")
     for kind in WIDGETS:
