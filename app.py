@@ -1,45 +1,46 @@
 """Ops Cockpit: the navigation frame and the one shared sidebar.
 
-Start with ``streamlit run app.py``. The store is opened (and migrated) before any page runs; if it
-cannot be reached the user sees a clear page with the URL (password hidden) and a retry button.
+Start with ``streamlit run app.py``. The navigation comes first, before anything slow: a freshly
+started server runs its first visit in Streamlit's old pages-directory mode (every file of
+``pages/`` listed by its file name) until ``st.navigation`` is called, so it is called before the
+store is opened, migrated or filled with the demo company. Streamlit's own sidebar listing is off
+(``client.showSidebarNavigation`` in ``.streamlit/config.toml``, which also hides that old-mode
+listing); the sidebar draws the product's pages by their titles itself. If the store cannot be
+reached every address shows a clear page with the URL (password hidden) and a retry button.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from cockpit import ui
+from cockpit import frame
 
 st.set_page_config(page_title="Ops Cockpit", page_icon="📊", layout="wide")
 
-
-def show_store_down(exc: BaseException) -> None:
-    """Every address shows the clear page; st.navigation must still be called, or Streamlit falls
-    back to running files from pages/ on its own."""
-    st.navigation([st.Page(lambda: ui.store_down_page(exc), title=ui.tr("store.down.title"), icon="⚠️")],
-                  position="hidden").run()
-    st.stop()
-
-
-try:
-    store = ui.engine()
-    ui.ensure_demo_company(store)
-except ui.STORE_ERRORS as exc:
-    show_store_down(exc)
-
+HOME = st.Page("pages/home.py", title=frame.tr("nav.home"), icon="🏠", default=True, url_path="")
 PAGES = [
-    st.Page("pages/home.py", title=ui.tr("nav.home"), icon="🏠", default=True, url_path="home"),
-    st.Page("pages/indicators.py", title=ui.tr("nav.indicators"), icon="📈", url_path="indicators"),
-    st.Page("pages/customers.py", title=ui.tr("nav.customers"), icon="🏷️", url_path="customers"),
-    st.Page("pages/demands.py", title=ui.tr("nav.demands"), icon="🗂️", url_path="demands"),
-    st.Page("pages/feedback.py", title=ui.tr("nav.feedback"), icon="💬", url_path="feedback"),
-    st.Page("pages/events.py", title=ui.tr("nav.events"), icon="🎪", url_path="events"),
-    st.Page("pages/data.py", title=ui.tr("nav.data"), icon="🗄️", url_path="data"),
+    HOME,
+    st.Page("pages/indicators.py", title=frame.tr("nav.indicators"), icon="📈", url_path="indicators"),
+    st.Page("pages/customers.py", title=frame.tr("nav.customers"), icon="🏷️", url_path="customers"),
+    st.Page("pages/demands.py", title=frame.tr("nav.demands"), icon="🗂️", url_path="demands"),
+    st.Page("pages/feedback.py", title=frame.tr("nav.feedback"), icon="💬", url_path="feedback"),
+    st.Page("pages/events.py", title=frame.tr("nav.events"), icon="🎪", url_path="events"),
+    st.Page("pages/data.py", title=frame.tr("nav.data"), icon="🗄️", url_path="data"),
 ]
+# The home page lives at the root address; a link to /home opens it there too.
+HOME_ALIAS = st.Page(lambda: st.switch_page(HOME, query_params=st.query_params.to_dict()), title=frame.tr("nav.home"),
+                     url_path="home", visibility="hidden")
 
-page = st.navigation(PAGES)
+page = st.navigation([*PAGES, HOME_ALIAS], position="hidden")
+frame.page_links(PAGES)
+with st.spinner(frame.tr("app.starting")):  # the calculations and the store's modules: seconds on a cold server
+    from cockpit import ui
+
 st.session_state[ui.CURRENT_PAGE_KEY] = page.url_path
 try:
+    with st.spinner(frame.tr("store.opening")):  # connect and bring the schema up to date
+        store = ui.engine()
+    ui.ensure_demo_company(store)
     ui.sidebar(store)
     page.run()
-except ui.STORE_ERRORS as exc:  # the database went away while a page was drawing
+except ui.STORE_ERRORS as exc:  # the database cannot be reached, or went away while a page was drawing
     ui.store_down_page(exc)

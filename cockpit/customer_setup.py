@@ -32,13 +32,14 @@ def methods_and_mappings(base: tiers.Preset | None) -> tuple[dict[str, scoring.M
                 with columns[i % 3]:
                     options = [scoring.Method.mapping.value] if dim.kind == "categorical" else \
                         [m.value for m in scoring.Method if m != scoring.Method.mapping]
-                    method = st.selectbox(dimension_name(dim.key), options, index=options.index(start.method.value)
-                                          if start.method.value in options else 0, key=f"c_method_{dim.key}")
+                    ui.start_widget(f"c_method_{dim.key}", start.method.value if start.method.value in options else options[0])
+                    method = st.selectbox(dimension_name(dim.key), options, key=f"c_method_{dim.key}")
                     floor, ceiling = start.floor, start.ceiling
                     if method == scoring.Method.bounded.value:
-                        floor = st.number_input(ui.tr("customers.floor"), value=float(floor or 0.0), key=f"c_floor_{dim.key}")
-                        ceiling = st.number_input(ui.tr("customers.ceiling"), value=float(ceiling if ceiling is not None else 1.0),
-                                                  key=f"c_ceiling_{dim.key}")
+                        ui.start_widget(f"c_floor_{dim.key}", float(floor or 0.0))
+                        ui.start_widget(f"c_ceiling_{dim.key}", float(ceiling if ceiling is not None else 1.0))
+                        floor = st.number_input(ui.tr("customers.floor"), key=f"c_floor_{dim.key}")
+                        ceiling = st.number_input(ui.tr("customers.ceiling"), key=f"c_ceiling_{dim.key}")
                     methods[dim.key] = scoring.MethodSpec(scoring.Method(method), start.winsor_pct, floor, ceiling)
             st.markdown(f"**{ui.tr('customers.mapping')}**")
             mapping_rows = st.data_editor(
@@ -64,8 +65,9 @@ def weights(base: tiers.Preset | None) -> dict[str, float]:
     slider_columns = st.columns(3)
     for i, dim in enumerate(scoring.DIMENSIONS):
         with slider_columns[i % 3]:
-            raw_weights[dim.key] = st.slider(dimension_name(dim.key), 0, 100, weights_start.get(dim.key, 0),
-                                             key=f"c_weight_{dim.key}", help=dim.definition)
+            key = f"c_weight_{dim.key}"
+            ui.start_widget(key, weights_start.get(dim.key, 0))
+            raw_weights[dim.key] = st.slider(dimension_name(dim.key), 0, 100, key=key, help=dim.definition)
     st.session_state[ui.KEPT_WEIGHTS_KEY] = raw_weights
     total_weight = sum(raw_weights.values())
     if total_weight == 0:
@@ -83,18 +85,23 @@ def tier_rules(store: Engine, base: tiers.Preset | None) -> tiers.TierRules:
     if rules_box.open:
         with rules_box:
             modes = ["quota", "cutoff"]
-            mode = st.radio(ui.tr("customers.mode"), modes, index=modes.index(mode), horizontal=True,
+            ui.start_widget("c_mode", mode)
+            mode = st.radio(ui.tr("customers.mode"), modes, horizontal=True,
                             format_func=lambda m: ui.tr(f"customers.mode.{m}"), key="c_mode")
             rule_columns = st.columns(len(rules_start.names) - 1)
+            for i, (quota, cutoff) in enumerate(zip(rules_start.quotas, rules_start.cutoffs, strict=False)):
+                ui.start_widget(f"c_quota_{i}", float(quota))
+                ui.start_widget(f"c_cutoff_{i}", float(cutoff))
+            ui.start_widget("c_by_industry", rules_start.by_industry)
             if mode == "quota":
-                shares = tuple(rule_columns[i].number_input(ui.tr("customers.quota", tier=name), 0.01, 0.98, float(q), 0.01,
+                shares = tuple(rule_columns[i].number_input(ui.tr("customers.quota", tier=ui.tier_label(name)), 0.01, 0.98, step=0.01,
                                                             key=f"c_quota_{i}")
-                               for i, (name, q) in enumerate(zip(rules_start.names, rules_start.quotas, strict=False)))
+                               for i, name in enumerate(rules_start.names[:len(rules_start.quotas)]))
             else:
-                floors = tuple(rule_columns[i].number_input(ui.tr("customers.cutoff", tier=name), 0.0, 100.0, float(c), 1.0,
+                floors = tuple(rule_columns[i].number_input(ui.tr("customers.cutoff", tier=ui.tier_label(name)), 0.0, 100.0, step=1.0,
                                                             key=f"c_cutoff_{i}")
-                               for i, (name, c) in enumerate(zip(rules_start.names, rules_start.cutoffs, strict=False)))
-            by_industry = st.checkbox(ui.tr("customers.by_industry"), value=rules_start.by_industry, key="c_by_industry")
+                               for i, name in enumerate(rules_start.names[:len(rules_start.cutoffs)]))
+            by_industry = st.checkbox(ui.tr("customers.by_industry"), key="c_by_industry")
     try:
         rules = tiers.TierRules(mode, rules_start.names, shares, floors, by_industry)
     except OpsError as exc:
@@ -112,7 +119,7 @@ def list_filters(rules: tiers.TierRules) -> view.ViewFilters:
     start_view = st.session_state.get("c_view") or view.ViewFilters.from_query_params(params)
     filter_columns = st.columns([2, 2, 2, 2, 3])
     view_filters = view.ViewFilters(
-        tiers=tuple(filter_columns[0].multiselect(ui.tr("customers.filter.tiers"), list(rules.names), default=[
+        tiers=tuple(filter_columns[0].multiselect(ui.tr("customers.filter.tiers"), list(rules.names), format_func=ui.tier_label, default=[
             t for t in start_view.tiers if t in rules.names], key="c_f_tiers", placeholder=ui.tr("filters.choose"))),
         product_lines=tuple(filter_columns[1].multiselect(ui.tr("customers.filter.lines"), list(values(ProductLine)), default=[
             p for p in start_view.product_lines if p in values(ProductLine)], key="c_f_lines", placeholder=ui.tr("filters.choose"))),

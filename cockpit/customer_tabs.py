@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from cockpit import ui
+from cockpit import edits, ui
 from ops_core import contacts, present, rfm, risk, scoring, tiers
 from ops_core import customer_view as view
 from ops_core.filters import Filters
@@ -67,7 +68,7 @@ def show_service(scored: Scored) -> None:
     ui.table(load)
     short = load.loc[load["shortfall"] > 0, "tier"].tolist() if "shortfall" in load.columns else []
     if short:
-        st.warning(ui.tr("customers.shortfall", tiers=", ".join(short)))
+        st.warning(ui.tr("customers.shortfall", tiers=", ".join(map(ui.tier_label, short))))
     else:
         st.success(ui.tr("customers.no_shortfall"))
     ui.table(models)
@@ -91,10 +92,10 @@ def show_explain(scored: Scored) -> None:
     code = st.selectbox(ui.tr("customers.explain.pick"), codes, format_func=lambda c: f"{c} · {names[c]}", key="c_explain")
     customer_id = table.index[table["code"] == code][0]
     detail = scoring.explain(scored.features, scored.normalised.values, scored.weights, customer_id, view.tier_floors(table))
-    st.markdown(ui.tr("customers.explain.summary", score=detail.attrs["score"], tier=table.at[customer_id, "tier"]))
+    st.markdown(ui.tr("customers.explain.summary", score=detail.attrs["score"], tier=ui.tier_label(table.at[customer_id, "tier"])))
     if detail.attrs.get("next_tier"):
         fastest = detail.attrs["closes_gap_fastest"]
-        st.markdown(ui.tr("customers.explain.gap", gap=detail.attrs["gap_points"], next_tier=detail.attrs["next_tier"],
+        st.markdown(ui.tr("customers.explain.gap", gap=detail.attrs["gap_points"], next_tier=ui.tier_label(detail.attrs["next_tier"]),
                           dimension=dimension_name(fastest) if fastest else "—"))
     else:
         st.markdown(ui.tr("customers.explain.top"))
@@ -109,9 +110,10 @@ def show_explain(scored: Scored) -> None:
     history = ui.cached(tiers.score_history, scored.store, int(customer_id))
     if not history.empty:
         st.markdown(f"**{ui.tr('customers.explain.history')}**")
-        st.altair_chart(alt.Chart(history).mark_line(point=True).encode(
+        st.altair_chart(ui.localised(alt.Chart(history.assign(tier=history["tier"].map(ui.tier_label))).mark_line(point=True).encode(
             x=alt.X("month:T", title=ui.tr("col.month")), y=alt.Y("score:Q", title=ui.tr("col.score")),
-            tooltip=ui.tooltips("month", ("score", ".1f"), "tier")), width="stretch")
+            tooltip=[alt.Tooltip("month:T", title=ui.tr("col.month")), alt.Tooltip("score:Q", title=ui.tr("col.score")),
+                     alt.Tooltip("tier:N", title=ui.tr("col.tier"))])), width="stretch")
 
 
 def show_presets(scored: Scored) -> None:
@@ -126,10 +128,29 @@ def show_presets(scored: Scored) -> None:
         before, after = scored.rescored(other)["tier"], scored.table["tier"]
         st.markdown(f"**{ui.tr('customers.preset.matrix')}**")
         matrix = tiers.migration_matrix(before, after, list(scored.rules.names))
+        matrix = matrix.rename(index=ui.tier_label, columns=ui.tier_label)
         st.dataframe(matrix.rename_axis(index=ui.tr("customers.preset.matrix_corner", preset=other.name)), width="stretch")
         movers = tiers.movers(before, after)
         st.markdown(f"**{ui.tr('customers.preset.movers')}** ({len(movers):,})")
         ui.table(movers.join(scored.table[["code", "name"]], on="customer_id").head(500))
+
+
+# The widgets a preset sets: loading one (or its newer version) starts them from it again.
+PRESET_WIDGETS = ("c_weight_", "c_method_", "c_quota_", "c_cutoff_", "c_floor_", "c_ceiling_", "c_kept_", "c_mapping",
+                  "c_mode", "c_by_industry")
+
+
+def preset_record(name: str) -> str:
+    return f"preset:{name}"
+
+
+def preset_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A stored preset as a person reads it: each weight as its share, and whether it is published."""
+    weights = {k: float(v) for k, v in (stored.get("weights") or {}).items()}
+    total = sum(weights.values()) or 1.0
+    shares = ", ".join(f"{dimension_name(k)} {present.percent(w / total, 0)}" for k, w in weights.items()
+                       if k in scoring.DIMENSIONS_BY_KEY)
+    return [(ui.tr("customers.weights"), shares), (ui.tr("customers.preset.is_published"), bool(stored.get("published")))]
 
 
 def _preset_actions(scored: Scored) -> None:
@@ -137,26 +158,30 @@ def _preset_actions(scored: Scored) -> None:
     presets, loaded, actor = scored.presets, scored.loaded, ui.acting_user()
     choice = st.selectbox(ui.tr("customers.preset.load"), ["", *presets], key="c_preset_pick",
                           format_func=lambda n: n or ui.tr("customers.preset.none"))
-    if choice != (loaded or ""):  # start every slider and method from the chosen preset
+    if choice != (loaded or ""):  # start every slider and method from the chosen preset, as stored now
         st.session_state["c_loaded_preset"] = choice or None
-        for key in [k for k in st.session_state if str(k).startswith(("c_weight_", "c_method_", "c_quota_", "c_cutoff_",
-                                                                      "c_floor_", "c_ceiling_", "c_kept_", "c_mapping"))]:
+        edits.forget(preset_record(choice))
+        for key in [k for k in st.session_state if str(k).startswith((*PRESET_WIDGETS, "c_preset_name"))]:
             del st.session_state[key]
         st.rerun()
+    # Each preset at the version this reader saw: when it was loaded, else when the list first showed it.
+    seen = {n: edits.seen(preset_record(n), {"version": p.version}) for n, p in presets.items()}
     name = st.text_input(ui.tr("customers.preset.name"), value=loaded or "", key="c_preset_name").strip()
+    edits.notice(preset_record(name or loaded or ""))
     if st.button(ui.tr("customers.preset.save"), key="c_preset_save") and name:
-        existing = presets.get(name)
-        ui.act(scored.store, lambda s: tiers.save_preset(s, actor, name, scored.weights, scored.methods, scored.rules,
-                                                         mappings=scored.mappings,
-                                                         expected_version=existing.version if existing else None),
-               "customers.preset.saved", name=name)
+        expected = seen[name]["version"] if name in seen else None
+        edits.save(scored.store, preset_record(name),
+                   lambda s: tiers.save_preset(s, actor, name, scored.weights, scored.methods, scored.rules,
+                                               mappings=scored.mappings, expected_version=expected),
+                   "customers.preset.saved", preset_fields, widgets=PRESET_WIDGETS, name=name)
     published = next((p for p in presets.values() if p.published), None)
     if published:
         st.caption(ui.tr("customers.preset.published", name=published.name))
     if loaded in presets and st.button(ui.tr("customers.preset.publish"), key="c_publish"):
         chosen = presets[loaded]
-        ui.act(scored.store, lambda s: tiers.publish_preset(s, actor, chosen.id, chosen.version),
-               "customers.preset.publish_done", name=loaded)
+        edits.save(scored.store, preset_record(loaded),
+                   lambda s: tiers.publish_preset(s, actor, chosen.id, seen[loaded]["version"]),
+                   "customers.preset.publish_done", preset_fields, widgets=PRESET_WIDGETS, name=loaded)
     month = dt.date(scored.as_of.year, scored.as_of.month, 1)
     if published and st.button(ui.tr("customers.preset.snapshot", month=f"{month:%Y-%m}"), key="c_snapshot"):
         frozen = scored.rescored(published)

@@ -6,16 +6,17 @@ Each tab reads one ``Board`` (what the page above it computed); only the open ta
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from cockpit import ui
-from ops_core import demand
+from cockpit import edits, ui
+from ops_core import demand, present
 from ops_core.i18n import label
 from ops_core.vocab import DemandSource, DemandStatus, ProductArea, ReleaseStatus, values
 
@@ -33,24 +34,77 @@ class Board:
 
 
 def draw(b: Board) -> None:
-    """The tab bar, and the open tab's content."""
+    """The tab bar, and the open tab's content; a link to one demand opens it on the ranked list."""
+    ui.open_from_link(ui.DEMAND_LINK, "d_go_to", "d_tab", "d.tab.list")
     ui.lazy_tabs(TABS, "d_tab", b)
+
+
+def show_linked_feedback(b: Board, demand_id: int, shown: int = 20) -> None:
+    """The feedback items routed to this demand, each a link that opens it on the feedback page."""
+    linked = ui.cached(demand.linked_feedback, b.store, demand_id)
+    if linked.empty:
+        st.caption(ui.tr("d.no_linked_feedback"))
+        return
+    with st.expander(ui.tr("d.linked_feedback", count=len(linked)), expanded=len(linked) <= 5):
+        for item in linked.head(shown).itertuples():
+            text = item.text if len(item.text) <= 60 else item.text[:59] + "…"
+            ui.link_to("pages/feedback.py", ui.FEEDBACK_LINK, item.feedback_id,
+                       ui.tr("d.feedback_link", id=item.feedback_id, customer=item.customer_name or "—", text=text))
+        if len(linked) > shown:
+            st.caption(ui.tr("d.more_feedback", count=len(linked) - shown))
 
 
 def status_name(status: str) -> str:
     return label(DemandStatus, status, ui.language())
 
 
-def move(b: Board, row: pd.Series, to_status: str, reason: str | None = None) -> None:
-    """Move one demand from the version it was drawn at; a stale version is refused with the newer values."""
-    ui.act(b.store, lambda s: demand.transition(s, ui.acting_user(), int(row["demand_id"]), int(row["version"]), to_status,
-                                    reason=reason, now=dt.datetime.now()), "d.moved")
+def demand_record(demand_id: int) -> str:
+    return f"demand:{demand_id}"
 
 
-def move_buttons(b: Board, row: pd.Series) -> None:
-    """The moves this demand allows, each one write."""
+def demand_fields(b: Board) -> edits.Fields:
+    """A stored demand as its forms show it: owner, effort, urgency, release by name, status by label."""
+    def fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
+        release = stored.get("target_release_id")
+        return [(ui.tr("d.owner"), stored.get("owner")), (ui.tr("d.effort"), stored.get("effort_days")),
+                (ui.tr("d.urgency"), stored.get("urgency")),
+                (ui.tr("d.release"), None if release is None else b.release_names.get(int(release), release)),
+                (ui.tr("d.col.status"), status_name(stored["status"]))]
+    return fields
+
+
+def move(b: Board, row: Mapping[str, Any], to_status: str, reason: str | None = None, release_id: int | None = None) -> None:
+    """Move one demand from the version its reader saw; a stale version is refused with the newer values."""
+    demand_id = int(row["demand_id"])
+    edits.save(b.store, demand_record(demand_id),
+               lambda s: demand.transition(s, ui.acting_user(), demand_id, int(row["version"]), to_status,
+                                           reason=reason, now=dt.datetime.now(), release_id=release_id),
+               "d.moved", demand_fields(b))
+
+
+def shipped_releases(b: Board) -> dict[int, str]:
+    """The releases a demand may be released into: those that have shipped, newest first."""
+    shipped = b.releases[b.releases["status"] == ReleaseStatus.released]
+    return dict(zip(shipped["release_id"].astype(int), shipped["version_label"], strict=True))
+
+
+def move_buttons(b: Board, current: pd.Series) -> None:
+    """The moves this demand allows from the status its reader saw, each one write; released asks which
+    shipped release it went out in."""
+    row = edits.seen(demand_record(int(current["demand_id"])), current)
     for target in demand.allowed_moves(row["status"]):
-        if target == DemandStatus.rejected:
+        if target == DemandStatus.released:
+            shipped = shipped_releases(b)
+            if not shipped:
+                st.caption(ui.tr("d.no_shipped_release"))
+                continue
+            own = row["target_release_id"]
+            options = list(shipped)
+            chosen = st.selectbox(ui.tr("d.shipped_in"), options, format_func=shipped.get, key=f"d_ship_in_{row['demand_id']}",
+                                  index=options.index(int(own)) if pd.notna(own) and int(own) in shipped else 0)
+            if st.button(f"→ {status_name(target)}", key=f"d_mv_{row['demand_id']}_{target}"):
+                move(b, row, target, release_id=chosen)
+        elif target == DemandStatus.rejected:
             reason = st.text_input(ui.tr("d.reason"), key=f"d_reason_{row['demand_id']}")
             if st.button(ui.tr("d.reject"), key=f"d_rej_{row['demand_id']}", disabled=not reason.strip()):
                 move(b, row, target, reason)
@@ -74,6 +128,7 @@ def show_board(b: Board) -> None:
                     move_buttons(b, row)
         if len(cards) > per_column:
             column.caption(ui.tr("d.more", count=len(cards) - per_column))
+    edits.notices("demand:")  # a move refused in a card's menu is told here, above the board
     rejected = int((b.ranked["status"] == DemandStatus.rejected).sum())
     st.caption(ui.tr("d.rejected", count=rejected))
 
@@ -90,24 +145,35 @@ def show_list(b: Board) -> None:
     if demand_id is None or demand_id not in set(b.board["demand_id"]):
         st.info(ui.tr("d.pick"))
         return
-    row = b.board.set_index("demand_id").loc[demand_id]
+    current = b.board.set_index("demand_id").loc[demand_id]
+    row = edits.seen(demand_record(demand_id), pd.Series({**current.to_dict(), "demand_id": demand_id}))
     st.subheader(f"#{demand_id} {row['title']}")
+    ui.showing(ui.DEMAND_LINK, demand_id)
+    show_linked_feedback(b, demand_id)
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{ui.tr('d.history')}**")
         ui.table(ui.cached(demand.history, b.store, demand_id).assign(
             from_status=lambda f: f["from_status"].map(lambda v: status_name(v) if isinstance(v, str) else ""),
             to_status=lambda f: f["to_status"].map(status_name)))
+        edits.notice(demand_record(demand_id))
         with st.form(f"d_edit_{demand_id}"):
-            owner = st.text_input(ui.tr("d.owner"), value=row["owner"] if isinstance(row["owner"], str) else "")
-            effort = st.number_input(ui.tr("d.effort"), min_value=0.0, value=float(row["effort_days"]) if pd.notna(row["effort_days"]) else 0.0)
-            urgency = st.select_slider(ui.tr("d.urgency"), demand.URGENCY_LEVELS, value=int(row["urgency"]))
+            owner = st.text_input(ui.tr("d.owner"), value=row["owner"] if isinstance(row["owner"], str) else "",
+                                  key=f"d_edit_{demand_id}_owner")
+            effort = st.number_input(ui.tr("d.effort"), min_value=0.0, value=float(row["effort_days"]) if pd.notna(row["effort_days"]) else 0.0,
+                                     key=f"d_edit_{demand_id}_effort")
+            urgency = st.select_slider(ui.tr("d.urgency"), demand.URGENCY_LEVELS, value=int(row["urgency"]),
+                                       key=f"d_edit_{demand_id}_urgency")
             release = st.selectbox(ui.tr("d.release"), [None, *b.release_names], format_func=lambda r: b.release_names.get(r, "—"),
-                                   index=([None, *b.release_names].index(row["target_release_id"]) if pd.notna(row["target_release_id"]) else 0))
-            if st.form_submit_button(ui.tr("d.save")):
-                ui.act(b.store, lambda s: demand.update(s, ui.acting_user(), demand_id, int(row["version"]), {
-                    "owner": owner.strip() or None, "effort_days": effort or None, "urgency": urgency,
-                    "target_release_id": release}), "d.saved")
+                                   index=([None, *b.release_names].index(row["target_release_id"]) if pd.notna(row["target_release_id"]) else 0),
+                                   key=f"d_edit_{demand_id}_release")
+            if st.form_submit_button(ui.tr("d.save"), key="d_edit_save"):
+                changes = {"owner": owner.strip() or None, "effort_days": effort or None, "urgency": urgency,
+                           "target_release_id": release}
+                before = {k: None if pd.isna(row[k]) else row[k] for k in changes}
+                edits.save(b.store, demand_record(demand_id),
+                           lambda s: demand.update(s, ui.acting_user(), demand_id, int(row["version"]), changes), "d.saved",
+                           demand_fields(b), widgets=(f"d_edit_{demand_id}_",), changed=changes != before)
     with right:
         if row["status"] == DemandStatus.released:
             inform = ui.cached(demand.to_inform, b.store, demand_id)
@@ -119,7 +185,7 @@ def show_list(b: Board) -> None:
         else:
             st.markdown(f"**{ui.tr('d.asking')}**")
             ui.table(ui.cached(demand.to_inform, b.store, demand_id)[["csm", "customer_code", "customer", "feedback_items"]])
-            move_buttons(b, pd.Series({**row.to_dict(), "demand_id": demand_id}))
+            move_buttons(b, row)
 
 
 def show_releases(b: Board) -> None:
@@ -127,7 +193,9 @@ def show_releases(b: Board) -> None:
         st.info(ui.tr("d.no_releases"))
     else:
         release_id = st.selectbox(ui.tr("d.release"), list(b.release_names), format_func=lambda r: b.release_names[r], key="d_rel")
-        current = b.releases.set_index("release_id").loc[release_id]
+        record = f"release:{release_id}"
+        current = edits.seen(record, b.releases.set_index("release_id").loc[release_id])  # as this reader saw it
+        edits.notice(record)
         draft = current["notes"] if isinstance(current["notes"], str) and current["notes"].strip() else \
             ui.cached(demand.release_notes, b.store, int(release_id))
         notes = st.text_area(ui.tr("d.notes"), value=draft, height=260, key=f"d_notes_{release_id}")
@@ -135,10 +203,14 @@ def show_releases(b: Board) -> None:
                          demands=int(current["demands"]), released=int(current["released"])))
         left, middle, right = st.columns(3)
         if current["status"] != ReleaseStatus.released and middle.button(ui.tr("d.ship"), key="d_ship"):
-            ui.act(b.store, lambda s: demand.ship_release(s, ui.acting_user(), int(release_id), int(current["version"]), on=b.today),
-                   "d.shipped")
+            edits.save(b.store, record, lambda s: demand.ship_release(s, ui.acting_user(), int(release_id), int(current["version"]),
+                                                                      on=b.today), "d.shipped", release_fields,
+                       widgets=(f"d_notes_{release_id}",))
         if left.button(ui.tr("d.save_notes"), key="d_save_notes"):
-            ui.act(b.store, lambda s: demand.save_release_notes(s, ui.acting_user(), int(release_id), int(current["version"]), notes), "d.saved")
+            edits.save(b.store, record, lambda s: demand.save_release_notes(s, ui.acting_user(), int(release_id),
+                                                                            int(current["version"]), notes),
+                       "d.saved", release_fields, widgets=(f"d_notes_{release_id}",),
+                       changed=notes != (current["notes"] if isinstance(current["notes"], str) else ""))
         right.download_button(ui.tr("d.download_notes"), notes.encode("utf-8"), f"release-{current['version_label']}.md",
                               mime="text/markdown", key="d_dl_notes", on_click="ignore")
     with st.expander(ui.tr("d.new_release")):
@@ -152,26 +224,32 @@ def show_releases(b: Board) -> None:
     ui.table(ui.cached(demand.catalogue, b.store)[["state", "title", "product_area", "version_label", "release_date"]])
 
 
+def release_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A stored release as its form shows it: status by label, date, and the notes."""
+    return [(ui.tr("d.col.status"), present.label_of(stored["status"], ReleaseStatus, ui.language())),
+            (ui.tr("d.release_date"), present.date_text(stored.get("release_date"))), (ui.tr("d.notes"), stored.get("notes"))]
+
+
 def show_flow(b: Board) -> None:
     flow = ui.cached(demand.flow_metrics, b.store, b.today)
     left, mid, right = st.columns(3)
     with left:
         st.markdown(f"**{ui.tr('d.wip')}**")
-        st.altair_chart(alt.Chart(flow["wip"].assign(status=flow["wip"]["status"].map(status_name))).mark_bar().encode(
-            y=alt.Y("status:N", sort=None, title=None), x=alt.X("demands:Q", title=ui.tr("d.col.count"))), width="stretch")
+        st.altair_chart(ui.localised(alt.Chart(flow["wip"].assign(status=flow["wip"]["status"].map(status_name))).mark_bar().encode(
+            y=alt.Y("status:N", sort=None, title=None), x=alt.X("demands:Q", title=ui.tr("d.col.count")))), width="stretch")
     with mid:
         st.markdown(f"**{ui.tr('d.cycle')}**")
         lines = {"median_days": ui.tr("col.median_days"), "p90_days": ui.tr("col.p90_days")}  # the legend's words
         cycle = flow["cycle_time"].assign(month=lambda f: pd.to_datetime(f["month"])).rename(columns=lines)
-        st.altair_chart(alt.Chart(cycle).transform_fold(list(lines.values())).mark_line(point=True).encode(
-            x=alt.X("month:T", title=None), y=alt.Y("value:Q", title=ui.tr("d.days")), color=alt.Color("key:N", title=None)),
+        st.altair_chart(ui.localised(alt.Chart(cycle).transform_fold(list(lines.values())).mark_line(point=True).encode(
+            x=alt.X("month:T", title=None), y=alt.Y("value:Q", title=ui.tr("d.days")), color=alt.Color("key:N", title=None))),
             width="stretch")
     with right:
         st.markdown(f"**{ui.tr('d.by_source')}**")
         by_source = flow["by_source"].assign(month=lambda f: pd.to_datetime(f["month"]),
                                              source=lambda f: f["source"].map(lambda v: label(DemandSource, v, ui.language())))
-        st.altair_chart(alt.Chart(by_source).mark_bar().encode(
-            x=alt.X("month:T", title=None), y=alt.Y("demands:Q", title=ui.tr("d.col.count")), color=alt.Color("source:N", title=None)),
+        st.altair_chart(ui.localised(alt.Chart(by_source).mark_bar().encode(
+            x=alt.X("month:T", title=None), y=alt.Y("demands:Q", title=ui.tr("d.col.count")), color=alt.Color("source:N", title=None))),
             width="stretch")
 
 

@@ -19,7 +19,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import ui
-from ops_core import writes
+from ops_core import present, writes
 from ops_core.errors import StaleVersion
 
 SEEN_KEY = "ops_seen"        # record -> its values as this session first saw them
@@ -38,6 +38,7 @@ class Refusal:
     values: tuple[tuple[str, str], ...]   # the newer values, as a person reads them
     deleted: bool
     widgets: tuple[str, ...]              # the form's widget keys (or key prefixes ending in "_")
+    related: tuple[str, ...] = ()         # other records the save read, loaded anew with this one
 
     def message(self) -> str:
         if self.deleted:
@@ -45,8 +46,7 @@ class Refusal:
         shown = ui.tr("edit.list_sep").join(ui.tr("edit.pair", field=f, value=v) for f, v in self.values)
         if self.who is None:
             return ui.tr("edit.refused_unknown", values=shown)
-        when = f"{self.when:%Y-%m-%d %H:%M}" if self.when is not None else ""
-        return ui.tr("edit.refused", who=self.who, when=when, values=shown)
+        return ui.tr("edit.refused", who=self.who, when=present.date_text(self.when), values=shown)
 
 
 def _plain(record: Any) -> dict[str, Any] | None:
@@ -76,6 +76,8 @@ def _reload(record: str) -> None:
     refusal = st.session_state.get(REFUSED_KEY, {}).get(record)
     forget(record)
     if refusal is not None:
+        for other in refusal.related:
+            forget(other)
         for key in [k for k in st.session_state if _is_widget(str(k), refusal.widgets)]:
             del st.session_state[key]
 
@@ -85,11 +87,14 @@ def _is_widget(key: str, widgets: Sequence[str]) -> bool:
 
 
 def value_text(value: Any) -> str:
-    """A field's value in a refusal: empty as a dash, yes/no in the reader's language, numbers plain."""
-    if value is None or (isinstance(value, float) and value != value) or (isinstance(value, str) and not value.strip()):
+    """A field's value in a refusal (forms pass labels, names and formatted amounts, never codes or
+    ids): empty as a dash, yes/no in the reader's language, dates as dates, numbers plain."""
+    if present.missing(value) or (isinstance(value, str) and not value.strip()):
         return ui.tr("edit.empty")
     if isinstance(value, bool):
         return ui.tr("edit.yes" if value else "edit.no")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return present.date_text(value)
     if isinstance(value, float) and value.is_integer():
         return f"{value:,.0f}"
     if isinstance(value, (int, float)):
@@ -114,20 +119,26 @@ def notices(prefix: str) -> None:
 
 
 def save(store: Engine, record: str, action: Callable[[Any], object], done_key: str, fields: Fields, *,
-         widgets: Sequence[str] = (), changed: bool = True, **values: object) -> None:
+         widgets: Sequence[str] = (), related: Sequence[str] = (), changed: bool = True, **values: object) -> None:
     """Run one save of ``record`` (``action`` passes the version kept by ``seen``). Nothing changed:
     says so and writes nothing. Refused as stale: keeps the refusal with the newer values (``fields``
     of the stored record) and who wrote them when, and reruns so the form shows it; ``widgets`` are
-    the form's widget keys, reset when the newer version is loaded. Saved: the kept values are
+    the form's widget keys, reset when the newer version is loaded, with the ``related`` records the
+    save also passed versions of. Saved: the kept values are
     dropped (the next draw reads what was saved) and the page says so."""
     if not changed:
         st.info(ui.tr("edit.nothing"))
         return
-    ui.act(store, action, done_key, refused=lambda exc: _refuse(store, record, exc, fields, tuple(widgets)),
-           saved=lambda: forget(record), **values)
+    def saved() -> None:
+        for done in (record, *related):
+            forget(done)
+
+    ui.act(store, action, done_key, refused=lambda exc: _refuse(store, record, exc, fields, tuple(widgets), tuple(related)),
+           saved=saved, **values)
 
 
-def _refuse(store: Engine, record: str, exc: StaleVersion, fields: Fields, widgets: tuple[str, ...]) -> None:
+def _refuse(store: Engine, record: str, exc: StaleVersion, fields: Fields, widgets: tuple[str, ...],
+            related: tuple[str, ...]) -> None:
     last = None
     if exc.current is not None:
         with store.connect() as conn:
@@ -135,5 +146,5 @@ def _refuse(store: Engine, record: str, exc: StaleVersion, fields: Fields, widge
     shown = tuple((str(f), value_text(v)) for f, v in fields(exc.current)) if exc.current is not None else ()
     st.session_state.setdefault(REFUSED_KEY, {})[record] = Refusal(
         who=last["actor"] if last else None, when=last["at"] if last else None, values=shown,
-        deleted=exc.current is None, widgets=widgets)
+        deleted=exc.current is None, widgets=widgets, related=related)
     st.rerun()

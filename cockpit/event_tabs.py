@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from cockpit import edits, ui
 from ops_core import events, present
 from ops_core.filters import Filters
-from ops_core.i18n import label, t
+from ops_core.i18n import label
 from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel
 
 
@@ -66,9 +66,9 @@ def show_event(ctx: Events) -> None:
     with funnel_column:
         st.markdown(f"**{ui.tr('events.funnel')}**")
         steps = events.funnel(row).assign(step=lambda f: f["step"].map(lambda s: ui.tr(f"events.step.{s}")))
-        st.altair_chart(alt.Chart(steps).mark_bar().encode(
+        st.altair_chart(ui.localised(alt.Chart(steps).mark_bar().encode(
             y=alt.Y("step:N", sort=None, title=None), x=alt.X("count:Q", title=ui.tr("col.count")),
-            tooltip=ui.tooltips("step", "count", ("rate_from_previous", ".0%"), ("rate_from_top", ".0%"))), width="stretch")
+            tooltip=ui.tooltips("step", "count", ("rate_from_previous", ".0%"), ("rate_from_top", ".0%")))), width="stretch")
         ui.table(steps)
     with cost_column:
         st.markdown(f"**{ui.tr('events.costs')}**")
@@ -79,10 +79,10 @@ def show_event(ctx: Events) -> None:
             lang = ui.language()
             shown = breakdown.assign(category=present.value_labels(breakdown["category"], "category", lang),
                                      yuan=present.value_labels(breakdown["amount_cents"], "amount_cents", lang))
-            st.altair_chart(alt.Chart(shown).mark_arc().encode(
+            st.altair_chart(ui.localised(alt.Chart(shown).mark_arc().encode(
                 theta="yuan:Q", color=alt.Color("category:N", title=None),
                 tooltip=[alt.Tooltip("category:N", title=present.header("category", lang)),
-                         alt.Tooltip("yuan:Q", title=present.header("amount_cents", lang), format=",.2f")]), width="stretch")
+                         alt.Tooltip("yuan:Q", title=present.header("amount_cents", lang), format=",.2f")])), width="stretch")
             ui.table(breakdown)
     st.markdown(f"**{ui.tr('events.goals')}**")
     ui.table(present.money_rows(events.goals_vs_results(event_row, row), "goal", ["revenue_cents"], ["target", "actual"]))
@@ -128,16 +128,16 @@ def show_compare(ctx: Events) -> None:
     vocabulary = {"format": EventFormat, "kind": EventKind, "organisation": EventOrganisation}[by]
     groups[by] = groups[by].map(lambda v: label(vocabulary, v, ui.language()))
     roi_column, cost_column = st.columns(2)
-    roi_column.altair_chart(alt.Chart(groups.dropna(subset=["roi"])).mark_bar().encode(
-        x=alt.X(f"{by}:N", title=None, sort="-y"), y=alt.Y("roi:Q", title=ui.tr("col.roi"), axis=alt.Axis(format="%")),
+    roi_column.altair_chart(ui.localised(alt.Chart(groups.dropna(subset=["roi"])).mark_bar().encode(
+        x=alt.X(f"{by}:N", title=None, sort="-y"), y=alt.Y("roi:Q", title=ui.tr("col.roi"), axis=ui.number_axis(groups["roi"], None, percent=True)),
         tooltip=[alt.Tooltip(f"{by}:N", title=ui.tr(f"col.{by}")),
-                 alt.Tooltip("roi:Q", title=ui.tr("col.roi"), format=".0%")]), width="stretch")
+                 alt.Tooltip("roi:Q", title=ui.tr("col.roi"), format=".0%")])), width="stretch")
     cpel = present.value_labels(groups["cost_per_effective_lead"], "cost_per_effective_lead", ui.language())
-    cost_column.altair_chart(alt.Chart(groups.assign(cpel=cpel).dropna(subset=["cpel"]))
+    cost_column.altair_chart(ui.localised(alt.Chart(groups.assign(cpel=cpel).dropna(subset=["cpel"]))
                              .mark_bar(color="#f58518").encode(
         x=alt.X(f"{by}:N", title=None, sort="y"), y=alt.Y("cpel:Q", title=ui.tr("col.cost_per_effective_lead")),
         tooltip=[alt.Tooltip(f"{by}:N", title=ui.tr(f"col.{by}")),
-                 alt.Tooltip("cpel:Q", title=ui.tr("col.cost_per_effective_lead"), format=",.2f")]), width="stretch")
+                 alt.Tooltip("cpel:Q", title=ui.tr("col.cost_per_effective_lead"), format=",.2f")])), width="stretch")
     st.markdown(f"**{ui.tr('events.models')}**")
     comparison = events.model_comparison(ctx.data, ctx.standard, ctx.window, ctx.as_of)
     ui.table(events.rank_table(comparison, ctx.chosen.index).rename(columns={"name": "event"}))
@@ -148,31 +148,41 @@ def show_timeline(ctx: Events) -> None:
     if line.empty:
         st.info(ui.tr("home.empty"))
         return
-    lang = ui.language()
-    line = line.assign(status=line["status"].map(lambda s: ui.tr(f"events.timeline.{s}"))).rename(columns={"name": "event"})
-    st.altair_chart(alt.Chart(line).mark_circle(size=140).encode(
-        x=alt.X("start_date:T", title=None), y=alt.Y("event:N", sort=alt.EncodingSortField("start_date"), title=None),
-        color=alt.Color("status:N", title=None), tooltip=ui.tooltips("event", "start_date", "end_date", "status")), width="stretch")
-    budget, cost = present.header("budget_cents", lang), present.header("cost_cents", lang)
-    money = line.assign(**{budget: present.value_labels(line["budget_cents"], "budget_cents", lang),
-                           cost: present.value_labels(line["cost_cents"], "cost_cents", lang)}).melt(
-        id_vars=["event", "start_date"], value_vars=[budget, cost], var_name="what", value_name="yuan")
-    st.altair_chart(alt.Chart(money).mark_bar().encode(
-        x=alt.X("event:N", sort=alt.EncodingSortField("start_date"), title=None), xOffset="what:N",
-        y=alt.Y("yuan:Q", title=ui.tr("col.cost")), color=alt.Color("what:N", title=None),
-        tooltip=ui.tooltips("event", "what", ("yuan", ",.2f"))), width="stretch")
+    line = line.assign(status=line["status"].map(lambda v: ui.tr(f"events.status.{v}")))
+    in_order = alt.EncodingSortField("start_date", op="min")
+    st.altair_chart(ui.localised(alt.Chart(line).mark_circle(size=140).encode(
+        x=alt.X("start_date:T", title=None), y=alt.Y("label:N", sort=in_order, title=None),
+        color=alt.Color("status:N", title=None),
+        tooltip=[alt.Tooltip("name:N", title=ui.tr("col.event")), alt.Tooltip("start_date:T", title=ui.tr("col.start_date")),
+                 alt.Tooltip("end_date:T", title=ui.tr("col.end_date")), alt.Tooltip("status:N", title=ui.tr("col.status"))])),
+        width="stretch")
+    st.altair_chart(ui.localised(budget_chart(line)), width="stretch")
+
+
+def budget_chart(line: pd.DataFrame) -> alt.Chart:
+    """Budget against actual cost, a pair of bars per event: each event on its own place on the axis
+    under its label (events.timeline: name and date, and its number when two share both), so two
+    events of one name stay apart."""
+    budget, cost = ui.tr("col.budget_cents"), ui.tr("col.cost")
+    money = line.assign(**{budget: line["budget_cents"] / 100, cost: line["cost_cents"] / 100}).melt(
+        id_vars=["event_id", "label", "start_date"], value_vars=[budget, cost], var_name="what", value_name="yuan")
+    return alt.Chart(money).mark_bar().encode(
+        x=alt.X("label:N", sort=alt.EncodingSortField("start_date", op="min"), title=None, axis=alt.Axis(labelAngle=-40)),
+        xOffset="what:N", y=alt.Y("yuan:Q", title=ui.tr("col.cost")), color=alt.Color("what:N", title=None),
+        tooltip=[alt.Tooltip("label:N", title=ui.tr("col.event")), alt.Tooltip("what:N", title=" "),
+                 alt.Tooltip("yuan:Q", title=ui.tr("col.cost"), format=",.0f")])
 
 
 def show_data(ctx: Events) -> None:
-    notes = [f"Attribution: {events.MODEL_TEXT[events.as_model(ctx.model)]}; window {ctx.window} days; as of {ctx.as_of}",
-             f"Effective-lead standard: {ctx.standard.describe()}", f"Filters: {ui.describe(ctx.filters, ctx.store)}"]
+    lang = ui.language()
+    notes = [ui.tr("events.export.notes.model", model=events.model_text(ctx.model, lang), window=ctx.window, as_of=ctx.as_of),
+             ctx.standard.describe(lang), ui.tr("events.export.notes.filters", filters=ui.describe(ctx.filters, ctx.store))]
     st.markdown(f"**{ui.tr('events.export')}**")
     ui.download_buttons(events.export_table(ctx.chosen), "events", notes)
     st.markdown(f"**{ui.tr('data.import')}**")
-    lang = ui.language()
     entity = st.selectbox(ui.tr("data.import.entity"), ["events", "event_costs", "leads", "lead_touches"], key="e_import_entity",
-                          format_func=lambda e: t(f"entity.{e}", lang))
-    upload = st.file_uploader(ui.tr("data.import.file"), type=["csv", "xlsx"], key="e_import_file")
+                          format_func=lambda name: ui.tr(f"table.{name}"))
+    upload = ui.file_upload(ui.tr("data.import.file"), key="e_import_file")
     if upload is not None and st.button(ui.tr("data.import.run"), key="e_import_run"):
         ui.import_upload(ctx.store, entity, upload)
 

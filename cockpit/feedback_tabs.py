@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,14 +17,14 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from cockpit import ui
-from ops_core import contacts, demand, similarity
+from cockpit import edits, ui
+from ops_core import contacts, demand, present, similarity
 from ops_core import feedback as fb
 from ops_core.errors import OpsError
 from ops_core.filters import Filters
 from ops_core.i18n import label
 from ops_core.io import import_entity
-from ops_core.vocab import FeedbackChannel, FeedbackStatus, FeedbackType, Importance, ProductArea, Severity, values
+from ops_core.vocab import DemandStatus, FeedbackChannel, FeedbackStatus, FeedbackType, Importance, ProductArea, Severity, values
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class Queue:
 
 
 def draw(ctx: Queue) -> None:
-    """The tab bar, and the open tab's content."""
+    """The tab bar, and the open tab's content; a link to one item opens it in the queue."""
+    ui.open_from_link(ui.FEEDBACK_LINK, "f_go_to", "f_tab", "f.tab.queue")
     ui.lazy_tabs(TABS, "f_tab", ctx)
 
 
@@ -126,9 +127,31 @@ def show_queue(ctx: Queue) -> None:
         ui.show_error(exc)
 
 
+def item_record(item_id: int) -> str:
+    return f"feedback:{item_id}"
+
+
+def item_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A stored item as its forms show it: type, severity, area and status by label, its links by number."""
+    lang = ui.language()
+    return [(ui.tr("f.col.id"), f"#{stored['id']}"), (ui.tr("f.type"), present.label_of(stored.get("type"), FeedbackType, lang)),
+            (ui.tr("f.severity"), present.label_of(stored.get("severity"), Severity, lang)),
+            (ui.tr("f.area"), present.label_of(stored.get("product_area"), ProductArea, lang)),
+            (ui.tr("f.status"), present.label_of(stored.get("status"), FeedbackStatus, lang)),
+            (ui.tr("f.demand_link"), f"#{stored['demand_id']}" if stored.get("demand_id") else None),
+            (ui.tr("f.faq_link"), f"#{stored['faq_id']}" if stored.get("faq_id") else None)]
+
+
 def show_item(ctx: Queue, item_id: int) -> None:
-    item = ui.cached(fb.get, ctx.store, item_id)
+    record = item_record(item_id)
+    item = edits.seen(record, ui.cached(fb.get, ctx.store, item_id))  # the version this reader saw
+    edits.notice(record)
     st.subheader(f"#{item_id} · {label(FeedbackChannel, item['channel'], ui.language())} · {item['received_at']:%Y-%m-%d %H:%M}")
+    ui.showing(ui.FEEDBACK_LINK, item_id)
+    if item["demand_id"] is not None:  # routed to the board: open its demand there
+        on_board = ui.cached(demand.get, ctx.store, int(item["demand_id"]))
+        ui.link_to("pages/demands.py", ui.DEMAND_LINK, on_board["id"], ui.tr(
+            "f.on_board", id=on_board["id"], title=on_board["title"], status=label(DemandStatus, on_board["status"], ui.language())))
     st.code(item["text"], language=None, wrap_lines=True)  # shown as given, never as Markdown or HTML
     suggestion = fb.suggest_type([item["text"]]).iloc[0]
     st.caption(ui.tr("f.suggested", type=label(FeedbackType, suggestion["suggested_type"], ui.language()),
@@ -137,20 +160,24 @@ def show_item(ctx: Queue, item_id: int) -> None:
     with left, st.form(f"f_triage_{item_id}"):
         kinds = values(FeedbackType)
         start = item["type"] or suggestion["suggested_type"]
-        kind = st.selectbox(ui.tr("f.type"), kinds, index=kinds.index(start) if start in kinds else 0, format_func=vocab_label(FeedbackType))
+        kind = st.selectbox(ui.tr("f.type"), kinds, index=kinds.index(start) if start in kinds else 0, format_func=vocab_label(FeedbackType),
+                            key=f"f_triage_{item_id}_type")
         severity = st.selectbox(ui.tr("f.severity"), values(Severity), index=values(Severity).index(item["severity"]),
-                                format_func=vocab_label(Severity))
+                                format_func=vocab_label(Severity), key=f"f_triage_{item_id}_severity")
         area = st.selectbox(ui.tr("f.area"), values(ProductArea), index=values(ProductArea).index(item["product_area"]),
-                            format_func=vocab_label(ProductArea))
-        if st.form_submit_button(ui.tr("f.triage")):
-            ui.act(ctx.store, lambda s: fb.triage(s, ui.acting_user(), item_id, int(item["version"]), kind, severity, area,
-                                    now=dt.datetime.now()), "f.triaged")
+                            format_func=vocab_label(ProductArea), key=f"f_triage_{item_id}_area")
+        if st.form_submit_button(ui.tr("f.triage"), key="f_triage_save"):
+            # Confirming the suggested type of a new item is a change (it moves to triaged), even with nothing edited.
+            changed = item["status"] == FeedbackStatus.new or (kind, severity, area) != (item["type"], item["severity"], item["product_area"])
+            edits.save(ctx.store, record, lambda s: fb.triage(s, ui.acting_user(), item_id, int(item["version"]), kind, severity, area,
+                                                              now=dt.datetime.now()), "f.triaged", item_fields,
+                       widgets=(f"f_triage_{item_id}_",), changed=changed)
     with right:
         st.markdown(f"**{ui.tr('f.status')}**: {label(FeedbackStatus, item['status'], ui.language())}")
         for target in fb.allowed_moves(item["status"]):
             if st.button(f"→ {label(FeedbackStatus, target, ui.language())}", key=f"f_mv_{item_id}_{target}"):
-                ui.act(ctx.store, lambda s, t=target: fb.transition(s, ui.acting_user(), item_id, int(item["version"]), t,
-                                                      now=dt.datetime.now()), "f.moved")
+                edits.save(ctx.store, record, lambda s, t=target: fb.transition(s, ui.acting_user(), item_id, int(item["version"]), t,
+                                                                                now=dt.datetime.now()), "f.moved", item_fields)
         route(ctx, item)
     st.markdown(f"**{ui.tr('f.history')}**")
     ui.table(ui.cached(fb.history, ctx.store, item_id).assign(
@@ -158,12 +185,15 @@ def show_item(ctx: Queue, item_id: int) -> None:
         to_status=lambda f: f["to_status"].map(vocab_label(FeedbackStatus))))
     candidates = show_similar(ctx, item["text"], exclude=item_id)
     if candidates:
+        # Each candidate at the version this reader first saw it, and the kept item at the version shown above.
+        versions = {i: int(edits.seen(item_record(i), ui.cached(fb.get, ctx.store, i))["version"]) for i in candidates} | \
+            {item_id: int(item["version"])}
         duplicates = st.multiselect(ui.tr("f.merge_pick"), candidates, key=f"f_merge_{item_id}", placeholder=ui.tr("filters.choose"),
                                     format_func=lambda i: f"#{i}")
         if st.button(ui.tr("f.merge"), key=f"f_merge_go_{item_id}", disabled=not duplicates):
-            known = stored_items(ctx.url, ctx.version).set_index("id")
-            ui.act(ctx.store, lambda s: fb.merge(s, ui.acting_user(), item_id, duplicates,
-                                             {i: int(known.at[i, "version"]) for i in duplicates}), "f.merged")
+            edits.save(ctx.store, record, lambda s: fb.merge(s, ui.acting_user(), item_id, duplicates,
+                                                             {i: versions[i] for i in [item_id, *duplicates]}), "f.merged", item_fields,
+                       related=[item_record(i) for i in duplicates])
 
 
 def route(ctx: Queue, item: dict) -> None:
@@ -179,23 +209,50 @@ def route(ctx: Queue, item: dict) -> None:
         faq_id = st.selectbox(ui.tr("f.faq_link"), [None, *names], format_func=lambda i: names.get(i, ui.tr("f.faq_new")), key=f"f_faq_{item_id}")
         answer = st.text_area(ui.tr("f.faq_answer"), key=f"f_answer_{item_id}") if faq_id is None else None
         if st.button(ui.tr("f.route_faq"), key=f"f_route_faq_{item_id}"):
-            ui.act(ctx.store, lambda s: fb.route_to_faq(s, ui.acting_user(), item_id, expected, faq_id=faq_id, answer=answer,
-                                          now=dt.datetime.now()), "f.routed")
+            edits.save(ctx.store, item_record(item_id), lambda s: fb.route_to_faq(s, ui.acting_user(), item_id, expected, faq_id=faq_id,
+                                                                                  answer=answer, now=dt.datetime.now()),
+                       "f.routed", item_fields)
     if kind not in (FeedbackType.usage_question,):
         board = ui.cached(demand.load_board, ctx.store, as_of=ctx.today)
         names = dict(zip(board["demand_id"], board["title"], strict=True))
         demand_id = st.selectbox(ui.tr("f.demand_link"), [None, *names], format_func=lambda i: f"#{i} {names[i]}" if i else ui.tr("f.demand_new"),
                                  key=f"f_demand_{item_id}")
         if st.button(ui.tr("f.route_demand"), key=f"f_route_demand_{item_id}"):
-            ui.act(ctx.store, lambda s: fb.route_to_demand(s, ui.acting_user(), item_id, expected, demand_id=demand_id,
-                                             now=dt.datetime.now()), "f.routed")
+            edits.save(ctx.store, item_record(item_id), lambda s: fb.route_to_demand(s, ui.acting_user(), item_id, expected,
+                                                                                     demand_id=demand_id, now=dt.datetime.now()),
+                       "f.routed_demand", item_fields)
+
+
+NEW_ITEM_WIDGETS = ("f_new_text", "f_new_customer", "f_new_contact")  # the intake widgets outside the form
+
+
+def clear_new_item() -> None:
+    """After an item is added: the next one starts from an empty text, customer and contact (the form's
+    own fields are cleared by the form)."""
+    for key in NEW_ITEM_WIDGETS:
+        st.session_state.pop(key, None)
+
+
+def show_suggestion(text: str) -> None:
+    """The type the tool suggests for the text being written, with its reason, before it is submitted
+    (the same rule ``fb.submit`` stores)."""
+    if len(text.strip()) < 2:
+        return
+    suggestion = fb.suggest_type([text]).iloc[0]
+    if suggestion["suggested_type"] is None:
+        st.caption(ui.tr("f.no_suggestion"))
+        return
+    st.info(ui.tr("f.suggested", type=label(FeedbackType, suggestion["suggested_type"], ui.language()),
+                  confidence=suggestion["confidence"], reason=suggestion["reason"]))
 
 
 def show_new(ctx: Queue) -> None:
     customers = ui.cached(demand.customer_choices, ctx.store)
     names = dict(zip(customers["customer_id"], customers["code"] + " · " + customers["name"], strict=True))
-    # The text sits outside the form so that similar items show while it is being written.
+    # The text sits outside the form so that the suggested type and similar items show while it is
+    # being written (a widget inside a form reruns nothing until submitted); both read cached indexes.
     text = st.text_area(ui.tr("f.text"), key="f_new_text", height=120)
+    show_suggestion(text)
     show_similar(ctx, text)
     # Customer and contact sit outside the form too: the contacts offered follow the customer picked.
     who = st.columns(2)
@@ -217,8 +274,9 @@ def show_new(ctx: Queue) -> None:
             ui.act(ctx.store, lambda s: fb.submit(s, ui.acting_user(), {
                 "customer_id": customer_id, "contact_id": contact_id, "channel": channel, "product_area": area, "text": text, "severity": severity,
                 "importance": importance,
-                "received_at": dt.datetime.combine(received, dt.datetime.now().time().replace(microsecond=0))}), "f.submitted")
-    upload = st.file_uploader(ui.tr("f.import"), type=["csv", "xlsx"], key="f_upload")
+                "received_at": dt.datetime.combine(received, dt.datetime.now().time().replace(microsecond=0))}), "f.submitted",
+                saved=clear_new_item)
+    upload = ui.file_upload(ui.tr("f.import"), key="f_upload")
     if upload is not None and st.button(ui.tr("f.import_run"), key="f_import"):
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / Path(upload.name).name
@@ -241,8 +299,8 @@ def show_sla(ctx: Queue) -> None:
                  .round({c: 1 for c in part.columns if c.endswith("_h")}))
     ages = fb.backlog_ages(ctx.timers)
     st.markdown(f"**{ui.tr('f.sla.backlog')}**")
-    st.altair_chart(alt.Chart(ages).mark_bar().encode(x=alt.X("group:N", sort=None, title=None),
-                                                      y=alt.Y("open_items:Q", title=ui.tr("f.items"))), width="stretch")
+    st.altair_chart(ui.localised(alt.Chart(ages).mark_bar().encode(x=alt.X("group:N", sort=None, title=None),
+                                                      y=alt.Y("open_items:Q", title=ui.tr("f.items")))), width="stretch")
 
 
 def show_frequent(ctx: Queue) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from cockpit import ui
+from cockpit import edits, ui
 from ops_core import cohorts, funnel, indicators, metrics, reports, snapshot
 from ops_core.filters import Filters
 from ops_core.periods import Period, periods_between
@@ -43,16 +43,17 @@ def draw(ctx: View) -> None:
 
 
 def show_scorecard(ctx: View) -> None:
+    lang = ui.language()
     level1 = ctx.card[ctx.card["level"] == 1]
     columns = st.columns(4)
     for i, row in enumerate(level1.itertuples()):
         m = metrics.BY_KEY[row.metric]
         columns[i % 4].metric(
-            f"{STATUS_ICON[row.status]} {ctx.names[row.metric]}", reports.format_value(m, row.value),
-            delta=None if pd.isna(row.change) else reports.format_change(m, row.change),
+            f"{STATUS_ICON[row.status]} {ctx.names[row.metric]}", reports.format_value(m, row.value, lang),
+            delta=None if pd.isna(row.change) else reports.format_change(m, row.change, lang),
             delta_color="normal" if m.direction is metrics.Direction.up else "inverse",
             chart_data=[v for v in row.trend if pd.notna(v)], border=True,
-            help=f"{m.definition} {ui.tr('ind.target')}: {reports.format_value(m, row.target)}")
+            help=f"{m.definition} {ui.tr('ind.target')}: {reports.format_value(m, row.target, lang)}")
     chosen = st.selectbox(ui.tr("ind.choose"), list(ctx.card["metric"]), format_func=lambda k: f"{'·' * (metrics.BY_KEY[k].level - 1)} {ctx.names[k]}",
                           key="i_metric")
     metric = metrics.BY_KEY[chosen]
@@ -60,8 +61,8 @@ def show_scorecard(ctx: View) -> None:
     if len(kids):
         st.markdown(f"**{ui.tr('ind.children')}**")
         ui.table(pd.DataFrame({ui.tr("ind.metric"): kids["metric"].map(ctx.names),
-                               ui.tr("ind.value"): reports.formatted(kids["metric"], kids["value"]),
-                               ui.tr("ind.change"): reports.formatted(kids["metric"], kids["change"], reports.format_change)}))
+                               ui.tr("ind.value"): reports.formatted(kids["metric"], kids["value"], lang=lang),
+                               ui.tr("ind.change"): reports.formatted(kids["metric"], kids["change"], reports.format_change, lang)}))
     left, right = st.columns(2)
     trend = ui.cached(metrics.compute, ctx.store, ctx.grain, ctx.choices[-1].start, ctx.period.end, ctx.filters, None, None, (chosen,))
     goals = ui.cached(metrics.targets, ctx.store, ctx.grain, tuple(periods_between(ctx.grain, ctx.choices[-1].start, ctx.period.end)))
@@ -70,14 +71,17 @@ def show_scorecard(ctx: View) -> None:
     goals = goals.assign(target=metrics.in_display_units(metric, goals["target"]))
     with left:
         st.markdown(f"**{ui.tr('ind.trend', metric=ctx.names[chosen])}**")
+        rate = metric.unit is metrics.Unit.ratio
+        drawn = pd.concat([trend["value"], goals["target"]])  # the axis spans the line and its target
+        scale, axis = ui.rate_axis(drawn) if rate else (alt.Scale(zero=False), ui.number_axis(drawn, None))
         base = alt.Chart(trend.assign(period_start=pd.to_datetime(trend["period_start"])))
         line = base.mark_line(point=True).encode(x=alt.X("period_start:T", title=ui.tr(f"ind.grain.{ctx.grain.value}")),
-                                                 y=alt.Y("value:Q", title=ctx.names[chosen],
-                                                         axis=alt.Axis(format=".0%" if metric.unit is metrics.Unit.ratio else ",.0f")),
-                                                 tooltip=ui.tooltips("period", "value"))
+                                                 y=alt.Y("value:Q", title=ctx.names[chosen], scale=scale, axis=axis),
+                                                 tooltip=[alt.Tooltip("period:N", title=ui.tr("ind.period")),
+                                                          alt.Tooltip("value:Q", title=ctx.names[chosen], format=axis.format)])
         target_line = alt.Chart(goals.assign(period_start=pd.to_datetime(goals["period_start"]))).mark_line(
-            strokeDash=[4, 4], color="#e45756").encode(x="period_start:T", y="target:Q")
-        st.altair_chart(line + target_line if goals["target"].notna().any() else line, width="stretch")
+            strokeDash=[4, 4], color="#e45756").encode(x="period_start:T", y=alt.Y("target:Q", scale=scale))
+        st.altair_chart(ui.localised(line + target_line if goals["target"].notna().any() else line), width="stretch")
     with right:
         parts = ui.cached(metrics.breakdown, ctx.store, chosen, ctx.grain, ctx.period, ctx.segment, ctx.filters)
         st.markdown(f"**{ui.tr('ind.breakdown', metric=ctx.names[chosen], segment=ui.tr(f'ind.segment.{ctx.segment}'))}**")
@@ -89,35 +93,59 @@ def show_scorecard(ctx: View) -> None:
             parts = parts.assign(segment=parts["segment"].map(lambda v: ui.segment_label(ctx.segment, v)),
                                  **{c: metrics.in_display_units(metric, parts[c]) for c in ("value", "previous")},
                                  contribution=parts["contribution"] if metric.numerator else metrics.in_display_units(metric, parts["contribution"]))
-            mover = str(parts.iloc[0]["segment"])
+            lead = metrics.leading_segment(parts, ctx.card.set_index("metric").at[chosen, "change"])
+            mover = str(parts.iloc[0]["segment"] if lead is None else lead["segment"])
             st.caption(ui.tr("ind.mover", segment=mover))
-            st.altair_chart(alt.Chart(parts).mark_bar().encode(
-                y=alt.Y("segment:N", sort="-x", title=None), x=alt.X("contribution:Q", title=ui.tr("ind.contribution"),
-                                                    axis=alt.Axis(format=".1%" if metric.unit is metrics.Unit.ratio else ",.0f")),
+            st.altair_chart(ui.localised(alt.Chart(parts).mark_bar().encode(
+                y=alt.Y("segment:N", sort="-x", title=None),
+                x=alt.X("contribution:Q", title=ui.tr("ind.contribution"),
+                        axis=ui.number_axis(parts["contribution"], None, percent=metric.unit is metrics.Unit.ratio)),
                 color=alt.condition(alt.datum.segment == mover, alt.value("#f58518"), alt.value("#4c78a8")),
-                tooltip=ui.tooltips("segment", "value", "previous", "contribution")), width="stretch")
+                tooltip=[alt.Tooltip("segment:N", title=ui.tr(f"ind.segment.{ctx.segment}")),
+                         alt.Tooltip("contribution:Q", title=ui.tr("ind.contribution"),
+                                     format=ui.number_axis(parts["contribution"], None, percent=metric.unit is metrics.Unit.ratio).format)])),
+                width="stretch")
     if metric.column in ("new", "expansion", "reactivation", "contraction", "churn"):
         st.markdown(f"**{ui.tr('ind.behind', metric=ctx.names[chosen])}**")
         ui.table(ui.cached(indicators.movement_customers, ctx.store, ctx.period, metric.column, ctx.filters).head(200))
     with st.expander(ui.tr("ind.all_metrics")):
         ui.table(pd.DataFrame({
             ui.tr("ind.metric"): ctx.card["metric"].map(ctx.names), "L": ctx.card["level"],
-            ui.tr("ind.value"): reports.formatted(ctx.card["metric"], ctx.card["value"]),
-            ui.tr("ind.target"): reports.formatted(ctx.card["metric"], ctx.card["target"]),
-            ui.tr("ind.variance"): reports.formatted(ctx.card["metric"], ctx.card["variance"], reports.format_difference),
-            ui.tr("ind.status"): ctx.card["status"].map(lambda s: f"{STATUS_ICON[s]} {s}"),
-            ui.tr("ind.change"): reports.formatted(ctx.card["metric"], ctx.card["change"], reports.format_change),
-            ui.tr("ind.yoy"): reports.formatted(ctx.card["metric"], ctx.card["yoy_change"], reports.format_change)}))
+            ui.tr("ind.value"): reports.formatted(ctx.card["metric"], ctx.card["value"], lang=lang),
+            ui.tr("ind.target"): reports.formatted(ctx.card["metric"], ctx.card["target"], lang=lang),
+            ui.tr("ind.variance"): reports.formatted(ctx.card["metric"], ctx.card["variance"], reports.format_difference, lang),
+            ui.tr("ind.status"): ctx.card["status"].map(lambda s: f"{STATUS_ICON[s]} {reports.status_label(s, lang)}"),
+            ui.tr("ind.change"): reports.formatted(ctx.card["metric"], ctx.card["change"], reports.format_change, lang),
+            ui.tr("ind.yoy"): reports.formatted(ctx.card["metric"], ctx.card["yoy_change"], reports.format_change, lang)}))
     with st.expander(ui.tr("ind.set_target", metric=ctx.names[chosen], period=ctx.period.label)):
-        row = ctx.card.set_index("metric").loc[chosen]
+        record = f"target:{chosen}:{ctx.grain.value}:{ctx.period.start}"
+        stored = ctx.card.set_index("metric").loc[chosen]
+        row = edits.seen(record, {k: None if pd.isna(stored[k]) else float(stored[k]) for k in ("minimum", "target", "stretch")}
+                         | {"version": None if pd.isna(stored["target_version"]) else int(stored["target_version"])})
+        edits.notice(record)
         cols = st.columns(3)
-        minimum = cols[0].number_input(ui.tr("ind.minimum"), value=None if pd.isna(row["minimum"]) else float(row["minimum"]), key="i_t_min")
-        target = cols[1].number_input(ui.tr("ind.target"), value=None if pd.isna(row["target"]) else float(row["target"]), key="i_t_target")
-        stretch = cols[2].number_input(ui.tr("ind.stretch"), value=None if pd.isna(row["stretch"]) else float(row["stretch"]), key="i_t_stretch")
+        widget = f"i_t_{chosen}_{ctx.grain.value}_{ctx.period.start}_"  # one set of inputs per metric and period
+        minimum = cols[0].number_input(ui.tr("ind.minimum"), value=row["minimum"], key=f"{widget}min")
+        target = cols[1].number_input(ui.tr("ind.target"), value=row["target"], key=f"{widget}target")
+        stretch = cols[2].number_input(ui.tr("ind.stretch"), value=row["stretch"], key=f"{widget}stretch")
         if st.button(ui.tr("ind.save_target"), key="i_t_save") and target is not None:
-            ui.act(ctx.store, lambda s: metrics.set_target(s, ui.acting_user(), chosen, ctx.grain, ctx.period, target, minimum, stretch,
-                                                       None if pd.isna(row["target_version"]) else int(row["target_version"])),
-                   "ind.saved")
+            edits.save(ctx.store, record, lambda s: metrics.set_target(s, ui.acting_user(), chosen, ctx.grain, ctx.period, target, minimum,
+                                                                       stretch, row["version"]),
+                       "ind.saved", target_fields(metric), widgets=(widget,),
+                       changed=row["version"] is None or (minimum, target, stretch) != (row["minimum"], row["target"], row["stretch"]))
+
+
+def target_fields(metric: metrics.Metric) -> edits.Fields:
+    """A stored target row as its form shows it: minimum, target and stretch in the metric's unit."""
+    return lambda stored: [(ui.tr(f"ind.{k}"), None if stored.get(k) is None else reports.format_value(metric, stored[k]))
+                           for k in ("minimum", "target", "stretch")]
+
+
+def definition_fields(key: str) -> edits.Fields:
+    """A stored definition as its form shows it: the owner and the text (the registry's where none was edited)."""
+    metric = metrics.BY_KEY[key]
+    return lambda stored: [(ui.tr("ind.owner"), stored.get("owner") or metric.owner),
+                           (ui.tr("ind.definition"), stored.get("description") or metric.definition)]
 
 
 def show_funnel(ctx: View) -> None:
@@ -127,9 +155,9 @@ def show_funnel(ctx: View) -> None:
         st.markdown(f"**{title}**")
         shown = frame.assign(label=frame["step"].map(lambda s: ui.tr(f"ind.step.{s}")))
         left, right = st.columns([3, 2])
-        left.altair_chart(alt.Chart(shown).mark_bar().encode(
+        left.altair_chart(ui.localised(alt.Chart(shown).mark_bar().encode(
             y=alt.Y("label:N", sort=list(shown["label"]), title=None), x=alt.X("count:Q", title=ui.tr("ind.count")),
-            tooltip=ui.tooltips("label", "count", ("from_previous", ".1%"), ("from_top", ".1%"))),
+            tooltip=ui.tooltips("label", "count", ("from_previous", ".1%"), ("from_top", ".1%")))),
             width="stretch")
         right.dataframe(shown[["label", "count", "from_previous", "from_top"]].rename(columns={
             "label": ui.tr("ind.step"), "count": ui.tr("ind.count"), "from_previous": ui.tr("ind.from_previous"),
@@ -139,10 +167,10 @@ def show_funnel(ctx: View) -> None:
 
 
 def heat_map(frame: pd.DataFrame, since: str, since_title: str, cohort_title: str) -> None:
-    st.altair_chart(alt.Chart(frame).mark_rect().encode(
+    st.altair_chart(ui.localised(alt.Chart(frame).mark_rect().encode(
         x=alt.X(f"{since}:O", title=since_title), y=alt.Y("cohort:N", title=cohort_title, sort="ascending"),
         color=alt.Color("share:Q", scale=alt.Scale(scheme="blues"), title=ui.tr("ind.cohort.retained")),
-        tooltip=ui.tooltips("cohort", "cohort_size", since, ("share", ".1%"))), width="stretch")
+        tooltip=ui.tooltips("cohort", "cohort_size", since, ("share", ".1%")))), width="stretch")
 
 
 def show_cohorts(ctx: View) -> None:
@@ -178,14 +206,19 @@ def show_catalogue(ctx: View) -> None:
     ui.table(table.drop(columns=["version"]).assign(  # the name is a metric's, not a customer's
         parent=table["parent"].map(lambda k: ctx.names.get(k, "")),
         default_target=reports.formatted(table["key"], table["default_target"])).rename(columns={"name": "metric"}))
+    # The metric is picked outside the form, so the owner and definition shown are always the picked metric's.
+    key = st.selectbox(ui.tr("ind.metric"), list(metrics.BY_KEY), format_func=lambda k: ctx.names[k], key="i_edit_key")
+    record = f"metric_definition:{key}"
+    current = edits.seen(record, ui.cached(metrics.catalogue, ctx.store, ui.language()).set_index("key").loc[key])
+    edits.notice(record)
     with st.form("i_edit_definition"):
-        key = st.selectbox(ui.tr("ind.metric"), list(metrics.BY_KEY), format_func=lambda k: ctx.names[k], key="i_edit_key")
-        current = ui.cached(metrics.catalogue, ctx.store, ui.language()).set_index("key").loc[key]
-        owner = st.text_input(ui.tr("ind.owner"), value=current["owner"])
-        description = st.text_area(ui.tr("ind.definition"), value=current["definition"])
-        if st.form_submit_button(ui.tr("ind.save_definition")):
-            ui.act(ctx.store, lambda s: metrics.edit_definition(s, ui.acting_user(), key, owner, description, int(current["version"])),
-                   "ind.saved")
+        owner = st.text_input(ui.tr("ind.owner"), value=current["owner"], key=f"i_def_{key}_owner")
+        description = st.text_area(ui.tr("ind.definition"), value=current["definition"], key=f"i_def_{key}_text")
+        if st.form_submit_button(ui.tr("ind.save_definition"), key="i_def_save"):
+            edits.save(ctx.store, record, lambda s: metrics.edit_definition(s, ui.acting_user(), key, owner, description,
+                                                                            int(current["version"])),
+                       "ind.saved", definition_fields(key), widgets=(f"i_def_{key}_",),
+                       changed=(owner.strip(), description.strip()) != (current["owner"], current["definition"]))
 
 
 def show_history(ctx: View) -> None:
@@ -202,8 +235,8 @@ def show_history(ctx: View) -> None:
     st.caption(ui.tr("ind.differences", count=int(compared["differs"].sum())))
     ui.table(pd.DataFrame({
         ui.tr("ind.period"): compared["period"], ui.tr("ind.metric"): compared["metric"].map(ctx.names),
-        ui.tr("ind.reported"): reports.formatted(compared["metric"], compared["reported"]),
-        ui.tr("ind.today"): reports.formatted(compared["metric"], compared["value"]),
+        ui.tr("ind.reported"): reports.formatted(compared["metric"], compared["reported"], lang=ui.language()),
+        ui.tr("ind.today"): reports.formatted(compared["metric"], compared["value"], lang=ui.language()),
         ui.tr("ind.differs"): compared["differs"].map({True: "⚠️", False: ""}),
         ui.tr("ind.taken_at"): compared["taken_at"].astype(str)}))
 

@@ -10,22 +10,24 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ops_core import config, exports, overview, present, writes
+# The reader's language and the navigation links live in the light part of the frame (app.py draws
+# them before this module's imports); pages read them through here as ui.tr, ui.language.
+from cockpit.frame import LANG_KEY, language, page_links, run_through_app, tr  # noqa: F401
+from ops_core import config, exports, i18n, overview, present, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
-from ops_core.errors import OpsError, StaleVersion, StoreUnavailable, first_line
+from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
-from ops_core.indicators import UNSCORED
 from ops_core.vocab import DemandType, Role, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
-LANG_KEY = "ops_lang"
 STORE_CHECKED_KEY = "ops_store_checked"
 DEMO_CHECKED_KEY = "ops_demo_checked"
 STORE_ERRORS = (StoreUnavailable, OperationalError, DBAPIError)
@@ -119,16 +121,6 @@ def ensure_demo_company(store: Engine) -> None:
 
 
 # --- language and filters ----------------------------------------------------------------------
-
-
-def language() -> str:
-    lang = st.session_state.get(LANG_KEY) or st.query_params.get("lang") or DEFAULT_LANGUAGE
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
-
-
-def tr(key: str, **values: object) -> str:
-    """Translate in the language the sidebar chose."""
-    return t(key, language(), **values)
 
 
 SHARED_PARAMS = ("from", "to", "lang", *(spec.name for spec in SEGMENT_FIELDS))
@@ -310,6 +302,12 @@ def clear_caches() -> None:
 # --- output ------------------------------------------------------------------------------------
 
 
+def grid_words(lang: str) -> dict[str, str]:
+    """The grid's own words (pager, filter menu) in the reader's language: AG Grid's locale keys
+    under ``grid.`` in the translation table."""
+    return {key.removeprefix("grid."): t(key, lang) for key in TEXT if key.startswith("grid.")}
+
+
 def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, selectable: bool = False) -> dict | None:
     """A paged AgGrid of one page's worth of rows (see STACK-NOTES); returns the selected row, if any."""
     from st_aggrid import AgGrid, GridOptionsBuilder
@@ -324,8 +322,10 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, 
         builder.configure_selection(selection_mode="single", use_checkbox=False)
     options = builder.build()
     options["autoSizeStrategy"] = {"type": "fitCellContents"}
+    options["localeText"] = grid_words(language())
     # The grid's own download button would bypass masking and formula neutralising: off.
-    response = AgGrid(shown, gridOptions=options, key=key, height=height, show_download_button=False,
+    # The grid reads its options once: a new language is a new grid.
+    response = AgGrid(shown, gridOptions=options, key=f"{key}_{language()}", height=height, show_download_button=False,
                       show_toolbar=False, theme="streamlit",
                       update_on=["selectionChanged"] if selectable else [])
     rows = getattr(response, "selected_rows", None) if selectable else None
@@ -395,13 +395,8 @@ def keep_in_url(params: dict[str, str], prefix: str) -> None:
 
 
 def segment_label(kind: str, value: object) -> str:
-    """A segment value in the reader's language (industries, regions and size bands are translated)."""
-    if kind == "tier" and value == UNSCORED:  # no snapshot by then
-        return tr("ind.unscored")
-    spec = present.column(kind)
-    if spec is None or spec.vocabulary is None:
-        return str(value)
-    return present.label_of(value, spec.vocabulary, language())
+    """A segment value in the reader's language (present.segment_label)."""
+    return present.segment_label(kind, value, language())
 
 
 def acting_user() -> writes.Actor:
@@ -460,6 +455,17 @@ def raw_value(unit: str, value: Any) -> str:
     return tr(f"unit.{unit}", value=shown) if f"unit.{unit}" in TEXT else shown
 
 
+def start_widget(key: str, value: Any) -> None:
+    """Start a keyed widget at ``value`` through the session state, unless it already holds one.
+
+    A keyed widget the browser already shows keeps its own value when only the ``value=`` argument
+    changes (loading a preset would move the numbers but leave the handles where they were); a value
+    set through the session state is sent to the browser.
+    """
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
 def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any) -> None:
     """Tabs (text key -> what draws it from ``state``, the page's state object) of which only the open
     one is drawn, so a rerun redraws one tab, not all; ``key`` keeps the open tab in the session, and
@@ -469,6 +475,36 @@ def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any) 
         if tab.open:
             with tab:
                 show(state)
+
+
+def tier_label(name: object) -> str:
+    """A tier name in the reader's language (default names translated, typed names as entered)."""
+    return present.tier_label(name, language())
+
+
+def localised(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """A chart that speaks the reader's language: month and day names on time axes and the number
+    format come from the chart locale of the translation table (English is Vega's own)."""
+    chosen = i18n.chart_locale(language())
+    return chart if chosen is None else chart.configure(locale=chosen)
+
+
+def rate_axis(values: Any, **axis: Any) -> tuple[alt.Scale, alt.Axis]:
+    """The scale and axis of a rate: the range of the values drawn (not 0..100 %), ticks whose
+    labels never repeat (charts.value_domain, charts.ticks)."""
+    from ops_core import charts
+
+    marks = charts.ticks(values, percent=True)
+    return (alt.Scale(domain=charts.value_domain(values), zero=False),
+            alt.Axis(format=marks.format, tickMinStep=marks.min_step, **axis))
+
+
+def number_axis(values: Any, title: str | None, *, percent: bool = False, **axis: Any) -> alt.Axis:
+    """An axis whose tick labels never repeat: decimals and smallest step from the values drawn."""
+    from ops_core import charts
+
+    marks = charts.ticks(values, percent=percent)
+    return alt.Axis(format=marks.format, tickMinStep=marks.min_step, title=title, **axis)
 
 
 def money_or_na(cents: float | None) -> str:
@@ -489,6 +525,23 @@ def event_table(metrics: pd.DataFrame) -> pd.DataFrame:
     return metrics.reset_index(drop=True)[list(EVENT_COLUMNS)].rename(columns={"name": "event"})
 
 
+def file_upload(label: str, key: str) -> Any:
+    """A CSV or Excel file picker whose own words (the button, the size limit) are in the reader's
+    language: Streamlit writes them in English, so in Chinese they are replaced by the page's style
+    (the element carries its key as the class ``st-key-<key>``)."""
+    limit = int(st.get_option("server.maxUploadSize"))
+    if language() != DEFAULT_LANGUAGE:
+        scope = f".st-key-{key} [data-testid=stFileUploaderDropzone]"
+        st.html(f"""<style>
+{scope} button [data-testid=stMarkdownContainer] p {{font-size: 0}}
+{scope} button [data-testid=stMarkdownContainer] p::after {{content: "{tr('upload.button')}"; font-size: 0.875rem}}
+{scope} [data-testid=stFileUploaderDropzoneInstructions] span {{font-size: 0}}
+{scope} [data-testid=stFileUploaderDropzoneInstructions] span::after {{content: "{tr('upload.limit', megabytes=limit)}";
+  font-size: 0.875rem}}
+</style>""")
+    return st.file_uploader(label, type=["csv", "xlsx"], key=key)
+
+
 def import_upload(store: Engine, entity: str, upload: Any) -> None:
     """Validate and import an uploaded CSV/Excel file: all rows or none, with a row-by-row report."""
     from ops_core import io
@@ -501,11 +554,11 @@ def import_upload(store: Engine, entity: str, upload: Any) -> None:
         return
     if report.problems:
         st.error(tr("data.import.failed", count=len(report.problems)))
-        st.dataframe(report.to_dataframe().rename(columns={
+        st.dataframe(report.to_dataframe(language()).rename(columns={
             "row": tr("data.import.col.row"), "field": tr("data.import.col.field"),
             "message": tr("data.import.col.problem")}), hide_index=True, width="stretch")
     else:
-        st.success(tr("data.import.ok", rows=report.rows_written, entity=entity))
+        st.success(tr("data.import.ok", rows=report.rows_written, entity=tr(f"table.{entity}")))
         clear_caches()
 
 
@@ -515,7 +568,7 @@ def money(cents: float) -> str:
 
 
 def show_error(exc: OpsError) -> None:
-    st.error(str(exc))
+    st.error(exc.message(language()) if isinstance(exc, (Refused, ValidationError)) else str(exc))
 
 
 FLASH_KEY = "ops_flash"  # a message that outlives the rerun after a write
@@ -551,25 +604,6 @@ def show_flash() -> None:
         st.success(st.session_state.pop(FLASH_KEY))
 
 
-def run_through_app() -> None:
-    """Make sure this page was started by app.py's st.navigation, not run bare.
-
-    The product keeps its pages in ``pages/``, and Streamlit runs a fresh process in its old
-    pages-directory mode until ``st.navigation`` is first called; a first request for ``/home`` would
-    then run pages/home.py without the app frame (no sidebar, no store checks). Leave that mode and
-    run app.py in this run, so it draws the frame and picks this same page by its address.
-    """
-    import runpy
-
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        # Run the frame now, in this same run, so a button press that started it is not lost.
-        runpy.run_path(str(config.PROJECT_ROOT / "app.py"), run_name="__main__")
-        st.stop()
-
-
 def page_context() -> tuple[Engine, Filters]:
     """What every page starts from: the reachable store and the sidebar's filters."""
     run_through_app()
@@ -584,3 +618,31 @@ def pending_page(title_key: str, summary_key: str, frame: pd.DataFrame) -> None:
     st.info(tr("page.pending"))
     st.subheader(tr(summary_key))
     st.dataframe(frame, hide_index=True, width="stretch")
+
+
+# --- links between pages: one record opened on another page ----------------------------------------
+DEMAND_LINK = "demand"  # ?demand=12 opens demand #12 on the demand board's ranked list
+FEEDBACK_LINK = "item"  # ?item=1234 opens feedback item #1234 in the feedback queue
+
+
+def link_to(page: str, param: str, record_id: int, label: str) -> None:
+    """A link that opens one record (``?param=record_id``) on ``page``."""
+    st.page_link(page, label=label, query_params={param: str(record_id)})
+
+
+def open_from_link(param: str, go_to_key: str, tab_key: str, tab_text_key: str) -> None:
+    """A link to one record (``?param=ID``) opens it: the page's go-to number and tab are set, once per
+    link, so afterwards the reader's own choices rule until another link arrives."""
+    wanted = st.query_params.get(param, "")
+    opened = f"ops_link_{param}"
+    if wanted.isdigit() and wanted != st.session_state.get(opened):
+        st.session_state[opened] = wanted
+        st.session_state[go_to_key] = int(wanted)
+        st.session_state[tab_key] = tr(tab_text_key)
+
+
+def showing(param: str, record_id: int) -> None:
+    """The page shows this record now: the address bar links to it (and it counts as opened)."""
+    st.session_state[f"ops_link_{param}"] = str(record_id)
+    keep_in_url({param: str(record_id)}, param)
+

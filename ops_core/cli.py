@@ -67,3 +67,15 @@ def write_report(database_url: str | None, output: Path, sheet_name: str,
         target = write_export(frame, output, notes=notes, sheet_name=sheet_name)
         print(f"wrote {len(frame)} {what} to {target} from {redact_url(engine.url)}")
     return 0
+
+
+def run_module(name: str) -> None:
+    """Run the command of the package's module ``name`` (``python -m ops_core.scoring`` ends here).
+
+    ``python -m`` runs a module's file as ``__main__``, a second copy of it beside the one the rest
+    of the package imports. Values handed back by other modules (a saved preset's methods, read by
+    ops_core.tiers) are the other copy's classes and fail every identity check of this one, so a
+    command must run the package's own copy, as the tests and the pages do."""
+    import importlib
+
+    sys.exit(importlib.import_module(name).main())

@@ -45,7 +45,8 @@ from sqlalchemy.orm import Session
 from ops_core import writes
 from ops_core.db.models import TABLES
 from ops_core.db.queries import month_start
-from ops_core.errors import StaleVersion, UsageError, ValidationError, require_columns
+from ops_core.errors import Refused, StaleVersion, UsageError, ValidationError, require_columns
+from ops_core.i18n import Phrase, t
 from ops_core.vocab import DemandSource, DemandStatus, FeedbackStatus, Importance, ProductArea, ReleaseStatus, values
 
 S = DemandStatus
@@ -107,6 +108,24 @@ def _demand(session: Session | Connection, demand_id: int) -> dict[str, Any]:
     return dict(row)
 
 
+def get(conn: Connection | Session, demand_id: int) -> dict[str, Any]:
+    """One demand as stored; UsageError when there is none."""
+    return _demand(conn, demand_id)
+
+
+LINKED_FEEDBACK_COLUMNS = ("feedback_id", "received_at", "customer_code", "customer_name", "status", "importance", "text")
+
+
+def linked_feedback(conn: Connection | Session, demand_id: int) -> pd.DataFrame:
+    """The feedback items routed to a demand (``feedback.demand_id``), newest first, with their customer
+    (columns ``LINKED_FEEDBACK_COLUMNS``): the voices behind it, each of which a page links back to."""
+    f, c = feedback_t, customers_t
+    rows = conn.execute(select(f.c.id, f.c.received_at, c.c.code, c.c.name, f.c.status, f.c.importance, f.c.text)
+                        .select_from(f.outerjoin(c, c.c.id == f.c.customer_id)).where(f.c.demand_id == demand_id)
+                        .order_by(f.c.received_at.desc(), f.c.id.desc())).all()
+    return pd.DataFrame(rows, columns=list(LINKED_FEEDBACK_COLUMNS))
+
+
 def _check_version(current: dict[str, Any], expected_version: int) -> None:
     if current["version"] != expected_version:
         raise StaleVersion("demands", current["id"], expected_version, writes.jsonable(current))
@@ -130,7 +149,7 @@ def _check_fields(session: Session, values: Mapping[str, Any]) -> None:
     """Rules the column types cannot say: a title, urgency 1-3, positive effort, an existing release."""
     problems: list[tuple[int | None, str, str]] = []
     if "title" in values and not str(values["title"] or "").strip():
-        problems.append((None, "title", "is required"))
+        problems.append((None, "title", Phrase("problem.required")))
     if "urgency" in values and values["urgency"] not in (None, "") and _int_or_none(values["urgency"]) not in URGENCY_LEVELS:
         problems.append((None, "urgency", f"'{values['urgency']}' is not 1 (low), 2 (normal) or 3 (urgent)"))
     effort = values.get("effort_days")
@@ -189,15 +208,32 @@ def update(session: Session, actor: writes.Actor, demand_id: int, expected_versi
     _check_version(current, expected_version)
     _not_merged(current, "change")
     _check_fields(session, changes)
+    if current["status"] == S.released and "target_release_id" in changes:  # it stays in a shipped release
+        _check_shipped_in(session, demand_id, _int_or_none(changes["target_release_id"]))
     return writes.update(session, actor, "demands", demand_id, expected_version, changes)
 
 
+def _check_shipped_in(session: Session, demand_id: int, release_id: int | None) -> None:
+    """A demand is released only into a release that has been released, never into a planned one."""
+    if release_id is None:
+        raise Refused("d.refuse.no_release", demand=demand_id)
+    row = session.execute(select(releases_t.c.version_label, releases_t.c.status).where(releases_t.c.id == release_id)).first()
+    if row is None:
+        raise UsageError(f"there is no release {release_id}")
+    if row.status != ReleaseStatus.released:
+        raise Refused("d.refuse.planned_release", demand=demand_id, release=row.version_label)
+
+
 def transition(session: Session, actor: writes.Actor, demand_id: int, expected_version: int, to_status: str,
-               note: str | None = None, reason: str | None = None, *, now: dt.datetime) -> dict[str, Any]:
+               note: str | None = None, reason: str | None = None, *, now: dt.datetime,
+               release_id: int | None = None) -> dict[str, Any]:
     """Move a demand to ``to_status`` if ``TRANSITIONS`` allows it; writes the history row. Returns the stored row.
 
     A stale ``expected_version`` raises StaleVersion (checked first: the caller's view is out of date);
-    a forbidden move raises UsageError naming from and to; rejecting needs a ``reason``.
+    a forbidden move raises UsageError naming from and to; rejecting needs a ``reason``. Moving to
+    released needs a release that has been released (``release_id``, else the target release; it
+    becomes the target release): a planned one is refused (``Refused``), so notes and catalogue never
+    list as shipped what has not shipped.
     """
     target = _status(to_status)
     current = _demand(session, demand_id)
@@ -216,9 +252,9 @@ def transition(session: Session, actor: writes.Actor, demand_id: int, expected_v
             changes["reject_reason"] = reason
             note = note or reason
         case S.released:
-            if current["target_release_id"] is None:
-                raise UsageError(f"demand {demand_id} has no target release: choose the release it ships in before "
-                                 "marking it released")
+            shipped_in = current["target_release_id"] if release_id is None else release_id
+            _check_shipped_in(session, demand_id, shipped_in)
+            changes["target_release_id"] = shipped_in
         case S.backlog if source == S.rejected:
             changes["reject_reason"] = None  # reopened; the history keeps the old reason
         case S.backlog | S.evaluating | S.planned | S.in_development | S.testing:
@@ -453,19 +489,13 @@ DEFAULT_RICE_WEIGHTS: dict[str, float] = {
 DEFAULT_EFFORT_DAYS = 5.0  # effort not estimated yet
 MIN_EFFORT_DAYS = 0.5  # so a tiny estimate cannot make a demand's priority explode
 
-PRIORITY_FORMULA: dict[PriorityMethod, str] = {
-    PriorityMethod.value: (
-        "priority = (w_value × customer value + w_customers × customers + w_feedback × feedback items + "
-        "w_urgency × urgency) / effort days; customer value = Σ over distinct asking customers of "
-        "score/100 × importance weight of its highest feedback (nice-to-have 1, important 2, blocker 3; "
-        "no feedback 1); effort not estimated = 5 days, at least 0.5"),
-    PriorityMethod.rice: (
-        "priority = reach × impact × confidence / effort days; reach = distinct asking customers; "
-        "impact = weight of the highest importance among them (nice-to-have 1, important 2, blocker 3; "
-        "no feedback 1); confidence = base by source (customer feedback and sales stuck point 0.8, market, "
-        "competitor and internal 0.5) + 0.05 per linked feedback item, at most 1; effort not estimated = 5 days, "
-        "at least 0.5"),
-}
+def priority_formula(method: PriorityMethod | str, lang: str = "en") -> str:
+    """How a method computes a demand's priority, in words, in ``lang`` (the translation table's
+    ``d.formula.<method>``)."""
+    return t(f"d.formula.{PriorityMethod(method).value}", lang)
+
+
+PRIORITY_FORMULA: dict[PriorityMethod, str] = {m: priority_formula(m) for m in PriorityMethod}
 
 
 def _weights(method: PriorityMethod, weights: Mapping[str, float] | None) -> dict[str, float]:
@@ -614,15 +644,26 @@ def save_release_notes(session: Session, actor: writes.Actor, release_id: int, e
 
 
 def ship_release(session: Session, actor: writes.Actor, release_id: int, expected_version: int, *,
-                 on: dt.date) -> dict[str, Any]:
-    """Mark a planned release released on ``on``; a release already shipped is refused, not re-dated."""
-    current = session.execute(select(releases_t.c.status).where(releases_t.c.id == release_id)).first()
+                 on: dt.date, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Mark a planned release released on ``on``; a release already shipped is refused, not re-dated.
+
+    Its demands in testing ship with it: each moves to released (a history row "released in <label>",
+    at ``now``, default midnight after ``on``). Demands still further back keep their target and status.
+    """
+    current = session.execute(select(releases_t.c.status, releases_t.c.version_label).where(releases_t.c.id == release_id)).first()
     if current is None:
         raise UsageError(f"there is no release {release_id}")
     if current[0] == ReleaseStatus.released:
         raise UsageError(f"release {release_id} is already released")
-    return writes.update(session, actor, "releases", release_id, expected_version,
-                         {"status": ReleaseStatus.released.value, "release_date": on})
+    stored = writes.update(session, actor, "releases", release_id, expected_version,
+                           {"status": ReleaseStatus.released.value, "release_date": on})
+    at = now or dt.datetime.combine(on, dt.time())
+    tested = session.execute(select(demands_t.c.id, demands_t.c.version).where(
+        demands_t.c.target_release_id == release_id, demands_t.c.status == S.testing,
+        demands_t.c.merged_into_id.is_(None)).order_by(demands_t.c.id)).all()
+    for demand_id, version in tested:  # a release holds tens of demands, each its own audited write
+        transition(session, actor, demand_id, version, S.released, note=f"released in {current[1]}", now=at)
+    return stored
 
 
 def load_releases(conn: Connection | Session) -> pd.DataFrame:

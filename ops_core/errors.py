@@ -17,6 +17,23 @@ class UsageError(OpsError):
     """A command or function was called with arguments out of range, an unknown name or a missing file."""
 
 
+class Refused(UsageError):
+    """A rule of the product refuses the action. Carries the translation key of its explanation and the
+    values in it, so a page says it in the reader's language (``message``); ``str()`` is the English."""
+
+    def __init__(self, key: str, **values: object):
+        from ops_core.i18n import t
+
+        self.key = key
+        self.values = values
+        super().__init__(t(key, "en", **values))
+
+    def message(self, lang: str) -> str:
+        from ops_core.i18n import t
+
+        return t(self.key, lang, **self.values)
+
+
 class PermissionDenied(OpsError):
     """The acting user's role does not allow this change."""
 
@@ -26,16 +43,19 @@ class ValidationError(OpsError):
 
     def __init__(self, problems: list[tuple[int | None, str, str]]):
         self.problems = problems
-        lines = [_describe(row, field, msg) for row, field, msg in problems[:20]]
-        more = len(problems) - 20
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str) -> str:
+        """Every problem (the first 20) in ``lang``, each naming its row, field and value."""
+        from ops_core.i18n import say, t
+
+        lines = [t("problem.where", lang, row=row, field=say(field, lang), message=say(msg, lang)) if row is not None
+                 else t("problem.where.field", lang, field=say(field, lang), message=say(msg, lang))
+                 for row, field, msg in self.problems[:20]]
+        more = len(self.problems) - 20
         if more > 0:
-            lines.append(f"... and {more} more problems")
-        super().__init__("; ".join(lines))
-
-
-def _describe(row: int | None, field: str, message: str) -> str:
-    where = f"row {row}, field '{field}'" if row is not None else f"field '{field}'"
-    return f"{where}: {message}"
+            lines.append(t("problem.more", lang, count=more))
+        return ("；" if lang == "zh" else "; ").join(lines)
 
 
 class StaleVersion(OpsError):

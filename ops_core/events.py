@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -46,6 +45,7 @@ from sqlalchemy.orm import Session
 from ops_core import present, settings, writes
 from ops_core.db.models import TABLES
 from ops_core.errors import StaleVersion, UsageError, require_columns
+from ops_core.i18n import label, t
 from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel, values
 
 STANDARD_KEY = "events.effective_lead_standard"
@@ -106,13 +106,21 @@ class LeadStandard:
                    industries=tuple(data.get("industries", default.industries)),
                    budget_confirmed=data.get("budget_confirmed", default.budget_confirmed))
 
-    def describe(self) -> str:
-        """The standard in plain English, printed on the page, exports and reviews."""
-        size = ("any company size" if self.min_company_size == 0
-                else f"company of at least {self.min_company_size:,} employees (unknown size does not count)")
-        industry = "any industry" if not self.industries else f"industry {_or(self.industries)}"
-        budget = "budget confirmed" if self.budget_confirmed else "budget confirmation not required"
-        return f"Effective lead: title level {_or(self.title_levels)}; {size}; {industry}; {budget}."
+    def describe(self, lang: str = "en") -> str:
+        """The standard in words, printed on the page, exports and reviews; in Chinese the title levels
+        and industries read by their labels."""
+        def names(enum: type[StrEnum], values: Sequence[str]) -> str:
+            shown = list(values) if lang == "en" else [label(enum, v, lang) for v in values]
+            return shown[0] if len(shown) == 1 else t("events.std.or", lang, items=("、" if lang == "zh" else ", ").join(shown[:-1]),
+                                                      last=shown[-1])
+
+        size = (t("events.std.any_size", lang) if self.min_company_size == 0
+                else t("events.std.size", lang, size=f"{self.min_company_size:,}"))
+        industry = (t("events.std.any_industry", lang) if not self.industries
+                    else t("events.std.industry", lang, industries=names(Industry, self.industries)))
+        budget = t("events.std.budget" if self.budget_confirmed else "events.std.no_budget", lang)
+        return t("events.std.describe", lang, titles=names(TitleLevel, self.title_levels), size=size, industry=industry,
+                 budget=budget)
 
     def mask(self, leads: pd.DataFrame) -> pd.Series:
         """True for each lead (row) that meets the standard; vectorised."""
@@ -126,10 +134,6 @@ class LeadStandard:
         if self.budget_confirmed:
             ok = ok & leads["budget_confirmed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
         return pd.Series(ok, index=leads.index, name="effective")
-
-
-def _or(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 def lead_standard(conn: Connection | Session) -> LeadStandard:
@@ -275,20 +279,19 @@ class Model(StrEnum):
     u = "u"
 
 
-MODEL_TEXT = {
-    Model.first: "first touch (all credit to the earliest touch)",
-    Model.last: "last touch (all credit to the latest touch before the win)",
-    Model.linear: "linear (equal credit to every touch)",
-    Model.u: "U-shaped 40/20/40 (first and last touch 40 % each, the touches between share 20 %; "
-             "two touches 50/50, one touch 100 %)",
-}
-
-
 def as_model(value: Model | str) -> Model:
     try:
         return Model(value)
     except ValueError:
         raise UsageError(f"unknown attribution model '{value}'; use {', '.join(m.value for m in Model)}") from None
+
+
+def model_text(model: Model | str, lang: str = "en") -> str:
+    """An attribution model in words, in ``lang``."""
+    return t(f"events.model_text.{as_model(model).value}", lang)
+
+
+MODEL_TEXT = {m: model_text(m) for m in Model}
 
 
 def _check_window(window_days: int) -> int:
@@ -535,13 +538,18 @@ def goals_vs_results(event_row: pd.Series, metrics_row: pd.Series) -> pd.DataFra
 def timeline(data: EventData, as_of: dt.date) -> pd.DataFrame:
     """Planned and past events for the calendar: budget against actual cost.
 
-    Columns: event_id, name, start_date, end_date, budget_cents, cost_cents, variance_cents (cost -
+    Columns: event_id, name, label, start_date, end_date, budget_cents, cost_cents, variance_cents (cost -
     budget), status: 'planned' when the event starts after as_of, else 'past' (running events are past).
+    ``label`` names the event on a chart, one per event: its name and start date, and its number
+    when two events share both (two events of one name are never drawn as one).
     """
     ev = data.events
     start = ev["start_date"]
+    named = ev["name"].astype(str) + " · " + pd.to_datetime(start).dt.strftime("%Y-%m-%d")
+    twins = named.duplicated(keep=False)
+    labels = named.where(~twins, named + " #" + ev.index.astype(str))
     return pd.DataFrame({
-        "event_id": ev.index.to_numpy(), "name": ev["name"].to_numpy(), "start_date": start.to_numpy(),
+        "event_id": ev.index.to_numpy(), "name": ev["name"].to_numpy(), "label": labels.to_numpy(), "start_date": start.to_numpy(),
         "end_date": ev["end_date"].to_numpy(), "budget_cents": ev["budget_cents"].to_numpy(),
         "cost_cents": ev["cost_cents"].to_numpy(),
         "variance_cents": (ev["cost_cents"] - ev["budget_cents"]).to_numpy(),
@@ -736,4 +744,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ops_core.cli import run_module
+
+    run_module("ops_core.events")

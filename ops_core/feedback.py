@@ -30,6 +30,7 @@ from ops_core.config import setting_default
 from ops_core.db.models import TABLES
 from ops_core.errors import StaleVersion, UsageError, ValidationError, require_columns
 from ops_core.filters import Filters
+from ops_core.i18n import Phrase
 from ops_core.similarity import TfidfMatrix, normalise
 from ops_core.vocab import DemandSource, FeedbackStatus, FeedbackType
 
@@ -295,7 +296,7 @@ def submit(session: Session, actor: writes.Actor, values: Mapping[str, Any],
     problems: list[tuple[int | None, str, str]] = [(None, name, "cannot be given at intake") for name in unknown]
     text = values.get("text")
     if text is None or (isinstance(text, str) and not text.strip()):
-        problems.append((None, "text", "is required"))
+        problems.append((None, "text", Phrase("problem.required")))
     if problems:
         raise ValidationError(problems)
     clean = writes.validate(feedback_t, {k: values.get(k) for k in INTAKE_FIELDS}, creating=False)

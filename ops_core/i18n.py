@@ -48,6 +48,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "store.down.retry": ("Retry", "重试"),
     "store.first_start": ("First start: creating the demo company ({customers} customers, {years} years of history)…",
                           "首次启动：正在生成演示公司（{customers} 家客户，{years} 年历史数据）……"),
+    "app.starting": ("Starting the cockpit…", "正在启动运营驾驶舱…"),
+    "store.opening": ("Opening the store…", "正在连接数据库…"),
     "store.first_start_done": ("Demo company ready.", "演示公司已生成。"),
     # home
     "home.title": ("Ops Cockpit", "运营驾驶舱"),
@@ -151,7 +153,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "f.channel": ("Channel", "渠道"),
     "f.received": ("Received on", "接收日期"),
     "f.submit": ("Add feedback", "提交反馈"),
-    "f.submitted": ("Feedback added.", "反馈已录入。"),
+    "f.submitted": ("Feedback #{result[id]} added.", "反馈 #{result[id]} 已录入。"),
+    "f.no_suggestion": ("No type suggested yet: no keyword of a type matched.", "暂无建议类型：未匹配到任何类型的关键词。"),
     "f.import": ("Import feedback from a CSV or Excel file", "从 CSV 或 Excel 文件导入反馈"),
     "f.import_run": ("Import", "导入"),
     "f.sla.time": ("Hours to first response and to resolution (median, 90th percentile)", "首次响应与解决用时（中位数、90 分位，小时）"),
@@ -168,6 +171,23 @@ TEXT: dict[str, tuple[str, str]] = {
     "d.method": ("Priority", "优先级方法"),
     "d.method.value": ("Customer value", "客户价值"),
     "d.method.rice": ("RICE", "RICE"),
+    "d.formula.value": (
+        "priority = (w_value × customer value + w_customers × customers + w_feedback × feedback items + "
+        "w_urgency × urgency) / effort days; customer value = Σ over distinct asking customers of "
+        "score/100 × importance weight of its highest feedback (nice-to-have 1, important 2, blocker 3; "
+        "no feedback 1); effort not estimated = 5 days, at least 0.5",
+        "优先级 =（价值权重 × 客户价值 + 客户数权重 × 客户数 + 反馈权重 × 反馈条数 + 紧急度权重 × 紧急度）÷ 工作量（天）；"
+        "客户价值 = 对每家提出需求的客户（去重）求和：得分/100 × 其最高反馈重要程度的权重（锦上添花 1、重要 2、阻塞 3；"
+        "无反馈 1）；未估算工作量按 5 天计，至少 0.5 天"),
+    "d.formula.rice": (
+        "priority = reach × impact × confidence / effort days; reach = distinct asking customers; "
+        "impact = weight of the highest importance among them (nice-to-have 1, important 2, blocker 3; "
+        "no feedback 1); confidence = base by source (customer feedback and sales stuck point 0.8, market, "
+        "competitor and internal 0.5) + 0.05 per linked feedback item, at most 1; effort not estimated = 5 days, "
+        "at least 0.5",
+        "优先级 = 覆盖 × 影响 × 信心 ÷ 工作量（天）；覆盖 = 提出需求的客户数（去重）；"
+        "影响 = 其中最高重要程度的权重（锦上添花 1、重要 2、阻塞 3；无反馈 1）；信心 = 按来源的基数（客户反馈与销售卡点 0.8，"
+        "市场、竞品与内部 0.5）+ 每条关联反馈 0.05，最高 1；未估算工作量按 5 天计，至少 0.5 天"),
     "d.formula": ("{shown} demands. {formula}. Customer values follow the weights set on the customer page.",
                   "共 {shown} 个需求。{formula}。客户价值随客户分层页的权重变化。"),
     "d.tab.board": ("Board", "看板"),
@@ -220,6 +240,23 @@ TEXT: dict[str, tuple[str, str]] = {
     "d.new_release": ("New release", "新建版本"),
     "d.version_label": ("Version", "版本号"),
     "d.release_date": ("Release date", "发布日期"),
+    "d.linked_feedback": ("Feedback items behind this demand ({count})", "此需求关联的反馈（{count} 条）"),
+    "d.no_linked_feedback": ("No feedback item is linked to this demand.", "此需求尚未关联任何反馈。"),
+    "d.feedback_link": ("Feedback #{id} · {customer} · {text}", "反馈 #{id} · {customer} · {text}"),
+    "d.more_feedback": ("… and {count} more.", "……另有 {count} 条。"),
+    "d.title_save": ("Save title", "保存标题"),
+    "f.on_board": ("On the demand board: demand #{id} · {title} ({status})", "已转入需求看板：需求 #{id} · {title}（{status}）"),
+    "f.routed_demand": ("Sent to the demand board as demand #{result[demand][id]}.", "已转入需求看板：需求 #{result[demand][id]}。"),
+    "d.refuse.planned_release": ("Demand #{demand} was not moved: release {release} is still planned. A demand is released "
+                                 "only in a release that has shipped: release {release} first (Releases tab), which "
+                                 "ships its tested demands, or choose a release that has shipped.",
+                                 "需求 #{demand} 未移动：版本 {release} 仍在计划中。需求只能归入已发布的版本：请先在"
+                                 "“版本发布”页签发布版本 {release}（其中测试中的需求会随之发布），或选择一个已发布的版本。"),
+    "d.refuse.no_release": ("Demand #{demand} was not moved: choose the release it shipped in first.",
+                            "需求 #{demand} 未移动：请先选择它所发布的版本。"),
+    "d.shipped_in": ("Shipped in", "发布版本"),
+    "d.no_shipped_release": ("No release has shipped yet: release one on the Releases tab first.",
+                             "尚无已发布的版本：请先在“版本发布”页签发布一个版本。"),
     "d.create": ("Create", "创建"),
     "d.created": ("Demand created.", "需求已创建。"),
     "d.catalogue": ("Functions online and in development", "已上线与开发中的功能"),
@@ -268,6 +305,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "On the customer page, publish a preset and take the month's snapshot.",
         "按层级拆分读取每月发布分层的快照，本期尚无快照。请在客户分层页发布一个方案并保存当月快照。"),
     "ind.unscored": ("not yet tiered", "尚未分层"),
+    "ind.no_csm": ("no CSM", "未分配 CSM"),
     "ind.no_data": ("No data for this period.", "该周期没有数据。"),
     "ind.behind": ("Customers behind {metric}", "{metric} 背后的客户"),
     "ind.all_metrics": ("Every metric of the period", "本周期全部指标"),
@@ -324,6 +362,41 @@ TEXT: dict[str, tuple[str, str]] = {
     "ind.report.product": ("Product and R&D", "产品与研发"),
     "ind.report.md": ("Download Markdown", "下载 Markdown"),
     "ind.report.html": ("Download HTML", "下载 HTML"),
+    # reports (ops_core/reports.py), statuses and values a report writes
+    "report.title.executive.week": ("Weekly executive report {period}", "{period} 管理层周报"),
+    "report.title.executive.month": ("Monthly executive report {period}", "{period} 管理层月报"),
+    "report.title.executive.quarter": ("Quarterly executive report {period}", "{period} 管理层季报"),
+    "report.title.product.week": ("Weekly product and R&D report {period}", "{period} 产品与研发周报"),
+    "report.title.product.month": ("Monthly product and R&D report {period}", "{period} 产品与研发月报"),
+    "report.title.product.quarter": ("Quarterly product and R&D report {period}", "{period} 产品与研发季报"),
+    "report.span": ("{start} to {end}", "{start} 至 {end}"),
+    "report.core": ("Core indicators against target", "核心指标与目标对比"),
+    "report.movers": ("Three biggest movers", "变动最大的三项指标"),
+    "report.no_movers": ("nothing moved: no earlier period to compare with", "无变动：没有可比较的上一周期"),
+    "report.mover": ("**{metric}** {value} ({change} vs {previous}); {behind}",
+                     "**{metric}** {value}（较 {previous} {change}）；{behind}"),
+    "report.largest": ("largest contribution: {kind} = {segment} ({size}{offset})",
+                       "贡献最大：{kind}为「{segment}」（{size}{offset}）"),
+    "report.offset": (", partly offset by other segments", "，部分被其他分组抵消"),
+    "report.no_segment": ("no segment explains it", "没有分组能解释该变动"),
+    "report.usage": ("Usage and adoption", "使用与采用"),
+    "report.feedback": ("Feedback", "反馈"),
+    "report.feedback_count": ("{items:,} items received, {bugs:,} of them bugs", "收到反馈 {items:,} 条，其中缺陷 {bugs:,} 条"),
+    "report.shipped": ("Demands shipped", "已发布需求"),
+    "report.shipped_count": ("{demands:,} demands released in {releases:,} releases",
+                             "{releases:,} 个版本共发布 {demands:,} 个需求"),
+    "report.na": ("n/a", "无"),
+    "report.points": ("{value} pp", "{value} 个百分点"),
+    "status.green": ("green", "达标"),
+    "status.amber": ("amber", "预警"),
+    "status.red": ("red", "未达标"),
+    "status.n/a": ("n/a", "无数据"),
+    "status.no target": ("no target", "无目标"),
+    # tier names: the default names of the setting tiers.names; a name a user typed is shown as entered
+    "tier.KA": ("KA", "KA"),
+    "tier.standard": ("standard", "标准"),
+    "tier.small": ("small", "小型"),
+    "tier.micro": ("micro", "微型"),
     "indicators.summary": ("Monthly usage from the roll-up", "月度使用情况（汇总表）"),
     "customers.summary": ("Customers by size band and industry", "按规模与行业的客户分布"),
     "demands.summary": ("Demands by status", "各状态需求数"),
@@ -399,6 +472,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "customers.preset.compare": ("Compare the sliders with", "与以下方案对比"),
     "customers.preset.publish": ("Publish as the tier assignment", "发布为正式分层"),
     "customers.preset.published": ("Published: {name}", "已发布：{name}"),
+    "customers.preset.is_published": ("Published", "已发布"),
     "customers.preset.publish_done": ("Published {name} as the tier assignment.", "已将 {name} 发布为正式分层。"),
     "customers.preset.snapshot": ("Snapshot published scores for {month}", "保存 {month} 的发布得分快照"),
     "customers.preset.snapshot_done": ("Saved {result:,} scores for {month}.", "已保存 {month} 的 {result:,} 条得分。"),
@@ -418,7 +492,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "risk.low": ("low", "低"),
     # next actions: why each is on the list, what to do, and what its priority means
     "list.separator": (", ", "、"),
-    "action.why.chain_gap": ("No current {roles} in the decision chain.", "决策链中缺少在职的{roles}。"),
+    "action.why.chain_gap": ("The decision chain has no current contact for: {roles}.", "决策链中缺少在职角色：{roles}。"),
     "action.why.renewal_risk": ("Contract {contract} ends on {end_date} (in {days} days) at {level} renewal risk "
                                 "(score {score} of 100).",
                                 "合同 {contract} 将于 {end_date} 到期（还有 {days} 天），续约风险{level}（风险分 {score}/100）。"),
@@ -556,6 +630,27 @@ TEXT: dict[str, tuple[str, str]] = {
     "events.step.opportunity": ('Opportunities', '商机'),
     "events.step.won": ('Won', '成交'),
     "events.review": ('Four-step review', '四步复盘'),
+    "events.status.planned": ("planned", "计划中"),
+    "events.status.past": ("held", "已举办"),
+    "events.std.describe": ("Effective lead: title level {titles}; {size}; {industry}; {budget}.",
+                            "有效线索：职级为{titles}；{size}；{industry}；{budget}。"),
+    "events.std.any_size": ("any company size", "企业规模不限"),
+    "events.std.size": ("company of at least {size} employees (unknown size does not count)",
+                        "企业至少 {size} 人（规模未知的不计入）"),
+    "events.std.any_industry": ("any industry", "行业不限"),
+    "events.std.industry": ("industry {industries}", "行业为{industries}"),
+    "events.std.budget": ("budget confirmed", "预算已确认"),
+    "events.std.no_budget": ("budget confirmation not required", "无需确认预算"),
+    "events.std.or": ("{items} or {last}", "{items}或{last}"),
+    "events.model_text.first": ("first touch (all credit to the earliest touch)", "首次接触（全部归功于最早的接触）"),
+    "events.model_text.last": ("last touch (all credit to the latest touch before the win)", "末次接触（全部归功于成交前最后一次接触）"),
+    "events.model_text.linear": ("linear (equal credit to every touch)", "线性（每次接触平均分配）"),
+    "events.model_text.u": ("U-shaped 40/20/40 (first and last touch 40 % each, the touches between share 20 %; "
+                            "two touches 50/50, one touch 100 %)",
+                            "U 型 40/20/40（首次与末次接触各 40%，中间接触共享 20%；两次接触各 50%，一次接触 100%）"),
+    "events.export.notes.model": ("Attribution: {model}; window {window} days; as of {as_of}",
+                                  "归因：{model}；窗口 {window} 天；截至 {as_of}"),
+    "events.export.notes.filters": ("Filters: {filters}", "筛选：{filters}"),
     "events.review.goals_vs_results": ('1. Goals against results', '1. 目标与结果对比'),
     "events.review.evaluation": ('2. Evaluation of the results', '2. 结果评估'),
     "events.review.causes": ('3. Analysis of causes', '3. 原因分析'),
@@ -600,13 +695,116 @@ TEXT: dict[str, tuple[str, str]] = {
     "data.import.entity": ("Entity to import", "导入对象"),
     "data.import.file": ("CSV or Excel file", "CSV 或 Excel 文件"),
     "data.import.run": ("Validate and import", "校验并导入"),
-    "data.import.ok": ("Imported {rows} rows into {entity}.", "已向 {entity} 导入 {rows} 行。"),
+    "data.import.ok": ("Imported {rows} rows into {entity}.", "已导入 {rows} 行{entity}数据。"),
     "data.import.failed": ("Nothing was imported: {count} problems. Fix them and import the file again.",
                            "未导入任何数据：发现 {count} 个问题，请修正后重新导入。"),
     "data.import.col.row": ("Row", "行"),
     "data.import.col.field": ("Field", "字段"),
     "data.import.col.problem": ("Problem", "问题"),
     "data.audit": ("Recent changes", "最近变更"),
+    # problems found in a file or a form (ops_core.writes, ops_core.io): row, column and value named
+    "problem.where": ("row {row}, field '{field}': {message}", "第 {row} 行，字段「{field}」：{message}"),
+    "problem.where.field": ("field '{field}': {message}", "字段「{field}」：{message}"),
+    "problem.more": ("... and {count} more problems", "……另有 {count} 个问题"),
+    "problem.required": ("is required", "为必填项"),
+    "problem.not_yes_no": ("'{value}' is not yes/no (use true or false)", "「{value}」不是“是/否”（请填 是 或 否）"),
+    "problem.out_of_range": ("{value} is out of range for this field", "{value} 超出该字段的取值范围"),
+    "problem.not_number": ("'{value}' is not a number", "「{value}」不是数字"),
+    "problem.not_finite": ("'{value}' is not a finite number", "「{value}」不是有限的数字"),
+    "problem.nul": ("contains a NUL character", "含有空字符"),
+    "problem.not_choice": ("'{value}' is not one of {choices}", "「{value}」不是可选值之一：{choices}"),
+    "problem.too_long": ("is {length} characters long; at most {limit} fit", "长度为 {length} 个字符，最多 {limit} 个"),
+    "problem.not_whole": ("'{value}' is not a whole number", "「{value}」不是整数"),
+    "problem.not_date": ("'{value}' is not a date (use YYYY-MM-DD)", "「{value}」不是日期（格式如 2026-01-31）"),
+    "problem.not_datetime": ("'{value}' is not a date and time (use YYYY-MM-DD HH:MM)",
+                             "「{value}」不是日期时间（格式如 2026-01-31 09:30）"),
+    "problem.not_field": ("is not a field of {table}", "不是 {table} 的字段"),
+    "problem.column_n": ("column {number}", "第 {number} 列"),
+    "problem.no_name": ("has no name", "没有列名"),
+    "problem.twice": ("appears twice in the header", "在表头中出现了两次"),
+    "problem.not_column": ("is not a column of {entity}; columns: {columns}", "不是 {entity} 的列；可用的列：{columns}"),
+    "problem.missing_column": ("is a required column and is missing from the file", "是必填列，文件中缺少该列"),
+    "problem.too_many_values": ("has {count} values; the header has {header}", "有 {count} 个值，但表头只有 {header} 列"),
+    "problem.used_in_row": ("{value} is already used in row {row}", "{value} 已在第 {row} 行使用"),
+    "problem.in_store": ("{value} is already in the store", "{value} 已存在于数据库中"),
+    "problem.no_reference": ("there is no {table} row with {column} {value}", "{table} 中没有 {column} 为 {value} 的记录"),
+    "problem.refused": ("the store refused the rows: {reason}; nothing was imported", "数据库拒绝了这些行：{reason}；未导入任何数据"),
+    # the paged grid's own words (AG Grid locale keys, under "grid.")
+    "grid.page": ("Page", "第"),
+    "grid.of": ("of", "/"),
+    "grid.to": ("to", "至"),
+    "grid.pageSizeSelectorLabel": ("Page size:", "每页行数："),
+    "grid.firstPage": ("First page", "首页"),
+    "grid.previousPage": ("Previous page", "上一页"),
+    "grid.nextPage": ("Next page", "下一页"),
+    "grid.lastPage": ("Last page", "末页"),
+    "grid.noRowsToShow": ("No rows to show", "没有可显示的行"),
+    "grid.loadingOoo": ("Loading...", "加载中…"),
+    "grid.filterOoo": ("Filter...", "筛选…"),
+    "grid.searchOoo": ("Search...", "搜索…"),
+    "grid.equals": ("Equals", "等于"),
+    "grid.notEqual": ("Does not equal", "不等于"),
+    "grid.contains": ("Contains", "包含"),
+    "grid.notContains": ("Does not contain", "不包含"),
+    "grid.startsWith": ("Begins with", "开头是"),
+    "grid.endsWith": ("Ends with", "结尾是"),
+    "grid.blank": ("Blank", "为空"),
+    "grid.notBlank": ("Not blank", "不为空"),
+    "grid.lessThan": ("Less than", "小于"),
+    "grid.lessThanOrEqual": ("Less than or equal to", "小于等于"),
+    "grid.greaterThan": ("Greater than", "大于"),
+    "grid.greaterThanOrEqual": ("Greater than or equal to", "大于等于"),
+    "grid.inRange": ("Between", "介于"),
+    "grid.inRangeStart": ("From", "从"),
+    "grid.inRangeEnd": ("To", "到"),
+    "grid.andCondition": ("AND", "且"),
+    "grid.orCondition": ("OR", "或"),
+    "grid.applyFilter": ("Apply", "应用"),
+    "grid.resetFilter": ("Reset", "重置"),
+    "grid.clearFilter": ("Clear", "清除"),
+    "grid.cancelFilter": ("Cancel", "取消"),
+    "grid.selectAll": ("(Select all)", "（全选）"),
+    "grid.ariaFilterInput": ("Filter input", "筛选输入"),
+    "grid.ariaFilteringOperator": ("Filtering operator", "筛选条件"),
+    "grid.ariaColumnFilter": ("Column filter", "列筛选"),
+    "grid.sortAscending": ("Sort ascending", "升序"),
+    "grid.sortDescending": ("Sort descending", "降序"),
+    "upload.button": ("Upload", "上传文件"),
+    "upload.limit": ("{megabytes} MB per file · CSV, XLSX", "每个文件不超过 {megabytes} MB · CSV 或 Excel 文件"),
+    # what the store holds, by table or importable entity (the data page)
+    "table.account_user_weeks": ("Users' active weeks", "用户活跃周"),
+    "table.account_users": ("Users at customers", "客户方用户"),
+    "table.audit_log": ("Audit log", "审计日志"),
+    "table.contacts": ("Contacts", "联系人"),
+    "table.contracts": ("Contracts", "合同"),
+    "table.csms": ("CSMs", "CSM（客户成功经理）"),
+    "table.customers": ("Customers", "客户"),
+    "table.demand_customers": ("Customers of demands", "需求关联客户"),
+    "table.demand_history": ("Demand history", "需求变更记录"),
+    "table.demands": ("Demands", "需求"),
+    "table.event_costs": ("Event costs", "活动费用"),
+    "table.event_reviews": ("Event reviews", "活动复盘"),
+    "table.events": ("Events", "活动"),
+    "table.faq_entries": ("FAQ entries", "FAQ 条目"),
+    "table.feedback": ("Feedback", "反馈"),
+    "table.feedback_history": ("Feedback history", "反馈变更记录"),
+    "table.invoices": ("Invoices", "发票"),
+    "table.lead_touches": ("Lead touches", "线索触达"),
+    "table.leads": ("Leads", "线索"),
+    "table.metric_definitions": ("Metric definitions", "指标定义"),
+    "table.metric_snapshots": ("Metric snapshots", "指标快照"),
+    "table.metric_targets": ("Metric targets", "指标目标"),
+    "table.payments": ("Payments", "回款"),
+    "table.referrals": ("Referrals", "转介绍"),
+    "table.releases": ("Releases", "版本"),
+    "table.score_snapshots": ("Score snapshots", "得分快照"),
+    "table.settings": ("Settings", "设置"),
+    "table.usage_daily": ("Daily usage", "每日使用"),
+    "table.usage_monthly": ("Monthly usage", "每月使用"),
+    "table.users": ("Users", "系统用户"),
+    "table.weight_presets": ("Weight presets", "权重方案"),
+    "table.usage": ("Usage", "使用数据"),
+    "data.export.notes": ("{entity}: {rows} rows", "{entity}：{rows} 行"),
     "download.csv": ("Download CSV", "下载 CSV"),
     "download.excel": ("Download Excel", "下载 Excel"),
     "error.permission": ("You may not do this: {reason}", "无权执行此操作：{reason}"),
@@ -687,8 +885,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "col.version_label": ("Release", "版本"),
     "col.median_days": ("Median (days)", "中位数（天）"),
     "col.p90_days": ("90th percentile (days)", "90 分位（天）"),
-    "events.timeline.planned": ("Planned", "计划中"),
-    "events.timeline.past": ("Held", "已举办"),
     "col.period": ("Period", "周期"),
     "col.value": ("Value", "数值"),
     "col.previous": ("Previous period", "上期"),
@@ -726,17 +922,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "unit_name.number": ("Number", "数值"),
     "direction.higher_is_better": ("Higher is better", "越高越好"),
     "direction.lower_is_better": ("Lower is better", "越低越好"),
-    "entity.customers": ("Customers", "客户"),
-    "entity.contacts": ("Contacts", "联系人"),
-    "entity.contracts": ("Contracts", "合同"),
-    "entity.invoices": ("Invoices", "发票"),
-    "entity.payments": ("Payments", "回款"),
-    "entity.usage": ("Daily usage", "每日使用"),
-    "entity.feedback": ("Feedback", "反馈"),
-    "entity.events": ("Events", "活动"),
-    "entity.event_costs": ("Event costs", "活动费用"),
-    "entity.leads": ("Leads", "线索"),
-    "entity.lead_touches": ("Lead touches", "线索触点"),
     "action.chain_gap": ("Decision chain incomplete", "决策链不完整"),
     "action.renewal_risk": ("Renewal at risk", "续约风险"),
     "action.overdue": ("Overdue payment", "逾期未付款"),
@@ -850,8 +1035,6 @@ _VOCABULARY_LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
     vocab.Importance: {"nice_to_have": ("Nice to have", "锦上添花"), "important": ("Important", "重要"),
                        "blocker": ("Blocker", "阻塞")},
     vocab.ReleaseStatus: {"planned": ("Planned", "计划中"), "released": ("Released", "已发布")},
-    vocab.ContactRole: {"user": ("user", "使用者"), "boss": ("decision-making boss", "决策老板"),
-                        "veto_head": ("department head with a veto", "有否决权的部门负责人")},
     vocab.EventFormat: {"offline": ("Offline", "线下"), "online": ("Online", "线上")},
     vocab.EventKind: {
         "exhibition": ("Industry exhibition", "行业展会"), "supplier_conference": ("Supplier conference", "供应商大会"),
@@ -900,3 +1083,45 @@ def label(enum: type[StrEnum], value: str | None, lang: str = DEFAULT_LANGUAGE) 
         return ""
     key = f"{enum.__name__.lower()}.{value}"
     return t(key, lang) if key in TEXT else str(value)
+
+
+class Phrase(str):
+    """A message that reads in either language: it is its English text (so logs, the command line and
+    comparisons see plain English), and it keeps its key and values to be read in another language."""
+
+    key: str
+    values: dict[str, object]
+
+    def __new__(cls, key: str, **values: object) -> Phrase:
+        made = super().__new__(cls, t(key, "en", **values))
+        made.key, made.values = key, values
+        return made
+
+    def read(self, lang: str) -> str:
+        return t(self.key, lang, **self.values)
+
+
+def say(message: object, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A message in ``lang``: a Phrase read in that language, anything else as it is."""
+    return message.read(lang) if isinstance(message, Phrase) else str(message)
+
+
+# Charts: Vega's number and time-format locale of each language (month and day names on time axes);
+# English is Vega's own default.
+CHART_LOCALES: dict[str, dict[str, dict[str, object]]] = {
+    "zh": {
+        "number": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["¥", ""]},
+        "time": {
+            "dateTime": "%Y年%-m月%-d日 %A %X", "date": "%Y/%-m/%-d", "time": "%H:%M:%S", "periods": ["上午", "下午"],
+            "days": ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+            "shortDays": ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+            "months": ["一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月", "十二月"],
+            "shortMonths": ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"],
+        },
+    },
+}
+
+
+def chart_locale(lang: str) -> dict[str, dict[str, object]] | None:
+    """The chart locale of ``lang`` (None: Vega's default, English)."""
+    return CHART_LOCALES.get(lang)

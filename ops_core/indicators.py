@@ -48,7 +48,7 @@ from ops_core.errors import UsageError
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.overview import annualised_cents, in_force
 from ops_core.periods import Period
-from ops_core.vocab import Grain
+from ops_core.vocab import NO_CSM, UNSCORED, Grain
 
 customers = TABLES["customers"]
 contracts = TABLES["contracts"]
@@ -60,8 +60,6 @@ usage_monthly = TABLES["usage_monthly"]
 SEGMENTS = ("industry", "region", "size_band", "csm", "product_line", "tier")
 MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churn")
 ALL = "all"                # the segment value when no segment is asked for
-NO_CSM = "unassigned"      # csm segment of a customer without a CSM
-UNSCORED = "unscored"      # tier segment of a customer never snapshotted by the period's end
 REPURCHASE_WINDOW_DAYS = 365
 
 _BRIDGE_MONEY = ("start_mrr", "new", "expansion", "reactivation", "contraction", "churn", "end_mrr")

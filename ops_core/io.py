@@ -60,6 +60,7 @@ from ops_core.exports import (
     to_excel_bytes,
     unneutralise,
 )
+from ops_core.i18n import Phrase, say
 
 # --- what can be imported and exported ---------------------------------------------------------
 
@@ -277,9 +278,10 @@ class ImportReport:
         return (f"{self.source}: {len(self.problems)} problems in {self.rows_read} {self.entity} rows; "
                 "nothing was imported")
 
-    def to_dataframe(self) -> pd.DataFrame:
-        """The problems as a table for the data page (columns row, field, message)."""
-        return pd.DataFrame(self.problems, columns=["row", "field", "message"]).astype({"row": "Int64"})
+    def to_dataframe(self, lang: str = "en") -> pd.DataFrame:
+        """The problems as a table for the data page (columns row, field, message), read in ``lang``."""
+        rows = [(row, say(name, lang), say(message, lang)) for row, name, message in self.problems]
+        return pd.DataFrame(rows, columns=["row", "field", "message"]).astype({"row": "Int64"})
 
 
 def _fill_defaults(table: Table, clean: dict[str, Any], key: Column | None) -> dict[str, Any]:
@@ -305,18 +307,18 @@ def check_rows(spec: Entity, raw: RawTable) -> tuple[list[tuple[int, dict[str, A
     seen: set[str] = set()
     for index, name in enumerate(header):
         if name == "":
-            problems.append((raw.header_row, f"column {index + 1}", "has no name"))
+            problems.append((raw.header_row, Phrase("problem.column_n", number=index + 1), Phrase("problem.no_name")))
         elif name in seen:
-            problems.append((raw.header_row, name, "appears twice in the header"))
+            problems.append((raw.header_row, name, Phrase("problem.twice")))
         elif name not in spec.columns and name != "version":  # version is the store's; ignored
-            problems.append((raw.header_row, name, f"is not a column of {spec.name}; "
-                                                    f"columns: {', '.join(spec.columns)}"))
+            problems.append((raw.header_row, name, Phrase("problem.not_column", entity=spec.name,
+                                                           columns=", ".join(spec.columns))))
         seen.add(name)
     key = writes.generated_key(table)
     for column in table.c:
         needed = not column.nullable and column.default is None and column is not key
         if column.name != "version" and needed and column.name not in seen:
-            problems.append((raw.header_row, column.name, "is a required column and is missing from the file"))
+            problems.append((raw.header_row, column.name, Phrase("problem.missing_column")))
     if problems:  # without a usable header, row-by-row messages would only repeat it
         return [], problems
 
@@ -326,7 +328,7 @@ def check_rows(spec: Entity, raw: RawTable) -> tuple[list[tuple[int, dict[str, A
     for number, cells in raw.rows:
         extra = [c for c in cells[len(header):] if not _blank(c)]
         if extra:
-            problems.append((number, "", f"has {len(header) + len(extra)} values; the header has {len(header)}"))
+            problems.append((number, "", Phrase("problem.too_many_values", count=len(header) + len(extra), header=len(header))))
             continue
         values = {name: (cells[i] if i < len(cells) else None) for i, name in used}
         try:
@@ -344,7 +346,7 @@ def check_rows(spec: Entity, raw: RawTable) -> tuple[list[tuple[int, dict[str, A
             if any(v is None for v in value):
                 continue
             if value in first_row:
-                problems.append((number, label, f"{_show(value)} is already used in row {first_row[value]}"))
+                problems.append((number, label, Phrase("problem.used_in_row", value=_show(value), row=first_row[value])))
             else:
                 first_row[value] = number
     return typed, problems
@@ -400,7 +402,7 @@ def check_store(conn: Connection, spec: Entity, typed: list[tuple[int, dict[str,
         keyed = [(n, tuple(clean.get(c.name) for c in columns)) for n, clean in typed]
         keyed = [(n, v) for n, v in keyed if all(x is not None for x in v)]
         taken = _existing(conn, columns, (v for _, v in keyed))
-        problems += [(n, label, f"{_show(v)} is already in the store") for n, v in keyed if v in taken]
+        problems += [(n, label, Phrase("problem.in_store", value=_show(v))) for n, v in keyed if v in taken]
     pk = list(table.primary_key.columns)
     for fk in sorted(table.foreign_keys, key=lambda f: f.parent.name):
         target = fk.column
@@ -408,7 +410,7 @@ def check_store(conn: Connection, spec: Entity, typed: list[tuple[int, dict[str,
         known = {v[0] for v in _existing(conn, [target], ((v,) for _, v in referenced))}
         if target.table is table and len(pk) == 1:  # a row may refer to another row of the same file
             known |= {clean.get(target.name) for _, clean in typed}
-        problems += [(n, fk.parent.name, f"there is no {target.table.name} row with {target.name} {v}")
+        problems += [(n, fk.parent.name, Phrase("problem.no_reference", table=target.table.name, column=target.name, value=v))
                      for n, v in referenced if v not in known]
     return sorted(problems, key=lambda p: (p[0] or 0, p[1]))
 
@@ -481,7 +483,7 @@ def import_rows(engine: Engine, actor: writes.Actor, entity: str, raw: RawTable,
             writes.record_bulk(session, actor, spec.table_name, "import",
                                {"entity": spec.name, "rows": len(typed), "file": source})
     except (IntegrityError, DataError) as exc:  # e.g. another import committed the same key meanwhile
-        report.problems = [(None, "", f"the store refused the rows: {first_line(exc)}; nothing was imported")]
+        report.problems = [(None, "", Phrase("problem.refused", reason=first_line(exc)))]
         return report
     report.rows_written = len(typed)
     return report
@@ -548,4 +550,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ops_core.cli import run_module
+
+    run_module("ops_core.io")

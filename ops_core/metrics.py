@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from ops_core import indicators, settings, usage, writes
 from ops_core.db.models import TABLES
-from ops_core.errors import UsageError
+from ops_core.errors import StaleVersion, UsageError
 from ops_core.filters import Filters
 from ops_core.periods import Period, parse_period, period_of, periods_between, previous, year_before
 from ops_core.vocab import Grain
@@ -165,7 +165,7 @@ REGISTRY: tuple[Metric, ...] = (
     # --- level 3: usage detail -------------------------------------------------------------------
     _m("dau", "DAU", "日活跃用户 (DAU)", "Average daily active users over the period's days.",
        "Σ daily active users / days in the period", Unit.number, UP, 3, "stickiness", "Head of product", None, USE),
-    _m("period_active_users", "Period active users (WAU / MAU)", "周期活跃用户 (WAU/MAU)", "Users active in the week "
+    _m("period_active_users", "Period active users (WAU / MAU)", "周期活跃用户（周活/MAU）", "Users active in the week "
        "(WAU) or month (MAU), summed over accounts; each account counts its busiest day, so it is a lower bound.",
        "Σ over accounts of the peak daily active users in the period", Unit.count, UP, 3, "stickiness",
        "Head of product", None, USE),
@@ -350,6 +350,9 @@ def set_target(session: Session, actor: writes.Actor, key: str, grain: Grain | s
         targets_table.c.period_start == period.start)).first()
     if found is None:
         return writes.create(session, actor, "metric_targets", values)
+    if expected_version is None:  # the caller saw no target; someone has set one since
+        current = session.execute(select(targets_table).where(targets_table.c.id == found[0])).mappings().one()
+        raise StaleVersion("metric_targets", found[0], 0, writes.jsonable(current))
     return writes.update(session, actor, "metric_targets", found[0], expected_version,
                          {"minimum": minimum, "target": target, "stretch": stretch})
 
@@ -432,6 +435,15 @@ def contributions(metric: Metric, parts: pd.DataFrame, before_start: dt.date, no
     return out.reindex(out["contribution"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
 
+def leading_segment(split: pd.DataFrame, change: float | None) -> pd.Series | None:
+    """The row of ``contributions`` that contributed most in the direction of ``change`` (a segment
+    that moved against the change explains nothing of it); None when no segment moved with it."""
+    if change is None or change != change or change == 0 or split.empty:
+        return None
+    along = split[split["contribution"] * change > 0]
+    return None if along.empty else along.loc[along["contribution"].abs().idxmax()]
+
+
 # --- editable definitions ------------------------------------------------------------------------
 
 
@@ -508,4 +520,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ops_core.cli import run_module
+
+    run_module("ops_core.metrics")

@@ -90,6 +90,10 @@ DEFAULT_DECIMALS = {Kind.money: 2, Kind.yuan: 2, Kind.percent: 1, Kind.number: 1
 M, Y, P, V, D, DT, C, N, T = (Kind.money, Kind.yuan, Kind.percent, Kind.vocabulary, Kind.date, Kind.datetime,
                               Kind.count, Kind.number, Kind.text)
 
+# Tier names are a setting: the default names (KA / standard / small / micro) have labels ``tier.<name>``,
+# a name the user typed has none and is shown as entered.
+TIER = "tier."
+
 # Internal ids never reach a person: dropped from every shown frame.
 HIDDEN: frozenset[str] = frozenset({
     "customer_id", "contract_id", "csm_id", "contact_id", "event_id", "release_id", "feedback_id", "target_id",
@@ -260,9 +264,9 @@ CATALOGUE: dict[str, Column] = {
     "representative": Column("col.representative", T),
     "csm_name": Column("col.csm", T),
     "csm": Column("col.csm", T),
-    "tier": Column("col.tier", T),
-    "from": Column("col.from", T),
-    "to": Column("col.to", T),
+    "tier": Column("col.tier", V, TIER),
+    "from": Column("col.from", V, TIER),
+    "to": Column("col.to", V, TIER),
     "product_lines": Column("col.product_lines", T),
     "owner": Column("col.owner", T),
     "team": Column("col.team", T),
@@ -333,6 +337,27 @@ def label_of(value: Any, vocabulary: Vocabulary, lang: str) -> str:
         key = f"{vocabulary}{value}"
         return t(key, lang) if key in TEXT else str(value)
     return label(vocabulary, str(value), lang)
+
+
+def tier_label(name: Any, lang: str) -> str:
+    """A tier name in the reader's language: a default name translated, a typed name as entered."""
+    return label_of(name, TIER, lang)
+
+
+SEGMENT_VOCABULARIES: dict[str, Vocabulary] = {
+    "industry": vocab.Industry, "region": vocab.Region, "size_band": vocab.SizeBand, "tier": TIER}
+
+
+def segment_label(kind: str, value: Any, lang: str) -> str:
+    """A segment of a breakdown (industry, region, size band, tier, product line, CSM) as a person
+    reads it: vocabularies and default tier names translated, the no-tier and no-CSM groups named,
+    data as entered."""
+    if kind == "tier" and value == vocab.UNSCORED:  # no snapshot by then
+        return t("ind.unscored", lang)
+    if kind == "csm" and value == vocab.NO_CSM:
+        return t("ind.no_csm", lang)
+    vocabulary = SEGMENT_VOCABULARIES.get(kind)
+    return str(value) if vocabulary is None else label_of(value, vocabulary, lang)
 
 
 def labels_of(value: Any, vocabulary: Vocabulary, lang: str) -> str:

@@ -17,7 +17,7 @@ import argparse
 import datetime as dt
 import html
 import math
-import sys
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +29,10 @@ from ops_core import metrics
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
+from ops_core.i18n import label, t
 from ops_core.periods import Period, parse_period, previous
-from ops_core.vocab import Grain
+from ops_core.present import segment_label
+from ops_core.vocab import DemandSource, FeedbackType, Grain
 
 MOVER_SEGMENTS = ("industry", "region", "product_line", "tier")
 KINDS = ("executive", "product")
@@ -42,9 +44,9 @@ demands = TABLES["demands"]
 releases = TABLES["releases"]
 
 
-def format_value(metric: metrics.Metric, value: float | None) -> str:
+def format_value(metric: metrics.Metric, value: float | None, lang: str = "en") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+        return t("report.na", lang)
     if metric.unit is metrics.Unit.ratio:
         return f"{value:.1%}"
     if metric.unit is metrics.Unit.cents:
@@ -54,22 +56,32 @@ def format_value(metric: metrics.Metric, value: float | None) -> str:
     return f"{value:,.0f}"
 
 
-def format_change(metric: metrics.Metric, change: float | None) -> str:
+def format_change(metric: metrics.Metric, change: float | None, lang: str = "en") -> str:
     if change is None or (isinstance(change, float) and math.isnan(change)):
-        return "n/a"
+        return t("report.na", lang)
     if metric.unit is metrics.Unit.ratio:
-        return f"{change * 100:+.1f} pp"
+        return t("report.points", lang, value=f"{change * 100:+.1f}")
     return f"{change:+.1%}"
 
 
-def format_difference(metric: metrics.Metric, amount: float | None) -> str:
-    """A difference between two values of ``metric``: points for a rate, the metric's own unit otherwise."""
-    return format_change(metric, amount) if metric.unit is metrics.Unit.ratio else format_value(metric, amount)
+def format_difference(metric: metrics.Metric, amount: float | None, lang: str = "en") -> str:
+    """A difference between two values of ``metric``, signed: points for a rate, the metric's own unit otherwise."""
+    if metric.unit is metrics.Unit.ratio:
+        return format_change(metric, amount, lang)
+    if amount is None or (isinstance(amount, float) and math.isnan(amount)):
+        return t("report.na", lang)
+    return ("-" if amount < 0 else "+") + format_value(metric, abs(amount), lang)
 
 
-def formatted(keys: Iterable[str], values: Iterable[float | None], how: Callable[..., str] = format_value) -> list[str]:
+def formatted(keys: Iterable[str], values: Iterable[float | None], how: Callable[..., str] = format_value,
+              lang: str = "en") -> list[str]:
     """Each value written by ``how`` for its own metric (``keys`` names the metric of each value)."""
-    return [how(metrics.BY_KEY[k], v) for k, v in zip(keys, values, strict=True)]
+    return [how(metrics.BY_KEY[k], v, lang) for k, v in zip(keys, values, strict=True)]
+
+
+def status_label(status: str, lang: str = "en") -> str:
+    """A scorecard status (green / amber / red / n/a / no target) in the reader's language."""
+    return t(f"status.{status}", lang)
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,7 @@ class Report:
     title: str
     subtitle: str
     sections: tuple[Section, ...] = field(default=())
+    lang: str = "en"
 
     def to_markdown(self) -> str:
         out = [f"# {self.title}", "", self.subtitle, ""]
@@ -96,10 +109,10 @@ class Report:
         return "\n".join(out)
 
     def to_html(self) -> str:
-        body = [f"<h1>{html.escape(self.title)}</h1>", f"<p>{html.escape(self.subtitle)}</p>"]
+        body = [f"<h1>{html.escape(self.title)}</h1>", f"<p>{inline_html(self.subtitle)}</p>"]
         for section in self.sections:
             body.append(f"<h2>{html.escape(section.title)}</h2>")
-            body += [f"<p>{html.escape(line.lstrip('- '))}</p>" for line in section.lines]
+            body += lines_html(section.lines)
             if section.table is not None and len(section.table):
                 body.append(section.table.to_html(index=False, escape=True, border=0, classes="report"))
             for caption, values in section.charts:
@@ -108,8 +121,32 @@ class Report:
                  "table.report{border-collapse:collapse}table.report td,table.report th{padding:4px 10px;"
                  "border-bottom:1px solid #ddd;text-align:left}figure{display:inline-block;margin:0 1.5em 1em 0}"
                  "figcaption{font-size:12px;color:#555}")
-        return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(self.title)}</title>"
+        return (f"<!DOCTYPE html><html lang=\"{'zh-CN' if self.lang == 'zh' else 'en'}\"><head><meta charset=\"utf-8\"><title>{html.escape(self.title)}</title>"
                 f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
+
+
+_STRONG = re.compile(r"\*\*(.+?)\*\*")
+
+
+def inline_html(text: str) -> str:
+    """One line of the report's Markdown as HTML: escaped, with its **bold** spans rendered."""
+    return _STRONG.sub(r"<strong>\1</strong>", html.escape(text))
+
+
+def lines_html(lines: Sequence[str]) -> list[str]:
+    """A section's lines as HTML: runs of "- " items become one list, other lines paragraphs."""
+    out: list[str] = []
+    items: list[str] = []
+    for line in [*lines, ""]:
+        if line.startswith("- "):
+            items.append(f"<li>{inline_html(line[2:])}</li>")
+            continue
+        if items:
+            out.append(f"<ul>{''.join(items)}</ul>")
+            items = []
+        if line:
+            out.append(f"<p>{inline_html(line)}</p>")
+    return out
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -155,10 +192,14 @@ def mover_lines(conn: Connection, movers: pd.DataFrame, grain: Grain, period: Pe
                 as_of: dt.date | None, lang: str = "en") -> list[str]:
     """One sentence per mover: how far it moved and the segment that contributed most to the move.
 
-    Each segment kind is aggregated once for both periods and serves every mover; a kind with a
-    single value (every customer "unscored", say) explains nothing and is skipped."""
+    The segment named is the one with the largest contribution in the direction of the change (a
+    segment that moved against it explains nothing of it), over every segment kind; each kind is
+    aggregated once for both periods and serves every mover; a kind with a single value (every
+    customer "unscored", say) explains nothing and is skipped. Segments are named by their labels
+    in the reader's language."""
     before = previous(period)
     span = [before, period]
+    direction = dict(zip(movers["metric"], movers["change"], strict=True))
     best: dict[str, tuple[float, str, str, float]] = {}  # metric -> contribution, kind, segment, share
     for kind in MOVER_SEGMENTS:
         parts = metrics.wide_values(conn, span, filters, kind, as_of)
@@ -166,9 +207,9 @@ def mover_lines(conn: Connection, movers: pd.DataFrame, grain: Grain, period: Pe
             continue
         for key in movers["metric"]:
             split = metrics.contributions(metrics.BY_KEY[key], parts, before.start, period.start)
-            if split.empty or split["contribution"].isna().all():
+            top = metrics.leading_segment(split, direction.get(key))
+            if top is None:
                 continue
-            top = split.iloc[0]
             if key not in best or abs(top["contribution"]) > abs(best[key][0]):
                 best[key] = (float(top["contribution"]), kind, str(top["segment"]), float(top["share_of_change"]))
     lines = []
@@ -176,23 +217,31 @@ def mover_lines(conn: Connection, movers: pd.DataFrame, grain: Grain, period: Pe
         metric = metrics.BY_KEY[row.metric]
         found = best.get(row.metric)
         if found is None:
-            behind = "no segment explains it"
+            behind = t("report.no_segment", lang)
         else:
             amount, kind, segment, share = found
-            size = format_difference(metric, amount)
-            offset = ", partly offset by other segments" if not math.isnan(share) and share > 1 else ""
-            behind = f"largest contribution: {kind} = {segment} ({size}{offset})"
-        lines.append(f"- **{metric.name(lang)}** {format_value(metric, row.value)} "
-                     f"({format_change(metric, row.change)} vs {before.label}); {behind}")
+            offset = t("report.offset", lang) if not math.isnan(share) and share > 1 else ""
+            behind = t("report.largest", lang, kind=t(f"ind.segment.{kind}", lang), segment=segment_label(kind, segment, lang),
+                       size=format_difference(metric, amount, lang), offset=offset)
+        lines.append("- " + t("report.mover", lang, metric=metric.name(lang), value=format_value(metric, row.value, lang),
+                              change=format_change(metric, row.change, lang), previous=before.label, behind=behind))
     return lines
 
 
 def _card_table(card: pd.DataFrame, lang: str) -> pd.DataFrame:
+    keys = card["metric"]
     return pd.DataFrame({
-        "metric": [metrics.BY_KEY[k].name(lang) for k in card["metric"]], "value": formatted(card["metric"], card["value"]),
-        "target": formatted(card["metric"], card["target"]), "status": card["status"].to_numpy(),
-        "vs previous": formatted(card["metric"], card["change"], format_change),
-        "vs a year before": formatted(card["metric"], card["yoy_change"], format_change)})
+        t("ind.metric", lang): [metrics.BY_KEY[k].name(lang) for k in keys],
+        t("ind.value", lang): formatted(keys, card["value"], lang=lang),
+        t("ind.target", lang): formatted(keys, card["target"], lang=lang),
+        t("ind.status", lang): [status_label(s, lang) for s in card["status"]],
+        t("ind.change", lang): formatted(keys, card["change"], format_change, lang),
+        t("ind.yoy", lang): formatted(keys, card["yoy_change"], format_change, lang)})
+
+
+def _subtitle(period: Period, filters: Filters | None, lang: str) -> str:
+    span = t("report.span", lang, start=f"{period.start:%Y-%m-%d}", end=f"{period.end:%Y-%m-%d}")
+    return span + (f"; {filters.describe(lang)}" if filters is not None else "")
 
 
 def executive_report(conn: Connection, grain: Grain | str, period: Period | str, filters: Filters | None = None,
@@ -201,15 +250,13 @@ def executive_report(conn: Connection, grain: Grain | str, period: Period | str,
     chosen = parse_period(period, grain) if isinstance(period, str) else period
     card = metrics.scorecard(conn, grain, chosen, filters, as_of, keys=[m.key for m in metrics.LEVEL1])
     movers = biggest_movers(card)
-    word = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}[grain.value]
     return Report(
-        f"{word} executive report {chosen.label}", f"{chosen.start:%Y-%m-%d} to {chosen.end:%Y-%m-%d}"
-        + (f"; {filters.describe('en')}" if filters is not None else ""),
-        (Section("Core indicators against target", table=_card_table(card, lang),
+        t(f"report.title.executive.{grain.value}", lang, period=chosen.label), _subtitle(chosen, filters, lang),
+        (Section(t("report.core", lang), table=_card_table(card, lang),
                  charts=tuple((metrics.BY_KEY[r.metric].name(lang), tuple(r.trend)) for r in card.itertuples())),
-         Section("Three biggest movers", tuple(mover_lines(conn, movers, grain, chosen, filters, as_of, lang))
-                 or ("- nothing moved: no earlier period to compare with",))),
-    )
+         Section(t("report.movers", lang), tuple(mover_lines(conn, movers, grain, chosen, filters, as_of, lang))
+                 or ("- " + t("report.no_movers", lang),))),
+        lang)
 
 
 # --- product and R&D ---------------------------------------------------------------------------------
@@ -250,15 +297,23 @@ def product_report(conn: Connection, grain: Grain | str, period: Period | str, f
     by_type = feedback_by_type(conn, chosen, filters)
     shipped = demands_shipped(conn, chosen)
     bugs = int(by_type.loc[by_type["type"] == "bug", "items"].sum())
-    word = {"week": "Weekly", "month": "Monthly", "quarter": "Quarterly"}[grain.value]
+    types = pd.DataFrame({
+        t("f.col.type", lang): [t("col.untriaged", lang) if v == "untriaged" else label(FeedbackType, v, lang)
+                                for v in by_type["type"]],
+        t("f.items", lang): by_type["items"].to_numpy()})
+    released = pd.DataFrame({
+        t("d.col.target_release", lang): shipped["release"].to_numpy(), t("d.release_date", lang): shipped["date"].astype(str).to_numpy(),
+        t("d.col.title", lang): shipped["title"].to_numpy(),
+        t("d.col.source", lang): [label(DemandSource, v, lang) for v in shipped["source"]]})
     return Report(
-        f"{word} product and R&D report {chosen.label}", f"{chosen.start:%Y-%m-%d} to {chosen.end:%Y-%m-%d}",
-        (Section("Usage and adoption", table=_card_table(card, lang),
+        t(f"report.title.product.{grain.value}", lang, period=chosen.label), _subtitle(chosen, filters, lang),
+        (Section(t("report.usage", lang), table=_card_table(card, lang),
                  charts=tuple((metrics.BY_KEY[r.metric].name(lang), tuple(r.trend)) for r in card.itertuples())),
-         Section("Feedback", (f"- {int(by_type['items'].sum()):,} items received, {bugs:,} of them bugs",), by_type),
-         Section("Demands shipped", (f"- {len(shipped):,} demands released in {shipped['release'].nunique():,} releases",),
-                 shipped.assign(date=shipped["date"].astype(str)))),
-    )
+         Section(t("report.feedback", lang), ("- " + t("report.feedback_count", lang, items=int(by_type["items"].sum()), bugs=bugs),),
+                 types),
+         Section(t("report.shipped", lang), ("- " + t("report.shipped_count", lang, demands=len(shipped),
+                                                       releases=int(shipped["release"].nunique())),), released)),
+        lang)
 
 
 def build(conn: Connection, kind: str, grain: Grain | str, period: Period | str, filters: Filters | None = None,
@@ -299,4 +354,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ops_core.cli import run_module
+
+    run_module("ops_core.reports")

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+NO_CSM = "unassigned"      # csm segment of a customer without a CSM
+UNSCORED = "unscored"      # tier segment of a customer never snapshotted by the period's end
+
 
 class Role(StrEnum):
     viewer = "viewer"

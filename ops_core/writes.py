@@ -24,6 +24,7 @@ from sqlalchemy.sql.sqltypes import JSON, BigInteger, String, Text
 
 from ops_core.db.models import TABLES
 from ops_core.errors import Conflict, PermissionDenied, StaleVersion, UsageError, ValidationError, first_line
+from ops_core.i18n import Phrase
 from ops_core.vocab import Role
 
 
@@ -71,7 +72,7 @@ def coerce(column: Column, raw: Any) -> Any:
     """The typed value of ``raw`` for ``column``; raises ValueError with a reason a person understands."""
     if raw is None or (isinstance(raw, str) and raw.strip() == "") or (isinstance(raw, float) and raw != raw):
         if not column.nullable and column.default is None and not _is_generated_key(column):
-            raise ValueError("is required")
+            raise ValueError(Phrase("problem.required"))
         return None
     kind = column.type
     choices = column.info.get("choices")
@@ -83,20 +84,20 @@ def coerce(column: Column, raw: Any) -> Any:
             return True
         if text in ("0", "false", "no", "n", "f", "否"):
             return False
-        raise ValueError(f"'{_short(raw)}' is not yes/no (use true or false)")
+        raise ValueError(Phrase("problem.not_yes_no", value=_short(raw)))
     if isinstance(kind, (Integer, BigInteger)):
         value = _integer(raw)
         bound = 2**63 if isinstance(kind, BigInteger) else 2**31
         if not -bound <= value < bound:
-            raise ValueError(f"{value} is out of range for this field")
+            raise ValueError(Phrase("problem.out_of_range", value=value))
         return value
     if isinstance(kind, Float):
         try:
             value = float(raw)
         except (TypeError, ValueError):
-            raise ValueError(f"'{_short(raw)}' is not a number") from None
+            raise ValueError(Phrase("problem.not_number", value=_short(raw))) from None
         if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"'{_short(raw)}' is not a finite number")
+            raise ValueError(Phrase("problem.not_finite", value=_short(raw)))
         return value
     if isinstance(kind, DateTime):
         return _datetime(raw)
@@ -107,14 +108,14 @@ def coerce(column: Column, raw: Any) -> Any:
     if isinstance(kind, (String, Text)):
         text = str(raw)
         if "\x00" in text:
-            raise ValueError("contains a NUL character")
+            raise ValueError(Phrase("problem.nul"))
         if choices is not None:
             text = text.strip()
             if text not in choices:
-                raise ValueError(f"'{_short(text)}' is not one of {', '.join(choices)}")
+                raise ValueError(Phrase("problem.not_choice", value=_short(text), choices=", ".join(choices)))
         length = getattr(kind, "length", None)
         if length and len(text) > length:
-            raise ValueError(f"is {len(text)} characters long; at most {length} fit")
+            raise ValueError(Phrase("problem.too_long", length=len(text), limit=length))
         return text
     return raw
 
@@ -126,15 +127,15 @@ def _short(raw: Any, limit: int = 40) -> str:
 
 def _integer(raw: Any) -> int:
     if isinstance(raw, bool):
-        raise ValueError(f"'{raw}' is not a whole number")
+        raise ValueError(Phrase("problem.not_whole", value=raw))
     if isinstance(raw, int):
         return raw
     try:
         number = decimal.Decimal(str(raw).strip().replace(",", ""))
     except decimal.InvalidOperation:
-        raise ValueError(f"'{_short(raw)}' is not a whole number") from None
+        raise ValueError(Phrase("problem.not_whole", value=_short(raw))) from None
     if number != number.to_integral_value():
-        raise ValueError(f"'{_short(raw)}' is not a whole number")
+        raise ValueError(Phrase("problem.not_whole", value=_short(raw)))
     return int(number)
 
 
@@ -146,7 +147,7 @@ def _date(raw: Any) -> dt.date:
     try:
         return dt.date.fromisoformat(str(raw).strip()[:10])
     except ValueError:
-        raise ValueError(f"'{_short(raw)}' is not a date (use YYYY-MM-DD)") from None
+        raise ValueError(Phrase("problem.not_date", value=_short(raw))) from None
 
 
 def _datetime(raw: Any) -> dt.datetime:
@@ -157,7 +158,7 @@ def _datetime(raw: Any) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(str(raw).strip()).replace(tzinfo=None)
     except ValueError:
-        raise ValueError(f"'{_short(raw)}' is not a date and time (use YYYY-MM-DD HH:MM)") from None
+        raise ValueError(Phrase("problem.not_datetime", value=_short(raw))) from None
 
 
 def validate(table: Table, values: Mapping[str, Any], *, row: int | None = None, creating: bool) -> dict[str, Any]:
@@ -166,18 +167,18 @@ def validate(table: Table, values: Mapping[str, Any], *, row: int | None = None,
     clean: dict[str, Any] = {}
     for name, raw in values.items():
         if name not in table.c or name == "version":
-            problems.append((row, name, f"is not a field of {table.name}"))
+            problems.append((row, name, Phrase("problem.not_field", table=table.name)))
             continue
         try:
             clean[name] = coerce(table.c[name], raw)
         except ValueError as exc:
-            problems.append((row, name, str(exc)))
+            problems.append((row, name, exc.args[0] if exc.args and isinstance(exc.args[0], Phrase) else str(exc)))
     if creating:
         for column in table.c:
             missing = column.name not in values
             needs_value = not column.nullable and column.default is None and not _is_generated_key(column)
             if missing and needs_value:
-                problems.append((row, column.name, "is required"))
+                problems.append((row, column.name, Phrase("problem.required")))
     if problems:
         raise ValidationError(problems)
     return clean

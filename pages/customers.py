@@ -4,6 +4,10 @@ Features are derived once in SQL and cached; a slider move re-runs only ops_core
 """
 from __future__ import annotations
 
+from cockpit import frame
+
+frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
+
 import json
 
 import altair as alt
@@ -48,28 +52,35 @@ shown = view.apply_filters(table, filters, view_filters)
 counts = view.tier_counts(shown, rules.names)
 metric_columns = st.columns(len(rules.names) + 1)
 for column, name in zip(metric_columns, rules.names, strict=False):
-    column.metric(ui.tr("customers.tier_metric", tier=name), f"{counts[name]:,}")
+    column.metric(ui.tr("customers.tier_metric", tier=ui.tier_label(name)), f"{counts[name]:,}")
 metric_columns[-1].metric(ui.tr("col.customers"), f"{len(shown):,}")
 st.caption(ui.tr("customers.matching", shown=len(shown), total=len(table)))
 
-tier_scale = alt.Scale(domain=list(rules.names), scheme="tableau10")
+tier_names = [ui.tier_label(name) for name in rules.names]  # the legend and the bars read the tier names shown
+tier_scale = alt.Scale(domain=tier_names, scheme="tableau10")
 chart_left, chart_right = st.columns(2)
 with chart_left:
     st.markdown(f"**{ui.tr('customers.distribution')}**")
     bins = view.score_histogram(shown, rules.names)
-    st.altair_chart(alt.Chart(bins).mark_bar().encode(
+    bins = bins.assign(tier=bins["tier"].map(ui.tier_label))
+    st.altair_chart(ui.localised(alt.Chart(bins).mark_bar().encode(
         x=alt.X("score_from:Q", bin="binned", title=ui.tr("col.score"), scale=alt.Scale(domain=[0, 100])),
         x2="score_to:Q", y=alt.Y("customers:Q", stack=True, title=ui.tr("col.customers")),
-        color=alt.Color("tier:N", scale=tier_scale, sort=list(rules.names), title=ui.tr("col.tier")),
-        order="tier_rank:Q", tooltip=ui.tooltips("tier", "score_from", "score_to", "customers")), width="stretch")
+        color=alt.Color("tier:N", scale=tier_scale, sort=tier_names, title=ui.tr("col.tier")),
+        order="tier_rank:Q", tooltip=[alt.Tooltip("tier:N", title=ui.tr("col.tier")),
+                                      alt.Tooltip("score_from:Q", title=ui.tr("col.score")),
+                                      alt.Tooltip("customers:Q", title=ui.tr("col.customers"))])), width="stretch")
 with chart_right:
     st.markdown(f"**{ui.tr('customers.industry_chart')}**")
     by_industry_counts = view.tier_by_industry(shown, rules.names)
     by_industry_counts["industry"] = by_industry_counts["industry"].map(lambda v: label(Industry, v, lang))
-    st.altair_chart(alt.Chart(by_industry_counts).mark_bar().encode(
+    by_industry_counts["tier"] = by_industry_counts["tier"].map(ui.tier_label)
+    st.altair_chart(ui.localised(alt.Chart(by_industry_counts).mark_bar().encode(
         y=alt.Y("industry:N", title=None, sort="-x"), x=alt.X("customers:Q", stack=True, title=ui.tr("col.customers")),
-        color=alt.Color("tier:N", scale=tier_scale, sort=list(rules.names), title=ui.tr("col.tier")),
-        order="tier_rank:Q", tooltip=ui.tooltips("industry", "tier", "customers")), width="stretch")
+        color=alt.Color("tier:N", scale=tier_scale, sort=tier_names, title=ui.tr("col.tier")),
+        order="tier_rank:Q", tooltip=[alt.Tooltip("industry:N", title=ui.tr("col.industry")),
+                                      alt.Tooltip("tier:N", title=ui.tr("col.tier")),
+                                      alt.Tooltip("customers:Q", title=ui.tr("col.customers"))])), width="stretch")
 
 # --- the list, one page at a time --------------------------------------------------------------
 st.subheader(ui.tr("customers.list"))

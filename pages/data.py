@@ -1,18 +1,21 @@
 """Data: what the store holds, exports of each entity, imports with a validation report, recent changes."""
 from __future__ import annotations
 
+from cockpit import frame
+
+frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
+
 import streamlit as st
 
 from cockpit import ui
 from ops_core import io, overview, settings
-from ops_core.i18n import t
 
 store, filters = ui.page_context()
-lang = ui.language()
 st.title(ui.tr("data.title"))
 
 st.subheader(ui.tr("data.tables"))
 counts = ui.cached(overview.table_counts, store)
+counts = counts.assign(table=counts["table"].map(lambda name: ui.tr(f"table.{name}")))
 st.dataframe(counts.rename(columns={"table": ui.tr("data.col.table"), "rows": ui.tr("data.col.rows")}),
              hide_index=True, width="stretch", height=260,
              column_config={ui.tr("data.col.rows"): st.column_config.NumberColumn(format="localized")})
@@ -20,18 +23,19 @@ st.dataframe(counts.rename(columns={"table": ui.tr("data.col.table"), "rows": ui
 export_tab, import_tab, audit_tab = st.tabs([ui.tr("data.export"), ui.tr("data.import"), ui.tr("data.audit")])
 with export_tab:
     entity = st.selectbox(ui.tr("data.export.entity"), list(io.ENTITIES), key="export_entity",
-                          format_func=lambda e: t(f"entity.{e}", lang))
+                          format_func=lambda name: ui.tr(f"table.{name}"))
     frame = ui.cached(io.export_entity, store, entity)
     st.caption(ui.tr("data.export.masked"))
     ui.shown_grid(frame.head(ui.cached(settings.get, store, "ui.page_size")), key=f"export_grid_{entity}")
     # The file keeps the store's columns, so it imports back as it is.
-    ui.download_buttons(frame, entity, notes=[f"{entity}: {len(frame)} rows", ui.describe(filters, store)],
+    ui.download_buttons(frame, entity, notes=[ui.tr("data.export.notes", entity=ui.tr(f"table.{entity}"), rows=f"{len(frame):,}"),
+                               ui.describe(filters, store)],
                         stored_form=True)
 
 with import_tab:
     target = st.selectbox(ui.tr("data.import.entity"), list(io.ENTITIES), key="import_entity",
-                          format_func=lambda e: t(f"entity.{e}", lang))
-    upload = st.file_uploader(ui.tr("data.import.file"), type=["csv", "xlsx"], key="import_file")
+                          format_func=lambda name: ui.tr(f"table.{name}"))
+    upload = ui.file_upload(ui.tr("data.import.file"), key="import_file")
     if upload is not None and st.button(ui.tr("data.import.run"), type="primary"):
         ui.import_upload(store, target, upload)
 

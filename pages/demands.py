@@ -2,6 +2,10 @@
 demand's history, customers and loop closing, releases with their notes, and flow metrics."""
 from __future__ import annotations
 
+from cockpit import frame
+
+frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
+
 import streamlit as st
 
 from cockpit import demand_tabs, ui
@@ -35,7 +39,7 @@ method = controls[4].radio(ui.tr("d.method"), [m.value for m in demand.PriorityM
                            format_func=lambda m: ui.tr(f"d.method.{m}"))
 ranked = demand.narrow(demand.priority(board, links, scores, method), links, sources=sources, owners=owners,
                        releases=chosen_releases, asking_customers=tiers.index[tiers.isin(chosen_tiers)] if chosen_tiers else None)
-st.caption(ui.tr("d.formula", formula=demand.PRIORITY_FORMULA[demand.PriorityMethod(method)], shown=len(ranked)))
+st.caption(ui.tr("d.formula", formula=demand.priority_formula(method, ui.language()), shown=len(ranked)))
 
 demand_tabs.draw(demand_tabs.Board(store=store, today=today, board=board, ranked=ranked, releases=releases,
                                    release_names=release_names))

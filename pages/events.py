@@ -1,6 +1,10 @@
 """Event ROI: events, leads and conversions, ROI and cost ratios, attribution models, timeline and the review."""
 from __future__ import annotations
 
+from cockpit import frame
+
+frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
+
 import streamlit as st
 
 from cockpit import edits, event_tabs, ui
@@ -36,7 +40,7 @@ with st.expander(ui.tr("events.standard"), expanded=False):
             wanted = events.LeadStandard(tuple(titles), int(size), tuple(industries), bool(budget))
             edits.save(store, record, lambda s: events.save_lead_standard(s, ui.acting_user(), wanted, seen["version"]),
                        "events.standard.saved", event_tabs.standard_fields, widgets=("e_std_",), changed=wanted != shown)
-st.caption(ui.tr("events.standard.in_force", standard=standard.describe(), window=window))
+st.caption(ui.tr("events.standard.in_force", standard=standard.describe(ui.language()), window=window))
 
 left, middle, right, far = st.columns(4)
 model = left.radio(ui.tr("events.model"), list(events.Model), format_func=lambda m: ui.tr(f"events.model.{m}"),

@@ -4,6 +4,10 @@ or the FAQ, service timers against targets, similar items and frequent questions
 The tabs live in ``cockpit/feedback_tabs.py``; this page computes what they share and the tiles above them."""
 from __future__ import annotations
 
+from cockpit import frame
+
+frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
+
 import datetime as dt
 
 import pandas as pd

@@ -1,6 +1,10 @@
 """Home: the headline numbers and the monthly trend of the filtered customers."""
 from __future__ import annotations
 
+from cockpit import frame
+
+frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
+
 import altair as alt
 import streamlit as st
 
@@ -40,7 +44,7 @@ else:
                  alt.Tooltip("arr:Q", title=ui.tr("home.chart.arr"), format=",.0f")])
     line = base.mark_line(point=True, color="#e45756").encode(
         y=alt.Y("arr:Q", title=ui.tr("home.chart.arr"), axis=alt.Axis(format="~s")))
-    st.altair_chart(alt.layer(bars, line).resolve_scale(y="independent"), width="stretch")
+    st.altair_chart(ui.localised(alt.layer(bars, line).resolve_scale(y="independent")), width="stretch")
 
 st.subheader(ui.tr("home.by_industry"))
 industries = ui.cached(overview.by_industry, store, filters, as_of)

@@ -4,6 +4,10 @@ cohort retention, the metric catalogue, month-close history and the downloadable
 The tabs live in ``cockpit/indicator_tabs.py``; this page picks the grain, period and segment they read."""
 from __future__ import annotations
 
+from cockpit import frame
+
+frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
+
 import datetime as dt
 
 import streamlit as st

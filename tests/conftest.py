@@ -87,6 +87,22 @@ def demo_engine(demo_url) -> Iterator[Engine]:
     engine.dispose()
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "one_engine: behaviour that does not depend on the store's engine, tested "
+                                       "on servers of its own: runs in the SQLite pass only")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, ``one_engine`` tests are deselected (not skipped: CI forbids skips); the SQLite
+    pass runs them. Browser tests that start their own servers cost a minute each."""
+    if BACKEND != "postgresql":
+        return
+    once = [item for item in items if item.get_closest_marker("one_engine")]
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = [item for item in items if not item.get_closest_marker("one_engine")]
+
+
 def pytest_sessionfinish(session, exitstatus):
     """In CI (OPS_FORBID_SKIPS=1) a skipped test is a failure: browser and PostgreSQL tests must run."""
     if os.environ.get("OPS_FORBID_SKIPS") != "1":

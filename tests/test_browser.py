@@ -112,8 +112,8 @@ def test_every_page_renders_in_chromium(browser, running_app, screenshots, path,
         wait_for_render(page)
         assert page.locator("[data-testid=stException]").count() == 0
         assert page.locator("h1").first.inner_text().strip() == heading
-        # The app frame ran: our navigation (not one link per file of pages/) and the shared sidebar.
-        links = [link.inner_text().split("\n")[-1].strip() for link in page.get_by_test_id("stSidebarNavLink").all()]
+        # The app frame ran: the product's pages by their titles (not one link per file of pages/) and the shared sidebar.
+        links = [link.inner_text().split("\n")[-1].strip() for link in page.get_by_test_id("stPageLink-NavLink").all()]
         assert links == [title for _, title in NAV_TITLES]
         page.get_by_text("Date range").first.wait_for(timeout=30_000)
         assert page.get_by_text("Date range").count() == 1
@@ -131,7 +131,7 @@ def test_home_in_chinese_with_filters_from_a_shared_link(browser, running_app, s
         assert page.locator("h1").first.inner_text().strip() == "运营驾驶舱"
         assert "制造业" in page.locator("[data-testid=stMain] [data-testid=stCaptionContainer]").first.inner_text()
         # Moving to another page keeps the filters in the address bar.
-        page.get_by_test_id("stSidebarNavLink").filter(has_text="数据").click()
+        page.get_by_test_id("stPageLink-NavLink").filter(has_text="数据").click()
         page.wait_for_url("**/data?*", timeout=30_000)
         wait_for_render(page)
         assert "industries=manufacturing%2Cenergy" in page.url or "industries=manufacturing,energy" in page.url
@@ -464,5 +464,101 @@ def test_a_customer_voice_becomes_a_released_demand_in_the_browser(browser, new_
     finally:
         page.close()
         engine.dispose()
+        process.terminate()
+        process.wait(timeout=20)
+
+
+WEIGHT_LABELS = {d.key: d.name_en for d in __import__("ops_core.scoring", fromlist=["DIMENSIONS"]).DIMENSIONS}
+WEIGHT_LABELS_ZH = {d.key: d.name_zh for d in __import__("ops_core.scoring", fromlist=["DIMENSIONS"]).DIMENSIONS}
+
+
+def weight_sliders(page, labels: dict[str, str] = WEIGHT_LABELS) -> dict[str, tuple[str, str, str]]:
+    """Each weight slider's (min, max, value) as the browser holds them (the hidden range input's
+    attributes, see STACK-NOTES)."""
+    found = {}
+    for key, name in labels.items():
+        slider = page.get_by_role("slider", name=name)
+        found[key] = (slider.get_attribute("min"), slider.get_attribute("max"), slider.input_value())
+    return found
+
+
+def press_and_settle(page, slider, key: str) -> None:
+    """One key press, then wait until the rerun it starts has finished drawing."""
+    slider.focus()
+    slider.press(key)
+    page.wait_for_timeout(300)
+    wait_for_render(page)
+
+
+def move_company_size_by_plus_eleven(page, labels: dict[str, str] = WEIGHT_LABELS) -> None:
+    """ArrowRight, ArrowRight, PageUp (+10 % of 0..100), ArrowLeft: +1 +1 +10 -1 = +11."""
+    before = weight_sliders(page, labels)
+    slider = page.get_by_role("slider", name=labels["company_size"])
+    for key in ("ArrowRight", "ArrowRight", "PageUp", "ArrowLeft"):
+        press_and_settle(page, slider, key)
+    after = weight_sliders(page, labels)
+    assert {k: (lo, hi) for k, (lo, hi, _) in after.items()} == {k: ("0", "100") for k in WEIGHT_LABELS}
+    assert int(after["company_size"][2]) == int(before["company_size"][2]) + 11
+    assert {k: v for k, (_, _, v) in after.items() if k != "company_size"} == \
+        {k: v for k, (_, _, v) in before.items() if k != "company_size"}
+
+
+def test_weight_sliders_keep_their_range_and_move_by_exactly_the_keys_pressed(browser, new_store_url, screenshots, tmp_path):
+    """Seen before: one key press turned every slider's range into 0..100x its value (0-2000) and
+    PageUp moved a weight from 20 to 220. The preset holds positions as the page saves them."""
+    from ops_core import scoring, tiers, writes
+    from ops_core.db.engine import make_engine, transaction
+    from tests.conftest import small_company
+
+    url = small_company(new_store_url)
+    positions = {"order_amount": 30, "company_size": 25, "gross_profit": 10, "demand_type": 5, "cooperation": 5,
+                 "influence": 5, "brand": 5, "payment": 10, "growth": 5}
+    store = make_engine(url)
+    with transaction(store) as session:
+        tiers.save_preset(session, writes.LOCAL_ADMIN, "Heavy on size", positions, scoring.DEFAULT_METHODS,
+                          tiers.tier_rules(session))
+    store.dispose()
+    process, base = start_app(url, tmp_path / "streamlit.log")
+    page = browser.new_page(viewport={"width": 1440, "height": 2400})
+    try:
+        page.goto(f"{base}/customers")
+        wait_for_render(page)
+        assert weight_sliders(page)["company_size"] == ("0", "100", "10")  # the default weight, 10 %
+        move_company_size_by_plus_eleven(page)
+        assert weight_sliders(page)["company_size"][2] == "21"
+        page.screenshot(path=str(screenshots / "customers-sliders-moved.png"), full_page=True)
+
+        page.get_by_role("tab", name="Presets and comparison").click()
+        wait_for_render(page)
+        picker = page.get_by_test_id("stSelectbox").filter(has_text="Load preset")
+        picker.click()
+        page.get_by_role("option", name="Heavy on size").click()
+        page.wait_for_timeout(300)
+        wait_for_render(page)
+        page.screenshot(path=str(screenshots / "customers-preset-loaded.png"), full_page=True)
+        assert {k: v for k, (_, _, v) in weight_sliders(page).items()} == {k: str(v) for k, v in positions.items()}
+        move_company_size_by_plus_eleven(page)
+        assert weight_sliders(page)["company_size"][2] == "36"
+        page.screenshot(path=str(screenshots / "customers-sliders-after-preset.png"), full_page=True)
+        moved = weight_sliders(page)
+
+        page.get_by_test_id("stPageLink-NavLink").filter(has_text="Indicator system").click()
+        wait_for_render(page)
+        page.get_by_test_id("stPageLink-NavLink").filter(has_text="Customer tiers & value").click()
+        wait_for_render(page)
+        assert weight_sliders(page) == moved  # a page switch keeps every weight where it was
+
+        page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+        page.get_by_role("option", name="简体中文").click()
+        page.get_by_role("slider", name=WEIGHT_LABELS_ZH["company_size"]).wait_for(timeout=30_000)
+        wait_for_render(page)
+        assert weight_sliders(page, WEIGHT_LABELS_ZH) == moved  # and so does a change of language
+        move_company_size_by_plus_eleven(page, WEIGHT_LABELS_ZH)
+        assert weight_sliders(page, WEIGHT_LABELS_ZH)["company_size"][2] == "47"
+        page.screenshot(path=str(screenshots / "customers-sliders-in-chinese.png"), full_page=True)
+        pager = page.frame_locator('iframe[title="st_aggrid.AgGrid.agGrid"]').locator(".ag-paging-panel").inner_text()
+        assert "每页行数" in pager and not re.search(r"[A-Za-z]", pager), pager  # seen: "Page Size: 1 to 60 of 60"
+    finally:
+        page.close()
         process.terminate()
         process.wait(timeout=20)

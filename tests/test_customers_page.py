@@ -268,3 +268,27 @@ def test_next_actions_on_the_page_show_no_codes_in_either_language(page, lang):
     if lang == "zh":
         why = shown["原因"].str.replace(r"HT[-\w]*", "", regex=True)  # contract codes are data
         assert not why.str.contains(r"[A-Za-z]").any()
+
+
+def test_in_chinese_the_default_tier_names_read_in_chinese_on_tiles_legends_and_rule_labels(page, demo_engine):
+    """Seen: "standard / small / micro" left in English on the Chinese page. The default names are
+    translated (KA is the field's own word); the counts stay ops_core's."""
+    from tests import vega
+
+    page.session_state["ops_lang"] = "zh"
+    ok(page.run())
+    english = expected_counts(demo_engine, PAGE_WEIGHTS)
+    assert shown_counts(page) == {
+        "KA 客户": english["KA customers"], "标准 客户": english["standard customers"],
+        "小型 客户": english["small customers"], "微型 客户": english["micro customers"], "客户数": english["Customers"]}
+    legends = [layer["encoding"]["color"]["scale"]["domain"] for spec, _ in vega.charts(page)
+               for layer in vega.layers(spec) if "scale" in layer["encoding"].get("color", {})]
+    assert legends and all(domain == ["KA", "标准", "小型", "微型"] for domain in legends)
+
+
+def test_a_tier_name_a_user_typed_is_shown_as_entered_and_a_default_name_translated():
+    from ops_core import present
+
+    assert [present.tier_label(n, "zh") for n in ("KA", "standard", "small", "micro", "成长型", "Growth")] == [
+        "KA", "标准", "小型", "微型", "成长型", "Growth"]
+    assert [present.tier_label(n, "en") for n in ("KA", "standard", "Growth")] == ["KA", "standard", "Growth"]

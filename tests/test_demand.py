@@ -16,7 +16,7 @@ from ops_core import demand, writes
 from ops_core.db.engine import make_engine, transaction
 from ops_core.db.models import TABLES
 from ops_core.db.schema import upgrade
-from ops_core.errors import Conflict, PermissionDenied, StaleVersion, UsageError, ValidationError
+from ops_core.errors import Conflict, PermissionDenied, Refused, StaleVersion, UsageError, ValidationError
 from ops_core.vocab import Role
 from tests.factories import make_csm, make_customer
 
@@ -57,9 +57,11 @@ def path_to(status: str) -> list[str]:
     return list(FLOW[1:FLOW.index(status) + 1])
 
 
-def new_release(engine, label: str = "v2.1", day: dt.date = dt.date(2025, 4, 1), **values: Any) -> dict[str, Any]:
+def new_release(engine, label: str = "v2.1", day: dt.date = dt.date(2025, 4, 1), status: str = "released",
+                **values: Any) -> dict[str, Any]:
+    """A release (shipped unless told: a demand is released only into a shipped release)."""
     with transaction(engine) as s:
-        return demand.create_release(s, PM, {"version_label": label, "release_date": day, **values})
+        return demand.create_release(s, PM, {"version_label": label, "release_date": day, "status": status, **values})
 
 
 def new_feedback(engine, customer_id: int, demand_id: int | None, importance: str = "important",
@@ -160,8 +162,9 @@ def test_rejecting_needs_a_reason_and_releasing_needs_a_target_release(fresh_eng
     with pytest.raises(ValidationError, match="'reason'"):
         move(fresh_engine, row["id"], 1, "rejected", at(3, 4), reason="  ")
     row = walk(fresh_engine, row, FLOW[1:5])
-    with pytest.raises(UsageError, match="no target release"):
+    with pytest.raises(Refused) as refused:
         move(fresh_engine, row["id"], row["version"], "released", at(3, 20))
+    assert refused.value.message("en") == f"Demand #{row['id']} was not moved: choose the release it shipped in first."
     assert stored(fresh_engine, "demands", row["id"])["status"] == "testing"
 
 
@@ -590,17 +593,50 @@ def test_release_labels_are_unique(fresh_engine):
 
 
 def test_a_planned_release_ships_once_and_a_stale_version_is_refused(fresh_engine):
-    release = new_release(fresh_engine, "v3.0")
+    release = new_release(fresh_engine, "v3.0", status="planned")
     with transaction(fresh_engine) as s:
         shipped = demand.ship_release(s, PM, release["id"], release["version"], on=dt.date(2026, 11, 20))
     assert (shipped["status"], shipped["release_date"]) == ("released", dt.date(2026, 11, 20))
     with pytest.raises(UsageError, match="already released"), transaction(fresh_engine) as s:
         demand.ship_release(s, PM, release["id"], shipped["version"], on=dt.date(2026, 11, 21))
-    other = new_release(fresh_engine, "v3.1")
+    other = new_release(fresh_engine, "v3.1", status="planned")
     with transaction(fresh_engine) as s:
         demand.save_release_notes(s, PM, other["id"], other["version"], "notes")
     with pytest.raises(StaleVersion), transaction(fresh_engine) as s:  # read before the notes were saved
         demand.ship_release(s, PM, other["id"], other["version"], on=dt.date(2026, 11, 21))
+
+
+def test_a_demand_is_never_released_into_a_planned_release_and_the_refusal_is_in_the_readers_language(fresh_engine):
+    planned = new_release(fresh_engine, "v4.0", status="planned")
+    shipped = new_release(fresh_engine, "v3.9", status="released")
+    row = walk(fresh_engine, new_demand(fresh_engine, target_release_id=planned["id"]), FLOW[1:5])
+    for release_id in (None, planned["id"]):  # its own target, or that release named
+        with pytest.raises(Refused) as refused:
+            move(fresh_engine, row["id"], row["version"], "released", at(3, 20), release_id=release_id)
+        assert refused.value.message("en") == (
+            f"Demand #{row['id']} was not moved: release v4.0 is still planned. A demand is released only in a release "
+            "that has shipped: release v4.0 first (Releases tab), which ships its tested demands, or choose a release "
+            "that has shipped.")
+        assert refused.value.message("zh") == (
+            f"需求 #{row['id']} 未移动：版本 v4.0 仍在计划中。需求只能归入已发布的版本：请先在“版本发布”页签发布版本 v4.0"
+            "（其中测试中的需求会随之发布），或选择一个已发布的版本。")
+    after = stored(fresh_engine, "demands", row["id"])
+    assert (after["status"], after["version"], after["target_release_id"]) == ("testing", row["version"], planned["id"])
+    done = move(fresh_engine, row["id"], row["version"], "released", at(3, 21), release_id=shipped["id"])
+    assert (done["status"], done["target_release_id"]) == ("released", shipped["id"])  # it shipped in v3.9
+
+
+def test_releasing_a_release_ships_its_tested_demands_and_leaves_the_others_where_they_are(fresh_engine):
+    release = new_release(fresh_engine, "v5.0", status="planned")
+    tested = walk(fresh_engine, new_demand(fresh_engine, "已测试", target_release_id=release["id"]), FLOW[1:5])
+    building = walk(fresh_engine, new_demand(fresh_engine, "开发中", target_release_id=release["id"]), FLOW[1:4])
+    with transaction(fresh_engine) as s:
+        demand.ship_release(s, PM, release["id"], release["version"], on=dt.date(2025, 4, 1))
+    assert stored(fresh_engine, "demands", tested["id"])["status"] == "released"
+    assert stored(fresh_engine, "demands", building["id"])["status"] == "in_development"
+    with fresh_engine.connect() as conn:
+        last = demand.history(conn, tested["id"]).iloc[-1]
+    assert (last["from_status"], last["to_status"], last["note"]) == ("testing", "released", "released in v5.0")
 
 
 # --- closing the loop -----------------------------------------------------------------------------
@@ -709,3 +745,17 @@ def test_the_board_on_the_demo_company_agrees_with_the_raw_tables(demo_engine):
     assert flow["wip"]["demands"].sum() == open_now.sum()  # the history ends in each demand's current status
     assert flow["cycle_time"]["released"].sum() == (board["status"] == "released").sum()
     assert flow["by_source"]["demands"].sum() == len(board)
+
+
+def test_a_demand_lists_the_feedback_items_routed_to_it_newest_first(fresh_engine):
+    a, b = customers(fresh_engine, "甲厂", "乙厂")
+    row = new_demand(fresh_engine)
+    older = new_feedback(fresh_engine, a, row["id"], received_at=at(3, 1))
+    newer = new_feedback(fresh_engine, b, row["id"], received_at=at(3, 5), text="还是很慢")
+    new_feedback(fresh_engine, a, None)  # not on this demand
+    with fresh_engine.connect() as conn:
+        linked = demand.linked_feedback(conn, row["id"])
+        assert demand.get(conn, row["id"])["title"] == "报表导出 Excel"
+    assert list(linked.columns) == list(demand.LINKED_FEEDBACK_COLUMNS)
+    assert linked[["feedback_id", "customer_name", "text"]].values.tolist() == [
+        [newer["id"], "乙厂", "还是很慢"], [older["id"], "甲厂", "导出太慢 / export is slow"]]

@@ -1,6 +1,8 @@
 """The demand board under AppTest: every tab draws and a card move is written with its history."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
@@ -45,3 +47,34 @@ def test_a_card_move_is_written_with_its_history(page, board_url):
     engine.dispose()
     assert status == "evaluating" and tuple(last) == ("evaluating", "local-admin")
     assert any("Moved." in s.value for s in page.success)
+
+
+def test_moving_a_demand_to_released_offers_only_releases_that_have_shipped(board_url, monkeypatch):
+    from ops_core import demand, writes
+    from ops_core.db.engine import transaction
+
+    engine = make_engine(board_url)
+    with engine.connect() as conn:
+        releases = demand.load_releases(conn)
+    planned = releases[releases["status"] == "planned"]
+    shipped = releases[releases["status"] == "released"]
+    assert len(planned) and len(shipped)  # the demo company has both
+    with transaction(engine) as s:
+        row = demand.create(s, writes.LOCAL_ADMIN, {"title": "导出加速", "source": "internal",
+                                                    "target_release_id": int(planned["release_id"].iloc[0])}, now=dt.datetime.now())
+        for step in ("evaluating", "planned", "in_development", "testing"):
+            row = demand.transition(s, writes.LOCAL_ADMIN, row["id"], row["version"], step, now=dt.datetime.now())
+    page = open_page(board_url, "pages/demands.py", monkeypatch)
+    page.session_state["d_tab"] = "Ranked list"
+    page.run()
+    page.number_input(key="d_go_to").set_value(row["id"]).run()
+    shipped_in = page.selectbox(key=f"d_ship_in_{row['id']}")
+    assert shipped_in.label == "Shipped in"
+    assert list(shipped_in.options) == shipped["version_label"].tolist()  # never a planned release
+    page.button(key=f"d_mv_{row['id']}_released").click().run()
+    assert [e.value for e in page.exception] == [] and [e.value for e in page.error] == []
+    with engine.connect() as conn:
+        after = conn.execute(select(TABLES["demands"].c.status, TABLES["demands"].c.target_release_id)
+                             .where(TABLES["demands"].c.id == row["id"])).one()
+    engine.dispose()
+    assert tuple(after) == ("released", int(shipped["release_id"].iloc[0]))  # into the newest shipped release

@@ -69,3 +69,38 @@ def test_a_saved_review_is_there_after_a_reload(page, events_url, monkeypatch):
     again.session_state["e_event"] = event_id
     again.run()
     assert again.text_area(key=f"e_review_{event_id}_causes").value == "线下沙龙到场率高：邀请了项目负责人 =SUM(A1)"
+
+
+def test_the_budget_chart_keeps_two_events_of_the_same_name_apart(events_url, monkeypatch):
+    """Seen: two events named alike drawn as one pair of bars. One pair of bars per event, each under
+    its own label (name and date); the event added here repeats the name of the newest one."""
+    from sqlalchemy import select
+
+    from ops_core import writes
+    from ops_core.db.engine import transaction
+    from ops_core.db.models import TABLES
+    from tests import vega
+
+    engine = make_engine(events_url)
+    table = TABLES["events"]
+    with engine.connect() as conn:
+        newest = conn.execute(select(table).order_by(table.c.start_date.desc())).mappings().first()
+    with transaction(engine) as s:
+        writes.create(s, writes.LOCAL_ADMIN, "events", {
+            k: newest[k] for k in ("name", "format", "kind", "organisation", "purposes")} | {
+            "start_date": newest["start_date"] - dt.timedelta(days=3), "end_date": newest["start_date"] - dt.timedelta(days=3),
+            "budget_cents": 1_000_00})
+    engine.dispose()
+    page = open_page(events_url, "pages/events.py", monkeypatch)
+    page.session_state["e_tab"] = "Timeline and budget"
+    page.run()
+    assert [e.value for e in page.exception] == []
+    bars = [(spec, data[spec["data"]["name"]]) for spec, data in vega.charts(page)
+            if spec.get("mark", {}).get("type") == "bar" and "xOffset" in spec["encoding"]]
+    assert len(bars) == 1
+    spec, data = bars[0]
+    x = spec["encoding"]["x"]["field"]
+    same_name = data[data[x].astype(str).str.startswith(newest["name"])]
+    assert same_name[x].nunique() == 2                      # the two events of one name, apart
+    assert data.groupby(x).size().eq(2).all()               # a budget bar and a cost bar per event
+    assert data[x].nunique() == data["event_id"].nunique()  # one place on the axis per event

@@ -4,10 +4,11 @@ customer is listed to inform; the text is stored as given and exported neutralis
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ops_core import exports
 from ops_core.db.engine import make_engine
@@ -94,3 +95,97 @@ def test_feedback_becomes_a_released_demand_whose_customer_is_listed_to_inform(l
     assert HOSTILE in cells  # exported whole (it does not start with a formula character)...
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]  # ...and no cell can run as a formula
     engine.dispose()
+
+
+def test_the_suggested_type_and_similar_items_show_while_typing_before_anything_is_submitted(loop_url, monkeypatch):
+    from ops_core import feedback as fb
+
+    engine = make_engine(loop_url)
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(TABLES["feedback"])).scalar_one()
+        stored_text = conn.execute(select(TABLES["feedback"].c.text).order_by(TABLES["feedback"].c.id)).scalars().first()
+    page = open_page(loop_url, "pages/feedback.py", monkeypatch)
+    page.session_state["f_tab"] = "New feedback"
+    ok(page.run())
+    typed = stored_text + " 报错"  # a stored item's words, and a bug's keyword
+    page.text_area(key="f_new_text").set_value(typed)
+    ok(page.run())  # typed, not submitted
+    suggestion = fb.suggest_type([typed]).iloc[0]  # the rule the store applies at intake
+    assert suggestion["suggested_type"] == "bug"
+    assert [i.value for i in page.info] == [
+        f"Suggested type: Bug ({suggestion['confidence']:.0%}) — {suggestion['reason']}"]
+    assert "**Similar items already stored: link instead of entering again**" in [m.value for m in page.markdown]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(TABLES["feedback"])).scalar_one() == before  # nothing written
+    engine.dispose()
+
+
+def test_adding_feedback_names_the_new_item_and_empties_the_form(loop_url, monkeypatch):
+    engine = make_engine(loop_url)
+    page = open_page(loop_url, "pages/feedback.py", monkeypatch)
+    page.session_state["f_tab"] = "New feedback"
+    ok(page.run())
+    page.text_area(key="f_new_text").set_value("移动端审批页面打不开 / approval page does not open on mobile")
+    ok(page.run())
+    with engine.connect() as conn:
+        chosen = conn.execute(select(TABLES["customers"].c.id).order_by(TABLES["customers"].c.id)).scalars().all()[5]
+    page.selectbox(key="f_new_customer").set_value(chosen)
+    ok(page.run())
+    page.button[[b.label for b in page.button].index("Add feedback")].click()
+    ok(page.run())
+    with engine.connect() as conn:
+        new_id = conn.execute(select(func.max(TABLES["feedback"].c.id))).scalar_one()
+    engine.dispose()
+    assert [s.value for s in page.success] == [f"Feedback #{new_id} added."]
+    assert page.text_area(key="f_new_text").value == ""       # the next item starts empty
+    assert page.selectbox(key="f_new_customer").value is None
+    assert page.selectbox(key="f_new_contact").value is None
+    assert [i.value for i in page.info] == []                 # no suggestion left over from the last text
+
+
+@pytest.fixture(scope="module")
+def routed(loop_url) -> dict:
+    """A feedback item sent to the board as a new demand (through ops_core), and that demand."""
+    from ops_core import feedback as fb
+    from ops_core import writes
+    from ops_core.db.engine import transaction
+
+    engine = make_engine(loop_url)
+    with engine.connect() as conn:
+        customer_id = conn.execute(select(TABLES["customers"].c.id).order_by(TABLES["customers"].c.id)).scalars().all()[7]
+    now = dt.datetime.now().replace(microsecond=0)
+    with transaction(engine) as s:
+        item = fb.submit(s, writes.LOCAL_ADMIN, {"customer_id": customer_id, "channel": "wechat", "product_area": "reports",
+                                                 "text": "报表导出超时 / report export times out", "severity": "high",
+                                                 "importance": "blocker", "received_at": now})
+        item = fb.triage(s, writes.LOCAL_ADMIN, item["id"], item["version"], "bug", "high", "reports", now=now)
+        sent = fb.route_to_demand(s, writes.LOCAL_ADMIN, item["id"], item["version"], demand_id=None, now=now)
+        customer = s.execute(select(TABLES["customers"].c.name).where(TABLES["customers"].c.id == customer_id)).scalar_one()
+    engine.dispose()
+    return {"item": item["id"], "demand": sent["demand"]["id"], "title": sent["demand"]["title"], "customer": customer}
+
+
+def test_an_item_sent_to_the_board_links_to_its_demand(loop_url, routed, monkeypatch):
+    page = open_page(loop_url, "pages/feedback.py", monkeypatch)
+    page.number_input(key="f_go_to").set_value(routed["item"])
+    ok(page.run())
+    links = [(link.value, link.proto.page, link.proto.query_string) for link in page.page_link]
+    assert (f"On the demand board: demand #{routed['demand']} · {routed['title']} (Backlog)", "demands",
+            f"demand={routed['demand']}") in links
+
+
+def test_a_link_to_a_demand_opens_it_and_it_links_back_to_its_feedback_items(loop_url, routed, monkeypatch):
+    page = open_page(loop_url, "pages/feedback.py", monkeypatch)  # the app, then the demand page from a link
+    page.query_params["demand"] = str(routed["demand"])
+    page.switch_page("pages/demands.py")
+    ok(page.run())
+    assert [h.value for h in page.subheader] == [f"#{routed['demand']} {routed['title']}"]  # opened on the ranked list
+    links = [(link.value, link.proto.page, link.proto.query_string) for link in page.page_link]
+    assert (f"Feedback #{routed['item']} · {routed['customer']} · 报表导出超时 / report export times out", "feedback",
+            f"item={routed['item']}") in links
+
+    back = open_page(loop_url, "pages/demands.py", monkeypatch)  # and that link opens the item in the queue
+    back.query_params["item"] = str(routed["item"])
+    back.switch_page("pages/feedback.py")
+    ok(back.run())
+    assert back.subheader[0].value.startswith(f"#{routed['item']} · ")

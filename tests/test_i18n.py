@@ -39,5 +39,5 @@ def test_every_key_the_app_uses_exists():
 
 
 def test_chinese_text_and_placeholders_render():
-    assert i18n.t("data.import.ok", "zh", rows=3, entity="customers") == "已向 customers 导入 3 行。"
+    assert i18n.t("data.import.ok", "zh", rows=3, entity="客户") == "已导入 3 行客户数据。"
     assert i18n.t("no.such.key", "zh") == "no.such.key"

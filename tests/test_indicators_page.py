@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -10,6 +11,7 @@ from ops_core import metrics, reports, snapshot
 from ops_core.db.engine import make_engine
 from ops_core.filters import Filters
 from ops_core.periods import period_of, previous
+from tests import vega
 from tests.conftest import open_page, small_company
 
 
@@ -101,7 +103,7 @@ def own_url(new_store_url) -> str:
 def test_freezing_a_period_and_setting_a_target_from_the_page(own_url, monkeypatch):
     page = open_page(own_url, "pages/indicators.py", monkeypatch)
     period = page.selectbox(key="i_period").value
-    page.number_input(key="i_t_target").set_value(123.0)   # ARR, the metric drilled into by default
+    page.number_input(key=f"i_t_arr_month_{period.start}_target").set_value(123.0)   # ARR, the metric drilled into by default
     page.button(key="i_t_save").click().run()
     assert [e.value for e in page.exception] == [] and [e.value for e in page.error] == []
     assert any("Saved." in s.value for s in page.success)
@@ -118,3 +120,61 @@ def test_freezing_a_period_and_setting_a_target_from_the_page(own_url, monkeypat
     engine.dispose()
     assert len(frozen) == len(metrics.REGISTRY)
     assert any(s.value.startswith("Froze ") and s.value.endswith(f" values of {period.label}.") for s in page.success)
+
+
+# --- charts as a reader sees them: the axis of a rate, tick labels, month names ----------------------
+
+
+def trend_chart(app: AppTest) -> tuple[dict, pd.DataFrame]:
+    """The chosen metric's trend chart: its line layer's spec and the values it draws."""
+    for spec, data in vega.charts(app):
+        line = vega.layers(spec)[0]
+        if line["encoding"].get("y", {}).get("field") == "value" and line["mark"]["type"] == "line":
+            return line, data[line["data"]["name"]]
+    raise AssertionError("no trend chart on the page")
+
+
+def test_a_rate_trend_spans_its_values_not_zero_to_one_hundred_percent(page):
+    """Seen: NRR drawn on 0..100 % is a flat line at the top. The axis spans the values drawn."""
+    page.selectbox(key="i_metric").set_value("nrr").run()
+    line, data = trend_chart(page)
+    low, high = data["value"].min(), data["value"].max()
+    domain = line["encoding"]["y"]["scale"]["domain"]
+    assert low >= domain[0] > 0.5 and high <= domain[1] < 1.5
+    assert domain[1] - domain[0] < 3 * (high - low) + 0.02  # the margin is a fraction of the span
+
+
+@pytest.mark.parametrize("metric", [m.key for m in metrics.LEVEL1 if m.unit is metrics.Unit.ratio
+                                    and m.key != "repurchase_rate"])  # recent periods not complete: nothing drawn
+def test_no_chart_of_a_rate_repeats_a_tick_label(page, metric):
+    """Seen: "-0.1%, -0.1%" under the contribution bars. Every quantitative axis of the trend and the
+    breakdown, for each tick count Vega draws (2 to 10), prints distinct labels."""
+    page.selectbox(key="i_segment").set_value("region").run()
+    page.selectbox(key="i_metric").set_value(metric).run()
+    checked = 0
+    for spec, data in vega.charts(page):
+        for layer in vega.layers(spec):
+            values = data[layer["data"]["name"]]
+            for channel in ("x", "y"):
+                encoding = layer["encoding"].get(channel, {})
+                fmt = encoding.get("axis", {}).get("format")
+                if encoding.get("type") != "quantitative" or not fmt or values[encoding["field"]].dropna().empty:
+                    continue
+                drawn = values[encoding["field"]].dropna()
+                low, high = encoding.get("scale", {}).get("domain") or (min(0.0, drawn.min()), max(0.0, drawn.max()))
+                if high <= low:
+                    continue
+                for count in range(2, 11):
+                    labels = vega.tick_labels(low, high, fmt, count, encoding["axis"].get("tickMinStep"))
+                    assert len(labels) == len(set(labels)), (metric, channel, count, labels)
+                checked += 1
+    assert checked >= 2  # the trend and the breakdown
+
+
+def test_chinese_charts_name_months_in_chinese(page):
+    page.selectbox(key="i_metric").set_value("nrr").run()
+    page.session_state["ops_lang"] = "zh"
+    page.run()
+    assert [e.value for e in page.exception] == []
+    locales = [spec.get("config", {}).get("locale", {}) for spec, _ in vega.charts(page)]
+    assert locales and all(loc["time"]["months"][0] == "一月" and loc["time"]["shortMonths"][11] == "12月" for loc in locales)

@@ -17,6 +17,7 @@ from ops_core.db.schema import upgrade
 from ops_core.errors import PermissionDenied, UsageError
 from ops_core.io import ENTITIES, export_entity, import_entity, write_export
 from ops_core.vocab import Role
+from tests.wording import english_words
 
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOMER_HEADER = "id,code,name,industry,region,size_band,employees,partnership_level,demand_type,created_on"
@@ -314,3 +315,29 @@ def test_cli_prints_every_validation_problem_and_exits_2(tmp_path):
                                               "construction, logistics, energy, retail, healthcare, automotive, "
                                               "chemicals, electronics, food"]
     assert result.stderr.splitlines()[-1].startswith("error: customers.csv: 2 problems")
+
+
+def test_import_problems_read_in_chinese_name_the_row_the_column_and_the_value(fresh_engine, tmp_path):
+    """A reader of 简体中文 sees each problem in Chinese: the row as the spreadsheet counts it, the
+    column as the file names it, and the value as it was typed; no other English word."""
+    with transaction(fresh_engine) as s:
+        writes.create(s, writes.LOCAL_ADMIN, "customers", _customer(1))
+    path = tmp_path / "contracts.csv"
+    path.write_text("\n".join([
+        CONTRACT_HEADER,
+        "2,K2,1,new,MES,2024-01-01,2024-01-01,2024-12-31,abc",       # row 2: amount is not a number
+        "3,K3,1,leased,MES,2024-01-01,2024-01-01,not a day,100",     # row 3: kind, date
+    ]) + "\n", encoding="utf-8")
+    report = import_entity(fresh_engine, writes.LOCAL_ADMIN, "contracts", path)
+    path.write_text(CONTRACT_HEADER + "\n3,K3,999,new,MES,2024-01-01,2024-01-01,2024-12-31,100\n", encoding="utf-8")
+    elsewhere = import_entity(fresh_engine, writes.LOCAL_ADMIN, "contracts", path)  # row 2: no customer 999
+    shown = pd.concat([report.to_dataframe("zh"), elsewhere.to_dataframe("zh")])
+    assert shown.values.tolist() == [
+        [2, "amount_cents", "「abc」不是整数"],
+        [3, "kind", "「leased」不是可选值之一：new, renewal, expansion"],
+        [3, "end_date", "「not a day」不是日期（格式如 2026-01-31）"],
+        [2, "customer_id", "customers 中没有 id 为 999 的记录"],
+    ]
+    typed = CONTRACT_HEADER.split(",") + ["abc", "not a day", "leased", "new", "renewal", "expansion", "customers"]
+    assert [m for m in shown["message"] if english_words(m, typed)] == []
+    assert report.to_dataframe("en").values.tolist()[0] == [2, "amount_cents", "'abc' is not a whole number"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 import pytest
 from sqlalchemy import select
@@ -10,6 +11,8 @@ from sqlalchemy import select
 from ops_core import metrics, reports
 from ops_core.db.models import TABLES
 from ops_core.periods import parse_period, period_of, previous
+from ops_core.vocab import Industry, ProductLine, Region
+from tests.wording import english_words, visible_text
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +93,61 @@ def test_the_command_writes_a_report_and_refuses_a_missing_folder(demo_url, tmp_
                          "--database-url", demo_url]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert parse_period(week, "week").label == week
+
+
+# --- what a reader sees: the chosen language, rendered HTML, a contribution that explains the move --------
+
+
+def report_data(conn) -> list[str]:
+    """Data a report may show as entered: demand titles, release labels, product lines."""
+    demands, releases = TABLES["demands"], TABLES["releases"]
+    return ([r[0] for r in conn.execute(select(demands.c.title))] + [r[0] for r in conn.execute(select(releases.c.version_label))]
+            + [p.value for p in ProductLine])
+
+
+@pytest.mark.parametrize("kind", reports.KINDS)
+def test_a_chinese_report_holds_no_english_word_but_the_field_acronyms_and_data(demo_engine, last_month, kind):
+    with demo_engine.connect() as conn:
+        report = reports.build(conn, kind, "month", last_month, lang="zh")
+        data = report_data(conn)
+    assert english_words(report.to_markdown(), data) == []
+    assert english_words(visible_text(report.to_html()), data) == []
+    assert english_words("Monthly report of MES: EAM", data) == ["Monthly", "of", "report"]  # the checker can fail
+
+
+def test_the_html_report_renders_bold_text_and_lists_with_no_markdown_marks(demo_engine, last_month):
+    with demo_engine.connect() as conn:
+        page = reports.build(conn, "executive", "month", last_month).to_html()
+    assert "**" not in page
+    assert page.count("<li><strong>") == 3  # the three movers, each led by its metric's name in bold
+    assert "<strong>" in page and "<ul>" in page
+
+
+SIGN_OF_CHANGE = re.compile(r"\(([+-])[\d.,]+(?: pp|%) vs ")
+SIGN_OF_CONTRIBUTION = re.compile(r"largest contribution: [^(]+\(([+-])")
+
+
+def test_the_largest_contribution_named_moved_in_the_direction_of_the_change(demo_engine, last_month):
+    """Seen: "Renewal rate +3.1 pp; largest contribution: product_line = EAM (-15.0 pp)". Over a year of
+    the demo company, every mover's named segment contributed with the sign of the mover's change."""
+    checked = 0
+    period = last_month
+    with demo_engine.connect() as conn:
+        for _ in range(12):
+            for line in reports.build(conn, "executive", "month", period).sections[1].lines:
+                change, contribution = SIGN_OF_CHANGE.search(line), SIGN_OF_CONTRIBUTION.search(line)
+                if change and contribution:
+                    checked += 1
+                    assert contribution.group(1) == change.group(1), f"{period.label}: {line}"
+            period = previous(period)
+    assert checked >= 20
+
+
+def test_the_largest_contribution_names_its_segment_by_label_in_the_readers_language(demo_engine, last_month):
+    with demo_engine.connect() as conn:
+        english = reports.build(conn, "executive", "month", last_month).sections[1].lines
+        chinese = reports.build(conn, "executive", "month", last_month, lang="zh").sections[1].lines
+    codes = {v.value for enum in (Industry, Region) for v in enum} - {v.value for v in ProductLine}
+    named = [line.split("largest contribution: ", 1)[1] for line in english if "largest contribution: " in line]
+    assert named and not [n for n in named if set(re.findall(r"[a-z_]+", n)) & codes]
+    assert all("贡献最大：" in line or "没有分组" in line for line in chinese)

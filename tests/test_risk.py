@@ -223,7 +223,7 @@ def test_next_actions_picks_each_source_and_orders_by_csm_and_priority():
     texts = risk.action_texts(items, "en")
     why = dict(zip(zip(items["customer_id"], items["reason"], strict=True), texts["why"], strict=True))
     assert why[(12, "renewal_risk")] == "Contract HT1 ends on 2025-07-31 (in 46 days) at high renewal risk (score 60 of 100)."
-    assert why[(11, "chain_gap")] == "No current department head with a veto in the decision chain."
+    assert why[(11, "chain_gap")] == "The decision chain has no current contact for: Department head with a veto."
     assert why[(11, "usage_drop")] == "Active user-days fell 40% in the last 3 months against the 3 months before."
     assert why[(21, "overdue")] == "2 invoice(s) overdue, the oldest 106 days past its due date."
     assert texts["priority_word"].tolist() == ["Urgent", "Medium", "Low", "High", "Medium"]  # priorities 1, 3, 4, 2, 3
@@ -231,7 +231,7 @@ def test_next_actions_picks_each_source_and_orders_by_csm_and_priority():
                                           "risk signal.")
     assert texts.loc[0, "priority_reason"] == "The contract's revenue is lost if the renewal slips."
     zh = risk.action_texts(items, "zh")
-    assert zh.loc[1, "why"] == "决策链中缺少在职的有否决权的部门负责人。"
+    assert zh.loc[1, "why"] == "决策链中缺少在职角色：有否决权的部门负责人。"
     assert zh["priority_word"].tolist() == ["紧急", "中", "低", "高", "中"]
 
 

@@ -431,3 +431,13 @@ def test_command_line_problems_exit_2_with_one_clear_line(args, message, tmp_pat
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
     assert not output.exists()
+
+
+@pytest.mark.parametrize(("weights", "positions"), [
+    (scoring.DEFAULT_WEIGHTS, {k: round(100 * w) for k, w in scoring.DEFAULT_WEIGHTS.items()}),  # shares -> percent
+    ({"order_amount": 20, "payment": 10}, {"order_amount": 20, "payment": 10}),  # positions stay as they are
+    ({"order_amount": 1, "payment": 0}, {"order_amount": 100, "payment": 0}),  # all <= 1: same proportions in percent
+    ({"order_amount": 250, "payment": -5}, {"order_amount": 100, "payment": 0}),  # clamped to the slider's range
+], ids=["default-shares", "kept-positions", "unit-weights", "out-of-range"])
+def test_slider_positions_never_multiply_positions_again(weights, positions):
+    assert scoring.slider_positions(weights) == positions

@@ -1,0 +1,51 @@
+"""The light part of the app frame: the reader's language and the navigation links.
+
+It imports only Streamlit and the translation table, so app.py draws the navigation at once on a
+fresh server's first visit, before the calculations (pandas, the store) are imported: that import
+alone takes seconds on a cold server.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+
+LANG_KEY = "ops_lang"
+
+
+def language() -> str:
+    lang = st.session_state.get(LANG_KEY) or st.query_params.get("lang") or DEFAULT_LANGUAGE
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def tr(key: str, **values: object) -> str:
+    """Translate in the language the sidebar chose."""
+    return t(key, language(), **values)
+
+
+def run_through_app() -> None:
+    """Make sure this page was started by app.py's st.navigation, not run bare.
+
+    Streamlit runs a freshly started server's first visit in its old pages-directory mode until
+    ``st.navigation`` is first called; a first request for ``/customers`` then runs pages/customers.py
+    on its own, without the app frame (no navigation, no sidebar, no store checks). Leave that mode
+    and run again: the new run starts at app.py, whose navigation picks this same page by its
+    address. Every page calls this first, before its own (slow) imports.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def page_links(pages: list[Any]) -> None:
+    """The product's pages by their titles at the top of the sidebar. Drawn by app.py right after
+    st.navigation and before anything slow, so they are there while the app starts or the first
+    start builds the demo company."""
+    with st.sidebar:
+        for page in pages:
+            st.page_link(page)
+        st.divider()

@@ -1,0 +1,41 @@
+"""The data page reads in the reader's language: tables and entities by their names, not the store's."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ops_core import io
+from ops_core.i18n import TEXT
+from ops_core.overview import TABLES
+from tests.conftest import ok, open_page
+
+SNAKE_OR_CODE = re.compile(r"^[a-z]+(_[a-z]+)*$")  # a store name such as account_user_weeks or customers
+
+
+def test_every_table_and_entity_has_a_name_in_both_languages():
+    missing = [name for name in [*TABLES, *io.ENTITIES] if f"table.{name}" not in TEXT]
+    assert missing == []
+
+
+@pytest.mark.parametrize(("lang", "customers"), [("en", "Customers"), ("zh", "客户")])
+def test_the_data_page_names_tables_and_entities_in_the_readers_language(demo_url, monkeypatch, lang, customers):
+    page = open_page(demo_url, "pages/data.py", monkeypatch)
+    page.session_state["ops_lang"] = lang
+    ok(page.run())
+    shown_tables = page.dataframe[0].value.iloc[:, 0].tolist()
+    assert len(shown_tables) == len(TABLES)
+    assert [name for name in shown_tables if SNAKE_OR_CODE.match(name)] == []  # seen: account_user_weeks, customers
+    assert customers in shown_tables
+    for key in ("export_entity", "import_entity"):
+        assert customers in page.selectbox(key=key).options  # the options as shown
+
+
+def test_the_file_picker_speaks_chinese_in_chinese(demo_url, monkeypatch):
+    """Streamlit writes its file picker's button and size limit in English; in Chinese the page replaces them."""
+    page = open_page(demo_url, "pages/data.py", monkeypatch)
+    page.session_state["ops_lang"] = "zh"
+    ok(page.run())
+    styles = " ".join(element.proto.body for element in page.get("html"))
+    assert 'content: "上传文件"' in styles
+    assert 'content: "每个文件不超过 200 MB · CSV 或 Excel 文件"' in styles  # 200: server.maxUploadSize in .streamlit/config.toml

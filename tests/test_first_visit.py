@@ -1,0 +1,108 @@
+"""A freshly started server in a real browser: from the first response until the first page has
+settled, the sidebar lists only the product's pages by their titles, and no address says "Page not
+found" (a fresh server runs its first visit in Streamlit's old pages-directory mode, which lists
+every file of pages/ by its file name, until the app's navigation takes over).
+
+The navigation does not depend on the store's engine, and each test starts servers of its own, so
+these run in the SQLite pass only (``one_engine``; see conftest.py).
+"""
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import small_company
+from tests.test_browser import NAV_TITLES, browser, start_app, wait_for_render  # noqa: F401 (browser is a fixture)
+
+TITLES = [title for _, title in NAV_TITLES]
+TITLES_ZH = ["首页", "指标体系", "客户分层与价值", "需求看板", "反馈队列", "活动 ROI", "数据"]
+
+# Installed before the app's own scripts: records every distinct state of the sidebar's links, whether
+# "Page not found" is on screen and whether a progress bar or a spinner shows, at every change of the
+# page (a MutationObserver misses nothing that was drawn, however briefly).
+WATCH = r"""
+window.__nav = [];
+let last = null;
+const record = () => {
+  const bar = document.querySelector('[data-testid=stSidebar]');
+  const links = bar ? [...bar.querySelectorAll('a')].map(a => a.innerText.trim().split('\n').pop().trim()).filter(Boolean) : [];
+  const text = document.body ? document.body.innerText : '';
+  const state = {links, notFound: /page not found/i.test(text),
+                 progress: !!document.querySelector('[data-testid=stProgress]'),
+                 spinner: !!document.querySelector('[data-testid=stSpinner]'),
+                 heading: (document.querySelector('h1') || {}).innerText || ''};
+  const key = JSON.stringify(state);
+  if (key !== last) { last = key; window.__nav.push(state); }
+};
+new MutationObserver(record).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+"""
+
+
+def watched_visit(browser, address: str, timeout_ms: int = 180_000) -> tuple[object, list[dict]]:  # noqa: F811
+    """Open ``address`` in a new tab with the watcher installed; wait until the page has settled."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.add_init_script(WATCH)
+    page.goto(address)
+    wait_for_render(page, timeout_ms=timeout_ms)
+    return page, page.evaluate("window.__nav")
+
+
+def assert_only_product_pages(states: list[dict], titles: list[str]) -> None:
+    """Every state seen lists the product's pages by their titles (or the first of them, while the
+    links are being drawn), never a file name, and never says "Page not found"; the last lists all."""
+    assert states, "the watcher saw nothing"
+    for state in states:
+        assert state["links"] == titles[:len(state["links"])], f"the sidebar listed {state['links']}"
+        assert not state["notFound"], f"'Page not found' was shown (sidebar {state['links']})"
+    assert states[-1]["links"] == titles
+
+
+@pytest.mark.one_engine
+def test_a_fresh_servers_first_visit_lists_only_the_product_pages_while_the_demo_company_is_built(browser, new_store_url,  # noqa: F811
+                                                                                                  tmp_path):
+    process, base = start_app(new_store_url(), tmp_path / "first.log", OPS_DEMO_CUSTOMERS="60", OPS_DEMO_YEARS="1")
+    try:
+        page, states = watched_visit(browser, base)
+        try:
+            assert any(state["progress"] for state in states), "the first start built the demo company with a progress bar"
+            # The navigation was there before the progress bar, not only after the build.
+            first_progress = next(i for i, state in enumerate(states) if state["progress"])
+            assert states[first_progress]["links"] == TITLES
+            assert_only_product_pages(states, TITLES)
+            assert page.locator("h1").first.inner_text().strip() == "Ops Cockpit"
+            assert page.get_by_test_id("stMetricValue").first.inner_text().strip() == "60"
+        finally:
+            page.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.mark.one_engine
+def test_deep_links_on_a_freshly_started_server_open_their_page_under_the_product_navigation(browser, new_store_url,  # noqa: F811
+                                                                                             tmp_path):
+    process, base = start_app(small_company(new_store_url), tmp_path / "deep.log")
+    try:
+        # The very first request of the server is a deep link.
+        page, states = watched_visit(browser, f"{base}/customers")
+        try:
+            assert_only_product_pages(states, TITLES)
+            assert any(state["spinner"] for state in states), "starting up shows that it is working"
+            assert page.locator("h1").first.inner_text().strip() == "Customer tiers & value"
+            assert urlparse(page.url).path == "/customers"
+        finally:
+            page.close()
+        # /home is the home page (at the root address), in the language the link asks for.
+        for address, heading, path, titles in ((f"{base}/home?lang=zh", "运营驾驶舱", "/", TITLES_ZH),
+                                               (f"{base}/data", "Data", "/data", TITLES)):
+            page, states = watched_visit(browser, address)
+            try:
+                assert_only_product_pages(states, titles)
+                assert page.locator("h1").first.inner_text().strip() == heading
+                assert urlparse(page.url).path == path
+            finally:
+                page.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
