@@ -61,7 +61,7 @@ def show_event(ctx: Events) -> None:
     ratios[3].metric(ui.tr("events.cost_per_conversion"), ui.money_or_na(row["cost_per_conversion"]))
     ratios[4].metric(ui.tr("events.pipeline_roi"), ui.percent_or_na(row["pipeline_roi"]))
     days = row["median_days_to_conversion"]
-    ratios[5].metric(ui.tr("events.days_to_conversion"), "n/a" if days != days else f"{days:.0f}")
+    ratios[5].metric(ui.tr("events.days_to_conversion"), ui.tr("report.na") if days != days else f"{days:.0f}")
     funnel_column, cost_column = st.columns(2)
     with funnel_column:
         st.markdown(f"**{ui.tr('events.funnel')}**")
@@ -103,7 +103,7 @@ def show_event(ctx: Events) -> None:
                        changed=any(texts[k] != (review.get(k) or "") for k in events.REVIEW_TEXTS))
     if review.get("updated_by"):
         st.caption(ui.tr("events.review.by", who=review["updated_by"], when=f"{review['updated_at']:%Y-%m-%d %H:%M}"))
-    st.download_button(ui.tr("events.review.download"), lambda: events.review_markdown(event_row, row, stored, ctx.standard),
+    st.download_button(ui.tr("events.review.download"), lambda: events.review_markdown(event_row, row, stored, ctx.standard, lang=ui.language()),
                        f"review-{event_id}.md", mime="text/markdown", on_click="ignore", key="e_review_md")
 
 
@@ -180,8 +180,8 @@ def show_data(ctx: Events) -> None:
     st.markdown(f"**{ui.tr('events.export')}**")
     ui.download_buttons(events.export_table(ctx.chosen), "events", notes)
     st.markdown(f"**{ui.tr('data.import')}**")
-    entity = st.selectbox(ui.tr("data.import.entity"), ["events", "event_costs", "leads", "lead_touches"], key="e_import_entity",
-                          format_func=lambda name: ui.tr(f"table.{name}"))
+    entity = st.selectbox(ui.tr("data.import.entity"), ["events", "event_costs", "leads", "lead_touches"],
+                          format_func=lambda name: ui.tr(f"table.{name}"), key="e_import_entity")
     upload = ui.file_upload(ui.tr("data.import.file"), key="e_import_file")
     if upload is not None and st.button(ui.tr("data.import.run"), key="e_import_run"):
         ui.import_upload(ctx.store, entity, upload)

@@ -6,6 +6,7 @@ alone takes seconds on a cold server.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -13,6 +14,7 @@ import streamlit as st
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 
 LANG_KEY = "ops_lang"
+APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
 def language() -> str:
@@ -29,16 +31,20 @@ def run_through_app() -> None:
     """Make sure this page was started by app.py's st.navigation, not run bare.
 
     Streamlit runs a freshly started server's first visit in its old pages-directory mode until
-    ``st.navigation`` is first called; a first request for ``/customers`` then runs pages/customers.py
-    on its own, without the app frame (no navigation, no sidebar, no store checks). Leave that mode
-    and run again: the new run starts at app.py, whose navigation picks this same page by its
-    address. Every page calls this first, before its own (slow) imports.
+    ``st.navigation`` is first called (AppTest does so on every run); a first request for
+    ``/customers`` then runs pages/customers.py on its own, without the app frame (no navigation, no
+    sidebar, no store checks). Leave that mode and run app.py now, in this same run (so a button
+    press that started it is not lost): its navigation picks this same page by its address. Every
+    page calls this first, before its own slow imports.
     """
+    import runpy
+
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(APP), run_name="__main__")
+        st.stop()
 
 
 def page_links(pages: list[Any]) -> None:

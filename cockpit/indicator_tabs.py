@@ -53,7 +53,7 @@ def show_scorecard(ctx: View) -> None:
             delta=None if pd.isna(row.change) else reports.format_change(m, row.change, lang),
             delta_color="normal" if m.direction is metrics.Direction.up else "inverse",
             chart_data=[v for v in row.trend if pd.notna(v)], border=True,
-            help=f"{m.definition} {ui.tr('ind.target')}: {reports.format_value(m, row.target, lang)}")
+            help=f"{m.definition_in(lang)} {ui.tr('ind.target')}: {reports.format_value(m, row.target, lang)}")
     chosen = st.selectbox(ui.tr("ind.choose"), list(ctx.card["metric"]), format_func=lambda k: f"{'·' * (metrics.BY_KEY[k].level - 1)} {ctx.names[k]}",
                           key="i_metric")
     metric = metrics.BY_KEY[chosen]
@@ -110,7 +110,7 @@ def show_scorecard(ctx: View) -> None:
         ui.table(ui.cached(indicators.movement_customers, ctx.store, ctx.period, metric.column, ctx.filters).head(200))
     with st.expander(ui.tr("ind.all_metrics")):
         ui.table(pd.DataFrame({
-            ui.tr("ind.metric"): ctx.card["metric"].map(ctx.names), "L": ctx.card["level"],
+            ui.tr("ind.metric"): ctx.card["metric"].map(ctx.names), ui.tr("ind.level"): ctx.card["level"],
             ui.tr("ind.value"): reports.formatted(ctx.card["metric"], ctx.card["value"], lang=lang),
             ui.tr("ind.target"): reports.formatted(ctx.card["metric"], ctx.card["target"], lang=lang),
             ui.tr("ind.variance"): reports.formatted(ctx.card["metric"], ctx.card["variance"], reports.format_difference, lang),
@@ -203,7 +203,7 @@ def show_catalogue(ctx: View) -> None:
     if search.strip():
         needle = search.strip().lower()
         table = table[table.apply(lambda r: needle in " ".join(map(str, r.values)).lower(), axis=1)]
-    ui.table(table.drop(columns=["version"]).assign(  # the name is a metric's, not a customer's
+    ui.table(table.drop(columns=["version", "key"]).assign(  # the name is a metric's, not a customer's
         parent=table["parent"].map(lambda k: ctx.names.get(k, "")),
         default_target=reports.formatted(table["key"], table["default_target"])).rename(columns={"name": "metric"}))
     # The metric is picked outside the form, so the owner and definition shown are always the picked metric's.

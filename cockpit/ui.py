@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import altair as alt
@@ -200,9 +201,36 @@ def store_key(store: Engine) -> str:
     return store.url.render_as_string(hide_password=False)
 
 
+# What a slow read is doing, as the reader is told while waiting: by the module that computes it.
+WORKING = {"ops_core.scoring": "working.features", "ops_core.rfm": "working.features", "ops_core.risk": "working.risk",
+           "ops_core.metrics": "working.indicators", "ops_core.indicators": "working.indicators",
+           "ops_core.cohorts": "working.indicators", "ops_core.funnel": "working.indicators",
+           "ops_core.snapshot": "working.indicators", "ops_core.reports": "working.report"}
+
+
+@contextmanager
+def working(text_key: str) -> Iterator[None]:
+    """A spinner saying what is being done (and for how long), in the reader's language. Streamlit
+    shows it only once the block has taken half a second, so a warm cache shows nothing."""
+    with st.spinner(tr(text_key), show_time=True):
+        yield
+
+
+def view_area(name: str, view: object) -> Any:
+    """The container a page draws the results of ``view`` in (its period, grain, segment...). When
+    the view changed since this session last drew it, what the previous view showed is cleared at
+    once, so no number of the old view stands under the new one's headings while it is computed."""
+    key = f"ops_view_{name}"
+    if st.session_state.get(key) != view:
+        st.session_state[key] = view
+        return st.empty().container()
+    return st.container()
+
+
 def cached(function: Callable[..., Any], store: Engine, *args: Any, **kwargs: Any) -> Any:
     """Run an ops_core query through the data cache, keyed by store, data version and arguments."""
-    return _cached_call(function.__module__, function.__qualname__, store_key(store), data_version(store), args,
+    with working(WORKING.get(function.__module__, "working.reading")):
+        return _cached_call(function.__module__, function.__qualname__, store_key(store), data_version(store), args,
                         tuple(sorted(kwargs.items())))
 
 
@@ -210,7 +238,8 @@ def shared(function: Callable[..., Any], store: Engine, *args: Any) -> Any:
     """Like ``cached``, but every rerun gets the same object instead of a copy: for the large
     read-only frames a slider move reads (copying 20k customers' features costs ~20 ms a move).
     Callers must not modify the result."""
-    return shared_by_url(function, store_key(store), data_version(store), *args)
+    with working(WORKING.get(function.__module__, "working.reading")):
+        return shared_by_url(function, store_key(store), data_version(store), *args)
 
 
 def shared_by_url(function: Callable[..., Any], url: str, version: int, *args: Any) -> Any:
@@ -245,9 +274,15 @@ def page_cache(function: Any) -> Any:
 KEPT_WEIGHTS_KEY = "c_kept_weights"  # the customer page's weights, kept for the other pages ("c_kept_" resets with a preset)
 
 
+def normalised_features(url: str, version: int, as_of: dt.date, methods_json: str, mappings_json: str = "{}") -> Any:
+    """Every customer's dimensions normalised to 0..1 (cached; deriving them takes seconds when cold)."""
+    with working("working.features"):
+        return _normalised_features(url, version, as_of, methods_json, mappings_json)
+
+
 @page_cache
 @st.cache_resource(max_entries=16, show_spinner=False)
-def normalised_features(url: str, version: int, as_of: dt.date, methods_json: str, mappings_json: str = "{}") -> Any:
+def _normalised_features(url: str, version: int, as_of: dt.date, methods_json: str, mappings_json: str = "{}") -> Any:
     """Shared, not copied, between reruns (read-only): a slider move only re-weights it."""
     import json
 
@@ -509,11 +544,11 @@ def number_axis(values: Any, title: str | None, *, percent: bool = False, **axis
 
 def money_or_na(cents: float | None) -> str:
     """Money that may be undefined (a ratio over zero): 'n/a', never infinity."""
-    return "n/a" if present.missing(cents) else money(cents)
+    return tr("report.na") if present.missing(cents) else money(cents)
 
 
 def percent_or_na(ratio: float | None) -> str:
-    return "n/a" if present.missing(ratio) else present.percent(ratio, 0)
+    return tr("report.na") if present.missing(ratio) else present.percent(ratio, 0)
 
 
 EVENT_COLUMNS = ("name", "start_date", "format", "kind", "organisation", "cost_cents", "leads", "effective_leads",

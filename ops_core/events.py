@@ -613,8 +613,9 @@ def _ratio_text(value: Any, percent: bool = False) -> str:
 
 def review_markdown(event_row: pd.Series, metrics_row: pd.Series, review: Mapping[str, Any] | None,
                     standard: LeadStandard, *, model: Model | str | None = None, window_days: int | None = None,
-                    as_of: dt.date | None = None) -> str:
-    """The four-step review as Markdown: step 1 filled in from the data, the standard and model named.
+                    as_of: dt.date | None = None, lang: str = "en") -> str:
+    """The four-step review as Markdown in ``lang``: step 1 filled in from the data, the standard and
+    model named. In Chinese the event's format, kind and organisation read by their labels.
 
     model, window_days and as_of default to those recorded on ``event_metrics``' result (``attrs``).
     """
@@ -624,30 +625,38 @@ def review_markdown(event_row: pd.Series, metrics_row: pd.Series, review: Mappin
     day = as_of.isoformat() if as_of is not None else basis.get("as_of", "?")
     review = review or {}
     start, end = pd.Timestamp(event_row["start_date"]).date(), pd.Timestamp(event_row["end_date"]).date()
-    dates = str(start) if start == end else f"{start} to {end}"
+    dates = str(start) if start == end else t("events.md.dates", lang, start=start, end=end)
+
+    def word(enum: type[StrEnum], column: str) -> str:
+        return present.label_of(event_row[column], enum, lang)  # a label in every language, never the code
+
+    na = t("report.na", lang)
+    purposes = event_row.get("purposes") or ""
+    if lang != "en":
+        purposes = "、".join(t(f"events.purpose.{p.strip()}", lang) for p in purposes.split(",") if p.strip())
     lines = [
-        f"# Event review: {event_row['name']}", "",
-        f"{present.label_of(event_row['format'], EventFormat, 'en')} "
-        f"{present.label_of(event_row['kind'], EventKind, 'en').lower()}, "
-        f"{present.label_of(event_row['organisation'], EventOrganisation, 'en').lower()}; {dates}; "
-        f"{event_row.get('location') or 'no location'}; purposes: {event_row.get('purposes') or '-'}.", "",
-        f"- As of: {day}",
-        f"- Attribution model: {MODEL_TEXT[model]}; window {window} days",
-        f"- {standard.describe()}", "",
-        f"## {REVIEW_STEPS['goals_vs_results']}", "",
-        "| Goal | Target | Actual | Share |", "|---|---:|---:|---:|",
+        "# " + t("events.md.title", lang, name=event_row["name"]), "",
+        t("events.md.summary", lang, format=word(EventFormat, "format"), kind=word(EventKind, "kind"),
+          organisation=word(EventOrganisation, "organisation"), dates=dates,
+          location=event_row.get("location") or t("events.md.no_location", lang), purposes=purposes or "-"), "",
+        "- " + t("events.md.as_of", lang, day=day),
+        "- " + t("events.md.model", lang, model=model_text(model, lang), window=window),
+        f"- {standard.describe(lang)}", "",
+        f"## {REVIEW_STEPS['goals_vs_results'] if lang == 'en' else t('events.review.goals_vs_results', lang)}", "",
+        t("events.md.table", lang), "|---|---:|---:|---:|",
     ]
     for row in goals_vs_results(event_row, metrics_row).itertuples():
         money = row.goal == "revenue_cents"
-        show = yuan if money else (lambda v: "n/a" if pd.isna(v) else f"{int(v):,}")
-        label = "revenue (yuan)" if money else row.goal.replace("_", " ")
-        lines.append(f"| {label} | {show(row.target)} | {show(row.actual)} | {_ratio_text(row.share, True)} |")
+        show = (lambda v: na if pd.isna(v) else yuan(v)) if money else (lambda v: na if pd.isna(v) else f"{int(v):,}")
+        share = na if row.share is None or pd.isna(row.share) else _ratio_text(row.share, True)
+        lines.append(f"| {t(f'events.goal.{row.goal}', lang)} | {show(row.target)} | {show(row.actual)} | {share} |")
     lines += [
         "",
-        f"Cost {yuan(metrics_row['cost_cents'])} yuan (budget {yuan(event_row['budget_cents'])}); "
-        f"ROI {_ratio_text(metrics_row['roi'], True)}; pipeline {yuan(metrics_row['pipeline_cents'])} yuan; "
-        f"cost per effective lead {yuan(_round_cents(metrics_row['cost_per_effective_lead']))} yuan; "
-        f"{int(metrics_row['too_early'])} leads still inside the window (too early to judge).",
+        t("events.md.money", lang, cost=yuan(metrics_row["cost_cents"]), budget=yuan(event_row["budget_cents"]),
+          roi=na if pd.isna(metrics_row["roi"]) else _ratio_text(metrics_row["roi"], True),
+          pipeline=yuan(metrics_row["pipeline_cents"]),
+          cpel=na if pd.isna(metrics_row["cost_per_effective_lead"]) else yuan(_round_cents(metrics_row["cost_per_effective_lead"])),
+          early=int(metrics_row["too_early"])),
     ]
     for key, title in REVIEW_STEPS.items():
         text = (review.get(key) or "").strip()
@@ -655,10 +664,11 @@ def review_markdown(event_row: pd.Series, metrics_row: pd.Series, review: Mappin
             if text:
                 lines += ["", text]
             continue
-        lines += ["", f"## {title}", "", text or "_(not written yet)_"]
+        lines += ["", f"## {title if lang == 'en' else t(f'events.review.{key}', lang)}", "",
+                  text or t("events.md.not_written", lang)]
     if review.get("updated_by"):
-        lines += ["", f"_Last saved by {review['updated_by']} at {review.get('updated_at')} "
-                      f"(version {review.get('version')})._"]
+        lines += ["", t("events.md.saved", lang, who=review["updated_by"], when=review.get("updated_at"),
+                        version=review.get("version"))]
     return "\n".join(lines) + "\n"
 
 

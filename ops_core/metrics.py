@@ -42,6 +42,7 @@ from ops_core import indicators, settings, usage, writes
 from ops_core.db.models import TABLES
 from ops_core.errors import StaleVersion, UsageError
 from ops_core.filters import Filters
+from ops_core.i18n import METRIC_TEXT_ZH, TEXT, t
 from ops_core.periods import Period, parse_period, period_of, periods_between, previous, year_before
 from ops_core.vocab import Grain
 
@@ -88,6 +89,13 @@ class Metric:
 
     def name(self, lang: str) -> str:
         return self.name_zh if lang == "zh" else self.name_en
+
+    def definition_in(self, lang: str) -> str:
+        """The plain-language definition in ``lang`` (Chinese from the translation table)."""
+        return METRIC_TEXT_ZH[self.key][0] if lang == "zh" and self.key in METRIC_TEXT_ZH else self.definition
+
+    def formula_in(self, lang: str) -> str:
+        return METRIC_TEXT_ZH[self.key][1] if lang == "zh" and self.key in METRIC_TEXT_ZH else self.formula
 
 
 def _m(key: str, en: str, zh: str, definition: str, formula: str, unit: Unit, direction: Direction, level: int,
@@ -453,11 +461,13 @@ def catalogue(conn: Connection, lang: str = "en") -> pd.DataFrame:
     rows = []
     for m in REGISTRY:
         edited = stored.get(m.key)
+        owner_key = f"metric.owner.{m.owner}"
         rows.append({
-            "key": m.key, "name": m.name(lang), "level": m.level, "parent": m.parent or "",
-            "definition": (edited.description if edited and edited.description else m.definition),
-            "formula": m.formula, "unit": m.unit.value, "direction": m.direction.value,
-            "owner": edited.owner if edited and edited.owner else m.owner,
+            "key": m.key, "name": m.name(lang), "level": m.level, "parent": BY_KEY[m.parent].name(lang) if m.parent else "",
+            "definition": (edited.description if edited and edited.description else m.definition_in(lang)),
+            "formula": m.formula_in(lang), "unit": t(f"metric.unit.{m.unit.value}", lang),
+            "direction": t(f"metric.direction.{m.direction.value}", lang),
+            "owner": edited.owner if edited and edited.owner else (t(owner_key, lang) if owner_key in TEXT else m.owner),
             "default_target": m.default_target, "updated_by": edited.updated_by if edited else None,
             "updated_at": edited.updated_at if edited else None, "version": edited.version if edited else 0,
         })

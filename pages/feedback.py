@@ -31,7 +31,7 @@ tiles[0].metric(ui.tr("f.open"), f"{len(running):,}")
 tiles[1].metric(ui.tr("f.breached"), f"{int(running['breached'].sum()):,}")
 tiles[2].metric(ui.tr("f.due_soon"), f"{int(running['due_soon'].sum()):,}")
 overall = accuracy["overall"]
-tiles[3].metric(ui.tr("f.accuracy"), "n/a" if overall["accuracy"] is None or pd.isna(overall["accuracy"])
+tiles[3].metric(ui.tr("f.accuracy"), ui.tr("report.na") if overall["accuracy"] is None or pd.isna(overall["accuracy"])
                 else f"{overall['accuracy']:.0%}", help=ui.tr("f.accuracy_help", items=overall["items"]))
 
 feedback_tabs.draw(feedback_tabs.Queue(store=store, url=ui.store_key(store), version=ui.data_version(store),

@@ -38,8 +38,8 @@ segment = top[2].selectbox(ui.tr("ind.segment"), metrics.SEGMENTS, key="i_segmen
                            index=metrics.SEGMENTS.index(shared_view["i_segment"]) if shared_view.get("i_segment") in metrics.SEGMENTS else 0)
 ui.keep_in_url({"i_grain": grain.value, "i_period": period.label, "i_segment": segment}, prefix="i_")
 
-card = ui.cached(metrics.scorecard, store, grain, period, filters)
-names = {m.key: m.name(lang) for m in metrics.REGISTRY}
-
-indicator_tabs.draw(indicator_tabs.View(store=store, filters=filters, grain=grain, period=period, segment=segment,
-                                        choices=choices, card=card, names=names))
+with ui.view_area("indicators", (grain, period, segment, filters)):  # a new view: the old numbers go at once
+    card = ui.cached(metrics.scorecard, store, grain, period, filters)
+    names = {m.key: m.name(lang) for m in metrics.REGISTRY}
+    indicator_tabs.draw(indicator_tabs.View(store=store, filters=filters, grain=grain, period=period, segment=segment,
+                                            choices=choices, card=card, names=names))

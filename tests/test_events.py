@@ -498,6 +498,21 @@ def test_the_review_file_names_the_event_by_labels_and_shows_roi_as_a_percentage
     assert "ROI 252.0%;" in text
 
 
+def test_a_chinese_review_reads_in_chinese_but_for_the_events_own_data(store):
+    """Seen: the review download wholly in English on the Chinese page; the event's name and
+    location and the people's texts stay as entered."""
+    from tests.wording import english_words
+
+    _, data, ev, _ = store
+    m = metrics(data, Model.u)
+    event = data.events.loc[ev["E1"]]
+    text = events.review_markdown(event, m.loc[ev["E1"]], {"evaluation": "线索质量好"}, DEFAULT, lang="zh")
+    assert "## 1. 目标与结果对比" in text and "| 线索 | 4 | 5 | 125.0% |" in text and "_（尚未填写）_" in text
+    assert DEFAULT.describe("zh") in text and "线索质量好" in text
+    shapes = ["U"]  # the U-shaped model is called U 型 in Chinese too
+    assert english_words(text, [event["name"], event.get("location") or "", *shapes]) == []
+
+
 # --- command line ------------------------------------------------------------------------------
 
 

@@ -129,7 +129,7 @@ def test_owner_and_description_are_edited_with_who_and_when(fresh_engine):
     with fresh_engine.connect() as conn:
         row = metrics.catalogue(conn, "zh").set_index("key").loc["nrr"]
     assert (row["owner"], row["definition"], row["updated_by"], row["version"]) == ("李娜 (CS)", "客户留存收入占比", "wang.editor", 1)
-    assert row["formula"] == BY_KEY["nrr"].formula  # the formula stays in code
+    assert row["formula"] == BY_KEY["nrr"].formula_in("zh") == "（期初 + 增购 − 缩减 − 流失）/ 期初"  # the formula stays in code
     with pytest.raises(StaleVersion), transaction(fresh_engine) as session:
         metrics.edit_definition(session, OTHER, "nrr", "someone else", "", expected_version=0)
 
@@ -186,3 +186,14 @@ def test_a_week_scorecard_reads_only_its_sparkline_and_the_week_a_year_before(de
     assert card.at["arr", "previous"] == pytest.approx(arr.iloc[-2])
     assert card.at["arr", "year_before"] == pytest.approx(year_ago["value"].iloc[0])
     assert card.at["arr", "trend"][-3:] == pytest.approx(arr.tolist())
+
+
+def test_the_chinese_catalogue_reads_every_definition_formula_unit_direction_and_owner_in_chinese(fresh_engine):
+    """Seen: the metric catalogue in 简体中文 with English definitions, formulas and owners."""
+    from tests.wording import english_words
+
+    with fresh_engine.connect() as conn:
+        shown = metrics.catalogue(conn, "zh").drop(columns=["key"])
+    cells = [str(v) for v in shown.drop(columns=["updated_by", "updated_at", "version"]).to_numpy().ravel()]
+    assert [c for c in cells if c != "nan" and english_words(c)] == []  # no default target: an empty cell
+    assert shown.set_index("name").loc["客户流失率", "direction"] == "越低越好"
