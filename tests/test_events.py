@@ -493,7 +493,7 @@ def test_the_review_file_names_the_event_by_labels_and_shows_roi_as_a_percentage
     m = metrics(data, Model.u)
     text = events.review_markdown(data.events.loc[ev["E1"]], m.loc[ev["E1"]], None, DEFAULT)
     # E1 is stored as offline / exhibition / sponsored; a reader sees the labels, not the codes.
-    assert "Offline industry exhibition, sponsored; 2025-01-10 to 2025-01-12;" in text
+    assert "Offline Industry exhibition, Sponsored; 2025-01-10 to 2025-01-12;" in text
     # ROI = (70_400_001 - 20_000_000) / 20_000_000 = 2.52 under the U-shaped model: 252.0 %, not "2.52".
     assert "ROI 252.0%;" in text
 
