@@ -522,6 +522,13 @@ def localised(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return chart if chosen is None else chart.configure(locale=chosen)
 
 
+def yuan_axis(title: str) -> alt.Axis:
+    """An axis of yuan amounts, short: 50M in English, 5,000万 in Chinese (not the SI letters)."""
+    if language() == "zh":
+        return alt.Axis(title=title, labelExpr="format(datum.value / 10000, ',') + '万'")
+    return alt.Axis(title=title, format="~s")
+
+
 def rate_axis(values: Any, **axis: Any) -> tuple[alt.Scale, alt.Axis]:
     """The scale and axis of a rate: the range of the values drawn (not 0..100 %), ticks whose
     labels never repeat (charts.value_domain, charts.ticks)."""
