@@ -66,7 +66,8 @@ def demand_fields(b: Board) -> edits.Fields:
     """A stored demand as its forms show it: owner, effort, urgency, release by name, status by label."""
     def fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
         release = stored.get("target_release_id")
-        return [(ui.tr("d.owner"), stored.get("owner")), (ui.tr("d.effort"), stored.get("effort_days")),
+        return [(ui.tr("d.title"), stored.get("title")), (ui.tr("d.owner"), stored.get("owner")),
+                (ui.tr("d.effort"), stored.get("effort_days")),
                 (ui.tr("d.urgency"), stored.get("urgency")),
                 (ui.tr("d.release"), None if release is None else b.release_names.get(int(release), release)),
                 (ui.tr("d.col.status"), status_name(stored["status"]))]
@@ -158,6 +159,7 @@ def show_list(b: Board) -> None:
             to_status=lambda f: f["to_status"].map(status_name)))
         edits.notice(demand_record(demand_id))
         with st.form(f"d_edit_{demand_id}"):
+            title = st.text_input(ui.tr("d.title"), value=row["title"], key=f"d_edit_{demand_id}_title")
             owner = st.text_input(ui.tr("d.owner"), value=row["owner"] if isinstance(row["owner"], str) else "",
                                   key=f"d_edit_{demand_id}_owner")
             effort = st.number_input(ui.tr("d.effort"), min_value=0.0, value=float(row["effort_days"]) if pd.notna(row["effort_days"]) else 0.0,
@@ -168,8 +170,8 @@ def show_list(b: Board) -> None:
                                    index=([None, *b.release_names].index(row["target_release_id"]) if pd.notna(row["target_release_id"]) else 0),
                                    key=f"d_edit_{demand_id}_release")
             if st.form_submit_button(ui.tr("d.save"), key="d_edit_save"):
-                changes = {"owner": owner.strip() or None, "effort_days": effort or None, "urgency": urgency,
-                           "target_release_id": release}
+                changes = {"title": title.strip(), "owner": owner.strip() or None, "effort_days": effort or None,
+                           "urgency": urgency, "target_release_id": release}
                 before = {k: None if pd.isna(row[k]) else row[k] for k in changes}
                 edits.save(b.store, demand_record(demand_id),
                            lambda s: demand.update(s, ui.acting_user(), demand_id, int(row["version"]), changes), "d.saved",

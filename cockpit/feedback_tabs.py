@@ -22,7 +22,7 @@ from ops_core import contacts, demand, present, similarity
 from ops_core import feedback as fb
 from ops_core.errors import OpsError
 from ops_core.filters import Filters
-from ops_core.i18n import label
+from ops_core.i18n import label, say
 from ops_core.io import import_entity
 from ops_core.vocab import DemandStatus, FeedbackChannel, FeedbackStatus, FeedbackType, Importance, ProductArea, Severity, values
 
@@ -47,7 +47,9 @@ def draw(ctx: Queue) -> None:
 
 
 def vocab_label(enum: Any) -> Callable[[object], str]:
-    return lambda v: label(enum, v, ui.language()) if isinstance(v, str) and v else "—"
+    """A picker's label of a vocabulary value, in the language of this run (read once, not per option)."""
+    lang = ui.language()
+    return lambda v: label(enum, v, lang) if isinstance(v, str) and v else "—"
 
 
 def stored_items(url: str, version: int) -> pd.DataFrame:
@@ -155,7 +157,7 @@ def show_item(ctx: Queue, item_id: int) -> None:
     st.code(item["text"], language=None, wrap_lines=True)  # shown as given, never as Markdown or HTML
     suggestion = fb.suggest_type([item["text"]]).iloc[0]
     st.caption(ui.tr("f.suggested", type=label(FeedbackType, suggestion["suggested_type"], ui.language()),
-                     confidence=suggestion["confidence"], reason=suggestion["reason"]))
+                     confidence=suggestion["confidence"], reason=say(suggestion["reason"], ui.language())))
     left, right = st.columns(2)
     with left, st.form(f"f_triage_{item_id}"):
         kinds = values(FeedbackType)
@@ -243,7 +245,7 @@ def show_suggestion(text: str) -> None:
         st.caption(ui.tr("f.no_suggestion"))
         return
     st.info(ui.tr("f.suggested", type=label(FeedbackType, suggestion["suggested_type"], ui.language()),
-                  confidence=suggestion["confidence"], reason=suggestion["reason"]))
+                  confidence=suggestion["confidence"], reason=say(suggestion["reason"], ui.language())))
 
 
 def show_new(ctx: Queue) -> None:

@@ -228,9 +228,10 @@ def suggest_type(texts: Sequence[str], labelled: pd.DataFrame | TypeClassifier |
     keyword_conf = np.where(top > 0, top / (values.sum(axis=1) + 1.0) if len(values) else top, 0.0)
     winners = matched[matched["type"].to_numpy() == keyword_type[matched["row"].to_numpy()]] if len(matched) else matched
     words = winners.groupby("row")["keyword"].agg(", ".join) if len(winners) else pd.Series(dtype=object)
-    reason = pd.Series(["no keyword matched"] * len(texts), dtype=object)
-    has = words.index.to_numpy()
-    reason.iloc[has] = ("keywords: " + words).to_numpy()
+    found = dict(zip(words.index, words, strict=True))
+    # Reasons are phrases: English as text, readable in the reader's language (i18n.say).
+    reason = pd.Series([Phrase("f.reason.keywords", words=found[i]) if i in found else Phrase("f.reason.none")
+                        for i in range(len(texts))], dtype=object)
     out = pd.DataFrame({"suggested_type": keyword_type, "confidence": keyword_conf.astype(float), "reason": reason,
                         "keyword_type": keyword_type, "keyword_confidence": keyword_conf.astype(float)})
     classifier = labelled if isinstance(labelled, TypeClassifier) or labelled is None else type_classifier(labelled)
@@ -240,11 +241,12 @@ def suggest_type(texts: Sequence[str], labelled: pd.DataFrame | TypeClassifier |
     learned = np.asarray(classifier.classes, dtype=object)[proba.argmax(axis=1)]
     p = proba.max(axis=1)
     take = p > keyword_conf
-    prefix = pd.Series([f"learned from {classifier.trained_on} confirmed items (p={v:.2f})" for v in p], dtype=object)
+    because = np.asarray([Phrase("f.reason.learned_keywords", items=classifier.trained_on, p=float(v), words=found[i])
+                          if i in found else Phrase("f.reason.learned", items=classifier.trained_on, p=float(v))
+                          for i, v in enumerate(p)], dtype=object)
     out.loc[take, "suggested_type"] = learned[take]
     out.loc[take, "confidence"] = p[take]
-    out.loc[take, "reason"] = np.where(out.loc[take, "keyword_type"].notna(), prefix[take] + "; " + out.loc[take, "reason"],
-                                       prefix[take])
+    out.loc[take, "reason"] = because[take]
     return out
 
 

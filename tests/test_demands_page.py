@@ -78,3 +78,28 @@ def test_moving_a_demand_to_released_offers_only_releases_that_have_shipped(boar
                              .where(TABLES["demands"].c.id == row["id"])).one()
     engine.dispose()
     assert tuple(after) == ("released", int(shipped["release_id"].iloc[0]))  # into the newest shipped release
+
+
+def test_a_demands_title_is_edited_on_the_page_and_shown_as_saved(board_url, monkeypatch):
+    from ops_core import demand
+
+    engine = make_engine(board_url)
+    with engine.connect() as conn:
+        demand_id = conn.execute(select(TABLES["demands"].c.id).where(TABLES["demands"].c.status == "evaluating")
+                                 .order_by(TABLES["demands"].c.id)).scalars().first()
+        version = demand.get(conn, demand_id)["version"]
+    page = open_page(board_url, "pages/demands.py", monkeypatch)
+    page.session_state["d_tab"] = "Ranked list"
+    page.run()
+    page.number_input(key="d_go_to").set_value(demand_id).run()
+    title = page.text_input(key=f"d_edit_{demand_id}_title")
+    assert title.label == "Title"
+    title.set_value("  审批流支持会签 / countersigning in approvals  ")
+    page.button(key="d_edit_save").click().run()
+    assert [e.value for e in page.exception] == [] and [e.value for e in page.error] == []
+    assert [s.value for s in page.success] == ["Saved."]
+    assert [h.value for h in page.subheader] == [f"#{demand_id} 审批流支持会签 / countersigning in approvals"]
+    with engine.connect() as conn:
+        stored = demand.get(conn, demand_id)
+    engine.dispose()
+    assert (stored["title"], stored["version"]) == ("审批流支持会签 / countersigning in approvals", version + 1)

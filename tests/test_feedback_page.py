@@ -120,6 +120,17 @@ def test_the_suggested_type_and_similar_items_show_while_typing_before_anything_
     engine.dispose()
 
 
+def test_the_suggestion_while_typing_reads_in_chinese(loop_url, monkeypatch):
+    page = open_page(loop_url, "pages/feedback.py", monkeypatch)
+    page.session_state["ops_lang"] = "zh"
+    ok(page.run())
+    page.session_state["f_tab"] = "录入反馈"
+    ok(page.run())
+    page.text_area(key="f_new_text").set_value("导出时报错")
+    ok(page.run())
+    assert [i.value for i in page.info] == ["建议类型：缺陷（50%）— 关键词：报错"]  # one bug keyword: 1 / (1 + 1)
+
+
 def test_adding_feedback_names_the_new_item_and_empties_the_form(loop_url, monkeypatch):
     engine = make_engine(loop_url)
     page = open_page(loop_url, "pages/feedback.py", monkeypatch)

@@ -137,6 +137,17 @@ def _owner(name: str) -> Callable[[AppTest, int], None]:
     return change
 
 
+def _title(text: str) -> Callable[[AppTest, int], None]:
+    def change(app: AppTest, demand_id: int) -> None:
+        app.text_input(key=f"d_edit_{demand_id}_title").set_value(text)
+        app.button(key="d_edit_save").click().run()
+    return change
+
+
+def _demand_title(engine: Engine, demand_id: int) -> str:
+    return read(engine, lambda c: demand.get(c, demand_id))["title"]
+
+
 def _demand_owner(engine: Engine, demand_id: int) -> str:
     return read(engine, lambda c: demand.load_board(c, as_of=dt.date.today()).set_index("demand_id").at[demand_id, "owner"])
 
@@ -317,6 +328,11 @@ FORMS = [
          b_shown="Owner: Wang Fang", saved="Saved.", record=lambda i: f"demand:{i}",
          shown=lambda app, i: app.text_input(key=f"d_edit_{i}_owner").value, b_form="Wang Fang",
          a_again=_owner("Li Lei"), a_stored="Li Lei"),
+    Form("demand title", "pages/demands.py", _demand_in("backlog", 2), _open_demand,
+         b_change=_title("B: 报表导出提速"), a_change=_title("A: faster export"), stored=_demand_title,
+         b_stored="B: 报表导出提速", b_shown="Title: B: 报表导出提速", saved="Saved.", record=lambda i: f"demand:{i}",
+         shown=lambda app, i: app.text_input(key=f"d_edit_{i}_title").value, b_form="B: 报表导出提速",
+         a_again=_title("A: faster export"), a_stored="A: faster export"),
     Form("demand status move", "pages/demands.py", _demand_in("backlog", 1), _open_demand,
          b_change=_demand_move("evaluating"), a_change=_demand_move("evaluating"), stored=_demand_moves,
          b_stored=[("evaluating", "wang.fang")], b_shown="Status: Evaluating", saved="Moved.", record=lambda i: f"demand:{i}",
