@@ -433,7 +433,8 @@ def _shown_column(series: pd.Series, spec: Column, lang: str) -> pd.Series:
         return pd.to_numeric(series, errors="coerce").astype("float64")
     if kind == Kind.count:
         numbers = pd.to_numeric(series, errors="coerce")
-        return numbers.astype("Int64") if numbers.notna().all() or numbers.dropna().mod(1).eq(0).all() else numbers
+        whole = bool(numbers.dropna().mod(1).eq(0).all())
+        return numbers.round().astype("Int64") if whole else numbers  # a count with a fraction stays a number
     if kind == Kind.vocabulary and spec.vocabulary is not None:
         one = labels_of if spec.many else label_of
         return series.astype(object).map(lambda v: one(v, spec.vocabulary, lang)).astype(object)
