@@ -292,12 +292,21 @@ def show_new(ctx: Queue) -> None:
             st.code("\n".join(report.lines()[:200]), language=None)
 
 
+def sla_group(by: str, group: object) -> str:
+    """A service-efficiency group as a person reads it: a type or tier by its label, all items named."""
+    if by == "type":
+        return label(FeedbackType, group, ui.language())
+    if by == "tier":
+        return ui.tier_label(group)
+    return ui.tr("f.sla.all") if by == "all" else str(group)
+
+
 def show_sla(ctx: Queue) -> None:
     summary = fb.sla_summary(ctx.timers)
     for section in ("time", "met"):
         st.markdown(f"**{ui.tr(f'f.sla.{section}')}**")
         part = summary[summary["section"] == section].drop(columns="section").dropna(axis=1, how="all")
-        ui.table(part.assign(group=[label(FeedbackType, g, ui.language()) if b == "type" else g for b, g in zip(part["by"], part["group"], strict=True)])
+        ui.table(part.assign(group=[sla_group(b, g) for b, g in zip(part["by"], part["group"], strict=True)])
                  .round({c: 1 for c in part.columns if c.endswith("_h")}))
     ages = fb.backlog_ages(ctx.timers)
     st.markdown(f"**{ui.tr('f.sla.backlog')}**")
