@@ -219,12 +219,23 @@ def working(text_key: str) -> Iterator[None]:
 def view_area(name: str, view: object) -> Any:
     """The container a page draws the results of ``view`` in (its period, grain, segment...). When
     the view changed since this session last drew it, what the previous view showed is cleared at
-    once, so no number of the old view stands under the new one's headings while it is computed."""
+    once, so no number of the old view stands under the new one's headings while it is computed.
+
+    The area and an empty slot beside it swap places on each new view: the old area's position gets
+    the empty element (which removes it and everything in it), the new area a position of its own.
+    (Replacing a container by a container keeps the old children on screen until they are redrawn,
+    and an empty element sent to the same position in the same breath is merged away.)"""
     key = f"ops_view_{name}"
-    if st.session_state.get(key) != view:
-        st.session_state[key] = view
-        return st.empty().container()
-    return st.container()
+    seen, side = st.session_state.get(key, (None, 0))
+    if seen != view:
+        side = 1 - side
+        st.session_state[key] = (view, side)
+    if side:
+        st.empty()
+        return st.container()
+    area = st.container()
+    st.empty()
+    return area
 
 
 def cached(function: Callable[..., Any], store: Engine, *args: Any, **kwargs: Any) -> Any:
@@ -367,6 +378,19 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, 
     if rows is None or len(rows) == 0:
         return None
     return (rows.iloc[0] if isinstance(rows, pd.DataFrame) else pd.Series(rows[0])).to_dict()
+
+
+def tooltips(*fields: str | tuple[str, str]) -> list[Any]:
+    """A chart's tooltip fields under their headings in the reader's language; a field may come with
+    a number format (``("share", ".1%")``)."""
+    import altair as alt
+
+    lang = language()
+    out = []
+    for field in fields:
+        name, fmt = field if isinstance(field, tuple) else (field, None)
+        out.append(alt.Tooltip(name, title=present.header(name, lang), **({"format": fmt} if fmt else {})))
+    return out
 
 
 def shown_grid(frame: pd.DataFrame, key: str, columns: Mapping[str, present.Column] | None = None,
