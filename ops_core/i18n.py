@@ -335,7 +335,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "col.updated_by": ("Updated by", "更新人"),
     "col.updated_at": ("Updated at", "更新时间"),
     "col.answered": ("Answered", "已回答"),
-    "col.level": ("Level", "级别"),
     "f.sla.all": ("all items", "全部反馈"),
     "col.rank_first": ("Rank, first touch", "排名（首次触点）"),
     "col.rank_last": ("Rank, last touch", "排名（末次触点）"),
