@@ -67,7 +67,7 @@ def weights(base: tiers.Preset | None) -> dict[str, float]:
         with slider_columns[i % 3]:
             key = f"c_weight_{dim.key}"
             ui.start_widget(key, weights_start.get(dim.key, 0))
-            raw_weights[dim.key] = st.slider(dimension_name(dim.key), 0, 100, key=key, help=dim.definition)
+            raw_weights[dim.key] = st.slider(dimension_name(dim.key), 0, 100, key=key, help=dim.definition_in(ui.language()))
     st.session_state[ui.KEPT_WEIGHTS_KEY] = raw_weights
     total_weight = sum(raw_weights.values())
     if total_weight == 0:

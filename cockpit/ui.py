@@ -219,12 +219,23 @@ def working(text_key: str) -> Iterator[None]:
 def view_area(name: str, view: object) -> Any:
     """The container a page draws the results of ``view`` in (its period, grain, segment...). When
     the view changed since this session last drew it, what the previous view showed is cleared at
-    once, so no number of the old view stands under the new one's headings while it is computed."""
+    once, so no number of the old view stands under the new one's headings while it is computed.
+
+    The area and an empty slot beside it swap places on each new view: the old area's position gets
+    the empty element (which removes it and everything in it), the new area a position of its own.
+    (Replacing a container by a container keeps the old children on screen until they are redrawn,
+    and an empty element sent to the same position in the same breath is merged away.)"""
     key = f"ops_view_{name}"
-    if st.session_state.get(key) != view:
-        st.session_state[key] = view
-        return st.empty().container()
-    return st.container()
+    seen, side = st.session_state.get(key, (None, 0))
+    if seen != view:
+        side = 1 - side
+        st.session_state[key] = (view, side)
+    if side:
+        st.empty()
+        return st.container()
+    area = st.container()
+    st.empty()
+    return area
 
 
 def cached(function: Callable[..., Any], store: Engine, *args: Any, **kwargs: Any) -> Any:
@@ -509,6 +520,13 @@ def localised(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     format come from the chart locale of the translation table (English is Vega's own)."""
     chosen = i18n.chart_locale(language())
     return chart if chosen is None else chart.configure(locale=chosen)
+
+
+def yuan_axis(title: str) -> alt.Axis:
+    """An axis of yuan amounts, short: 50M in English, 5,000万 in Chinese (not the SI letters)."""
+    if language() == "zh":
+        return alt.Axis(title=title, labelExpr="format(datum.value / 10000, ',') + '万'")
+    return alt.Axis(title=title, format="~s")
 
 
 def rate_axis(values: Any, **axis: Any) -> tuple[alt.Scale, alt.Axis]:

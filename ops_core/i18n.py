@@ -1175,3 +1175,20 @@ METRIC_TEXT_ZH: dict[str, tuple[str, str]] = {
     "page_views": ("本期浏览的页面数。", "Σ 页面浏览量"),
     "unique_visitors": ("独立访客数，按客户和天加总。", "Σ 独立访客"),
 }
+
+
+# Value dimensions' definitions in Chinese (ops_core.scoring declares each dimension in English beside
+# its two names); the weight sliders' help reads them here.
+DIMENSION_TEXT_ZH: dict[str, str] = {
+    "order_amount": "基准日前 12 个月内签订的合同金额之和（签约日在一年前同日之后、基准日当天及之前）；窗口内没有签约则为 0。",
+    "company_size": "客户登记的员工人数。",
+    "gross_profit": "与订单金额同一 12 个月窗口内签订的合同：金额减交付成本减服务成本之和（可能为负）。",
+    "demand_type": "客户的产品需求类型（标准化 / 配置型 / 定制型 / 平台型），按可编辑的映射表打分（默认 0.25 / 0.5 / 0.75 / 1.0）。",
+    "cooperation": "0.6 × 合作级别分（基础 0.25、白银 0.5、黄金 0.75、战略 1.0）+ 0.4 × min(首份合同开始至今的年数 / 5, 1)；"
+                   "尚无合同开始则按 0 年计。本身已在 0 到 1 之间。",
+    "influence": "该客户在基准日前推荐、且已签约的客户数；若是标杆案例再加 2。",
+    "brand": "得分：世界 500 强 3 分、上市公司 2 分、高估值企业 1 分，累加（0 到 6）。",
+    "payment": "基准日的逾期“元·天”：每张已到期仍未付清的发票，未付金额 × 逾期天数之和。0 表示没有逾期；越高越差，归一化时取反。",
+    "growth": "近 12 个月订单金额相对再前 12 个月：（近期 − 前期）/ 前期，−1 为停止下单、0 为持平、+1 为翻倍。两期都没有订单记 0；"
+              "只有近期有订单（没有基线，如新客户）记为缺失，得 0 分。",
+}

@@ -39,6 +39,7 @@ from sqlalchemy import Connection, Date, Float, and_, case, cast, distinct, func
 from ops_core.db.models import TABLES
 from ops_core.db.queries import days_between
 from ops_core.errors import UsageError
+from ops_core.i18n import DIMENSION_TEXT_ZH
 from ops_core.overview import annualised_cents, in_force
 
 customers = TABLES["customers"]
@@ -122,6 +123,10 @@ class Dimension:
     higher_is_better: bool
     definition: str
     unit: Unit = "number"  # what the raw value counts, so a person is shown yuan rather than cents
+
+    def definition_in(self, lang: str) -> str:
+        """What the raw value means, in ``lang`` (Chinese from the translation table)."""
+        return DIMENSION_TEXT_ZH.get(self.key, self.definition) if lang == "zh" else self.definition
 
 
 # Cooperation: partnership level as points, combined with years since the first contract started.

@@ -43,7 +43,7 @@ else:
                  alt.Tooltip("active_accounts:Q", title=ui.tr("home.chart.active_accounts"), format=","),
                  alt.Tooltip("arr:Q", title=ui.tr("home.chart.arr"), format=",.0f")])
     line = base.mark_line(point=True, color="#e45756").encode(
-        y=alt.Y("arr:Q", title=ui.tr("home.chart.arr"), axis=alt.Axis(format="~s")))
+        y=alt.Y("arr:Q", title=ui.tr("home.chart.arr"), axis=ui.yuan_axis(ui.tr("home.chart.arr"))))
     st.altair_chart(ui.localised(alt.layer(bars, line).resolve_scale(y="independent")), width="stretch")
 
 st.subheader(ui.tr("home.by_industry"))

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import small_company
-from tests.test_browser import NAV_TITLES, browser, start_app, wait_for_render  # noqa: F401 (browser is a fixture)
+from tests.test_browser import NAV_TITLES, browser, running_app, start_app, wait_for_render  # noqa: F401 (fixtures)
 
 TITLES = [title for _, title in NAV_TITLES]
 TITLES_ZH = ["首页", "指标体系", "客户分层与价值", "需求看板", "反馈队列", "活动 ROI", "数据"]
@@ -106,3 +106,48 @@ def test_deep_links_on_a_freshly_started_server_open_their_page_under_the_produc
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+# Records, at every change of the page, the period chosen and the scorecard's values on screen.
+WATCH_SCORECARD = r"""
+window.__views = [];
+let lastView = null;
+const recordView = () => {
+  const period = document.querySelector('[data-testid=stSelectbox] input[aria-label=Period]');
+  const values = [...document.querySelectorAll('[data-testid=stMetricValue]')].map(m => m.innerText.trim());
+  const state = {period: period ? period.value : '', values};
+  const key = JSON.stringify(state);
+  if (key !== lastView) { lastView = key; window.__views.push(state); }
+};
+new MutationObserver(recordView).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+"""
+
+
+@pytest.mark.one_engine
+def test_a_new_indicator_period_never_shows_the_previous_periods_numbers_under_it(browser, running_app):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1440, "height": 1400})
+    try:
+        page.add_init_script(WATCH_SCORECARD)
+        page.goto(f"{running_app}/indicators")
+        wait_for_render(page)
+        before = page.evaluate("window.__views")[-1]
+        assert len(before["values"]) == 8  # the eight level-1 metrics
+        page.get_by_test_id("stSelectbox").filter(has_text="Period").click()
+        page.get_by_role("option").nth(6).click()
+        page.wait_for_timeout(500)
+        wait_for_render(page)
+        views = page.evaluate("window.__views")
+        after = views[-1]
+        assert after["period"] != before["period"] and len(after["values"]) == 8
+        assert after["values"] != before["values"], "the demo company's metrics differ between these months"
+        # Once the new period is chosen, the previous period's numbers go (the scorecard is cleared while the
+        # new one is computed; before the server starts, the browser shows the choice a moment earlier)
+        # and only the new period's numbers come back.
+        chosen = [view for view in views[views.index(before) + 1:] if view["period"] == after["period"]]
+        cleared = next((i for i, view in enumerate(chosen) if view["values"] == []), None)
+        assert cleared is not None, f"the previous period's numbers {before['values']} stayed until the new ones came"
+        for view in chosen[cleared:]:
+            assert view["values"] == after["values"][:len(view["values"])], \
+                f"{view['values']} shown under {after['period']} (the previous period's: {before['values']})"
+    finally:
+        page.close()

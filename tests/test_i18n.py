@@ -41,3 +41,12 @@ def test_every_key_the_app_uses_exists():
 def test_chinese_text_and_placeholders_render():
     assert i18n.t("data.import.ok", "zh", rows=3, entity="客户") == "已导入 3 行客户数据。"
     assert i18n.t("no.such.key", "zh") == "no.such.key"
+
+
+def test_every_metric_and_value_dimension_has_its_chinese_definition():
+    """The catalogue, the tiles' help and the weight sliders' help read them in 简体中文."""
+    from ops_core import metrics, scoring
+
+    assert sorted(set(m.key for m in metrics.REGISTRY) - set(i18n.METRIC_TEXT_ZH)) == []
+    assert sorted(set(d.key for d in scoring.DIMENSIONS) - set(i18n.DIMENSION_TEXT_ZH)) == []
+    assert scoring.DIMENSIONS_BY_KEY["brand"].definition_in("zh").startswith("得分：世界 500 强")
