@@ -221,8 +221,10 @@ def show_actions(scored: Scored) -> None:
 
 
 def show_export(scored: Scored) -> None:
+    lang = ui.language()
     chosen = st.multiselect(ui.tr("customers.export.columns"), list(view.EXPORT_COLUMNS),
-                            default=list(view.EXPORT_DEFAULT_COLUMNS), key="c_export_columns")
+                            default=list(view.EXPORT_DEFAULT_COLUMNS), key="c_export_columns",
+                            format_func=lambda c: present.header(c, lang))
     unmasked = ui.may_see_personal_data() and st.checkbox(ui.tr("customers.export.unmasked"), value=False, key="c_unmasked")
     st.caption(ui.tr("customers.export.rows", rows=len(scored.shown)))
     notes = view.export_notes(scored.weights, scored.methods, scored.rules, ui.describe(scored.filters, scored.store),

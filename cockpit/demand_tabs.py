@@ -241,8 +241,9 @@ def show_flow(b: Board) -> None:
             y=alt.Y("status:N", sort=None, title=None), x=alt.X("demands:Q", title=ui.tr("d.col.count")))), width="stretch")
     with mid:
         st.markdown(f"**{ui.tr('d.cycle')}**")
-        cycle = flow["cycle_time"].assign(month=lambda f: pd.to_datetime(f["month"]))
-        st.altair_chart(ui.localised(alt.Chart(cycle).transform_fold(["median_days", "p90_days"]).mark_line(point=True).encode(
+        lines = {"median_days": ui.tr("col.median_days"), "p90_days": ui.tr("col.p90_days")}  # the legend's words
+        cycle = flow["cycle_time"].assign(month=lambda f: pd.to_datetime(f["month"])).rename(columns=lines)
+        st.altair_chart(ui.localised(alt.Chart(cycle).transform_fold(list(lines.values())).mark_line(point=True).encode(
             x=alt.X("month:T", title=None), y=alt.Y("value:Q", title=ui.tr("d.days")), color=alt.Color("key:N", title=None))),
             width="stretch")
     with right:

@@ -16,7 +16,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import edits, ui
-from ops_core import events
+from ops_core import events, present
 from ops_core.filters import Filters
 from ops_core.i18n import label
 from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel
@@ -68,8 +68,7 @@ def show_event(ctx: Events) -> None:
         steps = events.funnel(row).assign(step=lambda f: f["step"].map(lambda s: ui.tr(f"events.step.{s}")))
         st.altair_chart(ui.localised(alt.Chart(steps).mark_bar().encode(
             y=alt.Y("step:N", sort=None, title=None), x=alt.X("count:Q", title=ui.tr("col.count")),
-            tooltip=["step", "count", alt.Tooltip("rate_from_previous:Q", format=".0%"),
-                     alt.Tooltip("rate_from_top:Q", format=".0%")])), width="stretch")
+            tooltip=ui.tooltips("step", "count", ("rate_from_previous", ".0%"), ("rate_from_top", ".0%")))), width="stretch")
         ui.table(steps)
     with cost_column:
         st.markdown(f"**{ui.tr('events.costs')}**")
@@ -77,11 +76,16 @@ def show_event(ctx: Events) -> None:
         if breakdown.empty:
             st.info(ui.tr("events.no_costs"))
         else:
-            st.altair_chart(ui.localised(alt.Chart(breakdown.assign(yuan=breakdown["amount_cents"] / 100)).mark_arc().encode(
-                theta="yuan:Q", color=alt.Color("category:N", title=None), tooltip=["category", "yuan"])), width="stretch")
+            lang = ui.language()
+            shown = breakdown.assign(category=present.value_labels(breakdown["category"], "category", lang),
+                                     yuan=present.value_labels(breakdown["amount_cents"], "amount_cents", lang))
+            st.altair_chart(ui.localised(alt.Chart(shown).mark_arc().encode(
+                theta="yuan:Q", color=alt.Color("category:N", title=None),
+                tooltip=[alt.Tooltip("category:N", title=present.header("category", lang)),
+                         alt.Tooltip("yuan:Q", title=present.header("amount_cents", lang), format=",.2f")])), width="stretch")
             ui.table(breakdown)
     st.markdown(f"**{ui.tr('events.goals')}**")
-    ui.table(events.goals_vs_results(event_row, row))
+    ui.table(present.money_rows(events.goals_vs_results(event_row, row), "goal", ["revenue_cents"], ["target", "actual"]))
 
     st.markdown(f"**{ui.tr('events.review')}**")
     stored = ui.cached(events.load_review, ctx.store, int(event_id))
@@ -126,11 +130,14 @@ def show_compare(ctx: Events) -> None:
     roi_column, cost_column = st.columns(2)
     roi_column.altair_chart(ui.localised(alt.Chart(groups.dropna(subset=["roi"])).mark_bar().encode(
         x=alt.X(f"{by}:N", title=None, sort="-y"), y=alt.Y("roi:Q", title=ui.tr("col.roi"), axis=ui.number_axis(groups["roi"], None, percent=True)),
-        tooltip=[by, alt.Tooltip("roi:Q", format=".0%")])), width="stretch")
-    cost_column.altair_chart(ui.localised(alt.Chart(groups.assign(cpel=groups["cost_per_effective_lead"] / 100).dropna(subset=["cpel"]))
+        tooltip=[alt.Tooltip(f"{by}:N", title=ui.tr(f"col.{by}")),
+                 alt.Tooltip("roi:Q", title=ui.tr("col.roi"), format=".0%")])), width="stretch")
+    cpel = present.value_labels(groups["cost_per_effective_lead"], "cost_per_effective_lead", ui.language())
+    cost_column.altair_chart(ui.localised(alt.Chart(groups.assign(cpel=cpel).dropna(subset=["cpel"]))
                              .mark_bar(color="#f58518").encode(
         x=alt.X(f"{by}:N", title=None, sort="y"), y=alt.Y("cpel:Q", title=ui.tr("col.cost_per_effective_lead")),
-        tooltip=[by, alt.Tooltip("cpel:Q", format=",.0f")])), width="stretch")
+        tooltip=[alt.Tooltip(f"{by}:N", title=ui.tr(f"col.{by}")),
+                 alt.Tooltip("cpel:Q", title=ui.tr("col.cost_per_effective_lead"), format=",.2f")])), width="stretch")
     st.markdown(f"**{ui.tr('events.models')}**")
     comparison = events.model_comparison(ctx.data, ctx.standard, ctx.window, ctx.as_of)
     ui.table(events.rank_table(comparison, ctx.chosen.index).rename(columns={"name": "event"}))
@@ -171,7 +178,7 @@ def show_data(ctx: Events) -> None:
     notes = [ui.tr("events.export.notes.model", model=events.model_text(ctx.model, lang), window=ctx.window, as_of=ctx.as_of),
              ctx.standard.describe(lang), ui.tr("events.export.notes.filters", filters=ui.describe(ctx.filters, ctx.store))]
     st.markdown(f"**{ui.tr('events.export')}**")
-    ui.download_buttons(events.export_table(ctx.chosen), "events", notes)
+    ui.download_buttons(events.export_table(ctx.chosen).rename(columns={"name": "event"}), "events", notes)
     st.markdown(f"**{ui.tr('data.import')}**")
     entity = st.selectbox(ui.tr("data.import.entity"), ["events", "event_costs", "leads", "lead_touches"],
                           format_func=lambda name: ui.tr(f"table.{name}"), key="e_import_entity")

@@ -157,7 +157,7 @@ def show_funnel(ctx: View) -> None:
         left, right = st.columns([3, 2])
         left.altair_chart(ui.localised(alt.Chart(shown).mark_bar().encode(
             y=alt.Y("label:N", sort=list(shown["label"]), title=None), x=alt.X("count:Q", title=ui.tr("ind.count")),
-            tooltip=["label", "count", alt.Tooltip("from_previous:Q", format=".1%"), alt.Tooltip("from_top:Q", format=".1%")])),
+            tooltip=ui.tooltips("label", "count", ("from_previous", ".1%"), ("from_top", ".1%")))),
             width="stretch")
         right.dataframe(shown[["label", "count", "from_previous", "from_top"]].rename(columns={
             "label": ui.tr("ind.step"), "count": ui.tr("ind.count"), "from_previous": ui.tr("ind.from_previous"),
@@ -170,7 +170,7 @@ def heat_map(frame: pd.DataFrame, since: str, since_title: str, cohort_title: st
     st.altair_chart(ui.localised(alt.Chart(frame).mark_rect().encode(
         x=alt.X(f"{since}:O", title=since_title), y=alt.Y("cohort:N", title=cohort_title, sort="ascending"),
         color=alt.Color("share:Q", scale=alt.Scale(scheme="blues"), title=ui.tr("ind.cohort.retained")),
-        tooltip=["cohort", "cohort_size", since, alt.Tooltip("share:Q", format=".1%")])), width="stretch")
+        tooltip=ui.tooltips("cohort", "cohort_size", since, ("share", ".1%")))), width="stretch")
 
 
 def show_cohorts(ctx: View) -> None:
@@ -203,7 +203,9 @@ def show_catalogue(ctx: View) -> None:
     if search.strip():
         needle = search.strip().lower()
         table = table[table.apply(lambda r: needle in " ".join(map(str, r.values)).lower(), axis=1)]
-    ui.table(table.drop(columns=["version", "key"]).rename(columns={"name": ui.tr("ind.metric")}))  # not a customer's name
+    ui.table(table.drop(columns=["version", "key"]).assign(  # the name is a metric's, not a customer's
+        parent=table["parent"].map(lambda k: ctx.names.get(k, "")),
+        default_target=reports.formatted(table["key"], table["default_target"])).rename(columns={"name": "metric"}))
     # The metric is picked outside the form, so the owner and definition shown are always the picked metric's.
     key = st.selectbox(ui.tr("ind.metric"), list(metrics.BY_KEY), format_func=lambda k: ctx.names[k], key="i_edit_key")
     record = f"metric_definition:{key}"

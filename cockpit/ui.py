@@ -380,6 +380,19 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, 
     return (rows.iloc[0] if isinstance(rows, pd.DataFrame) else pd.Series(rows[0])).to_dict()
 
 
+def tooltips(*fields: str | tuple[str, str]) -> list[Any]:
+    """A chart's tooltip fields under their headings in the reader's language; a field may come with
+    a number format (``("share", ".1%")``)."""
+    import altair as alt
+
+    lang = language()
+    out = []
+    for field in fields:
+        name, fmt = field if isinstance(field, tuple) else (field, None)
+        out.append(alt.Tooltip(name, title=present.header(name, lang), **({"format": fmt} if fmt else {})))
+    return out
+
+
 def shown_grid(frame: pd.DataFrame, key: str, columns: Mapping[str, present.Column] | None = None,
                **kwargs: Any) -> dict | None:
     """``grid`` of a stored frame through the presentation layer; the grid has no number formats of

@@ -42,7 +42,7 @@ import pandas as pd
 from sqlalchemy import BigInteger, Connection, cast, func, select
 from sqlalchemy.orm import Session
 
-from ops_core import settings, writes
+from ops_core import present, settings, writes
 from ops_core.db.models import TABLES
 from ops_core.errors import StaleVersion, UsageError, require_columns
 from ops_core.i18n import label, t
@@ -628,7 +628,7 @@ def review_markdown(event_row: pd.Series, metrics_row: pd.Series, review: Mappin
     dates = str(start) if start == end else t("events.md.dates", lang, start=start, end=end)
 
     def word(enum: type[StrEnum], column: str) -> str:
-        return str(event_row[column]) if lang == "en" else label(enum, event_row[column], lang)
+        return present.label_of(event_row[column], enum, lang)  # a label in every language, never the code
 
     na = t("report.na", lang)
     purposes = event_row.get("purposes") or ""
@@ -653,7 +653,7 @@ def review_markdown(event_row: pd.Series, metrics_row: pd.Series, review: Mappin
     lines += [
         "",
         t("events.md.money", lang, cost=yuan(metrics_row["cost_cents"]), budget=yuan(event_row["budget_cents"]),
-          roi=na if pd.isna(metrics_row["roi"]) else _ratio_text(metrics_row["roi"]),
+          roi=na if pd.isna(metrics_row["roi"]) else _ratio_text(metrics_row["roi"], True),
           pipeline=yuan(metrics_row["pipeline_cents"]),
           cpel=na if pd.isna(metrics_row["cost_per_effective_lead"]) else yuan(_round_cents(metrics_row["cost_per_effective_lead"])),
           early=int(metrics_row["too_early"])),

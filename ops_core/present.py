@@ -198,6 +198,7 @@ CATALOGUE: dict[str, Column] = {
     "created_at": Column("col.created_at", DT),
     "informed_at": Column("col.informed_at", DT),
     "released_at": Column("col.released_at", DT),
+    "updated_at": Column("col.updated_at", DT),
     # counts
     "customers": Column("col.customers", C),
     "accounts": Column("col.accounts", C),
@@ -218,6 +219,11 @@ CATALOGUE: dict[str, Column] = {
     "recency_days": Column("col.recency_days", C),
     "priority": Column("col.priority", C),
     "rank": Column("col.rank", C),
+    "rank_first": Column("col.rank_first", C),
+    "rank_last": Column("col.rank_last", C),
+    "rank_linear": Column("col.rank_linear", C),
+    "rank_u": Column("col.rank_u", C),
+    "level": Column("col.level", C),
     "spread": Column("col.spread", C),
     "n_user": Column("col.n_user", C),
     "n_boss": Column("col.n_boss", C),
@@ -287,6 +293,17 @@ CATALOGUE: dict[str, Column] = {
     "action": Column("col.action", T),
     "entity": Column("col.entity", T),
     "metric": Column("ind.metric", T),
+    "key": Column("col.metric_key", T),
+    "parent": Column("col.parent", T),
+    "definition": Column("col.definition", T),
+    "formula": Column("col.formula", T),
+    "unit": Column("col.unit", V, "unit_name."),
+    "direction": Column("col.direction", V, "direction."),
+    "default_target": Column("col.default_target", T),
+    "updated_by": Column("col.updated_by", T),
+    "answered": Column("col.answered", T),
+    "faq_id": Column("col.faq_id", T),
+    "demand_id": Column("d.col.demand_id", T),
     "cadence": Column("col.cadence", T),
     "key_contact_change": Column("col.key_contact_change", T),
     "competitor_price_cut": Column("col.competitor_price_cut", T),
@@ -459,6 +476,14 @@ def frame(df: pd.DataFrame, lang: str, *, columns: Mapping[str, Column] | None =
         if spec.kind not in (Kind.text, Kind.vocabulary):
             formats[title] = Format(spec.kind, decimals)
     return pd.DataFrame(shown, index=out.index), formats
+
+
+def money_rows(df: pd.DataFrame, key: str, money_keys: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
+    """A long table whose rows mix units (goals: counts and a revenue in cents): the ``columns`` of the
+    rows whose ``key`` is one of ``money_keys`` turned from cents to yuan, the other rows as they are."""
+    rows = df[key].isin(list(money_keys))
+    return df.assign(**{c: pd.to_numeric(df[c], errors="coerce").astype("float64").where(~rows, df[c] / 100)
+                        for c in columns if c in df.columns})
 
 
 def with_vocabulary(name: str, vocabulary: Vocabulary) -> dict[str, Column]:

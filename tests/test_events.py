@@ -488,6 +488,16 @@ def test_review_markdown_has_four_steps_with_step_one_from_the_data(store):
     assert "li.na" in text and "version 3" in text
 
 
+def test_the_review_file_names_the_event_by_labels_and_shows_roi_as_a_percentage(store):
+    _, data, ev, _ = store
+    m = metrics(data, Model.u)
+    text = events.review_markdown(data.events.loc[ev["E1"]], m.loc[ev["E1"]], None, DEFAULT)
+    # E1 is stored as offline / exhibition / sponsored; a reader sees the labels, not the codes.
+    assert "Offline Industry exhibition, Sponsored; 2025-01-10 to 2025-01-12;" in text
+    # ROI = (70_400_001 - 20_000_000) / 20_000_000 = 2.52 under the U-shaped model: 252.0 %, not "2.52".
+    assert "ROI 252.0%;" in text
+
+
 def test_a_chinese_review_reads_in_chinese_but_for_the_events_own_data(store):
     """Seen: the review download wholly in English on the Chinese page; the event's name and
     location and the people's texts stay as entered."""
