@@ -100,14 +100,11 @@ def show_explain(scored: Scored) -> None:
                           dimension=dimension_name(fastest) if fastest else "—"))
     else:
         st.markdown(ui.tr("customers.explain.top"))
-    columns = {"dimension": "col.dimension", "raw": "col.raw", "normalised": "col.normalised", "weight_share": "col.weight",
-               "points": "col.points"}
-    shown_raw = [ui.raw_value(scoring.DIMENSIONS_BY_KEY[k].unit, v) for k, v in zip(detail["key"], detail["raw"], strict=True)]
-    st.dataframe(detail.assign(dimension=detail["key"].map(dimension_name), raw=shown_raw)[
-        list(columns)].rename(columns={c: ui.tr(k) for c, k in columns.items()}), hide_index=True, width="stretch",
-        column_config={ui.tr("col.weight"): st.column_config.NumberColumn(format="percent"),
-                       ui.tr("col.normalised"): st.column_config.NumberColumn(format="%.3f"),
-                       ui.tr("col.points"): st.column_config.NumberColumn(format="%.2f")})
+    lang = ui.language()
+    shown_raw = [present.dimension_value(scoring.DIMENSIONS_BY_KEY[k].unit, v, lang)
+                 for k, v in zip(detail["key"], detail["raw"], strict=True)]
+    ui.table(detail.assign(dimension=detail["key"].map(dimension_name), raw=shown_raw)[
+        ["dimension", "raw", "normalised", "weight_share", "points"]])
     history = ui.cached(tiers.score_history, scored.store, int(customer_id))
     if not history.empty:
         st.markdown(f"**{ui.tr('customers.explain.history')}**")

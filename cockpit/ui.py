@@ -26,7 +26,7 @@ from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
-from ops_core.vocab import DemandType, Role, values
+from ops_core.vocab import Role, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
 STORE_CHECKED_KEY = "ops_store_checked"
@@ -481,24 +481,6 @@ def table(frame: pd.DataFrame, columns: Mapping[str, present.Column] | None = No
             columns={"cadence_en": "cadence", "cadence_zh": "cadence"})
     shown, formats = present.frame(frame, lang, columns=columns)
     st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config(formats), **kwargs)
-
-
-def raw_value(unit: str, value: Any) -> str:
-    """A dimension's raw value as a person reads it: yuan rather than cents, a growth as a percentage,
-    a category by its label. ``unit`` is the dimension's (``ops_core.scoring.Dimension.unit``)."""
-    if value is None or (isinstance(value, float) and value != value):
-        return tr("unit.no_baseline") if unit == "ratio" else "—"
-    if unit == "category":
-        return label(DemandType, str(value), language())
-    number = float(value)
-    if unit == "cents":
-        return f"{'-' if number < 0 else ''}¥{abs(number) / 100:,.0f}"
-    if unit == "ratio":
-        return f"{number:+.0%}"
-    if unit == "share":
-        return f"{number:.2f}"
-    shown = f"{number:,.0f}" if unit in ("employees", "yuan_days") else f"{number:,.4g}"
-    return tr(f"unit.{unit}", value=shown) if f"unit.{unit}" in TEXT else shown
 
 
 def start_widget(key: str, value: Any) -> None:

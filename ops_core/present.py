@@ -406,6 +406,24 @@ def percent(ratio: Any, decimals: int = 1) -> str:
     return f"{float(ratio):.{decimals}%}"
 
 
+def dimension_value(unit: str, value: Any, lang: str) -> str:
+    """A value dimension's raw value as a person reads it: yuan rather than cents, a growth as a
+    percentage, a category by its label. ``unit`` is the dimension's (``scoring.Dimension.unit``)."""
+    if missing(value):
+        return t("unit.no_baseline", lang) if unit == "ratio" else "—"
+    if unit == "category":
+        return label(vocab.DemandType, str(value), lang)
+    number = float(value)
+    if unit == "cents":
+        return f"{'-' if number < 0 else ''}¥{abs(number) / 100:,.0f}"
+    if unit == "ratio":
+        return f"{number:+.0%}"
+    if unit == "share":
+        return f"{number:.2f}"
+    shown = f"{number:,.0f}" if unit in ("employees", "yuan_days") else f"{number:,.4g}"
+    return t(f"unit.{unit}", lang, value=shown) if f"unit.{unit}" in TEXT else shown
+
+
 def header(name: str, lang: str) -> str:
     """A stored column name's header in ``lang``: the catalogue's key, else ``col.<name>``, else the name."""
     spec = CATALOGUE.get(name)

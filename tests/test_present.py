@@ -139,3 +139,14 @@ def test_a_count_column_with_a_fraction_keeps_its_fraction():
     shown = present.frame(stored, "en")[0]["Customers"]
     assert shown.iloc[0] == 2.5 and shown.iloc[1] == 3.0 and pd.isna(shown.iloc[2])
     assert present.frame(pd.DataFrame({"customers": [2.0, None]}), "en")[0]["Customers"].tolist() == [2, pd.NA]
+
+
+@pytest.mark.parametrize(("unit", "value", "lang", "text"), [
+    ("cents", 171603285, "en", "¥1,716,033"),  # 1,716,032.85 yuan, whole yuan in the explanation
+    ("ratio", 0.25, "en", "+25%"),
+    ("ratio", None, "zh", "前 12 个月无订单"),
+    ("category", "customised", "zh", "定制型"),
+    ("employees", 1200, "en", "1,200 employees"),
+], ids=["cents", "growth", "no-baseline", "category", "employees"])
+def test_a_dimensions_raw_value_reads_in_units_a_person_knows(unit, value, lang, text):
+    assert present.dimension_value(unit, value, lang) == text
