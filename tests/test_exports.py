@@ -276,3 +276,77 @@ def test_excel_puts_the_notes_on_a_second_sheet_and_the_data_sheet_starts_with_i
     assert [c.value for c in book["customers"][1]] == ["客户", "score"]
     notes = [row[0].value for row in book[NOTES_SHEET].iter_rows()]
     assert notes == ["Weights: order_amount 20%", "'=cmd|' /C calc'!A0"]
+
+
+# --- files a person reads (through ops_core.present) ------------------------------------------------
+
+from ops_core.exports import reader_csv_bytes, reader_excel_bytes  # noqa: E402
+
+
+def customer_list() -> pd.DataFrame:
+    """Two rows of the customer page's export as the store holds them (cents, codes, an id)."""
+    return pd.DataFrame({
+        "customer_id": [7, 8], "code": ["C0007", "C0008"], "name": ["华东精密制造", "Acme Logistics"],
+        "tier": ["KA", "micro"], "score": [91.25, 12.5], "industry": ["manufacturing", "logistics"],
+        "region": ["east_china", "overseas"], "size_band": ["enterprise", None], "csm_name": ["王芳", "Li Na"],
+        "arr_cents": [171603285, 5_000_050], "risk_level": ["high", None],
+    })
+
+
+def _sheet(data: bytes):
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    return [[(c.value, c.number_format) for c in row] for row in sheet.iter_rows()]
+
+
+def test_the_customer_excel_file_reads_in_yuan_with_labels_and_number_formats():
+    rows = _sheet(reader_excel_bytes(customer_list(), "en", sheet_name="customers"))
+    assert [v for v, _ in rows[0]] == ["Code", "Customer", "Tier", "Score", "Industry", "Region", "Size band", "CSM",
+                                       "ARR (¥)", "Risk"]
+    # 171,603,285 cents = 1,716,032.85 yuan: a number cell with a yuan format, not the text "171603285".
+    assert rows[1][8] == (1716032.85, "#,##0.00")
+    assert rows[2][8] == (50000.5, "#,##0.00")
+    assert [v for v, _ in rows[1][:8]] == ["C0007", "华东精密制造", "KA", 91.25, "Manufacturing", "East China",
+                                          "Enterprise (5,000+)", "王芳"]
+    assert rows[1][9][0] == "high"  # risk.high's English label
+    assert [v for v, _ in rows[2][4:7]] == ["Logistics", "Overseas", None]  # a missing size band is an empty cell
+
+
+def test_the_customer_excel_file_in_chinese_has_chinese_headers_and_labels():
+    rows = _sheet(reader_excel_bytes(customer_list(), "zh", sheet_name="customers"))
+    assert [v for v, _ in rows[0]] == ["编号", "客户", "层级", "得分", "行业", "区域", "规模", "客户成功经理", "ARR（元）",
+                                       "风险"]
+    assert [v for v, _ in rows[1][4:7]] == ["制造业", "华东", "超大型（5000人以上）"]
+    assert rows[1][8] == (1716032.85, "#,##0.00")
+    assert rows[1][9][0] == "高"
+
+
+def test_the_customer_csv_file_carries_yuan_with_two_decimals_and_labels():
+    text = reader_csv_bytes(customer_list(), "en", notes=["weights: order amount 20%"]).decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0] == ["# weights: order amount 20%"]
+    assert lines[1] == ["Code", "Customer", "Tier", "Score", "Industry", "Region", "Size band", "CSM", "ARR (¥)", "Risk"]
+    assert lines[2][4:6] == ["Manufacturing", "East China"] and lines[2][8] == "1716032.85"
+    assert lines[3][8] == "50000.50" and lines[3][6] == "" and lines[3][9] == ""
+
+
+def test_event_files_show_roi_as_a_percentage_and_costs_in_yuan():
+    from ops_core import events
+
+    stored = pd.DataFrame({"event_id": [3], "event": ["Expo"], "format": ["offline"], "kind": ["exhibition"],
+                           "organisation": ["self_hosted"], "cost_cents": [20_000_000], "roi": [1.6615],
+                           "cost_per_effective_lead_cents": ["n/a"]})
+    rows = _sheet(reader_excel_bytes(stored, "en", sheet_name="events"))
+    assert [v for v, _ in rows[0]] == ["Event", "Format", "Kind", "Organisation", "Cost (¥)", "ROI",
+                                       "Cost per effective lead"]
+    # ROI 1.6615 is 166.15 %: the cell holds the ratio with a percent format, never the text "166.15".
+    assert rows[1][1:] == [("Offline", "General"), ("Industry exhibition", "General"), ("Self-hosted", "General"),
+                           (200000.0, "#,##0.00"), (1.6615, "0.0%"), (None, "General")]
+    text = reader_csv_bytes(stored, "en").decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text)))[1] == ["Expo", "Offline", "Industry exhibition", "Self-hosted",
+                                                      "200000.00", "166.2%", ""]
+    assert events.REPORT_COLUMNS["roi"] == "roi"  # the file's ROI column is the one the catalogue formats
+
+
+def test_a_negative_amount_in_a_csv_stays_a_number_not_a_neutralised_text():
+    text = reader_csv_bytes(pd.DataFrame({"change": [-6_462_500], "share": [-0.125]}), "en").decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text)))[1] == ["-64625.00", "-12.5%"]

@@ -111,6 +111,17 @@ def test_targets_default_from_the_registry_and_change_per_period(fresh_engine):
     assert math.isnan(goals.loc[("arr", october.start), "target"])  # ARR has no default target
 
 
+def test_a_target_set_from_a_view_without_one_is_refused_once_someone_has_set_it(fresh_engine):
+    october = parse_period("2026-10", "month")
+    with transaction(fresh_engine) as session:  # both read "no target stored"; the first one sets it
+        metrics.set_target(session, EDITOR, "grr", "month", october, 0.9)
+    with pytest.raises(StaleVersion) as caught, transaction(fresh_engine) as session:
+        metrics.set_target(session, OTHER, "grr", "month", october, 0.8, expected_version=None)
+    assert caught.value.current["target"] == 0.9
+    with fresh_engine.connect() as conn:
+        assert metrics.targets(conn, "month", [october]).set_index("metric").loc["grr", "target"] == 0.9
+
+
 def test_a_target_changed_from_a_stale_version_is_refused(fresh_engine):
     october = parse_period("2026-10", "month")
     with transaction(fresh_engine) as session:

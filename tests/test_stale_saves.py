@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from cockpit import ui
+from cockpit import frame, ui
 from ops_core import demand, events, feedback, metrics, scoring, tiers, writes
 from ops_core.db.engine import make_engine, transaction
 from ops_core.db.models import TABLES
@@ -40,12 +40,10 @@ def engine(store_url):
     store.dispose()
 
 
-def session(url: str, page: str, monkeypatch, lang: str = "en") -> AppTest:
+def session(url: str, page: str, monkeypatch) -> AppTest:
     """One browser session of the app, on ``page``."""
     monkeypatch.setenv("OPS_DATABASE_URL", url)
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    app.session_state[ui.LANG_KEY] = lang
-    app.run()
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     app.switch_page(page).run()
     return ok(app)
 
@@ -412,3 +410,52 @@ def test_a_save_from_a_stale_view_is_refused_and_the_newer_values_survive(form, 
     form.a_again(a, record)                                 # and a save from it goes through
     assert [s.value for s in ok(a).success] == [form.a_saved or form.saved]
     assert form.stored(engine, record) == form.a_stored
+
+
+def test_the_refusal_speaks_the_readers_language(store_url, engine, monkeypatch):
+    demand_id = _demand_in("backlog", 3)(engine)
+    # Both readers chose 简体中文. (Set where the app reads it: AppTest formats a widget's options
+    # outside the script run, where the sidebar's choice is not visible.)
+    for module in (frame, ui):
+        monkeypatch.setattr(module, "language", lambda: "zh")
+    a = session(store_url, "pages/demands.py", monkeypatch)
+    a.session_state["d_tab"] = "优先级列表"
+    a.run()
+    a.number_input(key="d_go_to").set_value(demand_id).run()
+    b = session(store_url, "pages/demands.py", monkeypatch)
+    b.session_state["d_tab"] = "优先级列表"
+    b.run()
+    b.number_input(key="d_go_to").set_value(demand_id).run()
+    with monkeypatch.context() as acting:
+        acting.setattr(ui, "acting_user", lambda: B_USER)
+        _owner("王芳")(b, demand_id)
+    _owner("李雷")(a, demand_id)
+    refusal = [e.value for e in ok_but_refused(a)]
+    assert len(refusal) == 1 and refusal[0].startswith("未保存：wang.fang 在 "), refusal
+    assert "负责人：王芳" in refusal[0] and "未覆盖任何内容" in refusal[0]
+    assert a.button(key=f"ops_reload_demand:{demand_id}").label == "载入较新版本"
+    assert _demand_owner(engine, demand_id) == "王芳"
+
+
+def ok_but_refused(app: AppTest) -> list:
+    assert [e.value for e in app.exception] == []
+    assert [s.value for s in app.success] == []
+    return list(app.error)
+
+
+@pytest.mark.parametrize("form", [REVIEW_FORM := FORMS[0], FORMS[2]], ids=lambda f: f.name)
+def test_saving_an_unchanged_form_says_nothing_was_saved(form, store_url, engine, monkeypatch):
+    """The case seen in the issue: "Saved." on a press that wrote nothing of the reader's."""
+    reviewed = form is REVIEW_FORM
+    record = (_first_event(engine) + 1) if reviewed else _demand_in("backlog", 4)(engine)
+    app = session(store_url, form.page, monkeypatch)
+    form.open(app, record)
+
+    def stored() -> object:  # the review (none yet), or the demand's version
+        return read(engine, lambda c: events.load_review(c, record) if reviewed else demand.get(c, record)["version"])
+
+    before = stored()
+    app.button(key="e_review_save" if reviewed else "d_edit_save").click().run()
+    assert [i.value for i in ok(app).info] == ["Nothing changed, so nothing was saved."]
+    assert [s.value for s in app.success] == []
+    assert stored() == before

@@ -61,6 +61,22 @@ def test_update_from_a_stale_version_is_refused_with_the_newer_values(fresh_engi
         assert conn.execute(select(Customer.employees)).scalar_one() == 800
 
 
+def test_last_change_names_who_wrote_a_record_last_and_when(fresh_engine):
+    with transaction(fresh_engine) as s:
+        customer = make_customer(s)
+        other = make_customer(s)
+    with transaction(fresh_engine) as s:
+        writes.update(s, EDITOR, "customers", customer["id"], 1, {"employees": 800})
+    with fresh_engine.connect() as conn:
+        last = writes.last_change(conn, "customers", customer["id"])
+        untouched = writes.last_change(conn, "customers", other["id"])
+        never = writes.last_change(conn, "customers", 999_999)
+    assert (last["actor"], last["action"]) == ("zhang.editor", "update")
+    assert last["at"] is not None
+    assert (untouched["actor"], untouched["action"]) == (writes.LOCAL_ADMIN.username, "create")  # make_customer's actor
+    assert never is None
+
+
 def test_update_audits_old_and_new_values(fresh_engine):
     with transaction(fresh_engine) as s:
         customer = make_customer(s, employees=100)
