@@ -9,7 +9,7 @@ adoption, feedback by type (bugs first), and the demands shipped in the period.
 Reports carry no personal data: no customer, contact or user appears in them, only metrics and
 segments. The HTML is one self-contained file; its charts are inline SVG (no script, no network).
 
-    python -m ops_core.reports --kind executive|product --grain week|month --period 2026-10 --format md|html --output FILE
+    python -m ops_core.reports --kind executive|product --grain week|month --period 2026-10 --format md|html --output FILE [--lang en|zh]
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from ops_core import metrics
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
-from ops_core.i18n import label, t
+from ops_core.i18n import LANGUAGES, label, t
 from ops_core.periods import Period, parse_period, previous
 from ops_core.present import segment_label
 from ops_core.vocab import DemandSource, FeedbackType, Grain
@@ -334,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--period", required=True, help="e.g. 2026-10 (month) or 2026-W42 (week)")
     parser.add_argument("--format", choices=["md", "html"], default="md")
     parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--lang", choices=list(LANGUAGES), default="en", help="the report's language: en or zh (简体中文)")
     parser.add_argument("--database-url")
     args = parser.parse_args(argv)
 
@@ -344,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.output.parent.is_dir():
             raise UsageError(f"cannot write '{args.output}': the folder {args.output.parent} does not exist")
         with cli.open_store(args.database_url) as engine, engine.connect() as conn:
-            report = build(conn, args.kind, args.grain, period)
+            report = build(conn, args.kind, args.grain, period, lang=args.lang)
             text = report.to_html() if args.format == "html" else report.to_markdown()
             args.output.write_text(text, encoding="utf-8")
             print(f"wrote {report.title} to {args.output} from {redact_url(engine.url)}")

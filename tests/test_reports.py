@@ -151,3 +151,19 @@ def test_the_largest_contribution_names_its_segment_by_label_in_the_readers_lang
     named = [line.split("largest contribution: ", 1)[1] for line in english if "largest contribution: " in line]
     assert named and not [n for n in named if set(re.findall(r"[a-z_]+", n)) & codes]
     assert all("贡献最大：" in line or "没有分组" in line for line in chinese)
+
+
+def test_the_report_command_writes_a_chinese_report_when_asked(demo_url, last_month, tmp_path):
+    """As a user runs it: python -m ops_core.reports ... --lang zh."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    out = tmp_path / "report.md"
+    done = subprocess.run([sys.executable, "-m", "ops_core.reports", "--kind", "executive", "--grain", "month", "--period",
+                           last_month.label, "--format", "md", "--output", str(out), "--lang", "zh", "--database-url", demo_url],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith(f"# {last_month.label} 管理层月报\n") and "## 变动最大的三项指标" in text
