@@ -20,6 +20,7 @@ from cockpit import edits, ui
 from ops_core import contacts, present, rfm, risk, scoring, tiers
 from ops_core import customer_view as view
 from ops_core.filters import Filters
+from ops_core.vocab import ContractKind
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,8 @@ def show_risk(scored: Scored) -> None:
     horizon = st.slider(ui.tr("customers.risk.horizon"), 30, 365, 90, 15, key="c_horizon")
     st.caption(ui.tr("customers.risk.caption"))
     # The sidebar's filters (CSM, industry, region, size) choose whose contracts are listed.
-    ui.table(scored.filters.customer_rows(ui.cached(risk.renewal_risk, scored.store, scored.as_of, horizon), scored.table))
+    ui.table(scored.filters.customer_rows(ui.cached(risk.renewal_risk, scored.store, scored.as_of, horizon), scored.table),
+             present.with_vocabulary("kind", ContractKind))  # a contract's kind: new, renewal, expansion
 
 
 def show_rfm(scored: Scored) -> None:

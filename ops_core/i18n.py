@@ -72,9 +72,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "home.chart.active_accounts": ("Active accounts", "活跃客户数"),
     "home.chart.arr": ("ARR (¥)", "ARR（元）"),
     "home.by_industry": ("Customers and ARR by industry", "各行业客户数与 ARR"),
-    "home.col.industry": ("Industry", "行业"),
-    "home.col.customers": ("Customers", "客户数"),
-    "home.col.arr": ("ARR (¥)", "ARR（元）"),
     "home.empty": ("No data for these filters.", "当前筛选条件下没有数据。"),
     # pages whose issue has not landed
     "page.pending": ("This page's full feature set is being built; below is what the store already holds.",
@@ -338,6 +335,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "col.updated_by": ("Updated by", "更新人"),
     "col.updated_at": ("Updated at", "更新时间"),
     "col.answered": ("Answered", "已回答"),
+    "f.sla.all": ("all items", "全部反馈"),
     "col.rank_first": ("Rank, first touch", "排名（首次触点）"),
     "col.rank_last": ("Rank, last touch", "排名（末次触点）"),
     "col.rank_linear": ("Rank, linear", "排名（线性）"),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ops_core import vocab
@@ -432,15 +433,23 @@ def _shown_column(series: pd.Series, spec: Column, lang: str) -> pd.Series:
         return pd.to_numeric(series, errors="coerce").astype("float64")
     if kind == Kind.count:
         numbers = pd.to_numeric(series, errors="coerce")
-        return numbers.astype("Int64") if numbers.notna().all() or numbers.dropna().mod(1).eq(0).all() else numbers
+        whole = bool(numbers.dropna().mod(1).eq(0).all())
+        return numbers.round().astype("Int64") if whole else numbers  # a count with a fraction stays a number
     if kind == Kind.vocabulary and spec.vocabulary is not None:
         one = labels_of if spec.many else label_of
         return series.astype(object).map(lambda v: one(v, spec.vocabulary, lang)).astype(object)
     if kind in (Kind.date, Kind.datetime):
         return _as_dates(series, kind == Kind.datetime)
-    if pd.api.types.is_bool_dtype(series):
-        return series.map(lambda v: "" if missing(v) else t("yes" if v else "no", lang)).astype(object)
-    return series.astype(object).map(lambda v: "" if missing(v) else v).astype(object)
+    return series.astype(object).map(lambda v: _text_cell(v, lang)).astype(object)
+
+
+def _text_cell(value: Any, lang: str) -> Any:
+    """A text column's cell: empty when missing, yes/no for a flag, otherwise as entered."""
+    if missing(value):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return t("yes" if value else "no", lang)
+    return value
 
 
 def frame(df: pd.DataFrame, lang: str, *, columns: Mapping[str, Column] | None = None,
