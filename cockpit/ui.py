@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -96,6 +97,20 @@ def store_down_page(exc: BaseException) -> None:
         st.rerun()
 
 
+def demo_step(message: str, lang: str) -> str:
+    """A step of the demo build in the reader's language. ops_core.demo reports each step by the
+    English name of the table it fills (``account users``) or of a phase (``building indexes``)."""
+    usage = re.fullmatch(r"usage of customers (\d+)-(\d+)", message.strip())
+    if usage:
+        return t("demo.step.usage", lang, first=int(usage.group(1)), last=int(usage.group(2)))
+    key = message.strip().lower().replace(" ", "_")
+    key = {"faq": "faq_entries"}.get(key, key)
+    for text_key in (f"table.{key}", f"demo.step.{key}"):
+        if text_key in TEXT:
+            return t(text_key, lang)
+    return ""
+
+
 def ensure_demo_company(store: Engine) -> None:
     """First start on an empty store: fill it with the demo company, with a progress bar.
     Asked once per session, so reruns (slider moves) do not query the store for it."""
@@ -113,7 +128,8 @@ def ensure_demo_company(store: Engine) -> None:
     bar = st.progress(0.0, text=t("store.first_start", lang, customers=customers, years=years))
 
     def report(fraction: float, message: str) -> None:
-        bar.progress(min(max(fraction, 0.0), 1.0), text=f"{t('store.first_start', lang, customers=customers, years=years)} {message}")
+        bar.progress(min(max(fraction, 0.0), 1.0),
+                     text=f"{t('store.first_start', lang, customers=customers, years=years)} {demo_step(message, lang)}")
 
     demo.generate(store, customers=customers, years=years, seed=int(config.setting_default("demo.seed")), progress=report)
     bar.empty()

@@ -55,6 +55,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "working.risk": ("Assessing renewal risk…", "正在评估续约风险…"),
     "working.indicators": ("Computing the indicators…", "正在计算指标…"),
     "working.report": ("Writing the report…", "正在生成报告…"),
+    "demo.step.generating": ("starting", "开始生成"),
+    "demo.step.building_indexes": ("building indexes", "正在建立索引"),
+    "demo.step.usage": ("usage of customers {first:,}-{last:,}", "客户 {first:,}-{last:,} 的使用数据"),
+    "demo.step.monthly_usage_roll-up": ("monthly usage roll-up", "汇总每月使用数据"),
+    "demo.step.done": ("done", "完成"),
     "store.first_start_done": ("Demo company ready.", "演示公司已生成。"),
     # home
     "home.title": ("Ops Cockpit", "运营驾驶舱"),
