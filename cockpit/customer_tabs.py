@@ -214,7 +214,7 @@ def show_actions(scored: Scored) -> None:
                               ui.cached(risk.usage_change, scored.store, scored.as_of))
     # The sidebar's filters (CSM first of all) choose whose actions are listed.
     mine = scored.filters.customer_rows(items, scored.table)
-    st.caption(ui.tr("action.shown", count=len(mine), who=ui.describe(scored.filters, scored.store)))
+    st.caption(ui.tr("action.shown", count=len(mine), who=ui.describe(scored.filters, scored.store, dates=False)))
     st.caption(risk.priority_legend(lang=ui.language()))
     ui.table(risk.action_texts(mine, ui.language()).drop(columns="priority"))
 

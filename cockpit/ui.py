@@ -188,8 +188,8 @@ def sidebar(store: Engine) -> Filters:
     return filters
 
 
-def describe(filters: Filters, store: Engine) -> str:
-    return filters.describe(language(), cached(overview.csm_names, store))
+def describe(filters: Filters, store: Engine, dates: bool = True) -> str:
+    return filters.describe(language(), cached(overview.csm_names, store), dates)
 
 
 # --- caching: no time limit; keyed by the store's change counter --------------------------------

@@ -567,7 +567,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "action.reason.usage_drop": ("usage drop", "使用量下降"),
     "action.legend": ("Priority: {items}.", "优先级：{items}。"),
     "action.legend_item": ("{word} ({number}) = {reasons}", "{word}（{number}）= {reasons}"),
-    "action.shown": ("{count:,} actions for {who}.", "{who}：{count:,} 项待办。"),
+    "action.shown": ("{count:,} actions ({who}).", "共 {count:,} 项待办（{who}）。"),
     "col.priority_word": ("Priority", "优先级"),
     "col.why": ("Why", "原因"),
     "col.what_to_do": ("What to do", "建议行动"),
