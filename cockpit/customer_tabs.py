@@ -20,6 +20,7 @@ from cockpit import edits, ui
 from ops_core import contacts, present, rfm, risk, scoring, tiers
 from ops_core import customer_view as view
 from ops_core.filters import Filters
+from ops_core.vocab import ContractKind
 
 
 @dataclass(frozen=True)
@@ -99,14 +100,11 @@ def show_explain(scored: Scored) -> None:
                           dimension=dimension_name(fastest) if fastest else "—"))
     else:
         st.markdown(ui.tr("customers.explain.top"))
-    columns = {"dimension": "col.dimension", "raw": "col.raw", "normalised": "col.normalised", "weight_share": "col.weight",
-               "points": "col.points"}
-    shown_raw = [ui.raw_value(scoring.DIMENSIONS_BY_KEY[k].unit, v) for k, v in zip(detail["key"], detail["raw"], strict=True)]
-    st.dataframe(detail.assign(dimension=detail["key"].map(dimension_name), raw=shown_raw)[
-        list(columns)].rename(columns={c: ui.tr(k) for c, k in columns.items()}), hide_index=True, width="stretch",
-        column_config={ui.tr("col.weight"): st.column_config.NumberColumn(format="percent"),
-                       ui.tr("col.normalised"): st.column_config.NumberColumn(format="%.3f"),
-                       ui.tr("col.points"): st.column_config.NumberColumn(format="%.2f")})
+    lang = ui.language()
+    shown_raw = [present.dimension_value(scoring.DIMENSIONS_BY_KEY[k].unit, v, lang)
+                 for k, v in zip(detail["key"], detail["raw"], strict=True)]
+    ui.table(detail.assign(dimension=detail["key"].map(dimension_name), raw=shown_raw)[
+        ["dimension", "raw", "normalised", "weight_share", "points"]])
     history = ui.cached(tiers.score_history, scored.store, int(customer_id))
     if not history.empty:
         st.markdown(f"**{ui.tr('customers.explain.history')}**")
@@ -199,7 +197,8 @@ def show_risk(scored: Scored) -> None:
     horizon = st.slider(ui.tr("customers.risk.horizon"), 30, 365, 90, 15, key="c_horizon")
     st.caption(ui.tr("customers.risk.caption"))
     # The sidebar's filters (CSM, industry, region, size) choose whose contracts are listed.
-    ui.table(scored.filters.customer_rows(ui.cached(risk.renewal_risk, scored.store, scored.as_of, horizon), scored.table))
+    ui.table(scored.filters.customer_rows(ui.cached(risk.renewal_risk, scored.store, scored.as_of, horizon), scored.table),
+             present.with_vocabulary("kind", ContractKind))  # a contract's kind: new, renewal, expansion
 
 
 def show_rfm(scored: Scored) -> None:
@@ -215,7 +214,7 @@ def show_actions(scored: Scored) -> None:
                               ui.cached(risk.usage_change, scored.store, scored.as_of))
     # The sidebar's filters (CSM first of all) choose whose actions are listed.
     mine = scored.filters.customer_rows(items, scored.table)
-    st.caption(ui.tr("action.shown", count=len(mine), who=ui.describe(scored.filters, scored.store)))
+    st.caption(ui.tr("action.shown", count=len(mine), who=ui.describe(scored.filters, scored.store, dates=False)))
     st.caption(risk.priority_legend(lang=ui.language()))
     ui.table(risk.action_texts(mine, ui.language()).drop(columns="priority"))
 

@@ -5,6 +5,7 @@ Each tab reads one ``Board`` (what the page above it computed); only the open ta
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -137,10 +138,12 @@ def show_board(b: Board) -> None:
 def show_list(b: Board) -> None:
     breakdown = [c for c in ("customer_value", "from_customer_value", "from_customers", "from_feedback", "from_urgency",
                              "reach", "impact", "confidence") if c in b.ranked.columns]
-    shown = b.ranked[["rank", "demand_id", "title", "status", "source", "owner", "target_release", "customers",
-                    "feedback_items", "effort_used", "priority", *breakdown]].assign(
-        status=lambda f: f["status"].map(status_name), source=lambda f: f["source"].map(lambda v: label(DemandSource, v, ui.language())))
-    picked = ui.grid(shown.rename(columns=lambda c: ui.tr(f"d.col.{c}")), key="d_grid", page_size=50, selectable=True)
+    columns = ["rank", "demand_id", "title", "status", "source", "owner", "target_release", "customers", "feedback_items",
+               "effort_used", "priority", *breakdown]
+    # The board's own headings (d.col.*); values by the catalogue's kinds, a status as a demand's.
+    headings = {c: dataclasses.replace(present.CATALOGUE.get(c, present.Column(c)), header=f"d.col.{c}") for c in columns}
+    headings["status"] = present.Column("d.col.status", present.Kind.vocabulary, DemandStatus)
+    picked = ui.shown_grid(b.ranked[columns], key="d_grid", columns=headings, page_size=50, selectable=True)
     typed = st.number_input(ui.tr("d.go_to"), min_value=0, value=0, step=1, key="d_go_to")  # 0: none
     demand_id = int(typed) if typed else int(picked[ui.tr("d.col.demand_id")]) if picked is not None else None
     if demand_id is None or demand_id not in set(b.board["demand_id"]):

@@ -73,6 +73,13 @@ def faq_index(url: str, version: int) -> similarity.SimilarityIndex:
     return similarity.SimilarityIndex.build(entries["question"].tolist(), entries["id"].tolist())
 
 
+# The similar-items tables: numbers of items, FAQ entries and demands, and how alike the text is.
+SIMILAR_COLUMNS = {"id": present.Column("f.col.id", present.Kind.count),
+                   "faq_id": present.Column("f.col.faq", present.Kind.count),
+                   "demand_id": present.Column("f.col.demand", present.Kind.count),
+                   "score": present.Column("f.col.similarity", present.Kind.number, decimals=2)}
+
+
 def show_similar(ctx: Queue, text: str, exclude: int | None = None) -> list[int]:
     """The stored items and FAQ entries most like ``text``, so a duplicate is linked, not entered
     again; returns the similar items' ids."""
@@ -82,7 +89,8 @@ def show_similar(ctx: Queue, text: str, exclude: int | None = None) -> list[int]
     if len(answers):
         entries = ui.shared_by_url(fb.faq_entries, ctx.url, ctx.version).set_index("id").loc[answers["id"]]
         st.markdown(f"**{ui.tr('f.similar_faq')}**")
-        ui.table(entries[["question", "answer", "feedback_count"]].assign(score=answers["score"].round(2).to_numpy()))
+        ui.table(entries[["question", "answer", "feedback_count"]].assign(score=answers["score"].round(2).to_numpy()),
+                 columns=SIMILAR_COLUMNS | {"id": present.Column("f.col.faq", present.Kind.count)})
     found = similarity_index(ctx.url, ctx.version).similar(text, k=6, min_score=similarity.DEFAULT_THRESHOLD)
     found = found[found["id"] != exclude].head(5)
     if found.empty:
@@ -91,8 +99,16 @@ def show_similar(ctx: Queue, text: str, exclude: int | None = None) -> list[int]
     shown = stored_items(ctx.url, ctx.version).set_index("id").loc[found["id"], ["customer_name", "received_at", "status", "text", "faq_id", "demand_id"]]
     st.markdown(f"**{ui.tr('f.similar')}**")
     ui.table(shown.assign(score=found["score"].round(2).to_numpy(), status=shown["status"].map(vocab_label(FeedbackStatus)),
-                          received_at=shown["received_at"].dt.strftime("%Y-%m-%d")).reset_index())
+                          received_at=shown["received_at"].dt.strftime("%Y-%m-%d")).reset_index(), columns=SIMILAR_COLUMNS)
     return [int(i) for i in found["id"]]
+
+
+# The queue's own shorter headings; values are shown by the catalogue's kinds (labels, yes/no).
+QUEUE_HEADINGS = {"id": present.Column("f.col.id"), "product_area": present.Column("f.col.product_area", present.Kind.vocabulary,
+                                                                                  ProductArea),
+                  "received_at": present.Column("f.col.received_at"),
+                  "first_response_breached": present.Column("f.col.first_response_breached"),
+                  "resolution_breached": present.Column("f.col.resolution_breached")}
 
 
 def show_queue(ctx: Queue) -> None:
@@ -112,12 +128,8 @@ def show_queue(ctx: Queue) -> None:
     st.caption(ui.tr("f.shown", shown=len(rows)))
     shown = rows[["id", "received_at", "customer_name", "tier", "channel", "product_area", "suggested_type", "type", "severity",
                   "status", "age_days", "first_response_breached", "resolution_breached", "text"]].head(500).assign(
-        received_at=lambda f: f["received_at"].dt.strftime("%Y-%m-%d %H:%M"),
-        text=lambda f: f["text"].str.slice(0, 80), status=lambda f: f["status"].map(vocab_label(FeedbackStatus)),
-        type=lambda f: f["type"].map(vocab_label(FeedbackType)), suggested_type=lambda f: f["suggested_type"].map(vocab_label(FeedbackType)),
-        channel=lambda f: f["channel"].map(vocab_label(FeedbackChannel)), product_area=lambda f: f["product_area"].map(vocab_label(ProductArea)),
-        severity=lambda f: f["severity"].map(vocab_label(Severity)))
-    picked = ui.grid(shown.rename(columns=lambda c: ui.tr(f"f.col.{c}")), key="f_grid", page_size=50, selectable=True)
+        received_at=lambda f: f["received_at"].dt.strftime("%Y-%m-%d %H:%M"), text=lambda f: f["text"].str.slice(0, 80))
+    picked = ui.shown_grid(shown, key="f_grid", columns=QUEUE_HEADINGS, page_size=50, selectable=True)
     typed = st.number_input(ui.tr("f.go_to"), min_value=0, value=0, step=1, key="f_go_to")  # 0: none
     item_id = int(typed) if typed else int(picked[ui.tr("f.col.id")]) if picked is not None else None
     if item_id is None:
@@ -292,12 +304,21 @@ def show_new(ctx: Queue) -> None:
             st.code("\n".join(report.lines()[:200]), language=None)
 
 
+def sla_group(by: str, group: object) -> str:
+    """A service-efficiency group as a person reads it: a type or tier by its label, all items named."""
+    if by == "type":
+        return label(FeedbackType, group, ui.language())
+    if by == "tier":
+        return ui.tier_label(group)
+    return ui.tr("f.sla.all") if by == "all" else str(group)
+
+
 def show_sla(ctx: Queue) -> None:
     summary = fb.sla_summary(ctx.timers)
     for section in ("time", "met"):
         st.markdown(f"**{ui.tr(f'f.sla.{section}')}**")
         part = summary[summary["section"] == section].drop(columns="section").dropna(axis=1, how="all")
-        ui.table(part.assign(group=[label(FeedbackType, g, ui.language()) if b == "type" else g for b, g in zip(part["by"], part["group"], strict=True)])
+        ui.table(part.assign(group=[sla_group(b, g) for b, g in zip(part["by"], part["group"], strict=True)])
                  .round({c: 1 for c in part.columns if c.endswith("_h")}))
     ages = fb.backlog_ages(ctx.timers)
     st.markdown(f"**{ui.tr('f.sla.backlog')}**")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -26,7 +27,7 @@ from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
-from ops_core.vocab import DemandType, Role, values
+from ops_core.vocab import Role, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
 STORE_CHECKED_KEY = "ops_store_checked"
@@ -96,6 +97,20 @@ def store_down_page(exc: BaseException) -> None:
         st.rerun()
 
 
+def demo_step(message: str, lang: str) -> str:
+    """A step of the demo build in the reader's language. ops_core.demo reports each step by the
+    English name of the table it fills (``account users``) or of a phase (``building indexes``)."""
+    usage = re.fullmatch(r"usage of customers (\d+)-(\d+)", message.strip())
+    if usage:
+        return t("demo.step.usage", lang, first=int(usage.group(1)), last=int(usage.group(2)))
+    key = message.strip().lower().replace(" ", "_")
+    key = {"faq": "faq_entries"}.get(key, key)
+    for text_key in (f"table.{key}", f"demo.step.{key}"):
+        if text_key in TEXT:
+            return t(text_key, lang)
+    return ""
+
+
 def ensure_demo_company(store: Engine) -> None:
     """First start on an empty store: fill it with the demo company, with a progress bar.
     Asked once per session, so reruns (slider moves) do not query the store for it."""
@@ -113,7 +128,8 @@ def ensure_demo_company(store: Engine) -> None:
     bar = st.progress(0.0, text=t("store.first_start", lang, customers=customers, years=years))
 
     def report(fraction: float, message: str) -> None:
-        bar.progress(min(max(fraction, 0.0), 1.0), text=f"{t('store.first_start', lang, customers=customers, years=years)} {message}")
+        bar.progress(min(max(fraction, 0.0), 1.0),
+                     text=f"{t('store.first_start', lang, customers=customers, years=years)} {demo_step(message, lang)}")
 
     demo.generate(store, customers=customers, years=years, seed=int(config.setting_default("demo.seed")), progress=report)
     bar.empty()
@@ -172,8 +188,8 @@ def sidebar(store: Engine) -> Filters:
     return filters
 
 
-def describe(filters: Filters, store: Engine) -> str:
-    return filters.describe(language(), cached(overview.csm_names, store))
+def describe(filters: Filters, store: Engine, dates: bool = True) -> str:
+    return filters.describe(language(), cached(overview.csm_names, store), dates)
 
 
 # --- caching: no time limit; keyed by the store's change counter --------------------------------
@@ -481,24 +497,6 @@ def table(frame: pd.DataFrame, columns: Mapping[str, present.Column] | None = No
             columns={"cadence_en": "cadence", "cadence_zh": "cadence"})
     shown, formats = present.frame(frame, lang, columns=columns)
     st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config(formats), **kwargs)
-
-
-def raw_value(unit: str, value: Any) -> str:
-    """A dimension's raw value as a person reads it: yuan rather than cents, a growth as a percentage,
-    a category by its label. ``unit`` is the dimension's (``ops_core.scoring.Dimension.unit``)."""
-    if value is None or (isinstance(value, float) and value != value):
-        return tr("unit.no_baseline") if unit == "ratio" else "—"
-    if unit == "category":
-        return label(DemandType, str(value), language())
-    number = float(value)
-    if unit == "cents":
-        return f"{'-' if number < 0 else ''}¥{abs(number) / 100:,.0f}"
-    if unit == "ratio":
-        return f"{number:+.0%}"
-    if unit == "share":
-        return f"{number:.2f}"
-    shown = f"{number:,.0f}" if unit in ("employees", "yuan_days") else f"{number:,.4g}"
-    return tr(f"unit.{unit}", value=shown) if f"unit.{unit}" in TEXT else shown
 
 
 def start_widget(key: str, value: Any) -> None:

@@ -101,8 +101,9 @@ class Filters:
         kept = customers.index[self.customer_mask(customers)]
         return frame[frame["customer_id"].isin(kept)]
 
-    def describe(self, lang: str = "en", csm_names: Mapping[int, str] | None = None) -> str:
-        """Plain words for the page caption and every export: what this view includes."""
+    def describe(self, lang: str = "en", csm_names: Mapping[int, str] | None = None, dates: bool = True) -> str:
+        """Plain words for the page caption and every export: what this view includes (``dates=False``:
+        only whose customers, for lists the date range does not narrow)."""
         parts = [t("filters.describe.dates", lang, start=self.date_from.isoformat(), end=self.date_to.isoformat())]
         for spec in SEGMENT_FIELDS:
             chosen = getattr(self, spec.name)
@@ -115,7 +116,7 @@ class Filters:
             parts.append(f"{t(spec.label_key, lang)}: {', '.join(names)}")
         if len(parts) == 1:
             parts.append(t("filters.all", lang))
-        return "; ".join(parts)
+        return "; ".join(parts if dates else parts[1:])
 
 
 def _parse_date(raw: str | None) -> dt.date | None:

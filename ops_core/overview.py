@@ -117,8 +117,8 @@ def by_industry(conn: Connection, filters: Filters, as_of: dt.date) -> pd.DataFr
         .where(chosen).group_by(customers.c.industry)
     ).all()
     frame = pd.DataFrame(rows, columns=["industry", "customers", "arr_cents"])
-    frame["arr"] = (frame["arr_cents"].astype(float) / 100).round(2)
-    return frame.drop(columns="arr_cents").sort_values("arr", ascending=False, ignore_index=True)
+    frame["arr_cents"] = frame["arr_cents"].astype(float).round().astype("int64")  # cents; the page shows yuan
+    return frame.sort_values("arr_cents", ascending=False, ignore_index=True)
 
 
 def count_by(conn: Connection, table_name: str, columns: tuple[str, ...]) -> pd.DataFrame:

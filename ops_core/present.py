@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ops_core import vocab
@@ -405,6 +406,24 @@ def percent(ratio: Any, decimals: int = 1) -> str:
     return f"{float(ratio):.{decimals}%}"
 
 
+def dimension_value(unit: str, value: Any, lang: str) -> str:
+    """A value dimension's raw value as a person reads it: yuan rather than cents, a growth as a
+    percentage, a category by its label. ``unit`` is the dimension's (``scoring.Dimension.unit``)."""
+    if missing(value):
+        return t("unit.no_baseline", lang) if unit == "ratio" else "—"
+    if unit == "category":
+        return label(vocab.DemandType, str(value), lang)
+    number = float(value)
+    if unit == "cents":
+        return f"{'-' if number < 0 else ''}¥{abs(number) / 100:,.0f}"
+    if unit == "ratio":
+        return f"{number:+.0%}"
+    if unit == "share":
+        return f"{number:.2f}"
+    shown = f"{number:,.0f}" if unit in ("employees", "yuan_days") else f"{number:,.4g}"
+    return t(f"unit.{unit}", lang, value=shown) if f"unit.{unit}" in TEXT else shown
+
+
 def header(name: str, lang: str) -> str:
     """A stored column name's header in ``lang``: the catalogue's key, else ``col.<name>``, else the name."""
     spec = CATALOGUE.get(name)
@@ -432,15 +451,23 @@ def _shown_column(series: pd.Series, spec: Column, lang: str) -> pd.Series:
         return pd.to_numeric(series, errors="coerce").astype("float64")
     if kind == Kind.count:
         numbers = pd.to_numeric(series, errors="coerce")
-        return numbers.astype("Int64") if numbers.notna().all() or numbers.dropna().mod(1).eq(0).all() else numbers
+        whole = bool(numbers.dropna().mod(1).eq(0).all())
+        return numbers.round().astype("Int64") if whole else numbers  # a count with a fraction stays a number
     if kind == Kind.vocabulary and spec.vocabulary is not None:
         one = labels_of if spec.many else label_of
         return series.astype(object).map(lambda v: one(v, spec.vocabulary, lang)).astype(object)
     if kind in (Kind.date, Kind.datetime):
         return _as_dates(series, kind == Kind.datetime)
-    if pd.api.types.is_bool_dtype(series):
-        return series.map(lambda v: "" if missing(v) else t("yes" if v else "no", lang)).astype(object)
-    return series.astype(object).map(lambda v: "" if missing(v) else v).astype(object)
+    return series.astype(object).map(lambda v: _text_cell(v, lang)).astype(object)
+
+
+def _text_cell(value: Any, lang: str) -> Any:
+    """A text column's cell: empty when missing, yes/no for a flag, otherwise as entered."""
+    if missing(value):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return t("yes" if value else "no", lang)
+    return value
 
 
 def frame(df: pd.DataFrame, lang: str, *, columns: Mapping[str, Column] | None = None,

@@ -9,7 +9,7 @@ adoption, feedback by type (bugs first), and the demands shipped in the period.
 Reports carry no personal data: no customer, contact or user appears in them, only metrics and
 segments. The HTML is one self-contained file; its charts are inline SVG (no script, no network).
 
-    python -m ops_core.reports --kind executive|product --grain week|month --period 2026-10 --format md|html --output FILE
+    python -m ops_core.reports --kind executive|product --grain week|month --period 2026-10 --format md|html --output FILE [--lang en|zh]
 """
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
-from ops_core import metrics
+from ops_core import charts, metrics
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
-from ops_core.i18n import label, t
+from ops_core.i18n import LANGUAGES, label, t
 from ops_core.periods import Period, parse_period, previous
 from ops_core.present import segment_label
 from ops_core.vocab import DemandSource, FeedbackType, Grain
@@ -89,7 +89,7 @@ class Section:
     title: str
     lines: tuple[str, ...] = ()
     table: pd.DataFrame | None = None
-    charts: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (caption, values) drawn as bars in HTML
+    charts: tuple[tuple[str, tuple[float, ...], bool], ...] = ()  # (caption, values, is a rate) drawn as bars in HTML
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,8 @@ class Report:
             body += lines_html(section.lines)
             if section.table is not None and len(section.table):
                 body.append(section.table.to_html(index=False, escape=True, border=0, classes="report"))
-            for caption, values in section.charts:
-                body.append(f"<figure>{bar_chart_svg(values)}<figcaption>{html.escape(caption)}</figcaption></figure>")
+            for caption, values, rate in section.charts:
+                body.append(f"<figure>{bar_chart_svg(values, from_data=rate)}<figcaption>{html.escape(caption)}</figcaption></figure>")
         style = ("body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;color:#222}"
                  "table.report{border-collapse:collapse}table.report td,table.report th{padding:4px 10px;"
                  "border-bottom:1px solid #ddd;text-align:left}figure{display:inline-block;margin:0 1.5em 1em 0}"
@@ -159,12 +159,15 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([head, rule, *rows])
 
 
-def bar_chart_svg(values: Sequence[float], width: int = 240, height: int = 60) -> str:
-    """A small bar chart of a metric's trend, as inline SVG (n/a periods leave a gap)."""
+def bar_chart_svg(values: Sequence[float], width: int = 240, height: int = 60, *, from_data: bool = False) -> str:
+    """A small bar chart of a metric's trend, as inline SVG (n/a periods leave a gap). ``from_data``
+    (rates): the bars rise from just below the lowest value (charts.value_domain), not from zero, so a
+    rate moving between 97 % and 100 % does not look flat."""
     known = [v for v in values if v is not None and not math.isnan(v)]
     if not known:
         return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"></svg>'
-    low, high = min(0.0, min(known)), max(known)
+    domain = charts.value_domain(known) if from_data else None
+    low, high = (domain[0], max(known)) if domain else (min(0.0, min(known)), max(known))
     span = (high - low) or 1.0
     step = width / max(len(values), 1)
     bars = []
@@ -172,7 +175,7 @@ def bar_chart_svg(values: Sequence[float], width: int = 240, height: int = 60) -
         if v is None or math.isnan(v):
             continue
         top = height - (v - low) / span * (height - 2)
-        zero = height - (0 - low) / span * (height - 2)
+        zero = height - (min(max(0.0, low), high) - low) / span * (height - 2)  # the base: zero, or the axis floor
         y, h = min(top, zero), max(abs(zero - top), 1.0)
         colour = "#4c78a8" if i < len(values) - 1 else "#f58518"
         bars.append(f'<rect x="{i * step + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" height="{h:.1f}" fill="{colour}"/>')
@@ -239,6 +242,12 @@ def _card_table(card: pd.DataFrame, lang: str) -> pd.DataFrame:
         t("ind.yoy", lang): formatted(keys, card["yoy_change"], format_change, lang)})
 
 
+def _trends(card: pd.DataFrame, lang: str) -> tuple[tuple[str, tuple[float, ...], bool], ...]:
+    """Each metric's trend for the report's small charts: its name, its values, whether it is a rate."""
+    return tuple((metrics.BY_KEY[r.metric].name(lang), tuple(r.trend), metrics.BY_KEY[r.metric].unit is metrics.Unit.ratio)
+                 for r in card.itertuples())
+
+
 def _subtitle(period: Period, filters: Filters | None, lang: str) -> str:
     span = t("report.span", lang, start=f"{period.start:%Y-%m-%d}", end=f"{period.end:%Y-%m-%d}")
     return span + (f"; {filters.describe(lang)}" if filters is not None else "")
@@ -253,7 +262,7 @@ def executive_report(conn: Connection, grain: Grain | str, period: Period | str,
     return Report(
         t(f"report.title.executive.{grain.value}", lang, period=chosen.label), _subtitle(chosen, filters, lang),
         (Section(t("report.core", lang), table=_card_table(card, lang),
-                 charts=tuple((metrics.BY_KEY[r.metric].name(lang), tuple(r.trend)) for r in card.itertuples())),
+                 charts=_trends(card, lang)),
          Section(t("report.movers", lang), tuple(mover_lines(conn, movers, grain, chosen, filters, as_of, lang))
                  or ("- " + t("report.no_movers", lang),))),
         lang)
@@ -308,7 +317,7 @@ def product_report(conn: Connection, grain: Grain | str, period: Period | str, f
     return Report(
         t(f"report.title.product.{grain.value}", lang, period=chosen.label), _subtitle(chosen, filters, lang),
         (Section(t("report.usage", lang), table=_card_table(card, lang),
-                 charts=tuple((metrics.BY_KEY[r.metric].name(lang), tuple(r.trend)) for r in card.itertuples())),
+                 charts=_trends(card, lang)),
          Section(t("report.feedback", lang), ("- " + t("report.feedback_count", lang, items=int(by_type["items"].sum()), bugs=bugs),),
                  types),
          Section(t("report.shipped", lang), ("- " + t("report.shipped_count", lang, demands=len(shipped),
@@ -334,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--period", required=True, help="e.g. 2026-10 (month) or 2026-W42 (week)")
     parser.add_argument("--format", choices=["md", "html"], default="md")
     parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--lang", choices=list(LANGUAGES), default="en", help="the report's language: en or zh (简体中文)")
     parser.add_argument("--database-url")
     args = parser.parse_args(argv)
 
@@ -344,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.output.parent.is_dir():
             raise UsageError(f"cannot write '{args.output}': the folder {args.output.parent} does not exist")
         with cli.open_store(args.database_url) as engine, engine.connect() as conn:
-            report = build(conn, args.kind, args.grain, period)
+            report = build(conn, args.kind, args.grain, period, lang=args.lang)
             text = report.to_html() if args.format == "html" else report.to_markdown()
             args.output.write_text(text, encoding="utf-8")
             print(f"wrote {report.title} to {args.output} from {redact_url(engine.url)}")

@@ -10,11 +10,8 @@ import streamlit as st
 
 from cockpit import ui
 from ops_core import overview
-from ops_core.i18n import label
-from ops_core.vocab import Industry
 
 store, filters = ui.page_context()
-lang = ui.language()
 as_of = min(filters.date_to, ui.today())
 
 st.title(ui.tr("home.title"))
@@ -47,8 +44,4 @@ else:
     st.altair_chart(ui.localised(alt.layer(bars, line).resolve_scale(y="independent")), width="stretch")
 
 st.subheader(ui.tr("home.by_industry"))
-industries = ui.cached(overview.by_industry, store, filters, as_of)
-table = industries.assign(industry=industries["industry"].map(lambda v: label(Industry, v, lang))).rename(columns={
-    "industry": ui.tr("home.col.industry"), "customers": ui.tr("home.col.customers"), "arr": ui.tr("home.col.arr")})
-st.dataframe(table, hide_index=True, width="stretch",
-             column_config={ui.tr("home.col.arr"): st.column_config.NumberColumn(format="%,.0f")})
+ui.table(ui.cached(overview.by_industry, store, filters, as_of))

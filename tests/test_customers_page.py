@@ -248,6 +248,7 @@ def test_the_sidebar_csm_filter_narrows_next_actions_which_say_why_what_to_do_an
     assert len(shown) == len(mine) > 0 and len(mine) < len(items)
     assert list(shown.columns) == ["CSM", "Code", "Customer", "Tier", "Priority", "Why", "What to do", "Why this priority"]
     assert set(shown["Priority"]) <= {"Urgent", "High", "Medium", "Low"}
+    assert f"{len(mine)} actions (CSM: {csm_name})." in [c.value for c in page.caption]  # whose, without dates
     assert ("Priority: Urgent (1) = renewal at risk; High (2) = overdue invoices; Medium (3) = decision-chain gap; "
             "Low (4) = usage drop.") in [c.value for c in page.caption]
 

@@ -115,6 +115,9 @@ def test_the_suggested_type_and_similar_items_show_while_typing_before_anything_
     assert [i.value for i in page.info] == [
         f"Suggested type: Bug ({suggestion['confidence']:.0%}) — {suggestion['reason']}"]
     assert "**Similar items already stored: link instead of entering again**" in [m.value for m in page.markdown]
+    similar = page.dataframe[-1].value  # read as a person does: numbers and headers, no ids or None
+    assert list(similar.columns) == ["Item", "Customer", "Received", "Status", "Text", "FAQ entry", "Demand", "Similarity"]
+    assert "None" not in similar.astype(str).to_numpy()
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(TABLES["feedback"])).scalar_one() == before  # nothing written
     engine.dispose()

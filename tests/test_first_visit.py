@@ -151,3 +151,21 @@ def test_a_new_indicator_period_never_shows_the_previous_periods_numbers_under_i
                 f"{view['values']} shown under {after['period']} (the previous period's: {before['values']})"
     finally:
         page.close()
+
+
+@pytest.mark.one_engine
+def test_every_step_of_the_first_start_build_is_named_in_the_readers_language(fresh_engine):
+    """The progress bar of the first start names the step the demo build is at: in Chinese, in Chinese
+    (seen: 'account users', 'FAQ' beside the Chinese headline)."""
+    import re
+
+    from cockpit.ui import demo_step
+    from ops_core import demo
+
+    steps: list[str] = []
+    demo.generate(fresh_engine, customers=12, years=1, seed=3, progress=lambda fraction, message: steps.append(message))
+    assert len(steps) > 10
+    for step in steps:
+        english, chinese = demo_step(step, "en"), demo_step(step, "zh")
+        assert english and chinese, f"no words for the step '{step}'"
+        assert not re.search(r"[A-Za-z]", re.sub(r"\b(FAQ|CSM)\b", "", chinese)), f"'{step}' reads '{chinese}' in Chinese"

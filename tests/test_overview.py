@@ -67,6 +67,6 @@ def test_arr_by_industry(fresh_engine):
     with fresh_engine.connect() as conn:
         table = overview.by_industry(conn, Filters(D(2025, 1, 1), AS_OF), AS_OF)
     assert table.to_dict("records") == [
-        {"industry": "energy", "customers": 1, "arr": 12_000.0},
-        {"industry": "retail", "customers": 2, "arr": 10_000.0},
+        {"industry": "energy", "customers": 1, "arr_cents": 1_200_000},   # 12,000.00 yuan
+        {"industry": "retail", "customers": 2, "arr_cents": 1_000_000},   # 10,000.00 yuan
     ]

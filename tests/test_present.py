@@ -126,3 +126,27 @@ def test_unknown_columns_pass_through_and_ids_never_show():
     stored = pd.DataFrame({"customer_id": [1], "contract_id": [2], "csm_id": [3], "whatever": [None]})
     shown, _ = present.frame(stored, "en")
     assert shown.to_dict("records") == [{"whatever": ""}]
+
+
+def test_flags_read_yes_or_no_and_unknown_flags_stay_empty():
+    stored = pd.DataFrame({"key_contact_change": [True, False, None]}, dtype=object)
+    assert present.frame(stored, "en")[0].iloc[:, 0].tolist() == ["yes", "no", ""]
+    assert present.frame(stored, "zh")[0].iloc[:, 0].tolist() == ["是", "否", ""]
+
+
+def test_a_count_column_with_a_fraction_keeps_its_fraction():
+    stored = pd.DataFrame({"customers": [2.5, 3.0, None]})  # e.g. an average over demands
+    shown = present.frame(stored, "en")[0]["Customers"]
+    assert shown.iloc[0] == 2.5 and shown.iloc[1] == 3.0 and pd.isna(shown.iloc[2])
+    assert present.frame(pd.DataFrame({"customers": [2.0, None]}), "en")[0]["Customers"].tolist() == [2, pd.NA]
+
+
+@pytest.mark.parametrize(("unit", "value", "lang", "text"), [
+    ("cents", 171603285, "en", "¥1,716,033"),  # 1,716,032.85 yuan, whole yuan in the explanation
+    ("ratio", 0.25, "en", "+25%"),
+    ("ratio", None, "zh", "前 12 个月无订单"),
+    ("category", "customised", "zh", "定制型"),
+    ("employees", 1200, "en", "1,200 employees"),
+], ids=["cents", "growth", "no-baseline", "category", "employees"])
+def test_a_dimensions_raw_value_reads_in_units_a_person_knows(unit, value, lang, text):
+    assert present.dimension_value(unit, value, lang) == text

@@ -151,3 +151,34 @@ def test_the_largest_contribution_names_its_segment_by_label_in_the_readers_lang
     named = [line.split("largest contribution: ", 1)[1] for line in english if "largest contribution: " in line]
     assert named and not [n for n in named if set(re.findall(r"[a-z_]+", n)) & codes]
     assert all("贡献最大：" in line or "没有分组" in line for line in chinese)
+
+
+def test_the_report_command_writes_a_chinese_report_when_asked(demo_url, last_month, tmp_path):
+    """As a user runs it: python -m ops_core.reports ... --lang zh."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    out = tmp_path / "report.md"
+    done = subprocess.run([sys.executable, "-m", "ops_core.reports", "--kind", "executive", "--grain", "month", "--period",
+                           last_month.label, "--format", "md", "--output", str(out), "--lang", "zh", "--database-url", demo_url],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith(f"# {last_month.label} 管理层月报\n") and "## 变动最大的三项指标" in text
+
+
+def test_a_rate_trend_in_the_html_report_is_not_flattened_by_a_zero_baseline():
+    """NRR between 97 % and 100 %: the bars rise from just below 97 %, so the lowest is clearly shorter."""
+    heights = [float(h) for h in re.findall(r'height="([\d.]+)" fill', reports.bar_chart_svg([0.97, 0.99, 1.0], from_data=True))]
+    assert len(heights) == 3 and heights[0] < heights[2] / 3
+    zero_based = [float(h) for h in re.findall(r'height="([\d.]+)" fill', reports.bar_chart_svg([0.97, 0.99, 1.0]))]
+    assert zero_based[0] > zero_based[2] * 0.9  # what it looked like from zero: three nearly equal bars
+
+
+def test_the_html_report_draws_rates_from_their_values(demo_engine, last_month):
+    with demo_engine.connect() as conn:
+        report = reports.build(conn, "executive", "month", last_month)
+    rates = {caption: rate for caption, _, rate in report.sections[0].charts}
+    assert rates["Net revenue retention"] is True and rates["ARR"] is False

@@ -1,0 +1,67 @@
+"""Every page and tab in 简体中文: no English word is left on screen except the field's acronyms and
+data as entered (customer names, demand titles, owners' user names, event names, release labels)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from ops_core.db.engine import make_engine
+from ops_core.db.models import TABLES
+from tests import vega
+from tests.conftest import ROOT
+from tests.wording import english_words
+
+TABS = {
+    "pages/home.py": (None, []),
+    "pages/indicators.py": ("i_tab", ["指标卡", "双漏斗", "同期群留存", "指标目录", "历史快照", "报告"]),
+    "pages/customers.py": ("c_tab", ["分层与服务模式", "得分解释", "方案与对比", "决策链缺口", "续约风险", "RFM 分群",
+                                     "客户成功经理待办", "导出"]),
+    "pages/demands.py": ("d_tab", ["看板", "优先级列表", "版本发布", "流动指标", "新建需求"]),
+    "pages/feedback.py": ("f_tab", ["队列", "录入反馈", "服务效率", "高频问题", "常见问题"]),
+    "pages/events.py": ("e_tab", ["活动列表", "单场活动", "对比", "时间线与预算", "导入导出"]),
+    "pages/data.py": (None, []),
+}
+CASES = [(page, tab) for page, (_, tabs) in TABS.items() for tab in [None, *tabs]]
+IDS = [f"{page[6:-3]}-tab{[None, *TABS[page][1]].index(tab)}" for page, tab in CASES]
+LETTERS = ["B", "N", "n", "R", "F", "M", "U"]  # B 端, 第 N 周, n 个月, R / F / M scores, U 型: letters, not words
+
+
+@pytest.fixture(scope="module")
+def data_words(demo_url) -> list[str]:
+    """Text the store holds as entered, which a page may show as it is."""
+    engine = make_engine(demo_url)
+    columns = [TABLES["customers"].c.name, TABLES["demands"].c.title, TABLES["demands"].c.owner,
+               TABLES["events"].c.name, TABLES["releases"].c.version_label, TABLES["feedback"].c.text]
+    with engine.connect() as conn:
+        found = [str(v) for column in columns for v in conn.execute(select(column)).scalars() if v]
+    engine.dispose()
+    return found + ["MES", "EAM", "SCM", "QMS", "IoT", "Language", "English", *LETTERS]
+
+
+def shown_words(app: AppTest) -> list[str]:
+    """What a reader sees as words of the product: headings, captions, messages, metric and widget labels,
+    table headers and chart titles (option lists hold data and are left to the data)."""
+    texts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "success",
+                                  "error") for e in getattr(app, kind)]
+    texts += [m.label for m in app.metric]
+    for kind in ("button", "selectbox", "multiselect", "radio", "slider", "number_input", "text_input", "checkbox",
+                 "toggle", "date_input", "text_area"):
+        texts += [str(e.label) for e in getattr(app, kind)]
+    texts += [str(c) for d in app.dataframe for c in d.value.columns]
+    texts += [str(enc["title"]) for spec, _ in vega.charts(app) for layer in vega.layers(spec)
+              for enc in layer.get("encoding", {}).values() if isinstance(enc, dict) and enc.get("title")]
+    return texts
+
+
+@pytest.mark.parametrize(("page", "tab"), CASES, ids=IDS)
+def test_a_chinese_page_shows_no_english_word_but_acronyms_and_data(demo_url, data_words, monkeypatch, page, tab):
+    monkeypatch.setenv("OPS_DATABASE_URL", demo_url)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    app.session_state["ops_lang"] = "zh"
+    if tab:
+        app.session_state[TABS[page][0]] = tab
+    app.switch_page(page).run()
+    assert [e.value for e in app.exception] == []
+    left = {text: english_words(text, data_words) for text in shown_words(app)}
+    assert {text: words for text, words in left.items() if words} == {}
