@@ -370,8 +370,10 @@ def grid_words(lang: str) -> dict[str, str]:
     return {key.removeprefix("grid."): t(key, lang) for key in TEXT if key.startswith("grid.")}
 
 
-def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, selectable: bool = False) -> dict | None:
-    """A paged AgGrid of one page's worth of rows (see STACK-NOTES); returns the selected row, if any."""
+def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, selectable: bool = False,
+         decimals: Mapping[str, int] | None = None) -> dict | None:
+    """A paged AgGrid of one page's worth of rows (see STACK-NOTES); returns the selected row, if any.
+    ``decimals`` (column -> digits) writes those number columns with a fixed number of decimals."""
     from st_aggrid import AgGrid, GridOptionsBuilder
 
     # Dates and other objects go to the browser as text, or the grid shows "[object Object]".
@@ -380,6 +382,8 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, 
     builder = GridOptionsBuilder.from_dataframe(shown)
     builder.configure_pagination(enabled=True, paginationAutoPageSize=False, paginationPageSize=page_size)
     builder.configure_default_column(sortable=True, filter=True, resizable=True, minWidth=90)
+    for column, digits in (decimals or {}).items():
+        builder.configure_column(column, type=["numericColumn", "customNumericFormat"], precision=digits)
     if selectable:
         builder.configure_selection(selection_mode="single", use_checkbox=False)
     options = builder.build()
@@ -415,13 +419,16 @@ def shown_grid(frame: pd.DataFrame, key: str, columns: Mapping[str, present.Colu
     its own, so yuan are rounded to the fen and a percentage column reads in percent under a "%" header.
     Returns the selected row by shown headers."""
     shown, formats = present.frame(frame, language(), columns=columns)
+    decimals: dict[str, int] = {}
     for title, spec in formats.items():
         if spec.kind in (present.Kind.money, present.Kind.yuan):
             shown[title] = shown[title].round(spec.decimals)
+            decimals[title] = spec.decimals
         elif spec.kind == present.Kind.percent:
             shown[title] = (shown[title] * 100).round(spec.decimals)
             shown = shown.rename(columns={title: f"{title} (%)"})
-    return grid(shown, key, **kwargs)
+            decimals[f"{title} (%)"] = spec.decimals
+    return grid(shown, key, decimals=decimals, **kwargs)
 
 
 def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], personal: str | None = None,

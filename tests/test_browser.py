@@ -173,6 +173,12 @@ def metric_value(page, label: str) -> str:
 
 
 def test_customer_tiers_slider_filter_and_masked_export(browser, running_app, screenshots, tmp_path):
+    import csv
+    import io
+
+    from ops_core.i18n import t
+    from ops_core.vocab import Industry, values
+
     page = browser.new_page(viewport={"width": 1440, "height": 2400}, accept_downloads=True)
     try:
         page.goto(f"{running_app}/customers")
@@ -211,6 +217,11 @@ def test_customer_tiers_slider_filter_and_masked_export(browser, running_app, sc
         assert "@" in text, "the export carries (masked) key-contact e-mails"
         assert not re.search(r"[A-Za-z0-9._%+-]{2,}@", text), "an e-mail left unmasked"
         assert not re.search(r"1[3-9]\d{9}", text), "a mobile number left unmasked"
+        # The file reads as the page does: headings, labels and yuan with two decimals, not the store's terms.
+        rows = list(csv.reader(io.StringIO("\n".join(lines))))
+        assert rows[0][:9] == ["Code", "Customer", "Tier", "Score", "Industry", "Region", "Size band", "CSM", "ARR (¥)"]
+        assert {r[4] for r in rows[1:]} <= {t(f"industry.{v}") for v in values(Industry)}
+        assert all(re.fullmatch(r"-?\d+\.\d{2}", r[8]) for r in rows[1:] if r[8])
     finally:
         page.close()
 
