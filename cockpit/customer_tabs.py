@@ -164,7 +164,9 @@ def _preset_actions(scored: Scored) -> None:
         st.rerun()
     # Each preset at the version this reader saw: when it was loaded, else when the list first showed it.
     seen = {n: edits.seen(preset_record(n), {"version": p.version}) for n, p in presets.items()}
-    name = st.text_input(ui.tr("customers.preset.name"), value=loaded or "", key="c_preset_name").strip()
+    # One name field per loaded preset, so the browser shows the loaded preset's name, not what was typed before.
+    name = st.text_input(ui.tr("customers.preset.name"), value=loaded or "",
+                         key=f"c_preset_name@{loaded}" if loaded else "c_preset_name").strip()
     edits.notice(preset_record(name or loaded or ""))
     if st.button(ui.tr("customers.preset.save"), key="c_preset_save") and name:
         expected = seen[name]["version"] if name in seen else None
