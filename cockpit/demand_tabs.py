@@ -115,6 +115,7 @@ def move_buttons(b: Board, current: pd.Series) -> None:
 
 
 def show_board(b: Board) -> None:
+    edits.notices("demand:")  # a move refused in a card's menu (closed on the rerun) is told here, above the board
     per_column = 8
     columns = st.columns(len(demand.FLOW))
     for column, status in zip(columns, demand.FLOW, strict=True):
@@ -130,7 +131,6 @@ def show_board(b: Board) -> None:
                     move_buttons(b, row)
         if len(cards) > per_column:
             column.caption(ui.tr("d.more", count=len(cards) - per_column))
-    edits.notices("demand:")  # a move refused in a card's menu is told here, above the board
     rejected = int((b.ranked["status"] == DemandStatus.rejected).sum())
     st.caption(ui.tr("d.rejected", count=rejected))
 
@@ -162,16 +162,16 @@ def show_list(b: Board) -> None:
             to_status=lambda f: f["to_status"].map(status_name)))
         edits.notice(demand_record(demand_id))
         with st.form(f"d_edit_{demand_id}"):
-            title = st.text_input(ui.tr("d.title"), value=row["title"], key=f"d_edit_{demand_id}_title")
+            title = st.text_input(ui.tr("d.title"), value=row["title"], key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_title"))
             owner = st.text_input(ui.tr("d.owner"), value=row["owner"] if isinstance(row["owner"], str) else "",
-                                  key=f"d_edit_{demand_id}_owner")
+                                  key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_owner"))
             effort = st.number_input(ui.tr("d.effort"), min_value=0.0, value=float(row["effort_days"]) if pd.notna(row["effort_days"]) else 0.0,
-                                     key=f"d_edit_{demand_id}_effort")
+                                     key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_effort"))
             urgency = st.select_slider(ui.tr("d.urgency"), demand.URGENCY_LEVELS, value=int(row["urgency"]),
-                                       key=f"d_edit_{demand_id}_urgency")
+                                       key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_urgency"))
             release = st.selectbox(ui.tr("d.release"), [None, *b.release_names], format_func=lambda r: b.release_names.get(r, "—"),
                                    index=([None, *b.release_names].index(row["target_release_id"]) if pd.notna(row["target_release_id"]) else 0),
-                                   key=f"d_edit_{demand_id}_release")
+                                   key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_release"))
             if st.form_submit_button(ui.tr("d.save"), key="d_edit_save"):
                 changes = {"title": title.strip(), "owner": owner.strip() or None, "effort_days": effort or None,
                            "urgency": urgency, "target_release_id": release}
@@ -203,7 +203,7 @@ def show_releases(b: Board) -> None:
         edits.notice(record)
         draft = current["notes"] if isinstance(current["notes"], str) and current["notes"].strip() else \
             ui.cached(demand.release_notes, b.store, int(release_id))
-        notes = st.text_area(ui.tr("d.notes"), value=draft, height=260, key=f"d_notes_{release_id}")
+        notes = st.text_area(ui.tr("d.notes"), value=draft, height=260, key=edits.key(record, f"d_notes_{release_id}"))
         st.caption(ui.tr("d.release_state", status=label(ReleaseStatus, current["status"], ui.language()), date=current["release_date"],
                          demands=int(current["demands"]), released=int(current["released"])))
         left, middle, right = st.columns(3)

@@ -24,6 +24,7 @@ from ops_core.errors import StaleVersion
 
 SEEN_KEY = "ops_seen"        # record -> its values as this session first saw them
 REFUSED_KEY = "ops_refused"  # record -> the refusal of this session's last save of it
+GENERATION_KEY = "ops_form_generation"  # record -> how often its newer version was loaded (see ``key``)
 
 # What a form shows of a record: (field label, value) pairs, from the record as stored.
 Fields = Callable[[Mapping[str, Any]], Sequence[tuple[str, Any]]]
@@ -72,18 +73,28 @@ def forget(record: str) -> None:
     st.session_state.setdefault(REFUSED_KEY, {}).pop(record, None)
 
 
+def key(record: str, name: str) -> str:
+    """The key of a form widget that shows ``record``: ``name``, renewed each time the newer version is
+    loaded, so the browser draws a new widget with the newer value instead of keeping what was typed."""
+    generation = st.session_state.get(GENERATION_KEY, {}).get(record, 0)
+    return name if generation == 0 else f"{name}@{generation}"
+
+
 def _reload(record: str) -> None:
     refusal = st.session_state.get(REFUSED_KEY, {}).get(record)
     forget(record)
+    generations = st.session_state.setdefault(GENERATION_KEY, {})
+    generations[record] = generations.get(record, 0) + 1
     if refusal is not None:
         for other in refusal.related:
             forget(other)
-        for key in [k for k in st.session_state if _is_widget(str(k), refusal.widgets)]:
-            del st.session_state[key]
+        for old in [k for k in st.session_state if _is_widget(str(k), refusal.widgets)]:
+            del st.session_state[old]
 
 
-def _is_widget(key: str, widgets: Sequence[str]) -> bool:
-    return any(key == w or (w.endswith("_") and key.startswith(w)) for w in widgets)
+def _is_widget(name: str, widgets: Sequence[str]) -> bool:
+    base = name.split("@")[0]
+    return any(base == w or (w.endswith("_") and name.startswith(w)) for w in widgets)
 
 
 def value_text(value: Any) -> str:

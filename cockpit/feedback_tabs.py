@@ -175,11 +175,11 @@ def show_item(ctx: Queue, item_id: int) -> None:
         kinds = values(FeedbackType)
         start = item["type"] or suggestion["suggested_type"]
         kind = st.selectbox(ui.tr("f.type"), kinds, index=kinds.index(start) if start in kinds else 0, format_func=vocab_label(FeedbackType),
-                            key=f"f_triage_{item_id}_type")
+                            key=edits.key(record, f"f_triage_{item_id}_type"))
         severity = st.selectbox(ui.tr("f.severity"), values(Severity), index=values(Severity).index(item["severity"]),
-                                format_func=vocab_label(Severity), key=f"f_triage_{item_id}_severity")
+                                format_func=vocab_label(Severity), key=edits.key(record, f"f_triage_{item_id}_severity"))
         area = st.selectbox(ui.tr("f.area"), values(ProductArea), index=values(ProductArea).index(item["product_area"]),
-                            format_func=vocab_label(ProductArea), key=f"f_triage_{item_id}_area")
+                            format_func=vocab_label(ProductArea), key=edits.key(record, f"f_triage_{item_id}_area"))
         if st.form_submit_button(ui.tr("f.triage"), key="f_triage_save"):
             # Confirming the suggested type of a new item is a change (it moves to triaged), even with nothing edited.
             changed = item["status"] == FeedbackStatus.new or (kind, severity, area) != (item["type"], item["severity"], item["product_area"])

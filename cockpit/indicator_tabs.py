@@ -125,9 +125,9 @@ def show_scorecard(ctx: View) -> None:
         edits.notice(record)
         cols = st.columns(3)
         widget = f"i_t_{chosen}_{ctx.grain.value}_{ctx.period.start}_"  # one set of inputs per metric and period
-        minimum = cols[0].number_input(ui.tr("ind.minimum"), value=row["minimum"], key=f"{widget}min")
-        target = cols[1].number_input(ui.tr("ind.target"), value=row["target"], key=f"{widget}target")
-        stretch = cols[2].number_input(ui.tr("ind.stretch"), value=row["stretch"], key=f"{widget}stretch")
+        minimum = cols[0].number_input(ui.tr("ind.minimum"), value=row["minimum"], key=edits.key(record, f"{widget}min"))
+        target = cols[1].number_input(ui.tr("ind.target"), value=row["target"], key=edits.key(record, f"{widget}target"))
+        stretch = cols[2].number_input(ui.tr("ind.stretch"), value=row["stretch"], key=edits.key(record, f"{widget}stretch"))
         if st.button(ui.tr("ind.save_target"), key="i_t_save") and target is not None:
             edits.save(ctx.store, record, lambda s: metrics.set_target(s, ui.acting_user(), chosen, ctx.grain, ctx.period, target, minimum,
                                                                        stretch, row["version"]),
@@ -212,8 +212,8 @@ def show_catalogue(ctx: View) -> None:
     current = edits.seen(record, ui.cached(metrics.catalogue, ctx.store, ui.language()).set_index("key").loc[key])
     edits.notice(record)
     with st.form("i_edit_definition"):
-        owner = st.text_input(ui.tr("ind.owner"), value=current["owner"], key=f"i_def_{key}_owner")
-        description = st.text_area(ui.tr("ind.definition"), value=current["definition"], key=f"i_def_{key}_text")
+        owner = st.text_input(ui.tr("ind.owner"), value=current["owner"], key=edits.key(record, f"i_def_{key}_owner"))
+        description = st.text_area(ui.tr("ind.definition"), value=current["definition"], key=edits.key(record, f"i_def_{key}_text"))
         if st.form_submit_button(ui.tr("ind.save_definition"), key="i_def_save"):
             edits.save(ctx.store, record, lambda s: metrics.edit_definition(s, ui.acting_user(), key, owner, description,
                                                                             int(current["version"])),

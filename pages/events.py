@@ -30,12 +30,12 @@ with st.expander(ui.tr("events.standard"), expanded=False):
     with st.form("e_standard_form"):
         shown = seen["standard"]
         titles = st.multiselect(ui.tr("events.standard.titles"), list(values(TitleLevel)), default=list(shown.title_levels),
-                                format_func=lambda v: label(TitleLevel, v, lang), key="e_std_titles")
-        size = st.number_input(ui.tr("events.standard.size"), 0, 1_000_000, int(shown.min_company_size), 10, key="e_std_size")
+                                format_func=lambda v: label(TitleLevel, v, lang), key=edits.key(record, "e_std_titles"))
+        size = st.number_input(ui.tr("events.standard.size"), 0, 1_000_000, int(shown.min_company_size), 10, key=edits.key(record, "e_std_size"))
         industries = st.multiselect(ui.tr("events.standard.industries"), list(values(Industry)), default=list(shown.industries),
                                     format_func=lambda v: label(Industry, v, lang), placeholder=ui.tr("filters.choose"),
-                                    key="e_std_industries")
-        budget = st.checkbox(ui.tr("events.standard.budget"), value=shown.budget_confirmed, key="e_std_budget")
+                                    key=edits.key(record, "e_std_industries"))
+        budget = st.checkbox(ui.tr("events.standard.budget"), value=shown.budget_confirmed, key=edits.key(record, "e_std_budget"))
         if st.form_submit_button(ui.tr("events.standard.save"), key="e_std_save"):
             wanted = events.LeadStandard(tuple(titles), int(size), tuple(industries), bool(budget))
             edits.save(store, record, lambda s: events.save_lead_standard(s, ui.acting_user(), wanted, seen["version"]),

@@ -48,6 +48,18 @@ def session(url: str, page: str, monkeypatch) -> AppTest:
     return ok(app)
 
 
+def current(app: AppTest, name: str) -> str:
+    """A form widget's key as drawn now: ``name``, or ``name@N`` once the newer version was loaded N times
+    (the form then draws new widgets, so the browser shows the newer values, not what was typed)."""
+    found = sorted((k for k in _keys(app) if k == name or k.startswith(f"{name}@")), key=lambda k: (len(k), k))
+    return found[-1] if found else name
+
+
+def _keys(app: AppTest) -> list[str]:
+    kinds = ("text_input", "text_area", "number_input", "selectbox", "multiselect", "checkbox", "slider", "select_slider")
+    return [w.key for kind in kinds for w in getattr(app, kind) if w.key]
+
+
 # --- the forms ---------------------------------------------------------------------------------
 
 
@@ -98,14 +110,14 @@ def _open_event(app: AppTest, event_id: int) -> None:
 
 def _review(text: str) -> Callable[[AppTest, int], None]:
     def change(app: AppTest, event_id: int) -> None:
-        app.text_area(key=f"e_review_{event_id}_causes").set_value(text)
+        app.text_area(key=current(app, f"e_review_{event_id}_causes")).set_value(text)
         app.button(key="e_review_save").click().run()
     return change
 
 
 def _size(value: int) -> Callable[[AppTest, Any], None]:
     def change(app: AppTest, _: Any) -> None:
-        app.number_input(key="e_std_size").set_value(value)
+        app.number_input(key=current(app, "e_std_size")).set_value(value)
         app.button(key="e_std_save").click().run()
     return change
 
@@ -130,14 +142,14 @@ def _open_demand(app: AppTest, demand_id: int) -> None:
 
 def _owner(name: str) -> Callable[[AppTest, int], None]:
     def change(app: AppTest, demand_id: int) -> None:
-        app.text_input(key=f"d_edit_{demand_id}_owner").set_value(name)
+        app.text_input(key=current(app, f"d_edit_{demand_id}_owner")).set_value(name)
         app.button(key="d_edit_save").click().run()
     return change
 
 
 def _title(text: str) -> Callable[[AppTest, int], None]:
     def change(app: AppTest, demand_id: int) -> None:
-        app.text_input(key=f"d_edit_{demand_id}_title").set_value(text)
+        app.text_input(key=current(app, f"d_edit_{demand_id}_title")).set_value(text)
         app.button(key="d_edit_save").click().run()
     return change
 
@@ -175,7 +187,7 @@ def _open_release(app: AppTest, release_id: int) -> None:
 
 def _notes(text: str) -> Callable[[AppTest, int], None]:
     def change(app: AppTest, release_id: int) -> None:
-        app.text_area(key=f"d_notes_{release_id}").set_value(text)
+        app.text_area(key=current(app, f"d_notes_{release_id}")).set_value(text)
         app.button(key="d_save_notes").click().run()
     return change
 
@@ -207,7 +219,7 @@ def _open_item(app: AppTest, item_id: int) -> None:
 
 def _severity(value: str) -> Callable[[AppTest, int], None]:
     def change(app: AppTest, item_id: int) -> None:
-        app.selectbox(key=f"f_triage_{item_id}_severity").set_value(value)
+        app.selectbox(key=current(app, f"f_triage_{item_id}_severity")).set_value(value)
         app.button(key="f_triage_save").click().run()
     return change
 
@@ -245,7 +257,7 @@ def _open_target(app: AppTest, month: Period) -> None:
 
 def _target(value: float) -> Callable[[AppTest, Period], None]:
     def change(app: AppTest, month: Period) -> None:
-        app.number_input(key=f"i_t_nrr_month_{month.start}_target").set_value(value)
+        app.number_input(key=current(app, f"i_t_nrr_month_{month.start}_target")).set_value(value)
         app.button(key="i_t_save").click().run()
     return change
 
@@ -262,7 +274,7 @@ def _open_definition(app: AppTest, key: str) -> None:
 
 def _definition_owner(name: str) -> Callable[[AppTest, str], None]:
     def change(app: AppTest, key: str) -> None:
-        app.text_input(key=f"i_def_{key}_owner").set_value(name)
+        app.text_input(key=current(app, f"i_def_{key}_owner")).set_value(name)
         app.button(key="i_def_save").click().run()
     return change
 
@@ -313,23 +325,23 @@ FORMS = [
          b_change=_review("B: 邀请了项目负责人，到场率高"), a_change=_review("A: the venue was too far"),
          stored=lambda e, i: read(e, lambda c: events.load_review(c, i))["causes"], b_stored="B: 邀请了项目负责人，到场率高",
          b_shown="3. Analysis of causes: B: 邀请了项目负责人，到场率高", saved="Review saved.",
-         record=lambda i: f"event_review:{i}", shown=lambda app, i: app.text_area(key=f"e_review_{i}_causes").value,
+         record=lambda i: f"event_review:{i}", shown=lambda app, i: app.text_area(key=current(app, f"e_review_{i}_causes")).value,
          b_form="B: 邀请了项目负责人，到场率高", a_again=_review("A: the venue was too far"), a_stored="A: the venue was too far"),
     Form("effective-lead standard", "pages/events.py", lambda e: None, lambda app, _: None,
          b_change=_size(500), a_change=_size(50), stored=lambda e, _: read(e, events.lead_standard).min_company_size,
          b_stored=500, b_shown="Minimum company size (employees): 500",
          saved="Saved the effective-lead standard; the counts below use it.",
-         record=lambda _: f"settings:{events.STANDARD_KEY}", shown=lambda app, _: app.number_input(key="e_std_size").value,
+         record=lambda _: f"settings:{events.STANDARD_KEY}", shown=lambda app, _: app.number_input(key=current(app, "e_std_size")).value,
          b_form=500, a_again=_size(50), a_stored=50),
     Form("demand edit", "pages/demands.py", _demand_in("backlog", 0), _open_demand,
          b_change=_owner("Wang Fang"), a_change=_owner("Li Lei"), stored=_demand_owner, b_stored="Wang Fang",
          b_shown="Owner: Wang Fang", saved="Saved.", record=lambda i: f"demand:{i}",
-         shown=lambda app, i: app.text_input(key=f"d_edit_{i}_owner").value, b_form="Wang Fang",
+         shown=lambda app, i: app.text_input(key=current(app, f"d_edit_{i}_owner")).value, b_form="Wang Fang",
          a_again=_owner("Li Lei"), a_stored="Li Lei"),
     Form("demand title", "pages/demands.py", _demand_in("backlog", 2), _open_demand,
          b_change=_title("B: 报表导出提速"), a_change=_title("A: faster export"), stored=_demand_title,
          b_stored="B: 报表导出提速", b_shown="Title: B: 报表导出提速", saved="Saved.", record=lambda i: f"demand:{i}",
-         shown=lambda app, i: app.text_input(key=f"d_edit_{i}_title").value, b_form="B: 报表导出提速",
+         shown=lambda app, i: app.text_input(key=current(app, f"d_edit_{i}_title")).value, b_form="B: 报表导出提速",
          a_again=_title("A: faster export"), a_stored="A: faster export"),
     Form("demand status move", "pages/demands.py", _demand_in("backlog", 1), _open_demand,
          b_change=_demand_move("evaluating"), a_change=_demand_move("evaluating"), stored=_demand_moves,
@@ -340,18 +352,18 @@ FORMS = [
     Form("release notes", "pages/demands.py", _planned_release(0), _open_release,
          b_change=_notes("B: 修复了审批流"), a_change=_notes("A: approval flow"), stored=lambda e, i: _release(e, i)[1],
          b_stored="B: 修复了审批流", b_shown="B: 修复了审批流", saved="Saved.", record=lambda i: f"release:{i}",
-         shown=lambda app, i: app.text_area(key=f"d_notes_{i}").value, b_form="B: 修复了审批流",
+         shown=lambda app, i: app.text_area(key=current(app, f"d_notes_{i}")).value, b_form="B: 修复了审批流",
          a_again=_notes("A: approval flow"), a_stored="A: approval flow"),
     Form("release shipping", "pages/demands.py", _planned_release(1), _open_release,
          b_change=_notes("B: shipped notes"), a_change=lambda app, i: app.button(key="d_ship").click().run(),
          stored=_release, b_stored=("planned", "B: shipped notes"), b_shown="Status: Planned", saved="Saved.",
-         record=lambda i: f"release:{i}", shown=lambda app, i: app.text_area(key=f"d_notes_{i}").value,
+         record=lambda i: f"release:{i}", shown=lambda app, i: app.text_area(key=current(app, f"d_notes_{i}")).value,
          b_form="B: shipped notes", a_again=lambda app, i: app.button(key="d_ship").click().run(),
          a_stored=("released", "B: shipped notes"), a_saved="Release marked released."),
     Form("feedback triage", "pages/feedback.py", _item_in("in_progress", 0), _open_item,
          b_change=_severity("critical"), a_change=_severity("high"), stored=lambda e, i: _item(e, i)["severity"],
          b_stored="critical", b_shown="Severity: Critical", saved="Triaged.", record=lambda i: f"feedback:{i}",
-         shown=lambda app, i: app.selectbox(key=f"f_triage_{i}_severity").value, b_form="critical",
+         shown=lambda app, i: app.selectbox(key=current(app, f"f_triage_{i}_severity")).value, b_form="critical",
          a_again=_severity("high"), a_stored="high"),
     Form("feedback status move", "pages/feedback.py", _item_in("in_progress", 1), _open_item,
          b_change=_item_move("resolved"), a_change=_item_move("resolved"),
@@ -362,12 +374,12 @@ FORMS = [
     Form("metric target", "pages/indicators.py", _last_month, _open_target,
          b_change=_target(1.07), a_change=_target(0.99), stored=_stored_target, b_stored=1.07, b_shown="Target: 107.0%",
          saved="Saved.", record=lambda m: f"target:nrr:month:{m.start}",
-         shown=lambda app, m: app.number_input(key=f"i_t_nrr_month_{m.start}_target").value,
+         shown=lambda app, m: app.number_input(key=current(app, f"i_t_nrr_month_{m.start}_target")).value,
          b_form=1.07, a_again=_target(0.99), a_stored=0.99),
     Form("metric owner and definition", "pages/indicators.py", lambda e: "grr", _open_definition,
          b_change=_definition_owner("王芳"), a_change=_definition_owner("Li Lei"), stored=_stored_owner, b_stored="王芳",
          b_shown="Owner: 王芳", saved="Saved.", record=lambda k: f"metric_definition:{k}",
-         shown=lambda app, k: app.text_input(key=f"i_def_{k}_owner").value, b_form="王芳",
+         shown=lambda app, k: app.text_input(key=current(app, f"i_def_{k}_owner")).value, b_form="王芳",
          a_again=_definition_owner("Li Lei"), a_stored="Li Lei"),
     Form("preset save", "pages/customers.py", _preset, _open_preset,
          b_change=_weight_and_save(60), a_change=_weight_and_save(5), stored=_stored_weight, b_stored=60,
