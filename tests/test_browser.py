@@ -398,7 +398,7 @@ def test_a_customer_voice_becomes_a_released_demand_in_the_browser(browser, new_
     engine = make_engine(url)
     page = browser.new_page(viewport={"width": 1440, "height": 2400})
 
-    def done(message: str) -> None:
+    def done(message: str | re.Pattern) -> None:
         page.get_by_text(message).first.wait_for(timeout=60_000)
         wait_for_render(page)
 
@@ -425,7 +425,7 @@ def test_a_customer_voice_becomes_a_released_demand_in_the_browser(browser, new_
         page.keyboard.type(customer.code)
         page.get_by_role("option").first.click()
         page.get_by_role("button", name="Add feedback").click()
-        done("Feedback added.")
+        done(re.compile(r"^Feedback #\d+ added\.$"))
         with engine.connect() as conn:
             item = conn.execute(select(TABLES["feedback"]).order_by(TABLES["feedback"].c.id.desc())).mappings().first()
         assert item["text"] == hostile and item["customer_id"] == customer.id
@@ -439,7 +439,7 @@ def test_a_customer_voice_becomes_a_released_demand_in_the_browser(browser, new_
         done("Triaged.")
         go_to("Or go to item #", item["id"])
         page.get_by_role("button", name="Send to the demand board").click()
-        done("Routed.")
+        done("Sent to the demand board as demand #")
         with engine.connect() as conn:
             routed = conn.execute(select(TABLES["feedback"].c.type, TABLES["feedback"].c.demand_id)
                                   .where(TABLES["feedback"].c.id == item["id"])).one()
