@@ -19,7 +19,7 @@ from cockpit import edits, ui
 from ops_core import events, present
 from ops_core.filters import Filters
 from ops_core.i18n import label
-from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel
+from ops_core.vocab import Industry, TitleLevel
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,7 @@ def show_compare(ctx: Events) -> None:
     by = st.radio(ui.tr("events.compare.by"), list(events.GROUP_BY), format_func=lambda b: ui.tr(f"col.{b}"),
                   horizontal=True, key="e_by")
     groups = events.group_metrics(ctx.chosen, by)
-    vocabulary = {"format": EventFormat, "kind": EventKind, "organisation": EventOrganisation}[by]
-    groups[by] = groups[by].map(lambda v: label(vocabulary, v, ui.language()))
+    groups[by] = present.value_labels(groups[by], by, ui.language())  # format, kind or organisation by its label
     roi_column, cost_column = st.columns(2)
     roi_column.altair_chart(ui.localised(alt.Chart(groups.dropna(subset=["roi"])).mark_bar().encode(
         x=alt.X(f"{by}:N", title=None, sort="-y"), y=alt.Y("roi:Q", title=ui.tr("col.roi"), axis=ui.number_axis(groups["roi"], None, percent=True)),

@@ -151,6 +151,17 @@ def _sync_url(filters: Filters, lang: str) -> None:
         st.query_params.from_dict(wanted)
 
 
+def language_key(key: str) -> str:
+    """The key of a widget whose options are shown in the reader's language: one widget per language.
+
+    Streamlit keeps a choice by the text it showed, so after a change of language the choice would
+    no longer be found among the options (seen: the grain picker stayed "Month" in Chinese). A widget
+    of its own per language starts from the page's state (the filters, the address bar) instead.
+    """
+    lang = language()
+    return key if lang == DEFAULT_LANGUAGE else f"{key}.{lang}"
+
+
 def sidebar(store: Engine) -> Filters:
     """The one shared sidebar: language, date range and segment filters, mirrored in the URL."""
     params = st.query_params.to_dict()
@@ -179,7 +190,7 @@ def sidebar(store: Engine) -> Filters:
                 fmt = lambda v: csm_names.get(v, str(v))  # noqa: E731
             default = [v for v in getattr(current, spec.name) if v in options]
             chosen[spec.name] = tuple(st.multiselect(t(spec.label_key, lang), options, default=default,
-                                                     format_func=fmt, key=f"ops_filter_{spec.name}",
+                                                     format_func=fmt, key=language_key(f"ops_filter_{spec.name}"),
                                                      placeholder=t("filters.choose", lang)))
         st.caption(t("filters.link_hint", lang))
     filters = Filters(start, end, **chosen)

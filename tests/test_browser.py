@@ -398,7 +398,7 @@ def test_a_customer_voice_becomes_a_released_demand_in_the_browser(browser, new_
     engine = make_engine(url)
     page = browser.new_page(viewport={"width": 1440, "height": 2400})
 
-    def done(message: str) -> None:
+    def done(message: str | re.Pattern) -> None:
         page.get_by_text(message).first.wait_for(timeout=60_000)
         wait_for_render(page)
 
@@ -425,7 +425,7 @@ def test_a_customer_voice_becomes_a_released_demand_in_the_browser(browser, new_
         page.keyboard.type(customer.code)
         page.get_by_role("option").first.click()
         page.get_by_role("button", name="Add feedback").click()
-        done("Feedback added.")
+        done(re.compile(r"^Feedback #\d+ added\.$"))
         with engine.connect() as conn:
             item = conn.execute(select(TABLES["feedback"]).order_by(TABLES["feedback"].c.id.desc())).mappings().first()
         assert item["text"] == hostile and item["customer_id"] == customer.id
@@ -439,7 +439,7 @@ def test_a_customer_voice_becomes_a_released_demand_in_the_browser(browser, new_
         done("Triaged.")
         go_to("Or go to item #", item["id"])
         page.get_by_role("button", name="Send to the demand board").click()
-        done("Routed.")
+        done("Sent to the demand board as demand #")
         with engine.connect() as conn:
             routed = conn.execute(select(TABLES["feedback"].c.type, TABLES["feedback"].c.demand_id)
                                   .where(TABLES["feedback"].c.id == item["id"])).one()
@@ -573,3 +573,26 @@ def test_weight_sliders_keep_their_range_and_move_by_exactly_the_keys_pressed(br
         page.close()
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_a_change_of_language_keeps_every_choice_and_shows_it_in_the_new_language(browser, running_app, screenshots):
+    """Seen before: after switching to Chinese the grain and segment pickers still read "Quarter" and
+    "Region" (Streamlit keeps a choice by the text it showed)."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1400})
+    try:
+        page.goto(f"{running_app}/indicators?i_grain=quarter&i_segment=region&industries=energy")
+        wait_for_render(page)
+        pickers = page.get_by_test_id("stMain").get_by_test_id("stSelectbox")
+        assert pickers.nth(0).locator("input").input_value() == "Quarter"  # the shown choice is the input's value
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_test_id("stSelectbox").first.click()
+        page.get_by_role("option", name="简体中文").click()
+        page.get_by_role("heading", name="指标体系").wait_for(timeout=30_000)
+        wait_for_render(page)
+        assert page.locator("[data-testid=stException]").count() == 0
+        assert [pickers.nth(i).locator("input").input_value() for i in (0, 2)] == ["季度", "区域"]
+        assert "能源" in sidebar.get_by_test_id("stMultiSelect").first.inner_text()  # the industry filter kept, by its label
+        assert "i_grain=quarter" in page.url and "industries=energy" in page.url
+        page.screenshot(path=str(screenshots / "indicators-after-language-switch.png"), full_page=True)
+    finally:
+        page.close()

@@ -88,7 +88,7 @@ def test_deep_links_on_a_freshly_started_server_open_their_page_under_the_produc
         page, states = watched_visit(browser, f"{base}/customers")
         try:
             assert_only_product_pages(states, TITLES)
-            assert any(state["spinner"] for state in states), "starting up shows that it is working"
+            assert any(state["spinner"] for state in states), f"starting up shows that it is working; seen: {states}"
             assert page.locator("h1").first.inner_text().strip() == "Customer tiers & value"
             assert urlparse(page.url).path == "/customers"
         finally:
@@ -99,8 +99,8 @@ def test_deep_links_on_a_freshly_started_server_open_their_page_under_the_produc
             page, states = watched_visit(browser, address)
             try:
                 assert_only_product_pages(states, titles)
-                assert page.locator("h1").first.inner_text().strip() == heading
-                assert urlparse(page.url).path == path
+                assert page.locator("h1").first.inner_text().strip() == heading, states
+                assert urlparse(page.url).path == path, page.url
             finally:
                 page.close()
     finally:

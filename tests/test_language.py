@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from ops_core import writes
 from ops_core.db.engine import make_engine
 from ops_core.db.models import TABLES
 from tests import vega
@@ -32,11 +33,14 @@ def data_words(demo_url) -> list[str]:
     """Text the store holds as entered, which a page may show as it is."""
     engine = make_engine(demo_url)
     columns = [TABLES["customers"].c.name, TABLES["demands"].c.title, TABLES["demands"].c.owner,
-               TABLES["events"].c.name, TABLES["releases"].c.version_label, TABLES["feedback"].c.text]
+               TABLES["events"].c.name, TABLES["releases"].c.version_label, TABLES["feedback"].c.text,
+               TABLES["users"].c.username, TABLES["users"].c.display_name]
     with engine.connect() as conn:
         found = [str(v) for column in columns for v in conn.execute(select(column)).scalars() if v]
     engine.dispose()
-    return found + ["MES", "EAM", "SCM", "QMS", "IoT", "Language", "English", *LETTERS]
+    # Who saved a record is an account name, shown as entered (the browser tests save as the built-in admin).
+    accounts = [writes.LOCAL_ADMIN.username, writes.SYSTEM.username]
+    return found + accounts + ["MES", "EAM", "SCM", "QMS", "IoT", "Language", "English", *LETTERS]
 
 
 def shown_words(app: AppTest) -> list[str]:
