@@ -85,9 +85,8 @@ def tier_rules(store: Engine, base: tiers.Preset | None) -> tiers.TierRules:
     if rules_box.open:
         with rules_box:
             modes = ["quota", "cutoff"]
-            ui.start_widget("c_mode", mode)
-            mode = st.radio(ui.tr("customers.mode"), modes, horizontal=True,
-                            format_func=lambda m: ui.tr(f"customers.mode.{m}"), key="c_mode")
+            mode = ui.choice(st.radio, ui.tr("customers.mode"), modes, horizontal=True, default=mode,
+                             format_func=lambda m: ui.tr(f"customers.mode.{m}"), key="c_mode")
             rule_columns = st.columns(len(rules_start.names) - 1)
             for i, (quota, cutoff) in enumerate(zip(rules_start.quotas, rules_start.cutoffs, strict=False)):
                 ui.start_widget(f"c_quota_{i}", float(quota))
@@ -119,13 +118,13 @@ def list_filters(rules: tiers.TierRules) -> view.ViewFilters:
     start_view = st.session_state.get("c_view") or view.ViewFilters.from_query_params(params)
     filter_columns = st.columns([2, 2, 2, 2, 3])
     view_filters = view.ViewFilters(
-        tiers=tuple(filter_columns[0].multiselect(ui.tr("customers.filter.tiers"), list(rules.names), format_func=ui.tier_label, default=[
+        tiers=tuple(ui.choice(filter_columns[0].multiselect, ui.tr("customers.filter.tiers"), list(rules.names), format_func=ui.tier_label, default=[
             t for t in start_view.tiers if t in rules.names], key="c_f_tiers", placeholder=ui.tr("filters.choose"))),
         product_lines=tuple(filter_columns[1].multiselect(ui.tr("customers.filter.lines"), list(values(ProductLine)), default=[
             p for p in start_view.product_lines if p in values(ProductLine)], key="c_f_lines", placeholder=ui.tr("filters.choose"))),
-        risk_levels=tuple(filter_columns[2].multiselect(ui.tr("customers.filter.risk"), list(view.RISK_ORDER),
-                                                        default=list(start_view.risk_levels), key="c_f_risk",
-                                                        format_func=lambda r: ui.tr(f"risk.{r}"), placeholder=ui.tr("filters.choose"))),
+        risk_levels=tuple(ui.choice(filter_columns[2].multiselect, ui.tr("customers.filter.risk"), list(view.RISK_ORDER),
+                                    default=list(start_view.risk_levels), key="c_f_risk",
+                                    format_func=lambda r: ui.tr(f"risk.{r}"), placeholder=ui.tr("filters.choose"))),
         score_min=0.0, score_max=100.0,
         text=filter_columns[4].text_input(ui.tr("customers.filter.search"), value=start_view.text, key="c_f_text"),
     )

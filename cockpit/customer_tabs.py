@@ -154,8 +154,8 @@ def preset_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
 def _preset_actions(scored: Scored) -> None:
     """Load, save and publish a preset, and freeze the published scores of the month: one transaction each."""
     presets, loaded, actor = scored.presets, scored.loaded, ui.acting_user()
-    choice = st.selectbox(ui.tr("customers.preset.load"), ["", *presets], key="c_preset_pick",
-                          format_func=lambda n: n or ui.tr("customers.preset.none"))
+    choice = ui.choice(st.selectbox, ui.tr("customers.preset.load"), ["", *presets], key="c_preset_pick", default=loaded or "",
+                       format_func=lambda n: n or ui.tr("customers.preset.none"))
     if choice != (loaded or ""):  # start every slider and method from the chosen preset, as stored now
         st.session_state["c_loaded_preset"] = choice or None
         edits.forget(preset_record(choice))
@@ -164,9 +164,10 @@ def _preset_actions(scored: Scored) -> None:
         st.rerun()
     # Each preset at the version this reader saw: when it was loaded, else when the list first showed it.
     seen = {n: edits.seen(preset_record(n), {"version": p.version}) for n, p in presets.items()}
-    # One name field per loaded preset, so the browser shows the loaded preset's name, not what was typed before.
-    name = st.text_input(ui.tr("customers.preset.name"), value=loaded or "",
-                         key=f"c_preset_name@{loaded}" if loaded else "c_preset_name").strip()
+    # Loading a preset deletes the name field's state (above), so it starts again from the loaded name,
+    # which reaches the browser through the session state (ui.start_widget), not what was typed before.
+    ui.start_widget("c_preset_name", loaded or "")
+    name = st.text_input(ui.tr("customers.preset.name"), key="c_preset_name").strip()
     edits.notice(preset_record(name or loaded or ""))
     if st.button(ui.tr("customers.preset.save"), key="c_preset_save") and name:
         expected = seen[name]["version"] if name in seen else None
@@ -223,7 +224,7 @@ def show_actions(scored: Scored) -> None:
 
 def show_export(scored: Scored) -> None:
     lang = ui.language()
-    chosen = st.multiselect(ui.tr("customers.export.columns"), list(view.EXPORT_COLUMNS),
+    chosen = ui.choice(st.multiselect, ui.tr("customers.export.columns"), list(view.EXPORT_COLUMNS),
                             default=list(view.EXPORT_DEFAULT_COLUMNS), key="c_export_columns",
                             format_func=lambda c: present.header(c, lang))
     unmasked = ui.may_see_personal_data() and st.checkbox(ui.tr("customers.export.unmasked"), value=False, key="c_unmasked")

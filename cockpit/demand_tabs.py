@@ -265,8 +265,10 @@ def show_new(b: Board) -> None:
         title = st.text_input(ui.tr("d.title"))
         description = st.text_area(ui.tr("d.description"))
         cols = st.columns(4)
-        source = cols[0].selectbox(ui.tr("d.source"), values(DemandSource), format_func=lambda v: label(DemandSource, v, ui.language()))
-        area = cols[1].selectbox(ui.tr("d.area"), values(ProductArea), format_func=lambda v: label(ProductArea, v, ui.language()))
+        source = ui.choice(cols[0].selectbox, ui.tr("d.source"), values(DemandSource), format_func=lambda v: label(DemandSource, v, ui.language()),
+                           key="d_new_source")
+        area = ui.choice(cols[1].selectbox, ui.tr("d.area"), values(ProductArea), format_func=lambda v: label(ProductArea, v, ui.language()),
+                         key="d_new_area")
         owner = cols[2].text_input(ui.tr("d.owner"))
         urgency = cols[3].select_slider(ui.tr("d.urgency"), demand.URGENCY_LEVELS, value=2)
         cols = st.columns(2)

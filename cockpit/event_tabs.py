@@ -122,7 +122,7 @@ def standard_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def show_compare(ctx: Events) -> None:
-    by = st.radio(ui.tr("events.compare.by"), list(events.GROUP_BY), format_func=lambda b: ui.tr(f"col.{b}"),
+    by = ui.choice(st.radio, ui.tr("events.compare.by"), list(events.GROUP_BY), format_func=lambda b: ui.tr(f"col.{b}"),
                   horizontal=True, key="e_by")
     groups = events.group_metrics(ctx.chosen, by)
     groups[by] = present.value_labels(groups[by], by, ui.language())  # format, kind or organisation by its label
@@ -179,7 +179,7 @@ def show_data(ctx: Events) -> None:
     st.markdown(f"**{ui.tr('events.export')}**")
     ui.download_buttons(events.export_table(ctx.chosen).rename(columns={"name": "event"}), "events", notes)
     st.markdown(f"**{ui.tr('data.import')}**")
-    entity = st.selectbox(ui.tr("data.import.entity"), ["events", "event_costs", "leads", "lead_touches"],
+    entity = ui.choice(st.selectbox, ui.tr("data.import.entity"), ["events", "event_costs", "leads", "lead_touches"],
                           format_func=lambda name: ui.tr(f"table.{name}"), key="e_import_entity")
     upload = ui.file_upload(ui.tr("data.import.file"), key="e_import_file")
     if upload is not None and st.button(ui.tr("data.import.run"), key="e_import_run"):

@@ -113,9 +113,9 @@ QUEUE_HEADINGS = {"id": present.Column("f.col.id"), "product_area": present.Colu
 
 def show_queue(ctx: Queue) -> None:
     chosen = st.columns(3)
-    statuses = chosen[0].multiselect(ui.tr("f.status"), values(FeedbackStatus), default=[s.value for s in fb.OPEN_STATUSES],
+    statuses = ui.choice(chosen[0].multiselect, ui.tr("f.status"), values(FeedbackStatus), default=[s.value for s in fb.OPEN_STATUSES],
                                      key="f_statuses", format_func=vocab_label(FeedbackStatus), placeholder=ui.tr("filters.choose"))
-    kinds = chosen[1].multiselect(ui.tr("f.type"), values(FeedbackType), key="f_types", format_func=vocab_label(FeedbackType),
+    kinds = ui.choice(chosen[1].multiselect, ui.tr("f.type"), values(FeedbackType), key="f_types", format_func=vocab_label(FeedbackType),
                                   placeholder=ui.tr("filters.choose"))
     only_breached = chosen[2].toggle(ui.tr("f.only_breached"), key="f_only_breached")
     rows = ctx.items.merge(ctx.timers[["id", "tier", "first_response_breached", "resolution_breached", "age_days"]], on="id", how="left")
@@ -174,11 +174,11 @@ def show_item(ctx: Queue, item_id: int) -> None:
     with left, st.form(f"f_triage_{item_id}"):
         kinds = values(FeedbackType)
         start = item["type"] or suggestion["suggested_type"]
-        kind = st.selectbox(ui.tr("f.type"), kinds, index=kinds.index(start) if start in kinds else 0, format_func=vocab_label(FeedbackType),
+        kind = ui.choice(st.selectbox, ui.tr("f.type"), kinds, default=start, format_func=vocab_label(FeedbackType),
                             key=edits.key(record, f"f_triage_{item_id}_type"))
-        severity = st.selectbox(ui.tr("f.severity"), values(Severity), index=values(Severity).index(item["severity"]),
+        severity = ui.choice(st.selectbox, ui.tr("f.severity"), values(Severity), default=item["severity"],
                                 format_func=vocab_label(Severity), key=edits.key(record, f"f_triage_{item_id}_severity"))
-        area = st.selectbox(ui.tr("f.area"), values(ProductArea), index=values(ProductArea).index(item["product_area"]),
+        area = ui.choice(st.selectbox, ui.tr("f.area"), values(ProductArea), default=item["product_area"],
                             format_func=vocab_label(ProductArea), key=edits.key(record, f"f_triage_{item_id}_area"))
         if st.form_submit_button(ui.tr("f.triage"), key="f_triage_save"):
             # Confirming the suggested type of a new item is a change (it moves to triaged), even with nothing edited.
@@ -220,7 +220,7 @@ def route(ctx: Queue, item: dict) -> None:
     if kind in [t.value for t in fb.FAQ_TYPES]:
         faqs = ui.cached(fb.faq_entries, ctx.store)
         names = dict(zip(faqs["id"], faqs["question"], strict=True))
-        faq_id = st.selectbox(ui.tr("f.faq_link"), [None, *names], format_func=lambda i: names.get(i, ui.tr("f.faq_new")), key=f"f_faq_{item_id}")
+        faq_id = ui.choice(st.selectbox, ui.tr("f.faq_link"), [None, *names], format_func=lambda i: names.get(i, ui.tr("f.faq_new")), key=f"f_faq_{item_id}")
         answer = st.text_area(ui.tr("f.faq_answer"), key=f"f_answer_{item_id}") if faq_id is None else None
         if st.button(ui.tr("f.route_faq"), key=f"f_route_faq_{item_id}"):
             edits.save(ctx.store, item_record(item_id), lambda s: fb.route_to_faq(s, ui.acting_user(), item_id, expected, faq_id=faq_id,
@@ -229,7 +229,7 @@ def route(ctx: Queue, item: dict) -> None:
     if kind not in (FeedbackType.usage_question,):
         board = ui.cached(demand.load_board, ctx.store, as_of=ctx.today)
         names = dict(zip(board["demand_id"], board["title"], strict=True))
-        demand_id = st.selectbox(ui.tr("f.demand_link"), [None, *names], format_func=lambda i: f"#{i} {names[i]}" if i else ui.tr("f.demand_new"),
+        demand_id = ui.choice(st.selectbox, ui.tr("f.demand_link"), [None, *names], format_func=lambda i: f"#{i} {names[i]}" if i else ui.tr("f.demand_new"),
                                  key=f"f_demand_{item_id}")
         if st.button(ui.tr("f.route_demand"), key=f"f_route_demand_{item_id}"):
             edits.save(ctx.store, item_record(item_id), lambda s: fb.route_to_demand(s, ui.acting_user(), item_id, expected,

@@ -54,7 +54,7 @@ def show_scorecard(ctx: View) -> None:
             delta_color="normal" if m.direction is metrics.Direction.up else "inverse",
             chart_data=[v for v in row.trend if pd.notna(v)], border=True,
             help=f"{m.definition_in(lang)} {ui.tr('ind.target')}: {reports.format_value(m, row.target, lang)}")
-    chosen = st.selectbox(ui.tr("ind.choose"), list(ctx.card["metric"]), format_func=lambda k: f"{'·' * (metrics.BY_KEY[k].level - 1)} {ctx.names[k]}",
+    chosen = ui.choice(st.selectbox, ui.tr("ind.choose"), list(ctx.card["metric"]), format_func=lambda k: f"{'·' * (metrics.BY_KEY[k].level - 1)} {ctx.names[k]}",
                           key="i_metric")
     metric = metrics.BY_KEY[chosen]
     kids = ctx.card[ctx.card["metric"].isin([m.key for m in metrics.children(chosen)])]
@@ -176,7 +176,7 @@ def heat_map(frame: pd.DataFrame, since: str, since_title: str, cohort_title: st
 def show_cohorts(ctx: View) -> None:
     left, right = st.columns(2)
     with left:
-        basis = st.radio(ui.tr("ind.cohort.basis"), ["logo", "revenue"], horizontal=True, key="i_basis",
+        basis = ui.choice(st.radio, ui.tr("ind.cohort.basis"), ["logo", "revenue"], horizontal=True, key="i_basis",
                          format_func=lambda b: ui.tr(f"ind.cohort.{b}"))
         months = periods_between(Grain.month, ctx.filters.date_from, ctx.filters.date_to)
         frame = ui.cached(cohorts.customer_cohorts, ctx.store, months[0].start, months[-1].start, basis, ctx.filters)
@@ -186,7 +186,7 @@ def show_cohorts(ctx: View) -> None:
         else:
             heat_map(frame, "months_since", ui.tr("ind.cohort.months_since"), ui.tr("ind.cohort.cohort"))
     with right:
-        mode = st.radio(ui.tr("ind.users.mode"), ["on", "on_or_after"], horizontal=True, key="i_user_mode",
+        mode = ui.choice(st.radio, ui.tr("ind.users.mode"), ["on", "on_or_after"], horizontal=True, key="i_user_mode",
                         format_func=lambda m: ui.tr(f"ind.users.{m}"))
         weeks = periods_between(Grain.week, max(ctx.filters.date_from, ctx.filters.date_to - dt.timedelta(weeks=16)), ctx.filters.date_to)
         users = ui.cached(cohorts.user_retention, ctx.store, weeks[0].start, weeks[-1].start, mode, ctx.filters)
@@ -207,7 +207,7 @@ def show_catalogue(ctx: View) -> None:
         parent=table["parent"].map(lambda k: ctx.names.get(k, "")),
         default_target=reports.formatted(table["key"], table["default_target"])).rename(columns={"name": "metric"}))
     # The metric is picked outside the form, so the owner and definition shown are always the picked metric's.
-    key = st.selectbox(ui.tr("ind.metric"), list(metrics.BY_KEY), format_func=lambda k: ctx.names[k], key="i_edit_key")
+    key = ui.choice(st.selectbox, ui.tr("ind.metric"), list(metrics.BY_KEY), format_func=lambda k: ctx.names[k], key="i_edit_key")
     record = f"metric_definition:{key}"
     current = edits.seen(record, ui.cached(metrics.catalogue, ctx.store, ui.language()).set_index("key").loc[key])
     edits.notice(record)
@@ -242,7 +242,7 @@ def show_history(ctx: View) -> None:
 
 
 def show_reports(ctx: View) -> None:
-    kind = st.radio(ui.tr("ind.report.kind"), list(reports.KINDS), horizontal=True, key="i_report_kind",
+    kind = ui.choice(st.radio, ui.tr("ind.report.kind"), list(reports.KINDS), horizontal=True, key="i_report_kind",
                     format_func=lambda k: ui.tr(f"ind.report.{k}"))
     report = ui.cached(reports.build, ctx.store, kind, ctx.grain, ctx.period, ctx.filters, None, ui.language())
     left, right = st.columns(2)

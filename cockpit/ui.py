@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -160,6 +160,36 @@ def language_key(key: str) -> str:
     """
     lang = language()
     return key if lang == DEFAULT_LANGUAGE else f"{key}.{lang}"
+
+
+KEPT_CHOICE = ".kept"  # a picker's key + this: the value (not the text) it last held; goes with the key
+
+
+def choice(widget: Callable[..., Any], label: str, options: Sequence[Any], *, key: str,
+           format_func: Callable[[Any], str] = str, default: Any = None, **kwargs: Any) -> Any:
+    """A picker whose options read in the reader's language and whose choice outlives a change of language.
+
+    ``widget`` is ``st.selectbox``, ``st.radio``, ``st.segmented_control`` or ``st.multiselect`` (or a
+    column's). Streamlit keeps a choice by the text it showed, so the picker is one widget per
+    language (``language_key``); the choice is kept by value beside ``key`` and a new widget starts
+    from it, else from ``default`` (a list for several), through the session state (``start_widget``)
+    so the browser shows it too. Deleting the keys that start with ``key`` forgets the choice."""
+    options = list(options)
+    kept_key = key + KEPT_CHOICE
+    widget_key = language_key(key)
+    several = getattr(widget, "__name__", "") == "multiselect" or kwargs.get("selection_mode") == "multi"
+    kept = st.session_state.get(kept_key, default)
+    if several:
+        start_widget(widget_key, [v for v in (kept or []) if v in options])
+    elif kept in options:
+        start_widget(widget_key, kept)
+    # The texts of this run's language, fixed now (a format_func that reads the language when called
+    # would answer in another one outside the run).
+    texts = [format_func(v) for v in options]
+    picked = widget(label, options, format_func=lambda v: texts[options.index(v)] if v in options else format_func(v),
+                    key=widget_key, **kwargs)
+    st.session_state[kept_key] = list(picked or []) if several else picked
+    return picked
 
 
 def sidebar(store: Engine) -> Filters:

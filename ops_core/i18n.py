@@ -831,6 +831,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "grid.sortDescending": ("Sort descending", "降序"),
     "upload.button": ("Upload", "上传文件"),
     "upload.limit": ("{megabytes} MB per file · CSV, XLSX", "每个文件不超过 {megabytes} MB · CSV 或 Excel 文件"),
+    # the audit log's kinds of change (ops_core.writes: one record, or a bulk load)
+    "audit.action.create": ("Created", "新建"),
+    "audit.action.update": ("Changed", "修改"),
+    "audit.action.delete": ("Deleted", "删除"),
+    "audit.action.import": ("Imported from a file", "从文件导入"),
+    "audit.action.demo": ("Demo company generated", "生成演示公司"),
+    "audit.action.snapshot": ("Month snapshot", "月度快照"),
     # what the store holds, by table or importable entity (the data page)
     "table.account_user_weeks": ("Users' active weeks", "用户活跃周"),
     "table.account_users": ("Users at customers", "客户方用户"),
@@ -890,7 +897,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "col.effective_rate": ("Effective share", "有效占比"),
     "col.effort_days": ("Effort (days)", "工作量（天）"),
     "col.end_mrr": ("MRR at the end (¥)", "期末 MRR（元）"),
-    "col.entity": ("Record", "记录"),
+    "col.entity": ("Table", "数据表"),
     "col.feedback_count": ("Feedback items", "反馈数"),
     "col.feedback_items": ("Feedback items", "反馈数"),
     "col.gross_profit_cents": ("Gross profit (¥)", "毛利（元）"),

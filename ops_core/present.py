@@ -291,8 +291,8 @@ CATALOGUE: dict[str, Column] = {
     "dimension": Column("col.dimension", T),
     "raw": Column("col.raw", T),
     "table": Column("col.table", T),
-    "action": Column("col.action", T),
-    "entity": Column("col.entity", T),
+    "action": Column("col.action", V, "audit.action."),  # the audit log's kinds of change (writes.audit)
+    "entity": Column("col.entity", V, "table."),          # the audit log's tables, by their names
     "metric": Column("ind.metric", T),
     "key": Column("col.metric_key", T),
     "parent": Column("col.parent", T),

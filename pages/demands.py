@@ -25,7 +25,7 @@ board = ui.cached(demand.load_board, store, as_of=today)
 links = ui.cached(demand.load_links, store)
 scores, tiers = ui.current_scores(store, today)
 controls = st.columns([2, 2, 2, 2, 2])
-sources = controls[0].multiselect(ui.tr("d.source"), values(DemandSource), key="d_sources", placeholder=ui.tr("filters.choose"),
+sources = ui.choice(controls[0].multiselect, ui.tr("d.source"), values(DemandSource), key="d_sources", placeholder=ui.tr("filters.choose"),
                                   format_func=lambda v: label(DemandSource, v, lang))
 owners = controls[1].multiselect(ui.tr("d.owner"), sorted(board["owner"].dropna().unique()), key="d_owners",
                                  placeholder=ui.tr("filters.choose"))
@@ -34,8 +34,9 @@ release_names = dict(zip(releases["release_id"], releases["version_label"], stri
 chosen_releases = controls[2].multiselect(ui.tr("d.release"), list(release_names), key="d_releases",
                                           format_func=lambda r: release_names[r], placeholder=ui.tr("filters.choose"))
 tier_names = list(tiers.cat.categories)
-chosen_tiers = controls[3].multiselect(ui.tr("d.tiers"), tier_names, key="d_tiers", placeholder=ui.tr("filters.choose"))
-method = controls[4].radio(ui.tr("d.method"), [m.value for m in demand.PriorityMethod], key="d_method", horizontal=True,
+chosen_tiers = ui.choice(controls[3].multiselect, ui.tr("d.tiers"), tier_names, key="d_tiers", format_func=ui.tier_label,
+                         placeholder=ui.tr("filters.choose"))
+method = ui.choice(controls[4].radio, ui.tr("d.method"), [m.value for m in demand.PriorityMethod], key="d_method", horizontal=True,
                            format_func=lambda m: ui.tr(f"d.method.{m}"))
 ranked = demand.narrow(demand.priority(board, links, scores, method), links, sources=sources, owners=owners,
                        releases=chosen_releases, asking_customers=tiers.index[tiers.isin(chosen_tiers)] if chosen_tiers else None)

@@ -29,10 +29,10 @@ with st.expander(ui.tr("events.standard"), expanded=False):
     edits.notice(record)
     with st.form("e_standard_form"):
         shown = seen["standard"]
-        titles = st.multiselect(ui.tr("events.standard.titles"), list(values(TitleLevel)), default=list(shown.title_levels),
+        titles = ui.choice(st.multiselect, ui.tr("events.standard.titles"), list(values(TitleLevel)), default=list(shown.title_levels),
                                 format_func=lambda v: label(TitleLevel, v, lang), key=edits.key(record, "e_std_titles"))
         size = st.number_input(ui.tr("events.standard.size"), 0, 1_000_000, int(shown.min_company_size), 10, key=edits.key(record, "e_std_size"))
-        industries = st.multiselect(ui.tr("events.standard.industries"), list(values(Industry)), default=list(shown.industries),
+        industries = ui.choice(st.multiselect, ui.tr("events.standard.industries"), list(values(Industry)), default=list(shown.industries),
                                     format_func=lambda v: label(Industry, v, lang), placeholder=ui.tr("filters.choose"),
                                     key=edits.key(record, "e_std_industries"))
         budget = st.checkbox(ui.tr("events.standard.budget"), value=shown.budget_confirmed, key=edits.key(record, "e_std_budget"))
@@ -43,16 +43,16 @@ with st.expander(ui.tr("events.standard"), expanded=False):
 st.caption(ui.tr("events.standard.in_force", standard=standard.describe(ui.language()), window=window))
 
 left, middle, right, far = st.columns(4)
-model = left.radio(ui.tr("events.model"), list(events.Model), format_func=lambda m: ui.tr(f"events.model.{m}"),
+model = ui.choice(left.radio, ui.tr("events.model"), list(events.Model), format_func=lambda m: ui.tr(f"events.model.{m}"),
                    horizontal=True, key="e_model")
-formats = middle.multiselect(ui.tr("col.format"), list(values(EventFormat)), format_func=lambda v: label(EventFormat, v, lang),
+formats = ui.choice(middle.multiselect, ui.tr("col.format"), list(values(EventFormat)), format_func=lambda v: label(EventFormat, v, lang),
                              key="e_formats", placeholder=ui.tr("filters.choose"))
-kinds = right.multiselect(ui.tr("col.kind"), list(values(EventKind)), format_func=lambda v: label(EventKind, v, lang),
+kinds = ui.choice(right.multiselect, ui.tr("col.kind"), list(values(EventKind)), format_func=lambda v: label(EventKind, v, lang),
                           key="e_kinds", placeholder=ui.tr("filters.choose"))
-organisations = far.multiselect(ui.tr("col.organisation"), list(values(EventOrganisation)),
+organisations = ui.choice(far.multiselect, ui.tr("col.organisation"), list(values(EventOrganisation)),
                                 format_func=lambda v: label(EventOrganisation, v, lang), key="e_orgs",
                                 placeholder=ui.tr("filters.choose"))
-purposes = st.multiselect(ui.tr("col.purposes"), list(events.PURPOSES), format_func=lambda v: ui.tr(f"events.purpose.{v}"),
+purposes = ui.choice(st.multiselect, ui.tr("col.purposes"), list(events.PURPOSES), format_func=lambda v: ui.tr(f"events.purpose.{v}"),
                           key="e_purposes", placeholder=ui.tr("filters.choose"))
 
 metrics = events.event_metrics(data, standard, model, window, as_of)

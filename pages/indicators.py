@@ -25,17 +25,16 @@ ui.show_flash()
 grains = [g.value for g in Grain]
 shared_view = st.query_params.to_dict()  # a shared link opens on the same grain, period and segment
 top = st.columns([1, 1, 1, 2])
-grain = Grain(top[0].selectbox(ui.tr("ind.grain"), grains, key=ui.language_key("i_grain"), format_func=lambda g: ui.tr(f"ind.grain.{g}"),
-                               index=grains.index(shared_view.get("i_grain", "month")) if shared_view.get("i_grain") in grains else 1))
+grain = Grain(ui.choice(top[0].selectbox, ui.tr("ind.grain"), grains, key="i_grain", format_func=lambda g: ui.tr(f"ind.grain.{g}"),
+                       default=shared_view.get("i_grain") if shared_view.get("i_grain") in grains else "month"))
 # The last complete period inside the sidebar's date range is the default.
 last = previous(period_of(grain, min(filters.date_to, ui.today()) + dt.timedelta(days=1)))
 choices = periods_between(grain, min(filters.date_from, last.start), last.end)[::-1]
 labels = [p.label for p in choices]
 period = top[1].selectbox(ui.tr("ind.period"), choices, format_func=lambda p: p.label, key="i_period",
                           index=labels.index(shared_view["i_period"]) if shared_view.get("i_period") in labels else 0)
-segment = top[2].selectbox(ui.tr("ind.segment"), metrics.SEGMENTS, key=ui.language_key("i_segment"),
-                           format_func=lambda s: ui.tr(f"ind.segment.{s}"),
-                           index=metrics.SEGMENTS.index(shared_view["i_segment"]) if shared_view.get("i_segment") in metrics.SEGMENTS else 0)
+segment = ui.choice(top[2].selectbox, ui.tr("ind.segment"), metrics.SEGMENTS, key="i_segment",
+                    format_func=lambda s: ui.tr(f"ind.segment.{s}"), default=shared_view.get("i_segment"))
 ui.keep_in_url({"i_grain": grain.value, "i_period": period.label, "i_segment": segment}, prefix="i_")
 
 with ui.view_area("indicators", (grain, period, segment, filters)):  # a new view: the old numbers go at once

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from ops_core import customer_view as view
-from ops_core import scoring, tiers, writes
+from ops_core import risk, scoring, tiers, writes
 from ops_core.db.engine import make_engine, transaction
+from ops_core.filters import Filters
 from tests.conftest import DEMO_CUSTOMERS, SMALL_CUSTOMERS, ok, open_page, small_company
 
 PAGE_WEIGHTS = {k: round(100 * w) for k, w in scoring.DEFAULT_WEIGHTS.items()}  # the sliders' integer starts
@@ -180,8 +182,10 @@ def test_loading_a_preset_brings_its_category_mapping_and_the_counts_follow(new_
     page = open_page(url, "pages/customers.py", monkeypatch)
     page.session_state["c_tab"] = "Presets and comparison"
     ok(page.run())
+    page.text_input(key="c_preset_name").set_value("typed before loading").run()
     page.selectbox(key="c_preset_pick").set_value("标准品优先")
     ok(page.run())
+    assert page.text_input(key="c_preset_name").value == "标准品优先"  # the name field follows the loaded preset
     assert page.session_state["c_kept_mappings"] == mapping  # the other pages score with it too
 
     with engine.connect() as conn:
@@ -204,51 +208,56 @@ def _scored_table(demo_engine, as_of: dt.date) -> pd.DataFrame:
 
 def _busiest_csm(demo_engine, as_of: dt.date) -> tuple[int, str]:
     """The CSM with the most contracts up for renewal within 90 days: a choice with rows to check."""
-    from ops_core import risk
-
     with demo_engine.connect() as conn:
         table = risk.renewal_risk(conn, as_of, 90)
     csm_id = int(table["csm_id"].value_counts().idxmax())
     return csm_id, table.loc[table["csm_id"] == csm_id, "csm_name"].iloc[0]
 
 
-def test_the_sidebar_csm_filter_narrows_the_renewal_risk_list_to_that_csm(page, demo_engine):
-    from ops_core import risk
-    from ops_core.filters import Filters
+@dataclass(frozen=True)
+class OneCsm:
+    page: AppTest
+    as_of: dt.date
+    csm_id: int
+    csm_name: str
+    filters: Filters           # the sidebar's filter for that CSM alone
+    table: pd.DataFrame        # every customer scored as the page scores them (ops_core, not the page)
 
+
+@pytest.fixture
+def one_csm(page, demo_engine) -> OneCsm:
+    """The customer page with the sidebar's CSM filter set to the CSM with the most renewals due."""
     as_of = dt.date.today()
     csm_id, csm_name = _busiest_csm(demo_engine, as_of)
     page.multiselect(key="ops_filter_csms").set_value([csm_id])
-    page.session_state["c_tab"] = "Renewal risk"
-    ok(page.run())
-    shown = page.dataframe[-1].value
+    return OneCsm(page, as_of, csm_id, csm_name, Filters(as_of, as_of, csms=(csm_id,)), _scored_table(demo_engine, as_of))
+
+
+def test_the_sidebar_csm_filter_narrows_the_renewal_risk_list_to_that_csm(one_csm, demo_engine):
+    one_csm.page.session_state["c_tab"] = "Renewal risk"
+    ok(one_csm.page.run())
+    shown = one_csm.page.dataframe[-1].value
     with demo_engine.connect() as conn:
-        everyone = risk.renewal_risk(conn, as_of, 90)
-    expected = Filters(as_of, as_of, csms=(csm_id,)).customer_rows(everyone, _scored_table(demo_engine, as_of))
-    assert set(shown["CSM"]) == {csm_name}               # every row is the chosen CSM's
+        everyone = risk.renewal_risk(conn, one_csm.as_of, 90)
+    expected = one_csm.filters.customer_rows(everyone, one_csm.table)
+    assert set(shown["CSM"]) == {one_csm.csm_name}       # every row is the chosen CSM's
     assert len(shown) == len(expected) < len(everyone)   # and all of that CSM's, out of every CSM's list
 
 
-def test_the_sidebar_csm_filter_narrows_next_actions_which_say_why_what_to_do_and_what_the_priority_means(page, demo_engine):
-    from ops_core import risk
-    from ops_core.filters import Filters
-
-    as_of = dt.date.today()
-    csm_id, csm_name = _busiest_csm(demo_engine, as_of)
-    page.multiselect(key="ops_filter_csms").set_value([csm_id])
+def test_the_sidebar_csm_filter_narrows_next_actions_which_say_why_what_to_do_and_what_the_priority_means(one_csm, demo_engine):
+    page, as_of, table = one_csm.page, one_csm.as_of, one_csm.table
     page.session_state["c_tab"] = "Next actions per CSM"
     ok(page.run())
     shown = page.dataframe[-1].value
-    table = _scored_table(demo_engine, as_of)
     with demo_engine.connect() as conn:
         items = risk.next_actions(table["tier"], risk.decision_chain(conn, as_of), risk.renewal_risk(conn, as_of, 90),
                                   risk.overdue_by_customer(conn, as_of), risk.usage_change(conn, as_of))
-    mine = Filters(as_of, as_of, csms=(csm_id,)).customer_rows(items, table)
-    assert set(shown["CSM"]) == {csm_name}
+    mine = one_csm.filters.customer_rows(items, table)
+    assert set(shown["CSM"]) == {one_csm.csm_name}
     assert len(shown) == len(mine) > 0 and len(mine) < len(items)
     assert list(shown.columns) == ["CSM", "Code", "Customer", "Tier", "Priority", "Why", "What to do", "Why this priority"]
     assert set(shown["Priority"]) <= {"Urgent", "High", "Medium", "Low"}
-    assert f"{len(mine)} actions (CSM: {csm_name})." in [c.value for c in page.caption]  # whose, without dates
+    assert f"{len(mine)} actions (CSM: {one_csm.csm_name})." in [c.value for c in page.caption]  # whose, without dates
     assert ("Priority: Urgent (1) = renewal at risk; High (2) = overdue invoices; Medium (3) = decision-chain gap; "
             "Low (4) = usage drop.") in [c.value for c in page.caption]
 

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from ops_core import io
+from ops_core import io, overview
+from ops_core.db.engine import make_engine
 from ops_core.i18n import TEXT
 from ops_core.overview import TABLES
 from tests.conftest import ok, open_page
@@ -39,3 +40,26 @@ def test_the_file_picker_speaks_chinese_in_chinese(demo_url, monkeypatch):
     styles = " ".join(element.proto.body for element in page.get("html"))
     assert 'content: "上传文件"' in styles
     assert 'content: "每个文件不超过 200 MB · CSV 或 Excel 文件"' in styles  # 200: server.maxUploadSize in .streamlit/config.toml
+
+
+# The audit log's kinds of change as a person reads them (ops_core.writes writes the codes).
+CHANGES = {"en": {"create": "Created", "update": "Changed", "delete": "Deleted", "import": "Imported from a file",
+                  "demo": "Demo company generated", "snapshot": "Month snapshot"},
+           "zh": {"create": "新建", "update": "修改", "delete": "删除", "import": "从文件导入", "demo": "生成演示公司",
+                  "snapshot": "月度快照"}}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_audit_tab_names_each_change_and_table_in_words(demo_url, monkeypatch, lang):
+    """Seen: create, update, import, feedback as the store writes them. The rows are the store's newest."""
+    page = open_page(demo_url, "pages/data.py", monkeypatch)
+    page.session_state["ops_lang"] = lang
+    ok(page.run())
+    shown = page.dataframe[-1].value
+    engine = make_engine(demo_url)
+    with engine.connect() as conn:
+        stored = overview.recent_changes(conn)
+    engine.dispose()
+    assert list(shown.columns[2:]) == (["Action", "Table"] if lang == "en" else ["操作", "数据表"])
+    assert shown.iloc[:, 2].tolist() == [CHANGES[lang][code] for code in stored["action"]]
+    assert shown.iloc[:, 3].tolist() == [TEXT[f"table.{name}"][lang == "zh"] for name in stored["entity"]]

@@ -69,3 +69,39 @@ def test_a_chinese_page_shows_no_english_word_but_acronyms_and_data(demo_url, da
     assert [e.value for e in app.exception] == []
     left = {text: english_words(text, data_words) for text in shown_words(app)}
     assert {text: words for text, words in left.items() if words} == {}
+
+
+def shown_choice(app: AppTest, kind: str, key: str) -> str | list[str]:
+    """What a picker shows as chosen: the option texts a person reads, not the stored values."""
+    widget = getattr(app, kind)(key=key)
+    if kind == "multiselect":
+        return [widget.options[i] for i in widget.indices]
+    return widget.options[widget.index]
+
+
+# (page, the picker, a value to pick, what it shows in English, what it shows in Chinese): one picker a
+# page. The texts are the translation table's (ops_core/i18n.py) for the picked value.
+PICKS = [
+    ("pages/indicators.py", "selectbox", "i_grain", "quarter", "Quarter", "季度"),
+    ("pages/customers.py", "multiselect", "c_f_risk", ["high"], ["high"], ["高"]),
+    ("pages/demands.py", "radio", "d_method", "rice", "RICE", "RICE"),
+    ("pages/feedback.py", "multiselect", "f_statuses", ["closed"], ["Closed"], ["已关闭"]),
+    ("pages/events.py", "radio", "e_model", "last", "Last touch", "末次接触"),
+]
+
+
+@pytest.mark.parametrize(("page", "kind", "key", "value", "english", "chinese"), PICKS, ids=[p[0][6:-3] for p in PICKS])
+def test_a_change_of_language_keeps_the_choice_of_a_picker(demo_url, monkeypatch, page, kind, key, value, english, chinese):
+    monkeypatch.setenv("OPS_DATABASE_URL", demo_url)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    app.switch_page(page).run()
+    getattr(app, kind)(key=key).set_value(value).run()
+    assert shown_choice(app, kind, key) == english
+
+    app.selectbox(key="ops_lang").set_value("zh").run()
+    assert [e.value for e in app.exception] == []
+    assert shown_choice(app, kind, f"{key}.zh") == chinese
+
+    app.selectbox(key="ops_lang").set_value("en").run()
+    assert [e.value for e in app.exception] == []
+    assert shown_choice(app, kind, key) == english

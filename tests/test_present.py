@@ -150,3 +150,17 @@ def test_a_count_column_with_a_fraction_keeps_its_fraction():
 ], ids=["cents", "growth", "no-baseline", "category", "employees"])
 def test_a_dimensions_raw_value_reads_in_units_a_person_knows(unit, value, lang, text):
     assert present.dimension_value(unit, value, lang) == text
+
+
+def test_the_audit_log_reads_its_kinds_of_change_and_tables_as_words():
+    """Seen on the data page: create, update, import, feedback as the store writes them."""
+    stored = pd.DataFrame({"at": [dt.datetime(2026, 12, 1, 9, 30)] * 3, "actor": ["admin", "admin", "system"],
+                           "action": ["create", "update", "import"], "entity": ["feedback", "demands", "customers"],
+                           "entity_id": ["12", "7", None]})
+    english, _ = present.frame(stored, "en")
+    assert list(english.columns) == ["When", "Who", "Action", "Table"]  # the record's id is not shown
+    assert english["Action"].tolist() == ["Created", "Changed", "Imported from a file"]
+    assert english["Table"].tolist() == ["Feedback", "Demands", "Customers"]
+    chinese, _ = present.frame(stored, "zh")
+    assert chinese["操作"].tolist() == ["新建", "修改", "从文件导入"]
+    assert chinese["数据表"].tolist() == ["反馈", "需求", "客户"]
