@@ -246,7 +246,7 @@ def read_money(raw: object, *, minimum: float | None = None, maximum: float | No
 _YMD = (r"(?P<year>\d{4})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})"
         r"|(?P<year2>\d{4}) ?年 ?(?P<month2>\d{1,2}) ?月 ?(?P<day2>\d{1,2}) ?日?"
         r"|(?P<year3>\d{4})(?P<month3>\d{2})(?P<day3>\d{2})")
-_TIME = (r"(?:[t ] ?(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6}))?)?"
+_TIME = (r"(?:[t ] ?(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,9}))?)?"
          r" ?(?:z|utc|[+-]\d{2}(?::?\d{2})?)?)?")
 _DATE_TIME = re.compile(rf"(?:{_YMD}){_TIME}", re.ASCII)
 _DAY_FIRST = re.compile(r"\d{1,2}([-/.])\d{1,2}\1\d{2}(?:\d{2})?(?:[t ].*)?", re.ASCII)
@@ -290,7 +290,7 @@ def _parse(raw: object, not_key: str) -> tuple[dt.date, dt.time | None]:
     hour, minute, second = int(match["hour"]), int(match["minute"]), int(match["second"] or 0)
     if hour > 23 or minute > 59 or second > 59:
         raise _problem("cell.no_time", raw)
-    micro = int((match["fraction"] or "0").ljust(6, "0"))
+    micro = int((match["fraction"] or "0")[:6].ljust(6, "0"))   # nanoseconds (numpy's text) cut to micro
     return date, dt.time(hour, minute, second, micro)
 
 
@@ -360,6 +360,9 @@ def read_text(raw: object, *, maximum: float | None = None) -> str | None:
     """Text as entered, trimmed; a number cell as its digits (2025001, not 2025001.0)."""
     if is_blank(raw):
         return None
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw.bit_length() > 1000:
+        digits = int(raw.bit_length() * 0.30103) + 1   # str() of it would be refused
+        raise _problem("cell.too_long_number", raw, length=digits)
     if isinstance(raw, float) and raw.is_integer():
         text = str(int(raw))
     elif isinstance(raw, dt.datetime):
@@ -432,9 +435,9 @@ def read_choices(raw: object, vocabulary: Vocabulary) -> str | None:
     start = 0
     while start < len(parts):
         for end in range(min(len(parts), start + _MOST_SEPARATORS_IN_A_LABEL + 1), start, -1):
-            said = "".join(part + (separators[i] if i < end - 1 else "") for i, part in enumerate(parts[start:end], start))
-            if normalise(said) in index:
-                chosen.add(index[normalise(said)])
+            said = normalise("".join(p + s for p, s in zip(parts[start:end], [*separators[start:end - 1], ""], strict=True)))
+            if said in index:
+                chosen.add(index[said])
                 break
         else:
             code = read_choice(parts[start].strip(), vocabulary)   # blank parts are skipped, others refused

@@ -234,9 +234,10 @@ def test_date_refusals_say_why_and_never_guess(raw, en, zh):
     ("2025-03-01T14:30:05Z", dt.datetime(2025, 3, 1, 14, 30, 5)),             # the zone is dropped,
     ("2025-03-01T14:30:05+08:00", dt.datetime(2025, 3, 1, 14, 30, 5)),        # the wall-clock time kept
     ("2025-03-01 14:30:05.250", dt.datetime(2025, 3, 1, 14, 30, 5, 250_000)),
+    ("2025-03-01T14:30:05.123456789", dt.datetime(2025, 3, 1, 14, 30, 5, 123_456)),    # nanoseconds cut
     (dt.datetime(2025, 3, 1, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))), dt.datetime(2025, 3, 1, 14, 30)),
     (MARCH_1, dt.datetime(2025, 3, 1)),
-], ids=["date-only", "HH:MM", "T-HH:MM:SS", "slashes-one-digit-hour", "chinese-date", "zulu", "offset", "fraction",
+], ids=["date-only", "HH:MM", "T-HH:MM:SS", "slashes-one-digit-hour", "chinese-date", "zulu", "offset", "fraction", "nanoseconds",
         "aware-cell", "date-cell"])
 def test_datetimes_are_read(raw, value):
     assert cells.read_datetime(raw) == value
