@@ -234,9 +234,10 @@ def test_date_refusals_say_why_and_never_guess(raw, en, zh):
     ("2025-03-01T14:30:05Z", dt.datetime(2025, 3, 1, 14, 30, 5)),             # the zone is dropped,
     ("2025-03-01T14:30:05+08:00", dt.datetime(2025, 3, 1, 14, 30, 5)),        # the wall-clock time kept
     ("2025-03-01 14:30:05.250", dt.datetime(2025, 3, 1, 14, 30, 5, 250_000)),
+    ("2025-03-01T14:30:05.123456789", dt.datetime(2025, 3, 1, 14, 30, 5, 123_456)),    # nanoseconds cut
     (dt.datetime(2025, 3, 1, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))), dt.datetime(2025, 3, 1, 14, 30)),
     (MARCH_1, dt.datetime(2025, 3, 1)),
-], ids=["date-only", "HH:MM", "T-HH:MM:SS", "slashes-one-digit-hour", "chinese-date", "zulu", "offset", "fraction",
+], ids=["date-only", "HH:MM", "T-HH:MM:SS", "slashes-one-digit-hour", "chinese-date", "zulu", "offset", "fraction", "nanoseconds",
         "aware-cell", "date-cell"])
 def test_datetimes_are_read(raw, value):
     assert cells.read_datetime(raw) == value
@@ -444,3 +445,43 @@ def test_any_cell_is_read_or_refused_with_a_message_never_a_traceback(kind, raw)
         cells.read_cell(field, raw)
     except CellProblem as problem:
         assert i18n.say(problem.message, "zh") != problem.message.key
+
+
+@settings(max_examples=300, deadline=None)
+@given(yuan=st.integers(min_value=0, max_value=10**12 - 1), fen=st.integers(min_value=0, max_value=99),
+       whole=st.integers(min_value=0, max_value=2**31 - 1), day=st.dates(dt.date(1900, 1, 1), dt.date(2199, 12, 31)),
+       seconds=st.integers(min_value=0, max_value=86_399))
+def test_the_fast_paths_agree_with_the_general_path(yuan, fen, whole, day, seconds):
+    """Plain digits and ISO dates take a shortcut; a leading space sends the same text the general way."""
+    money = f"{yuan}.{fen:02d}"
+    assert cells.read_money(money) == cells.read_money(" " + money) == yuan * 100 + fen
+    assert cells.read_whole(str(whole)) == cells.read_whole(" " + str(whole)) == whole
+    assert cells.read_date(day.isoformat()) == cells.read_date(" " + day.isoformat()) == day
+    moment = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=seconds)
+    text = moment.isoformat(sep=" ")
+    assert cells.read_datetime(text) == cells.read_datetime(" " + text) == moment
+
+
+@pytest.mark.parametrize(("field", "en", "zh"), [
+    (Field("amount", "Amount", "金额", Kind.money, maximum=1_000_000),
+     "An amount in yuan from 0 to 1,000,000 with at most 2 decimals, like 12,000.00",
+     "以元为单位的金额，0 至 1,000,000 元，最多两位小数，例如 12,000.00"),
+    (Field("employees", "Employees", "员工人数", Kind.whole, minimum=0, maximum=10_000_000),
+     "A whole number from 0 to 10,000,000", "0 至 10,000,000 之间的整数"),
+    (Field("effort", "Effort", "工作量", Kind.decimal, minimum=0, maximum=365), "A number from 0 to 365, like 1.5",
+     "0 至 365 之间的数字，例如 1.5"),
+    (Field("code", "Code", "编号", Kind.text, maximum=32), "Text of at most 32 characters", "文本，最多 32 个字符"),
+    (Field("signed", "Signed on", "签约日期", Kind.date),
+     "A date, like 2025-03-01 (2025/3/1, 2025.3.1 and 2025年3月1日 are read too)",
+     "日期，例如 2025-03-01（也可写 2025/3/1、2025.3.1 或 2025年3月1日）"),
+    (Field("at", "At", "时间", Kind.datetime), "A date and time, like 2025-03-01 14:30", "日期时间，例如 2025-03-01 14:30"),
+    (Field("ka", "KA", "KA", Kind.yes_no), "yes or no", "是 或 否"),
+    (Field("purposes", "Purposes", "目的", Kind.choices, vocabulary=vocab.EventPurpose),
+     "One or more of, separated by commas: Acquisition, Promotion, Conversion", "以下一项或多项，用逗号分隔：获客、推广、转化"),
+    (Field("format", "Format", "形式", Kind.choice, vocabulary=vocab.EventFormat), "One of: Offline, Online",
+     "以下之一：线下、线上"),
+    (Field("customer", "Customer code", "客户编号", Kind.ref, ref="customers", ref_field="code"),
+     "A Customer code from Customers, already in the store or in the same import", "客户中已有（或本次一并导入）的客户编号"),
+], ids=lambda v: v.name if isinstance(v, Field) else None)
+def test_what_a_cell_accepts_is_said_in_both_languages(field, en, zh):
+    assert (cells.accepts(field, "en"), cells.accepts(field, "zh")) == (en, zh)
