@@ -46,7 +46,7 @@ from ops_core import writes
 from ops_core.db.models import TABLES
 from ops_core.db.queries import month_start
 from ops_core.errors import Refused, StaleVersion, UsageError, ValidationError, require_columns
-from ops_core.i18n import Phrase, t
+from ops_core.i18n import Phrase, either_label, t
 from ops_core.vocab import DemandSource, DemandStatus, FeedbackStatus, Importance, ProductArea, ReleaseStatus, values
 
 S = DemandStatus
@@ -104,7 +104,7 @@ def _status(raw: str) -> DemandStatus:
 def _demand(session: Session | Connection, demand_id: int) -> dict[str, Any]:
     row = session.execute(select(demands_t).where(demands_t.c.id == demand_id)).mappings().first()
     if row is None:
-        raise UsageError(f"there is no demand {demand_id}")
+        raise Refused("refuse.no_demand", demand=demand_id)
     return dict(row)
 
 
@@ -133,8 +133,8 @@ def _check_version(current: dict[str, Any], expected_version: int) -> None:
 
 def _not_merged(current: dict[str, Any], action: str) -> None:
     if current["merged_into_id"] is not None:
-        raise UsageError(f"demand {current['id']} was merged into demand {current['merged_into_id']}: "
-                         f"{action} that one instead")
+        raise Refused("refuse.demand_merged", demand=current["id"], into=current["merged_into_id"],
+                      action=Phrase(f"refuse.demand_merged.{action}"))
 
 
 def _record(session: Session, actor: writes.Actor, demand_id: int, from_status: str | None, to_status: str,
@@ -274,7 +274,7 @@ def link_customers(session: Session, actor: writes.Actor, demand_id: int, custom
     wanted = sorted({int(c) for c in customer_ids})
     if not wanted:
         return []
-    _not_merged(_demand(session, demand_id), "link customers to")
+    _not_merged(_demand(session, demand_id), "link")
     known = set(session.execute(select(customers_t.c.id).where(customers_t.c.id.in_(wanted))).scalars())
     missing = [c for c in wanted if c not in known]
     if missing:
@@ -652,9 +652,9 @@ def ship_release(session: Session, actor: writes.Actor, release_id: int, expecte
     """
     current = session.execute(select(releases_t.c.status, releases_t.c.version_label).where(releases_t.c.id == release_id)).first()
     if current is None:
-        raise UsageError(f"there is no release {release_id}")
+        raise Refused("refuse.no_release", release=release_id)
     if current[0] == ReleaseStatus.released:
-        raise UsageError(f"release {release_id} is already released")
+        raise Refused("refuse.release_shipped", release=current[1])
     stored = writes.update(session, actor, "releases", release_id, expected_version,
                            {"status": ReleaseStatus.released.value, "release_date": on})
     at = now or dt.datetime.combine(on, dt.time())
@@ -802,16 +802,16 @@ def mark_informed(session: Session, actor: writes.Actor, demand_id: int, custome
     """
     current = _demand(session, demand_id)
     if current["status"] != S.released:
-        raise UsageError(f"demand {demand_id} is {current['status']}, not released: customers are informed when it ships")
+        raise Refused("refuse.inform_unreleased", demand=demand_id, status=either_label(S, current["status"], lower=True))
     wanted = sorted({int(c) for c in customer_ids})
     if not wanted:
-        raise UsageError("choose the customers who were informed")
+        raise Refused("refuse.inform_nobody")
     asking = set(session.execute(union(
         select(links_t.c.customer_id).where(links_t.c.demand_id == demand_id),
         select(feedback_t.c.customer_id).where(feedback_t.c.demand_id == demand_id))).scalars())
     strangers = [c for c in wanted if c not in asking]
     if strangers:
-        raise UsageError(f"customer(s) {', '.join(map(str, strangers))} did not ask for demand {demand_id}")
+        raise Refused("refuse.inform_strangers", customers=", ".join(map(str, strangers)), demand=demand_id)
     links = {row["customer_id"]: row for row in session.execute(
         select(links_t).where(links_t.c.demand_id == demand_id, links_t.c.customer_id.in_(wanted))).mappings()}
     stamped_links = 0

@@ -19,19 +19,21 @@ class UsageError(OpsError):
 
 class Refused(UsageError):
     """A rule of the product refuses the action. Carries the translation key of its explanation and the
-    values in it, so a page says it in the reader's language (``message``); ``str()`` is the English."""
+    values in it, so a page says it in the reader's language (``message``); ``str()`` is the English.
+    A value that itself differs by language (``i18n.Phrase``, ``i18n.Either``: a label) is read in the
+    reader's language too."""
 
     def __init__(self, key: str, **values: object):
-        from ops_core.i18n import t
+        from ops_core.i18n import Phrase
 
         self.key = key
         self.values = values
-        super().__init__(t(key, "en", **values))
+        super().__init__(str(Phrase(key, **values)))
 
     def message(self, lang: str) -> str:
-        from ops_core.i18n import t
+        from ops_core.i18n import Phrase
 
-        return t(self.key, lang, **self.values)
+        return Phrase(self.key, **self.values).read(lang)
 
 
 class PermissionDenied(OpsError):

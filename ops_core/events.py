@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from ops_core import present, settings, writes
 from ops_core.db.models import TABLES
-from ops_core.errors import StaleVersion, UsageError, require_columns
+from ops_core.errors import Refused, StaleVersion, UsageError, require_columns
 from ops_core.i18n import label, t
 from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel, values
 
@@ -85,7 +85,7 @@ class LeadStandard:
         object.__setattr__(self, "title_levels", _ordered(self.title_levels, values(TitleLevel), "title level(s)"))
         object.__setattr__(self, "industries", _ordered(self.industries, values(Industry), "industry(ies)"))
         if not self.title_levels:
-            raise UsageError("an effective-lead standard needs at least one title level")
+            raise Refused("refuse.no_title_level")
         if isinstance(self.min_company_size, bool) or not isinstance(self.min_company_size, int) or self.min_company_size < 0:
             raise UsageError(f"the minimum company size must be a whole number >= 0, not {self.min_company_size!r}")
         if not isinstance(self.budget_confirmed, bool):

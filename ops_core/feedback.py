@@ -28,9 +28,9 @@ from ops_core import demand as demand_board
 from ops_core import settings, writes
 from ops_core.config import setting_default
 from ops_core.db.models import TABLES
-from ops_core.errors import StaleVersion, UsageError, ValidationError, require_columns
+from ops_core.errors import Refused, StaleVersion, UsageError, ValidationError, require_columns
 from ops_core.filters import Filters
-from ops_core.i18n import Phrase
+from ops_core.i18n import Phrase, either_label
 from ops_core.similarity import TfidfMatrix, normalise
 from ops_core.vocab import DemandSource, FeedbackStatus, FeedbackType
 
@@ -75,7 +75,7 @@ def get(conn: Connection | Session, feedback_id: int) -> dict[str, Any]:
     """One feedback item as stored; UsageError when there is none."""
     row = conn.execute(select(feedback_t).where(feedback_t.c.id == feedback_id)).mappings().first()
     if row is None:
-        raise UsageError(f"there is no feedback item {feedback_id}")
+        raise Refused("refuse.no_feedback", item=feedback_id)
     return dict(row)
 
 
@@ -335,7 +335,7 @@ def triage(session: Session, actor: writes.Actor, feedback_id: int, expected_ver
         raise ValidationError([(None, "type", "is required: triage confirms the type")])
     current = _checked(session, feedback_id, expected_version)
     if current["status"] == F.closed:
-        raise UsageError(f"feedback {feedback_id} is closed: it cannot be triaged again")
+        raise Refused("refuse.feedback_closed", item=feedback_id)
     changes: dict[str, Any] = {"type": type, "severity": severity, "product_area": product_area}
     writes.validate(feedback_t, changes, creating=False)  # names a bad field before anything is written
     at = _now(now)
@@ -389,7 +389,7 @@ def transition(session: Session, actor: writes.Actor, feedback_id: int, expected
 
 def _confirmed_type(current: Mapping[str, Any]) -> FeedbackType:
     if current["type"] is None:
-        raise UsageError(f"feedback {current['id']} is not triaged yet: confirm its type before routing it")
+        raise Refused("refuse.not_triaged", item=current["id"])
     return FeedbackType(current["type"])
 
 
@@ -412,10 +412,9 @@ def route_to_demand(session: Session, actor: writes.Actor, feedback_id: int, exp
     current = _checked(session, feedback_id, expected_version)
     kind = _confirmed_type(current)
     if kind not in DEMAND_SOURCE_BY_TYPE:
-        raise UsageError(f"feedback {feedback_id} is a {kind.value.replace('_', ' ')}: route it to the FAQ, "
-                         "not to the demand board")
+        raise Refused("refuse.route_to_faq", item=feedback_id, kind=either_label(FeedbackType, kind, lower=True))
     if current["demand_id"] is not None and current["demand_id"] != demand_id:
-        raise UsageError(f"feedback {feedback_id} is already linked to demand {current['demand_id']}")
+        raise Refused("refuse.already_linked", item=feedback_id, demand=current["demand_id"])
     at = _now(now)
     if demand_id is None:
         target = demand_board.create(session, actor, {
@@ -427,7 +426,7 @@ def route_to_demand(session: Session, actor: writes.Actor, feedback_id: int, exp
         if found is None:
             raise ValidationError([(None, "demand_id", f"there is no demand {demand_id}")])
         if found["merged_into_id"] is not None:
-            raise UsageError(f"demand {demand_id} was merged into demand {found['merged_into_id']}: link to that one")
+            raise Refused("refuse.demand_merged_link", demand=demand_id, into=found["merged_into_id"])
         demand_board.link_customers(session, actor, demand_id, [current["customer_id"]])
         target = dict(found)
     stored = writes.update(session, actor, "feedback", feedback_id, expected_version, {"demand_id": target["id"]})
@@ -442,8 +441,7 @@ def route_to_faq(session: Session, actor: writes.Actor, feedback_id: int, expect
     current = _checked(session, feedback_id, expected_version)
     kind = _confirmed_type(current)
     if kind not in FAQ_TYPES:
-        raise UsageError(f"feedback {feedback_id} is a {kind.value.replace('_', ' ')}: route it to the demand board, "
-                         "not to the FAQ")
+        raise Refused("refuse.route_to_board", item=feedback_id, kind=either_label(FeedbackType, kind, lower=True))
     if faq_id is None:
         if answer is None or not str(answer).strip():
             raise ValidationError([(None, "answer", "is required to create an FAQ entry")])
@@ -474,15 +472,15 @@ def merge(session: Session, actor: writes.Actor, keep_id: int, duplicate_ids: Se
     """
     wanted = list(dict.fromkeys(int(i) for i in duplicate_ids))
     if not wanted:
-        raise UsageError("name at least one duplicate to merge")
+        raise Refused("refuse.no_duplicate")
     if keep_id in wanted:
-        raise UsageError(f"feedback {keep_id} cannot be a duplicate of itself")
+        raise Refused("refuse.duplicate_of_itself", item=keep_id)
     missing = [i for i in wanted if i not in versions]
     if missing:
         raise UsageError(f"give the version you read of feedback {', '.join(map(str, missing))}")
     keep = _checked(session, keep_id, versions[keep_id]) if keep_id in versions else get(session, keep_id)
     if keep["duplicate_of_id"] is not None:
-        raise UsageError(f"feedback {keep_id} is itself a duplicate of {keep['duplicate_of_id']}: keep that one")
+        raise Refused("refuse.kept_is_duplicate", item=keep_id, of=keep["duplicate_of_id"])
     items = [_checked(session, i, versions[i]) for i in wanted]  # a handful per action
     for item in items:
         writes.update(session, actor, "feedback", item["id"], item["version"], {"duplicate_of_id": keep_id})

@@ -890,6 +890,52 @@ TEXT: dict[str, tuple[str, str]] = {
     "grid.sortDescending": ("Sort descending", "降序"),
     "upload.button": ("Upload", "上传文件"),
     "upload.limit": ("{megabytes} MB per file · CSV, XLSX", "每个文件不超过 {megabytes} MB · CSV 或 Excel 文件"),
+    # what a rule of the product refuses, as a page shows it (ops_core raises these as Refused)
+    "refuse.quota_share": ("each quota share must lie strictly between 0 and 1; got {share}",
+                           "每个配额比例须大于 0 且小于 1；现为 {share}"),
+    "refuse.quota_sum": ("quota shares must sum to less than 1 so that {tier} keeps the rest; they sum to {total}",
+                         "各配额比例之和须小于 1，剩余的客户归入{tier}；现合计 {total}"),
+    "refuse.cutoffs_down": ("score floors must go strictly down from the first tier: {cutoffs}",
+                            "分数下限须从第一个层级起严格递减：{cutoffs}"),
+    "refuse.preset_exists": ("a preset named '{name}' already exists (version {version}); choose another name or "
+                             "overwrite it with the version you loaded",
+                             "名为“{name}”的方案已存在（版本 {version}）：请换一个名称，或先加载该方案再覆盖保存"),
+    "refuse.bounded": ("bounded method for '{dimension}': ceiling {ceiling} must be above floor {floor}",
+                       "“{dimension}”的区间缩放：上限 {ceiling} 须大于下限 {floor}"),
+    "refuse.no_title_level": ("an effective-lead standard needs at least one title level",
+                              "有效线索标准至少需要选择一个职级"),
+    "refuse.no_feedback": ("there is no feedback item {item}", "没有编号为 {item} 的反馈"),
+    "refuse.feedback_closed": ("feedback {item} is closed: it cannot be triaged again",
+                               "反馈 {item} 已关闭，不能再次分类"),
+    "refuse.not_triaged": ("feedback {item} is not triaged yet: confirm its type before routing it",
+                           "反馈 {item} 尚未分类：请先确认类型再流转"),
+    "refuse.route_to_faq": ("feedback {item} is a {kind}: route it to the FAQ, not to the demand board",
+                            "反馈 {item} 属于“{kind}”：请流转到常见问题，而不是需求看板"),
+    "refuse.route_to_board": ("feedback {item} is a {kind}: route it to the demand board, not to the FAQ",
+                              "反馈 {item} 属于“{kind}”：请流转到需求看板，而不是常见问题"),
+    "refuse.already_linked": ("feedback {item} is already linked to demand {demand}",
+                              "反馈 {item} 已关联需求 {demand}"),
+    "refuse.demand_merged_link": ("demand {demand} was merged into demand {into}: link to that one",
+                                  "需求 {demand} 已合并到需求 {into}：请关联到该需求"),
+    "refuse.no_duplicate": ("name at least one duplicate to merge", "请至少选择一条要合并的重复反馈"),
+    "refuse.duplicate_of_itself": ("feedback {item} cannot be a duplicate of itself", "反馈 {item} 不能是它自己的重复"),
+    "refuse.kept_is_duplicate": ("feedback {item} is itself a duplicate of {of}: keep that one",
+                                 "反馈 {item} 本身是反馈 {of} 的重复：请保留那一条"),
+    "refuse.demand_merged": ("demand {demand} was merged into demand {into}: {action} that one instead",
+                             "需求 {demand} 已合并到需求 {into}：请改为{action}该需求"),
+    "refuse.demand_merged.change": ("change", "修改"),
+    "refuse.demand_merged.move": ("move", "移动"),
+    "refuse.demand_merged.link": ("link customers to", "关联客户到"),
+    "refuse.demand_merged.keep": ("keep", "保留"),
+    "refuse.demand_merged.merge": ("merge", "合并"),
+    "refuse.no_demand": ("there is no demand {demand}", "没有编号为 {demand} 的需求"),
+    "refuse.no_release": ("there is no release {release}", "没有编号为 {release} 的版本"),
+    "refuse.release_shipped": ("release {release} is already released", "版本 {release} 已经发布"),
+    "refuse.inform_unreleased": ("demand {demand} is {status}, not released: customers are informed when it ships",
+                                 "需求 {demand} 的状态是“{status}”，尚未发布：需求发布后才通知客户"),
+    "refuse.inform_nobody": ("choose the customers who were informed", "请选择已通知的客户"),
+    "refuse.inform_strangers": ("customer(s) {customers} did not ask for demand {demand}",
+                                "客户 {customers} 没有提出需求 {demand}"),
     # the audit log's kinds of change (ops_core.writes: one record, or a bulk load)
     "audit.action.create": ("Created", "新建"),
     "audit.action.update": ("Changed", "修改"),
@@ -1217,6 +1263,13 @@ class Phrase(str):
         # ``lang`` too, so "not one of: 制造业、建筑业" lists the Chinese labels in Chinese.
         return t(self.key, lang, **{name: value.read(lang) if isinstance(value, (Phrase, Either)) else value
                                      for name, value in self.values.items()})
+
+
+def either_label(enum: type[StrEnum], value: str, *, lower: bool = False) -> Either:
+    """A vocabulary value inside a message: its label in English (in lower case inside a sentence with
+    ``lower``) and in Chinese, read in the reader's language."""
+    english = label(enum, value, "en")
+    return Either(english.lower() if lower else english, label(enum, value, "zh"))
 
 
 class Either(str):

@@ -38,8 +38,8 @@ from sqlalchemy import Connection, Date, Float, and_, case, cast, distinct, func
 
 from ops_core.db.models import TABLES
 from ops_core.db.queries import days_between
-from ops_core.errors import UsageError
-from ops_core.i18n import DIMENSION_TEXT_ZH
+from ops_core.errors import Refused, UsageError
+from ops_core.i18n import DIMENSION_TEXT_ZH, Either
 from ops_core.overview import annualised_cents, in_force
 
 customers = TABLES["customers"]
@@ -375,7 +375,7 @@ def normalise_series(raw: pd.Series, spec: MethodSpec, mapping: Mapping[str, flo
             lo = spec.floor if spec.floor is not None else (float(known.min()) if known.size else 0.0)
             hi = spec.ceiling if spec.ceiling is not None else (float(known.max()) if known.size else 1.0)
             if spec.floor is not None and spec.ceiling is not None and hi <= lo:
-                raise UsageError(f"bounded method for '{raw.name}': ceiling {hi:g} must be above floor {lo:g}")
+                raise Refused("refuse.bounded", dimension=_dimension_word(str(raw.name)), ceiling=f"{hi:g}", floor=f"{lo:g}")
             out = _scale(np.clip(x, lo, hi), lo, hi) if hi > lo else _scale(x, lo, hi)
         case Method.mapping:
             raise AssertionError("handled above")
@@ -393,6 +393,12 @@ def describe_mappings(mappings: Mapping[str, Mapping[str, float]] | None = None)
     """The category value tables in force (the defaults where none is given), for a file's header."""
     return "; ".join(f"{key} " + ", ".join(f"{category} {value:g}" for category, value in table.items())
                      for key, table in mappings_in_force(mappings).items())
+
+
+def _dimension_word(key: str) -> str:
+    """A dimension inside a message, by its name in the reader's language."""
+    found = DIMENSIONS_BY_KEY.get(key)
+    return Either(found.name_en, found.name_zh) if found else key
 
 
 def normalise(features: pd.DataFrame, methods: Mapping[str, MethodSpec] | None = None,

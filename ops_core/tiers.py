@@ -44,7 +44,8 @@ from ops_core import writes
 from ops_core.config import setting_default
 from ops_core.db import bulk
 from ops_core.db.models import TABLES
-from ops_core.errors import UsageError
+from ops_core.errors import Refused, UsageError
+from ops_core.i18n import TEXT, Either, t
 from ops_core.vocab import CsmLevel
 
 if TYPE_CHECKING:
@@ -72,6 +73,12 @@ def _setting(conn: Connection | Session | None, key: str) -> Any:
 
 # --- tier rules --------------------------------------------------------------------------------
 
+
+
+def _tier_word(name: str) -> str:
+    """A tier name inside a message: a default name in the reader's language, a typed name as entered."""
+    key = f"tier.{name}"
+    return Either(t(key, "en"), t(key, "zh")) if key in TEXT else name
 
 @dataclass(frozen=True)
 class TierRules:
@@ -117,10 +124,9 @@ class TierRules:
                              f"got {len(self.quotas)}")
         bad = [q for q in self.quotas if not (0.0 < q < 1.0)]
         if bad:
-            raise UsageError(f"each quota share must lie strictly between 0 and 1; got {bad[0]}")
+            raise Refused("refuse.quota_share", share=bad[0])
         if sum(self.quotas) >= 1.0:
-            raise UsageError(f"quota shares must sum to less than 1 so that {self.names[-1]} keeps the rest; "
-                             f"they sum to {sum(self.quotas):.4g}")
+            raise Refused("refuse.quota_sum", tier=_tier_word(self.names[-1]), total=f"{sum(self.quotas):.4g}")
 
     def _check_cutoffs(self) -> None:
         need = len(self.names) - 1
@@ -130,7 +136,7 @@ class TierRules:
         if any(not math.isfinite(c) for c in self.cutoffs):
             raise UsageError("score floors must be finite numbers")
         if any(a <= b for a, b in zip(self.cutoffs, self.cutoffs[1:], strict=False)):
-            raise UsageError(f"score floors must go strictly down from the first tier: {list(self.cutoffs)}")
+            raise Refused("refuse.cutoffs_down", cutoffs=list(self.cutoffs))
 
     def to_dict(self) -> dict[str, Any]:
         return {"mode": str(self.mode), "names": list(self.names), "quotas": list(self.quotas),
@@ -571,8 +577,7 @@ def save_preset(session: Session, actor: writes.Actor, name: str, weights: Mappi
         stored = writes.create(session, actor, "weight_presets", {"name": name, "published": False, **values})
     else:
         if expected_version is None:
-            raise UsageError(f"a preset named '{name}' already exists (version {existing['version']}); "
-                             "choose another name or overwrite it with the version you loaded")
+            raise Refused("refuse.preset_exists", name=name, version=existing["version"])
         stored = writes.update(session, actor, "weight_presets", existing["id"], expected_version, values)
     return _preset(stored)
 

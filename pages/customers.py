@@ -17,6 +17,7 @@ from cockpit import customer_setup, customer_tabs, ui
 from cockpit.customer_tabs import dimension_name
 from ops_core import customer_view as view
 from ops_core import risk, scoring, settings, tiers
+from ops_core.errors import OpsError
 from ops_core.i18n import label
 from ops_core.vocab import Industry
 
@@ -39,7 +40,11 @@ raw_weights = customer_setup.weights(base)
 rules = customer_setup.tier_rules(store, base)
 
 # --- score everyone, then filter the view -----------------------------------------------------
-normalised = ui.normalised_features(url, version, as_of, ui.methods_key(methods), json.dumps(mappings, sort_keys=True))
+try:
+    normalised = ui.normalised_features(url, version, as_of, ui.methods_key(methods), json.dumps(mappings, sort_keys=True))
+except OpsError as exc:  # a bounded method whose ceiling is not above its floor
+    ui.show_error(exc)
+    st.stop()
 risk_table = ui.shared(risk.renewal_risk, store, as_of, 90)
 table = view.scored_customers(features, normalised.values, raw_weights, rules, view.customer_risk_levels(risk_table))
 missing = {k: n for k, n in normalised.missing_counts.items() if n}

@@ -203,3 +203,15 @@ def test_a_link_to_a_demand_opens_it_and_it_links_back_to_its_feedback_items(loo
     back.switch_page("pages/feedback.py")
     ok(back.run())
     assert back.subheader[0].value.startswith(f"#{routed['item']} · ")
+
+
+@pytest.mark.parametrize(("lang", "message"), [("en", "there is no feedback item 999999"),
+                                               ("zh", "没有编号为 999999 的反馈")])
+def test_an_item_number_that_does_not_exist_is_said_in_the_readers_language(loop_url, monkeypatch, lang, message):
+    page = open_page(loop_url, "pages/feedback.py", monkeypatch)
+    page.session_state["ops_lang"] = lang
+    page.session_state["f_tab"] = "Queue" if lang == "en" else "队列"
+    page.run()
+    page.number_input(key="f_go_to").set_value(999999).run()
+    assert [e.value for e in page.exception] == []
+    assert [e.value for e in page.error] == [message]
