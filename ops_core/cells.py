@@ -12,6 +12,9 @@ Exponents are refused in every number kind: a person writes 1200, and a spreadsh
 1.2E+3 into a file has already rounded what it held.
 
 Decisions a file's author may want to know:
+- numbers: commas or single spaces group thousands (in threes), a point is always the decimal
+  point (``12.000`` is twelve), ``1e3`` is refused like every exponent; a float cell is read through
+  its shortest text (86800.5 -> 86800.5 exactly). Whole numbers default to an INTEGER column's range.
 - money is yuan with at most two decimals; trailing zeros are fine (``86800.500``), a fen fraction
   is not (``86800.505``); accounting parentheses ``(1,200.00)`` mean a negative amount, which only
   fields whose minimum is below 0 take. Money ranges on a field are in yuan.
@@ -384,7 +387,7 @@ def labels_of(vocabulary: Vocabulary) -> Labels:
     return vocabulary
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)   # enums, and the company's lists as they were when read
 def _index(items: tuple[tuple[str, tuple[str, str]], ...]) -> tuple[dict[str, str], Either]:
     """What a cell may say -> code (code, English or Chinese label, normalised), and the allowed labels."""
     index: dict[str, str] = {}

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ops_core import cells, i18n, vocab
+from ops_core import cells, fileschema, i18n, vocab
 from ops_core.cells import CellProblem
 from ops_core.fileschema import Field, Kind
 from tests.wording import english_words
@@ -485,3 +485,20 @@ def test_the_fast_paths_agree_with_the_general_path(yuan, fen, whole, day, secon
 ], ids=lambda v: v.name if isinstance(v, Field) else None)
 def test_what_a_cell_accepts_is_said_in_both_languages(field, en, zh):
     assert (cells.accepts(field, "en"), cells.accepts(field, "zh")) == (en, zh)
+
+
+DECLARED = [(schema.entity, field) for schema in fileschema.SCHEMAS.values() for field in schema.fields]
+
+
+@pytest.mark.parametrize(("entity", "field"), DECLARED, ids=[f"{entity}.{field.name}" for entity, field in DECLARED])
+def test_every_declared_field_is_read_and_described(entity, field):
+    """Every field of every file schema has a reader: blank is None, what it accepts reads in both
+    languages, and a value written for a file in either language reads back as what was stored."""
+    assert cells.read_cell(field, "") is None
+    assert cells.accepts(field, "en") != cells.accepts(field, "zh")
+    if field.vocabulary is not None:
+        code = next(iter(field.vocabulary)).value
+        for lang in ("en", "zh"):
+            assert cells.read_cell(field, cells.write_cell(field, code, lang)) == code
+    if field.kind == Kind.money:
+        assert cells.read_cell(field, cells.write_cell(field, 8_680_050, "zh")) == 8_680_050
