@@ -1227,6 +1227,9 @@ class Either(str):
     def read(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
 
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        return self.en, self.zh   # so a cached or copied message keeps both languages
+
 
 def say(message: object, lang: str = DEFAULT_LANGUAGE) -> str:
     """A message in ``lang``: a Phrase read in that language, anything else as it is."""

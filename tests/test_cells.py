@@ -502,3 +502,15 @@ def test_every_declared_field_is_read_and_described(entity, field):
             assert cells.read_cell(field, cells.write_cell(field, code, lang)) == code
     if field.kind == Kind.money:
         assert cells.read_cell(field, cells.write_cell(field, 8_680_050, "zh")) == 8_680_050
+
+
+def test_a_refusal_survives_pickling_in_both_languages():
+    """Cached previews pickle their problems; the Chinese reading of the allowed labels must survive."""
+    import copy
+    import pickle
+
+    with pytest.raises(CellProblem) as caught:
+        cells.read_choice("Mars", vocab.EventFormat)
+    for copied in (pickle.loads(pickle.dumps(caught.value.message)), copy.deepcopy(caught.value.message)):
+        assert i18n.say(copied, "zh") == "「Mars」不是可选值之一：线下、线上"
+        assert copied == "'Mars' is not one of the allowed values: Offline, Online"
