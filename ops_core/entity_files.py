@@ -225,24 +225,24 @@ def field_rows(entity: str, lang: str) -> list[dict[str, str]]:
     for field in schema.fields:
         if field.ref in fileschema.LOOKUPS:
             lookup = fileschema.LOOKUPS[field.ref]
-            kind = t("file.kind.lookup", lang, entity=lookup.zh if lang == "zh" else lookup.en)
+            kind = t("template.kind.lookup", lang, entity=lookup.zh if lang == "zh" else lookup.en)
         elif field.ref is not None:
             target = SCHEMAS[field.ref]
-            kind = t("file.kind.ref", lang, field=target.field(field.ref_field or "").header(lang),
+            kind = t("template.kind.ref", lang, field=target.field(field.ref_field or "").header(lang),
                      entity=target.title(lang))
         else:
-            kind = t(f"file.kind.{field.kind.value}", lang)
+            kind = t(f"template.kind.{field.kind.value}", lang)
         if field.vocabulary is not None:
             allowed = ("、" if lang == "zh" else ", ").join(_labels(field, lang).values())
         elif field.kind in (Kind.whole, Kind.decimal, Kind.money) and field.maximum is not None:
-            allowed = t("file.range", lang, minimum=_number(field.minimum or 0), maximum=_number(field.maximum))
+            allowed = t("template.range", lang, minimum=_number(field.minimum or 0), maximum=_number(field.maximum))
         elif field.kind in (Kind.text, Kind.ref) and field.maximum is not None:
-            allowed = t("file.length", lang, maximum=_number(field.maximum))
+            allowed = t("template.length", lang, maximum=_number(field.maximum))
         else:
             allowed = ""
         rows.append({
             "header": field.header(lang),
-            "required": t("file.required" if field.required else "file.optional", lang),
+            "required": t("template.required" if field.required else "template.optional", lang),
             "kind": kind, "allowed": allowed, "default": "" if field.required else describe_default(field, lang),
             "help": field.help(lang),
         })
@@ -255,9 +255,9 @@ def describe_default(field: fileschema.Field, lang: str) -> str:
     if isinstance(default, (fileschema.Derivation, fileschema.FromRef)):
         return default.describe(lang)
     if default is None:
-        return t("file.blank", lang)
+        return t("template.blank", lang)
     if default == "" and field.kind is Kind.choices:
-        return t("file.none", lang)
+        return t("template.none", lang)
     cell = _cells(field, pd.Series([default], dtype=object), lang).iloc[0]
     return str(cell)
 
@@ -265,14 +265,14 @@ def describe_default(field: fileschema.Field, lang: str) -> str:
 def template_notes(entity: str, lang: str) -> list[str]:
     """The '# ' note rows of a CSV template: what the file is, then one line per field."""
     schema = schema_for(entity)
-    notes = [t("file.note.title", lang, entity=schema.title(lang))]
+    notes = [t("template.note.title", lang, entity=schema.title(lang))]
     sep = "；" if lang == "zh" else "; "
     for field, row in zip(schema.fields, field_rows(entity, lang), strict=True):
         if field.vocabulary is not None:
-            kind = t("file.one_of" if field.kind is Kind.choice else "file.some_of", lang, values=row["allowed"])
+            kind = t("template.one_of" if field.kind is Kind.choice else "template.some_of", lang, values=row["allowed"])
         else:
             kind = f"{row['kind']}{sep}{row['allowed']}" if row["allowed"] else row["kind"]
-        key = "file.note.required" if field.required else "file.note.optional"
+        key = "template.note.required" if field.required else "template.note.optional"
         notes.append(t(key, lang, header=row["header"], kind=kind, default=row["default"], help=row["help"]))
     return notes
 
@@ -290,9 +290,9 @@ def template_bytes(entity: str, lang: str, fmt: str) -> bytes:
     from openpyxl.styles import Alignment, Font
 
     workbook = load_workbook(io.BytesIO(file_bytes(example, entity, lang, "xlsx")))
-    sheet = workbook.create_sheet(t("file.fields", lang))
+    sheet = workbook.create_sheet(t("template.fields", lang))
     columns = ("header", "required", "kind", "allowed", "default", "help")
-    sheet.append([t(f"file.col.{c}", lang) for c in columns])
+    sheet.append([t(f"template.col.{c}", lang) for c in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in field_rows(entity, lang):

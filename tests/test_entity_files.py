@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from ops_core import cells, entity_files, fileschema, writes
-from ops_core import io as io_module
+from ops_core import cells, entity_files, fileschema, readers, writes
 from ops_core.db.engine import transaction
 from ops_core.errors import UsageError
 from tests.factories import make_csm, make_customer
@@ -263,11 +262,12 @@ def test_the_chinese_csv_template_of_contracts_reads_as_written():
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("entity", ENTITIES)
 def test_a_csv_template_is_notes_then_the_export_headers_and_an_example_every_cell_reads_back(entity, lang):
-    raw = io_module.read_table_file(entity_files.template_bytes(entity, lang, "csv"), "t.csv")
+    with readers.open_table(entity_files.template_bytes(entity, lang, "csv"), "t.csv") as table:
+        header, header_row, rows = table.header, table.header_row, list(table.rows)
     schema = entity_files.schema_for(entity)
-    assert list(raw.header) == EXPECTED[entity][lang][0]
-    assert raw.header_row == len(schema.fields) + 2  # a title note and one note per field come first
-    [(_, cells_of_row)] = raw.rows
+    assert list(header) == EXPECTED[entity][lang][0]
+    assert header_row == len(schema.fields) + 2  # a title note and one note per field come first
+    [(_, cells_of_row)] = rows
     example = entity_files._EXAMPLES[entity]
     for field, cell in zip(schema.fields, cells_of_row, strict=True):
         expected = entity_files._in_language(example.get(field.name), lang)
