@@ -789,6 +789,71 @@ TEXT: dict[str, tuple[str, str]] = {
     "problem.in_store": ("{value} is already in the store", "{value} 已存在于数据库中"),
     "problem.no_reference": ("there is no {table} row with {column} {value}", "{table} 中没有 {column} 为 {value} 的记录"),
     "problem.refused": ("the store refused the rows: {reason}; nothing was imported", "数据库拒绝了这些行：{reason}；未导入任何数据"),
+    # reading a file (ops_core.readers)
+    "file.described.text": ("{encoding}, {delimiter}", "{encoding}，{delimiter}"),
+    "file.described.sheet": ("Excel workbook, sheet '{sheet}'", "Excel 工作簿，工作表「{sheet}」"),
+    "file.encoding.utf-8": ("UTF-8", "UTF-8 编码"),
+    "file.encoding.utf-8-sig": ("UTF-8 with BOM", "UTF-8 编码（带 BOM）"),
+    "file.encoding.utf-16": ("UTF-16 (Unicode text)", "UTF-16 编码（Unicode 文本）"),
+    "file.encoding.utf-32": ("UTF-32", "UTF-32 编码"),
+    "file.encoding.gb18030": ("GB18030", "GB18030 编码"),
+    "file.encoding.other": ("{name}", "{name} 编码"),
+    "file.delimiter.comma": ("comma-separated", "逗号分隔"),
+    "file.delimiter.semicolon": ("semicolon-separated", "分号分隔"),
+    "file.delimiter.tab": ("tab-separated", "制表符分隔"),
+    "file.old_excel": ("cannot read '{file}': {suffix} is an old Excel format; open it in Excel and save it as "
+                       ".xlsx or as CSV UTF-8",
+                       "无法读取「{file}」：{suffix} 是旧版 Excel 格式；请在 Excel 中打开并另存为 .xlsx 或 CSV UTF-8 文件"),
+    "file.unknown_kind": ("cannot read '{file}': use a CSV file (.csv, .tsv, .txt) or an Excel workbook (.xlsx); "
+                          "save other files as .xlsx or CSV",
+                          "无法读取「{file}」：请使用 CSV 文件（.csv、.tsv、.txt）或 Excel 工作簿（.xlsx）；"
+                          "其他文件请另存为 .xlsx 或 CSV 文件"),
+    "file.too_big": ("'{file}' is {size} MB, more than the {limit} MB a file may have; split it into smaller "
+                     "files or ask an administrator to raise the limit; nothing was read",
+                     "「{file}」大小为 {size} MB，超过单个文件 {limit} MB 的上限；请拆分为较小的文件，或请管理员调高上限；"
+                     "未读取任何内容"),
+    "file.too_big.stream": ("'{file}' is larger than the {limit} MB a file may have; split it into smaller files "
+                            "or ask an administrator to raise the limit",
+                            "「{file}」超过单个文件 {limit} MB 的上限；请拆分为较小的文件，或请管理员调高上限"),
+    "file.bad_size_setting": ("the setting {setting} must be a positive number of megabytes, not '{value}'",
+                              "配置项 {setting} 应为正数（单位 MB），而不是「{value}」"),
+    "file.not_found": ("file not found: {file}", "找不到文件：{file}"),
+    "file.is_folder": ("'{file}' is a folder, not a file", "「{file}」是文件夹，不是文件"),
+    "file.unreadable": ("cannot read '{file}': {reason}", "无法读取「{file}」：{reason}"),
+    "file.empty": ("'{file}' is empty: it has no header row and no data", "「{file}」是空文件：没有表头，也没有数据"),
+    "file.no_header": ("'{file}' has no header row: it holds only blank rows or notes; the first filled row "
+                       "must name the columns",
+                       "「{file}」没有表头：只有空行或备注行；第一行有内容的行应为各列的列名"),
+    "file.no_rows": ("'{file}' has a header but no data rows", "「{file}」只有表头，没有数据行"),
+    "file.not_text": ("'{file}' is not a text file (it contains NUL bytes); save it from Excel as CSV UTF-8 "
+                      "or .xlsx",
+                      "「{file}」不是文本文件（含有空字节）；请在 Excel 中另存为 CSV UTF-8 或 .xlsx 文件"),
+    "file.not_text.row": ("'{file}', row {row}: contains NUL bytes, so this is not a text file; save it from "
+                          "Excel as CSV UTF-8 or .xlsx",
+                          "「{file}」第 {row} 行含有空字节，因此不是文本文件；请在 Excel 中另存为 CSV UTF-8 或 .xlsx 文件"),
+    "file.unknown_encoding": ("the encoding of '{file}' cannot be recognised; save it from Excel as CSV UTF-8",
+                              "无法识别「{file}」的字符编码；请在 Excel 中另存为 CSV UTF-8 文件"),
+    "file.bad_bytes": ("'{file}', row {row}: the bytes {bytes} are not {encoding} text (the file began as "
+                       "{encoding}); save it as CSV UTF-8 and import it again",
+                       "「{file}」第 {row} 行：字节 {bytes} 不是 {encoding} 编码的文字（文件开头按 {encoding} 编码识别）；"
+                       "请另存为 CSV UTF-8 文件后重新导入"),
+    "file.line_too_long": ("'{file}', row {row}: a line is longer than {limit} characters; is this a table file?",
+                           "「{file}」第 {row} 行：一行超过 {limit} 个字符；请确认这是表格文件"),
+    "file.cell_too_long": ("'{file}', row {row}: a cell is longer than {limit} characters; often a quote (\") "
+                           "that is never closed",
+                           "「{file}」第 {row} 行：某个单元格超过 {limit} 个字符；常见原因是引号（\"）没有闭合"),
+    "file.not_csv": ("'{file}', row {row} cannot be read as CSV: {reason}",
+                     "「{file}」第 {row} 行无法按 CSV 读取：{reason}"),
+    "file.not_xlsx": ("cannot open '{file}' as an Excel .xlsx workbook: it is damaged or protected by a "
+                      "password; open it in Excel and save it again as .xlsx or CSV UTF-8",
+                      "无法将「{file}」作为 Excel .xlsx 工作簿打开：文件已损坏或设有密码；请在 Excel 中打开，"
+                      "另存为 .xlsx 或 CSV UTF-8 文件"),
+    "file.no_sheets": ("'{file}' has no sheet with cells", "「{file}」没有含单元格的工作表"),
+    "file.no_sheet": ("'{file}' has no sheet '{sheet}'; its sheets: {sheets}",
+                      "「{file}」中没有工作表「{sheet}」；现有工作表：{sheets}"),
+    "file.sheet_damaged": ("'{file}', sheet '{sheet}', row {row}: the workbook is damaged from here on; open it "
+                           "in Excel and save it again",
+                           "「{file}」工作表「{sheet}」第 {row} 行起已损坏；请在 Excel 中打开后重新保存"),
     # one cell of a file a person brings, read by its field's kind (ops_core.cells): value and fix named
     "cell.too_long_number": ("'{value}' is too long to be a number ({length} characters)",
                              "「{value}」太长，不是有效的数字（{length} 个字符）"),

@@ -4,7 +4,8 @@ An import is all or nothing: every row is validated by the write path (``writes.
 references are checked inside the file and against the store, and only when no problem is left are
 all rows written in one transaction with one audit row. Row numbers in problems are the rows a
 person sees in the file: with no note rows, the header is row 1 and the first data row is row 2
-(leading ``# `` note rows, as our own exports may carry, are counted too).
+(leading ``# `` note rows, as our own exports may carry, are counted too). Files are read by
+``ops_core.readers``: CSV in UTF-8, GB18030/GBK or UTF-16 with comma, semicolon or tab, or .xlsx.
 
 Command line (a scheduler or a script)::
 
@@ -19,17 +20,15 @@ and exits with code 2 and clear lines (no traceback) on any problem.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import importlib
-import io
 import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 from sqlalchemy import (
@@ -60,9 +59,9 @@ from ops_core.exports import (
     mask_frame,
     to_csv_bytes,
     to_excel_bytes,
-    unneutralise,
 )
 from ops_core.i18n import Phrase, say
+from ops_core.readers import open_table
 
 # --- what can be imported and exported ---------------------------------------------------------
 
@@ -172,78 +171,16 @@ class RawTable:
     rows: tuple[tuple[int, tuple[Any, ...]], ...]
 
 
-def read_table_file(data: bytes, filename: str) -> RawTable:
-    """Parse CSV (UTF-8, with or without BOM) or .xlsx bytes; UsageError with the reason when unreadable.
-
-    Leading rows whose first cell starts with ``#`` are notes and skipped; blank rows are skipped but
-    counted, so row numbers match what a spreadsheet shows.
-    """
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".csv":
-        records = _csv_records(data, filename)
-    elif suffix == ".xlsx":
-        records = _xlsx_records(data, filename)
-    else:
-        raise UsageError(f"cannot read '{filename}': use a .csv or .xlsx file")
-    header: tuple[str, ...] | None = None
-    header_row = 0
-    rows: list[tuple[int, tuple[Any, ...]]] = []
-    for number, record in records:
-        cells = tuple(unneutralise(cell) for cell in record)
-        if all(_blank(cell) for cell in cells):
-            continue
-        if header is None:
-            if isinstance(cells[0], str) and cells[0].lstrip().startswith("#"):
-                continue
-            header = tuple("" if cell is None else str(cell).strip() for cell in cells)
-            while header and header[-1] == "":
-                header = header[:-1]
-            header_row = number
-            continue
-        rows.append((number, cells))
-    if header is None:
-        raise UsageError(f"cannot read '{filename}': it has no header row")
-    return RawTable(header, header_row, tuple(rows))
+def read_table_file(source: bytes | str | os.PathLike[str] | BinaryIO, filename: str, *,
+                    sheet: str | None = None) -> RawTable:
+    """Every row of a CSV (any common encoding and delimiter) or .xlsx file, read by ``readers.open_table``;
+    FileProblem (a UsageError) with the reason when unreadable or over the size limit."""
+    with open_table(source, filename, sheet=sheet) as table:
+        return RawTable(table.header, table.header_row, tuple(table.rows))
 
 
 def _blank(cell: Any) -> bool:
     return cell is None or (isinstance(cell, str) and cell.strip() == "")
-
-
-def _csv_records(data: bytes, filename: str) -> Iterator[tuple[int, list[Any]]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"cannot read '{filename}': it is not UTF-8 text (byte {exc.start}); "
-                         "in Excel save it as 'CSV UTF-8'") from None
-    if "\x00" in text:
-        raise UsageError(f"cannot read '{filename}': it contains NUL bytes, so it is not a text file")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    number = 0
-    try:
-        for record in reader:
-            number += 1
-            yield number, record
-    except csv.Error as exc:
-        raise UsageError(f"cannot read '{filename}' at row {number + 1}: {exc}") from None
-
-
-def _xlsx_records(data: bytes, filename: str) -> Iterator[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook
-
-    # A damaged workbook fails in many ways (zip, XML, openpyxl's own checks): all mean "unreadable".
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:
-        raise UsageError(f"cannot read '{filename}': it is not an Excel .xlsx workbook ({type(exc).__name__})") from None
-    try:
-        rows = list(workbook.worksheets[0].iter_rows(min_row=1, values_only=True))
-    except Exception as exc:
-        raise UsageError(f"cannot read '{filename}': its first sheet is damaged ({type(exc).__name__})") from None
-    finally:
-        workbook.close()
-    for number, record in enumerate(rows, start=1):
-        yield number, list(record)
 
 
 # --- import ------------------------------------------------------------------------------------
@@ -496,13 +433,7 @@ def import_entity(engine: Engine, actor: writes.Actor, entity: str, path: str | 
     spec = entity_for(entity)
     writes.check_write(actor, spec.table_name, "import")
     source = Path(path)
-    try:
-        data = source.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"file not found: {source}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read '{source}': {exc.strerror or exc}") from None
-    return import_rows(engine, actor, spec.name, read_table_file(data, source.name), source.name)
+    return import_rows(engine, actor, spec.name, read_table_file(source, source.name), source.name)
 
 
 # --- command line ------------------------------------------------------------------------------
