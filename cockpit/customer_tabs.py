@@ -83,9 +83,10 @@ def show_explain(scored: Scored) -> None:
     if picked and picked != st.session_state.get("c_last_selected"):
         st.session_state["c_last_selected"] = picked  # a new row picked in the grid: explain it
         st.session_state["c_explain"] = picked
-    if picked and picked not in names:
-        names[picked] = table.loc[table["code"] == picked, "name"].iloc[0]
-        codes.insert(0, picked)
+    for extra in {picked, st.session_state.get("c_explain")} - {None, *names}:  # picked in the grid or opened from a list
+        if (table["code"] == extra).any():
+            names[extra] = table.loc[table["code"] == extra, "name"].iloc[0]
+            codes.insert(0, extra)
     if st.session_state.get("c_explain") not in codes:
         st.session_state.pop("c_explain", None)
     if not codes:
@@ -219,7 +220,29 @@ def show_actions(scored: Scored) -> None:
     mine = scored.filters.customer_rows(items, scored.table)
     st.caption(ui.tr("action.shown", count=len(mine), who=ui.describe(scored.filters, scored.store, dates=False)))
     st.caption(risk.priority_legend(lang=ui.language()))
-    ui.table(risk.action_texts(mine, ui.language()).drop(columns="priority"))
+    texts = risk.action_texts(mine, ui.language())
+    clicked = ui.table(texts.drop(columns="priority"), key="c_actions", on_select="rerun", selection_mode="single-row")
+    open_customer_control(texts, clicked.selection.rows if clicked else [])
+
+
+def open_customer_control(actions: pd.DataFrame, clicked_rows: list[int]) -> None:
+    """Opens the explanation of a listed customer: picked here, or by a click on its row above."""
+    names = dict(zip(actions["customer_code"], actions["customer_name"], strict=True))
+    if not names:
+        return
+    if clicked_rows and clicked_rows[0] != st.session_state.get("c_action_clicked"):
+        st.session_state["c_action_clicked"] = clicked_rows[0]
+        st.session_state["c_action_customer"] = actions["customer_code"].iloc[clicked_rows[0]]
+    pick, go = st.columns([3, 1], vertical_alignment="bottom")
+    code = pick.selectbox(ui.tr("action.open_pick"), list(names), format_func=lambda c: f"{c} · {names[c]}",
+                          key="c_action_customer")
+    go.button(ui.tr("action.open"), key="c_action_open", on_click=open_customer, args=(code,))
+
+
+def open_customer(code: str) -> None:
+    """The customer's detail view: the explanation tab, showing that customer."""
+    st.session_state["c_explain"] = code
+    st.session_state["c_tab"] = ui.tr("customers.tab.explain")
 
 
 def show_export(scored: Scored) -> None:

@@ -537,15 +537,16 @@ def column_config(formats: Mapping[str, present.Format]) -> dict[str, Any]:
     return config
 
 
-def table(frame: pd.DataFrame, columns: Mapping[str, present.Column] | None = None, **kwargs: Any) -> None:
+def table(frame: pd.DataFrame, columns: Mapping[str, present.Column] | None = None, **kwargs: Any) -> Any:
     """A read-only table in the reader's language through the presentation layer: ids hidden, cents
-    shown as yuan, codes as labels, headers translated (``columns`` overrides catalogue entries)."""
+    shown as yuan, codes as labels, headers translated (``columns`` overrides catalogue entries).
+    Returns what ``st.dataframe`` returns (the rows a reader selected, with ``on_select``)."""
     lang = language()
     if "cadence_en" in frame.columns:  # the service model's cadence, in the reader's language
         frame = frame.drop(columns="cadence_zh" if lang != "zh" else "cadence_en").rename(
             columns={"cadence_en": "cadence", "cadence_zh": "cadence"})
     shown, formats = present.frame(frame, lang, columns=columns)
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config(formats), **kwargs)
+    return st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config(formats), **kwargs)
 
 
 def start_widget(key: str, value: Any) -> None:

@@ -649,6 +649,8 @@ def ship_release(session: Session, actor: writes.Actor, release_id: int, expecte
 
     Its demands in testing ship with it: each moves to released (a history row "released in <label>",
     at ``now``, default midnight after ``on``). Demands still further back keep their target and status.
+    Returns the stored release with ``demands_shipped`` (how many moved to released) and
+    ``customers_to_inform`` (the customers who asked for them and have not been told yet).
     """
     current = session.execute(select(releases_t.c.status, releases_t.c.version_label).where(releases_t.c.id == release_id)).first()
     if current is None:
@@ -663,7 +665,8 @@ def ship_release(session: Session, actor: writes.Actor, release_id: int, expecte
         demands_t.c.merged_into_id.is_(None)).order_by(demands_t.c.id)).all()
     for demand_id, version in tested:  # a release holds tens of demands, each its own audited write
         transition(session, actor, demand_id, version, S.released, note=f"released in {current[1]}", now=at)
-    return stored
+    waiting = {int(c) for demand_id, _ in tested for c in to_inform(session, demand_id, pending_only=True)["customer_id"]}
+    return {**stored, "demands_shipped": len(tested), "customers_to_inform": len(waiting)}
 
 
 def load_releases(conn: Connection | Session) -> pd.DataFrame:

@@ -136,7 +136,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "f.contact": ("Contact", "联系人"),
     "d.release_state": ("{status} · {date} · {released} of {demands} demands released", "{status} · {date} · {demands} 个需求中已发布 {released} 个"),
     "d.ship": ("Mark this release released today", "标记该版本今日发布"),
-    "d.shipped": ("Release marked released.", "版本已标记为发布。"),
+    "d.shipped": ("Released {result[version_label]}: {result[demands_shipped]:,} demands shipped; "
+                  "{result[customers_to_inform]:,} customers to inform.",
+                  "版本 {result[version_label]} 已发布：{result[demands_shipped]:,} 个需求随之发布，"
+                  "需通知 {result[customers_to_inform]:,} 个客户。"),
     "d.competitor": ("Competitor reference", "竞品参考"),
     "f.go_to": ("Or go to item #", "或直接打开编号"),
     "f.pick": ("Select a row to triage, route or move it.", "选择一行进行分类、流转或变更状态。"),
@@ -568,6 +571,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "action.legend": ("Priority: {items}.", "优先级：{items}。"),
     "action.legend_item": ("{word} ({number}) = {reasons}", "{word}（{number}）= {reasons}"),
     "action.shown": ("{count:,} actions ({who}).", "共 {count:,} 项待办（{who}）。"),
+    "action.open_pick": ("Customer (click a row above or pick here)", "客户（点击上表中的一行或在此选择）"),
+    "action.open": ("Open the customer", "查看客户"),
     "col.priority_word": ("Priority", "优先级"),
     "col.why": ("Why", "原因"),
     "col.what_to_do": ("What to do", "建议行动"),

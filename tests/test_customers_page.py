@@ -317,3 +317,19 @@ def test_tier_rules_the_product_refuses_are_said_in_the_readers_language(page, l
     page.number_input(key="c_quota_0").set_value(0.5).run()
     assert [e.value for e in page.exception] == []
     assert [e.value for e in page.error] == [message]
+
+
+def test_a_next_action_opens_its_customers_explanation(one_csm):
+    page = one_csm.page
+    page.session_state["c_tab"] = "Next actions per CSM"
+    ok(page.run())
+    listed = page.dataframe[-1].value
+    code, name = listed["Code"].iloc[-1], listed["Customer"].iloc[-1]  # the last action on the list
+    page.selectbox(key="c_action_customer").set_value(code).run()
+    page.button(key="c_action_open").click().run()
+    ok(page)
+    assert page.session_state["c_tab"] == "Explanation"
+    explained = page.selectbox(key="c_explain")
+    assert explained.options[explained.index] == f"{code} · {name}"
+    row = one_csm.table.loc[one_csm.table["code"] == code].iloc[0]  # as ops_core scores it with the page's weights
+    assert f"Score {row['score']:.1f}, tier {row['tier']}." in [m.value for m in page.markdown]

@@ -628,10 +628,18 @@ def test_a_demand_is_never_released_into_a_planned_release_and_the_refusal_is_in
 
 def test_releasing_a_release_ships_its_tested_demands_and_leaves_the_others_where_they_are(fresh_engine):
     release = new_release(fresh_engine, "v5.0", status="planned")
-    tested = walk(fresh_engine, new_demand(fresh_engine, "已测试", target_release_id=release["id"]), FLOW[1:5])
-    building = walk(fresh_engine, new_demand(fresh_engine, "开发中", target_release_id=release["id"]), FLOW[1:4])
+    asking = customers(fresh_engine, "Anshan Steel", "Baotou Glass", "Chengdu Paper")
+    tested = walk(fresh_engine, new_demand(fresh_engine, "已测试", customers=asking[:2], target_release_id=release["id"]),
+                  FLOW[1:5])
+    also = walk(fresh_engine, new_demand(fresh_engine, "也已测试", customers=asking[1:2], target_release_id=release["id"]),
+                FLOW[1:5])
+    building = walk(fresh_engine, new_demand(fresh_engine, "开发中", customers=asking[2:], target_release_id=release["id"]),
+                    FLOW[1:4])
     with transaction(fresh_engine) as s:
-        demand.ship_release(s, PM, release["id"], release["version"], on=dt.date(2025, 4, 1))
+        shipped = demand.ship_release(s, PM, release["id"], release["version"], on=dt.date(2025, 4, 1))
+    # Two tested demands shipped; Anshan and Baotou asked for them (Baotou for both), Chengdu only for the one in development.
+    assert (shipped["version_label"], shipped["demands_shipped"], shipped["customers_to_inform"]) == ("v5.0", 2, 2)
+    assert stored(fresh_engine, "demands", also["id"])["status"] == "released"
     assert stored(fresh_engine, "demands", tested["id"])["status"] == "released"
     assert stored(fresh_engine, "demands", building["id"])["status"] == "in_development"
     with fresh_engine.connect() as conn:

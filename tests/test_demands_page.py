@@ -103,3 +103,32 @@ def test_a_demands_title_is_edited_on_the_page_and_shown_as_saved(board_url, mon
         stored = demand.get(conn, demand_id)
     engine.dispose()
     assert (stored["title"], stored["version"]) == ("审批流支持会签 / countersigning in approvals", version + 1)
+
+
+def test_releasing_a_release_counts_the_demands_it_shipped_and_the_customers_to_inform_in_chinese(page, board_url):
+    from ops_core import demand
+
+    engine = make_engine(board_url)
+    with engine.connect() as conn:
+        releases = demand.load_releases(conn)
+        board = demand.load_board(conn, as_of=dt.date.today())
+    # The planned release with the most demands in testing: those ship with it (ops_core.demand.ship_release).
+    in_testing = board[board["status"] == "testing"].groupby("target_release_id")["demand_id"].apply(list)
+    planned = releases[releases["status"] == "planned"].set_index("release_id")
+    release_id = max(planned.index, key=lambda r: len(in_testing.get(r, [])))
+    testing = in_testing.get(release_id, [])
+    assert testing  # the small company has a planned release with demands in testing
+    planned = planned.loc[release_id]
+    page.session_state["ops_lang"] = "zh"
+    page.run()
+    page.session_state["d_tab"] = "版本发布"
+    page.session_state["d_rel"] = release_id
+    page.run()
+    page.button(key="d_ship").click().run()
+    assert [e.value for e in page.exception] == [] and [e.value for e in page.error] == []
+    with engine.connect() as conn:
+        waiting = {c for d in testing for c in demand.to_inform(conn, int(d), pending_only=True)["customer_id"]}
+        assert demand.load_releases(conn).set_index("release_id").at[release_id, "released"] == len(testing)
+    engine.dispose()
+    assert [s.value for s in page.success] == [
+        f"版本 {planned['version_label']} 已发布：{len(testing):,} 个需求随之发布，需通知 {len(waiting):,} 个客户。"]

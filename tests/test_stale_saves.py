@@ -87,7 +87,7 @@ class Form:
     b_form: Any
     a_again: Callable[[AppTest, Any], None]
     a_stored: Any
-    a_saved: str | None = None                    # the message of A's save, when not ``saved``
+    a_saved: str | Callable[[Engine, Any], str] | None = None  # A's save's message, when not ``saved``
 
 
 def read(engine: Engine, query: Callable[[Any], Any]) -> Any:
@@ -190,6 +190,17 @@ def _notes(text: str) -> Callable[[AppTest, int], None]:
         app.text_area(key=current(app, f"d_notes_{release_id}")).set_value(text)
         app.button(key="d_save_notes").click().run()
     return change
+
+
+def _shipped_message(engine: Engine, release_id: int) -> str:
+    """What shipping the release says: its label, the demands now released in it (the release was planned,
+    so each was shipped by this save) and the customers who asked for them and were not told yet."""
+    releases = read(engine, demand.load_releases).set_index("release_id")
+    board = read(engine, lambda c: demand.load_board(c, as_of=dt.date.today()))
+    shipped = board.loc[(board["target_release_id"] == release_id) & (board["status"] == "released"), "demand_id"]
+    waiting = {c for d in shipped for c in read(engine, lambda c, d=d: demand.to_inform(c, int(d), pending_only=True))["customer_id"]}
+    return (f"Released {releases.at[release_id, 'version_label']}: {len(shipped):,} demands shipped; "
+            f"{len(waiting):,} customers to inform.")
 
 
 def _release(engine: Engine, release_id: int) -> tuple[str, str]:
@@ -360,7 +371,7 @@ FORMS = [
          stored=_release, b_stored=("planned", "B: shipped notes"), b_shown="Status: Planned", saved="Saved.",
          record=lambda i: f"release:{i}", shown=lambda app, i: app.text_area(key=current(app, f"d_notes_{i}")).value,
          b_form="B: shipped notes", a_again=lambda app, i: app.button(key="d_ship").click().run(),
-         a_stored=("released", "B: shipped notes"), a_saved="Release marked released."),
+         a_stored=("released", "B: shipped notes"), a_saved=_shipped_message),
     Form("feedback triage", "pages/feedback.py", _item_in("in_progress", "medium"), _open_item,
          b_change=_severity("critical"), a_change=_severity("high"), stored=lambda e, i: _item(e, i)["severity"],
          b_stored="critical", b_shown="Severity: Critical", saved="Triaged.", record=lambda i: f"feedback:{i}",
@@ -421,7 +432,8 @@ def test_a_save_from_a_stale_view_is_refused_and_the_newer_values_survive(form, 
     assert [e.value for e in ok(a).error] == []
     assert form.shown(a, record) == form.b_form             # the form now holds the newer version
     form.a_again(a, record)                                 # and a save from it goes through
-    assert [s.value for s in ok(a).success] == [form.a_saved or form.saved]
+    a_saved = form.a_saved(engine, record) if callable(form.a_saved) else form.a_saved
+    assert [s.value for s in ok(a).success] == [a_saved or form.saved]
     assert form.stored(engine, record) == form.a_stored
 
 
