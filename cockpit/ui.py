@@ -27,7 +27,7 @@ from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, say, t
-from ops_core.readers import FileProblem
+from ops_core.readers import UPLOAD_SUFFIXES, FileProblem
 from ops_core.vocab import Role, values
 
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
@@ -609,7 +609,7 @@ def file_upload(label: str, key: str) -> Any:
 {scope} [data-testid=stFileUploaderDropzoneInstructions] span::after {{content: "{tr('upload.limit', megabytes=limit)}";
   font-size: 0.875rem}}
 </style>""")
-    return st.file_uploader(label, type=["csv", "xlsx"], key=key)
+    return st.file_uploader(label, type=[suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES], key=key)
 
 
 def import_upload(store: Engine, entity: str, upload: Any) -> None:

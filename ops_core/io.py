@@ -11,6 +11,7 @@ Command line (a scheduler or a script)::
 
     python -m ops_core.io import ENTITY FILE [--database-url URL]
     python -m ops_core.io export ENTITY FILE [--database-url URL] [--unmasked]
+    python -m ops_core.io template ENTITY FILE [--lang zh|en]
     python -m ops_core.io copy --to URL [--database-url URL] [--replace]    # ops_core.store_copy
     python -m ops_core.io backup FILE [--database-url URL]                   # ops_core.store_copy
 
@@ -60,7 +61,7 @@ from ops_core.exports import (
     to_csv_bytes,
     to_excel_bytes,
 )
-from ops_core.i18n import Phrase, say
+from ops_core.i18n import LANGUAGES, Phrase, say
 from ops_core.readers import open_table
 
 # --- what can be imported and exported ---------------------------------------------------------
@@ -145,6 +146,12 @@ def write_export(df: pd.DataFrame, path: str | os.PathLike[str], *, notes: Seque
             raise UsageError(str(exc)) from None
     else:
         raise UsageError(f"cannot write '{target.name}': use a .csv or .xlsx file name")
+    return save_file(data, target)
+
+
+def save_file(data: bytes, path: str | os.PathLike[str]) -> Path:
+    """Write ``data`` to ``path`` atomically: a reader never sees half a file."""
+    target = Path(path)
     if not target.parent.is_dir():
         raise UsageError(f"cannot write '{target}': the folder {target.parent} does not exist")
     # Written beside the target and renamed, so a reader never sees half a file.
@@ -450,6 +457,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--database-url", default=None, help="default: OPS_DATABASE_URL or the embedded SQLite file")
         if name == "export":
             sub.add_argument("--unmasked", action="store_true", help="write names, phones and e-mails in full")
+    text = "write a .csv or .xlsx template of an entity's file: headers, each field described, one example row"
+    sub = commands.add_parser("template", help=text, description=text)
+    sub.add_argument("entity", help=f"one of: {', '.join(ENTITIES)}")
+    sub.add_argument("file", type=Path)
+    sub.add_argument("--lang", choices=("en", "zh"), default="en", help="the language of the headers and notes")
     text = "copy the whole store (every table, the audit log included) into an empty store of either engine"
     sub = commands.add_parser("copy", help=text, description=text)
     sub.add_argument("--to", required=True, metavar="URL", help="the target store, e.g. postgresql+psycopg://USER@HOST:5432/DB")
@@ -472,6 +484,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body() -> int:
         entity_for(args.entity)
+        if args.command == "template":
+            return _template(args.entity, args.file, args.lang)
         if args.command == "import" and not args.file.is_file():
             reason = "is a folder, not a file" if args.file.is_dir() else "not found"
             raise UsageError(f"file {reason}: {args.file}")
@@ -493,6 +507,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     return cli.run(body, args.file)
+
+
+def _template(entity: str, path: Path, lang: str) -> int:
+    """Write the template of ``entity``'s file (needs no store)."""
+    from ops_core import entity_files
+
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "xlsx"):
+        raise UsageError(f"cannot write '{path.name}': use a .csv or .xlsx file name")
+    target = save_file(entity_files.template_bytes(entity, lang, fmt), path)
+    print(f"wrote the {entity} template ({LANGUAGES[lang]}) to {target}")
+    return 0
 
 
 if __name__ == "__main__":
