@@ -662,10 +662,13 @@ def _invoices(rng: np.random.Generator, w: _World, c: dict[str, np.ndarray]) -> 
     amt = np.concatenate([part[first_ok], (amount - part)[second_ok]])
     order = np.lexsort((on, inv))
     inv, on, amt = inv[order], on[order], amt[order]
-    payment_rows = list(zip(range(1, len(inv) + 1), inv.tolist(), _dates(on), amt.tolist(), strict=True))
+    paid_text = _dates(on)
+    # A receipt number per payment (R<year paid>-<serial>): the business key a billing system's file carries.
+    receipts = [f"R{day[:4]}-{n:06d}" for n, day in enumerate(paid_text, start=1)]
+    payment_rows = list(zip(range(1, len(inv) + 1), receipts, inv.tolist(), paid_text, amt.tolist(), strict=True))
     return (Batch("invoices", ("id", "number", "customer_id", "contract_id", "issued_on", "due_on", "amount_cents", "version"),
                   invoice_rows, 0.06, "invoices"),
-            Batch("payments", ("id", "invoice_id", "paid_on", "amount_cents"), payment_rows, 0.07, "payments"))
+            Batch("payments", ("id", "reference", "invoice_id", "paid_on", "amount_cents"), payment_rows, 0.07, "payments"))
 
 
 def _referrals(rng: np.random.Generator, w: _World) -> Batch:
@@ -1054,8 +1057,14 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     share = rng.gamma(2.0, 1.0, len(ev_of_line))
     share = share / np.bincount(ev_of_line, weights=share)[ev_of_line]
     cost = (budget[ev_of_line] * share * rng.uniform(0.8, 1.2, n_ev)[ev_of_line]).astype(np.int64)
+    # A second line of one category at one event carries a note ("第2笔"): event, category and note name a line.
+    seen_pairs: dict[tuple[int, int], int] = {}
+    notes: list[str | None] = []
+    for pair in zip(ev_of_line.tolist(), cat.tolist(), strict=True):
+        seen_pairs[pair] = seen_pairs.get(pair, 0) + 1
+        notes.append(None if seen_pairs[pair] == 1 else f"第{seen_pairs[pair]}笔")
     cost_rows = list(zip(range(1, len(cost) + 1), (ev_of_line + 1).tolist(), np.asarray(cats)[cat].tolist(), cost.tolist(),
-                         [None] * len(cost), strict=True))
+                         notes, strict=True))
 
     # Leads: event attendees, plus acquired customers won from an event lead (~30 %).
     ev = np.repeat(np.arange(n_ev), n_leads)

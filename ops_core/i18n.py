@@ -819,6 +819,65 @@ TEXT: dict[str, tuple[str, str]] = {
     "problem.in_store": ("{value} is already in the store", "{value} 已存在于数据库中"),
     "problem.no_reference": ("there is no {table} row with {column} {value}", "{table} 中没有 {column} 为 {value} 的记录"),
     "problem.refused": ("the store refused the rows: {reason}; nothing was imported", "数据库拒绝了这些行：{reason}；未导入任何数据"),
+    # one cell of a file a person brings, read by its field's kind (ops_core.cells): value and fix named
+    "cell.too_long_number": ("'{value}' is too long to be a number ({length} characters)",
+                             "「{value}」太长，不是有效的数字（{length} 个字符）"),
+    "cell.exponent": ("'{value}' is written with an exponent (e or E): write the number out in full, like 1200",
+                      "「{value}」使用了科学计数法：请写出完整的数字，例如 1200"),
+    "cell.not_amount": ("'{value}' is not an amount in yuan: write it like 12000, 12,000.00 or ¥12,000",
+                        "「{value}」不是以元为单位的金额：请写成 12000、12,000.00 或 ¥12,000 这样的形式"),
+    "cell.fen": ("'{value}' has more than two decimals: give yuan with at most 2 decimals (fen)",
+                 "「{value}」的小数超过两位：请以元为单位填写，最多保留两位小数（到分）"),
+    "cell.negative_amount": ("'{value}' is a negative amount: this column takes 0 or more (no credits)",
+                             "「{value}」是负数金额：该列只接受 0 或以上的金额（不接受冲销）"),
+    "cell.amount_range": ("'{value}' is outside the allowed range of {minimum} to {maximum} yuan",
+                          "「{value}」超出允许的范围（{minimum} 至 {maximum} 元）"),
+    "cell.not_whole": ("'{value}' is not a whole number: write digits only, like 1200 or 1,200",
+                       "「{value}」不是整数：请只填写数字，例如 1200 或 1,200"),
+    "cell.fraction": ("'{value}' has a fraction: this column takes whole numbers only",
+                      "「{value}」带有小数：该列只接受整数"),
+    "cell.not_number": ("'{value}' is not a number: write it like 1.5 or 1,200.5",
+                        "「{value}」不是数字：请写成 1.5 或 1,200.5 这样的形式"),
+    "cell.number_range": ("'{value}' is outside the allowed range of {minimum} to {maximum}",
+                          "「{value}」超出允许的范围（{minimum} 至 {maximum}）"),
+    "cell.not_date": ("'{value}' is not a date: write it as YYYY-MM-DD, like 2025-03-01 "
+                      "(2025/3/1, 2025.3.1 and 2025年3月1日 are read too)",
+                      "「{value}」不是日期：请写成 2025-03-01 这样的形式（也可写 2025/3/1、2025.3.1 或 2025年3月1日）"),
+    "cell.date_order": ("'{value}' does not say whether the day or the month comes first: "
+                        "write the date as YYYY-MM-DD, like 2025-03-01",
+                        "「{value}」无法判断日和月的先后：请按年、月、日的顺序写成 2025-03-01 这样的形式"),
+    "cell.date_number": ("'{value}' is a number, not a date: format the cell as a date in Excel, or write it like 2025-03-01",
+                         "「{value}」是数字而不是日期：请在电子表格中把该单元格设为日期格式，或写成 2025-03-01 这样的形式"),
+    "cell.no_month": ("'{value}' is not a date: there is no month {month}", "「{value}」不是有效日期：没有 {month} 月"),
+    "cell.no_day": ("'{value}' is not a date: month {month} of {year} has {days} days",
+                    "「{value}」不是有效日期：{year} 年 {month} 月只有 {days} 天"),
+    "cell.year_range": ("'{value}' is in the year {year}: dates from {first} to {last} are accepted",
+                        "「{value}」的年份是 {year}：只接受 {first} 年至 {last} 年的日期"),
+    "cell.not_datetime": ("'{value}' is not a date and time: write it like 2025-03-01 14:30 or 2025-03-01 14:30:05",
+                          "「{value}」不是日期时间：请写成 2025-03-01 14:30 或 2025-03-01 14:30:05 这样的形式"),
+    "cell.no_time": ("'{value}' is not a time of day: hours go up to 23, minutes and seconds up to 59",
+                     "「{value}」不是有效的时间：小时最大为 23，分钟和秒最大为 59"),
+    "cell.not_yes_no": ("'{value}' is not yes or no: write yes or no (y/n, true/false, 1/0, 是/否 and √/× are read too)",
+                        "「{value}」不是“是/否”：请填写 是 或 否（也可填 对/错、√/× 或 1/0）"),
+    "cell.not_choice": ("'{value}' is not one of the allowed values: {allowed}", "「{value}」不是可选值之一：{allowed}"),
+    "cell.nul": ("'{value}' contains a NUL character, which cannot be stored: remove it",
+                 "「{value}」含有无法保存的空字符：请删除它"),
+    "cell.accepts.text": ("Text", "文本"),
+    "cell.accepts.text_limit": ("Text of at most {limit} characters", "文本，最多 {limit} 个字符"),
+    "cell.accepts.whole": ("A whole number from {minimum} to {maximum}", "{minimum} 至 {maximum} 之间的整数"),
+    "cell.accepts.decimal": ("A number from {minimum} to {maximum}, like 1.5", "{minimum} 至 {maximum} 之间的数字，例如 1.5"),
+    "cell.accepts.money": ("An amount in yuan from {minimum} to {maximum} with at most 2 decimals, like 12,000.00",
+                           "以元为单位的金额，{minimum} 至 {maximum} 元，最多两位小数，例如 12,000.00"),
+    "cell.accepts.date": ("A date, like 2025-03-01 (2025/3/1, 2025.3.1 and 2025年3月1日 are read too)",
+                          "日期，例如 2025-03-01（也可写 2025/3/1、2025.3.1 或 2025年3月1日）"),
+    "cell.accepts.datetime": ("A date and time, like 2025-03-01 14:30", "日期时间，例如 2025-03-01 14:30"),
+    "cell.accepts.yes_no": ("yes or no", "是 或 否"),
+    "cell.accepts.choice": ("One of: {allowed}", "以下之一：{allowed}"),
+    "cell.accepts.choices": ("One or more of, separated by commas: {allowed}", "以下一项或多项，用逗号分隔：{allowed}"),
+    "cell.accepts.ref": ("A {header} from {entity}, already in the store or in the same import",
+                         "{entity}中已有（或本次一并导入）的{header}"),
+    "cell.too_long": ("'{value}' is {length} characters long: at most {limit} fit",
+                      "「{value}」长度为 {length} 个字符：最多 {limit} 个"),
     # the paged grid's own words (AG Grid locale keys, under "grid.")
     "grid.page": ("Page", "第"),
     "grid.of": ("of", "/"),
@@ -1136,6 +1195,8 @@ _VOCABULARY_LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
     vocab.TitleLevel: {"staff": ("Staff", "员工"), "manager": ("Manager", "经理"), "director": ("Director", "总监"),
                        "executive": ("Executive", "高管")},
     vocab.ContractKind: {"new": ("New", "新签"), "renewal": ("Renewal", "续约"), "expansion": ("Expansion", "增购")},
+    vocab.EventPurpose: {"acquisition": ("Acquisition", "获客"), "promotion": ("Promotion", "推广"),
+                         "conversion": ("Conversion", "转化")},
 }
 
 for _enum, _labels in _VOCABULARY_LABELS.items():
@@ -1175,7 +1236,29 @@ class Phrase(str):
         return made
 
     def read(self, lang: str) -> str:
-        return t(self.key, lang, **self.values)
+        # A value that reads in either language itself (a nested Phrase, a list of labels) is read in
+        # ``lang`` too, so "not one of: 制造业、建筑业" lists the Chinese labels in Chinese.
+        return t(self.key, lang, **{name: value.read(lang) if isinstance(value, (Phrase, Either)) else value
+                                     for name, value in self.values.items()})
+
+
+class Either(str):
+    """A value of a message that differs by language (a list of labels): its English text as a str,
+    its Chinese text when the Phrase holding it is read in Chinese."""
+
+    en: str
+    zh: str
+
+    def __new__(cls, en: str, zh: str) -> Either:
+        made = super().__new__(cls, en)
+        made.en, made.zh = en, zh
+        return made
+
+    def read(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        return self.en, self.zh   # so a cached or copied message keeps both languages
 
 
 def say(message: object, lang: str = DEFAULT_LANGUAGE) -> str:

@@ -10,6 +10,8 @@ Command line (a scheduler or a script)::
 
     python -m ops_core.io import ENTITY FILE [--database-url URL]
     python -m ops_core.io export ENTITY FILE [--database-url URL] [--unmasked]
+    python -m ops_core.io copy --to URL [--database-url URL] [--replace]    # ops_core.store_copy
+    python -m ops_core.io backup FILE [--database-url URL]                   # ops_core.store_copy
 
 It applies the migrations first, acts as ``writes.LOCAL_ADMIN``, prints one summary line on success
 and exits with code 2 and clear lines (no traceback) on any problem.
@@ -517,12 +519,25 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--database-url", default=None, help="default: OPS_DATABASE_URL or the embedded SQLite file")
         if name == "export":
             sub.add_argument("--unmasked", action="store_true", help="write names, phones and e-mails in full")
+    text = "copy the whole store (every table, the audit log included) into an empty store of either engine"
+    sub = commands.add_parser("copy", help=text, description=text)
+    sub.add_argument("--to", required=True, metavar="URL", help="the target store, e.g. postgresql+psycopg://USER@HOST:5432/DB")
+    sub.add_argument("--database-url", default=None, help="the source; default: OPS_DATABASE_URL or the embedded SQLite file")
+    sub.add_argument("--replace", action="store_true", help="empty a target that has rows, in the copy's transaction")
+    text = "write a consistent copy of the running SQLite store to FILE (SQLite's online backup, WAL included)"
+    sub = commands.add_parser("backup", help=text, description=text)
+    sub.add_argument("file", type=Path)
+    sub.add_argument("--database-url", default=None, help="default: OPS_DATABASE_URL or the embedded SQLite file")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; 0 on success, 2 with one or more clear lines on stderr otherwise."""
     args = _parser().parse_args(argv)
+    if args.command in ("copy", "backup"):
+        from ops_core import store_copy
+
+        return store_copy.main(args)
 
     def body() -> int:
         entity_for(args.entity)

@@ -170,6 +170,14 @@ class EventKind(StrEnum):
     other = "other"
 
 
+class EventPurpose(StrEnum):
+    """What an event is for; an event may have several (stored comma-separated in events.purposes)."""
+
+    acquisition = "acquisition"
+    promotion = "promotion"
+    conversion = "conversion"
+
+
 class EventOrganisation(StrEnum):
     sponsored = "sponsored"
     joint = "joint"

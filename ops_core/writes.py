@@ -134,6 +134,10 @@ def _integer(raw: Any) -> int:
         number = decimal.Decimal(str(raw).strip().replace(",", ""))
     except decimal.InvalidOperation:
         raise ValueError(Phrase("problem.not_whole", value=_short(raw))) from None
+    if not number.is_finite():   # Infinity, NaN, sNaN: int() and comparisons would raise, not refuse
+        raise ValueError(Phrase("problem.not_whole", value=_short(raw)))
+    if number.adjusted() > 100:  # 1e10000000: int() would build ten million digits (minutes) to refuse it
+        raise ValueError(Phrase("problem.out_of_range", value=_short(raw)))
     if number != number.to_integral_value():
         raise ValueError(Phrase("problem.not_whole", value=_short(raw)))
     return int(number)

@@ -119,6 +119,19 @@ def test_bad_values_are_refused_naming_the_field(fresh_engine, field, raw, messa
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize(("raw", "message"), [
+    ("Infinity", "'Infinity' is not a whole number"),
+    ("sNaN", "'sNaN' is not a whole number"),
+    ("-inf", "'-inf' is not a whole number"),
+    ("1e10000000", "1e10000000 is out of range for this field"),   # refused at once, never expanded
+    ("9" * 5000, "9999999999999999999999999999999999999999… is out of range for this field"),
+], ids=["Infinity", "sNaN", "-inf", "huge-exponent", "5000-digits"])
+def test_numbers_no_int_column_can_hold_are_refused_not_crashed_on(raw, message):
+    with pytest.raises(ValueError) as caught:
+        writes.coerce(Customer.__table__.c.employees, raw)
+    assert str(caught.value) == message
+
+
 def test_missing_required_fields_are_all_named(fresh_engine):
     with pytest.raises(ValidationError) as caught:
         with transaction(fresh_engine) as s:

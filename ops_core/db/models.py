@@ -183,8 +183,12 @@ class Invoice(Versioned, Base):
 
 
 class Payment(Base):
+    """Money received against an invoice; ``reference`` (the receipt or bank transaction number) is the
+    payment's business key, so a payments file imported twice pays nothing twice."""
+
     __tablename__ = "payments"
     id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(64), unique=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     paid_on: Mapped[dt.date] = mapped_column(Date, index=True)
     amount_cents: Mapped[int] = money()
