@@ -26,7 +26,8 @@ from ops_core.db.engine import check_connection, check_files, make_engine, trans
 from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
-from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, t
+from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, say, t
+from ops_core.readers import UPLOAD_SUFFIXES, FileProblem
 from ops_core.vocab import Role, values
 
 LANG_KEEP_KEY = "ops_lang_keep"  # the language to keep over st.switch_page (see sidebar)
@@ -585,7 +586,7 @@ def file_upload(label: str, key: str) -> Any:
 {scope} [data-testid=stFileUploaderDropzoneInstructions] span::after {{content: "{tr('upload.limit', megabytes=limit)}";
   font-size: 0.875rem}}
 </style>""")
-    return st.file_uploader(label, type=["csv", "xlsx"], key=key)
+    return st.file_uploader(label, type=[suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES], key=key)
 
 
 def import_upload(store: Engine, entity: str, upload: Any) -> None:
@@ -593,7 +594,8 @@ def import_upload(store: Engine, entity: str, upload: Any) -> None:
     from ops_core import io
 
     try:
-        raw = io.read_table_file(upload.getvalue(), upload.name)
+        upload.seek(0)  # read from the start, on every rerun
+        raw = io.read_table_file(upload, upload.name)
         report = io.import_rows(store, acting_user(), entity, raw, upload.name)
     except OpsError as exc:
         show_error(exc)
@@ -614,7 +616,12 @@ def money(cents: float) -> str:
 
 
 def show_error(exc: OpsError) -> None:
-    st.error(exc.message(language()) if isinstance(exc, (Refused, ValidationError)) else str(exc))
+    if isinstance(exc, (Refused, ValidationError)):
+        st.error(exc.message(language()))
+    elif isinstance(exc, FileProblem):
+        st.error(say(exc.message, language()))
+    else:
+        st.error(str(exc))
 
 
 FLASH_KEY = "ops_flash"  # a message that outlives the rerun after a write

@@ -11,6 +11,7 @@ Templates (``template_bytes``) are the same file with one example row and every 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from ops_core import cells, exports, fileschema, present
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.fileschema import SCHEMAS, FileSchema, Kind
+from ops_core.i18n import t
 
 _MASKERS: Mapping[str, Callable[[Any], Any]] = {
     fileschema.NAME: exports.mask_name, fileschema.PHONE: exports.mask_phone, fileschema.EMAIL: exports.mask_email,
@@ -151,3 +153,156 @@ def file_bytes(df: pd.DataFrame, entity: str, lang: str, fmt: str, *, notes: lis
             raise UsageError(str(exc)) from None
     raise UsageError(f"cannot write a '{fmt}' file: use csv or xlsx")
 
+
+
+# --- templates ------------------------------------------------------------------------------------
+
+# One example row per entity, as stored (cents, codes); text differs by language where a person
+# would write it differently. The keys agree across entities (the contract's customer is the
+# customer's example), so the templates filled in as given import in load order.
+_EXAMPLES: dict[str, dict[str, Any]] = {
+    "customers": {"code": "C2025001", "name": ("East Precision Manufacturing Co., Ltd.", "华东精密制造有限公司"),
+                  "industry": "manufacturing", "region": "east_china", "employees": 1200, "size_band": "large",
+                  "partnership_level": "gold", "demand_type": "configured", "fortune500": False, "listed": True,
+                  "high_valuation": False, "reference_case": False, "competitor_price_cut": False,
+                  "csm": ("Fang Wang", "王芳"), "created_on": dt.date(2025, 3, 1)},
+    "contacts": {"customer": "C2025001", "name": ("Wei Zhang", "张伟"), "email": "zhang.wei@example.com",
+                 "phone": "13812341234", "title": ("Production director", "生产总监"), "role": "boss", "is_key": True,
+                 "start_date": dt.date(2025, 3, 1), "end_date": None},
+    "contracts": {"code": "HT-2025-001", "customer": "C2025001", "kind": "new", "product_line": "MES",
+                  "signed_on": dt.date(2025, 3, 15), "start_date": dt.date(2025, 4, 1), "end_date": dt.date(2026, 3, 31),
+                  "amount": 8_680_000, "delivery_cost": 1_200_000, "service_cost": 500_000, "renewal_of": None},
+    "invoices": {"number": "FP-2025-0001", "contract": "HT-2025-001", "customer": "C2025001",
+                 "issued_on": dt.date(2025, 4, 1), "due_on": dt.date(2025, 5, 1), "amount": 4_340_000},
+    "payments": {"reference": "R2025-000001", "invoice": "FP-2025-0001", "paid_on": dt.date(2025, 4, 20),
+                 "amount": 4_340_000},
+    "usage": {"customer": "C2025001", "day": dt.date(2025, 4, 2), "active_users": 35, "sessions": 80,
+              "page_views": 1240, "unique_visitors": 38, "feature_events": 210},
+    "feedback": {"customer": "C2025001", "received_at": dt.datetime(2025, 4, 3, 10, 30), "channel": "wechat",
+                 "product_area": "reports", "text": ("The monthly report takes a minute to open.", "月报打开要一分钟。"),
+                 "severity": "medium", "importance": "important"},
+    "events": {"name": ("Smart Manufacturing Expo 2025", "2025 智能制造展"), "start_date": dt.date(2025, 4, 10),
+               "end_date": dt.date(2025, 4, 12), "format": "offline", "kind": "exhibition", "organisation": "sponsored",
+               "location": ("Shanghai", "上海"), "purposes": "acquisition,conversion", "budget": 20_000_000,
+               "goal_leads": 100, "goal_effective_leads": 40, "goal_opportunities": 12, "goal_conversions": 3,
+               "goal_revenue": 150_000_000},
+    "event_costs": {"event": ("Smart Manufacturing Expo 2025", "2025 智能制造展"), "event_start": dt.date(2025, 4, 10),
+                    "category": "venue", "note": ("Booth", "展位"), "amount": 5_000_000},
+    "leads": {"company": ("Shanghai Machinery Co., Ltd.", "上海某机械有限公司"), "contact_name": ("Na Li", "李娜"),
+              "phone": "13900001111", "email": "li.na@example.com", "title_level": "manager", "industry": "manufacturing",
+              "company_size": 800, "budget_confirmed": True, "created_at": dt.datetime(2025, 4, 11, 9, 0),
+              "opportunity_at": dt.datetime(2025, 5, 6, 14, 0), "opportunity_amount": 12_000_000, "won_at": None,
+              "won_amount": None, "customer": None},
+    "lead_touches": {"lead_company": ("Shanghai Machinery Co., Ltd.", "上海某机械有限公司"), "lead_contact": ("Na Li", "李娜"),
+                     "event": ("Smart Manufacturing Expo 2025", "2025 智能制造展"), "event_start": dt.date(2025, 4, 10),
+                     "touched_at": dt.datetime(2025, 4, 11, 9, 0)},
+}
+
+
+def example_frame(entity: str, lang: str) -> pd.DataFrame:
+    """The template's example row, as the file writes it (headers, yuan and labels in ``lang``)."""
+    schema = schema_for(entity)
+    example = _EXAMPLES[entity]
+    row = {f.name: _in_language(example.get(f.name), lang) for f in schema.fields}
+    stored = pd.DataFrame([row], columns=[f.name for f in schema.fields], dtype=object)
+    return file_frame(stored, entity, lang, masked=False)
+
+
+def _in_language(value: Any, lang: str) -> Any:
+    if isinstance(value, tuple):
+        return value[1] if lang == "zh" else value[0]
+    return value
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+
+
+def field_rows(entity: str, lang: str) -> list[dict[str, str]]:
+    """Each field described for a person: header, required, kind, allowed values, when empty, help."""
+    schema = schema_for(entity)
+    rows = []
+    for field in schema.fields:
+        if field.ref in fileschema.LOOKUPS:
+            lookup = fileschema.LOOKUPS[field.ref]
+            kind = t("template.kind.lookup", lang, entity=lookup.zh if lang == "zh" else lookup.en)
+        elif field.ref is not None:
+            target = SCHEMAS[field.ref]
+            kind = t("template.kind.ref", lang, field=target.field(field.ref_field or "").header(lang),
+                     entity=target.title(lang))
+        else:
+            kind = t(f"template.kind.{field.kind.value}", lang)
+        if field.vocabulary is not None:
+            allowed = ("、" if lang == "zh" else ", ").join(_labels(field, lang).values())
+        elif field.kind in (Kind.whole, Kind.decimal, Kind.money) and field.maximum is not None:
+            allowed = t("template.range", lang, minimum=_number(field.minimum or 0), maximum=_number(field.maximum))
+        elif field.kind in (Kind.text, Kind.ref) and field.maximum is not None:
+            allowed = t("template.length", lang, maximum=_number(field.maximum))
+        else:
+            allowed = ""
+        rows.append({
+            "header": field.header(lang),
+            "required": t("template.required" if field.required else "template.optional", lang),
+            "kind": kind, "allowed": allowed, "default": "" if field.required else describe_default(field, lang),
+            "help": field.help(lang),
+        })
+    return rows
+
+
+def describe_default(field: fileschema.Field, lang: str) -> str:
+    """What an empty cell of an optional field becomes, in words of ``lang``."""
+    default = field.default
+    if isinstance(default, (fileschema.Derivation, fileschema.FromRef)):
+        return default.describe(lang)
+    if default is None:
+        return t("template.blank", lang)
+    if default == "" and field.kind is Kind.choices:
+        return t("template.none", lang)
+    cell = _cells(field, pd.Series([default], dtype=object), lang).iloc[0]
+    return str(cell)
+
+
+def template_notes(entity: str, lang: str) -> list[str]:
+    """The '# ' note rows of a CSV template: what the file is, then one line per field."""
+    schema = schema_for(entity)
+    notes = [t("template.note.title", lang, entity=schema.title(lang))]
+    sep = "；" if lang == "zh" else "; "
+    for field, row in zip(schema.fields, field_rows(entity, lang), strict=True):
+        if field.vocabulary is not None:
+            kind = t("template.one_of" if field.kind is Kind.choice else "template.some_of", lang, values=row["allowed"])
+        else:
+            kind = f"{row['kind']}{sep}{row['allowed']}" if row["allowed"] else row["kind"]
+        key = "template.note.required" if field.required else "template.note.optional"
+        notes.append(t(key, lang, header=row["header"], kind=kind, default=row["default"], help=row["help"]))
+    return notes
+
+
+def template_bytes(entity: str, lang: str, fmt: str) -> bytes:
+    """A template to fill in: CSV with '# ' notes describing each field before the header and one example
+    row; or .xlsx with the header and the example on the first sheet and a second sheet describing the
+    fields ("Fields" / "字段说明")."""
+    example = example_frame(entity, lang)
+    if fmt == "csv":
+        return file_bytes(example, entity, lang, "csv", notes=template_notes(entity, lang))
+    if fmt != "xlsx":
+        raise UsageError(f"cannot write a '{fmt}' file: use csv or xlsx")
+    from openpyxl import load_workbook
+    from openpyxl.styles import Alignment, Font
+
+    workbook = load_workbook(io.BytesIO(file_bytes(example, entity, lang, "xlsx")))
+    sheet = workbook.create_sheet(t("template.fields", lang))
+    columns = ("header", "required", "kind", "allowed", "default", "help")
+    sheet.append([t(f"template.col.{c}", lang) for c in columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in field_rows(entity, lang):
+        sheet.append([exports.neutralise(row[c]) for c in columns])
+    for letter, width in zip("ABCDEF", (22, 10, 28, 40, 24, 60), strict=True):
+        sheet.column_dimensions[letter].width = width
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.data_type = "s"
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -4,12 +4,14 @@ An import is all or nothing: every row is validated by the write path (``writes.
 references are checked inside the file and against the store, and only when no problem is left are
 all rows written in one transaction with one audit row. Row numbers in problems are the rows a
 person sees in the file: with no note rows, the header is row 1 and the first data row is row 2
-(leading ``# `` note rows, as our own exports may carry, are counted too).
+(leading ``# `` note rows, as our own exports may carry, are counted too). Files are read by
+``ops_core.readers``: CSV in UTF-8, GB18030/GBK or UTF-16 with comma, semicolon or tab, or .xlsx.
 
 Command line (a scheduler or a script)::
 
     python -m ops_core.io import ENTITY FILE [--database-url URL]
     python -m ops_core.io export ENTITY FILE [--database-url URL] [--unmasked]
+    python -m ops_core.io template ENTITY FILE [--lang zh|en]
     python -m ops_core.io copy --to URL [--database-url URL] [--replace]    # ops_core.store_copy
     python -m ops_core.io backup FILE [--database-url URL]                   # ops_core.store_copy
 
@@ -19,17 +21,15 @@ and exits with code 2 and clear lines (no traceback) on any problem.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import importlib
-import io
 import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 from sqlalchemy import (
@@ -60,9 +60,9 @@ from ops_core.exports import (
     mask_frame,
     to_csv_bytes,
     to_excel_bytes,
-    unneutralise,
 )
-from ops_core.i18n import Phrase, say
+from ops_core.i18n import LANGUAGES, Phrase, say
+from ops_core.readers import open_table
 
 # --- what can be imported and exported ---------------------------------------------------------
 
@@ -146,6 +146,12 @@ def write_export(df: pd.DataFrame, path: str | os.PathLike[str], *, notes: Seque
             raise UsageError(str(exc)) from None
     else:
         raise UsageError(f"cannot write '{target.name}': use a .csv or .xlsx file name")
+    return save_file(data, target)
+
+
+def save_file(data: bytes, path: str | os.PathLike[str]) -> Path:
+    """Write ``data`` to ``path`` atomically: a reader never sees half a file."""
+    target = Path(path)
     if not target.parent.is_dir():
         raise UsageError(f"cannot write '{target}': the folder {target.parent} does not exist")
     # Written beside the target and renamed, so a reader never sees half a file.
@@ -172,78 +178,16 @@ class RawTable:
     rows: tuple[tuple[int, tuple[Any, ...]], ...]
 
 
-def read_table_file(data: bytes, filename: str) -> RawTable:
-    """Parse CSV (UTF-8, with or without BOM) or .xlsx bytes; UsageError with the reason when unreadable.
-
-    Leading rows whose first cell starts with ``#`` are notes and skipped; blank rows are skipped but
-    counted, so row numbers match what a spreadsheet shows.
-    """
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".csv":
-        records = _csv_records(data, filename)
-    elif suffix == ".xlsx":
-        records = _xlsx_records(data, filename)
-    else:
-        raise UsageError(f"cannot read '{filename}': use a .csv or .xlsx file")
-    header: tuple[str, ...] | None = None
-    header_row = 0
-    rows: list[tuple[int, tuple[Any, ...]]] = []
-    for number, record in records:
-        cells = tuple(unneutralise(cell) for cell in record)
-        if all(_blank(cell) for cell in cells):
-            continue
-        if header is None:
-            if isinstance(cells[0], str) and cells[0].lstrip().startswith("#"):
-                continue
-            header = tuple("" if cell is None else str(cell).strip() for cell in cells)
-            while header and header[-1] == "":
-                header = header[:-1]
-            header_row = number
-            continue
-        rows.append((number, cells))
-    if header is None:
-        raise UsageError(f"cannot read '{filename}': it has no header row")
-    return RawTable(header, header_row, tuple(rows))
+def read_table_file(source: bytes | str | os.PathLike[str] | BinaryIO, filename: str, *,
+                    sheet: str | None = None) -> RawTable:
+    """Every row of a CSV (any common encoding and delimiter) or .xlsx file, read by ``readers.open_table``;
+    FileProblem (a UsageError) with the reason when unreadable or over the size limit."""
+    with open_table(source, filename, sheet=sheet) as table:
+        return RawTable(table.header, table.header_row, tuple(table.rows))
 
 
 def _blank(cell: Any) -> bool:
     return cell is None or (isinstance(cell, str) and cell.strip() == "")
-
-
-def _csv_records(data: bytes, filename: str) -> Iterator[tuple[int, list[Any]]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"cannot read '{filename}': it is not UTF-8 text (byte {exc.start}); "
-                         "in Excel save it as 'CSV UTF-8'") from None
-    if "\x00" in text:
-        raise UsageError(f"cannot read '{filename}': it contains NUL bytes, so it is not a text file")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    number = 0
-    try:
-        for record in reader:
-            number += 1
-            yield number, record
-    except csv.Error as exc:
-        raise UsageError(f"cannot read '{filename}' at row {number + 1}: {exc}") from None
-
-
-def _xlsx_records(data: bytes, filename: str) -> Iterator[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook
-
-    # A damaged workbook fails in many ways (zip, XML, openpyxl's own checks): all mean "unreadable".
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:
-        raise UsageError(f"cannot read '{filename}': it is not an Excel .xlsx workbook ({type(exc).__name__})") from None
-    try:
-        rows = list(workbook.worksheets[0].iter_rows(min_row=1, values_only=True))
-    except Exception as exc:
-        raise UsageError(f"cannot read '{filename}': its first sheet is damaged ({type(exc).__name__})") from None
-    finally:
-        workbook.close()
-    for number, record in enumerate(rows, start=1):
-        yield number, list(record)
 
 
 # --- import ------------------------------------------------------------------------------------
@@ -496,13 +440,7 @@ def import_entity(engine: Engine, actor: writes.Actor, entity: str, path: str | 
     spec = entity_for(entity)
     writes.check_write(actor, spec.table_name, "import")
     source = Path(path)
-    try:
-        data = source.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"file not found: {source}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read '{source}': {exc.strerror or exc}") from None
-    return import_rows(engine, actor, spec.name, read_table_file(data, source.name), source.name)
+    return import_rows(engine, actor, spec.name, read_table_file(source, source.name), source.name)
 
 
 # --- command line ------------------------------------------------------------------------------
@@ -519,6 +457,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--database-url", default=None, help="default: OPS_DATABASE_URL or the embedded SQLite file")
         if name == "export":
             sub.add_argument("--unmasked", action="store_true", help="write names, phones and e-mails in full")
+    text = "write a .csv or .xlsx template of an entity's file: headers, each field described, one example row"
+    sub = commands.add_parser("template", help=text, description=text)
+    sub.add_argument("entity", help=f"one of: {', '.join(ENTITIES)}")
+    sub.add_argument("file", type=Path)
+    sub.add_argument("--lang", choices=("en", "zh"), default="en", help="the language of the headers and notes")
     text = "copy the whole store (every table, the audit log included) into an empty store of either engine"
     sub = commands.add_parser("copy", help=text, description=text)
     sub.add_argument("--to", required=True, metavar="URL", help="the target store, e.g. postgresql+psycopg://USER@HOST:5432/DB")
@@ -541,6 +484,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body() -> int:
         entity_for(args.entity)
+        if args.command == "template":
+            return _template(args.entity, args.file, args.lang)
         if args.command == "import" and not args.file.is_file():
             reason = "is a folder, not a file" if args.file.is_dir() else "not found"
             raise UsageError(f"file {reason}: {args.file}")
@@ -562,6 +507,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     return cli.run(body, args.file)
+
+
+def _template(entity: str, path: Path, lang: str) -> int:
+    """Write the template of ``entity``'s file (needs no store)."""
+    from ops_core import entity_files
+
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "xlsx"):
+        raise UsageError(f"cannot write '{path.name}': use a .csv or .xlsx file name")
+    target = save_file(entity_files.template_bytes(entity, lang, fmt), path)
+    print(f"wrote the {entity} template ({LANGUAGES[lang]}) to {target}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from ops_core import entity_files, writes
+from ops_core import cells, entity_files, fileschema, readers, writes
 from ops_core.db.engine import transaction
 from ops_core.errors import UsageError
 from tests.factories import make_csm, make_customer
 
+ROOT = Path(__file__).resolve().parents[1]
 D = dt.date
 T = dt.datetime
 
@@ -226,3 +230,107 @@ def test_an_unknown_entity_or_format_is_named():
         entity_files.schema_for("orders")
     with pytest.raises(UsageError, match="cannot write a 'json' file: use csv or xlsx"):
         entity_files.file_bytes(pd.DataFrame(), "customers", "en", "json")
+
+
+# --- templates ------------------------------------------------------------------------------------
+
+ENTITIES = list(EXPECTED)
+
+
+def test_the_chinese_csv_template_of_contracts_reads_as_written():
+    text = entity_files.template_bytes("contracts", "zh", "csv").decode("utf-8-sig").splitlines()
+    money = "金额（元），最多两位小数（12000、12,000.00、¥12,000）；0 至 10,000,000,000"
+    assert text == [
+        "# 合同文件模板：表头下每行一条记录。以 # 开头的行是说明，导入时会跳过；导入前请删除示例行。",
+        "# 合同编号：必填；文本；最多 32 个字符。合同编号；在所有文件中用它识别合同。",
+        "# 客户编号：必填；客户文件中的客户编号；最多 32 个字符。签约客户的客户编号。",
+        "# 合同类型：选填；可选值：新签、续约、增购；留空时：填写了续约的原合同时为续约，否则为新签。"
+        "新签、续约或增购；留空时，填写了原合同的为续约，否则为新签。",
+        "# 产品线：选填；可选值：MES、EAM、SCM、QMS、物联网；留空时：MES。所售产品线；留空为 MES。",
+        "# 签约日期：选填；日期（2025-03-01、2025/3/1、2025年3月1日）；留空时：开始日期。合同签订日期；留空时取开始日期。",
+        "# 开始日期：必填；日期（2025-03-01、2025/3/1、2025年3月1日）。合同覆盖的第一天。",
+        "# 结束日期：必填；日期（2025-03-01、2025/3/1、2025年3月1日）。合同覆盖的最后一天。",
+        f'"# 合同金额(元)：必填；{money}。合同整个期限的金额，以元为单位（如 86,800.00）。"',
+        f'"# 交付成本(元)：选填；{money}；留空时：0.00。交付该合同的成本，以元为单位；留空为 0。"',
+        f'"# 服务成本(元)：选填；{money}；留空时：0.00。该合同的服务成本，以元为单位；留空为 0。"',
+        "# 续约原合同：选填；合同文件中的合同编号；最多 32 个字符；留空时：保持为空。本合同续约的原合同编号；原合同可在同一文件中。",
+        "合同编号,客户编号,合同类型,产品线,签约日期,开始日期,结束日期,合同金额(元),交付成本(元),服务成本(元),续约原合同",
+        "HT-2025-001,C2025001,新签,MES,2025-03-15,2025-04-01,2026-03-31,86800.00,12000.00,5000.00,",
+    ]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_a_csv_template_is_notes_then_the_export_headers_and_an_example_every_cell_reads_back(entity, lang):
+    with readers.open_table(entity_files.template_bytes(entity, lang, "csv"), "t.csv") as table:
+        header, header_row, rows = table.header, table.header_row, list(table.rows)
+    schema = entity_files.schema_for(entity)
+    assert list(header) == EXPECTED[entity][lang][0]
+    assert header_row == len(schema.fields) + 2  # a title note and one note per field come first
+    [(_, cells_of_row)] = rows
+    example = entity_files._EXAMPLES[entity]
+    for field, cell in zip(schema.fields, cells_of_row, strict=True):
+        expected = entity_files._in_language(example.get(field.name), lang)
+        if field.kind is fileschema.Kind.ref and expected is not None and not isinstance(expected, dt.date):
+            expected = cells.normalise(expected)
+        assert cells.read_cell(field, cell) == expected, field.name
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("entity", ENTITIES)
+def test_an_excel_template_has_the_data_sheet_and_a_sheet_describing_each_field(entity, lang):
+    book = load_workbook(io.BytesIO(entity_files.template_bytes(entity, lang, "xlsx")))
+    schema = entity_files.schema_for(entity)
+    assert book.sheetnames == [schema.title(lang), "字段说明" if lang == "zh" else "Fields"]
+    data, fields = book.worksheets
+    assert [c.value for c in data[1]] == EXPECTED[entity][lang][0]
+    assert data.max_row == 2
+    rows = [[c.value for c in row] for row in fields.iter_rows()]
+    assert rows[0] == (["列名", "是否必填", "类型", "允许的值", "留空时", "说明"] if lang == "zh"
+                       else ["Column", "Required", "Kind", "Allowed values", "When empty", "Help"])
+    assert [r[0] for r in rows[1:]] == EXPECTED[entity][lang][0]
+
+
+def test_the_fields_sheet_says_what_each_field_takes():
+    book = load_workbook(io.BytesIO(entity_files.template_bytes("customers", "zh", "xlsx")))
+    rows = {r[0]: r for r in ([c.value or "" for c in row] for row in book.worksheets[1].iter_rows(min_row=2))}
+    assert rows["合作级别"] == ["合作级别", "选填", "允许的值之一", "普通、银牌、金牌、战略", "普通", "留空为普通。"]
+    assert rows["员工人数"] == ["员工人数", "必填", "整数", "0 至 10,000,000", "", "客户的员工人数，整数。"]
+    assert rows["规模档"][4] == "按员工人数推算"
+    assert rows["客户成功经理"][1:5] == ["选填", "客户成功经理名单中的名称", "最多 128 个字符", "保持为空"]
+    book = load_workbook(io.BytesIO(entity_files.template_bytes("invoices", "en", "xlsx")))
+    rows = {r[0]: r for r in ([c.value or "" for c in row] for row in book.worksheets[1].iter_rows(min_row=2))}
+    assert rows["Customer code"][1:5] == ["optional", "Customer code from the Customers file", "at most 32 characters",
+                                         "the contract's customer"]
+    amount = book.worksheets[0].cell(row=2, column=6)
+    assert (amount.value, amount.number_format) == (43400, "#,##0.00")  # 4,340,000 cents
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ops_core.io", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_the_template_command_writes_the_file_in_the_chosen_language(tmp_path):
+    target = tmp_path / "合同模板.xlsx"
+    done = _cli("template", "contracts", str(target), "--lang", "zh")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == f"wrote the contracts template (简体中文) to {target}\n"
+    assert load_workbook(target).sheetnames == ["合同", "字段说明"]
+    done = _cli("template", "payments", str(tmp_path / "payments.csv"))
+    assert done.returncode == 0
+    assert (tmp_path / "payments.csv").read_text("utf-8-sig").splitlines()[-2:] == [
+        "Receipt number,Invoice number,Paid on,Amount (yuan)", "R2025-000001,FP-2025-0001,2025-04-20,43400.00"]
+
+
+def test_the_template_command_names_a_bad_file_or_entity(tmp_path):
+    done = _cli("template", "contracts", str(tmp_path / "t.json"))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "error: cannot write 't.json': use a .csv or .xlsx file name\n"
+    done = _cli("template", "orders", str(tmp_path / "t.csv"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: unknown entity 'orders'; known: customers, contacts,")
+    done = _cli("template", "usage", str(tmp_path / "missing" / "t.csv"))
+    missing = tmp_path / "missing"
+    assert done.stderr == f"error: cannot write '{missing / 't.csv'}': the folder {missing} does not exist\n"
+    assert not (tmp_path / "t.csv").exists()

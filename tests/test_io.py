@@ -230,6 +230,18 @@ def test_a_csv_with_or_without_bom_and_missing_ids_is_imported(fresh_engine, tmp
         assert export_entity(conn, "customers")[["id", "name"]].values.tolist() == [[1, "中文客户"], [2, "中文客户"]]
 
 
+@pytest.mark.parametrize(("encoding", "delimiter"), [("gbk", ";"), ("utf-16", "\t")])
+def test_a_gbk_or_utf16_file_with_semicolons_or_tabs_is_imported(fresh_engine, tmp_path, encoding, delimiter):
+    """As Chinese Excel saves CSV (GBK) and "Unicode text" (UTF-16 with tabs)."""
+    header = CUSTOMER_HEADER.removeprefix("id,").replace(",", delimiter)
+    row = delimiter.join(["C001", "中文客户", "retail", "south_china", "micro", "8", "silver", "configured", "2024-01-01"])
+    path = tmp_path / "c.csv"
+    path.write_bytes(f"{header}\r\n{row}\r\n".encode(encoding))
+    assert import_entity(fresh_engine, writes.LOCAL_ADMIN, "customers", path).ok
+    with fresh_engine.connect() as conn:
+        assert export_entity(conn, "customers")[["code", "name"]].values.tolist() == [["C001", "中文客户"]]
+
+
 @pytest.mark.parametrize(("header", "expected"), [
     pytest.param(CUSTOMER_HEADER + ",shoe_size", [(1, "shoe_size", "is not a column of customers")],
                  id="unknown-column"),
@@ -254,10 +266,13 @@ def test_a_viewer_may_not_import(fresh_engine, tmp_path):
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
-    pytest.param("customers.csv", "客户".encode("gbk"), "not UTF-8", id="not-utf8"),
-    pytest.param("customers.xlsx", b"PK not really a workbook", "not an Excel .xlsx workbook", id="bad-xlsx"),
-    pytest.param("customers.txt", b"id\n1\n", "use a .csv or .xlsx file", id="wrong-extension"),
-    pytest.param("customers.csv", b"", "no header row", id="empty"),
+    pytest.param("customers.csv", b"id\x00,code\n", "is not a text file", id="not-text"),
+    pytest.param("customers.xlsx", b"PK not really a workbook", "as an Excel .xlsx workbook: it is damaged",
+                 id="bad-xlsx"),
+    pytest.param("customers.pdf", b"id\n1\n", r"use a CSV file \(.csv, .tsv, .txt\) or an Excel workbook",
+                 id="wrong-extension"),
+    pytest.param("customers.csv", b"", "is empty", id="empty"),
+    pytest.param("customers.csv", b"\n \n", "has no header row", id="blank-lines"),
 ])
 def test_an_unreadable_file_is_a_clear_usage_error(fresh_engine, tmp_path, name, content, message):
     (tmp_path / name).write_bytes(content)
