@@ -61,6 +61,36 @@ TEXT: dict[str, tuple[str, str]] = {
     "demo.step.monthly_usage_roll-up": ("monthly usage roll-up", "汇总每月使用数据"),
     "demo.step.done": ("done", "完成"),
     "store.first_start_done": ("Demo company ready.", "演示公司已生成。"),
+    # the first start of an empty store, and removing the demo company (cockpit/start.py)
+    "start.title": ("Welcome to Ops Cockpit", "欢迎使用运营驾驶舱"),
+    "start.body": ("This store is empty. How would you like to begin?", "数据库还是空的。您想如何开始？"),
+    "start.demo": ("Explore a demo company", "浏览演示公司"),
+    "start.demo.help": ("Builds a realistic company ({customers:,} customers, {years} years of history) so that you can "
+                        "try every page at once; an admin can remove it later on the data page.",
+                        "生成一家逼真的公司（{customers:,} 家客户，{years} 年历史数据），马上体验每个页面；"
+                        "管理员之后可以在数据页面将其删除。"),
+    "start.empty": ("Start empty and import my data", "从空白开始，导入我的数据"),
+    "start.empty.help": ("Opens the data page's import tab; the pages fill as your files come in.",
+                         "打开数据页面的导入标签页；导入文件后，各页面随之显示您的数据。"),
+    "start.bad_env": ("OPS_START={value} is not understood (use ask, demo or empty), so the choice is offered.",
+                      "无法识别 OPS_START={value}（可用 ask、demo 或 empty），因此请您选择。"),
+    "data.import.order": ("Import in this order, so that each file finds the rows it refers to: {entities}.",
+                          "请按以下顺序导入，使每个文件都能找到它所引用的数据：{entities}。"),
+    "data.demo.title": ("Demo company", "演示公司"),
+    "data.demo.present": ("This store holds the demo company ({customers:,} customers, built on {built}). Removing it "
+                          "keeps your own rows.",
+                          "数据库中有演示公司（{customers:,} 家客户，生成于 {built}）。删除它不会影响您自己的数据。"),
+    "data.demo.remove": ("Remove the demo company…", "删除演示公司…"),
+    "data.demo.confirm": ("This deletes the demo company in one step: {rows}. Users, settings, presets, targets, the "
+                          "audit log and your own rows stay. It cannot be undone.",
+                          "此操作将一次性删除演示公司：{rows}。用户、设置、方案、目标、审计日志和您自己的数据都会保留。"
+                          "删除后无法恢复。"),
+    "data.demo.item": ("{table} {rows:,}", "{table} {rows:,} 行"),
+    "data.demo.yes": ("Yes, remove the demo company", "确认删除演示公司"),
+    "data.demo.cancel": ("Cancel", "取消"),
+    "data.demo.removed": ("The demo company was removed: {rows:,} rows.", "演示公司已删除：共 {rows:,} 行。"),
+    "f.sla.none": ("No feedback item in this range yet: nothing to measure.", "此范围内还没有反馈：暂无可统计的数据。"),
+    "data.demo.admin_only": ("Only an admin can remove the demo company.", "只有管理员可以删除演示公司。"),
     # home
     "home.title": ("Ops Cockpit", "运营驾驶舱"),
     "home.caption": ("Core business indicators of {company} at {as_of}, for {filters}.",
