@@ -3,7 +3,8 @@
 Start with ``streamlit run app.py``. The navigation comes first, before anything slow: a freshly
 started server runs its first visit in Streamlit's old pages-directory mode (every file of
 ``pages/`` listed by its file name) until ``st.navigation`` is called, so it is called before the
-store is opened, migrated or filled with the demo company. Streamlit's own sidebar listing is off
+store is opened, migrated or filled with the demo company. The first start of an empty store offers
+the demo company or an empty start (``OPS_START``, cockpit/start.py). Streamlit's own sidebar listing is off
 (``client.showSidebarNavigation`` in ``.streamlit/config.toml``, which also hides that old-mode
 listing); the sidebar draws the product's pages by their titles itself. If the store cannot be
 reached every address shows a clear page with the URL (password hidden) and a retry button.
@@ -39,8 +40,13 @@ st.session_state[ui.CURRENT_PAGE_KEY] = page.url_path
 try:
     with st.spinner(frame.tr("store.opening")):  # connect and bring the schema up to date
         store = ui.engine()
-    ui.ensure_demo_company(store)
+    from cockpit import start
+
+    ready = start.ready(store)  # an empty store's first start: the demo company (OPS_START=demo) or the choice
     ui.sidebar(store)
-    page.run()
+    if ready:
+        page.run()
+    else:
+        start.choice(store)
 except ui.STORE_ERRORS as exc:  # the database cannot be reached, or went away while a page was drawing
     ui.store_down_page(exc)

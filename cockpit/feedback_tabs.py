@@ -318,6 +318,9 @@ def show_sla(ctx: Queue) -> None:
     for section in ("time", "met"):
         st.markdown(f"**{ui.tr(f'f.sla.{section}')}**")
         part = summary[summary["section"] == section].drop(columns="section").dropna(axis=1, how="all")
+        if part.empty:  # no finished or open item yet (an empty store): nothing to measure
+            st.info(ui.tr("f.sla.none"))
+            continue
         ui.table(part.assign(group=[sla_group(b, g) for b, g in zip(part["by"], part["group"], strict=True)])
                  .round({c: 1 for c in part.columns if c.endswith("_h")}))
     ages = fb.backlog_ages(ctx.timers)

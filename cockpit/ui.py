@@ -27,9 +27,10 @@ from ops_core.db.schema import upgrade
 from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, say, t
-from ops_core.readers import FileProblem
+from ops_core.readers import UPLOAD_SUFFIXES, FileProblem
 from ops_core.vocab import Role, values
 
+LANG_KEEP_KEY = "ops_lang_keep"  # the language to keep over st.switch_page (see sidebar)
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
 STORE_CHECKED_KEY = "ops_store_checked"
 DEMO_CHECKED_KEY = "ops_demo_checked"
@@ -112,32 +113,6 @@ def demo_step(message: str, lang: str) -> str:
     return ""
 
 
-def ensure_demo_company(store: Engine) -> None:
-    """First start on an empty store: fill it with the demo company, with a progress bar.
-    Asked once per session, so reruns (slider moves) do not query the store for it."""
-    if st.session_state.get(DEMO_CHECKED_KEY):
-        return
-    with store.connect() as conn:
-        if overview.has_customers(conn):
-            st.session_state[DEMO_CHECKED_KEY] = True
-            return
-    from ops_core import demo
-
-    lang = language()
-    customers = int(os.environ.get("OPS_DEMO_CUSTOMERS", config.setting_default("demo.customers")))
-    years = int(os.environ.get("OPS_DEMO_YEARS", config.setting_default("demo.years")))
-    bar = st.progress(0.0, text=t("store.first_start", lang, customers=customers, years=years))
-
-    def report(fraction: float, message: str) -> None:
-        bar.progress(min(max(fraction, 0.0), 1.0),
-                     text=f"{t('store.first_start', lang, customers=customers, years=years)} {demo_step(message, lang)}")
-
-    demo.generate(store, customers=customers, years=years, seed=int(config.setting_default("demo.seed")), progress=report)
-    bar.empty()
-    clear_caches()
-    st.toast(t("store.first_start_done", lang))
-
-
 # --- language and filters ----------------------------------------------------------------------
 
 
@@ -202,6 +177,8 @@ def sidebar(store: Engine) -> Filters:
     elif "from" in params and Filters.from_query_params(params, today()) != st.session_state[FILTERS_KEY]:
         # A link pasted into the address bar wins over what this session had.
         st.session_state[FILTERS_KEY] = Filters.from_query_params(params, today())
+    if LANG_KEEP_KEY in st.session_state:  # a switch of page from code: the language widget starts anew there
+        st.session_state[LANG_KEY] = st.session_state.pop(LANG_KEEP_KEY)
     current: Filters = st.session_state[FILTERS_KEY]
 
     with st.sidebar:
@@ -640,7 +617,7 @@ def file_upload(label: str, key: str) -> Any:
 {scope} [data-testid=stFileUploaderDropzoneInstructions] span::after {{content: "{tr('upload.limit', megabytes=limit)}";
   font-size: 0.875rem}}
 </style>""")
-    return st.file_uploader(label, type=["csv", "xlsx"], key=key)
+    return st.file_uploader(label, type=[suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES], key=key)
 
 
 def import_upload(store: Engine, entity: str, upload: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from ops_core.errors import StoreUnavailable
+from ops_core.errors import StoreUnavailable, UsageError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "ops_cockpit.db"
@@ -72,10 +72,51 @@ class Setting:
     help: str
 
 
+@dataclass(frozen=True)
+class EnvSetting:
+    """A server's switch read from the environment at start: its variable, default, allowed values and meaning."""
+
+    name: str
+    default: str
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+START_ENV = "OPS_START"
+START_CHOICES = ("ask", "demo", "empty")
+ENVIRONMENT: tuple[EnvSetting, ...] = (
+    EnvSetting(DATABASE_URL_ENV, "", "The store's URL (sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB); "
+               "empty: the embedded SQLite file data/ops_cockpit.db."),
+    EnvSetting(START_ENV, "ask", "What the first start of an empty store does: 'ask' offers the demo company or an "
+               "empty start, 'demo' builds the demo company at once, 'empty' opens the empty store.", START_CHOICES),
+    EnvSetting("OPS_DEMO_CUSTOMERS", "2000", "Customers of the demo company a first start builds."),
+    EnvSetting("OPS_DEMO_YEARS", "3", "Years of history of the demo company a first start builds."),
+)
+ENVIRONMENT_BY_NAME = {e.name: e for e in ENVIRONMENT}
+
+
+def from_environment(name: str) -> str:
+    """The value of a declared environment switch, or its default; a value outside its choices is refused."""
+    declared = ENVIRONMENT_BY_NAME[name]
+    value = os.environ.get(name, "").strip() or declared.default
+    if declared.choices and value not in declared.choices:
+        raise UsageError(f"{name}={value} is not understood; use one of {', '.join(declared.choices)}")
+    return value
+
+
+def start_mode() -> str:
+    """``OPS_START``: ask, demo or empty (see ENVIRONMENT)."""
+    return from_environment(START_ENV)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("demo.customers", 2000, "Customers the demo company has when an empty store is first opened."),
     Setting("demo.years", 3, "Years of history the first-start demo company covers."),
     Setting("demo.seed", 7, "Random seed of the first-start demo company (same seed, same company)."),
+    Setting("store.start", "", "How this store was started: 'demo' (the demo company was built) or 'empty' (the "
+            "team imports its own data); empty until the first start's choice is made."),
+    Setting("demo.company", {}, "Written by the demo builder: which rows are the demo company's (id ranges per table, "
+            "seed, size, when built), so that an admin can remove it; empty when the store holds no demo company."),
     Setting("tiers.names", ["KA", "standard", "small", "micro"], "Tier names, highest value first."),
     Setting("status.amber_ratio", 0.95, "A metric at or above this share of its target is amber, below it red."),
     Setting("events.attribution_window_days", 180, "Revenue counts for an event only when won within this many days of the touch."),

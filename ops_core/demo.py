@@ -60,9 +60,10 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from ops_core import cli, vocab, writes
+from ops_core import cli, demo_company, vocab, writes
 from ops_core.db import bulk
 from ops_core.db.models import TABLES
+from ops_core.demo_company import remove_demo_company
 from ops_core.errors import UsageError
 from ops_core.writes import SYSTEM, Actor
 
@@ -1249,8 +1250,10 @@ def generate(engine: Engine, customers: int, years: int = 3, seed: int = 7, end:
             if not conn.execute(select(func.count()).select_from(TABLES[name])).scalar_one():
                 dropped += bulk.drop_secondary_indexes(conn, name)
         report(0.0, "generating")
+        written = demo_company.IdRanges()  # which rows are the demo's, recorded for its removal
         for batch in _prefetched(iter_batches(customers, years, seed, end)):
             counts[batch.table] = counts.get(batch.table, 0) + bulk.bulk_insert(conn, batch.table, batch.columns, batch.rows)
+            written.add(batch.table, batch.columns, batch.rows)
             report(batch.progress, batch.message)
         counts["users"] = _add_users(conn)
         report(0.96, "building indexes")
@@ -1260,6 +1263,8 @@ def generate(engine: Engine, customers: int, years: int = 3, seed: int = 7, end:
         with Session(bind=conn) as session:
             writes.record_bulk(session, actor, "customers", "demo",
                                {"counts": counts, "seed": seed, "years": years, "end": end.isoformat(), "customers": customers})
+            demo_company.record(session, actor, written.ranges,
+                                {"customers": customers, "years": years, "seed": seed, "end": end.isoformat()})
     report(1.0, "done")
     return counts
 
@@ -1289,10 +1294,33 @@ def _date_arg(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date (use YYYY-MM-DD)") from None
 
 
+def remove_main(argv: list[str]) -> int:
+    """``python -m ops_core.demo remove [--database-url URL]``: remove the demo company as the local admin."""
+    parser = _Parser(prog="python -m ops_core.demo remove",
+                     description="Remove the demo company; own rows, users, settings and the audit log stay.")
+    parser.add_argument("--database-url", default=None)
+
+    def body() -> int:
+        args = parser.parse_args(argv)
+        with cli.open_store(args.database_url) as engine:
+            summary = remove_demo_company(engine, writes.LOCAL_ADMIN)
+        deleted = summary["deleted"]
+        print(f"removed the demo company: {sum(deleted.values()):,} rows "
+              f"({', '.join(f'{k} {v:,}' for k, v in deleted.items())})")
+        return 0
+
+    return cli.run(body)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m ops_core.demo --customers N --seed S [--years Y] [--end D] [--database-url URL] [--replace]``."""
+    """``python -m ops_core.demo --customers N --seed S [--years Y] [--end D] [--database-url URL] [--replace]``,
+    or ``python -m ops_core.demo remove [--database-url URL]``."""
     from ops_core.db.engine import make_engine
     from ops_core.db.schema import upgrade
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["remove"]:
+        return remove_main(argv[1:])
 
     parser = _Parser(prog="python -m ops_core.demo", description="Fill the store with the deterministic demo company.")
     parser.add_argument("--customers", type=int, required=True)

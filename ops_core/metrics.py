@@ -238,6 +238,10 @@ def wide_values(conn: Connection, periods: list[Period], filters: Filters | None
     activity = usage.usage_by_period(conn, periods, filters, segment)
     keys = ["period", "period_start", "segment"]
     extra = [c for c in activity.columns if c not in revenue.columns or c in keys]
+    if revenue.empty:  # no customer in any segment (an empty store): its key columns come back as floats
+        revenue = revenue.astype({k: activity[k].dtype for k in keys})
+    elif activity.empty:
+        activity = activity.astype({k: revenue[k].dtype for k in keys})
     wide = revenue.merge(activity[extra], on=keys, how="outer")
     wide["grr_numerator"] = wide["mrr_start"] - wide["lost_mrr"]  # GRR = this / Start, additive over segments
     return wide.sort_values(["period_start", "segment"], ignore_index=True)

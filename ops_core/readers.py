@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ops_core.errors import UsageError
-from ops_core.exports import unneutralise
+from ops_core.exports import QUOTE, unneutralise
 from ops_core.i18n import TEXT, Phrase, t
 
 SIZE_LIMIT_ENV = "OPS_IMPORT_MAX_MB"
@@ -44,6 +44,8 @@ MIB = 1024 * 1024
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")  # .txt: what Excel's "Unicode text" saves
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 OLD_EXCEL_SUFFIXES = (".xls", ".xlsb")
+# What an upload field offers: old Excel files too, so their refusal says what to save instead.
+UPLOAD_SUFFIXES = TEXT_SUFFIXES + WORKBOOK_SUFFIXES + OLD_EXCEL_SUFFIXES
 
 SAMPLE_BYTES = MIB  # what encoding and delimiter detection look at
 MAX_LINE_CHARS = 1_000_000  # one physical line of a CSV; longer is refused rather than held in memory
@@ -237,6 +239,7 @@ def _read_sample(stream: BinaryIO, limit: int | None, name: str) -> tuple[bytes,
 # --- CSV -------------------------------------------------------------------------------------------
 
 _MARK_ERRORS = "ops-core-mark"
+_DECODE_ERRORS = [0]  # decoding errors met so far, by any reader: rows are searched for marks only after one
 
 
 def _mark(exc: UnicodeError) -> tuple[str, int]:
@@ -244,6 +247,7 @@ def _mark(exc: UnicodeError) -> tuple[str, int]:
     holding them is found and named when it is parsed, not wherever the decoder's chunk happened to end."""
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
+    _DECODE_ERRORS[0] += 1  # tells readers to look for marks; a lost update by a racing thread still changes it
     return "".join(chr(0xDC00 + b) for b in exc.object[exc.start:exc.end]), exc.end
 
 
@@ -338,19 +342,23 @@ def _csv_records(text: io.TextIOWrapper, delimiter: str, name: str, encoding: st
     """Every record with its number (a quoted line break stays inside its record, as in a spreadsheet)."""
     counter = [0]
     reader = csv.reader(_lines(text, name, counter), delimiter=delimiter)
+    errors_before = _DECODE_ERRORS[0]
     try:
         for record in reader:
             counter[0] += 1
             joined = "".join(record)
-            if not joined.isascii():
-                marked = _MARKED.search(joined)
-                if marked:
-                    shown = " ".join(f"0x{ord(c) - 0xDC00:02X}" for c in marked.group()[:4])
-                    raise FileProblem("file.bad_bytes", file=name, row=counter[0], bytes=shown,
-                                      encoding=encoding.upper())
-            elif "\x00" in joined:
+            if not joined or joined.isspace():
+                yield counter[0], ()
+                continue
+            if "\x00" in joined:
                 raise FileProblem("file.not_text.row", file=name, row=counter[0])
-            yield counter[0], tuple(record)
+            if _DECODE_ERRORS[0] != errors_before and (marked := _MARKED.search(joined)):
+                shown = " ".join(f"0x{ord(c) - 0xDC00:02X}" for c in marked.group()[:4])
+                raise FileProblem("file.bad_bytes", file=name, row=counter[0], bytes=shown, encoding=encoding.upper())
+            if QUOTE in joined:
+                yield counter[0], tuple(unneutralise(cell) for cell in record)
+            else:
+                yield counter[0], tuple(record)
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise FileProblem("file.cell_too_long", file=name, row=counter[0] + 1, limit=f"{MAX_CELL_CHARS:,}") from None
@@ -375,10 +383,11 @@ def _is_note(cells: tuple[Any, ...]) -> bool:
 
 
 def _with_header(records: Iterator[tuple[int, tuple[Any, ...]]], name: str, **detected: Any) -> TableFile:
-    """Read up to the header row; the rest of ``records`` becomes the TableFile's row stream."""
-    for number, record in records:
-        cells = tuple(unneutralise(cell) for cell in record)
-        if all(_blank(cell) for cell in cells) or _is_note(cells):
+    """Read up to the header row; the rest of ``records`` becomes the TableFile's row stream.
+
+    ``records`` come numbered, unneutralised, and blank ones as ``()``."""
+    for number, cells in records:
+        if not cells or _is_note(cells):
             continue
         header = tuple("" if cell is None else str(cell).strip() for cell in cells)
         while header and header[-1] == "":
@@ -392,9 +401,8 @@ def _with_header(records: Iterator[tuple[int, tuple[Any, ...]]], name: str, **de
 def _data_rows(records: Iterator[tuple[int, tuple[Any, ...]]], table: TableFile) -> Iterator[tuple[int, tuple[object, ...]]]:
     try:
         for number, record in records:
-            if all(_blank(cell) for cell in record):
-                continue
-            yield number, tuple(unneutralise(cell) for cell in record)
+            if record:
+                yield number, record
     finally:
         table.close()
 
@@ -439,7 +447,10 @@ def _sheet_records(rows: Iterator[tuple[Any, ...]], name: str, sheet: str) -> It
     try:
         for record in rows:
             number += 1
-            yield number, tuple(record)
+            if all(_blank(cell) for cell in record):
+                yield number, ()
+            else:
+                yield number, tuple(unneutralise(cell) for cell in record)
     except FileProblem:
         raise
     except Exception:

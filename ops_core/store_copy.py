@@ -93,7 +93,7 @@ def source_rows(conn: Connection, table: Table) -> Iterator[tuple[Any, ...]]:
         yield from _sqlite_rows(conn, table)
         return
     query = select(*_source_columns(table)).order_by(*table.primary_key.columns)
-    result = conn.execution_options(yield_per=CHUNK).execute(query)
+    result = conn.execute(query, execution_options={"yield_per": CHUNK})
     for partition in result.partitions():
         yield from (tuple(row) for row in partition)
 
@@ -123,10 +123,9 @@ def _converter(table: Table, source: str, target: str) -> Callable[[tuple[Any, .
     keeps both exact."""
     if source == "sqlite":
         return None
-    dialect = target
     stamps = [i for i, c in enumerate(table.c) if isinstance(c.type, DateTime)]
     days = [i for i, c in enumerate(table.c) if isinstance(c.type, Date) and not isinstance(c.type, DateTime)]
-    if dialect != "sqlite":
+    if target != "sqlite":
         days = []  # COPY writes a date as str(date), its ISO form
     if not stamps and not days:
         return None
@@ -164,8 +163,8 @@ def _copy_table(source: Connection, target: Connection, table: Table) -> int:
         (key,) = table.primary_key.columns
         column = table.c[name]
         statement = update(table).where(key == bindparam("b_key")).values({name: bindparam("b_value")})
-        links = source.execution_options(yield_per=CHUNK).execute(
-            select(key, column).where(column.is_not(None)).order_by(key))
+        links = source.execute(select(key, column).where(column.is_not(None)).order_by(key),
+                               execution_options={"yield_per": CHUNK})
         for partition in links.partitions():
             target.execute(statement, [{"b_key": k, "b_value": v} for k, v in partition])
     return count
@@ -288,6 +287,9 @@ def copy_store(source_url: str | None, target_url: str, *, replace: bool = False
     source_parsed, target_parsed = parse_url(database_url(source_url)), parse_url(target_url)
     if _same_store(source_parsed, target_parsed):
         raise UsageError(f"the source and the target are the same store ({redact_url(target_parsed)})")
+    if source_parsed.get_backend_name() == "sqlite" and not sqlite_path(source_parsed).is_file():
+        # Opening it would create an empty store and copy nothing.
+        raise UsageError(f"there is no store at {sqlite_path(source_parsed)} ({redact_url(source_parsed)})")
     started = time.perf_counter()
     source_engine, target_engine = make_engine(source_url), make_engine(target_url)
     shown_source, shown_target = redact_url(source_engine.url), redact_url(target_engine.url)

@@ -7,11 +7,12 @@ frame.run_through_app()  # first, before this page's slow imports (see frame.run
 
 import streamlit as st
 
-from cockpit import ui
+from cockpit import entity_files, start, ui
 from ops_core import io, overview, settings
 
 store, filters = ui.page_context()
 st.title(ui.tr("data.title"))
+ui.show_flash()
 
 st.subheader(ui.tr("data.tables"))
 counts = ui.cached(overview.table_counts, store)
@@ -20,10 +21,14 @@ st.dataframe(counts.rename(columns={"table": ui.tr("data.col.table"), "rows": ui
              hide_index=True, width="stretch", height=260,
              column_config={ui.tr("data.col.rows"): st.column_config.NumberColumn(format="localized")})
 
-export_tab, import_tab, audit_tab = st.tabs([ui.tr("data.export"), ui.tr("data.import"), ui.tr("data.audit")])
+start.demo_removal(store)  # only while the store holds the demo company
+
+# Keyed, so that an empty start opens the import tab (cockpit/start.py).
+export_tab, import_tab, audit_tab = st.tabs([ui.tr("data.export"), ui.tr("data.import"), ui.tr("data.audit")],
+                                            key=start.DATA_TAB_KEY)
 with export_tab:
     entity = st.selectbox(ui.tr("data.export.entity"), list(io.ENTITIES), key="export_entity",
-                          format_func=lambda name: ui.tr(f"table.{name}"))
+                          format_func=lambda name, lang=ui.language(): ui.t(f"table.{name}", lang))
     frame = ui.cached(io.export_entity, store, entity)
     st.caption(ui.tr("data.export.masked"))
     ui.shown_grid(frame.head(ui.cached(settings.get, store, "ui.page_size")), key=f"export_grid_{entity}")
@@ -31,10 +36,12 @@ with export_tab:
     ui.download_buttons(frame, entity, notes=[ui.tr("data.export.notes", entity=ui.tr(f"table.{entity}"), rows=f"{len(frame):,}"),
                                ui.describe(filters, store)],
                         stored_form=True)
+    entity_files.templates(entity)
 
 with import_tab:
+    start.import_order()
     target = st.selectbox(ui.tr("data.import.entity"), list(io.ENTITIES), key="import_entity",
-                          format_func=lambda name: ui.tr(f"table.{name}"))
+                          format_func=lambda name, lang=ui.language(): ui.t(f"table.{name}", lang))
     upload = ui.file_upload(ui.tr("data.import.file"), key="import_file")
     if upload is not None and st.button(ui.tr("data.import.run"), type="primary"):
         ui.import_upload(store, target, upload)

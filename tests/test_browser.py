@@ -46,7 +46,9 @@ def _free_port() -> int:
 def start_app(database_url: str, log: Path, script: str = "app.py", cwd: Path = ROOT, **env: str) -> tuple[subprocess.Popen, str]:
     """``streamlit run SCRIPT`` on a free port against a store; returns the process and its address."""
     port = _free_port()
-    environment = {**os.environ, "OPS_DATABASE_URL": database_url, **env}
+    # OPS_START=demo: a first start builds the demo company at once, as these tests expect (tests/test_start.py
+    # covers the first-start choice).
+    environment = {**os.environ, "OPS_DATABASE_URL": database_url, "OPS_START": "demo", **env}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port", str(port),
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],

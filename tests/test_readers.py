@@ -94,12 +94,20 @@ def test_a_byte_that_does_not_decode_further_down_names_its_row(monkeypatch):
         "请另存为 CSV UTF-8 文件后重新导入")
 
 
+def test_a_utf16_file_cut_after_an_odd_byte_names_the_row_after_the_last():
+    data = "code\tname\r\nC1\t甲\r\n".encode("utf-16") + b"\x00"  # half a character: row 3 cannot be read
+    assert _refusal(data, "c.txt") == (
+        "'c.txt', row 3: the bytes 0x00 are not UTF-16 text (the file began as UTF-16); "
+        "save it as CSV UTF-8 and import it again",
+        "「c.txt」第 3 行：字节 0x00 不是 UTF-16 编码的文字（文件开头按 UTF-16 编码识别）；请另存为 CSV UTF-8 文件后重新导入")
+
+
 def test_nul_bytes_are_refused_as_not_a_text_file(monkeypatch):
     assert _refusal(b"code,name\nC1,\x00\x00\n", "c.csv") == (
         "'c.csv' is not a text file (it contains NUL bytes); save it from Excel as CSV UTF-8 or .xlsx",
         "「c.csv」不是文本文件（含有空字节）；请在 Excel 中另存为 CSV UTF-8 或 .xlsx 文件")
     monkeypatch.setattr(readers, "SAMPLE_BYTES", 16)  # a NUL past the sample: found in its row
-    assert _refusal(b"code,name\nC1,a\nC2,b\x00\n", "c.csv") == (
+    assert _refusal("code,name\nC1,a\nC2,华\x00\n".encode(), "c.csv") == (
         "'c.csv', row 3: contains NUL bytes, so this is not a text file; save it from Excel as CSV UTF-8 or .xlsx",
         "「c.csv」第 3 行含有空字节，因此不是文本文件；请在 Excel 中另存为 CSV UTF-8 或 .xlsx 文件")
 

@@ -202,6 +202,14 @@ def test_copy_refuses_to_copy_a_store_onto_itself(sqlite_company, capsys):
     assert capsys.readouterr().err == f"error: the source and the target are the same store ({sqlite_company})\n"
 
 
+@pytest.mark.one_engine
+def test_copy_from_a_missing_sqlite_file_creates_nothing(tmp_path, capsys):
+    missing, target = tmp_path / "typo.db", tmp_path / "target.db"
+    assert io.main(["copy", "--to", f"sqlite:///{target}", "--database-url", f"sqlite:///{missing}"]) == 2
+    assert capsys.readouterr().err == f"error: there is no store at {missing} (sqlite:///{missing})\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- backup --------------------------------------------------------------------------------------
 
 
