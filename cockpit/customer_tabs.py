@@ -17,7 +17,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import edits, ui
-from ops_core import contacts, present, rfm, risk, scoring, tiers
+from ops_core import contacts, present, rfm, risk, scoring, tiers, writes
 from ops_core import customer_view as view
 from ops_core.filters import Filters
 from ops_core.vocab import ContractKind
@@ -185,10 +185,32 @@ def _preset_actions(scored: Scored) -> None:
                    lambda s: tiers.publish_preset(s, actor, chosen.id, seen[loaded]["version"]),
                    "customers.preset.publish_done", preset_fields, widgets=PRESET_WIDGETS, name=loaded)
     month = dt.date(scored.as_of.year, scored.as_of.month, 1)
-    if published and st.button(ui.tr("customers.preset.snapshot", month=f"{month:%Y-%m}"), key="c_snapshot"):
-        frozen = scored.rescored(published)
-        ui.act(scored.store, lambda s: tiers.snapshot_month(s, actor, month, frozen["score"], frozen["tier"], published.id),
-               "customers.preset.snapshot_done", month=f"{month:%Y-%m}")
+    if published:
+        # The month's snapshot as this reader saw it: a freeze from an older view never replaces a newer one.
+        record = snapshot_record(month)
+        last = ui.cached(writes.last_change, scored.store, "score_snapshots", month.isoformat())
+        frozen_seen = edits.seen(record, {"version": ui.cached(tiers.snapshot_version, scored.store, month),
+                                          "who": last["actor"] if last else None, "when": last["at"] if last else None})
+        if frozen_seen["who"]:
+            st.caption(ui.tr("customers.snapshot.frozen_by", month=f"{month:%Y-%m}", who=frozen_seen["who"],
+                             when=present.date_text(frozen_seen["when"])))
+        edits.notice(record)
+        if st.button(ui.tr("customers.preset.snapshot", month=f"{month:%Y-%m}"), key="c_snapshot"):
+            frozen = scored.rescored(published)
+            edits.save(scored.store, record,
+                       lambda s: tiers.snapshot_month(s, actor, month, frozen["score"], frozen["tier"], published.id,
+                                                      expected_version=frozen_seen["version"]),
+                       "customers.preset.snapshot_done", snapshot_fields, month=f"{month:%Y-%m}")
+
+
+def snapshot_record(month: dt.date) -> str:
+    return f"snapshot:{month.isoformat()}"
+
+
+def snapshot_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A month's stored snapshot as a person reads it: the month and how many customers it froze."""
+    return [(ui.tr("customers.snapshot.month"), str(stored.get("month", ""))[:7]),
+            (ui.tr("customers.snapshot.rows"), int(stored.get("rows", 0)))]
 
 
 def show_chain(scored: Scored) -> None:

@@ -184,9 +184,16 @@ def show_list(b: Board) -> None:
             inform = ui.cached(demand.to_inform, b.store, demand_id)
             st.markdown(f"**{ui.tr('d.inform')}**")
             ui.table(inform[["csm", "customer_code", "customer", "feedback_items", "informed_at"]])
-            pending = inform.loc[inform["informed_at"].isna(), "customer_id"].astype(int).tolist()
+            # Who was told, as this reader saw it: a press from an older view is refused, not merged in.
+            record = inform_record(demand_id)
+            told = edits.seen(record, {"version": int(inform["informed_at"].notna().sum()),
+                                       "pending": inform.loc[inform["informed_at"].isna(), "customer_id"].astype(int).tolist()})
+            edits.notice(record)
+            pending = told["pending"]
             if st.button(ui.tr("d.mark_informed", count=len(pending)), key="d_inform", disabled=not pending):
-                ui.act(b.store, lambda s: demand.mark_informed(s, ui.acting_user(), demand_id, pending, now=dt.datetime.now()), "d.informed")
+                edits.save(b.store, record, lambda s: demand.mark_informed(s, ui.acting_user(), demand_id, pending, now=dt.datetime.now(),
+                                                                           expected_version=told["version"]),
+                           "d.informed", inform_fields)
         else:
             st.markdown(f"**{ui.tr('d.asking')}**")
             ui.table(ui.cached(demand.to_inform, b.store, demand_id)[["csm", "customer_code", "customer", "feedback_items"]])
@@ -227,6 +234,15 @@ def show_releases(b: Board) -> None:
                                                                           "release_date": date, "status": "planned"}), "d.saved")
     st.markdown(f"**{ui.tr('d.catalogue')}**")
     ui.table(ui.cached(demand.catalogue, b.store)[["state", "title", "product_area", "version_label", "release_date"]])
+
+
+def inform_record(demand_id: int) -> str:
+    return f"inform:{demand_id}"
+
+
+def inform_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A demand's informing as a person reads it: how many of its asking customers were told."""
+    return [(ui.tr("d.told"), ui.tr("d.told_of", told=int(stored.get("told", 0)), customers=int(stored.get("customers", 0))))]
 
 
 def release_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:

@@ -150,8 +150,8 @@ def save(store: Engine, record: str, action: Callable[[Any], object], done_key: 
 
 def _refuse(store: Engine, record: str, exc: StaleVersion, fields: Fields, widgets: tuple[str, ...],
             related: tuple[str, ...]) -> None:
-    last = None
-    if exc.current is not None:
+    last = exc.last
+    if exc.current is not None and last is None:
         with store.connect() as conn:
             last = writes.last_change(conn, exc.entity, exc.record_id)
     shown = tuple((str(f), value_text(v)) for f, v in fields(exc.current)) if exc.current is not None else ()

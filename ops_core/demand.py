@@ -796,16 +796,39 @@ def to_inform(conn: Connection | Session, demand_id: int, *, pending_only: bool 
 OPEN_FEEDBACK = (FeedbackStatus.new, FeedbackStatus.triaged, FeedbackStatus.in_progress)
 
 
+def informed_version(conn: Connection | Session, demand_id: int) -> int:
+    """The version of a demand's informing, as a reader sees it: how many of its asking customers were
+    told (a customer is never untold, so it only grows)."""
+    return int(to_inform(conn, demand_id)["informed_at"].notna().sum())
+
+
+def _last_informed(session: Session, demand_id: int) -> dict[str, Any] | None:
+    """Who last told a customer of this demand, and when (the audit rows of its customer links)."""
+    log = TABLES["audit_log"]
+    found = session.execute(select(log.c.actor, log.c.at).where(
+        log.c.entity == "demand_customers", log.c.entity_id.like(f"({int(demand_id)}, %")).order_by(log.c.id.desc()).limit(1)).mappings().first()
+    return None if found is None else dict(found)
+
+
 def mark_informed(session: Session, actor: writes.Actor, demand_id: int, customer_ids: Iterable[int], *,
-                  now: dt.datetime) -> dict[str, int]:
+                  now: dt.datetime, expected_version: int | None = None) -> dict[str, int]:
     """Record that these customers were told their released demand shipped (rules in the module doc).
 
-    Returns how many customer links and feedback items were stamped. Every feedback item is updated
-    with the version read in this transaction, so a concurrent change refuses the whole action.
+    ``expected_version`` is the ``informed_version`` the caller read: when others were told since, the
+    whole action is refused (StaleVersion with how many are told now), not silently merged. Returns how
+    many customer links and feedback items were stamped. Every feedback item is updated with the
+    version read in this transaction, so a concurrent change refuses the whole action.
     """
     current = _demand(session, demand_id)
     if current["status"] != S.released:
         raise Refused("refuse.inform_unreleased", demand=demand_id, status=either_label(S, current["status"], lower=True))
+    if expected_version is not None:
+        told = to_inform(session, demand_id)
+        now_told = int(told["informed_at"].notna().sum())
+        if now_told != expected_version:
+            raise StaleVersion("demand_customers", demand_id, expected_version,
+                               {"version": now_told, "told": now_told, "customers": len(told)},
+                               last=_last_informed(session, demand_id))
     wanted = sorted({int(c) for c in customer_ids})
     if not wanted:
         raise Refused("refuse.inform_nobody")

@@ -61,13 +61,16 @@ class ValidationError(OpsError):
 
 
 class StaleVersion(OpsError):
-    """Optimistic concurrency: the record changed since the caller read it. Carries the newer values."""
+    """Optimistic concurrency: the record changed since the caller read it. Carries the newer values, and
+    (``last``: actor, at) who made them when the audit log cannot name them by the record's own key."""
 
-    def __init__(self, entity: str, record_id: Any, expected: int, current: dict[str, Any] | None):
+    def __init__(self, entity: str, record_id: Any, expected: int, current: dict[str, Any] | None,
+                 last: dict[str, Any] | None = None):
         self.entity = entity
         self.record_id = record_id
         self.expected = expected
         self.current = current
+        self.last = last
         if current is None:
             msg = f"{entity} {record_id} was deleted by someone else; nothing was changed"
         else:

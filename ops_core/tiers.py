@@ -44,7 +44,7 @@ from ops_core import writes
 from ops_core.config import setting_default
 from ops_core.db import bulk
 from ops_core.db.models import TABLES
-from ops_core.errors import Refused, UsageError
+from ops_core.errors import Refused, StaleVersion, UsageError
 from ops_core.i18n import TEXT, Either, t
 from ops_core.vocab import CsmLevel
 
@@ -628,10 +628,22 @@ def publish_preset(session: Session, actor: writes.Actor, preset_id: int, expect
 # --- monthly history ---------------------------------------------------------------------------
 
 
+def snapshot_version(conn: Connection | Session, month: dt.date) -> int:
+    """The version of ``month``'s snapshot as a reader sees it: the audit id of its last freeze (0: none)."""
+    log = TABLES["audit_log"]
+    found = conn.execute(select(func.max(log.c.id)).where(
+        log.c.entity == "score_snapshots", log.c.entity_id == dt.date(month.year, month.month, 1).isoformat())).scalar()
+    return int(found or 0)
+
+
 def snapshot_month(session_or_conn: Session | Connection, actor: writes.Actor, month: dt.date,
-                   scores: pd.Series, tiers: pd.Series, preset_id: int | None) -> int:
+                   scores: pd.Series, tiers: pd.Series, preset_id: int | None, *,
+                   expected_version: int | None = None) -> int:
     """Store every customer's score and tier for ``month`` (its first day), replacing that month's
-    rows; returns the rows written. Bulk path, audited as one row, in the caller's transaction."""
+    rows; returns the rows written. Bulk path, audited as one row (keyed by the month), in the caller's
+    transaction. ``expected_version`` is the ``snapshot_version`` the caller read: a month frozen again
+    since is not replaced (StaleVersion with the newer freeze's rows), so one person's snapshot never
+    silently replaces another's."""
     writes.check_write(actor, "score_snapshots", "snapshot")
     if not scores.index.is_unique:
         raise UsageError("scores have duplicate customer ids; each customer must appear once")
@@ -642,6 +654,13 @@ def snapshot_month(session_or_conn: Session | Connection, actor: writes.Actor, m
     if not np.isfinite(values).all() or tiers.isna().any():
         raise UsageError("every customer needs a finite score and a tier before a snapshot")
     first = dt.date(month.year, month.month, 1)
+    if expected_version is not None:
+        now = snapshot_version(session_or_conn, first)
+        if now != expected_version:
+            rows = session_or_conn.execute(select(func.count()).select_from(snapshots_table)
+                                           .where(snapshots_table.c.month == first)).scalar_one()
+            raise StaleVersion("score_snapshots", first.isoformat(), expected_version,
+                               {"version": now, "month": first.isoformat(), "rows": int(rows)})
     if isinstance(session_or_conn, Session):
         return _snapshot(session_or_conn, actor, first, scores.index, values, tiers, preset_id)
     with Session(bind=session_or_conn) as session:  # joins the connection's transaction
@@ -655,8 +674,9 @@ def _snapshot(session: Session, actor: writes.Actor, first: dt.date, ids: pd.Ind
     rows = list(zip(repeat(first), ids.astype(int).tolist(), repeat(preset_id), values.tolist(),
                     tiers.astype(str).tolist(), strict=False))
     written = bulk.bulk_insert(conn, "score_snapshots", ("month", "customer_id", "preset_id", "score", "tier"), rows)
-    writes.record_bulk(session, actor, "score_snapshots", "snapshot",
-                       {"month": first.isoformat(), "rows": written, "replaced": replaced, "preset_id": preset_id})
+    # Audited under the month, so the month's snapshot has a version (snapshot_version) and an author.
+    writes.audit(session, actor, "snapshot", "score_snapshots", first.isoformat(), None,
+                 {"month": first.isoformat(), "rows": written, "replaced": replaced, "preset_id": preset_id})
     return written
 
 

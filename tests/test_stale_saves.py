@@ -22,7 +22,7 @@ from ops_core.db.engine import make_engine, transaction
 from ops_core.db.models import TABLES
 from ops_core.periods import Period, period_of, previous
 from ops_core.vocab import Grain, Role
-from tests.conftest import ROOT, ok, small_company
+from tests.conftest import ROOT, SMALL_CUSTOMERS, ok, small_company
 
 B_USER = writes.Actor("wang.fang", Role.admin)
 
@@ -312,6 +312,31 @@ def _open_preset(app: AppTest, name: str) -> None:
     app.selectbox(key="c_preset_pick").set_value(name).run()
 
 
+def _published_month(engine: Engine) -> dt.date:
+    """This month, whose scores the page freezes, with a preset published before both sessions open it."""
+    with transaction(engine) as session:
+        stored = tiers.save_preset(session, writes.SYSTEM, "Snapshot basis", dict(scoring.DEFAULT_WEIGHTS),
+                                   scoring.DEFAULT_METHODS, tiers.TierRules(), expected_version=None)
+        tiers.publish_preset(session, writes.SYSTEM, stored.id, stored.version)
+    return dt.date.today().replace(day=1)
+
+
+def _open_snapshot(app: AppTest, month: dt.date) -> None:
+    app.session_state["c_tab"] = "Presets and comparison"
+    app.run()
+
+
+def _freeze(app: AppTest, month: dt.date) -> None:
+    app.button(key="c_snapshot").click().run()
+
+
+def _freezes(engine: Engine, month: dt.date) -> list[str]:
+    """Who froze the month's scores, oldest first (one audit row per freeze)."""
+    log = TABLES["audit_log"]
+    return read(engine, lambda c: c.execute(select(log.c.actor).where(
+        log.c.entity == "score_snapshots", log.c.entity_id == month.isoformat()).order_by(log.c.id)).scalars().all())
+
+
 def _weight_and_save(position: int) -> Callable[[AppTest, str], None]:
     def change(app: AppTest, name: str) -> None:
         app.slider(key="c_weight_order_amount").set_value(position).run()
@@ -398,6 +423,13 @@ FORMS = [
          b_shown="Order amount", saved="Saved preset Q3 focus.", record=lambda n: f"preset:{n}",
          shown=lambda app, n: app.slider(key="c_weight_order_amount").value, b_form=60,
          a_again=_weight_and_save(5), a_stored=5),
+    # Both froze the same scores: what must survive is B's freeze, not replaced by A's from an older view.
+    Form("month snapshot", "pages/customers.py", _published_month, _open_snapshot,
+         b_change=_freeze, a_change=_freeze, stored=_freezes, b_stored=["wang.fang"],
+         b_shown=f"Customers frozen: {SMALL_CUSTOMERS}", saved=f"Saved {SMALL_CUSTOMERS} scores for {dt.date.today():%Y-%m}.",
+         record=lambda m: f"snapshot:{m.isoformat()}",
+         shown=lambda app, m: any("frozen by wang.fang" in c.value for c in app.caption), b_form=True,
+         a_again=_freeze, a_stored=["wang.fang", "local-admin"]),
 ]
 
 
@@ -484,3 +516,44 @@ def test_saving_an_unchanged_form_says_nothing_was_saved(form, store_url, engine
     assert [i.value for i in ok(app).info] == ["Nothing changed, so nothing was saved."]
     assert [s.value for s in app.success] == []
     assert stored() == before
+
+
+def _released_demand_with_customers_to_tell(engine: Engine) -> int:
+    """A released demand of the small company with at least two customers not told yet."""
+    board = read(engine, lambda c: demand.load_board(c, as_of=dt.date.today()))
+    for demand_id in board.loc[board["status"] == "released", "demand_id"]:
+        if len(read(engine, lambda c, d=int(demand_id): demand.to_inform(c, d, pending_only=True))) >= 2:
+            return int(demand_id)
+    raise AssertionError("the small company has no released demand with two customers to tell")
+
+
+def test_marking_customers_informed_from_a_stale_view_is_refused_and_the_first_marks_survive(store_url, engine,
+                                                                                            monkeypatch):
+    demand_id = _released_demand_with_customers_to_tell(engine)
+    asking = read(engine, lambda c: demand.to_inform(c, demand_id))
+    pending = asking["informed_at"].isna().sum()
+
+    def open_demand(app: AppTest) -> None:
+        app.session_state["d_tab"] = "Ranked list"
+        app.session_state["d_go_to"] = demand_id
+        app.run()
+
+    a = session(store_url, "pages/demands.py", monkeypatch)
+    open_demand(a)
+    b = session(store_url, "pages/demands.py", monkeypatch)
+    open_demand(b)
+    with monkeypatch.context() as acting:
+        acting.setattr(ui, "acting_user", lambda: B_USER)
+        b.button(key="d_inform").click().run()
+    assert [s.value for s in ok(b).success] == ["Marked informed; their feedback is resolved."]
+    told_by_b = read(engine, lambda c: demand.to_inform(c, demand_id))["informed_at"].tolist()
+
+    a.button(key="d_inform").click().run()
+    refusal = [e.value for e in ok_but_refused(a)]
+    assert len(refusal) == 1 and refusal[0].startswith("Not saved: wang.fang changed this on "), refusal
+    # Every asking customer is told now: B told the ones pending when both opened the demand.
+    assert f"Customers told: {len(asking)} of {len(asking)}" in refusal[0] and pending >= 2
+    assert read(engine, lambda c: demand.to_inform(c, demand_id))["informed_at"].tolist() == told_by_b  # B's marks stay
+    a.button(key=f"ops_reload_inform:{demand_id}").click().run()
+    assert [e.value for e in ok(a).error] == []
+    assert a.button(key="d_inform").label == "Mark 0 customers informed" and a.button(key="d_inform").disabled
