@@ -7,7 +7,7 @@ frame.run_through_app()  # first, before this page's slow imports (see frame.run
 
 import streamlit as st
 
-from cockpit import start, ui
+from cockpit import entity_files, start, ui
 from ops_core import io, overview, settings
 
 store, filters = ui.page_context()
@@ -36,6 +36,7 @@ with export_tab:
     ui.download_buttons(frame, entity, notes=[ui.tr("data.export.notes", entity=ui.tr(f"table.{entity}"), rows=f"{len(frame):,}"),
                                ui.describe(filters, store)],
                         stored_form=True)
+    entity_files.templates(entity)
 
 with import_tab:
     start.import_order()

@@ -1,0 +1,43 @@
+"""The data page's files of an entity: its export in the file schema and its template, both in the
+reader's language (headers, labels, file names), so what is downloaded imports back as it is."""
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from cockpit import ui
+from ops_core import entity_files, settings
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export(store: Engine, entity: str) -> None:
+    """The entity's rows as its file: a page of them in a grid, then CSV and Excel downloads.
+    Personal data is masked unless an admin ticks the box."""
+    lang = ui.language()
+    unmasked = ui.may_see_personal_data() and st.checkbox(ui.tr("data.export.unmasked"), value=False,
+                                                          key="export_unmasked")
+    frame = ui.cached(entity_files.export_file, store, entity, lang, masked=not unmasked)
+    st.caption(ui.tr("data.export.unmasked_note" if unmasked else "data.export.masked"))
+    ui.grid(frame.head(ui.cached(settings.get, store, "ui.page_size")), key=f"export_grid_{entity}")
+    left, right = st.columns(2)
+    # Built when a button is pressed, not on every rerun (a 20k-row Excel file takes seconds).
+    left.download_button(ui.tr("download.csv"), lambda: entity_files.file_bytes(frame, entity, lang, "csv"),
+                         entity_files.file_name(entity, lang, "csv"), mime="text/csv", key=f"csv_{entity}",
+                         on_click="ignore")
+    right.download_button(ui.tr("download.excel"), lambda: entity_files.file_bytes(frame, entity, lang, "xlsx"),
+                          entity_files.file_name(entity, lang, "xlsx"), mime=XLSX, key=f"xlsx_{entity}",
+                          on_click="ignore")
+
+
+def templates(entity: str) -> None:
+    """The entity's template to fill in, as CSV and as Excel, in the reader's language."""
+    lang = ui.language()
+    st.caption(ui.tr("data.template.help"))
+    left, right = st.columns(2)
+    left.download_button(ui.tr("download.template_csv"), lambda: entity_files.template_bytes(entity, lang, "csv"),
+                         entity_files.file_name(entity, lang, "csv", template=True), mime="text/csv",
+                         key=f"template_csv_{entity}", on_click="ignore")
+    right.download_button(ui.tr("download.template_excel"), lambda: entity_files.template_bytes(entity, lang, "xlsx"),
+                          entity_files.file_name(entity, lang, "xlsx", template=True), mime=XLSX,
+                          key=f"template_xlsx_{entity}", on_click="ignore")
