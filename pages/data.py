@@ -23,9 +23,9 @@ st.dataframe(counts.rename(columns={"table": ui.tr("data.col.table"), "rows": ui
 
 start.demo_removal(store)  # only while the store holds the demo company
 
-# Keyed, so that an empty start opens the import tab (cockpit/start.py).
+# Keyed and tracked (on_change), so that an empty start opens the import tab (cockpit/start.py).
 export_tab, import_tab, audit_tab = st.tabs([ui.tr("data.export"), ui.tr("data.import"), ui.tr("data.audit")],
-                                            key=start.DATA_TAB_KEY)
+                                            key=start.DATA_TAB_KEY, on_change="rerun")
 with export_tab:
     entity = st.selectbox(ui.tr("data.export.entity"), list(io.ENTITIES), key="export_entity",
                           format_func=lambda name, lang=ui.language(): ui.t(f"table.{name}", lang))

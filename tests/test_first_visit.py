@@ -173,3 +173,28 @@ def test_every_step_of_the_first_start_build_is_named_in_the_readers_language(fr
         english, chinese = demo_step(step, "en"), demo_step(step, "zh")
         assert english and chinese, f"no words for the step '{step}'"
         assert not re.search(r"[A-Za-z]", re.sub(r"\b(FAQ|CSM)\b", "", chinese)), f"'{step}' reads '{chinese}' in Chinese"
+
+
+@pytest.mark.one_engine
+def test_starting_empty_in_the_browser_opens_the_data_pages_import_tab_in_the_readers_language(browser, new_store_url,  # noqa: F811
+                                                                                               tmp_path):
+    """OPS_START=ask (the default): the first start offers the choice; "start empty" lands on the import
+    tab (seen: the data page opened on its export tab, the first one, though the import tab was asked for)."""
+    process, base = start_app(new_store_url(), tmp_path / "empty.log", OPS_START="ask")
+    try:
+        page, states = watched_visit(browser, f"{base}/?lang=zh")
+        try:
+            assert_only_product_pages(states, TITLES_ZH)
+            assert page.locator("h1").first.inner_text().strip() == "欢迎使用运营驾驶舱"
+            page.get_by_role("button", name="从空白开始，导入我的数据").click()
+            page.wait_for_url("**/data?*", timeout=60_000)
+            wait_for_render(page)
+            assert page.locator("h1").first.inner_text().strip() == "数据"
+            assert page.locator("[role=tab][aria-selected=true]").inner_text().strip() == "导入"
+            assert page.get_by_text("请按以下顺序导入，使每个文件都能找到它所引用的数据：客户、联系人、合同").is_visible()
+            assert page.locator("[data-testid=stException]").count() == 0
+        finally:
+            page.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
