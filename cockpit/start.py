@@ -101,9 +101,23 @@ def choice(store: Engine) -> None:
             return
         ui.clear_caches()
         st.session_state[ui.DEMO_CHECKED_KEY] = True
-        st.session_state[DATA_TAB_KEY] = ui.tr("data.import")
-        st.session_state[ui.LANG_KEEP_KEY] = ui.language()
-        st.switch_page("pages/data.py", query_params=st.query_params.to_dict())  # the language and filters go along
+        open_import_tab()
+
+
+def open_import_tab() -> None:
+    """Go to the data page with its import tab open, in the reader's language."""
+    st.session_state[DATA_TAB_KEY] = ui.tr("data.import")
+    st.session_state[ui.LANG_KEEP_KEY] = ui.language()
+    st.switch_page("pages/data.py", query_params=st.query_params.to_dict())  # the language and filters go along
+
+
+def empty_store_hint(store: Engine) -> None:
+    """On the home page of a store without customers: where the team's data comes in."""
+    if ui.cached(overview.has_customers, store):
+        return
+    st.info(ui.tr("start.no_data"))
+    if st.button(ui.tr("start.to_import"), key="start_to_import"):
+        open_import_tab()
 
 
 def import_order() -> None:
@@ -145,7 +159,8 @@ def demo_removal(store: Engine) -> None:
     if yes.button(ui.tr("data.demo.yes"), key="demo_remove_yes", type="primary"):
         st.session_state[CONFIRM_KEY] = False
         try:
-            summary: dict[str, Any] = demo_company.remove_demo_company(store, ui.acting_user())
+            with ui.working("data.demo.removing"):  # about 10 s for the default company on SQLite
+                summary: dict[str, Any] = demo_company.remove_demo_company(store, ui.acting_user())
         except OpsError as exc:
             ui.show_error(exc)
             return

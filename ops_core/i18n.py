@@ -72,6 +72,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "start.empty": ("Start empty and import my data", "从空白开始，导入我的数据"),
     "start.empty.help": ("Opens the data page's import tab; the pages fill as your files come in.",
                          "打开数据页面的导入标签页；导入文件后，各页面随之显示您的数据。"),
+    "start.no_data": ("The store holds no customers yet: import your data on the data page, customers first.",
+                      "数据库中还没有客户：请在数据页面导入您的数据，先导入客户。"),
+    "start.to_import": ("Import my data", "导入我的数据"),
     "start.bad_env": ("OPS_START={value} is not understood (use ask, demo or empty), so the choice is offered.",
                       "无法识别 OPS_START={value}（可用 ask、demo 或 empty），因此请您选择。"),
     "data.import.order": ("Import in this order, so that each file finds the rows it refers to: {entities}.",
@@ -90,6 +93,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "data.demo.cancel": ("Cancel", "取消"),
     "data.demo.removed": ("The demo company was removed: {rows:,} rows.", "演示公司已删除：共 {rows:,} 行。"),
     "f.sla.none": ("No feedback item in this range yet: nothing to measure.", "此范围内还没有反馈：暂无可统计的数据。"),
+    "data.demo.removing": ("Removing the demo company…", "正在删除演示公司…"),
     "data.demo.admin_only": ("Only an admin can remove the demo company.", "只有管理员可以删除演示公司。"),
     # home
     "home.title": ("Ops Cockpit", "运营驾驶舱"),

@@ -8,7 +8,7 @@ frame.run_through_app()  # first, before this page's slow imports (see frame.run
 import altair as alt
 import streamlit as st
 
-from cockpit import ui
+from cockpit import start, ui
 from ops_core import overview
 
 store, filters = ui.page_context()
@@ -16,6 +16,7 @@ as_of = min(filters.date_to, ui.today())
 
 st.title(ui.tr("home.title"))
 st.caption(ui.tr("home.caption", company=ui.tr("app.title"), as_of=as_of.isoformat(), filters=ui.describe(filters, store)))
+start.empty_store_hint(store)  # an empty start: where the data comes in
 
 numbers = ui.cached(overview.headline, store, filters, as_of)
 row1 = st.columns(4)

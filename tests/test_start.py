@@ -122,6 +122,18 @@ def test_ops_start_demo_builds_at_once_and_empty_opens_the_empty_store(new_store
     assert customers_in(empty) == (0, "")  # nothing was chosen, nothing written
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_home_page_of_an_empty_store_points_to_the_import(empty_url, monkeypatch, lang):
+    app = ok(first_visit(empty_url, monkeypatch, lang, start="empty"))
+    assert [i.value for i in app.info][0] == {
+        "en": "The store holds no customers yet: import your data on the data page, customers first.",
+        "zh": "数据库中还没有客户：请在数据页面导入您的数据，先导入客户。"}[lang]
+    app.button(key="start_to_import").click().run()
+    ok(app)
+    assert app.title[0].value == t("data.title", lang)
+    assert app.session_state["data_tab"] == t("data.import", lang)
+
+
 def test_an_ops_start_value_not_understood_says_so_and_asks(empty_url, monkeypatch):
     app = first_visit(empty_url, monkeypatch, start="maybe")
     assert [e.value for e in app.exception] == []
