@@ -57,18 +57,29 @@ def stored_items(url: str, version: int) -> pd.DataFrame:
     return ui.shared_by_url(fb.load_items, url, version, dt.date(1970, 1, 1), dt.date(2999, 12, 31))
 
 
+def similarity_index(url: str, version: int) -> similarity.SimilarityIndex:
+    """Every stored item's text, indexed once per store version: a look-up while typing reads it. The
+    first build takes seconds on a big store, so the reader is told what is being done."""
+    with ui.working("working.similarity"):
+        return _similarity_index(url, version)
+
+
 @ui.page_cache
 @st.cache_resource(max_entries=4, show_spinner=False)
-def similarity_index(url: str, version: int) -> similarity.SimilarityIndex:
-    """Every stored item's text, indexed once per store version: a look-up while typing reads it."""
+def _similarity_index(url: str, version: int) -> similarity.SimilarityIndex:
     items = stored_items(url, version)
     return similarity.SimilarityIndex.build(items["text"].tolist(), items["id"].tolist())
 
 
+def faq_index(url: str, version: int) -> similarity.SimilarityIndex:
+    """Every FAQ question, indexed once per store version (saying so while it is built)."""
+    with ui.working("working.faq_index"):
+        return _faq_index(url, version)
+
+
 @ui.page_cache
 @st.cache_resource(max_entries=4, show_spinner=False)
-def faq_index(url: str, version: int) -> similarity.SimilarityIndex:
-    """Every FAQ question, indexed once per store version."""
+def _faq_index(url: str, version: int) -> similarity.SimilarityIndex:
     entries = ui.shared_by_url(fb.faq_entries, url, version)
     return similarity.SimilarityIndex.build(entries["question"].tolist(), entries["id"].tolist())
 

@@ -55,6 +55,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "working.risk": ("Assessing renewal risk…", "正在评估续约风险…"),
     "working.indicators": ("Computing the indicators…", "正在计算指标…"),
     "working.report": ("Writing the report…", "正在生成报告…"),
+    "working.similarity": ("Indexing every feedback text to find similar items…", "正在为全部反馈文本建立相似度索引…"),
+    "working.faq_index": ("Indexing the FAQ questions…", "正在为常见问题建立索引…"),
     "demo.step.generating": ("starting", "开始生成"),
     "demo.step.building_indexes": ("building indexes", "正在建立索引"),
     "demo.step.usage": ("usage of customers {first:,}-{last:,}", "客户 {first:,}-{last:,} 的使用数据"),

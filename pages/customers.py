@@ -31,75 +31,77 @@ version = ui.data_version(store)
 st.title(ui.tr("nav.customers"))
 ui.show_flash()
 as_of = st.columns(4)[0].date_input(ui.tr("customers.as_of"), value=min(filters.date_to, ui.today()), key="c_as_of")
-features = ui.shared(scoring.derive_features, store, as_of)
-presets = {p.name: p for p in ui.cached(tiers.list_presets, store)}
-loaded = st.session_state.get("c_loaded_preset")
-base = presets.get(loaded) if loaded else None
-methods, mappings = customer_setup.methods_and_mappings(base)
-raw_weights = customer_setup.weights(base)
-rules = customer_setup.tier_rules(store, base)
+# A new reference date: the old numbers go at once, while the new ones are computed (ui.view_area).
+with ui.view_area("customers", as_of):
+    features = ui.shared(scoring.derive_features, store, as_of)
+    presets = {p.name: p for p in ui.cached(tiers.list_presets, store)}
+    loaded = st.session_state.get("c_loaded_preset")
+    base = presets.get(loaded) if loaded else None
+    methods, mappings = customer_setup.methods_and_mappings(base)
+    raw_weights = customer_setup.weights(base)
+    rules = customer_setup.tier_rules(store, base)
 
-# --- score everyone, then filter the view -----------------------------------------------------
-try:
-    normalised = ui.normalised_features(url, version, as_of, ui.methods_key(methods), json.dumps(mappings, sort_keys=True))
-except OpsError as exc:  # a bounded method whose ceiling is not above its floor
-    ui.show_error(exc)
-    st.stop()
-risk_table = ui.shared(risk.renewal_risk, store, as_of, 90)
-table = view.scored_customers(features, normalised.values, raw_weights, rules, view.customer_risk_levels(risk_table))
-missing = {k: n for k, n in normalised.missing_counts.items() if n}
-if missing:
-    st.caption(ui.tr("customers.missing", detail=", ".join(f"{dimension_name(k)} {n:,}" for k, n in missing.items())))
+    # --- score everyone, then filter the view -----------------------------------------------------
+    try:
+        normalised = ui.normalised_features(url, version, as_of, ui.methods_key(methods), json.dumps(mappings, sort_keys=True))
+    except OpsError as exc:  # a bounded method whose ceiling is not above its floor
+        ui.show_error(exc)
+        st.stop()
+    risk_table = ui.shared(risk.renewal_risk, store, as_of, 90)
+    table = view.scored_customers(features, normalised.values, raw_weights, rules, view.customer_risk_levels(risk_table))
+    missing = {k: n for k, n in normalised.missing_counts.items() if n}
+    if missing:
+        st.caption(ui.tr("customers.missing", detail=", ".join(f"{dimension_name(k)} {n:,}" for k, n in missing.items())))
 
-view_filters = customer_setup.list_filters(rules)
-shown = view.apply_filters(table, filters, view_filters)
+    view_filters = customer_setup.list_filters(rules)
+    shown = view.apply_filters(table, filters, view_filters)
 
-counts = view.tier_counts(shown, rules.names)
-metric_columns = st.columns(len(rules.names) + 1)
-for column, name in zip(metric_columns, rules.names, strict=False):
-    column.metric(ui.tr("customers.tier_metric", tier=ui.tier_label(name)), f"{counts[name]:,}")
-metric_columns[-1].metric(ui.tr("col.customers"), f"{len(shown):,}")
-st.caption(ui.tr("customers.matching", shown=len(shown), total=len(table)))
+    counts = view.tier_counts(shown, rules.names)
+    metric_columns = st.columns(len(rules.names) + 1)
+    for column, name in zip(metric_columns, rules.names, strict=False):
+        column.metric(ui.tr("customers.tier_metric", tier=ui.tier_label(name)), f"{counts[name]:,}")
+    metric_columns[-1].metric(ui.tr("col.customers"), f"{len(shown):,}")
+    st.caption(ui.tr("customers.matching", shown=len(shown), total=len(table)))
 
-tier_names = [ui.tier_label(name) for name in rules.names]  # the legend and the bars read the tier names shown
-tier_scale = alt.Scale(domain=tier_names, scheme="tableau10")
-chart_left, chart_right = st.columns(2)
-with chart_left:
-    st.markdown(f"**{ui.tr('customers.distribution')}**")
-    bins = view.score_histogram(shown, rules.names)
-    bins = bins.assign(tier=bins["tier"].map(ui.tier_label))
-    st.altair_chart(ui.localised(alt.Chart(bins).mark_bar().encode(
-        x=alt.X("score_from:Q", bin="binned", title=ui.tr("col.score"), scale=alt.Scale(domain=[0, 100])),
-        x2="score_to:Q", y=alt.Y("customers:Q", stack=True, title=ui.tr("col.customers")),
-        color=alt.Color("tier:N", scale=tier_scale, sort=tier_names, title=ui.tr("col.tier")),
-        order="tier_rank:Q", tooltip=[alt.Tooltip("tier:N", title=ui.tr("col.tier")),
-                                      alt.Tooltip("score_from:Q", title=ui.tr("col.score")),
-                                      alt.Tooltip("customers:Q", title=ui.tr("col.customers"))])), width="stretch")
-with chart_right:
-    st.markdown(f"**{ui.tr('customers.industry_chart')}**")
-    by_industry_counts = view.tier_by_industry(shown, rules.names)
-    by_industry_counts["industry"] = by_industry_counts["industry"].map(lambda v: label(Industry, v, lang))
-    by_industry_counts["tier"] = by_industry_counts["tier"].map(ui.tier_label)
-    st.altair_chart(ui.localised(alt.Chart(by_industry_counts).mark_bar().encode(
-        y=alt.Y("industry:N", title=None, sort="-x"), x=alt.X("customers:Q", stack=True, title=ui.tr("col.customers")),
-        color=alt.Color("tier:N", scale=tier_scale, sort=tier_names, title=ui.tr("col.tier")),
-        order="tier_rank:Q", tooltip=[alt.Tooltip("industry:N", title=ui.tr("col.industry")),
-                                      alt.Tooltip("tier:N", title=ui.tr("col.tier")),
-                                      alt.Tooltip("customers:Q", title=ui.tr("col.customers"))])), width="stretch")
+    tier_names = [ui.tier_label(name) for name in rules.names]  # the legend and the bars read the tier names shown
+    tier_scale = alt.Scale(domain=tier_names, scheme="tableau10")
+    chart_left, chart_right = st.columns(2)
+    with chart_left:
+        st.markdown(f"**{ui.tr('customers.distribution')}**")
+        bins = view.score_histogram(shown, rules.names)
+        bins = bins.assign(tier=bins["tier"].map(ui.tier_label))
+        st.altair_chart(ui.localised(alt.Chart(bins).mark_bar().encode(
+            x=alt.X("score_from:Q", bin="binned", title=ui.tr("col.score"), scale=alt.Scale(domain=[0, 100])),
+            x2="score_to:Q", y=alt.Y("customers:Q", stack=True, title=ui.tr("col.customers")),
+            color=alt.Color("tier:N", scale=tier_scale, sort=tier_names, title=ui.tr("col.tier")),
+            order="tier_rank:Q", tooltip=[alt.Tooltip("tier:N", title=ui.tr("col.tier")),
+                                          alt.Tooltip("score_from:Q", title=ui.tr("col.score")),
+                                          alt.Tooltip("customers:Q", title=ui.tr("col.customers"))])), width="stretch")
+    with chart_right:
+        st.markdown(f"**{ui.tr('customers.industry_chart')}**")
+        by_industry_counts = view.tier_by_industry(shown, rules.names)
+        by_industry_counts["industry"] = by_industry_counts["industry"].map(lambda v: label(Industry, v, lang))
+        by_industry_counts["tier"] = by_industry_counts["tier"].map(ui.tier_label)
+        st.altair_chart(ui.localised(alt.Chart(by_industry_counts).mark_bar().encode(
+            y=alt.Y("industry:N", title=None, sort="-x"), x=alt.X("customers:Q", stack=True, title=ui.tr("col.customers")),
+            color=alt.Color("tier:N", scale=tier_scale, sort=tier_names, title=ui.tr("col.tier")),
+            order="tier_rank:Q", tooltip=[alt.Tooltip("industry:N", title=ui.tr("col.industry")),
+                                          alt.Tooltip("tier:N", title=ui.tr("col.tier")),
+                                          alt.Tooltip("customers:Q", title=ui.tr("col.customers"))])), width="stretch")
 
-# --- the list, one page at a time --------------------------------------------------------------
-st.subheader(ui.tr("customers.list"))
-size = int(ui.cached(settings.get, store, "ui.page_size"))
-pages = view.page_count(len(shown), size)
-page_column, hint_column = st.columns([1, 4])
-number = page_column.number_input(ui.tr("customers.page"), 1, pages, 1, key="c_page")
-hint_column.caption(f"{ui.tr('customers.page_of', pages=pages)} · {ui.tr('customers.select_hint')}")
-page_rows = view.page_of(shown, int(number), size)
-selected = ui.shown_grid(page_rows, key="c_grid", page_size=size, selectable=True)
-selected_code = selected[ui.tr("col.code")] if selected is not None else None
+    # --- the list, one page at a time --------------------------------------------------------------
+    st.subheader(ui.tr("customers.list"))
+    size = int(ui.cached(settings.get, store, "ui.page_size"))
+    pages = view.page_count(len(shown), size)
+    page_column, hint_column = st.columns([1, 4])
+    number = page_column.number_input(ui.tr("customers.page"), 1, pages, 1, key="c_page")
+    hint_column.caption(f"{ui.tr('customers.page_of', pages=pages)} · {ui.tr('customers.select_hint')}")
+    page_rows = view.page_of(shown, int(number), size)
+    selected = ui.shown_grid(page_rows, key="c_grid", page_size=size, selectable=True)
+    selected_code = selected[ui.tr("col.code")] if selected is not None else None
 
-customer_tabs.draw(customer_tabs.Scored(
-    store=store, as_of=as_of, features=features, normalised=normalised, weights=raw_weights, methods=methods,
-    mappings=mappings, rules=rules,
-    table=table, shown=shown, risk_table=risk_table, presets=presets, loaded=loaded, selected_code=selected_code,
-    filters=filters, view_filters=view_filters))
+    customer_tabs.draw(customer_tabs.Scored(
+        store=store, as_of=as_of, features=features, normalised=normalised, weights=raw_weights, methods=methods,
+        mappings=mappings, rules=rules,
+        table=table, shown=shown, risk_table=risk_table, presets=presets, loaded=loaded, selected_code=selected_code,
+        filters=filters, view_filters=view_filters))

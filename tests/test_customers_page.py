@@ -333,3 +333,18 @@ def test_a_next_action_opens_its_customers_explanation(one_csm):
     assert explained.options[explained.index] == f"{code} · {name}"
     row = one_csm.table.loc[one_csm.table["code"] == code].iloc[0]  # as ops_core scores it with the page's weights
     assert f"Score {row['score']:.1f}, tier {row['tier']}." in [m.value for m in page.markdown]
+
+
+def test_a_new_reference_date_shows_its_own_numbers_and_none_of_the_previous_dates(page, demo_url, monkeypatch):
+    """After a change of reference date the page shows one set of tiles, the same as a page opened on that
+    date. (That the old tiles go while the new ones are computed, ui.view_area, shows only in a browser.)"""
+    earlier = dt.date.today() - dt.timedelta(days=400)
+    before = [(m.label, m.value) for m in page.metric]
+    page.date_input(key="c_as_of").set_value(earlier).run()
+    ok(page)
+    fresh = open_page(demo_url, "pages/customers.py", monkeypatch)
+    fresh.date_input(key="c_as_of").set_value(earlier).run()
+    after = [(m.label, m.value) for m in page.metric]
+    assert len(after) == len(before) == 5  # four tiers and all customers, once
+    assert after == [(m.label, m.value) for m in ok(fresh).metric]
+    assert after != before  # 400 days earlier, other customers are scored into the tiers
