@@ -540,8 +540,15 @@ def start_widget(key: str, value: Any) -> None:
 def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any) -> None:
     """Tabs (text key -> what draws it from ``state``, the page's state object) of which only the open
     one is drawn, so a rerun redraws one tab, not all; ``key`` keeps the open tab in the session, and
-    a switch reruns the page."""
-    tabs = st.tabs([tr(text) for text in shows], key=key, on_change="rerun")
+    a switch reruns the page. The open tab is kept by its words, so after a change of language the
+    tab that was open is found by its words in the other language and stays open."""
+    words = {text: tr(text) for text in shows}
+    held = st.session_state.get(key)
+    if held is not None and held not in words.values():
+        same = next((text for text in shows if held in (t(text, lang) for lang in LANGUAGES)), None)
+        if same is not None:
+            st.session_state[key] = words[same]
+    tabs = st.tabs(list(words.values()), key=key, on_change="rerun")
     for tab, show in zip(tabs, shows.values(), strict=True):
         if tab.open:
             with tab:

@@ -105,3 +105,18 @@ def test_a_change_of_language_keeps_the_choice_of_a_picker(demo_url, monkeypatch
     app.selectbox(key="ops_lang").set_value("en").run()
     assert [e.value for e in app.exception] == []
     assert shown_choice(app, kind, key) == english
+
+
+def test_a_change_of_language_keeps_the_open_tab(demo_url, monkeypatch):
+    """Seen: the demand board's Releases tab fell back to the first tab (看板) after switching to 简体中文."""
+    monkeypatch.setenv("OPS_DATABASE_URL", demo_url)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    app.switch_page("pages/demands.py").run()
+    app.session_state["d_tab"] = "Releases"
+    app.run()
+    app.selectbox(key="ops_lang").set_value("zh").run()
+    assert [e.value for e in app.exception] == []
+    assert app.session_state["d_tab"] == "版本发布"
+    assert app.button(key="d_save_notes").label == "保存说明"  # the Releases tab's own button is drawn
+    app.selectbox(key="ops_lang").set_value("en").run()
+    assert app.session_state["d_tab"] == "Releases"
