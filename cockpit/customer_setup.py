@@ -22,7 +22,7 @@ def methods_and_mappings(base: tiers.Preset | None) -> tuple[dict[str, scoring.M
     """Each dimension's method and the category value tables: kept ones, else the loaded preset's, else the defaults."""
     mappings = st.session_state.get("c_kept_mappings") or (base.mappings if base else ui.kept_mappings())
     methods_start = st.session_state.get("c_kept_methods") or (base.methods if base else scoring.DEFAULT_METHODS)
-    methods_box = st.expander(ui.tr("customers.methods"), key="c_methods_open", on_change="rerun")
+    methods_box = ui.expander(ui.tr("customers.methods"), key="c_methods_open")
     methods: dict[str, scoring.MethodSpec] = dict(methods_start)
     if methods_box.open:
         with methods_box:
@@ -80,7 +80,7 @@ def weights(base: tiers.Preset | None) -> dict[str, float]:
 def tier_rules(store: Engine, base: tiers.Preset | None) -> tiers.TierRules:
     """Quotas or cut-offs (optionally within each industry): kept ones, else the preset's, else the settings'."""
     rules_start = st.session_state.get("c_kept_rules") or (base.tier_rules if base else ui.cached(tiers.tier_rules, store))
-    rules_box = st.expander(ui.tr("customers.tier_rules"), key="c_rules_open", on_change="rerun")
+    rules_box = ui.expander(ui.tr("customers.tier_rules"), key="c_rules_open")
     mode, shares, floors, by_industry = str(rules_start.mode), rules_start.quotas, rules_start.cutoffs, rules_start.by_industry
     if rules_box.open:
         with rules_box:

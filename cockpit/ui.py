@@ -168,6 +168,19 @@ def choice(widget: Callable[..., Any], label: str, options: Sequence[Any], *, ke
     return picked
 
 
+def expander(label: str, key: str) -> Any:
+    """An expander that reruns the page when opened or closed (its content is drawn only while open) and
+    stays open across a change of language: Streamlit starts an expander worded differently closed, so
+    it is one per language (``language_key``), started from the state last seen."""
+    kept_key = key + KEPT_CHOICE
+    widget_key = language_key(key)
+    if kept_key in st.session_state:
+        start_widget(widget_key, st.session_state[kept_key])
+    box = st.expander(label, key=widget_key, on_change="rerun")
+    st.session_state[kept_key] = bool(box.open)
+    return box
+
+
 def sidebar(store: Engine) -> Filters:
     """The one shared sidebar: language, date range and segment filters, mirrored in the URL."""
     params = st.query_params.to_dict()

@@ -309,10 +309,9 @@ def test_a_tier_name_a_user_typed_is_shown_as_entered_and_a_default_name_transla
     ("zh", "各配额比例之和须小于 1，剩余的客户归入微型；现合计 1.05")])
 def test_tier_rules_the_product_refuses_are_said_in_the_readers_language(page, lang, message):
     # The default quotas are 0.05, 0.2 and 0.35 (setting tiers.quotas); 0.5 + 0.2 + 0.35 = 1.05 leaves micro none.
-    page.session_state["ops_lang"] = lang
+    page.session_state["c_rules_open"] = True  # opened, then the language chosen: the rules stay open
     page.run()
-    page.session_state["c_rules_open"] = True
-    page.run()
+    page.selectbox(key="ops_lang").set_value(lang).run()
     page.radio(key="c_mode" if lang == "en" else "c_mode.zh").set_value("quota").run()  # one picker per language
     page.number_input(key="c_quota_0").set_value(0.5).run()
     assert [e.value for e in page.exception] == []

@@ -120,3 +120,18 @@ def test_a_change_of_language_keeps_the_open_tab(demo_url, monkeypatch):
     assert app.button(key="d_save_notes").label == "保存说明"  # the Releases tab's own button is drawn
     app.selectbox(key="ops_lang").set_value("en").run()
     assert app.session_state["d_tab"] == "Releases"
+
+
+def test_a_change_of_language_keeps_an_open_expander_open(demo_url, monkeypatch):
+    """Seen: the customer page's tier rules closed when the reader switched to 简体中文."""
+    monkeypatch.setenv("OPS_DATABASE_URL", demo_url)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    app.switch_page("pages/customers.py").run()
+    app.session_state["c_rules_open"] = True
+    app.run()
+    assert [r.label for r in app.radio] == ["Tier by"]
+    app.selectbox(key="ops_lang").set_value("zh").run()
+    assert [e.value for e in app.exception] == []
+    assert [r.label for r in app.radio] == ["分层方式"]  # the tier rules are still open, in Chinese
+    app.selectbox(key="ops_lang").set_value("en").run()
+    assert [r.label for r in app.radio] == ["Tier by"]
