@@ -119,15 +119,17 @@ def test_demo_command_fills_an_empty_store_and_refuses_to_overwrite_one_without_
 def test_io_export_writes_every_customer_as_csv_and_excel_with_personal_data_masked(store, tmp_path):
     done = run("ops_core.io", "export", "customers", str(tmp_path / "customers.csv"), url=store)
     assert done.returncode == 0, done.stderr
-    assert lines(done.stdout) == [f"exported {SMALL_CUSTOMERS} customers rows to {tmp_path / 'customers.csv'} "
-                                  f"(personal data masked) from {redact_url(store)}"]
-    _, table = read_csv_file(tmp_path / "customers.csv")
+    assert lines(done.stdout) == [f"exported {SMALL_CUSTOMERS} customers rows (English) to {tmp_path / 'customers.csv'} "
+                                  f"from {redact_url(store)}"]
+    notes, table = read_csv_file(tmp_path / "customers.csv")
+    assert notes[0] == f"# Customers: {SMALL_CUSTOMERS} rows"
     assert len(table) == SMALL_CUSTOMERS
-    assert "CU000001" in set(table["code"])
+    assert "CU000001" in set(table["Customer code"])
 
     done = run("ops_core.io", "export", "contacts", str(tmp_path / "contacts.xlsx"), url=store)
     assert done.returncode == 0, done.stderr
-    assert lines(done.stdout)[0].startswith(f"exported {count(store, 'contacts')} contacts rows to ")
+    assert lines(done.stdout)[0].startswith(f"exported {count(store, 'contacts')} contacts rows "
+                                            "(English, personal data masked) to ")
     sheet = openpyxl.load_workbook(tmp_path / "contacts.xlsx").active
     text = "\n".join(str(cell) for row in sheet.iter_rows(values_only=True) for cell in row if cell is not None)
     assert "@" in text, "the contacts carry (masked) e-mails"
@@ -135,9 +137,18 @@ def test_io_export_writes_every_customer_as_csv_and_excel_with_personal_data_mas
     assert not re.search(r"1[3-9]\d{9}", text), "a mobile number left unmasked"
 
 
+def _stored_file(url: str, table: str, path: Path) -> Path:
+    """A table's rows in its stored columns (ids, cents, codes; no version): the file the importer reads."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        frame = pd.read_sql(select(*(c for c in TABLES[table].c if c.name != "version")), conn)
+    engine.dispose()
+    path.write_text(frame.to_csv(index=False), encoding="utf-8-sig")
+    return path
+
+
 def test_io_import_takes_a_valid_file_whole_and_refuses_a_file_with_problems_whole(store, tmp_path):
-    exported = tmp_path / "contracts.csv"
-    assert run("ops_core.io", "export", "contracts", str(exported), url=store).returncode == 0
+    exported = _stored_file(store, "contracts", tmp_path / "contracts.csv")
     before = count(store, "contracts")
 
     refused = run("ops_core.io", "import", "contracts", str(exported), url=store)  # every row is already there

@@ -1,6 +1,8 @@
-"""Import and export of entities: all or nothing, row-and-field problems, round trips, the command line."""
+"""Import of entities (all or nothing, row-and-field problems, round trips of stored columns) and the command
+line that imports and exports them; an export is the entity's file-schema file (tests/test_entity_files.py)."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import subprocess
 import sys
@@ -8,14 +10,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, func, select
+from openpyxl import load_workbook
+from sqlalchemy import Boolean, Connection, Engine, Integer, func, select
 
 from ops_core import writes
+from ops_core.config import redact_url
 from ops_core.db.engine import make_engine, transaction
 from ops_core.db.models import TABLES
 from ops_core.db.schema import upgrade
 from ops_core.errors import PermissionDenied, UsageError
-from ops_core.io import ENTITIES, export_entity, import_entity, write_export
+from ops_core.io import ENTITIES, import_entity, write_export
 from ops_core.vocab import Role
 from tests.wording import english_words
 
@@ -57,6 +61,18 @@ def _seed(engine: Engine) -> None:
                                           "created_at": dt.datetime(2024, 3, 1, 9, 30)})
 
 
+def _stored(conn: Connection, entity: str) -> pd.DataFrame:
+    """The entity's rows as the store holds them (its file columns, by primary key): what an import wrote."""
+    spec = ENTITIES[entity]
+    rows = conn.execute(select(*(spec.table.c[name] for name in spec.columns)).order_by(*spec.table.primary_key.columns))
+    df = pd.DataFrame.from_records(rows.all(), columns=list(spec.columns))
+    for name in spec.columns:  # nullable integers stay integers (not 3.0) in the file
+        kind = spec.table.c[name].type
+        if isinstance(kind, (Boolean, Integer)):
+            df[name] = df[name].astype("boolean" if isinstance(kind, Boolean) else "Int64")
+    return df
+
+
 def _count(engine: Engine, table: str) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(TABLES[table])).scalar_one()
@@ -87,18 +103,19 @@ def test_entities_export_table_columns_with_ids_and_without_version():
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_export_then_import_into_an_empty_store_gives_the_same_rows(fresh_engine, second_engine, tmp_path, suffix):
+def test_stored_rows_written_to_files_import_into_an_empty_store_as_the_same_rows(fresh_engine, second_engine, tmp_path,
+                                                                                  suffix):
     _seed(fresh_engine)
     for entity in LOAD_ORDER:
         with fresh_engine.connect() as conn:
-            write_export(export_entity(conn, entity, masked=False), tmp_path / f"{entity}{suffix}")
+            write_export(_stored(conn, entity), tmp_path / f"{entity}{suffix}")
     for entity in LOAD_ORDER:
         report = import_entity(second_engine, writes.LOCAL_ADMIN, entity, tmp_path / f"{entity}{suffix}")
         assert report.ok, report.lines()
         assert report.rows_written == report.rows_read == _count(fresh_engine, ENTITIES[entity].table_name)
     for entity in LOAD_ORDER:
         with fresh_engine.connect() as a, second_engine.connect() as b:
-            pd.testing.assert_frame_equal(export_entity(a, entity, masked=False), export_entity(b, entity, masked=False))
+            pd.testing.assert_frame_equal(_stored(a, entity), _stored(b, entity))
     with second_engine.connect() as conn:  # the formula-looking name came back without the export's quote
         assert conn.execute(select(TABLES["customers"].c.name).where(TABLES["customers"].c.id == 1)).scalar_one() \
             == '=HYPERLINK("http://x","y")'
@@ -113,30 +130,6 @@ def test_ids_keep_counting_after_an_import_with_explicit_ids(fresh_engine, tmp_p
     with transaction(fresh_engine) as s:
         created = writes.create(s, writes.LOCAL_ADMIN, "customers", _customer(2))
     assert created["id"] == 42  # PostgreSQL's sequence was moved past 41
-
-
-def test_export_masks_personal_data_unless_asked(fresh_engine):
-    _seed(fresh_engine)
-    with fresh_engine.connect() as conn:
-        masked = export_entity(conn, "contacts")
-        plain = export_entity(conn, "contacts", masked=False)
-        leads = export_entity(conn, "leads")
-    assert masked["name"].tolist() == ["张*", "J*** S****"]
-    assert masked["phone"].iloc[0] == "+86 138****1234" and masked["email"].iloc[0] == "z***@example.com"
-    assert plain["name"].tolist() == ["张三", "John Smith"]
-    assert leads["contact_name"].tolist() == ["李*"] and leads["phone"].tolist() == ["139****5678"]
-
-
-def test_csv_export_is_neutralised_with_a_bom_and_numbers_left_alone(fresh_engine, tmp_path):
-    _seed(fresh_engine)
-    with fresh_engine.connect() as conn:
-        write_export(export_entity(conn, "contracts"), tmp_path / "contracts.csv")
-        write_export(export_entity(conn, "customers"), tmp_path / "customers.csv")
-    contracts = (tmp_path / "contracts.csv").read_bytes()
-    assert contracts.startswith(b"\xef\xbb\xbf")
-    assert "2,K2,1,renewal,MES,2024-01-01,2025-01-01,2025-12-31,-5,0,0,1" in contracts.decode("utf-8-sig")
-    customers = (tmp_path / "customers.csv").read_text(encoding="utf-8-sig")
-    assert "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"" in customers and "欧阳科技 😀" in customers
 
 
 def test_an_import_with_bad_rows_writes_nothing_and_names_every_row_and_field(fresh_engine, tmp_path):
@@ -198,7 +191,7 @@ def test_a_row_may_refer_to_a_later_row_of_the_same_file(fresh_engine, tmp_path)
                     "11,K11,1,new,MES,2024-01-01,2024-01-01,2024-12-31,100,\n", encoding="utf-8")
     assert import_entity(fresh_engine, writes.LOCAL_ADMIN, "contracts", path).ok
     with fresh_engine.connect() as conn:
-        assert export_entity(conn, "contracts")["renewal_of_id"].tolist() == [11, pd.NA]
+        assert _stored(conn, "contracts")["renewal_of_id"].tolist() == [11, pd.NA]
 
 
 def test_a_dry_run_checks_against_the_store_and_writes_nothing(fresh_engine, tmp_path):
@@ -227,7 +220,7 @@ def test_a_csv_with_or_without_bom_and_missing_ids_is_imported(fresh_engine, tmp
                         encoding=encoding)
         assert import_entity(fresh_engine, writes.LOCAL_ADMIN, "customers", path).ok
     with fresh_engine.connect() as conn:
-        assert export_entity(conn, "customers")[["id", "name"]].values.tolist() == [[1, "中文客户"], [2, "中文客户"]]
+        assert _stored(conn, "customers")[["id", "name"]].values.tolist() == [[1, "中文客户"], [2, "中文客户"]]
 
 
 @pytest.mark.parametrize(("encoding", "delimiter"), [("gbk", ";"), ("utf-16", "\t")])
@@ -239,7 +232,7 @@ def test_a_gbk_or_utf16_file_with_semicolons_or_tabs_is_imported(fresh_engine, t
     path.write_bytes(f"{header}\r\n{row}\r\n".encode(encoding))
     assert import_entity(fresh_engine, writes.LOCAL_ADMIN, "customers", path).ok
     with fresh_engine.connect() as conn:
-        assert export_entity(conn, "customers")[["code", "name"]].values.tolist() == [["C001", "中文客户"]]
+        assert _stored(conn, "customers")[["code", "name"]].values.tolist() == [["C001", "中文客户"]]
 
 
 @pytest.mark.parametrize(("header", "expected"), [
@@ -288,18 +281,111 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, check=False)
 
 
-def test_cli_exports_and_imports_with_one_summary_line(tmp_path):
-    source, target = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+def test_cli_imports_with_one_summary_line(tmp_path):
+    source = f"sqlite:///{tmp_path / 'a.db'}"
     path = tmp_path / "customers.csv"
     path.write_text(CUSTOMER_HEADER + "\n1,C001,甲,energy,north_china,small,60,gold,platform,2024-05-01\n",
                     encoding="utf-8")
     loaded = _cli("import", "customers", str(path), "--database-url", source)
     assert (loaded.returncode, loaded.stderr) == (0, "")
     assert loaded.stdout.splitlines() == [f"imported 1 customers rows from customers.csv into {source}"]
-    exported = _cli("export", "customers", str(tmp_path / "out.xlsx"), "--database-url", source)
-    assert exported.returncode == 0 and len(exported.stdout.splitlines()) == 1
-    again = _cli("import", "customers", str(tmp_path / "out.xlsx"), "--database-url", target)
-    assert again.returncode == 0, again.stderr
+
+
+@pytest.fixture
+def exported_store(fresh_engine) -> str:
+    """``_seed`` and a third contract of 8,680,050 cents; the store's URL for the command line."""
+    _seed(fresh_engine)
+    with transaction(fresh_engine) as s:
+        writes.create(s, writes.LOCAL_ADMIN, "contracts", {
+            "code": "K3", "customer_id": 2, "kind": "expansion", "product_line": "IoT", "signed_on": dt.date(2024, 6, 1),
+            "start_date": dt.date(2024, 7, 1), "end_date": dt.date(2025, 6, 30), "amount_cents": 8_680_050})
+    return fresh_engine.url.render_as_string(hide_password=False)
+
+
+def _exported(url: str, tmp_path: Path, entity: str, name: str, *options: str) -> tuple[Path, str]:
+    """Export ``entity`` to ``name`` by the command line; the file and the one line it printed."""
+    path = tmp_path / name
+    done = _cli("export", entity, str(path), "--database-url", url, *options)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert len(done.stdout.splitlines()) == 1
+    return path, done.stdout.rstrip("\n")
+
+
+def _csv(path: Path) -> tuple[list[str], list[str]]:
+    """A CSV export's '# ' notes (one cell each, as a spreadsheet shows them) and its other lines as
+    written (the header, then the rows); the file starts with a byte-order mark."""
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = data.decode("utf-8-sig").splitlines()
+    rows = list(csv.reader(lines))
+    notes = [row[0] for row in rows if len(row) == 1 and row[0].startswith("# ")]
+    return notes, lines[len(notes):]
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", ["Contract code,Customer code,Contract kind,Product line,Signed on,Start date,End date,Amount (yuan),"
+            "Delivery cost (yuan),Service cost (yuan),Renews contract",
+            "K1,C001,New,MES,2024-01-01,2024-01-01,2024-12-31,120000.00,0.00,0.00,",
+            "K2,C001,Renewal,MES,2024-01-01,2025-01-01,2025-12-31,-0.05,0.00,0.00,K1",
+            "K3,C002,Expansion,IoT,2024-06-01,2024-07-01,2025-06-30,86800.50,0.00,0.00,"]),
+    ("zh", ["合同编号,客户编号,合同类型,产品线,签约日期,开始日期,结束日期,合同金额(元),交付成本(元),服务成本(元),续约原合同",
+            "K1,C001,新签,MES,2024-01-01,2024-01-01,2024-12-31,120000.00,0.00,0.00,",
+            "K2,C001,续约,MES,2024-01-01,2025-01-01,2025-12-31,-0.05,0.00,0.00,K1",
+            "K3,C002,增购,物联网,2024-06-01,2024-07-01,2025-06-30,86800.50,0.00,0.00,"]),
+])
+def test_cli_export_writes_the_contracts_file_in_yuan_with_labels_and_business_keys(exported_store, tmp_path, lang,
+                                                                                     expected):
+    """Amounts: 12,000,000 cents, -5 cents and 8,680,050 cents as yuan; kinds by label; the customer by its
+    code and the renewed contract by its code (K2 renews K1), never an id."""
+    path, said = _exported(exported_store, tmp_path, "contracts", f"contracts-{lang}.csv", "--lang", lang)
+    language = {"en": "English", "zh": "简体中文"}[lang]
+    assert said == f"exported 3 contracts rows ({language}) to {path} from {redact_url(make_engine(exported_store).url)}"
+    notes, lines = _csv(path)
+    assert lines == expected
+    assert notes[0] == {"en": "# Contracts: 3 rows", "zh": "# 合同：3 行"}[lang]
+    assert notes[1].startswith({"en": "# Exported 20", "zh": "# 导出时间：20"}[lang])
+    assert len(notes) == 2  # contracts hold no personal data: nothing to say about masking
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", ["Customer code,Contact name,E-mail,Phone,Job title,Role,Key contact,Contact since,Contact until",
+            "C001,张*,z***@example.com,'+86 138****1234,,Decision-making boss,yes,2024-02-01,",
+            "C002,J*** S****,,,'-2+3,User,no,2024-02-01,"]),
+    ("zh", ["客户编号,联系人姓名,电子邮箱,电话,职务,角色,关键联系人,起始日期,结束日期",
+            "C001,张*,z***@example.com,'+86 138****1234,,决策老板,是,2024-02-01,",
+            "C002,J*** S****,,,'-2+3,使用者,否,2024-02-01,"]),
+])
+def test_cli_export_masks_names_phones_and_emails_unless_asked(exported_store, tmp_path, lang, expected):
+    """The contacts of ``_seed``: 张三 +86 138 1234 1234 zhang@example.com, and John Smith whose title
+    "-2+3" would be a formula in Excel; such cells (the phone's "+" too) are written with a leading quote."""
+    path, said = _exported(exported_store, tmp_path, "contacts", "contacts.csv", "--lang", lang)
+    assert "personal data masked) to" in said
+    notes, lines = _csv(path)
+    assert lines == expected
+    assert notes[-1] == {"en": "# Names, phones and e-mails are masked in this file.",
+                         "zh": "# 此文件中的姓名、电话和邮箱已脱敏。"}[lang]
+    path, said = _exported(exported_store, tmp_path, "contacts", "full.csv", "--lang", lang, "--unmasked")
+    assert "personal data in full) to" in said
+    notes, lines = _csv(path)
+    assert lines[1].split(",")[1:4] == ["张三", "zhang@example.com", "'+86 138 1234 1234"]
+    assert notes[-1] == {"en": "# Names, phones and e-mails are in full in this file: keep it safe.",
+                         "zh": "# 此文件中的姓名、电话和邮箱未脱敏：请妥善保管。"}[lang]
+
+
+def test_cli_export_to_excel_keeps_yuan_as_numbers_and_neutralises_text(exported_store, tmp_path):
+    path, _ = _exported(exported_store, tmp_path, "contracts", "合同.xlsx", "--lang", "zh")
+    book = load_workbook(path)
+    assert book.sheetnames == ["合同", "文件说明"]
+    sheet = book["合同"]
+    assert [c.value for c in sheet[1]][:8] == ["合同编号", "客户编号", "合同类型", "产品线", "签约日期", "开始日期", "结束日期",
+                                               "合同金额(元)"]
+    amount = sheet.cell(row=4, column=8)  # K3: 8,680,050 cents
+    assert (amount.value, amount.number_format) == (86800.5, "#,##0.00")
+    assert sheet.cell(row=4, column=3).value == "增购"
+    assert book["文件说明"]["A1"].value == "合同：3 行"
+    path, _ = _exported(exported_store, tmp_path, "customers", "customers.xlsx")
+    names = [c.value for c in load_workbook(path).active["B"]]
+    assert names == ["Customer name", "'=HYPERLINK(\"http://x\",\"y\")", "欧阳科技 😀"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -308,6 +394,7 @@ def test_cli_exports_and_imports_with_one_summary_line(tmp_path):
     pytest.param(["export", "customers", "x.csv", "--database-url", "nonsense://"], "error: The database URL",
                  id="malformed-url"),
     pytest.param(["export", "customers", "out.pdf"], "error: cannot write 'out.pdf'", id="unknown-extension"),
+    pytest.param(["export", "widgets", "out.csv"], "error: unknown entity 'widgets'", id="export-unknown-entity"),
 ])
 def test_cli_problems_exit_2_with_one_clear_line(tmp_path, args, message):
     args = [a if not a.endswith((".csv", ".pdf")) else str(tmp_path / a) for a in args]
