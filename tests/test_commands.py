@@ -137,35 +137,36 @@ def test_io_export_writes_every_customer_as_csv_and_excel_with_personal_data_mas
     assert not re.search(r"1[3-9]\d{9}", text), "a mobile number left unmasked"
 
 
-def _stored_file(url: str, table: str, path: Path) -> Path:
-    """A table's rows in its stored columns (ids, cents, codes; no version): the file the importer reads."""
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        frame = pd.read_sql(select(*(c for c in TABLES[table].c if c.name != "version")), conn)
-    engine.dispose()
-    path.write_text(frame.to_csv(index=False), encoding="utf-8-sig")
-    return path
-
-
-def test_io_import_takes_a_valid_file_whole_and_refuses_a_file_with_problems_whole(store, tmp_path):
-    exported = _stored_file(store, "contracts", tmp_path / "contracts.csv")
+def test_io_import_takes_back_an_export_unchanged_and_refuses_a_file_with_problems_whole(store, tmp_path):
+    exported = tmp_path / "contracts.csv"
+    assert run("ops_core.io", "export", "contracts", str(exported), url=store).returncode == 0
     before = count(store, "contracts")
 
-    refused = run("ops_core.io", "import", "contracts", str(exported), url=store)  # every row is already there
-    assert refused.returncode == 2
-    first_code = read_csv_file(exported)[1]["code"].iloc[0]
-    assert lines(refused.stderr)[0] == f"row 2, field 'code': '{first_code}' is already in the store"
-    assert re.fullmatch(rf"error: contracts\.csv: \d+ problems in {before} contracts rows; nothing was imported",
-                        lines(refused.stderr)[-1])
+    again = run("ops_core.io", "import", "contracts", str(exported), url=store)  # every row is already there
+    assert again.returncode == 0, again.stderr
+    assert lines(again.stdout) == [f"contracts.csv (Contracts): 0 added, 0 updated, {before} unchanged, 0 rejected. "
+                                   f"({redact_url(store)})"]
     assert count(store, "contracts") == before
 
     _, table = read_csv_file(exported)
-    new = table.head(1).assign(id=None, code="HT20990000001")  # a new contract of the first customer
+    table = table.astype(str).replace("nan", "")
+    new = table.head(2).assign(**{"Contract code": ["HT20990000001", "HT20990000002"]})  # two new contracts
+    new.loc[new.index[1], "Amount (yuan)"] = "abc"
+    bad = tmp_path / "new-contracts.csv"
+    bad.write_text(new.to_csv(index=False), encoding="utf-8-sig")
+    refused = run("ops_core.io", "import", "contracts", str(bad), url=store)
+    assert refused.returncode == 2
+    assert lines(refused.stderr)[0] == ("row 3, column 'Amount (yuan)': 'abc' is not an amount in yuan: "
+                                        "write it like 12000, 12,000.00 or ¥12,000")
+    assert lines(refused.stderr)[-1].startswith("error: new-contracts.csv: 1 of 2 rows have problems, so nothing was "
+                                                "imported (all or nothing).")
+    assert count(store, "contracts") == before
+
     fresh = tmp_path / "new-contract.csv"
-    fresh.write_text(new.to_csv(index=False), encoding="utf-8-sig")
+    fresh.write_text(new.head(1).to_csv(index=False), encoding="utf-8-sig")
     done = run("ops_core.io", "import", "contracts", str(fresh), url=store)
     assert done.returncode == 0, done.stderr
-    assert lines(done.stdout)[0].startswith("imported 1 contracts rows from new-contract.csv into ")
+    assert lines(done.stdout)[0].startswith("new-contract.csv (Contracts): 1 added, 0 updated, 0 unchanged, 0 rejected.")
     assert count(store, "contracts") == before + 1
 
 
