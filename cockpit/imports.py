@@ -86,8 +86,9 @@ def import_file(store: Engine, entity: str, key: str) -> None:
             st.session_state[done_key] = (asked, outcome)
             st.session_state.pop(preview_key, None)
             preview = None
-            if outcome.written:
+            if outcome.written:   # the page's counts and grids above read the new rows
                 ui.clear_caches()
+                st.rerun()
     done = st.session_state.get(done_key)
     if done is not None and done[0] == asked:
         _show_done(done[1], entity, key)
