@@ -24,7 +24,7 @@ def export(store: Engine, entity: str) -> None:
     page = frame.head(ui.cached(settings.get, store, "ui.page_size"))
     st.caption(ui.tr("data.export.rows", rows=f"{len(frame):,}", shown=f"{len(page):,}"))
     if personal:
-        st.caption(ui.tr("data.export.unmasked_note" if unmasked else "data.export.masked"))
+        st.caption(ui.tr("data.export.unmasked_note" if unmasked else "data.export.masked_note"))
     yuan = [h for h, f in entity_files.file_formats(entity, lang).items() if f.kind is present.Kind.yuan]
     # Yuan are exact decimals in the file; the grid sorts and right-aligns them as numbers with two decimals.
     ui.grid(page.astype({h: "Float64" for h in yuan}), key=f"export_grid_{entity}", decimals=dict.fromkeys(yuan, 2))

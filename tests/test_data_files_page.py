@@ -116,9 +116,9 @@ def test_contacts_are_exported_masked_until_the_admin_asks_for_them_in_full(demo
     ok(page.run())
     contacts = TABLES["contacts"]
     phone = _stored(demo_url, select(contacts.c.phone).order_by(contacts.c.id).limit(1))[0][0]
-    assert "导出文件中的个人信息已脱敏。" in [e.value for e in page.caption]
+    assert "此文件中的姓名、电话和邮箱已脱敏：仅供查看，请勿重新导入。" in [e.value for e in page.caption]
     rows = list(csv.reader(io.StringIO(downloads["联系人.csv"]().decode("utf-8-sig"))))
-    assert rows[2] == ["# 此文件中的姓名、电话和邮箱已脱敏。"]
+    assert rows[2] == ["# 此文件中的姓名、电话和邮箱已脱敏：仅供查看，请勿重新导入。"]
     assert rows[3][3] == "电话" and rows[4][3] == neutralise(mask_phone(phone))  # "+44 20****1643" gets a quote
     assert _grid(page)["电话"].iloc[0] == mask_phone(phone)
     page.checkbox(key="export_unmasked").check()

@@ -165,8 +165,8 @@ def test_cli_export_masks_names_phones_and_emails_unless_asked(exported_store, t
     assert "personal data masked) to" in said
     notes, lines = _csv(path)
     assert lines == expected
-    assert notes[-1] == {"en": "# Names, phones and e-mails are masked in this file.",
-                         "zh": "# 此文件中的姓名、电话和邮箱已脱敏。"}[lang]
+    assert notes[-1] == {"en": "# Names, phones and e-mails are masked in this file: it is for reading, not for importing back.",
+                         "zh": "# 此文件中的姓名、电话和邮箱已脱敏：仅供查看，请勿重新导入。"}[lang]
     path, said = _exported(exported_store, tmp_path, "contacts", "full.csv", "--lang", lang, "--unmasked")
     assert "personal data in full) to" in said
     notes, lines = _csv(path)
