@@ -179,7 +179,7 @@ def _preset_actions(scored: Scored) -> None:
     published = next((p for p in presets.values() if p.published), None)
     if published:
         st.caption(ui.tr("customers.preset.published", name=published.name))
-    if loaded in presets and st.button(ui.tr("customers.preset.publish"), key="c_publish"):
+    if loaded in presets and ui.is_admin() and st.button(ui.tr("customers.preset.publish"), key="c_publish"):
         chosen = presets[loaded]
         edits.save(scored.store, preset_record(loaded),
                    lambda s: tiers.publish_preset(s, actor, chosen.id, seen[loaded]["version"]),
@@ -279,7 +279,8 @@ def show_export(scored: Scored) -> None:
                               mappings=scored.mappings)
     contact_rows = ui.cached(contacts.key_contacts, scored.store, scored.as_of)
     ui.download_buttons(view.export_frame(scored.shown, contact_rows, chosen), "customers", notes,
-                        personal=None if unmasked else "customer_list")
+                        personal="customer_list", unmasked=unmasked, store=scored.store,
+                        filters={**scored.filters.to_query_params(), **scored.view_filters.to_query_params()})
 
 
 TABS: dict[str, Callable[[Scored], None]] = {

@@ -21,7 +21,11 @@ MODES = ("all", "valid")
 
 
 def import_file(store: Engine, entity: str, key: str) -> None:
-    """The import of ``entity``'s file under widget keys starting with ``key``."""
+    """The import of ``entity``'s file under widget keys starting with ``key``; for an admin only
+    (others read one line saying so; ``importer.run`` refuses them whatever this page shows)."""
+    if not ui.is_admin():
+        st.caption(ui.tr("data.import.admin_only"))
+        return
     lang = ui.language()
     upload = ui.file_upload(ui.tr("data.import.file"), key=f"{key}_file")
     if upload is None:

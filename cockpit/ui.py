@@ -24,7 +24,7 @@ from cockpit.frame import LANG_KEY, language, page_links, run_through_app, tr  #
 from ops_core import config, exports, i18n, overview, present, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
-from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
+from ops_core.errors import OpsError, PermissionDenied, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, say, t
 from ops_core.readers import UPLOAD_SUFFIXES, FileProblem
@@ -463,18 +463,30 @@ def shown_grid(frame: pd.DataFrame, key: str, columns: Mapping[str, present.Colu
     return grid(shown, key, decimals=decimals, **kwargs)
 
 
-def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], personal: str | None = None) -> None:
+def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], personal: str | None = None, *,
+                     unmasked: bool = False, store: Engine | None = None, filters: Mapping[str, Any] | None = None) -> None:
     """CSV (UTF-8 with BOM) and Excel downloads, neutralised, masked, with the view described inside,
     through the presentation layer (yuan, labels, headers in the reader's language, number formats).
+    ``personal`` names the entity whose personal data the frame holds: masked, or with ``unmasked``
+    (admins) in full and each file recorded in ``store``'s audit log with ``filters`` when it is built.
     An entity's own file (the data page) is written by ``cockpit.entity_files.export`` instead."""
-    safe = exports.mask_personal_data(frame, personal) if personal else frame
     left, right = st.columns(2)
     lang = language()
+    actor = acting_user()  # read now: the files are built outside this run, when a button is pressed
+
+    def safe(fmt: str) -> pd.DataFrame:
+        if not personal or not unmasked:
+            return exports.release(frame, personal) if personal else frame
+        assert store is not None
+        with transaction(store) as session:
+            return exports.release(frame, personal, actor=actor, masked=False, conn=session,
+                                   filters={**(filters or {}), "format": fmt})
+
     # The files are built when a button is pressed, not on every rerun (a 20k-row Excel takes seconds).
-    left.download_button(tr("download.csv"), lambda: exports.reader_csv_bytes(safe, lang, notes=notes),
+    left.download_button(tr("download.csv"), lambda: exports.reader_csv_bytes(safe("csv"), lang, notes=notes),
                          f"{basename}.csv", mime="text/csv", key=f"csv_{basename}", on_click="ignore")
-    right.download_button(tr("download.excel"), lambda: exports.reader_excel_bytes(safe, lang, sheet_name=basename[:31],
-                                                                                  notes=notes),
+    right.download_button(tr("download.excel"), lambda: exports.reader_excel_bytes(safe("xlsx"), lang,
+                                                                                  sheet_name=basename[:31], notes=notes),
                           f"{basename}.xlsx", key=f"xlsx_{basename}", on_click="ignore",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -499,6 +511,12 @@ def acting_user() -> writes.Actor:
 
 def may_see_personal_data() -> bool:
     """Only admins may export personal data unmasked."""
+    return acting_user().role == Role.admin
+
+
+def is_admin() -> bool:
+    """Whether the acting user may do an admin's things (import, publish, the audit trail): pages hide
+    them from others; ops_core refuses them whatever a page shows."""
     return acting_user().role == Role.admin
 
 
@@ -638,7 +656,7 @@ def money(cents: float) -> str:
 
 
 def show_error(exc: OpsError) -> None:
-    if isinstance(exc, (Refused, ValidationError)):
+    if isinstance(exc, (Refused, ValidationError, PermissionDenied)):
         st.error(exc.message(language()))
     elif isinstance(exc, FileProblem):
         st.error(say(exc.message, language()))

@@ -198,6 +198,7 @@ def create(session: Session, actor: writes.Actor, values: Mapping[str, Any], cus
 def update(session: Session, actor: writes.Actor, demand_id: int, expected_version: int,
            changes: Mapping[str, Any]) -> dict[str, Any]:
     """Change a demand's editable fields (not its status: that is ``transition``); returns the stored row."""
+    writes.check_write(actor, "demands", "change")  # the role first, before anything is looked up
     if not changes:
         raise UsageError("nothing to change")
     fixed = set(changes) - set(EDITABLE)
@@ -235,6 +236,7 @@ def transition(session: Session, actor: writes.Actor, demand_id: int, expected_v
     becomes the target release): a planned one is refused (``Refused``), so notes and catalogue never
     list as shipped what has not shipped.
     """
+    writes.check_write(actor, "demands", "change")  # the role first, before anything is looked up
     target = _status(to_status)
     current = _demand(session, demand_id)
     _check_version(current, expected_version)
@@ -271,6 +273,7 @@ def transition(session: Session, actor: writes.Actor, demand_id: int, expected_v
 
 def link_customers(session: Session, actor: writes.Actor, demand_id: int, customer_ids: Iterable[int]) -> list[int]:
     """Link customers to a demand (each once, however often given or already linked); returns the new ones."""
+    writes.check_write(actor, "demand_customers", "create")  # the role first, before anything is looked up
     wanted = sorted({int(c) for c in customer_ids})
     if not wanted:
         return []
@@ -289,6 +292,7 @@ def link_customers(session: Session, actor: writes.Actor, demand_id: int, custom
 
 def unlink_customers(session: Session, actor: writes.Actor, demand_id: int, customer_ids: Iterable[int]) -> list[int]:
     """Remove customer links put on a demand by mistake (links through feedback stay); returns the removed ones."""
+    writes.check_write(actor, "demand_customers", "delete")  # the role first, before anything is looked up
     wanted = sorted({int(c) for c in customer_ids})
     linked = set(session.execute(select(links_t.c.customer_id).where(
         links_t.c.demand_id == demand_id, links_t.c.customer_id.in_(wanted))).scalars()) if wanted else set()
@@ -302,6 +306,7 @@ def merge(session: Session, actor: writes.Actor, keep_id: int, duplicate_id: int
           duplicate_version: int, *, now: dt.datetime, note: str | None = None) -> dict[str, Any]:
     """Merge ``duplicate_id`` into ``keep_id``: every linked customer and feedback item moves to the kept
     demand, the duplicate is marked merged and rejected. Both versions are checked; returns the kept row."""
+    writes.check_write(actor, "demands", "merge")  # the role first, before anything is looked up
     if keep_id == duplicate_id:
         raise UsageError(f"demand {keep_id} cannot be merged into itself")
     keep, dup = _demand(session, keep_id), _demand(session, duplicate_id)
@@ -652,6 +657,7 @@ def ship_release(session: Session, actor: writes.Actor, release_id: int, expecte
     Returns the stored release with ``demands_shipped`` (how many moved to released) and
     ``customers_to_inform`` (the customers who asked for them and have not been told yet).
     """
+    writes.check_write(actor, "releases", "change")  # the role first, before anything is looked up
     current = session.execute(select(releases_t.c.status, releases_t.c.version_label).where(releases_t.c.id == release_id)).first()
     if current is None:
         raise Refused("refuse.no_release", release=release_id)
@@ -819,6 +825,7 @@ def mark_informed(session: Session, actor: writes.Actor, demand_id: int, custome
     many customer links and feedback items were stamped. Every feedback item is updated with the
     version read in this transaction, so a concurrent change refuses the whole action.
     """
+    writes.check_write(actor, "demand_customers", "change")  # the role first, before anything is looked up
     current = _demand(session, demand_id)
     if current["status"] != S.released:
         raise Refused("refuse.inform_unreleased", demand=demand_id, status=either_label(S, current["status"], lower=True))

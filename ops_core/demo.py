@@ -1243,6 +1243,7 @@ def generate(engine: Engine, customers: int, years: int = 3, seed: int = 7, end:
     Refuses a store that already has customers unless ``replace`` (then the demo tables are emptied
     first, in the same transaction, so a failure leaves the old data in place).
     """
+    writes.require_role(actor, vocab.Role.admin, "generate the demo company")
     check_arguments(customers, years)
     end = end or dt.date.today()
     report = progress or (lambda _f, _m: None)

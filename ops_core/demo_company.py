@@ -75,6 +75,7 @@ class IdRanges:
 def record(session: Any, actor: Actor, ranges: dict[str, list[int]], about: dict[str, Any]) -> None:
     """The demo builder's last step: the marker, and 'demo' as the store's start if none was chosen.
     Part of the build, whose one audit row (``record_bulk``) covers it."""
+    writes.require_role(actor, Role.admin, "generate the demo company")
     value = {"ids": ranges, "built_at": _now().isoformat(timespec="seconds"), **about}
     _stamp(session, actor, MARKER, value)
     if not start_chosen(session):

@@ -4,7 +4,8 @@ Headers in the reader's language, money in yuan with two decimals, vocabularies 
 other entities by their business keys (a contract's customer by the customer's code), never an
 internal id; the same file the import reads back. References are resolved by SQL joins in one
 query, so a 1,000,000-row usage file costs one query, not a million look-ups. Personal data (names,
-phones, e-mails of contacts and leads) is masked unless the caller may and asks to see it.
+phones, e-mails of contacts and leads) is masked unless an admin asks to see it, and such an export is
+recorded in the audit log.
 
 Templates (``template_bytes``) are the same file with one example row and every field described.
 """
@@ -17,12 +18,14 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Select, select
+from sqlalchemy.orm import Session
 
-from ops_core import cells, exports, fileschema, present
+from ops_core import cells, exports, fileschema, present, writes
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.fileschema import SCHEMAS, FileSchema, Kind
 from ops_core.i18n import t
+from ops_core.vocab import Role
 
 _MASKERS: Mapping[str, Callable[[Any], Any]] = {
     fileschema.NAME: exports.mask_name, fileschema.PHONE: exports.mask_phone, fileschema.EMAIL: exports.mask_email,
@@ -119,12 +122,21 @@ def file_frame(stored: pd.DataFrame, entity: str, lang: str, *, masked: bool = T
     return pd.DataFrame(out, index=stored.index, columns=[f.header(lang) for f in schema.fields])
 
 
-def export_file(conn: Connection, entity: str, lang: str, *, masked: bool = True) -> pd.DataFrame:
+def export_file(conn: Connection | Session, entity: str, lang: str, *, masked: bool = True,
+                actor: writes.Actor | None = None, filters: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Every row of ``entity`` as its file in ``lang``: the fields' headers, yuan, labels, business keys;
-    personal data masked unless ``masked=False`` (the caller checks who may see it)."""
+    personal data masked. ``masked=False`` of an entity with personal data is for an admin ``actor``
+    only (PermissionDenied otherwise) and writes its audit row on ``conn`` (who, entity, rows,
+    ``filters``): call it in the transaction that hands the file out (``db.engine.transaction``)."""
     schema = schema_for(entity)
+    unmasked = not masked and has_personal_data(entity)
+    if unmasked:
+        writes.require_unmasked(actor or writes.Actor("nobody", Role.viewer))
     result = conn.execute(export_query(entity))
     stored = pd.DataFrame.from_records(result.all(), columns=[f.name for f in schema.fields])
+    if unmasked:
+        assert actor is not None
+        writes.record_unmasked_export(conn, actor, entity, len(stored), filters)
     return file_frame(stored, entity, lang, masked=masked)
 
 

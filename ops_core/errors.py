@@ -37,7 +37,19 @@ class Refused(UsageError):
 
 
 class PermissionDenied(OpsError):
-    """The acting user's role does not allow this change."""
+    """The acting user's role does not allow this change. ``str()`` is the English for logs and the
+    command line; ``message`` says it in the reader's language (the role it needs, as a word)."""
+
+    def __init__(self, text: str, *, needed: str | None = None):
+        self.needed = needed
+        super().__init__(text)
+
+    def message(self, lang: str) -> str:
+        from ops_core.i18n import t
+
+        if self.needed is None:
+            return t("denied.any", lang)
+        return t("denied.role", lang, role=t(f"role.{self.needed}", lang))
 
 
 class ValidationError(OpsError):

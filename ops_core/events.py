@@ -579,6 +579,7 @@ def save_review(session: Session, actor: writes.Actor, event_id: int, texts: Map
     Stamps updated_by and updated_at (``at``, default now in UTC). A stale version, or creating a
     review someone else has just created, raises StaleVersion with the newer values.
     """
+    writes.check_write(actor, "event_reviews", "change")  # the role first, before anything is looked up
     unknown = set(texts) - set(REVIEW_TEXTS)
     if unknown:
         raise UsageError(f"a review has the texts {', '.join(REVIEW_TEXTS)}, not {', '.join(sorted(unknown))}")

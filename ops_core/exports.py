@@ -1,8 +1,9 @@
 """Safe output: every file the product writes goes through here.
 
 Two dangers, one place each:
-- personal data (names, phones, e-mails) leaves masked unless the user may see it; which columns hold
-  it is declared once per entity in ``PERSONAL_DATA``;
+- personal data (names, phones, e-mails) leaves masked unless an admin asks (``release``), and then
+  the export is recorded in the audit log; which columns hold it is declared once per entity in
+  ``PERSONAL_DATA``;
 - a text cell that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+1``, ``@SUM(A1)``) is
   neutralised with a leading single quote, as the OWASP "CSV injection" guidance asks.
 
@@ -24,9 +25,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
-from ops_core import present
+from ops_core import present, writes
+from ops_core.errors import PermissionDenied
 from ops_core.present import Format, Kind
+from ops_core.writes import Actor
 
 # --- missing values ----------------------------------------------------------------------------
 
@@ -167,6 +172,22 @@ def mask_frame(df: pd.DataFrame, personal: PersonalData | None) -> pd.DataFrame:
 def mask_personal_data(df: pd.DataFrame, entity: str) -> pd.DataFrame:
     """``df`` with the personal data declared for ``entity`` (a table name) masked; other entities unchanged."""
     return mask_frame(df, PERSONAL_DATA.get(entity))
+
+
+def release(df: pd.DataFrame, entity: str, *, actor: Actor | None = None, masked: bool = True,
+            conn: Session | Connection | None = None, filters: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """``df`` as it may leave the product: the personal data declared for ``entity`` masked.
+
+    Unmasked (``masked=False``) only for an admin ``actor`` (PermissionDenied otherwise, also when no
+    actor is given), and then recorded in the audit log on ``conn`` (who, ``entity``, how many rows,
+    ``filters``): call it in the transaction (``db.engine.transaction``) that hands the file out.
+    """
+    if masked or entity not in PERSONAL_DATA:
+        return mask_personal_data(df, entity)
+    if actor is None or conn is None:
+        raise PermissionDenied(f"an unmasked export of {entity} needs the acting user and the store to record it")
+    writes.record_unmasked_export(conn, actor, entity, len(df), filters)
+    return df
 
 
 # --- neutralising formula injection ------------------------------------------------------------

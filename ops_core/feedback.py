@@ -294,6 +294,7 @@ def submit(session: Session, actor: writes.Actor, values: Mapping[str, Any],
     importance. The text is stored exactly as given (any language, any length, formulas included: the
     export neutralises them). A bad field raises ValidationError naming it.
     """
+    writes.check_write(actor, "feedback", "create")  # the role first, before anything is looked up
     unknown = sorted(set(values) - set(INTAKE_FIELDS))
     problems: list[tuple[int | None, str, str]] = [(None, name, "cannot be given at intake") for name in unknown]
     text = values.get("text")
@@ -331,6 +332,7 @@ def triage(session: Session, actor: writes.Actor, feedback_id: int, expected_ver
            severity: str, product_area: str, *, note: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """Confirm the type, severity and product area. A new item moves to triaged (its first response);
     an item already past new is re-classified without a status change. Returns the stored row."""
+    writes.check_write(actor, "feedback", "triage")  # the role first, before anything is looked up
     if type is None or str(type).strip() == "":
         raise ValidationError([(None, "type", "is required: triage confirms the type")])
     current = _checked(session, feedback_id, expected_version)
@@ -354,6 +356,7 @@ def transition(session: Session, actor: writes.Actor, feedback_id: int, expected
 
     A stale ``expected_version`` raises StaleVersion; a forbidden move a UsageError naming both statuses.
     """
+    writes.check_write(actor, "feedback", "change")  # the role first, before anything is looked up
     try:
         target = FeedbackStatus(str(to_status).strip())
     except ValueError:
@@ -409,6 +412,7 @@ def route_to_demand(session: Session, actor: writes.Actor, feedback_id: int, exp
     stuck point, the item's product area), with its history row and the customer linked.
     Returns {"feedback": stored item, "demand": the demand}.
     """
+    writes.check_write(actor, "feedback", "route")  # the role first, before anything is looked up
     current = _checked(session, feedback_id, expected_version)
     kind = _confirmed_type(current)
     if kind not in DEMAND_SOURCE_BY_TYPE:
@@ -438,6 +442,7 @@ def route_to_faq(session: Session, actor: writes.Actor, feedback_id: int, expect
                  now: dt.datetime | None = None) -> dict[str, Any]:
     """Link a usage question (or a management problem, as a manual entry) to an FAQ entry, or create one
     (question = ``question`` or the item's text; ``answer`` required). Returns {"feedback", "faq"}."""
+    writes.check_write(actor, "feedback", "route")  # the role first, before anything is looked up
     current = _checked(session, feedback_id, expected_version)
     kind = _confirmed_type(current)
     if kind not in FAQ_TYPES:
@@ -470,6 +475,7 @@ def merge(session: Session, actor: writes.Actor, keep_id: int, duplicate_ids: Se
     kept item is linked to a demand, the duplicates' customers are linked to that demand too.
     Returns the whole group (``duplicate_group``).
     """
+    writes.check_write(actor, "feedback", "merge")  # the role first, before anything is looked up
     wanted = list(dict.fromkeys(int(i) for i in duplicate_ids))
     if not wanted:
         raise Refused("refuse.no_duplicate")

@@ -42,6 +42,7 @@ from ops_core.errors import UsageError, first_line
 from ops_core.fileschema import LOOKUPS, SCHEMAS, Derivation, Field, FileSchema, FromRef, Kind
 from ops_core.i18n import Either, Phrase, t
 from ops_core.readers import TableFile, open_table
+from ops_core.vocab import Role
 
 CHUNK_ROWS = 2000          # rows read, checked and written together
 SHOWN_CHANGES = 2000       # old -> new pairs kept for the preview (all are counted)
@@ -832,10 +833,11 @@ def run(engine: Engine, actor: writes.Actor, entity: str, source: bytes | str | 
     """Import (or with ``dry_run`` preview) a file of ``entity``; see the module's docstring.
 
     ``columns`` maps the file's headers to fields (default: ``suggest_columns``). Refuses
-    (PermissionDenied) an actor who may not change the entity; FileProblem when the file cannot be
+    (PermissionDenied) anyone but an admin; FileProblem when the file cannot be
     read at all; every other problem is in the returned Outcome, not raised.
     """
     schema = schema_for(entity)
+    writes.require_role(actor, Role.admin, f"import {entity}")  # imports are an admin's (a preview too)
     writes.check_write(actor, schema.table, "import")
     with open_table(source, filename, sheet=sheet) as table_file:
         outcome = Outcome(entity, os.path.basename(filename), header=tuple(table_file.header),

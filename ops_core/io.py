@@ -15,8 +15,9 @@ Command line (a scheduler or a script)::
     python -m ops_core.io copy --to URL [--database-url URL] [--replace]    # ops_core.store_copy
     python -m ops_core.io backup FILE [--database-url URL]                   # ops_core.store_copy
 
-It applies the migrations first, acts as ``writes.LOCAL_ADMIN``, prints one summary line on success
-and exits with code 2 and clear lines (no traceback) on any problem.
+It applies the migrations first, acts as ``writes.LOCAL_ADMIN`` (whoever can run it holds the store),
+prints one summary line on success and exits with code 2 and clear lines (no traceback) on any
+problem. An ``--unmasked`` export leaves an audit row (``local-admin``, the entity, its rows, the file).
 """
 from __future__ import annotations
 
@@ -251,8 +252,9 @@ def _export(entity: str, path: Path, lang: str, *, masked: bool, database_url: s
     if not path.parent.is_dir():
         raise UsageError(f"cannot write '{path}': the folder {path.parent} does not exist")
     with cli.open_store(database_url) as engine:
-        with engine.connect() as conn:
-            df = entity_files.export_file(conn, entity, lang, masked=masked)
+        with engine.begin() as conn:  # an unmasked export's audit row commits with the read
+            df = entity_files.export_file(conn, entity, lang, masked=masked, actor=writes.LOCAL_ADMIN,
+                                          filters={"file": path.name})
         notes = entity_files.export_notes(entity, len(df), lang, masked=masked, made_at=dt.datetime.now(dt.UTC))
         target = save_file(entity_files.file_bytes(df, entity, lang, fmt, notes=notes), path)
         about = [LANGUAGES[lang]]

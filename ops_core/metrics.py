@@ -353,6 +353,7 @@ def set_target(session: Session, actor: writes.Actor, key: str, grain: Grain | s
                target: float, minimum: float | None = None, stretch: float | None = None,
                expected_version: int | None = None) -> dict[str, Any]:
     """Store the target of one metric for one period (a new row, or the existing one at ``expected_version``)."""
+    writes.check_write(actor, "metric_targets", "change")  # the role first, before anything is looked up
     if key not in BY_KEY:
         raise UsageError(f"unknown metric '{key}'")
     values = {"metric_key": key, "grain": Grain(grain).value, "period_start": period.start,

@@ -30,6 +30,7 @@ TOLERANCE = 1e-9  # a value that moved less than this (float noise) is not a dif
 def take(session: Session, actor: writes.Actor, grain: Grain | str, period: Period | str,
          as_of: dt.date | None = None, now: dt.datetime | None = None) -> int:
     """Freeze every metric of ``period`` (overall and per segment kind); returns the rows stored."""
+    writes.check_write(actor, "metric_snapshots", "create")  # the role first, before anything is looked up
     grain = Grain(grain)
     chosen = parse_period(period, grain) if isinstance(period, str) else period
     writes.check_write(actor, "metric_snapshots", "create")

@@ -46,7 +46,7 @@ from ops_core.db import bulk
 from ops_core.db.models import TABLES
 from ops_core.errors import Refused, StaleVersion, UsageError
 from ops_core.i18n import TEXT, Either, t
-from ops_core.vocab import CsmLevel
+from ops_core.vocab import CsmLevel, Role
 
 if TYPE_CHECKING:
     from ops_core.scoring import MethodSpec
@@ -564,6 +564,7 @@ def save_preset(session: Session, actor: writes.Actor, name: str, weights: Mappi
     defaults). A new name is created; an existing name is overwritten only when ``expected_version``
     is the version the caller read (else UsageError / StaleVersion), so two people cannot silently
     overwrite each other's preset. A published preset stays published."""
+    writes.check_write(actor, "weight_presets", "save")  # the role first, before anything is looked up
     name = (name or "").strip()
     if not name:
         raise UsageError("a preset needs a name")
@@ -605,11 +606,12 @@ def published_preset(conn: Connection | Session) -> Preset | None:
 
 
 def publish_preset(session: Session, actor: writes.Actor, preset_id: int, expected_version: int) -> Preset:
-    """Make ``preset_id`` the one published preset, unpublishing any other in the same transaction.
+    """Make ``preset_id`` the one published preset (admins only), unpublishing any other in the same transaction.
 
     Every preset row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite has one writer anyway),
     so two people publishing at once are serialised and never leave two presets published.
     """
+    writes.require_role(actor, Role.admin, "publish a preset")  # the official tiers: an admin's decision
     writes.check_write(actor, "weight_presets", "publish")
     rows = session.execute(select(presets_table.c.id, presets_table.c.version, presets_table.c.published)
                            .order_by(presets_table.c.id).with_for_update()).all()

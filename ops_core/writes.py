@@ -47,7 +47,8 @@ READ_ONLY = frozenset({"audit_log"})
 
 def require_role(actor: Actor, needed: Role, what: str) -> None:
     if _RANK[Role(actor.role)] < _RANK[needed]:
-        raise PermissionDenied(f"{actor.username} ({actor.role}) may not {what}: it needs the {needed} role")
+        raise PermissionDenied(f"{actor.username} ({actor.role}) may not {what}: it needs the {needed} role",
+                               needed=str(needed))
 
 
 def table_for(entity: str) -> Table:
@@ -217,7 +218,7 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def audit(session: Session, actor: Actor, action: str, entity: str, entity_id: Any,
+def audit(session: Session | Connection, actor: Actor, action: str, entity: str, entity_id: Any,
           old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
     session.execute(insert(TABLES["audit_log"]).values(
         at=dt.datetime.now(dt.UTC).replace(tzinfo=None), actor=actor.username, action=action, entity=entity,
@@ -326,3 +327,23 @@ def record_bulk(session: Session, actor: Actor, entity: str, action: str, summar
     """Audit a bulk load (import, demo generation) as one row: who, when, what and how many."""
     check_write(actor, entity, action)
     audit(session, actor, action, entity, None, None, summary)
+
+
+# --- personal data leaving the product ---------------------------------------------------------
+
+EXPORT_UNMASKED = "export_unmasked"  # the audit log's action of an export with names, phones and e-mails in full
+
+
+def require_unmasked(actor: Actor) -> None:
+    """Only an admin may take personal data out unmasked (PermissionDenied otherwise)."""
+    require_role(actor, Role.admin, "export personal data unmasked")
+
+
+def record_unmasked_export(session: Session | Connection, actor: Actor, entity: str, rows: int,
+                           filters: Mapping[str, Any] | None = None) -> None:
+    """Check that ``actor`` may export ``entity``'s personal data unmasked and record that they did:
+    one audit row naming who, which entity, how many rows and which filters chose them. Written in
+    the caller's transaction, so a file whose record could not be written is not handed out."""
+    require_unmasked(actor)
+    audit(session, actor, EXPORT_UNMASKED, entity, None, None,
+          {"rows": int(rows), "filters": {str(k): v for k, v in (filters or {}).items()}})

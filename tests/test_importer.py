@@ -242,7 +242,7 @@ def test_every_entity_exported_imports_into_an_empty_store_as_the_same_rows_and_
             conn.execute(TABLES["csms"].insert(), [dict(r) for r in read.execute(select(TABLES["csms"])).mappings()])
     for entity in SCHEMAS:
         with source.connect() as conn:
-            frame = entity_files.export_file(conn, entity, "zh", masked=False)
+            frame = entity_files.export_file(conn, entity, "zh", masked=False, actor=writes.LOCAL_ADMIN)
         files[entity] = entity_files.file_bytes(frame, entity, "zh", "csv")
         outcome = _run(target, entity, files[entity], f"{entity}.csv")
         assert outcome.problems == [], (entity, outcome.problem_lines("en")[:5])
@@ -250,7 +250,7 @@ def test_every_entity_exported_imports_into_an_empty_store_as_the_same_rows_and_
     for entity in SCHEMAS:
         keys = [SCHEMAS[entity].field(name).header("zh") for name in SCHEMAS[entity].key_fields()]
         with source.connect() as a, target.connect() as b:   # in key order: renewals are added after their contract
-            before, after = (entity_files.export_file(c, entity, "zh", masked=False).sort_values(keys, ignore_index=True)
+            before, after = (entity_files.export_file(c, entity, "zh", masked=False, actor=writes.LOCAL_ADMIN).sort_values(keys, ignore_index=True)
                              for c in (a, b))
         pd.testing.assert_frame_equal(before, after)
         again = _run(target, entity, files[entity], f"{entity}.csv")
@@ -318,7 +318,7 @@ def test_a_store_loaded_by_the_demo_builder_is_matched_by_time_and_day(new_store
     engine = make_engine(small_company(new_store_url))
     for entity in ("feedback", "usage", "lead_touches"):
         with engine.connect() as conn:
-            frame = entity_files.export_file(conn, entity, "zh", masked=False).head(300)
+            frame = entity_files.export_file(conn, entity, "zh", masked=False, actor=writes.LOCAL_ADMIN).head(300)
         outcome = _run(engine, entity, entity_files.file_bytes(frame, entity, "zh", "csv"), f"{entity}.csv", dry_run=True)
         assert (outcome.added, outcome.updated, outcome.unchanged, outcome.rejected) == (0, 0, len(frame), 0), entity
     engine.dispose()

@@ -21,6 +21,8 @@ from tests.factories import make_csm, make_customer
 VIEWER = writes.Actor("li.viewer", Role.viewer)
 EDITOR = writes.Actor("zhang.editor", Role.editor)
 OTHER_EDITOR = writes.Actor("chen.editor", Role.editor)
+ADMIN = writes.Actor("wang.admin", Role.admin)  # publishing is an admin's
+OTHER_ADMIN = writes.Actor("chen.admin", Role.admin)
 TENTHS = TierRules(quotas=(0.1, 0.2, 0.3))
 
 
@@ -366,6 +368,8 @@ def test_a_viewer_may_not_save_or_publish_presets(fresh_engine):
         saved = tiers.save_preset(s, EDITOR, "base", WEIGHTS, METHODS, TENTHS)
     with pytest.raises(PermissionDenied, match="viewer"), transaction(fresh_engine) as s:
         tiers.publish_preset(s, VIEWER, saved.id, saved.version)
+    with pytest.raises(PermissionDenied, match="editor"), transaction(fresh_engine) as s:
+        tiers.publish_preset(s, EDITOR, saved.id, saved.version)  # saving is an editor's, publishing an admin's
     assert preset_count(fresh_engine, published=True) == 0
 
 
@@ -374,10 +378,10 @@ def test_publishing_leaves_exactly_one_published_preset(fresh_engine):
         first = tiers.save_preset(s, EDITOR, "first", WEIGHTS, METHODS, TENTHS)
         second = tiers.save_preset(s, EDITOR, "second", {"payment": 1.0}, {}, TENTHS)
     with transaction(fresh_engine) as s:
-        published = tiers.publish_preset(s, EDITOR, first.id, first.version)
+        published = tiers.publish_preset(s, ADMIN, first.id, first.version)
     assert (published.published, published.version) == (True, 2)
     with transaction(fresh_engine) as s:
-        tiers.publish_preset(s, OTHER_EDITOR, second.id, second.version)
+        tiers.publish_preset(s, OTHER_ADMIN, second.id, second.version)
     with fresh_engine.connect() as conn:
         assert tiers.published_preset(conn).name == "second"
         assert {p.name: p.published for p in tiers.list_presets(conn)} == {"first": False, "second": True}
@@ -385,20 +389,20 @@ def test_publishing_leaves_exactly_one_published_preset(fresh_engine):
     # create, create, publish first, then publish second and unpublish first in one action
     actions = [(a["action"], a["actor"], a["entity_id"], (a["new_values"] or {}).get("published"))
                for a in audit_rows(fresh_engine, "weight_presets")]
-    assert actions[2:] == [("update", "zhang.editor", str(first.id), True),
-                           ("update", "chen.editor", str(second.id), True),
-                           ("update", "chen.editor", str(first.id), False)]
+    assert actions[2:] == [("update", "wang.admin", str(first.id), True),
+                           ("update", "chen.admin", str(second.id), True),
+                           ("update", "chen.admin", str(first.id), False)]
 
 
 def test_publishing_from_a_stale_version_changes_nothing(fresh_engine):
     with transaction(fresh_engine) as s:
         first = tiers.save_preset(s, EDITOR, "first", WEIGHTS, METHODS, TENTHS)
         second = tiers.save_preset(s, EDITOR, "second", WEIGHTS, METHODS, TENTHS)
-        tiers.publish_preset(s, EDITOR, first.id, first.version)
+        tiers.publish_preset(s, ADMIN, first.id, first.version)
     with transaction(fresh_engine) as s:
         tiers.save_preset(s, OTHER_EDITOR, "second", {"payment": 1.0}, {}, TENTHS, expected_version=1)
     with pytest.raises(StaleVersion), transaction(fresh_engine) as s:
-        tiers.publish_preset(s, EDITOR, second.id, second.version)
+        tiers.publish_preset(s, ADMIN, second.id, second.version)
     with fresh_engine.connect() as conn:
         assert tiers.published_preset(conn).name == "first"
 
@@ -415,7 +419,7 @@ def test_loading_an_unknown_preset_names_the_known_ones(fresh_engine):
     with fresh_engine.connect() as conn, pytest.raises(UsageError, match="known: base"):
         tiers.load_preset(conn, "nope")
     with pytest.raises(UsageError, match="no preset with id"), transaction(fresh_engine) as s:
-        tiers.publish_preset(s, EDITOR, 999, 1)
+        tiers.publish_preset(s, ADMIN, 999, 1)
 
 
 # --- monthly history -----------------------------------------------------------------------------
