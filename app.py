@@ -27,14 +27,22 @@ PAGES = [
     st.Page("pages/events.py", title=frame.tr("nav.events"), icon="🎪", url_path="events"),
     st.Page("pages/data.py", title=frame.tr("nav.data"), icon="🗄️", url_path="data"),
 ]
+# An admin's pages: always reachable by address (each page refuses others itself), linked for admins only.
+AUDIT = st.Page("pages/audit.py", title=frame.tr("nav.audit"), icon="🔎", url_path="audit")
+ADMIN_PAGES = [AUDIT]
 # The home page lives at the root address; a link to /home opens it there too.
 HOME_ALIAS = st.Page(lambda: st.switch_page(HOME, query_params=st.query_params.to_dict()), title=frame.tr("nav.home"),
                      url_path="home", visibility="hidden")
 
-page = st.navigation([*PAGES, HOME_ALIAS], position="hidden")
-frame.page_links(PAGES)
+page = st.navigation([*PAGES, *ADMIN_PAGES, HOME_ALIAS], position="hidden")
+admin_links = frame.page_links(PAGES)
 with st.spinner(frame.tr("app.starting")):  # the calculations and the store's modules: seconds on a cold server
     from cockpit import ui
+
+if ui.is_admin():
+    with admin_links:
+        for admin_page in ADMIN_PAGES:
+            st.page_link(admin_page)
 
 st.session_state[ui.CURRENT_PAGE_KEY] = page.url_path
 try:

@@ -47,11 +47,14 @@ def run_through_app() -> None:
         st.stop()
 
 
-def page_links(pages: list[Any]) -> None:
+def page_links(pages: list[Any]) -> Any:
     """The product's pages by their titles at the top of the sidebar. Drawn by app.py right after
     st.navigation and before anything slow, so they are there while the app starts or the first
-    start builds the demo company."""
+    start builds the demo company. Returns a place under them for the links drawn once the acting
+    user's role is known (an admin's pages)."""
     with st.sidebar:
         for page in pages:
             st.page_link(page)
+        later = st.container()
         st.divider()
+    return later

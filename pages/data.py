@@ -24,19 +24,23 @@ st.dataframe(counts.rename(columns={"table": ui.tr("data.col.table"), "rows": ui
 start.demo_removal(store)  # only while the store holds the demo company
 
 # Keyed and tracked (on_change), so that an empty start opens the import tab (cockpit/start.py).
-export_tab, import_tab, audit_tab = st.tabs([ui.tr("data.export"), ui.tr("data.import"), ui.tr("data.audit")],
-                                            key=start.DATA_TAB_KEY, on_change="rerun")
-with export_tab:
+# Imports are an admin's: others see no import tab (ops_core refuses them whatever a page shows).
+tab_keys = ["data.export", *(["data.import"] if ui.is_admin() else []), "data.audit"]
+tabs = dict(zip(tab_keys, st.tabs([ui.tr(k) for k in tab_keys], key=start.DATA_TAB_KEY, on_change="rerun"), strict=True))
+with tabs["data.export"]:
     entity = st.selectbox(ui.tr("data.export.entity"), list(fileschema.SCHEMAS), key="export_entity",
                           format_func=lambda name, lang=ui.language(): ui.t(f"table.{name}", lang))
     entity_files.export(store, entity)
     entity_files.templates(entity)
 
-with import_tab:
-    start.import_order()
-    target = st.selectbox(ui.tr("data.import.entity"), list(io.ENTITIES), key="import_entity",
-                          format_func=lambda name, lang=ui.language(): ui.t(f"table.{name}", lang))
-    imports.import_file(store, target, key=f"import_{target}")
+if "data.import" in tabs:
+    with tabs["data.import"]:
+        start.import_order()
+        target = st.selectbox(ui.tr("data.import.entity"), list(io.ENTITIES), key="import_entity",
+                              format_func=lambda name, lang=ui.language(): ui.t(f"table.{name}", lang))
+        imports.import_file(store, target, key=f"import_{target}")
 
-with audit_tab:
+with tabs["data.audit"]:
+    if ui.is_admin():
+        st.page_link("pages/audit.py", label=ui.tr("audit.open"), icon="🔎")
     ui.table(ui.cached(overview.recent_changes, store))

@@ -22,6 +22,7 @@ TABS = {
     "pages/feedback.py": ("f_tab", ["队列", "录入反馈", "服务效率", "高频问题", "常见问题"]),
     "pages/events.py": ("e_tab", ["活动列表", "单场活动", "对比", "时间线与预算", "导入导出"]),
     "pages/data.py": (None, []),
+    "pages/audit.py": (None, []),
 }
 CASES = [(page, tab) for page, (_, tabs) in TABS.items() for tab in [None, *tabs]]
 IDS = [f"{page[6:-3]}-tab{[None, *TABS[page][1]].index(tab)}" for page, tab in CASES]
