@@ -29,14 +29,18 @@ def show(store: Engine) -> None:
     if total == 0:
         st.info(ui.tr("audit.empty"))
         return
-    number = int(st.number_input(ui.tr("audit.page"), min_value=1, max_value=pages, value=1, step=1, key="a_page"))
-    st.caption(ui.tr("audit.count", rows=f"{total:,}", page=number, pages=pages))
+    pick, counts = st.columns([1, 5], vertical_alignment="bottom")
+    number = int(pick.number_input(ui.tr("audit.page"), min_value=1, max_value=pages, value=1, step=1, key="a_page"))
     totals = ui.cached(audit.totals, store, filters)
-    st.caption(ui.tr("audit.totals") + ("：" if lang == "zh" else ": ") + " · ".join(
-        f"{audit.action_name(r.action, lang)} {r.count:,}" for r in totals.itertuples()))
+    counts.caption(ui.tr("audit.count", rows=f"{total:,}", page=number, pages=pages) + " " + ui.tr("audit.totals")
+                   + ("：" if lang == "zh" else ": ") + " · ".join(f"{audit.action_name(r.action, lang)} {r.count:,}"
+                                                                for r in totals.itertuples()))
     rows = ui.cached(audit.page, store, filters, number, PAGE_SIZE)
     lines = audit.changes(rows, lang).rename(columns=audit.headers(lang))
-    st.dataframe(lines, hide_index=True, width="stretch", height=min(36 * (len(lines) + 1) + 3, 640))
+    names = audit.headers(lang)
+    widths = {"at": 135, "actor": 95, "action": 125, "entity": 80, "record": 70, "field": 120, "old": 160, "new": 170}
+    st.dataframe(lines, hide_index=True, width="stretch", height=min(36 * (len(lines) + 1) + 3, 640),
+                 column_config={names[k]: st.column_config.TextColumn(width=w) for k, w in widths.items()})
     export(store, filters, lang)
 
 

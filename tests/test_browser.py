@@ -25,6 +25,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 NAV_TITLES = [
     ("home", "Home"), ("indicators", "Indicator system"), ("customers", "Customer tiers & value"),
     ("demands", "Demand board"), ("feedback", "Feedback queue"), ("events", "Event ROI"), ("data", "Data"),
+    ("audit", "Audit trail"),  # an admin's (single-user mode acts as the built-in admin): linked last, once the role is known
 ]
 PAGES = [
     ("", "Ops Cockpit"),  # the default page lives at the root address
@@ -34,6 +35,7 @@ PAGES = [
     ("feedback", "Feedback queue"),
     ("events", "Event ROI"),
     ("data", "Data"),
+    ("audit", "Audit trail"),
 ]
 
 
@@ -115,7 +117,8 @@ def test_every_page_renders_in_chromium(browser, running_app, screenshots, path,
         assert page.locator("[data-testid=stException]").count() == 0
         assert page.locator("h1").first.inner_text().strip() == heading
         # The app frame ran: the product's pages by their titles (not one link per file of pages/) and the shared sidebar.
-        links = [link.inner_text().split("\n")[-1].strip() for link in page.get_by_test_id("stPageLink-NavLink").all()]
+        links = [link.inner_text().split("\n")[-1].strip()
+                 for link in page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink").all()]
         assert links == [title for _, title in NAV_TITLES]
         page.get_by_text("Date range").first.wait_for(timeout=30_000)
         assert page.get_by_text("Date range").count() == 1
