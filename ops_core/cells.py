@@ -382,7 +382,9 @@ def read_text(raw: object, *, maximum: float | None = None) -> str | None:
 def labels_of(vocabulary: Vocabulary) -> Labels:
     """Code -> (English, Chinese label) of a vocabulary enum, or a company's own list as given."""
     if isinstance(vocabulary, type):
-        return {member.value: (i18n.label(vocabulary, member.value, "en"), i18n.label(vocabulary, member.value, "zh"))
+        # The built-in labels, not a company's list in force: _enum_lookup caches what this gives.
+        return {member.value: (i18n.builtin_label(vocabulary, member.value, "en"),
+                               i18n.builtin_label(vocabulary, member.value, "zh"))
                 for member in vocabulary}
     return vocabulary
 
