@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from cockpit import edits, ui
+from cockpit import edits, imports, ui
 from ops_core import events, present
 from ops_core.filters import Filters
 from ops_core.i18n import label
@@ -181,9 +181,7 @@ def show_data(ctx: Events) -> None:
     st.markdown(f"**{ui.tr('data.import')}**")
     entity = ui.choice(st.selectbox, ui.tr("data.import.entity"), ["events", "event_costs", "leads", "lead_touches"],
                           format_func=lambda name: ui.tr(f"table.{name}"), key="e_import_entity")
-    upload = ui.file_upload(ui.tr("data.import.file"), key="e_import_file")
-    if upload is not None and st.button(ui.tr("data.import.run"), key="e_import_run"):
-        ui.import_upload(ctx.store, entity, upload)
+    imports.import_file(ctx.store, entity, key=f"e_import_{entity}")
 
 
 TABS: dict[str, Callable[[Events], None]] = {

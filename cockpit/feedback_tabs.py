@@ -6,10 +6,8 @@ Each tab reads one ``Queue`` (what the page above it computed); only the open ta
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -17,13 +15,12 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from cockpit import edits, ui
+from cockpit import edits, imports, ui
 from ops_core import contacts, demand, present, similarity
 from ops_core import feedback as fb
 from ops_core.errors import OpsError
 from ops_core.filters import Filters
 from ops_core.i18n import label, say
-from ops_core.io import import_entity
 from ops_core.vocab import DemandStatus, FeedbackChannel, FeedbackStatus, FeedbackType, Importance, ProductArea, Severity, values
 
 
@@ -301,18 +298,8 @@ def show_new(ctx: Queue) -> None:
                 "importance": importance,
                 "received_at": dt.datetime.combine(received, dt.datetime.now().time().replace(microsecond=0))}), "f.submitted",
                 saved=clear_new_item)
-    upload = ui.file_upload(ui.tr("f.import"), key="f_upload")
-    if upload is not None and st.button(ui.tr("f.import_run"), key="f_import"):
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / Path(upload.name).name
-            path.write_bytes(upload.getvalue())
-            report = import_entity(ctx.store, ui.acting_user(), "feedback", path)
-        if report.ok:
-            ui.clear_caches()
-            st.success(report.summary())
-        else:
-            st.error(report.summary())
-            st.code("\n".join(report.lines()[:200]), language=None)
+    st.markdown(f"**{ui.tr('f.import')}**")
+    imports.import_file(ctx.store, "feedback", key="f_import")
 
 
 def sla_group(by: str, group: object) -> str:

@@ -645,27 +645,6 @@ def file_upload(label: str, key: str) -> Any:
     return st.file_uploader(label, type=[suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES], key=key)
 
 
-def import_upload(store: Engine, entity: str, upload: Any) -> None:
-    """Validate and import an uploaded CSV/Excel file: all rows or none, with a row-by-row report."""
-    from ops_core import io
-
-    try:
-        upload.seek(0)  # read from the start, on every rerun
-        raw = io.read_table_file(upload, upload.name)
-        report = io.import_rows(store, acting_user(), entity, raw, upload.name)
-    except OpsError as exc:
-        show_error(exc)
-        return
-    if report.problems:
-        st.error(tr("data.import.failed", count=len(report.problems)))
-        st.dataframe(report.to_dataframe(language()).rename(columns={
-            "row": tr("data.import.col.row"), "field": tr("data.import.col.field"),
-            "message": tr("data.import.col.problem")}), hide_index=True, width="stretch")
-    else:
-        st.success(tr("data.import.ok", rows=report.rows_written, entity=tr(f"table.{entity}")))
-        clear_caches()
-
-
 def money(cents: float) -> str:
     """Yuan, compact enough for a metric tile: ¥49.67M in English, ¥4,967.2万 in Chinese."""
     return present.money(cents, language())

@@ -117,6 +117,9 @@ SETTINGS: tuple[Setting, ...] = (
             "team imports its own data); empty until the first start's choice is made."),
     Setting("demo.company", {}, "Written by the demo builder: which rows are the demo company's (id ranges per table, "
             "seed, size, when built), so that an admin can remove it; empty when the store holds no demo company."),
+    Setting("import.mappings", {}, "Saved column mappings of imports, by name: the entity and which field each of the "
+            "file's headers fills (for example 'CRM customers'), offered on the data page and taken by the command "
+            "line's --mapping NAME."),
     Setting("tiers.names", ["KA", "standard", "small", "micro"], "Tier names, highest value first."),
     Setting("status.amber_ratio", 0.95, "A metric at or above this share of its target is amber, below it red."),
     Setting("events.attribution_window_days", 180, "Revenue counts for an event only when won within this many days of the touch."),

@@ -314,21 +314,32 @@ def _window_start(end: dt.date, years: int) -> dt.date:
         return end.replace(year=end.year - years, day=28)
 
 
-def _person_names(rng: np.random.Generator, english: np.ndarray) -> tuple[list[str], list[str]]:
-    """Names and e-mail local parts, Chinese or English per row."""
+def _person_names(rng: np.random.Generator, english: np.ndarray,
+                  companies: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """Names and e-mail local parts, Chinese or English per row. With ``companies``, no two rows of
+    one company share a name or an e-mail (a lead is known by its company and contact name, a contact by
+    its customer and e-mail): a name already taken there moves on to the next given or first name."""
     n = len(english)
     s = rng.integers(0, len(ZH_SURNAMES), n)
     g = rng.integers(0, len(ZH_GIVEN), n)
     f = rng.integers(0, len(EN_FIRST), n)
     last = rng.integers(0, len(EN_LAST), n)
     names, locals_ = [], []
+    taken: set[tuple[str, str]] = set()
     for i, eng in enumerate(english.tolist()):
-        if eng:
-            names.append(f"{EN_FIRST[f[i]]} {EN_LAST[last[i]]}")
-            locals_.append(f"{EN_FIRST[f[i]].lower()}.{EN_LAST[last[i]].lower().replace('ü', 'ue')}")
-        else:
-            names.append(ZH_SURNAMES[s[i]][0] + ZH_GIVEN[g[i]][0])
-            locals_.append(f"{ZH_GIVEN[g[i]][1]}.{ZH_SURNAMES[s[i]][1]}")
+        for step in range(max(len(EN_FIRST), len(ZH_GIVEN))):
+            if eng:
+                first = EN_FIRST[(f[i] + step) % len(EN_FIRST)]
+                name, local = f"{first} {EN_LAST[last[i]]}", f"{first.lower()}.{EN_LAST[last[i]].lower().replace('ü', 'ue')}"
+            else:
+                given = ZH_GIVEN[(g[i] + step) % len(ZH_GIVEN)]
+                name, local = ZH_SURNAMES[s[i]][0] + given[0], f"{given[1]}.{ZH_SURNAMES[s[i]][1]}"
+            if companies is None or not {(companies[i], name), (companies[i], "@" + local)} & taken:
+                break
+        if companies is not None:
+            taken.update({(companies[i], name), (companies[i], "@" + local)})
+        names.append(name)
+        locals_.append(local)
     return names, locals_
 
 
@@ -503,7 +514,7 @@ def _contacts(rng: np.random.Generator, w: _World) -> Batch:
     cust, role, start, end, key = cust[order], role[order], start[order], end[order], key[order]
     m = len(cust)
     eng = w.english[cust] ^ (rng.random(m) < 0.05)
-    names, locals_ = _person_names(rng, eng)
+    names, locals_ = _person_names(rng, eng, [str(c) for c in cust.tolist()])
     phones = _phones(rng, eng)
     roles = np.asarray(vocab.values(vocab.ContactRole))[role]
     t_pick = rng.integers(0, 5, m)
@@ -1099,7 +1110,7 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     opp_amount = np.where(is_won, (first_amount * rng.uniform(0.9, 1.3, n_all)).astype(np.int64),
                           _cents(np.exp(rng.normal(np.log(150_000), 0.8, n_all))))
     eng = rng.random(n_all) < 0.15
-    contact_names, locals_ = _person_names(rng, eng)
+    contact_names, locals_ = _person_names(rng, eng, company.tolist())
     phones = _phones(rng, eng)
     order = np.argsort(created, kind="stable")
     lid = np.empty(n_all, dtype=np.int64)

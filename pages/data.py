@@ -7,7 +7,7 @@ frame.run_through_app()  # first, before this page's slow imports (see frame.run
 
 import streamlit as st
 
-from cockpit import company_lists, entity_files, start, ui
+from cockpit import company_lists, entity_files, imports, start, ui
 from ops_core import io, overview, settings
 
 store, filters = ui.page_context()
@@ -43,9 +43,7 @@ with import_tab:
     start.import_order()
     target = st.selectbox(ui.tr("data.import.entity"), list(io.ENTITIES), key="import_entity",
                           format_func=lambda name, lang=ui.language(): ui.t(f"table.{name}", lang))
-    upload = ui.file_upload(ui.tr("data.import.file"), key="import_file")
-    if upload is not None and st.button(ui.tr("data.import.run"), type="primary"):
-        ui.import_upload(store, target, upload)
+    imports.import_file(store, target, key=f"import_{target}")
 
 with audit_tab:
     ui.table(ui.cached(overview.recent_changes, store))

@@ -39,7 +39,7 @@ def test_every_key_the_app_uses_exists():
 
 
 def test_chinese_text_and_placeholders_render():
-    assert i18n.t("data.import.ok", "zh", rows=3, entity="客户") == "已导入 3 行客户数据。"
+    assert i18n.t("import.more_rejected", "zh", shown=3, count=5) == "共拒绝 5 行，列出前 3 行。"
     assert i18n.t("no.such.key", "zh") == "no.such.key"
 
 
