@@ -182,6 +182,25 @@ def test_an_export_of_customers_and_contracts_writes_an_added_value_by_its_label
     assert contracts.loc[0, "产品线"] == "客户关系管理"
 
 
+def test_a_file_naming_an_added_value_imports_and_an_unknown_one_is_refused_with_the_stored_names(fresh_engine):
+    from ops_core import importer
+
+    with transaction(fresh_engine) as s:
+        company_lists.add(s, ADMIN, "industry", None, "Shipbuilding", "造船")
+    text = ("客户编号,客户名称,行业,区域,员工人数,建档日期\n"
+            "C1,江南造船,造船,其他,1200,2025-03-01\n"
+            "C2,北方重工,重工,华北,80,2025-03-02\n")
+    outcome = importer.run(fresh_engine, ADMIN, "customers", text.encode(), "客户.csv", valid_rows=True, lang="zh")
+    assert (outcome.added, outcome.rejected) == (1, 1)
+    # The refusal lists the stored list in Chinese, the added value and "other" included.
+    assert outcome.problem_lines("zh") == ["第 3 行，列「行业」：「重工」不是可选值之一：制造业、建筑业、物流、能源、零售、医疗健康、"
+                                           "汽车、化工、电子、食品饮料、其他、造船"]
+    with fresh_engine.connect() as conn:
+        shown = entity_files.export_file(conn, "customers", "zh")
+        assert company_lists.new_values(conn, "industry", ["造船", "重工"]) == ["重工"]
+    assert shown[["客户编号", "行业", "区域"]].values.tolist() == [["C1", "造船", "其他"]]
+
+
 def test_a_code_in_no_list_is_refused_by_the_write_path(fresh_engine):
     with pytest.raises(ValidationError, match="'shipbuilding' is not one of"):
         with transaction(fresh_engine) as s:
