@@ -540,6 +540,9 @@ def _ref_header(field: fileschema.Field) -> Either:
 
 
 def _ref_title(field: fileschema.Field) -> Either:
+    if field.ref in fileschema.LOOKUPS:
+        lookup = fileschema.LOOKUPS[field.ref]
+        return Either(lookup.en, lookup.zh)
     schema = fileschema.SCHEMAS.get(field.ref or "")
     return Either(str(field.ref), str(field.ref)) if schema is None else Either(schema.en, schema.zh)
 

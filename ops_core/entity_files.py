@@ -310,3 +310,23 @@ def template_bytes(entity: str, lang: str, fmt: str) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# --- the README's tables of fields ----------------------------------------------------------------
+
+
+def fields_markdown() -> str:
+    """Every entity's file as the README lists it: key, headers in both languages, required or what
+    an empty cell becomes, and what a cell accepts (kept equal to the README by tests/test_importer.py)."""
+    out = []
+    for entity, schema in SCHEMAS.items():
+        keys = " or ".join("+".join(schema.field(n).en for n in names) for names in schema.keys)
+        out.append(f"**{schema.en}** (`{entity}`, {schema.zh}); a row is identified by {keys}.\n")
+        out.append("| Header | 中文表头 | Required / when empty | A cell holds |")
+        out.append("|---|---|---|---|")
+        for field, row in zip(schema.fields, field_rows(entity, "en"), strict=True):
+            when = "required" if field.required else (row["default"] or "empty")
+            accepts = cells.accepts(field, "en").replace("|", "\\|")
+            out.append(f"| {field.en} | {field.zh} | {when} | {accepts} |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"

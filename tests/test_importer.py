@@ -304,3 +304,9 @@ def test_cli_takes_a_saved_mapping_by_name(tmp_path):
     unknown = _cli("import", "customers", str(path), "--database-url", url, "--mapping", "ERP")
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == "error: there is no saved mapping 'ERP' for customers; saved: CRM customers"
+
+
+def test_the_readme_lists_every_entitys_fields_as_the_file_schema_declares_them():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = readme.index("<!-- file-fields -->\n") + len("<!-- file-fields -->\n"), readme.index("<!-- /file-fields -->")
+    assert readme[start:end] == entity_files.fields_markdown(), "regenerate with entity_files.fields_markdown()"
