@@ -468,21 +468,13 @@ def shown_grid(frame: pd.DataFrame, key: str, columns: Mapping[str, present.Colu
     return grid(shown, key, decimals=decimals, **kwargs)
 
 
-def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], personal: str | None = None,
-                     stored_form: bool = False) -> None:
+def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], personal: str | None = None) -> None:
     """CSV (UTF-8 with BOM) and Excel downloads, neutralised, masked, with the view described inside,
     through the presentation layer (yuan, labels, headers in the reader's language, number formats).
-    ``stored_form`` writes the store's own columns instead: the data page's files that import back."""
+    An entity's own file (the data page) is written by ``cockpit.entity_files.export`` instead."""
     safe = exports.mask_personal_data(frame, personal) if personal else frame
     left, right = st.columns(2)
     lang = language()
-    if stored_form:
-        left.download_button(tr("download.csv"), lambda: exports.to_csv_bytes(safe, notes=notes), f"{basename}.csv",
-                             mime="text/csv", key=f"csv_{basename}", on_click="ignore")
-        right.download_button(tr("download.excel"), lambda: exports.to_excel_bytes(safe, basename[:31], notes),
-                              f"{basename}.xlsx", key=f"xlsx_{basename}", on_click="ignore",
-                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        return
     # The files are built when a button is pressed, not on every rerun (a 20k-row Excel takes seconds).
     left.download_button(tr("download.csv"), lambda: exports.reader_csv_bytes(safe, lang, notes=notes),
                          f"{basename}.csv", mime="text/csv", key=f"csv_{basename}", on_click="ignore")

@@ -146,13 +146,30 @@ def file_name(entity: str, lang: str, fmt: str, *, template: bool = False) -> st
     return f"{title}{suffix}.{fmt}"
 
 
+def has_personal_data(entity: str) -> bool:
+    """Whether the entity's file carries names, phones or e-mails of people (masked unless asked)."""
+    return any(f.personal for f in schema_for(entity).fields)
+
+
+def export_notes(entity: str, rows: int, lang: str, *, masked: bool, made_at: dt.datetime) -> list[str]:
+    """What an export file says about itself, in ``lang``: which entity and how many rows, when it was
+    made (UTC), and whether personal data is masked (for entities that hold any)."""
+    notes = [t("data.export.notes", lang, entity=schema_for(entity).title(lang), rows=f"{rows:,}"),
+             t("data.export.made_at", lang, time=f"{made_at:%Y-%m-%d %H:%M}")]
+    if has_personal_data(entity):
+        notes.append(t("data.export.masked_note" if masked else "data.export.unmasked_note", lang))
+    return notes
+
+
 def file_bytes(df: pd.DataFrame, entity: str, lang: str, fmt: str, *, notes: list[str] | None = None) -> bytes:
-    """The file as CSV (UTF-8 with BOM) or .xlsx (number formats on yuan, dates and counts), neutralised."""
+    """The file as CSV (UTF-8 with BOM) or .xlsx (number formats on yuan, dates and counts), neutralised.
+    ``notes`` go before the header of a CSV ('# ' rows) and on a second sheet of an .xlsx."""
     if fmt == "csv":
         return exports.to_csv_bytes(df, notes=notes)
     if fmt == "xlsx":
         try:
-            return exports.to_excel_bytes(df, schema_for(entity).title(lang), notes, formats=file_formats(entity, lang))
+            return exports.to_excel_bytes(df, schema_for(entity).title(lang), notes, formats=file_formats(entity, lang),
+                                          notes_sheet=t("export.notes_sheet", lang))
         except exports.TooManyRowsForExcel as exc:
             raise UsageError(str(exc)) from None
     raise UsageError(f"cannot write a '{fmt}' file: use csv or xlsx")

@@ -120,15 +120,17 @@ def test_demo_command_fills_an_empty_store_and_refuses_to_overwrite_one_without_
 def test_io_export_writes_every_customer_as_csv_and_excel_with_personal_data_masked(store, tmp_path):
     done = run("ops_core.io", "export", "customers", str(tmp_path / "customers.csv"), url=store)
     assert done.returncode == 0, done.stderr
-    assert lines(done.stdout) == [f"exported {SMALL_CUSTOMERS} customers rows to {tmp_path / 'customers.csv'} "
-                                  f"(personal data masked) from {redact_url(store)}"]
-    _, table = read_csv_file(tmp_path / "customers.csv")
+    assert lines(done.stdout) == [f"exported {SMALL_CUSTOMERS} customers rows (English) to {tmp_path / 'customers.csv'} "
+                                  f"from {redact_url(store)}"]
+    notes, table = read_csv_file(tmp_path / "customers.csv")
+    assert notes[0] == f"# Customers: {SMALL_CUSTOMERS} rows"
     assert len(table) == SMALL_CUSTOMERS
-    assert "CU000001" in set(table["code"])
+    assert "CU000001" in set(table["Customer code"])
 
     done = run("ops_core.io", "export", "contacts", str(tmp_path / "contacts.xlsx"), url=store)
     assert done.returncode == 0, done.stderr
-    assert lines(done.stdout)[0].startswith(f"exported {count(store, 'contacts')} contacts rows to ")
+    assert lines(done.stdout)[0].startswith(f"exported {count(store, 'contacts')} contacts rows "
+                                            "(English, personal data masked) to ")
     sheet = openpyxl.load_workbook(tmp_path / "contacts.xlsx").active
     text = "\n".join(str(cell) for row in sheet.iter_rows(values_only=True) for cell in row if cell is not None)
     assert "@" in text, "the contacts carry (masked) e-mails"
