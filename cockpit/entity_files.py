@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
@@ -25,9 +26,8 @@ def export(store: Engine, entity: str) -> None:
     st.caption(ui.tr("data.export.rows", rows=f"{len(frame):,}", shown=f"{len(page):,}"))
     if personal:
         st.caption(ui.tr("data.export.unmasked_note" if unmasked else "data.export.masked_note"))
-    yuan = [h for h, f in entity_files.file_formats(entity, lang).items() if f.kind is present.Kind.yuan]
-    # Yuan are exact decimals in the file; the grid sorts and right-aligns them as numbers with two decimals.
-    ui.grid(page.astype({h: "Float64" for h in yuan}), key=f"export_grid_{entity}", decimals=dict.fromkeys(yuan, 2))
+    ui.grid(_for_grid(page, entity, lang), key=f"export_grid_{entity}",
+            decimals=dict.fromkeys(_yuan_headers(entity, lang), 2))
 
     def file(fmt: str) -> bytes:
         notes = entity_files.export_notes(entity, len(frame), lang, masked=not unmasked, made_at=dt.datetime.now(dt.UTC))
@@ -39,6 +39,20 @@ def export(store: Engine, entity: str) -> None:
                          mime="text/csv", key=f"csv_{entity}", on_click="ignore")
     right.download_button(ui.tr("download.excel"), lambda: file("xlsx"), entity_files.file_name(entity, lang, "xlsx"),
                           mime=XLSX, key=f"xlsx_{entity}", on_click="ignore")
+
+
+def _yuan_headers(entity: str, lang: str) -> list[str]:
+    return [h for h, f in entity_files.file_formats(entity, lang).items() if f.kind is present.Kind.yuan]
+
+
+def _for_grid(page: pd.DataFrame, entity: str, lang: str) -> pd.DataFrame:
+    """The file's rows as the grid shows them: yuan (exact decimals in the file) as numbers the grid sorts
+    and right-aligns with two decimals, times as text as the CSV writes them, a missing time empty (not "NaT")."""
+    shown = page.astype({h: "Float64" for h in _yuan_headers(entity, lang)})
+    for header in shown.columns:
+        if pd.api.types.is_datetime64_any_dtype(shown[header]):
+            shown[header] = shown[header].dt.strftime("%Y-%m-%d %H:%M:%S").astype("string")
+    return shown
 
 
 def templates(entity: str) -> None:

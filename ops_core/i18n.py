@@ -805,8 +805,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "data.export.masked_note": ("Names, phones and e-mails are masked in this file: it is for reading, not for importing back.",
                                 "此文件中的姓名、电话和邮箱已脱敏：仅供查看，请勿重新导入。"),
     "data.export.made_at": ("Exported {time} UTC", "导出时间：{time}（UTC）"),
-    "data.export.rows": ("{rows} rows; the first {shown} are shown below, the downloads hold every row.",
-                         "共 {rows} 行；下方显示前 {shown} 行，下载的文件包含全部行。"),
+    "data.export.rows": ("{rows} rows, all of them whatever the sidebar's filters; the first {shown} are shown below, "
+                         "the downloads hold every row.",
+                         "共 {rows} 行（不受侧边栏筛选影响）；下方显示前 {shown} 行，下载的文件包含全部行。"),
     "export.notes_sheet": ("About this file", "文件说明"),
     "data.template.help": ("A file to fill in: the headers, a note on every field and one example row.",
                            "可直接填写的文件：含表头、每个字段的说明和一行示例。"),

@@ -470,18 +470,21 @@ class _Import:
                 for row in by_pk.get(tuple(stored[c.name] for c in self.pk), []):
                     row.stored = dict(stored)
             return
-        # Keys of ids and dates only (usage by customer and day): one query for the chunk.
+        # Keys of ids and dates only (usage by customer and day, feedback by customer and time): the ids
+        # by IN, the dates and times by a range a little wider than the chunk's (SQLite keeps a time as
+        # text, with or without fractions of a second, so IN on a time would miss a stored one); the
+        # rows are then matched in Python. Ids whose ranges lie far apart are asked for one by one.
         for i, names in enumerate(self.schema.keys):
             keyed = [row for row in rows if row.key_set == i]
             if not keyed:
                 continue
             columns = _key_columns(self.schema.entity, names)
-            clause = and_(*(c.in_(sorted({row.key[j] for row in keyed})) for j, (c, _) in enumerate(columns)))
             wanted = {row.key: row for row in keyed}
-            for stored in self.conn.execute(select(self.table).where(clause)).mappings():
-                key = tuple(_key_part(kind, stored[c.name]) for c, kind in columns)
-                if key in wanted:
-                    wanted[key].stored = dict(stored)
+            for clause in _key_ranges(columns, keyed):
+                for stored in self.conn.execute(select(self.table).where(clause)).mappings():
+                    key = tuple(_key_part(kind, stored[c.name]) for c, kind in columns)
+                    if key in wanted:
+                        wanted[key].stored = dict(stored)
 
     def values_of(self, row: _Row) -> dict[str, Any] | None:
         """The columns the row writes (all of them for a new row, the changed ones for an update),
@@ -690,6 +693,35 @@ class _Import:
         if self.writing and self.schema.after_import and self.customers:
             module, _, function = self.schema.after_import.partition(":")
             getattr(importlib.import_module(module), function)(self.conn, self.customers)
+
+
+_TIME_MARGIN = {Kind.date: dt.timedelta(days=1), Kind.datetime: dt.timedelta(seconds=1)}
+_SPREAD = 50   # stored rows a range may hold per row of the chunk before the ids are asked for one by one
+
+
+def _key_ranges(columns: list[tuple[Any, Kind]], rows: list[_Row]) -> Iterable[Any]:
+    """WHERE clauses that together hold every stored row whose key a row of ``rows`` has."""
+    timed = [j for j, (_, kind) in enumerate(columns) if kind in _TIME_MARGIN]
+    exact = [j for j in range(len(columns)) if j not in timed]
+
+    def clause(group: list[_Row]) -> Any:
+        parts = [columns[j][0].in_(sorted({row.key[j] for row in group})) for j in exact]
+        for j in timed:
+            margin = _TIME_MARGIN[columns[j][1]]
+            values = [row.key[j] for row in group]
+            parts.append(columns[j][0].between(min(values) - margin, max(values) + margin))
+        return and_(*parts)
+
+    if not timed or not exact:
+        return [clause(rows)]
+    days = max((max(r.key[j] for r in rows) - min(r.key[j] for r in rows)).days + 1 for j in timed)
+    ids = {tuple(row.key[j] for j in exact) for row in rows}
+    if len(ids) * days <= _SPREAD * len(rows):
+        return [clause(rows)]
+    by_id: dict[tuple[Any, ...], list[_Row]] = {}
+    for row in rows:
+        by_id.setdefault(tuple(row.key[j] for j in exact), []).append(row)
+    return [clause(group) for group in by_id.values()]
 
 
 class _Changed(Exception):

@@ -87,7 +87,7 @@ def test_the_chinese_export_shows_and_downloads_the_contracts_file_in_yuan_with_
     assert [c for c in shown.columns if "_cents" in c or c.endswith("_id") or SNAKE.match(c)] == []
     assert len(shown) == min(len(stored), 200)  # 200: the ui.page_size setting's default
     assert [e.value for e in page.caption if e.value.startswith("共 ")] == [
-        f"共 {len(stored):,} 行；下方显示前 {len(shown)} 行，下载的文件包含全部行。"]
+        f"共 {len(stored):,} 行（不受侧边栏筛选影响）；下方显示前 {len(shown)} 行，下载的文件包含全部行。"]
     kinds = {"new": "新签", "renewal": "续约", "expansion": "增购"}  # the contract kinds' Chinese labels
     first = shown.iloc[0]
     assert (first["合同编号"], first["客户编号"], first["合同类型"]) == (stored[0][0], stored[0][1], kinds[stored[0][2]])
