@@ -221,6 +221,21 @@ def test_tables_filters_and_their_words_show_an_added_value_by_its_label(new_val
     assert i18n.label(ProductLine, "IoT", "zh") == "物联网"
 
 
+def test_the_effective_lead_standard_may_name_an_added_industry(new_values_store):
+    from ops_core import events
+    from ops_core.errors import UsageError
+
+    with transaction(new_values_store) as s, company_lists.in_force(s):
+        wanted = events.LeadStandard(industries=("shipbuilding", "energy"))
+        events.save_lead_standard(s, ADMIN, wanted, 0)
+        assert wanted.industries == ("energy", "shipbuilding")   # the list's order: energy is built in, shipbuilding added
+        assert "造船" in wanted.describe("zh")
+    with new_values_store.connect() as conn:   # read back without lists put in force: the store's are read
+        assert events.lead_standard(conn).industries == ("energy", "shipbuilding")
+    with pytest.raises(UsageError, match="unknown industry\\(ies\\) whaling"):
+        events.LeadStandard(industries=("whaling",))
+
+
 # --- the editor on the data page ------------------------------------------------------------------------
 
 
