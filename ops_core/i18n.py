@@ -859,6 +859,9 @@ TEXT: dict[str, tuple[str, str]] = {
                             "them first, or correct the value", "「{value}」不是数据库或本文件中任何{entity}的{what}：请先导入，或改正该值"),
     "import.ambiguous_reference": ("'{value}' names more than one of the {entity}: make their names unique first",
                                    "「{value}」对应多条{entity}记录：请先使其名称唯一"),
+    "import.masked": ("'{value}' is masked (an export for reading, with personal data hidden): import an unmasked "
+                      "export or the file from your own system", "「{value}」是打码后的数据（仅供阅读的导出，个人信息已隐藏）："
+                      "请导入未打码的导出文件或您自己系统的文件"),
     "import.no_key": ("has no value that identifies it: fill in the key columns", "没有可识别该行的值：请填写关键列"),
     "import.used_in_row": ("{value} appears already in row {row} of this file: keep one of the two rows",
                            "{value} 已在本文件第 {row} 行出现：请只保留其中一行"),
