@@ -28,7 +28,7 @@ from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, V
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, say, t
 from ops_core.readers import UPLOAD_SUFFIXES, FileProblem
-from ops_core.vocab import Role, values
+from ops_core.vocab import Role
 
 LANG_KEEP_KEY = "ops_lang_keep"  # the language to keep over st.switch_page (see sidebar)
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
@@ -83,6 +83,11 @@ def engine() -> Engine:
         check_connection(store)
         st.session_state[STORE_CHECKED_KEY] = True
     _migrated(url)
+    # The company's lists (industries, regions, product lines) in force for this page run: read once
+    # per data version, so a value an admin added shows its label in every table, filter and file.
+    from ops_core import company_lists
+
+    i18n.put_in_force(cached(company_lists.read_all, store))
     return store
 
 
@@ -204,7 +209,7 @@ def sidebar(store: Engine) -> Filters:
         csm_names = cached(overview.csm_names, store)
         for spec in SEGMENT_FIELDS:
             if spec.vocabulary is not None:
-                options: list[Any] = list(values(spec.vocabulary))
+                options: list[Any] = list(i18n.vocabulary_values(spec.vocabulary))  # industries, regions: the company's lists
                 fmt: Callable[[Any], str] = lambda v, e=spec.vocabulary: label(e, v, lang)  # noqa: E731
             else:
                 options = list(csm_names)

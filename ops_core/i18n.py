@@ -7,6 +7,9 @@ has a label.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 
 from ops_core import vocab
@@ -856,6 +859,9 @@ TEXT: dict[str, tuple[str, str]] = {
                             "them first, or correct the value", "「{value}」不是数据库或本文件中任何{entity}的{what}：请先导入，或改正该值"),
     "import.ambiguous_reference": ("'{value}' names more than one of the {entity}: make their names unique first",
                                    "「{value}」对应多条{entity}记录：请先使其名称唯一"),
+    "import.masked": ("'{value}' is masked (an export for reading, with personal data hidden): import an unmasked "
+                      "export or the file from your own system", "「{value}」是打码后的数据（仅供阅读的导出，个人信息已隐藏）："
+                      "请导入未打码的导出文件或您自己系统的文件"),
     "import.no_key": ("has no value that identifies it: fill in the key columns", "没有可识别该行的值：请填写关键列"),
     "import.used_in_row": ("{value} appears already in row {row} of this file: keep one of the two rows",
                            "{value} 已在本文件第 {row} 行出现：请只保留其中一行"),
@@ -1174,6 +1180,43 @@ TEXT: dict[str, tuple[str, str]] = {
     "table.users": ("Users", "系统用户"),
     "table.weight_presets": ("Weight presets", "权重方案"),
     "table.usage": ("Usage", "使用数据"),
+    "table.company_lists": ("Company lists", "公司列表"),
+    # the company's own lists (ops_core.company_lists, cockpit/company_lists.py)
+    "lists.industry": ("Industries", "行业"),
+    "lists.region": ("Regions", "区域"),
+    "lists.product_line": ("Product lines", "产品线"),
+    "lists.editor": ("Industries, regions and product lines", "行业、区域和产品线"),
+    "lists.intro": ("These lists are your company's own: customers, contracts, leads and imported files use their "
+                    "values. An admin adds values and renames them; a value's code stays as it is, so the rows "
+                    "using it keep it.",
+                    "这些列表是贵公司自己的数据：客户、合同、线索和导入的文件都使用其中的值。管理员可以新增值和修改名称；"
+                    "值的代码保持不变，使用它的记录也就不受影响。"),
+    "lists.pick": ("List", "列表"),
+    "lists.col.code": ("Code", "代码"),
+    "lists.col.label_en": ("English", "英文名称"),
+    "lists.col.label_zh": ("Chinese", "中文名称"),
+    "lists.add": ("Add a value", "新增值"),
+    "lists.add.en": ("English name", "英文名称"),
+    "lists.add.zh": ("Chinese name", "中文名称"),
+    "lists.add.code": ("Code (optional)", "代码（选填）"),
+    "lists.add.code_help": ("Letters, digits and underscores. Left empty, it is made from the English name "
+                            "(\"Mining & metals\" becomes mining_metals).",
+                            "字母、数字和下划线。留空则由英文名称生成（“Mining & metals”生成 mining_metals）。"),
+    "lists.add.run": ("Add", "新增"),
+    "lists.added": ("Added {result}.", "已新增：{result}。"),
+    "lists.rename": ("Rename a value", "修改名称"),
+    "lists.rename.pick": ("Value", "值"),
+    "lists.rename.run": ("Save the names", "保存名称"),
+    "lists.renamed": ("Saved the new names: {result}.", "已保存新名称：{result}。"),
+    "lists.admin_only": ("Only an admin can change these lists.", "只有管理员可以修改这些列表。"),
+    "refuse.list_label_blank": ("a value needs both an English and a Chinese name", "值需要同时填写英文名称和中文名称"),
+    "refuse.list_label_long": ("the name '{label}' is longer than {limit} characters", "名称“{label}”超过 {limit} 个字符"),
+    "refuse.list_label_taken": ("'{label}' already names {other} in {list}: each name may stand for one value only",
+                                "“{label}”已是{list}中“{other}”的名称：每个名称只能对应一个值"),
+    "refuse.list_code_form": ("the code '{code}' may hold only letters, digits and underscores, at most {limit}",
+                              "代码“{code}”只能包含字母、数字和下划线，最多 {limit} 个字符"),
+    "refuse.list_code_taken": ("the code '{code}' is already used by {other} in {list}",
+                               "代码“{code}”已被{list}中的“{other}”使用"),
     "data.export.notes": ("{entity}: {rows} rows", "{entity}：{rows} 行"),
     # an entity's file template (ops_core.entity_files): the field descriptions
     "template.fields": ("Fields", "字段说明"),
@@ -1567,11 +1610,86 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
 
 
 def label(enum: type[StrEnum], value: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
-    """A vocabulary value as a person reads it; unknown values are shown as stored."""
+    """A vocabulary value as a person reads it; unknown values are shown as stored. Industries, regions
+    and product lines read the company's own list in force (``company_lists_in_force``), so a value an
+    admin added or renamed shows its stored label."""
+    if value is None:
+        return ""
+    name = _LIST_OF.get(enum)
+    if name is not None:
+        pair = company_list(name).get(str(value))
+        if pair is not None:
+            return pair[1] if lang == "zh" else pair[0]
+    return builtin_label(enum, value, lang)
+
+
+def builtin_label(enum: type[StrEnum], value: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A vocabulary value by the label the product ships with (never a company's own list)."""
     if value is None:
         return ""
     key = f"{enum.__name__.lower()}.{value}"
     return t(key, lang) if key in TEXT else str(value)
+
+
+# --- the company's own lists ----------------------------------------------------------------------
+# Industries, regions and product lines are the company's data (table company_lists, seeded with the
+# enums' values plus "other"; ops_core.company_lists reads and edits them). What a page run or an
+# export reads is put "in force" for its context once (one query), and every label read here.
+
+CompanyLists = Mapping[str, Mapping[str, tuple[str, str]]]   # list name -> code -> (English, Chinese)
+COMPANY_LISTS: dict[str, type[StrEnum]] = {"industry": vocab.Industry, "region": vocab.Region,
+                                           "product_line": vocab.ProductLine}
+_LIST_OF: dict[type[StrEnum], str] = {enum: name for name, enum in COMPANY_LISTS.items()}
+OTHER = "other"
+OTHER_LABELS = ("Other", "其他")
+
+SEEDED_LISTS: dict[str, dict[str, tuple[str, str]]] = {
+    name: {**{member.value: (builtin_label(enum, member.value, "en"), builtin_label(enum, member.value, "zh"))
+              for member in enum}, OTHER: OTHER_LABELS}
+    for name, enum in COMPANY_LISTS.items()
+}
+_IN_FORCE: ContextVar[CompanyLists | None] = ContextVar("ops_company_lists", default=None)
+
+
+def company_list(name: str) -> Mapping[str, tuple[str, str]]:
+    """The list ``name`` in force (code -> labels, in the list's order); the seeded list when none is."""
+    in_force = _IN_FORCE.get()
+    if in_force is not None and name in in_force:
+        return in_force[name]
+    return SEEDED_LISTS[name]
+
+
+def list_name_of(enum: type[StrEnum] | object) -> str | None:
+    """The company list a vocabulary enum is seeded from (industry, region, product_line), or None."""
+    return _LIST_OF.get(enum) if isinstance(enum, type) else None
+
+
+def vocabulary_values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The values a picker offers: the company's list in force for industries, regions and product
+    lines (their codes in the list's order), the enum's values for every other vocabulary."""
+    name = _LIST_OF.get(enum)
+    if name is None:
+        return tuple(member.value for member in enum)
+    return tuple(company_list(name))
+
+
+def put_in_force(lists: CompanyLists | None) -> None:
+    """Make ``lists`` the company's lists for the rest of this context (a page run)."""
+    _IN_FORCE.set(lists)
+
+
+def lists_in_force() -> CompanyLists | None:
+    return _IN_FORCE.get()
+
+
+@contextmanager
+def company_lists_in_force(lists: CompanyLists) -> Iterator[None]:
+    """``lists`` in force inside the block (an export, a test), the previous ones after it."""
+    token = _IN_FORCE.set(lists)
+    try:
+        yield
+    finally:
+        _IN_FORCE.reset(token)
 
 
 class Phrase(str):

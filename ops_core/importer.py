@@ -35,7 +35,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Table, and_, insert, select, tuple_, update
 from sqlalchemy.exc import DataError, IntegrityError
 
-from ops_core import cells, exports, writes
+from ops_core import cells, company_lists, exports, i18n, writes
 from ops_core.db.engine import transaction
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError, first_line
@@ -399,6 +399,9 @@ class _Import:
                 value = cells.read_cell(f, cell)
             except cells.CellProblem as exc:
                 problems.append(Problem(number, self.outcome.header[index], exc.message))
+                continue
+            if f.personal and isinstance(value, str) and exports.MASK in value:
+                problems.append(Problem(number, self.outcome.header[index], Phrase("import.masked", value=_text(cell))))
                 continue
             values[f.name] = value
             if values[f.name] is None and f.required:
@@ -837,6 +840,10 @@ def run(engine: Engine, actor: writes.Actor, entity: str, source: bytes | str | 
     """
     schema = schema_for(entity)
     writes.check_write(actor, schema.table, "import")
+    if i18n.lists_in_force() is None:   # industries, regions, product lines: the store's lists, read once
+        with engine.connect() as conn, company_lists.in_force(conn):
+            return run(engine, actor, entity, source, filename, columns=columns, sheet=sheet, dry_run=dry_run,
+                       valid_rows=valid_rows, lang=lang)
     with open_table(source, filename, sheet=sheet) as table_file:
         outcome = Outcome(entity, os.path.basename(filename), header=tuple(table_file.header),
                           columns=dict(columns) if columns is not None else suggest_columns(entity, table_file.header),

@@ -51,6 +51,17 @@ def choice(enum: type, length: int = 32, **kw: Any) -> Any:
     return mapped_column(String(length), info={"choices": values(enum)}, **kw)
 
 
+# The company's own lists: columns holding a code of one (``company_lists.list_name``). Their allowed
+# values are the stored list (checked in the write path); the enum's values are the seeded ones.
+COMPANY_LIST_NAMES = ("industry", "region", "product_line")
+
+
+def company_choice(enum: type, list_name: str, **kw: Any) -> Any:
+    """A string column holding a code of the company's list ``list_name`` (seeded with ``enum``'s values)."""
+    kw.setdefault("nullable", False)
+    return mapped_column(String(32), info={"choices": values(enum), "company_list": list_name}, **kw)
+
+
 def money(**kw: Any) -> Any:
     kw.setdefault("nullable", False)
     kw.setdefault("default", 0)
@@ -106,6 +117,21 @@ class Setting(Versioned, Base):
     updated_by: Mapped[str | None] = mapped_column(String(64))
 
 
+class CompanyListEntry(Versioned, Base):
+    """One value of the company's own lists (industries, regions, product lines): the code customers,
+    contracts and leads store, its English and Chinese labels, and its place in pickers. Seeded by
+    migration 0005 with the built-in values plus "other"; an admin adds and renames (ops_core.company_lists)."""
+
+    __tablename__ = "company_lists"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(32), info={"choices": COMPANY_LIST_NAMES})
+    code: Mapped[str] = mapped_column(String(32))
+    label_en: Mapped[str] = mapped_column(String(128))
+    label_zh: Mapped[str] = mapped_column(String(128))
+    position: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (UniqueConstraint("list_name", "code"),)
+
+
 class AuditLog(Base):
     """Who changed what, when, with the old and new values; written in the same transaction as the change."""
 
@@ -141,8 +167,8 @@ class Customer(Versioned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(256), index=True)
-    industry: Mapped[str] = choice(vocab.Industry, index=True)
-    region: Mapped[str] = choice(vocab.Region, index=True)
+    industry: Mapped[str] = company_choice(vocab.Industry, "industry", index=True)
+    region: Mapped[str] = company_choice(vocab.Region, "region", index=True)
     size_band: Mapped[str] = choice(vocab.SizeBand, index=True)
     employees: Mapped[int] = mapped_column(Integer)
     fortune500: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -180,7 +206,7 @@ class Contract(Versioned, Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     kind: Mapped[str] = choice(vocab.ContractKind)
-    product_line: Mapped[str] = choice(vocab.ProductLine, index=True)
+    product_line: Mapped[str] = company_choice(vocab.ProductLine, "product_line", index=True)
     signed_on: Mapped[dt.date] = mapped_column(Date)
     start_date: Mapped[dt.date] = mapped_column(Date, index=True)
     end_date: Mapped[dt.date] = mapped_column(Date, index=True)
@@ -495,7 +521,7 @@ class Lead(Versioned, Base):
     email: Mapped[str | None] = mapped_column(String(256))
     title_level: Mapped[str] = choice(vocab.TitleLevel, 16)
     company_size: Mapped[int | None] = mapped_column(Integer)
-    industry: Mapped[str] = choice(vocab.Industry, index=True)
+    industry: Mapped[str] = company_choice(vocab.Industry, "industry", index=True)
     budget_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     opportunity_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
