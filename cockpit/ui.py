@@ -28,7 +28,7 @@ from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, V
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, say, t
 from ops_core.readers import UPLOAD_SUFFIXES, FileProblem
-from ops_core.vocab import Role, values
+from ops_core.vocab import Role
 
 LANG_KEEP_KEY = "ops_lang_keep"  # the language to keep over st.switch_page (see sidebar)
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
@@ -83,6 +83,11 @@ def engine() -> Engine:
         check_connection(store)
         st.session_state[STORE_CHECKED_KEY] = True
     _migrated(url)
+    # The company's lists (industries, regions, product lines) in force for this page run: read once
+    # per data version, so a value an admin added shows its label in every table, filter and file.
+    from ops_core import company_lists
+
+    i18n.put_in_force(cached(company_lists.read_all, store))
     return store
 
 
@@ -204,7 +209,7 @@ def sidebar(store: Engine) -> Filters:
         csm_names = cached(overview.csm_names, store)
         for spec in SEGMENT_FIELDS:
             if spec.vocabulary is not None:
-                options: list[Any] = list(values(spec.vocabulary))
+                options: list[Any] = list(i18n.vocabulary_values(spec.vocabulary))  # industries, regions: the company's lists
                 fmt: Callable[[Any], str] = lambda v, e=spec.vocabulary: label(e, v, lang)  # noqa: E731
             else:
                 options = list(csm_names)
@@ -463,21 +468,13 @@ def shown_grid(frame: pd.DataFrame, key: str, columns: Mapping[str, present.Colu
     return grid(shown, key, decimals=decimals, **kwargs)
 
 
-def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], personal: str | None = None,
-                     stored_form: bool = False) -> None:
+def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], personal: str | None = None) -> None:
     """CSV (UTF-8 with BOM) and Excel downloads, neutralised, masked, with the view described inside,
     through the presentation layer (yuan, labels, headers in the reader's language, number formats).
-    ``stored_form`` writes the store's own columns instead: the data page's files that import back."""
+    An entity's own file (the data page) is written by ``cockpit.entity_files.export`` instead."""
     safe = exports.mask_personal_data(frame, personal) if personal else frame
     left, right = st.columns(2)
     lang = language()
-    if stored_form:
-        left.download_button(tr("download.csv"), lambda: exports.to_csv_bytes(safe, notes=notes), f"{basename}.csv",
-                             mime="text/csv", key=f"csv_{basename}", on_click="ignore")
-        right.download_button(tr("download.excel"), lambda: exports.to_excel_bytes(safe, basename[:31], notes),
-                              f"{basename}.xlsx", key=f"xlsx_{basename}", on_click="ignore",
-                              mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        return
     # The files are built when a button is pressed, not on every rerun (a 20k-row Excel takes seconds).
     left.download_button(tr("download.csv"), lambda: exports.reader_csv_bytes(safe, lang, notes=notes),
                          f"{basename}.csv", mime="text/csv", key=f"csv_{basename}", on_click="ignore")

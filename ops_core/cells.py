@@ -383,7 +383,9 @@ def read_text(raw: object, *, maximum: float | None = None) -> str | None:
 def labels_of(vocabulary: Vocabulary) -> Labels:
     """Code -> (English, Chinese label) of a vocabulary enum, or a company's own list as given."""
     if isinstance(vocabulary, type):
-        return {member.value: (i18n.label(vocabulary, member.value, "en"), i18n.label(vocabulary, member.value, "zh"))
+        # The built-in labels, not a company's list in force: _enum_lookup caches what this gives.
+        return {member.value: (i18n.builtin_label(vocabulary, member.value, "en"),
+                               i18n.builtin_label(vocabulary, member.value, "zh"))
                 for member in vocabulary}
     return vocabulary
 
@@ -518,8 +520,9 @@ def reader_for(field: fileschema.Field) -> Callable[[object], object]:
         return functools.partial(read_money, minimum=field.minimum, maximum=field.maximum)
     if kind is Kind.text:
         return functools.partial(read_text, maximum=field.maximum)
-    if kind is Kind.yes_no or (kind is Kind.choice and field.vocabulary is not None):
-        read = read_yes_no if kind is Kind.yes_no else functools.partial(read_choice, vocabulary=field.vocabulary)
+    vocabulary = vocabulary_of(field) if kind is Kind.choice else None   # the company's list in force, once
+    if kind is Kind.yes_no or vocabulary is not None:
+        read = read_yes_no if kind is Kind.yes_no else functools.partial(read_choice, vocabulary=vocabulary)
         said: dict[str, object] = {}   # texts already read -> the value (labels repeat), bounded
 
         def remembered(raw: object) -> object:
@@ -537,6 +540,14 @@ def reader_for(field: fileschema.Field) -> Callable[[object], object]:
 
 
 _KEPT_KEYS = 100_000   # texts a column's reader remembers (codes and counts repeat: one customer, many days)
+
+
+def vocabulary_of(field: fileschema.Field) -> Vocabulary | None:
+    """The vocabulary a field's cells are read and written in: for industries, regions and product
+    lines the company's own list in force (``i18n.company_list``: what the store holds, read once per
+    page run or import; the seeded list otherwise), else the field's enum."""
+    name = i18n.list_name_of(field.vocabulary)
+    return field.vocabulary if name is None else i18n.company_list(name)
 
 
 def read_cell(field: fileschema.Field, raw: object) -> object:
@@ -559,10 +570,11 @@ def read_cell(field: fileschema.Field, raw: object) -> object:
     if kind is Kind.yes_no:
         return read_yes_no(raw)
     if kind is Kind.choice or kind is Kind.choices:
-        if field.vocabulary is None:
+        vocabulary = vocabulary_of(field)
+        if vocabulary is None:
             raise TypeError(f"field {field.name} is a {kind} without a vocabulary")
         reader = read_choice if kind is Kind.choice else read_choices
-        return reader(raw, field.vocabulary)
+        return reader(raw, vocabulary)
     if kind is Kind.ref:
         text = read_text(raw, maximum=field.maximum)
         return None if text is None else normalise(text)
@@ -594,7 +606,8 @@ def accepts(field: fileschema.Field, lang: str) -> str:
     elif kind is Kind.yes_no:
         said = Phrase("cell.accepts.yes_no")
     elif kind is Kind.choice or kind is Kind.choices:
-        allowed = _lookup(field.vocabulary)[1] if field.vocabulary is not None else ""
+        vocabulary = vocabulary_of(field)
+        allowed = _lookup(vocabulary)[1] if vocabulary is not None else ""
         said = Phrase(f"cell.accepts.{kind.value}", allowed=allowed)
     elif kind is Kind.ref:
         said = Phrase("cell.accepts.ref", header=_ref_header(field), entity=_ref_title(field))
@@ -612,6 +625,9 @@ def _ref_header(field: fileschema.Field) -> Either:
 
 
 def _ref_title(field: fileschema.Field) -> Either:
+    if field.ref in fileschema.LOOKUPS:
+        lookup = fileschema.LOOKUPS[field.ref]
+        return Either(lookup.en, lookup.zh)
     schema = fileschema.SCHEMAS.get(field.ref or "")
     return Either(str(field.ref), str(field.ref)) if schema is None else Either(schema.en, schema.zh)
 
@@ -666,8 +682,9 @@ def write_cell(field: fileschema.Field, value: object, lang: str) -> object:
         return write_money(int(value))  # type: ignore[arg-type]
     if kind is Kind.yes_no:
         return write_yes_no(bool(value), lang)
-    if kind is Kind.choice and field.vocabulary is not None:
-        return write_choice(str(value), field.vocabulary, lang)
-    if kind is Kind.choices and field.vocabulary is not None:
-        return write_choices(str(value), field.vocabulary, lang)
+    vocabulary = vocabulary_of(field)
+    if kind is Kind.choice and vocabulary is not None:
+        return write_choice(str(value), vocabulary, lang)
+    if kind is Kind.choices and vocabulary is not None:
+        return write_choices(str(value), vocabulary, lang)
     return value

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Select, select
 
-from ops_core import cells, exports, fileschema, present
+from ops_core import cells, company_lists, exports, fileschema, i18n, present
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.fileschema import SCHEMAS, FileSchema, Kind
@@ -71,8 +71,11 @@ def export_query(entity: str) -> Select[Any]:
 
 
 def _labels(field: fileschema.Field, lang: str) -> dict[str, str]:
+    """Code -> label in ``lang``; industries, regions and product lines by the company's list in force."""
     assert field.vocabulary is not None
-    return {code: pair[1] if lang == "zh" else pair[0] for code, pair in cells.labels_of(field.vocabulary).items()}
+    name = i18n.list_name_of(field.vocabulary)
+    pairs = i18n.company_list(name) if name is not None else cells.labels_of(field.vocabulary)
+    return {code: pair[1] if lang == "zh" else pair[0] for code, pair in pairs.items()}
 
 
 def _cells(field: fileschema.Field, values: pd.Series, lang: str) -> pd.Series:
@@ -125,7 +128,8 @@ def export_file(conn: Connection, entity: str, lang: str, *, masked: bool = True
     schema = schema_for(entity)
     result = conn.execute(export_query(entity))
     stored = pd.DataFrame.from_records(result.all(), columns=[f.name for f in schema.fields])
-    return file_frame(stored, entity, lang, masked=masked)
+    with company_lists.in_force(conn):   # a value the company added is written by its stored label
+        return file_frame(stored, entity, lang, masked=masked)
 
 
 def file_formats(entity: str, lang: str) -> dict[str, present.Format]:
@@ -142,13 +146,30 @@ def file_name(entity: str, lang: str, fmt: str, *, template: bool = False) -> st
     return f"{title}{suffix}.{fmt}"
 
 
+def has_personal_data(entity: str) -> bool:
+    """Whether the entity's file carries names, phones or e-mails of people (masked unless asked)."""
+    return any(f.personal for f in schema_for(entity).fields)
+
+
+def export_notes(entity: str, rows: int, lang: str, *, masked: bool, made_at: dt.datetime) -> list[str]:
+    """What an export file says about itself, in ``lang``: which entity and how many rows, when it was
+    made (UTC), and whether personal data is masked (for entities that hold any)."""
+    notes = [t("data.export.notes", lang, entity=schema_for(entity).title(lang), rows=f"{rows:,}"),
+             t("data.export.made_at", lang, time=f"{made_at:%Y-%m-%d %H:%M}")]
+    if has_personal_data(entity):
+        notes.append(t("data.export.masked_note" if masked else "data.export.unmasked_note", lang))
+    return notes
+
+
 def file_bytes(df: pd.DataFrame, entity: str, lang: str, fmt: str, *, notes: list[str] | None = None) -> bytes:
-    """The file as CSV (UTF-8 with BOM) or .xlsx (number formats on yuan, dates and counts), neutralised."""
+    """The file as CSV (UTF-8 with BOM) or .xlsx (number formats on yuan, dates and counts), neutralised.
+    ``notes`` go before the header of a CSV ('# ' rows) and on a second sheet of an .xlsx."""
     if fmt == "csv":
         return exports.to_csv_bytes(df, notes=notes)
     if fmt == "xlsx":
         try:
-            return exports.to_excel_bytes(df, schema_for(entity).title(lang), notes, formats=file_formats(entity, lang))
+            return exports.to_excel_bytes(df, schema_for(entity).title(lang), notes, formats=file_formats(entity, lang),
+                                          notes_sheet=t("export.notes_sheet", lang))
         except exports.TooManyRowsForExcel as exc:
             raise UsageError(str(exc)) from None
     raise UsageError(f"cannot write a '{fmt}' file: use csv or xlsx")
@@ -306,3 +327,23 @@ def template_bytes(entity: str, lang: str, fmt: str) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# --- the README's tables of fields ----------------------------------------------------------------
+
+
+def fields_markdown() -> str:
+    """Every entity's file as the README lists it: key, headers in both languages, required or what
+    an empty cell becomes, and what a cell accepts (kept equal to the README by tests/test_importer.py)."""
+    out = []
+    for entity, schema in SCHEMAS.items():
+        keys = " or ".join("+".join(schema.field(n).en for n in names) for names in schema.keys)
+        out.append(f"**{schema.en}** (`{entity}`, {schema.zh}); a row is identified by {keys}.\n")
+        out.append("| Header | 中文表头 | Required / when empty | A cell holds |")
+        out.append("|---|---|---|---|")
+        for field, row in zip(schema.fields, field_rows(entity, "en"), strict=True):
+            when = "required" if field.required else (row["default"] or "empty")
+            accepts = cells.accepts(field, "en").replace("|", "\\|")
+            out.append(f"| {field.en} | {field.zh} | {when} | {accepts} |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"

@@ -344,7 +344,8 @@ NOTES_SHEET = "About this file"
 
 
 def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data", notes: Iterable[str] | None = None, *,
-                   mask_columns: PersonalData | None = None, formats: Mapping[str, Format] | None = None) -> bytes:
+                   mask_columns: PersonalData | None = None, formats: Mapping[str, Format] | None = None,
+                   notes_sheet: str = NOTES_SHEET) -> bytes:
     """An .xlsx file: personal data masked, every text cell neutralised and stored as a string.
 
     ``formats`` (header -> ``present.Format``) gives number cells their Excel number format (yuan
@@ -352,8 +353,8 @@ def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data", notes: Iterable[s
 
     Text is typed as a string cell explicitly, so openpyxl never writes a formula even for text
     that starts with ``=``. Cells longer than Excel's 32,767 characters end in ``…[truncated]``.
-    ``notes`` (what the file was made with) go on a second sheet, so the data sheet starts with its
-    header and sorts and filters in Excel as it is.
+    ``notes`` (what the file was made with) go on a second sheet (``notes_sheet``), so the data sheet
+    starts with its header and sorts and filters in Excel as it is.
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -384,7 +385,7 @@ def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data", notes: Iterable[s
     for row in frame.itertuples(index=False, name=None):
         sheet.append([cell(value, number_format=f) for value, f in zip(row, number_formats, strict=True)])
     if notes:
-        sheet = workbook.create_sheet(NOTES_SHEET)
+        sheet = workbook.create_sheet(excel_sheet_name(notes_sheet))
         for note in notes:
             sheet.append([cell(_note_cell(note).removeprefix("# "))])
     buffer = io.BytesIO()

@@ -7,6 +7,9 @@ has a label.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 
 from ops_core import vocab
@@ -796,10 +799,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "data.col.rows": ("Rows", "行数"),
     "data.export": ("Export", "导出"),
     "data.export.entity": ("Entity to export", "导出对象"),
-    "data.export.masked": ("Personal data is masked in exports.", "导出文件中的个人信息已脱敏。"),
     "data.export.unmasked": ("Include personal data unmasked (admins only)", "导出未脱敏的个人信息（仅管理员）"),
     "data.export.unmasked_note": ("Names, phones and e-mails are in full in this file: keep it safe.",
                                   "此文件中的姓名、电话和邮箱未脱敏：请妥善保管。"),
+    "data.export.masked_note": ("Names, phones and e-mails are masked in this file: it is for reading, not for importing back.",
+                                "此文件中的姓名、电话和邮箱已脱敏：仅供查看，请勿重新导入。"),
+    "data.export.made_at": ("Exported {time} UTC", "导出时间：{time}（UTC）"),
+    "data.export.rows": ("{rows} rows, all of them whatever the sidebar's filters; the first {shown} are shown below, "
+                         "the downloads hold every row.",
+                         "共 {rows} 行（不受侧边栏筛选影响）；下方显示前 {shown} 行，下载的文件包含全部行。"),
+    "export.notes_sheet": ("About this file", "文件说明"),
     "data.template.help": ("A file to fill in: the headers, a note on every field and one example row.",
                            "可直接填写的文件：含表头、每个字段的说明和一行示例。"),
     "download.template_csv": ("Template (CSV)", "模板（CSV）"),
@@ -850,6 +859,9 @@ TEXT: dict[str, tuple[str, str]] = {
                             "them first, or correct the value", "「{value}」不是数据库或本文件中任何{entity}的{what}：请先导入，或改正该值"),
     "import.ambiguous_reference": ("'{value}' names more than one of the {entity}: make their names unique first",
                                    "「{value}」对应多条{entity}记录：请先使其名称唯一"),
+    "import.masked": ("'{value}' is masked (an export for reading, with personal data hidden): import an unmasked "
+                      "export or the file from your own system", "「{value}」是打码后的数据（仅供阅读的导出，个人信息已隐藏）："
+                      "请导入未打码的导出文件或您自己系统的文件"),
     "import.no_key": ("has no value that identifies it: fill in the key columns", "没有可识别该行的值：请填写关键列"),
     "import.used_in_row": ("{value} appears already in row {row} of this file: keep one of the two rows",
                            "{value} 已在本文件第 {row} 行出现：请只保留其中一行"),
@@ -1168,6 +1180,43 @@ TEXT: dict[str, tuple[str, str]] = {
     "table.users": ("Users", "系统用户"),
     "table.weight_presets": ("Weight presets", "权重方案"),
     "table.usage": ("Usage", "使用数据"),
+    "table.company_lists": ("Company lists", "公司列表"),
+    # the company's own lists (ops_core.company_lists, cockpit/company_lists.py)
+    "lists.industry": ("Industries", "行业"),
+    "lists.region": ("Regions", "区域"),
+    "lists.product_line": ("Product lines", "产品线"),
+    "lists.editor": ("Industries, regions and product lines", "行业、区域和产品线"),
+    "lists.intro": ("These lists are your company's own: customers, contracts, leads and imported files use their "
+                    "values. An admin adds values and renames them; a value's code stays as it is, so the rows "
+                    "using it keep it.",
+                    "这些列表是贵公司自己的数据：客户、合同、线索和导入的文件都使用其中的值。管理员可以新增值和修改名称；"
+                    "值的代码保持不变，使用它的记录也就不受影响。"),
+    "lists.pick": ("List", "列表"),
+    "lists.col.code": ("Code", "代码"),
+    "lists.col.label_en": ("English", "英文名称"),
+    "lists.col.label_zh": ("Chinese", "中文名称"),
+    "lists.add": ("Add a value", "新增值"),
+    "lists.add.en": ("English name", "英文名称"),
+    "lists.add.zh": ("Chinese name", "中文名称"),
+    "lists.add.code": ("Code (optional)", "代码（选填）"),
+    "lists.add.code_help": ("Letters, digits and underscores. Left empty, it is made from the English name "
+                            "(\"Mining & metals\" becomes mining_metals).",
+                            "字母、数字和下划线。留空则由英文名称生成（“Mining & metals”生成 mining_metals）。"),
+    "lists.add.run": ("Add", "新增"),
+    "lists.added": ("Added {result}.", "已新增：{result}。"),
+    "lists.rename": ("Rename a value", "修改名称"),
+    "lists.rename.pick": ("Value", "值"),
+    "lists.rename.run": ("Save the names", "保存名称"),
+    "lists.renamed": ("Saved the new names: {result}.", "已保存新名称：{result}。"),
+    "lists.admin_only": ("Only an admin can change these lists.", "只有管理员可以修改这些列表。"),
+    "refuse.list_label_blank": ("a value needs both an English and a Chinese name", "值需要同时填写英文名称和中文名称"),
+    "refuse.list_label_long": ("the name '{label}' is longer than {limit} characters", "名称“{label}”超过 {limit} 个字符"),
+    "refuse.list_label_taken": ("'{label}' already names {other} in {list}: each name may stand for one value only",
+                                "“{label}”已是{list}中“{other}”的名称：每个名称只能对应一个值"),
+    "refuse.list_code_form": ("the code '{code}' may hold only letters, digits and underscores, at most {limit}",
+                              "代码“{code}”只能包含字母、数字和下划线，最多 {limit} 个字符"),
+    "refuse.list_code_taken": ("the code '{code}' is already used by {other} in {list}",
+                               "代码“{code}”已被{list}中的“{other}”使用"),
     "data.export.notes": ("{entity}: {rows} rows", "{entity}：{rows} 行"),
     # an entity's file template (ops_core.entity_files): the field descriptions
     "template.fields": ("Fields", "字段说明"),
@@ -1364,6 +1413,101 @@ TEXT: dict[str, tuple[str, str]] = {
     "edit.no": ("no", "否"),
     "edit.list_sep": ("; ", "；"),
     "edit.pair": ("{field}: {value}", "{field}：{value}"),
+    # sign-in and sessions (ops_core.users, cockpit/signin.py)
+    "signin.title": ("Sign in to Ops Cockpit", "登录运营驾驶舱"),
+    "signin.intro": ("This cockpit is shared by a team: sign in with the account an admin gave you.",
+                     "此运营驾驶舱由团队共用：请使用管理员为您开设的账号登录。"),
+    "signin.username": ("User name", "用户名"),
+    "signin.password": ("Password", "密码"),
+    "signin.submit": ("Sign in", "登录"),
+    "signin.missing": ("Enter your user name and password.", "请输入用户名和密码。"),
+    "signin.wrong": ("Wrong user name or password.", "用户名或密码错误。"),
+    "signin.wrong_wait": ("Wrong user name or password. Wait {seconds} seconds before the next try; after {left} more "
+                          "failed tries the account is locked.",
+                          "用户名或密码错误。请等待 {seconds} 秒后再试；再失败 {left} 次账号将被锁定。"),
+    "signin.now_locked": ("Wrong user name or password. After {count} failed sign-ins this account is locked until "
+                          "{until}; an admin can unlock it sooner.",
+                          "用户名或密码错误。连续登录失败 {count} 次，此账号已锁定至 {until}；管理员可提前解锁。"),
+    "signin.locked": ("This account is locked after {count} failed sign-ins until {until}; an admin can unlock it sooner.",
+                      "此账号因连续登录失败 {count} 次已锁定至 {until}；管理员可提前解锁。"),
+    "signin.disabled": ("This account is disabled; ask an admin.", "此账号已停用，请联系管理员。"),
+    "signin.expired": ("Your session has ended: sign in again.", "您的会话已结束，请重新登录。"),
+    "signin.mode.team": ("Team mode", "团队模式"),
+    "signin.mode.single": ("Single-user mode: no sign-in, acting as the built-in admin, on this computer only",
+                           "单用户模式：无需登录，以内置管理员身份操作，仅限本机访问"),
+    "signin.who": ("Signed in as **{name}** ({username}, {role})", "已登录：**{name}**（{username}，{role}）"),
+    "signin.sign_out": ("Sign out", "退出登录"),
+    "signin.signed_out": ("You have signed out.", "您已退出登录。"),
+    "signin.change.title": ("Choose your own password", "设置您自己的密码"),
+    "signin.change.intro": ("Your password was set by an admin. Choose your own before going on; it needs at least "
+                            "{length} characters.", "您的密码由管理员设置。继续之前请设置您自己的密码，至少 {length} 个字符。"),
+    "signin.change.current": ("Current password", "当前密码"),
+    "signin.change.new": ("New password", "新密码"),
+    "signin.change.again": ("New password again", "再次输入新密码"),
+    "signin.change.differ": ("The two new passwords differ.", "两次输入的新密码不一致。"),
+    "signin.change.submit": ("Save my password", "保存我的密码"),
+    "signin.change.done": ("Your password is saved.", "您的密码已保存。"),
+    "signin.remote": ("Single-user mode answers only on the computer it runs on. To share the cockpit, run it in team "
+                      "mode (OPS_SIGN_IN=required) with accounts.",
+                      "单用户模式仅在运行它的计算机上可用。如需共享，请以团队模式（OPS_SIGN_IN=required）运行并开设账号。"),
+    "users.password_short": ("A password needs at least {length} characters.", "密码至少需要 {length} 个字符。"),
+    "users.password_same": ("The new password must differ from the current one.", "新密码不能与当前密码相同。"),
+    "users.password_wrong": ("The current password is wrong.", "当前密码不正确。"),
+    "users.unknown": ("There is no account '{username}'.", "不存在账号“{username}”。"),
+    "users.exists": ("An account '{username}' already exists.", "账号“{username}”已存在。"),
+    "users.bad_name": ("'{username}' cannot be a user name: use 2 to 64 letters, digits, dots, dashes, underscores or @, "
+                       "starting with a letter or digit.",
+                       "“{username}”不能作为用户名：请使用 2 至 64 个字母、数字、点、连字符、下划线或 @，并以字母或数字开头。"),
+    "users.not_yourself": ("You cannot disable your own account or take the admin role from yourself.",
+                           "不能停用自己的账号，也不能取消自己的管理员角色。"),
+    "users.last_admin": ("{username} is the last active admin: make another account an admin first.",
+                         "{username} 是最后一位启用中的管理员：请先将另一个账号设为管理员。"),
+    # accounts page (admins)
+    "nav.accounts": ("Accounts", "账号管理"),
+    "acc.caption": ("The people who sign in to this cockpit in team mode, their roles and state. Viewers read every page "
+                    "and export masked data only; editors also change feedback, demands, events, leads, contacts and "
+                    "targets; admins also manage accounts and settings, import, and export personal data unmasked.",
+                    "团队模式下登录此运营驾驶舱的人员及其角色和状态。查看者可阅读所有页面，只能导出脱敏数据；编辑者还可修改反馈、需求、"
+                    "活动、线索、联系人和目标；管理员还可管理账号和设置、导入数据，并导出未脱敏的个人数据。"),
+    "acc.single_mode": ("This cockpit runs in single-user mode: nobody signs in and these accounts are not used until "
+                        "team mode is switched on (OPS_SIGN_IN=required).",
+                        "此运营驾驶舱当前为单用户模式：无需登录，这些账号在开启团队模式（OPS_SIGN_IN=required）之前不会被使用。"),
+    "acc.none": ("No accounts yet.", "尚无账号。"),
+    "acc.col.username": ("User name", "用户名"),
+    "acc.col.name": ("Name", "姓名"),
+    "acc.col.role": ("Role", "角色"),
+    "acc.col.state": ("State", "状态"),
+    "acc.col.last": ("Last sign-in", "最近登录"),
+    "acc.state.active": ("active", "启用"),
+    "acc.state.disabled": ("disabled", "已停用"),
+    "acc.state.locked": ("locked until {until}", "锁定至 {until}"),
+    "acc.state.must_change": ("must choose a password", "需设置新密码"),
+    "acc.never": ("never", "从未登录"),
+    "acc.add": ("Add an account", "新增账号"),
+    "acc.add.username": ("User name", "用户名"),
+    "acc.add.name": ("Name shown", "显示姓名"),
+    "acc.add.role": ("Role", "角色"),
+    "acc.add.submit": ("Add the account", "新增账号"),
+    "acc.added": ("Added {username}. One-time password, shown only now: **{password}** - pass it on; it must be changed "
+                  "at the first sign-in.",
+                  "已新增 {username}。一次性密码仅此显示一次：**{password}**，请转交本人；首次登录时必须修改。"),
+    "acc.edit": ("Change an account", "修改账号"),
+    "acc.pick": ("Account", "账号"),
+    "acc.role.submit": ("Save the role", "保存角色"),
+    "acc.role.saved": ("The role is saved; it applies from the person's next click.", "角色已保存，对方下次操作即生效。"),
+    "acc.disable": ("Disable the account", "停用账号"),
+    "acc.enable": ("Enable the account", "启用账号"),
+    "acc.disabled": ("The account is disabled and its sessions have ended.", "账号已停用，其会话已全部结束。"),
+    "acc.enabled": ("The account is enabled.", "账号已启用。"),
+    "acc.unlock": ("Unlock", "解锁"),
+    "acc.unlocked": ("The account is unlocked.", "账号已解锁。"),
+    "acc.reset": ("Reset the password", "重置密码"),
+    "acc.reset_done": ("New one-time password for {username}, shown only now: **{password}** - pass it on; it must be "
+                       "changed at the next sign-in. Their open sessions have ended.",
+                       "{username} 的新一次性密码仅此显示一次：**{password}**，请转交本人；下次登录时必须修改。其已打开的会话均已结束。"),
+    "acc.field.role": ("Role", "角色"),
+    "acc.field.active": ("Active", "启用"),
+    "acc.field.locked": ("Locked until", "锁定至"),
 }
 
 _VOCABULARY_LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
@@ -1439,6 +1583,7 @@ _VOCABULARY_LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
                         "IoT": ("IoT", "物联网")},
     vocab.CsmLevel: {"senior": ("Senior CSM", "资深 CSM"), "experienced": ("Experienced CSM", "有经验的 CSM"),
                      "ordinary": ("CSM", "普通 CSM")},
+    vocab.Role: {"viewer": ("Viewer", "查看者"), "editor": ("Editor", "编辑者"), "admin": ("Admin", "管理员")},
     vocab.ContactRole: {"user": ("User", "使用者"), "boss": ("Decision-making boss", "决策老板"),
                         "veto_head": ("Department head with a veto", "有否决权的部门负责人")},
     vocab.TitleLevel: {"staff": ("Staff", "员工"), "manager": ("Manager", "经理"), "director": ("Director", "总监"),
@@ -1465,11 +1610,86 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
 
 
 def label(enum: type[StrEnum], value: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
-    """A vocabulary value as a person reads it; unknown values are shown as stored."""
+    """A vocabulary value as a person reads it; unknown values are shown as stored. Industries, regions
+    and product lines read the company's own list in force (``company_lists_in_force``), so a value an
+    admin added or renamed shows its stored label."""
+    if value is None:
+        return ""
+    name = _LIST_OF.get(enum)
+    if name is not None:
+        pair = company_list(name).get(str(value))
+        if pair is not None:
+            return pair[1] if lang == "zh" else pair[0]
+    return builtin_label(enum, value, lang)
+
+
+def builtin_label(enum: type[StrEnum], value: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A vocabulary value by the label the product ships with (never a company's own list)."""
     if value is None:
         return ""
     key = f"{enum.__name__.lower()}.{value}"
     return t(key, lang) if key in TEXT else str(value)
+
+
+# --- the company's own lists ----------------------------------------------------------------------
+# Industries, regions and product lines are the company's data (table company_lists, seeded with the
+# enums' values plus "other"; ops_core.company_lists reads and edits them). What a page run or an
+# export reads is put "in force" for its context once (one query), and every label read here.
+
+CompanyLists = Mapping[str, Mapping[str, tuple[str, str]]]   # list name -> code -> (English, Chinese)
+COMPANY_LISTS: dict[str, type[StrEnum]] = {"industry": vocab.Industry, "region": vocab.Region,
+                                           "product_line": vocab.ProductLine}
+_LIST_OF: dict[type[StrEnum], str] = {enum: name for name, enum in COMPANY_LISTS.items()}
+OTHER = "other"
+OTHER_LABELS = ("Other", "其他")
+
+SEEDED_LISTS: dict[str, dict[str, tuple[str, str]]] = {
+    name: {**{member.value: (builtin_label(enum, member.value, "en"), builtin_label(enum, member.value, "zh"))
+              for member in enum}, OTHER: OTHER_LABELS}
+    for name, enum in COMPANY_LISTS.items()
+}
+_IN_FORCE: ContextVar[CompanyLists | None] = ContextVar("ops_company_lists", default=None)
+
+
+def company_list(name: str) -> Mapping[str, tuple[str, str]]:
+    """The list ``name`` in force (code -> labels, in the list's order); the seeded list when none is."""
+    in_force = _IN_FORCE.get()
+    if in_force is not None and name in in_force:
+        return in_force[name]
+    return SEEDED_LISTS[name]
+
+
+def list_name_of(enum: type[StrEnum] | object) -> str | None:
+    """The company list a vocabulary enum is seeded from (industry, region, product_line), or None."""
+    return _LIST_OF.get(enum) if isinstance(enum, type) else None
+
+
+def vocabulary_values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The values a picker offers: the company's list in force for industries, regions and product
+    lines (their codes in the list's order), the enum's values for every other vocabulary."""
+    name = _LIST_OF.get(enum)
+    if name is None:
+        return tuple(member.value for member in enum)
+    return tuple(company_list(name))
+
+
+def put_in_force(lists: CompanyLists | None) -> None:
+    """Make ``lists`` the company's lists for the rest of this context (a page run)."""
+    _IN_FORCE.set(lists)
+
+
+def lists_in_force() -> CompanyLists | None:
+    return _IN_FORCE.get()
+
+
+@contextmanager
+def company_lists_in_force(lists: CompanyLists) -> Iterator[None]:
+    """``lists`` in force inside the block (an export, a test), the previous ones after it."""
+    token = _IN_FORCE.set(lists)
+    try:
+        yield
+    finally:
+        _IN_FORCE.reset(token)
 
 
 class Phrase(str):

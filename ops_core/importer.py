@@ -36,7 +36,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Table, and_, insert, select, tuple_, update
 from sqlalchemy.exc import DataError, IntegrityError
 
-from ops_core import cells, exports, writes
+from ops_core import cells, company_lists, exports, i18n, writes
 from ops_core.db.engine import transaction
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError, first_line
@@ -391,7 +391,8 @@ class _Import:
         reader, header and field; each reference group's fields and where they are; each key set's
         parts; each field's column and default; each stored column's default."""
         header, mapped = self.outcome.header, self.mapped
-        self.cell_plan = [(index, f.name, cells.reader_for(f), f.required, header[index]) for index, f in self.positions]
+        self.cell_plan = [(index, f.name, cells.reader_for(f), f.required, header[index], bool(f.personal))
+                          for index, f in self.positions]
         at = {f.name: index for index, f in self.positions}
         self.group_plan = [
             (column, group, [g.name for g in group], [g.kind for g in group],
@@ -420,19 +421,22 @@ class _Import:
 
     def read_columns(self, raws: list[tuple[object, ...]]) -> list[dict[str, Any]] | None:
         """Every mapped cell of a chunk read column by column: each row's typed values, or None when a
-        row is not as wide as the header, a cell is refused or a required cell is blank (then each
-        row is read on its own, ``read``, which says which and why)."""
+        row is not as wide as the header, a cell is refused, a required cell is blank or a personal one
+        masked (then each row is read on its own, ``read``, which says which and why)."""
         width = len(self.outcome.header)
         if not raws or set(map(len, raws)) != {width}:
             return None
         columns = list(zip(*raws, strict=True))
         try:
-            read = [list(map(reader, columns[index])) for index, _, reader, _, _ in self.cell_plan]
+            read = [list(map(reader, columns[index])) for index, _, reader, _, _, _ in self.cell_plan]
         except cells.CellProblem:
             return None
-        if any(required and None in values for (_, _, _, required, _), values in zip(self.cell_plan, read, strict=True)):
-            return None
-        names = [name for _, name, _, _, _ in self.cell_plan]
+        for (_, _, _, required, _, personal), values in zip(self.cell_plan, read, strict=True):
+            if required and None in values:
+                return None
+            if personal and any(isinstance(v, str) and exports.MASK in v for v in values):
+                return None
+        names = [name for _, name, _, _, _, _ in self.cell_plan]
         return [dict(zip(names, row, strict=True)) for row in zip(*read, strict=True)]
 
     def read(self, number: int, raw: tuple[object, ...], values: dict[str, Any] | None = None) -> _Row | None:
@@ -448,11 +452,15 @@ class _Import:
                 if extra:
                     problems.append(Problem(number, "", Phrase("import.too_many_values", count=width + len(extra),
                                                                 header=width)))
-            for index, name, reader, required, header in self.cell_plan:
+            for index, name, reader, required, header, personal in self.cell_plan:
+                cell = raw[index] if index < length else None
                 try:
-                    value = reader(raw[index] if index < length else None)
+                    value = reader(cell)
                 except cells.CellProblem as exc:
                     problems.append(Problem(number, header, exc.message))
+                    continue
+                if personal and isinstance(value, str) and exports.MASK in value:
+                    problems.append(Problem(number, header, Phrase("import.masked", value=_text(cell))))
                     continue
                 values[name] = value
                 if value is None and required:
@@ -531,18 +539,21 @@ class _Import:
                 for row in by_pk.get(tuple(stored[c.name] for c in self.pk), []):
                     row.stored = dict(stored)
             return
-        # Keys of ids and dates only (usage by customer and day): one query for the chunk.
+        # Keys of ids and dates only (usage by customer and day, feedback by customer and time): the ids
+        # by IN, the dates and times by a range a little wider than the chunk's (SQLite keeps a time as
+        # text, with or without fractions of a second, so IN on a time would miss a stored one); the
+        # rows are then matched in Python. Ids whose ranges lie far apart are asked for one by one.
         for i, names in enumerate(self.schema.keys):
             keyed = [row for row in rows if row.key_set == i]
             if not keyed:
                 continue
             columns = _key_columns(self.schema.entity, names)
-            clause = and_(*(c.in_(sorted({row.key[j] for row in keyed})) for j, (c, _) in enumerate(columns)))
             wanted = {row.key: row for row in keyed}
-            for stored in self.conn.execute(select(self.table).where(clause)).mappings():
-                key = tuple(_key_part(kind, stored[c.name]) for c, kind in columns)
-                if key in wanted:
-                    wanted[key].stored = dict(stored)
+            for clause in _key_ranges(columns, keyed):
+                for stored in self.conn.execute(select(self.table).where(clause)).mappings():
+                    key = tuple(_key_part(kind, stored[c.name]) for c, kind in columns)
+                    if key in wanted:
+                        wanted[key].stored = dict(stored)
 
     def values_of(self, row: _Row) -> dict[str, Any] | None:
         """The columns the row writes (all of them for a new row, the changed ones for an update),
@@ -791,6 +802,35 @@ class _Import:
             getattr(importlib.import_module(module), function)(self.conn, self.customers)
 
 
+_TIME_MARGIN = {Kind.date: dt.timedelta(days=1), Kind.datetime: dt.timedelta(seconds=1)}
+_SPREAD = 50   # stored rows a range may hold per row of the chunk before the ids are asked for one by one
+
+
+def _key_ranges(columns: list[tuple[Any, Kind]], rows: list[_Row]) -> Iterable[Any]:
+    """WHERE clauses that together hold every stored row whose key a row of ``rows`` has."""
+    timed = [j for j, (_, kind) in enumerate(columns) if kind in _TIME_MARGIN]
+    exact = [j for j in range(len(columns)) if j not in timed]
+
+    def clause(group: list[_Row]) -> Any:
+        parts = [columns[j][0].in_(sorted({row.key[j] for row in group})) for j in exact]
+        for j in timed:
+            margin = _TIME_MARGIN[columns[j][1]]
+            values = [row.key[j] for row in group]
+            parts.append(columns[j][0].between(min(values) - margin, max(values) + margin))
+        return and_(*parts)
+
+    if not timed or not exact:
+        return [clause(rows)]
+    days = max((max(r.key[j] for r in rows) - min(r.key[j] for r in rows)).days + 1 for j in timed)
+    ids = {tuple(row.key[j] for j in exact) for row in rows}
+    if len(ids) * days <= _SPREAD * len(rows):
+        return [clause(rows)]
+    by_id: dict[tuple[Any, ...], list[_Row]] = {}
+    for row in rows:
+        by_id.setdefault(tuple(row.key[j] for j in exact), []).append(row)
+    return [clause(group) for group in by_id.values()]
+
+
 class _Changed(Exception):
     """A stored row changed between reading and writing it (someone else saved it meanwhile)."""
 
@@ -904,6 +944,10 @@ def run(engine: Engine, actor: writes.Actor, entity: str, source: bytes | str | 
     """
     schema = schema_for(entity)
     writes.check_write(actor, schema.table, "import")
+    if i18n.lists_in_force() is None:   # industries, regions, product lines: the store's lists, read once
+        with engine.connect() as conn, company_lists.in_force(conn):
+            return run(engine, actor, entity, source, filename, columns=columns, sheet=sheet, dry_run=dry_run,
+                       valid_rows=valid_rows, lang=lang)
     with open_table(source, filename, sheet=sheet) as table_file:
         outcome = Outcome(entity, os.path.basename(filename), header=tuple(table_file.header),
                           columns=dict(columns) if columns is not None else suggest_columns(entity, table_file.header),

@@ -10,7 +10,7 @@ Command line (a scheduler or a script)::
 
     python -m ops_core.io import ENTITY FILE [--dry-run] [--valid-rows [--rejected FILE]] [--mapping NAME]
                                              [--sheet SHEET] [--lang zh|en] [--database-url URL]
-    python -m ops_core.io export ENTITY FILE [--database-url URL] [--unmasked]
+    python -m ops_core.io export ENTITY FILE [--lang zh|en] [--unmasked] [--database-url URL]
     python -m ops_core.io template ENTITY FILE [--lang zh|en]
     python -m ops_core.io copy --to URL [--database-url URL] [--replace]    # ops_core.store_copy
     python -m ops_core.io backup FILE [--database-url URL]                   # ops_core.store_copy
@@ -21,104 +21,45 @@ and exits with code 2 and clear lines (no traceback) on any problem.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Connection,
-    Engine,
-    Integer,
-    Table,
-    select,
-)
+from sqlalchemy import Engine
 
 from ops_core import cli, importer, writes
 from ops_core.config import redact_url
-from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.exports import (
-    PERSONAL_DATA,
     TooManyRowsForExcel,
-    mask_frame,
     to_csv_bytes,
     to_excel_bytes,
 )
+from ops_core.fileschema import SCHEMAS
 from ops_core.i18n import LANGUAGES, t
 from ops_core.readers import open_table
 
 # --- what can be imported and exported ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Entity:
-    """One importable/exportable entity: its table, its file columns and what to refresh after a load.
-
-    File columns are the table's columns (ids included, so export -> import into an empty store
-    round-trips) without ``version``, which the store manages.
-    """
-
-    name: str
-    table_name: str
-    columns: tuple[str, ...]
-    after_import: str | None = None  # "module:function" called with the Connection and the file's customer ids
-
-    @property
-    def table(self) -> Table:
-        return TABLES[self.table_name]
+# The entities a file can hold, in load order: an entity only refers to entities above it. What each
+# file looks like is its file schema (ops_core.fileschema).
+ENTITIES: tuple[str, ...] = tuple(SCHEMAS)
 
 
-def _entity(name: str, table_name: str, after_import: str | None = None) -> Entity:
-    columns = tuple(c.name for c in TABLES[table_name].c if c.name != "version")
-    return Entity(name, table_name, columns, after_import)
+def entity_for(name: str) -> str:
+    """``name`` if it is an entity a file can hold; UsageError naming the known ones otherwise."""
+    if name not in SCHEMAS:
+        raise UsageError(f"unknown entity '{name}'; known: {', '.join(ENTITIES)}")
+    return name
 
 
-# In load order: an entity only refers to entities above it.
-ENTITIES: dict[str, Entity] = {e.name: e for e in (
-    _entity("customers", "customers"),
-    _entity("contacts", "contacts"),
-    _entity("contracts", "contracts"),
-    _entity("invoices", "invoices"),
-    _entity("payments", "payments"),
-    _entity("usage", "usage_daily", after_import="ops_core.db.rollups:refresh_usage_monthly"),
-    _entity("feedback", "feedback"),
-    _entity("events", "events"),
-    _entity("event_costs", "event_costs"),
-    _entity("leads", "leads"),
-    _entity("lead_touches", "lead_touches"),
-)}
-
-
-def entity_for(name: str) -> Entity:
-    try:
-        return ENTITIES[name]
-    except KeyError:
-        raise UsageError(f"unknown entity '{name}'; known: {', '.join(ENTITIES)}") from None
-
-
-# --- export ------------------------------------------------------------------------------------
-
-
-def export_entity(conn: Connection, entity: str, *, masked: bool = True) -> pd.DataFrame:
-    """Every row of ``entity`` ordered by primary key, file columns only, personal data masked unless asked."""
-    spec = entity_for(entity)
-    table = spec.table
-    rows = conn.execute(select(*(table.c[name] for name in spec.columns))
-                        .order_by(*table.primary_key.columns)).all()
-    df = pd.DataFrame.from_records(rows, columns=list(spec.columns))
-    for name in spec.columns:  # nullable integers stay integers (not 3.0) in the file
-        kind = table.c[name].type
-        if isinstance(kind, Boolean):
-            df[name] = df[name].astype("boolean")
-        elif isinstance(kind, (Integer, BigInteger)):
-            df[name] = df[name].astype("Int64")
-    return mask_frame(df, PERSONAL_DATA.get(spec.table_name)) if masked else df
+# --- writing files -----------------------------------------------------------------------------
+# An entity's export is its file-schema file (``ops_core.entity_files``); these write any table.
 
 
 def write_export(df: pd.DataFrame, path: str | os.PathLike[str], *, notes: Sequence[str] | None = None,
@@ -174,12 +115,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ops_core.io", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (("import", "load a CSV or .xlsx file into the store, all rows or none"),
-                       ("export", "write an entity to a .csv or .xlsx file")):
+                       ("export", "write an entity's file (.csv or .xlsx): headers in the chosen language, yuan, labels, "
+                                  "business keys, no internal ids")):
         sub = commands.add_parser(name, help=text, description=text)
         sub.add_argument("entity", help=f"one of: {', '.join(ENTITIES)}")
         sub.add_argument("file", type=Path)
         sub.add_argument("--database-url", default=None, help="default: OPS_DATABASE_URL or the embedded SQLite file")
         if name == "export":
+            sub.add_argument("--lang", choices=("en", "zh"), default="en",
+                             help="the language of the headers, labels and notes")
             sub.add_argument("--unmasked", action="store_true", help="write names, phones and e-mails in full")
         else:
             sub.add_argument("--dry-run", action="store_true",
@@ -218,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return store_copy.main(args)
 
     def body() -> int:
+        if args.command == "export":
+            return _export(args.entity, args.file, args.lang, masked=not args.unmasked, database_url=args.database_url)
         entity_for(args.entity)
         if args.command == "template":
             return _template(args.entity, args.file, args.lang)
@@ -227,12 +173,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         with cli.open_store(args.database_url) as engine:
             if args.command == "import":
                 return _import(engine, args)
-            else:
-                with engine.connect() as conn:
-                    df = export_entity(conn, args.entity, masked=not args.unmasked)
-                target = write_export(df, args.file, sheet_name=args.entity)
-                masking = "unmasked" if args.unmasked else "personal data masked"
-                print(f"exported {len(df)} {args.entity} rows to {target} ({masking}) from {redact_url(engine.url)}")
         return 0
 
     return cli.run(body, args.file)
@@ -262,6 +202,28 @@ def _import(engine: Engine, args: argparse.Namespace) -> int:
         print(f"error: {outcome.summary(lang)}", file=sys.stderr)
         return 2
     print(outcome.summary(lang) + ("" if args.dry_run else f" ({redact_url(engine.url)})"))
+    return 0
+
+
+def _export(entity: str, path: Path, lang: str, *, masked: bool, database_url: str | None) -> int:
+    """Write ``entity``'s file in ``lang`` from the store, its notes saying what it holds."""
+    from ops_core import entity_files
+
+    entity_files.schema_for(entity)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "xlsx"):
+        raise UsageError(f"cannot write '{path.name}': use a .csv or .xlsx file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write '{path}': the folder {path.parent} does not exist")
+    with cli.open_store(database_url) as engine:
+        with engine.connect() as conn:
+            df = entity_files.export_file(conn, entity, lang, masked=masked)
+        notes = entity_files.export_notes(entity, len(df), lang, masked=masked, made_at=dt.datetime.now(dt.UTC))
+        target = save_file(entity_files.file_bytes(df, entity, lang, fmt, notes=notes), path)
+        about = [LANGUAGES[lang]]
+        if entity_files.has_personal_data(entity):
+            about.append("personal data masked" if masked else "personal data in full")
+        print(f"exported {len(df)} {entity} rows ({', '.join(about)}) to {target} from {redact_url(engine.url)}")
     return 0
 
 

@@ -7,8 +7,8 @@ frame.run_through_app()  # first, before this page's slow imports (see frame.run
 
 import streamlit as st
 
-from cockpit import entity_files, imports, start, ui
-from ops_core import io, overview, settings
+from cockpit import company_lists, entity_files, imports, start, ui
+from ops_core import fileschema, io, overview
 
 store, filters = ui.page_context()
 st.title(ui.tr("data.title"))
@@ -22,20 +22,15 @@ st.dataframe(counts.rename(columns={"table": ui.tr("data.col.table"), "rows": ui
              column_config={ui.tr("data.col.rows"): st.column_config.NumberColumn(format="localized")})
 
 start.demo_removal(store)  # only while the store holds the demo company
+company_lists.editor(store)  # industries, regions and product lines: the company's own lists
 
 # Keyed and tracked (on_change), so that an empty start opens the import tab (cockpit/start.py).
 export_tab, import_tab, audit_tab = st.tabs([ui.tr("data.export"), ui.tr("data.import"), ui.tr("data.audit")],
                                             key=start.DATA_TAB_KEY, on_change="rerun")
 with export_tab:
-    entity = st.selectbox(ui.tr("data.export.entity"), list(io.ENTITIES), key="export_entity",
+    entity = st.selectbox(ui.tr("data.export.entity"), list(fileschema.SCHEMAS), key="export_entity",
                           format_func=lambda name, lang=ui.language(): ui.t(f"table.{name}", lang))
-    frame = ui.cached(io.export_entity, store, entity)
-    st.caption(ui.tr("data.export.masked"))
-    ui.shown_grid(frame.head(ui.cached(settings.get, store, "ui.page_size")), key=f"export_grid_{entity}")
-    # The file keeps the store's columns, so it imports back as it is.
-    ui.download_buttons(frame, entity, notes=[ui.tr("data.export.notes", entity=ui.tr(f"table.{entity}"), rows=f"{len(frame):,}"),
-                               ui.describe(filters, store)],
-                        stored_form=True)
+    entity_files.export(store, entity)
     entity_files.templates(entity)
 
 with import_tab:

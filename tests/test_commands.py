@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from ops_core import scoring, tiers, writes
+from ops_core import entity_files, scoring, tiers, writes
 from ops_core.config import redact_url
 from ops_core.db.engine import make_engine, transaction
 from ops_core.db.models import TABLES
@@ -86,6 +86,8 @@ TESTED = {
     ("ops_core.scoring", "rfm"), ("ops_core.events", "report"), ("ops_core.metrics", None),
     ("ops_core.snapshot", None), ("ops_core.reports", None),
     ("ops_core.io", "copy"), ("ops_core.io", "backup"),  # run as processes of their own in tests/test_store_copy.py
+    ("ops_core.io", "template"),  # run as a process of its own in tests/test_entity_files.py
+    ("ops_core.users", None),  # add, reset, disable, unlock, list: run as processes of their own in tests/test_users.py
 }
 
 
@@ -95,7 +97,7 @@ def test_every_command_the_readme_documents_is_run_by_a_test_here():
         found = re.match(r"^python -m (ops_core\.\w+)(?: ([a-z]+)\b)?", line.strip())
         if found:
             module, word = found.groups()
-            documented.add((module, word if word in ("export", "import", "score", "rfm", "report", "copy", "backup") else None))
+            documented.add((module, word if word in ("export", "import", "score", "rfm", "report", "copy", "backup", "template") else None))
     assert documented == TESTED
 
 
@@ -119,15 +121,17 @@ def test_demo_command_fills_an_empty_store_and_refuses_to_overwrite_one_without_
 def test_io_export_writes_every_customer_as_csv_and_excel_with_personal_data_masked(store, tmp_path):
     done = run("ops_core.io", "export", "customers", str(tmp_path / "customers.csv"), url=store)
     assert done.returncode == 0, done.stderr
-    assert lines(done.stdout) == [f"exported {SMALL_CUSTOMERS} customers rows to {tmp_path / 'customers.csv'} "
-                                  f"(personal data masked) from {redact_url(store)}"]
-    _, table = read_csv_file(tmp_path / "customers.csv")
+    assert lines(done.stdout) == [f"exported {SMALL_CUSTOMERS} customers rows (English) to {tmp_path / 'customers.csv'} "
+                                  f"from {redact_url(store)}"]
+    notes, table = read_csv_file(tmp_path / "customers.csv")
+    assert notes[0] == f"# Customers: {SMALL_CUSTOMERS} rows"
     assert len(table) == SMALL_CUSTOMERS
-    assert "CU000001" in set(table["code"])
+    assert "CU000001" in set(table["Customer code"])
 
     done = run("ops_core.io", "export", "contacts", str(tmp_path / "contacts.xlsx"), url=store)
     assert done.returncode == 0, done.stderr
-    assert lines(done.stdout)[0].startswith(f"exported {count(store, 'contacts')} contacts rows to ")
+    assert lines(done.stdout)[0].startswith(f"exported {count(store, 'contacts')} contacts rows "
+                                            "(English, personal data masked) to ")
     sheet = openpyxl.load_workbook(tmp_path / "contacts.xlsx").active
     text = "\n".join(str(cell) for row in sheet.iter_rows(values_only=True) for cell in row if cell is not None)
     assert "@" in text, "the contacts carry (masked) e-mails"
@@ -135,26 +139,38 @@ def test_io_export_writes_every_customer_as_csv_and_excel_with_personal_data_mas
     assert not re.search(r"1[3-9]\d{9}", text), "a mobile number left unmasked"
 
 
-def test_io_import_takes_a_valid_file_whole_and_refuses_a_file_with_problems_whole(store, tmp_path):
-    exported = tmp_path / "contracts.csv"
-    assert run("ops_core.io", "export", "contracts", str(exported), url=store).returncode == 0
+def test_io_import_changes_nothing_on_a_second_load_previews_and_refuses_a_file_with_problems_whole(store, tmp_path):
+    engine = make_engine(store)
+    with engine.connect() as conn:   # the contracts as their file: codes, yuan, labels (ops_core.entity_files)
+        table = entity_files.export_file(conn, "contracts", "en", masked=False)
+    engine.dispose()
     before = count(store, "contracts")
+    exported = tmp_path / "contracts.csv"
+    exported.write_bytes(entity_files.file_bytes(table, "contracts", "en", "csv"))
 
-    refused = run("ops_core.io", "import", "contracts", str(exported), url=store)  # every row is already there
+    again = run("ops_core.io", "import", "contracts", str(exported), url=store)   # every row is stored already
+    assert again.returncode == 0, again.stderr
+    assert lines(again.stdout)[0].startswith(f"contracts.csv (Contracts): 0 added, 0 updated, {before} unchanged, 0 rejected.")
+
+    new = table.head(1).assign(**{"Contract code": "HT20990000001"})   # a new contract of the first customer
+    bad = table.head(1).assign(**{"Contract code": "HT20990000002", "Amount (yuan)": "12.345"})
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(entity_files.file_bytes(pd.concat([new, bad]), "contracts", "en", "csv"))
+    refused = run("ops_core.io", "import", "contracts", str(mixed), url=store)
     assert refused.returncode == 2
-    first_code = read_csv_file(exported)[1]["code"].iloc[0]
-    assert lines(refused.stderr)[0] == f"row 2, field 'code': '{first_code}' is already in the store"
-    assert re.fullmatch(rf"error: contracts\.csv: \d+ problems in {before} contracts rows; nothing was imported",
-                        lines(refused.stderr)[-1])
+    assert lines(refused.stderr)[0] == ("row 3, column 'Amount (yuan)': '12.345' has more than two decimals: "
+                                        "give yuan with at most 2 decimals (fen)")
+    assert lines(refused.stderr)[-1].startswith("error: mixed.csv: 1 of 2 rows have problems, so nothing was imported")
     assert count(store, "contracts") == before
 
-    _, table = read_csv_file(exported)
-    new = table.head(1).assign(id=None, code="HT20990000001")  # a new contract of the first customer
     fresh = tmp_path / "new-contract.csv"
-    fresh.write_text(new.to_csv(index=False), encoding="utf-8-sig")
+    fresh.write_bytes(entity_files.file_bytes(new, "contracts", "en", "csv"))
+    preview = run("ops_core.io", "import", "contracts", str(fresh), "--dry-run", url=store)
+    assert lines(preview.stdout) == ["new-contract.csv: 1 rows read: 1 to add, 0 to update, 0 unchanged, 0 rejected."]
+    assert count(store, "contracts") == before
     done = run("ops_core.io", "import", "contracts", str(fresh), url=store)
     assert done.returncode == 0, done.stderr
-    assert lines(done.stdout)[0].startswith("imported 1 contracts rows from new-contract.csv into ")
+    assert lines(done.stdout)[0].startswith("new-contract.csv (Contracts): 1 added, 0 updated, 0 unchanged, 0 rejected.")
     assert count(store, "contracts") == before + 1
 
 

@@ -10,10 +10,9 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from ops_core import exports
+from ops_core import entity_files
 from ops_core.db.engine import make_engine
 from ops_core.db.models import TABLES
-from ops_core.io import export_entity
 from tests.conftest import ok, open_page, small_company
 
 HOSTILE = '客户反馈：导出报表时报错 500，请尽快修复 🙏 =HYPERLINK("http://evil.example","点我")'
@@ -89,7 +88,8 @@ def test_feedback_becomes_a_released_demand_whose_customer_is_listed_to_inform(l
     codes = [c for frame in board.dataframe for c in frame.value.astype(str).to_numpy().ravel()]
     with engine.connect() as conn:
         code = conn.execute(select(TABLES["customers"].c.code).where(TABLES["customers"].c.id == customer_id)).scalar_one()
-        exported = exports.to_csv_bytes(export_entity(conn, "feedback", masked=True)).decode("utf-8-sig")
+        feedback_file = entity_files.export_file(conn, "feedback", "zh")
+        exported = entity_files.file_bytes(feedback_file, "feedback", "zh", "csv").decode("utf-8-sig")
     assert code in codes  # the customer to inform
     cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
     assert HOSTILE in cells  # exported whole (it does not start with a formula character)...
