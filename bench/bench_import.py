@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, select, text
 
-from ops_core import cells, importer, vocab, writes
+from ops_core import cells, entity_files, importer, vocab, writes
 from ops_core.config import parse_url
 from ops_core.db.engine import make_engine
 from ops_core.db.models import TABLES
@@ -330,6 +330,9 @@ def bench_store(url: str, folder: Path, args: argparse.Namespace, files: dict[st
             admin.dispose()
         engine = make_engine(import_url)
         upgrade(engine)
+        with engine.connect() as conn:   # the files' headers are those our export writes
+            for entity in ("customers", "usage", "contracts"):
+                assert list(entity_files.export_file(conn, entity, "zh").columns) == headers(entity), entity
         engine.dispose()
         loaded = in_child("import", import_url, "customers", files["customers"])
         assert loaded["added"] == args.customers, loaded
