@@ -205,11 +205,11 @@ def sla_table(key: str, value: Any, k: Key) -> Any:
 
 
 def tier_names(key: str, value: Any, k: Key) -> Any:
-    count = int(st.number_input(ui.tr("settings.tier_count"), 2, 8, len(value), 1, key=k("count")))
-    columns = st.columns(min(count, 4))
-    names = [columns[i % len(columns)].text_input(ui.tr("settings.tier_n", n=i + 1), value[i] if i < len(value) else "",
-                                                  key=k(f"name_{i}")).strip() for i in range(count)]
-    if any(not n for n in names) or len(set(names)) != len(names):
+    text = st.text_area(ui.tr("settings.tier_names"), "\n".join(map(str, value)), key=k("value"),
+                        height=140, help=ui.tr("settings.tier_names.help"))
+    names = [line.strip() for line in text.splitlines() if line.strip()]
+    st.caption(ui.tr("settings.tier_count", count=len(names)))
+    if len(names) < 2 or len(set(names)) != len(names):
         st.error(ui.tr("settings.bad_names"))
         return None
     return names

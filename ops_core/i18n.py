@@ -1428,9 +1428,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "settings.day_start": ("Working day starts at", "工作日开始时间"),
     "settings.day_end": ("Working day ends at", "工作日结束时间"),
     "settings.bad_hours": ("The working day must end after it starts.", "工作日的结束时间必须晚于开始时间。"),
-    "settings.tier_count": ("Number of tiers", "层级数量"),
-    "settings.tier_n": ("Tier {n} (highest value first)", "第 {n} 层（价值从高到低）"),
-    "settings.bad_names": ("Every tier needs a name, and no two tiers the same one.", "每个层级都要有名称，且不能重名。"),
+    "settings.tier_names": ("Tier names, one per line, highest value first", "层级名称，每行一个，按价值从高到低"),
+    "settings.tier_names.help": ("Add a line to add a tier, remove one to drop it.", "增加一行即增加一个层级，删除一行即去掉该层级。"),
+    "settings.tier_count": ("Number of tiers: {count}", "层级数量：{count}"),
+    "settings.bad_names": ("At least two tiers, and no two tiers with the same name.", "至少两个层级，且不能重名。"),
     "settings.names.note": ("Renaming or re-counting the tiers carries their service models, service targets, quotas and "
                             "score floors over by position (a new tier starts from the lowest one's); review them below.",
                             "重命名或增减层级时，服务模式、服务时限、配额与分数线按位置沿用（新增的层级沿用最低一层的设置），"
