@@ -84,11 +84,16 @@ class EnvSetting:
 
 START_ENV = "OPS_START"
 START_CHOICES = ("ask", "demo", "empty")
+SIGN_IN_ENV = "OPS_SIGN_IN"
+SIGN_IN_CHOICES = ("required", "off")
 ENVIRONMENT: tuple[EnvSetting, ...] = (
     EnvSetting(DATABASE_URL_ENV, "", "The store's URL (sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB); "
                "empty: the embedded SQLite file data/ops_cockpit.db."),
     EnvSetting(START_ENV, "ask", "What the first start of an empty store does: 'ask' offers the demo company or an "
                "empty start, 'demo' builds the demo company at once, 'empty' opens the empty store.", START_CHOICES),
+    EnvSetting(SIGN_IN_ENV, "", "'required': team mode, nobody sees anything before signing in with an account "
+               "(python -m ops_core.users); 'off': single-user mode, no sign-in, everyone acts as the built-in admin. "
+               "Empty: required for a PostgreSQL store, off for the embedded SQLite file.", SIGN_IN_CHOICES),
     EnvSetting("OPS_DEMO_CUSTOMERS", "2000", "Customers of the demo company a first start builds."),
     EnvSetting("OPS_DEMO_YEARS", "3", "Years of history of the demo company a first start builds."),
 )
@@ -102,6 +107,15 @@ def from_environment(name: str) -> str:
     if declared.choices and value not in declared.choices:
         raise UsageError(f"{name}={value} is not understood; use one of {', '.join(declared.choices)}")
     return value
+
+
+def sign_in_required(url: str) -> bool:
+    """``OPS_SIGN_IN`` (see ENVIRONMENT); when it is not set, sign-in is required for a PostgreSQL store
+    (a team's) and off for the embedded SQLite file (one person's)."""
+    value = os.environ.get(SIGN_IN_ENV, "").strip()
+    if value:
+        return from_environment(SIGN_IN_ENV) == "required"
+    return not url.strip().startswith("sqlite")
 
 
 def start_mode() -> str:
@@ -120,6 +134,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("import.mappings", {}, "Saved column mappings of imports, by name: the entity and which field each of the "
             "file's headers fills (for example 'CRM customers'), offered on the data page and taken by the command "
             "line's --mapping NAME."),
+    Setting("signin.idle_minutes", 480, "Team mode: a signed-in session ends after this many minutes without a visit; "
+            "the person signs in again."),
+    Setting("signin.lock_after", 5, "Team mode: failed sign-ins in a row that lock an account (from the third, each "
+            "further try must wait a little longer first)."),
+    Setting("signin.lock_minutes", 15, "Team mode: how long a locked account stays locked, unless an admin unlocks it sooner."),
     Setting("tiers.names", ["KA", "standard", "small", "micro"], "Tier names, highest value first."),
     Setting("status.amber_ratio", 0.95, "A metric at or above this share of its target is amber, below it red."),
     Setting("events.attribution_window_days", 180, "Revenue counts for an event only when won within this many days of the touch."),

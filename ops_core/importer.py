@@ -400,6 +400,9 @@ class _Import:
             except cells.CellProblem as exc:
                 problems.append(Problem(number, self.outcome.header[index], exc.message))
                 continue
+            if f.personal and isinstance(value, str) and exports.MASK in value:
+                problems.append(Problem(number, self.outcome.header[index], Phrase("import.masked", value=_text(cell))))
+                continue
             values[f.name] = value
             if values[f.name] is None and f.required:
                 problems.append(Problem(number, self.outcome.header[index], Phrase("import.required")))

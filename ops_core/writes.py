@@ -206,10 +206,16 @@ def _is_generated_key(column: Column) -> bool:
 # --- audit -------------------------------------------------------------------------------------
 
 
+# Fields whose value never leaves the store: the audit log and a refusal say only that they changed.
+SECRET_FIELDS = frozenset({"password_hash"})
+HIDDEN = "***"
+
+
 def jsonable(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if values is None:
         return None
-    return json.loads(json.dumps(dict(values), default=_json_default, ensure_ascii=False))
+    shown = {k: (HIDDEN if k in SECRET_FIELDS and v is not None else v) for k, v in values.items()}
+    return json.loads(json.dumps(shown, default=_json_default, ensure_ascii=False))
 
 
 def _json_default(value: Any) -> Any:

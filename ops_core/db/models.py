@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -86,6 +87,24 @@ class User(Versioned, Base):
     role: Mapped[str] = choice(vocab.Role, 16)
     password_hash: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Sign-in bookkeeping (ops_core.users): kept in the store so every app instance sees a lock-out.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class UserSession(Base):
+    """A signed-in browser: the SHA-256 of its token (the token itself lives only in the browser's
+    cookie), whose it is, when it started and was last seen, and when it ended (sign-out, idle time,
+    the account disabled). In the store, so every app instance over it knows every session."""
+
+    __tablename__ = "user_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Setting(Versioned, Base):
