@@ -27,14 +27,17 @@ PAGES = [
     st.Page("pages/events.py", title=frame.tr("nav.events"), icon="🎪", url_path="events"),
     st.Page("pages/data.py", title=frame.tr("nav.data"), icon="🗄️", url_path="data"),
 ]
+# Admins only: listed in the sidebar for an admin (below), refused to anyone else by the page itself.
+SETTINGS = st.Page("pages/settings.py", title=frame.tr("nav.settings"), icon="⚙️", url_path="settings")
 # The home page lives at the root address; a link to /home opens it there too.
 HOME_ALIAS = st.Page(lambda: st.switch_page(HOME, query_params=st.query_params.to_dict()), title=frame.tr("nav.home"),
                      url_path="home", visibility="hidden")
 
-page = st.navigation([*PAGES, HOME_ALIAS], position="hidden")
-frame.page_links(PAGES)
+page = st.navigation([*PAGES, SETTINGS, HOME_ALIAS], position="hidden")
+links = frame.page_links(PAGES)
 with st.spinner(frame.tr("app.starting")):  # the calculations and the store's modules: seconds on a cold server
     from cockpit import ui
+    from ops_core.vocab import Role
 
 st.session_state[ui.CURRENT_PAGE_KEY] = page.url_path
 try:
@@ -44,6 +47,8 @@ try:
 
     ready = start.ready(store)  # an empty store's first start: the demo company (OPS_START=demo) or the choice
     ui.sidebar(store)
+    if ui.acting_user().role == Role.admin:
+        links.page_link(SETTINGS)
     if ready:
         page.run()
     else:

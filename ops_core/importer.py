@@ -42,7 +42,7 @@ from ops_core.db.models import TABLES
 from ops_core.errors import UsageError, first_line
 from ops_core.fileschema import LOOKUPS, SCHEMAS, Derivation, Field, FileSchema, FromRef, Kind
 from ops_core.i18n import Either, Phrase, t
-from ops_core.readers import TableFile, open_table
+from ops_core.readers import TableFile, open_table, size_limit
 
 CHUNK_ROWS = 2000          # rows read, checked and written together
 SHOWN_CHANGES = 2000       # old -> new pairs kept for the preview (all are counted)
@@ -862,6 +862,7 @@ def _same(new: Any, old: Any) -> bool:
 # --- saved mappings -----------------------------------------------------------------------------------
 
 MAPPINGS_SETTING = "import.mappings"
+UPLOAD_SETTING = "import.max_upload_mb"
 
 
 def saved_mappings(conn: Connection, entity: str | None = None) -> dict[str, Columns]:
@@ -922,9 +923,19 @@ class Peek:
     detected: TableFile
 
 
-def peek(source: bytes | str | os.PathLike[str] | BinaryIO, filename: str, *, sheet: str | None = None) -> Peek:
-    """The header and first ``PREVIEW_ROWS`` rows of a file (FileProblem when it cannot be read)."""
-    with open_table(source, filename, sheet=sheet) as table:
+def upload_limit(conn: Any) -> int:
+    """The largest file an import accepts, in bytes: the setting ``import.max_upload_mb`` capped by the
+    server's ``OPS_IMPORT_MAX_MB`` (``readers.size_limit``)."""
+    from ops_core import settings
+
+    return size_limit(settings.get(conn, UPLOAD_SETTING))
+
+
+def peek(source: bytes | str | os.PathLike[str] | BinaryIO, filename: str, *, sheet: str | None = None,
+         limit: int | None = None) -> Peek:
+    """The header and first ``PREVIEW_ROWS`` rows of a file (FileProblem when it cannot be read); ``limit``:
+    the largest file accepted in bytes (``upload_limit``; default the server's)."""
+    with open_table(source, filename, sheet=sheet, size_limit=limit) as table:
         rows = []
         for _, raw in table.rows:
             rows.append(raw)
@@ -948,7 +959,9 @@ def run(engine: Engine, actor: writes.Actor, entity: str, source: bytes | str | 
         with engine.connect() as conn, company_lists.in_force(conn):
             return run(engine, actor, entity, source, filename, columns=columns, sheet=sheet, dry_run=dry_run,
                        valid_rows=valid_rows, lang=lang)
-    with open_table(source, filename, sheet=sheet) as table_file:
+    with engine.connect() as conn:
+        limit = upload_limit(conn)
+    with open_table(source, filename, sheet=sheet, size_limit=limit) as table_file:
         outcome = Outcome(entity, os.path.basename(filename), header=tuple(table_file.header),
                           columns=dict(columns) if columns is not None else suggest_columns(entity, table_file.header),
                           detected=table_file, dry_run=dry_run, valid_rows=valid_rows, lang=lang)
