@@ -27,22 +27,19 @@ PAGES = [
     st.Page("pages/events.py", title=frame.tr("nav.events"), icon="🎪", url_path="events"),
     st.Page("pages/data.py", title=frame.tr("nav.data"), icon="🗄️", url_path="data"),
 ]
-# An admin's pages: always reachable by address (each page refuses others itself), linked for admins only.
+# Admins only: listed in the sidebar for an admin (below), refused to anyone else by the page itself.
+SETTINGS = st.Page("pages/settings.py", title=frame.tr("nav.settings"), icon="⚙️", url_path="settings")
 AUDIT = st.Page("pages/audit.py", title=frame.tr("nav.audit"), icon="🔎", url_path="audit")
-ADMIN_PAGES = [AUDIT]
+ADMIN_PAGES = [SETTINGS, AUDIT]
 # The home page lives at the root address; a link to /home opens it there too.
 HOME_ALIAS = st.Page(lambda: st.switch_page(HOME, query_params=st.query_params.to_dict()), title=frame.tr("nav.home"),
                      url_path="home", visibility="hidden")
 
 page = st.navigation([*PAGES, *ADMIN_PAGES, HOME_ALIAS], position="hidden")
-admin_links = frame.page_links(PAGES)
+links = frame.page_links(PAGES)
 with st.spinner(frame.tr("app.starting")):  # the calculations and the store's modules: seconds on a cold server
     from cockpit import ui
-
-if ui.is_admin():
-    with admin_links:
-        for admin_page in ADMIN_PAGES:
-            st.page_link(admin_page)
+    from ops_core.vocab import Role
 
 st.session_state[ui.CURRENT_PAGE_KEY] = page.url_path
 try:
@@ -52,6 +49,9 @@ try:
 
     ready = start.ready(store)  # an empty store's first start: the demo company (OPS_START=demo) or the choice
     ui.sidebar(store)
+    if ui.acting_user().role == Role.admin:
+        for admin_page in ADMIN_PAGES:
+            links.page_link(admin_page)
     if ready:
         page.run()
     else:

@@ -15,7 +15,8 @@ from cockpit.customer_tabs import dimension_name
 from ops_core import customer_view as view
 from ops_core import scoring, tiers
 from ops_core.errors import OpsError
-from ops_core.vocab import ProductLine, values
+from ops_core.i18n import label, vocabulary_values
+from ops_core.vocab import ProductLine
 
 
 def methods_and_mappings(base: tiers.Preset | None) -> tuple[dict[str, scoring.MethodSpec], dict[str, dict[str, float]]]:
@@ -120,8 +121,9 @@ def list_filters(rules: tiers.TierRules) -> view.ViewFilters:
     view_filters = view.ViewFilters(
         tiers=tuple(ui.choice(filter_columns[0].multiselect, ui.tr("customers.filter.tiers"), list(rules.names), format_func=ui.tier_label, default=[
             t for t in start_view.tiers if t in rules.names], key="c_f_tiers", placeholder=ui.tr("filters.choose"))),
-        product_lines=tuple(filter_columns[1].multiselect(ui.tr("customers.filter.lines"), list(values(ProductLine)), default=[
-            p for p in start_view.product_lines if p in values(ProductLine)], key="c_f_lines", placeholder=ui.tr("filters.choose"))),
+        product_lines=tuple(filter_columns[1].multiselect(ui.tr("customers.filter.lines"), list(vocabulary_values(ProductLine)), default=[
+            p for p in start_view.product_lines if p in vocabulary_values(ProductLine)], key="c_f_lines", placeholder=ui.tr("filters.choose"),
+            format_func=lambda p: label(ProductLine, p, ui.language()))),
         risk_levels=tuple(ui.choice(filter_columns[2].multiselect, ui.tr("customers.filter.risk"), list(view.RISK_ORDER),
                                     default=list(start_view.risk_levels), key="c_f_risk",
                                     format_func=lambda r: ui.tr(f"risk.{r}"), placeholder=ui.tr("filters.choose"))),

@@ -27,12 +27,13 @@ def import_file(store: Engine, entity: str, key: str) -> None:
         st.caption(ui.tr("data.import.admin_only"))
         return
     lang = ui.language()
-    upload = ui.file_upload(ui.tr("data.import.file"), key=f"{key}_file")
+    limit = ui.cached(importer.upload_limit, store)
+    upload = ui.file_upload(ui.tr("data.import.file"), key=f"{key}_file", limit=limit)
     if upload is None:
         return
     data = upload.getvalue()
     try:
-        peek = importer.peek(data, upload.name)
+        peek = importer.peek(data, upload.name, limit=limit)
     except OpsError as exc:
         ui.show_error(exc)
         return

@@ -6,6 +6,7 @@ ops_core; this module only turns ops_core results into widgets.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,7 +29,7 @@ from ops_core.errors import OpsError, PermissionDenied, Refused, StaleVersion, S
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, say, t
 from ops_core.readers import UPLOAD_SUFFIXES, FileProblem
-from ops_core.vocab import Role, values
+from ops_core.vocab import Role
 
 LANG_KEEP_KEY = "ops_lang_keep"  # the language to keep over st.switch_page (see sidebar)
 FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filter parameters
@@ -83,6 +84,11 @@ def engine() -> Engine:
         check_connection(store)
         st.session_state[STORE_CHECKED_KEY] = True
     _migrated(url)
+    # The company's lists (industries, regions, product lines) in force for this page run: read once
+    # per data version, so a value an admin added shows its label in every table, filter and file.
+    from ops_core import company_lists
+
+    i18n.put_in_force(cached(company_lists.read_all, store))
     return store
 
 
@@ -204,7 +210,7 @@ def sidebar(store: Engine) -> Filters:
         csm_names = cached(overview.csm_names, store)
         for spec in SEGMENT_FIELDS:
             if spec.vocabulary is not None:
-                options: list[Any] = list(values(spec.vocabulary))
+                options: list[Any] = list(i18n.vocabulary_values(spec.vocabulary))  # industries, regions: the company's lists
                 fmt: Callable[[Any], str] = lambda v, e=spec.vocabulary: label(e, v, lang)  # noqa: E731
             else:
                 options = list(csm_names)
@@ -633,11 +639,13 @@ def event_table(metrics: pd.DataFrame) -> pd.DataFrame:
     return metrics.reset_index(drop=True)[list(EVENT_COLUMNS)].rename(columns={"name": "event"})
 
 
-def file_upload(label: str, key: str) -> Any:
+def file_upload(label: str, key: str, limit: int | None = None) -> Any:
     """A CSV or Excel file picker whose own words (the button, the size limit) are in the reader's
     language: Streamlit writes them in English, so in Chinese they are replaced by the page's style
-    (the element carries its key as the class ``st-key-<key>``)."""
-    limit = int(st.get_option("server.maxUploadSize"))
+    (the element carries its key as the class ``st-key-<key>``). ``limit``: the largest file in bytes
+    (the store's setting, ``importer.upload_limit``); never above Streamlit's ``server.maxUploadSize``."""
+    server = int(st.get_option("server.maxUploadSize"))
+    limit = server if limit is None else max(1, min(server, math.ceil(limit / (1024 * 1024))))
     if language() != DEFAULT_LANGUAGE:
         scope = f".st-key-{key} [data-testid=stFileUploaderDropzone]"
         st.html(f"""<style>
@@ -647,7 +655,8 @@ def file_upload(label: str, key: str) -> Any:
 {scope} [data-testid=stFileUploaderDropzoneInstructions] span::after {{content: "{tr('upload.limit', megabytes=limit)}";
   font-size: 0.875rem}}
 </style>""")
-    return st.file_uploader(label, type=[suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES], key=key)
+    return st.file_uploader(label, type=[suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES], key=key,
+                            max_upload_size=limit)
 
 
 def money(cents: float) -> str:

@@ -14,7 +14,8 @@ import pandas as pd
 
 from ops_core import scoring, tiers
 from ops_core.filters import Filters
-from ops_core.i18n import t
+from ops_core.i18n import label, t
+from ops_core.vocab import ProductLine
 
 RISK_ORDER = ("high", "medium", "low")
 TABLE_COLUMNS = ("code", "name", "tier", "score", "industry", "region", "size_band", "csm_name", "product_lines",
@@ -66,7 +67,7 @@ class ViewFilters:
         if self.tiers:
             parts.append(f"{t('customers.filter.tiers', lang)}: {', '.join(self.tiers)}")
         if self.product_lines:
-            parts.append(f"{t('customers.filter.lines', lang)}: {', '.join(self.product_lines)}")
+            parts.append(f"{t('customers.filter.lines', lang)}: {', '.join(label(ProductLine, p, lang) for p in self.product_lines)}")
         if self.risk_levels:
             parts.append(f"{t('customers.filter.risk', lang)}: {', '.join(t('risk.' + r, lang) for r in self.risk_levels)}")
         if (self.score_min, self.score_max) != (0.0, 100.0):
@@ -104,7 +105,9 @@ def apply_filters(table: pd.DataFrame, shared: Filters, view: ViewFilters) -> pd
         mask &= table["tier"].isin(view.tiers)
     if view.product_lines:
         lines = table["product_lines"].fillna("")
-        mask &= np.logical_or.reduce([lines.str.contains(line, regex=False) for line in view.product_lines])
+        held = lines.map(lambda text: set(str(text).split(",")))   # whole codes: "MES" is not in "MES2"
+        mask &= np.logical_or.reduce([held.map(lambda codes, line=line: line in codes).to_numpy(dtype=bool)
+                                      for line in view.product_lines])
     if view.risk_levels:
         mask &= table["risk_level"].isin(view.risk_levels).fillna(False).astype(bool)
     mask &= table["score"].between(view.score_min, view.score_max)

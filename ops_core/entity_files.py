@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Select, select
 from sqlalchemy.orm import Session
 
-from ops_core import cells, exports, fileschema, present, writes
+from ops_core import cells, company_lists, exports, fileschema, i18n, present, writes
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.fileschema import SCHEMAS, FileSchema, Kind
@@ -74,8 +74,11 @@ def export_query(entity: str) -> Select[Any]:
 
 
 def _labels(field: fileschema.Field, lang: str) -> dict[str, str]:
+    """Code -> label in ``lang``; industries, regions and product lines by the company's list in force."""
     assert field.vocabulary is not None
-    return {code: pair[1] if lang == "zh" else pair[0] for code, pair in cells.labels_of(field.vocabulary).items()}
+    name = i18n.list_name_of(field.vocabulary)
+    pairs = i18n.company_list(name) if name is not None else cells.labels_of(field.vocabulary)
+    return {code: pair[1] if lang == "zh" else pair[0] for code, pair in pairs.items()}
 
 
 def _cells(field: fileschema.Field, values: pd.Series, lang: str) -> pd.Series:
@@ -137,7 +140,8 @@ def export_file(conn: Connection | Session, entity: str, lang: str, *, masked: b
     if unmasked:
         assert actor is not None
         writes.record_unmasked_export(conn, actor, entity, len(stored), filters)
-    return file_frame(stored, entity, lang, masked=masked)
+    with company_lists.in_force(conn):   # a value the company added is written by its stored label
+        return file_frame(stored, entity, lang, masked=masked)
 
 
 def file_formats(entity: str, lang: str) -> dict[str, present.Format]:

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Table, and_, true
 
 from ops_core import vocab
-from ops_core.i18n import label, t
+from ops_core.i18n import label, t, vocabulary_values
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Filters:
         for spec in SEGMENT_FIELDS:
             raw = [v.strip() for v in str(params.get(spec.name, "")).split(",") if v.strip()]
             if spec.vocabulary is not None:
-                allowed = vocab.values(spec.vocabulary)
+                allowed = vocabulary_values(spec.vocabulary)  # industries, regions: the company's lists
                 chosen[spec.name] = tuple(v for v in raw if v in allowed)
             else:
                 chosen[spec.name] = tuple(int(v) for v in raw if v.isdigit())

@@ -7,6 +7,9 @@ has a label.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 
 from ops_core import vocab
@@ -25,6 +28,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav.feedback": ("Feedback queue", "反馈队列"),
     "nav.events": ("Event ROI", "活动 ROI"),
     "nav.data": ("Data", "数据"),
+    "nav.settings": ("Settings", "设置"),
     # shared sidebar
     "filters.header": ("Filters", "筛选"),
     "filters.date_range": ("Date range", "日期范围"),
@@ -859,6 +863,9 @@ TEXT: dict[str, tuple[str, str]] = {
                             "them first, or correct the value", "「{value}」不是数据库或本文件中任何{entity}的{what}：请先导入，或改正该值"),
     "import.ambiguous_reference": ("'{value}' names more than one of the {entity}: make their names unique first",
                                    "「{value}」对应多条{entity}记录：请先使其名称唯一"),
+    "import.masked": ("'{value}' is masked (an export for reading, with personal data hidden): import an unmasked "
+                      "export or the file from your own system", "「{value}」是打码后的数据（仅供阅读的导出，个人信息已隐藏）："
+                      "请导入未打码的导出文件或您自己系统的文件"),
     "import.no_key": ("has no value that identifies it: fill in the key columns", "没有可识别该行的值：请填写关键列"),
     "import.used_in_row": ("{value} appears already in row {row} of this file: keep one of the two rows",
                            "{value} 已在本文件第 {row} 行出现：请只保留其中一行"),
@@ -1300,6 +1307,43 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit.field.c_risk": ("Risk level", "风险等级"),
     "audit.field.c_score": ("Score range", "得分范围"),
     "audit.field.c_q": ("Search", "搜索"),
+    "table.company_lists": ("Company lists", "公司列表"),
+    # the company's own lists (ops_core.company_lists, cockpit/company_lists.py)
+    "lists.industry": ("Industries", "行业"),
+    "lists.region": ("Regions", "区域"),
+    "lists.product_line": ("Product lines", "产品线"),
+    "lists.editor": ("Industries, regions and product lines", "行业、区域和产品线"),
+    "lists.intro": ("These lists are your company's own: customers, contracts, leads and imported files use their "
+                    "values. An admin adds values and renames them; a value's code stays as it is, so the rows "
+                    "using it keep it.",
+                    "这些列表是贵公司自己的数据：客户、合同、线索和导入的文件都使用其中的值。管理员可以新增值和修改名称；"
+                    "值的代码保持不变，使用它的记录也就不受影响。"),
+    "lists.pick": ("List", "列表"),
+    "lists.col.code": ("Code", "代码"),
+    "lists.col.label_en": ("English", "英文名称"),
+    "lists.col.label_zh": ("Chinese", "中文名称"),
+    "lists.add": ("Add a value", "新增值"),
+    "lists.add.en": ("English name", "英文名称"),
+    "lists.add.zh": ("Chinese name", "中文名称"),
+    "lists.add.code": ("Code (optional)", "代码（选填）"),
+    "lists.add.code_help": ("Letters, digits and underscores. Left empty, it is made from the English name "
+                            "(\"Mining & metals\" becomes mining_metals).",
+                            "字母、数字和下划线。留空则由英文名称生成（“Mining & metals”生成 mining_metals）。"),
+    "lists.add.run": ("Add", "新增"),
+    "lists.added": ("Added {result}.", "已新增：{result}。"),
+    "lists.rename": ("Rename a value", "修改名称"),
+    "lists.rename.pick": ("Value", "值"),
+    "lists.rename.run": ("Save the names", "保存名称"),
+    "lists.renamed": ("Saved the new names: {result}.", "已保存新名称：{result}。"),
+    "lists.admin_only": ("Only an admin can change these lists.", "只有管理员可以修改这些列表。"),
+    "refuse.list_label_blank": ("a value needs both an English and a Chinese name", "值需要同时填写英文名称和中文名称"),
+    "refuse.list_label_long": ("the name '{label}' is longer than {limit} characters", "名称“{label}”超过 {limit} 个字符"),
+    "refuse.list_label_taken": ("'{label}' already names {other} in {list}: each name may stand for one value only",
+                                "“{label}”已是{list}中“{other}”的名称：每个名称只能对应一个值"),
+    "refuse.list_code_form": ("the code '{code}' may hold only letters, digits and underscores, at most {limit}",
+                              "代码“{code}”只能包含字母、数字和下划线，最多 {limit} 个字符"),
+    "refuse.list_code_taken": ("the code '{code}' is already used by {other} in {list}",
+                               "代码“{code}”已被{list}中的“{other}”使用"),
     "data.export.notes": ("{entity}: {rows} rows", "{entity}：{rows} 行"),
     # an entity's file template (ops_core.entity_files): the field descriptions
     "template.fields": ("Fields", "字段说明"),
@@ -1478,6 +1522,184 @@ TEXT: dict[str, tuple[str, str]] = {
     "rfm.cant_lose_them": ("Can't lose them", "不能失去的客户"),
     "rfm.hibernating": ("Hibernating", "沉睡客户"),
     "rfm.lost": ("Lost", "已流失客户"),
+    # the settings page (cockpit/settings_page.py, ops_core/settings_admin.py)
+    "settings.admins_only": ("Only an admin may see and change the settings.", "只有管理员可以查看和修改设置。"),
+    "settings.intro": ("Each setting shows what it means, its default, the value in force and who changed it when. "
+                       "A save is refused if someone changed the setting after you opened this page; every change is "
+                       "recorded in the audit log.",
+                       "每项设置都列出含义、默认值、当前值以及最近由谁在何时修改。如果在你打开本页之后有人修改了该设置，"
+                       "保存会被拒绝；每次修改都记入审计日志。"),
+    "settings.tab.profile": ("Stage and product", "阶段与产品"),
+    "settings.tab.tiers": ("Tiers and service", "分层与服务"),
+    "settings.tab.service": ("Service targets and calendar", "服务时限与工作日历"),
+    "settings.tab.thresholds": ("Thresholds and standards", "阈值与标准"),
+    "settings.default": ("Default: {value}", "默认值：{value}"),
+    "settings.current": ("In force: {value}", "当前值：{value}"),
+    "settings.changed": ("Last changed by {who} on {when}", "最近由 {who} 于 {when} 修改"),
+    "settings.never_changed": ("Never changed: the default is in force.", "从未修改：使用默认值。"),
+    "settings.save": ("Save", "保存"),
+    "settings.restore": ("Restore default", "恢复默认值"),
+    "settings.saved": ("Saved: {setting}.", "已保存：{setting}。"),
+    "settings.restored": ("Restored the default: {setting}.", "已恢复默认值：{setting}。"),
+    "settings.hours": ("{hours} h", "{hours} 小时"),
+    "settings.hours_unit": ("hours", "小时"),
+    "settings.days": ("{days} days", "{days} 天"),
+    "settings.colon": (": ", "："),
+    "settings.comma": (", ", "，"),
+    "settings.model_text": ("{tier}: {level}, {accounts} accounts per CSM, {cadence}",
+                            "{tier}：{level}，每位 CSM 负责 {accounts} 个客户，{cadence}"),
+    "settings.from_team_list": ("the active CSMs of the team list", "按团队名单中在职的 CSM 计"),
+    "settings.team_list_count": ("The team list has {count} active CSMs at this level.", "团队名单中该级别在职 CSM 共 {count} 人。"),
+    "settings.dates": ("Dates, one per line (YYYY-MM-DD)", "日期，每行一个（年-月-日，如 2026-10-09）"),
+    "settings.dates.help": ("For example 2026-10-09. Empty: none.", "例如 2026-10-09。留空：无。"),
+    "settings.bad_date": ("'{value}' is not a date; write it as YYYY-MM-DD, for example 2026-10-09.",
+                          "「{value}」不是日期，请写成年-月-日，例如 2026-10-09。"),
+    "settings.day_start": ("Working day starts at", "工作日开始时间"),
+    "settings.day_end": ("Working day ends at", "工作日结束时间"),
+    "settings.bad_hours": ("The working day must end after it starts.", "工作日的结束时间必须晚于开始时间。"),
+    "settings.tier_names": ("Tier names, one per line, highest value first", "层级名称，每行一个，按价值从高到低"),
+    "settings.tier_names.help": ("Add a line to add a tier, remove one to drop it.", "增加一行即增加一个层级，删除一行即去掉该层级。"),
+    "settings.tier_count": ("Number of tiers: {count}", "层级数量：{count}"),
+    "settings.bad_names": ("At least two tiers, and no two tiers with the same name.", "至少两个层级，且不能重名。"),
+    "settings.names.note": ("Renaming or re-counting the tiers carries their service models, service targets, quotas and "
+                            "score floors over by position (a new tier starts from the lowest one's); review them below.",
+                            "重命名或增减层级时，服务模式、服务时限、配额与分数线按位置沿用（新增的层级沿用最低一层的设置），"
+                            "请在下方核对。"),
+    "settings.accounts_per_csm": ("Accounts per CSM", "每位 CSM 负责客户数"),
+    "settings.cadence_en": ("Cadence (English)", "服务节奏（英文）"),
+    "settings.cadence_zh": ("Cadence (Chinese)", "服务节奏（中文）"),
+    "settings.calendar.list": ("Days that differ from their weekday, {first}–{last}", "与平常周几不同的日子（{first}–{last} 年）"),
+    "settings.calendar.note": ("China's schedule of a year is known once the State Council publishes it, late in the year "
+                               "before; years without make-up workdays yet: {years}. Add them as the company's extra days "
+                               "worked when announced.",
+                               "每年的放假安排在国务院于上一年年底发布后才可知；尚无调休上班日的年份：{years}。"
+                               "公布后请作为公司额外工作日添加。"),
+    "settings.col.date": ("Date", "日期"),
+    "settings.col.weekday": ("Weekday", "星期"),
+    "settings.col.day": ("Day", "安排"),
+    "settings.col.source": ("From", "来源"),
+    "settings.col.setting": ("Setting", "设置"),
+    "settings.col.current": ("In force", "当前值"),
+    "settings.col.proposed": ("Proposed", "建议值"),
+    "settings.day.off": ("day off", "休息"),
+    "settings.day.worked": ("worked", "上班"),
+    "settings.source.china": ("China's public holidays", "国家法定节假日"),
+    "settings.source.company": ("the company", "公司自定"),
+    "settings.weekday.0": ("Monday", "星期一"),
+    "settings.weekday.1": ("Tuesday", "星期二"),
+    "settings.weekday.2": ("Wednesday", "星期三"),
+    "settings.weekday.3": ("Thursday", "星期四"),
+    "settings.weekday.4": ("Friday", "星期五"),
+    "settings.weekday.5": ("Saturday", "星期六"),
+    "settings.weekday.6": ("Sunday", "星期日"),
+    "settings.upload.in_force": ("Files up to {megabytes} MB are accepted now.", "当前可上传的文件最大 {megabytes} MB。"),
+    "settings.upload.cap": ("The server caps uploads at {megabytes} MB (OPS_IMPORT_MAX_MB).",
+                            "服务器将上传上限设为 {megabytes} MB（环境变量 OPS_IMPORT_MAX_MB）。"),
+    "settings.profile.intro": ("Choose the business stage and the product's weight: the page proposes defaults for the "
+                               "other settings, shown as value in force and proposed value; nothing is saved until you confirm.",
+                               "选择业务阶段和产品轻重：本页据此为其他设置给出建议值，以“当前值 → 建议值”列出；"
+                               "确认之前不会保存任何内容。"),
+    "settings.profile.now": ("In force: stage **{stage}**, product **{weight}**.", "当前：阶段 **{stage}**，产品 **{weight}**。"),
+    "settings.propose": ("Propose defaults", "给出建议值"),
+    "settings.proposal": ("Proposed changes", "建议的修改"),
+    "settings.proposal.help": ("A heavier product means fewer, larger customers, a longer sales cycle and offline customer "
+                               "success; a lighter one the opposite. The stage sets how lean the team is and how tolerant "
+                               "the indicators' amber threshold is.",
+                               "产品越重，客户越少越大、销售周期越长、客户成功越偏线下；产品越轻则相反。"
+                               "业务阶段决定团队的精简程度和指标黄灯阈值的宽松程度。"),
+    "settings.proposal.none": ("The settings in force already match this stage and product.", "当前设置已与该阶段和产品相符。"),
+    "settings.proposal.confirm": ("Save these settings", "保存这些设置"),
+    "settings.proposal.discard": ("Discard the proposal", "放弃建议"),
+    "settings.proposal.saved": ("Saved {result} settings.", "已保存 {result} 项设置。"),
+    "settings.proposal.stale": ("Not saved: {who} changed {setting} after the proposal was made (now: {value}). Nothing was "
+                                "overwritten; propose again to review it.",
+                                "未保存：提出建议后 {who} 修改了{setting}（现为：{value}）。未覆盖任何内容；请重新给出建议并核对。"),
+    "settings.stage.starting": ("starting", "起步期"),
+    "settings.stage.growing": ("growing", "成长期"),
+    "settings.stage.mature": ("mature", "成熟期"),
+    "settings.weight.light": ("light (tool-type)", "轻（工具型）"),
+    "settings.weight.heavy": ("heavy (management-type)", "重（管理型）"),
+    "setting.company.stage": ("Business stage", "业务阶段"),
+    "setting.company.stage.help": ("Starting: trying one business scene at the lowest cost; growing: winning and converting "
+                                   "leads; mature: a stable base of customers to serve well.",
+                                   "起步期：以最低成本试水某个业务场景；成长期：获取并转化更多线索；成熟期：客户稳定，守住阵地、服务好客户。"),
+    "setting.company.product_weight": ("Product weight", "产品轻重"),
+    "setting.company.product_weight.help": ("Light (tool-type): small customers, low price, short sales cycle, online "
+                                            "customer success. Heavy (management-type): large customers, high price, long "
+                                            "sales cycle, offline and consultative customer success.",
+                                            "轻（工具型）：客户小、客单价低、成交快、客户成功偏线上。重（管理型）：客户大、"
+                                            "客单价高、销售周期长、客户成功偏线下与咨询式服务。"),
+    "setting.tiers.names": ("Tier names and their number", "层级名称与数量"),
+    "setting.tiers.names.help": ("The customer tiers, highest value first.", "客户层级，按价值从高到低。"),
+    "setting.tiers.service_models": ("Service model of each tier", "各层级的服务模式"),
+    "setting.tiers.service_models.help": ("Who serves a tier (CSM level), how often (cadence) and how many accounts one CSM "
+                                          "looks after; the customer page's workload reads it.",
+                                          "每个层级由哪一级别的 CSM 服务、服务节奏，以及每位 CSM 负责的客户数；客户页面的工作量据此计算。"),
+    "setting.tiers.csm_headcount": ("CSM headcount per level", "各级别 CSM 人数"),
+    "setting.tiers.csm_headcount.help": ("The CSMs per level the customer page's workload plans with; a level not set here "
+                                         "counts the active CSMs of the team list.",
+                                         "客户页面的工作量按此人数规划；未在此设定的级别按团队名单中在职的 CSM 人数计。"),
+    "setting.tiers.mode": ("How customers are tiered", "分层方式"),
+    "setting.tiers.mode.help": ("Quotas: the top shares of customers; score cut-offs: score floors.",
+                                "配额：按客户数的前若干比例；分数线：按分数下限。"),
+    "setting.tiers.quotas": ("Quotas (share of customers per tier)", "配额（各层级客户占比）"),
+    "setting.tiers.quotas.help": ("Quota mode: the share of customers in each tier but the last, highest first; together "
+                                  "below 100 %.", "配额方式：除最后一层外每层的客户占比，从高到低；合计须低于 100%。"),
+    "setting.tiers.cutoffs": ("Score cut-offs", "分数线"),
+    "setting.tiers.cutoffs.help": ("Cut-off mode: the lowest score (inclusive) of each tier but the last, highest first.",
+                                   "分数线方式：除最后一层外每层的最低分（含），从高到低。"),
+    "setting.tiers.by_industry": ("Quotas within each industry", "按行业分别套用配额"),
+    "setting.tiers.by_industry.help": ("Quota mode: apply the quotas within each industry instead of over all customers.",
+                                       "配额方式：在每个行业内分别套用配额，而不是在全部客户中套用。"),
+    "setting.feedback.sla_first_response_hours": ("First-response targets", "首次响应时限"),
+    "setting.feedback.sla_first_response_hours.help": ("Working hours allowed until the first response, by customer tier "
+                                                       "and severity; the feedback queue's timers and breaches follow them.",
+                                                       "按客户层级和严重程度，首次响应允许的工作小时数；反馈队列的计时与超时据此判断。"),
+    "setting.feedback.sla_resolution_hours": ("Resolution targets", "解决时限"),
+    "setting.feedback.sla_resolution_hours.help": ("Working hours allowed until the item is resolved, by customer tier and "
+                                                   "severity, on the same working calendar.",
+                                                   "按客户层级和严重程度，解决问题允许的工作小时数，按同一工作日历计算。"),
+    "setting.feedback.sla_work_hours": ("Business hours of a working day", "工作日的工作时间"),
+    "setting.feedback.sla_work_hours.help": ("The service timers run only in these hours of a working day; 00:00 to 24:00 "
+                                             "counts the whole day.", "服务计时只在工作日的这段时间内走；00:00 到 24:00 表示全天计时。"),
+    "setting.feedback.sla_china_holidays": ("Follow China's public holidays and make-up workdays", "按国家法定节假日与调休安排"),
+    "setting.feedback.sla_china_holidays.help": ("The public holidays stop the timers and the weekend days worked in their "
+                                                 "place (调休) count, as the State Council's schedule says.",
+                                                 "法定节假日停止计时，调休上班的周末计时，以国务院发布的放假安排为准。"),
+    "setting.feedback.sla_holidays": ("The company's extra days off", "公司额外休息日"),
+    "setting.feedback.sla_holidays.help": ("Days on which the timers stop, as on a weekend, besides the public holidays.",
+                                           "除法定节假日外，计时停止的日子，与周末相同。"),
+    "setting.feedback.sla_workdays": ("The company's extra days worked", "公司额外工作日"),
+    "setting.feedback.sla_workdays.help": ("Days on which the timers run, as on a weekday, for example a Saturday the "
+                                           "company works.", "计时照常进行的日子，与平日相同，例如公司安排上班的周六。"),
+    "setting.status.amber_ratio": ("Amber threshold of the indicators", "指标黄灯阈值"),
+    "setting.status.amber_ratio.help": ("An indicator at its target is green; at or above this share of the target amber; "
+                                        "below it red (a target's own minimum, when set, comes first).",
+                                        "指标达到目标为绿灯；达到目标的此比例及以上为黄灯；低于此比例为红灯（目标自带的最低值优先）。"),
+    "setting.events.effective_lead_standard": ("Effective-lead standard", "有效线索标准"),
+    "setting.events.effective_lead_standard.help": ("Which leads of an event count as effective: title levels, minimum "
+                                                    "company size, target industries and a confirmed budget; every event count "
+                                                    "and export follows it.",
+                                                    "活动线索中哪些算有效线索：职级、最小企业规模、目标行业以及是否已确认预算；"
+                                                    "所有活动统计和导出都按此标准。"),
+    "setting.events.attribution_window_days": ("Attribution window", "归因窗口"),
+    "setting.events.attribution_window_days.help": ("Revenue counts for an event only when won within this many days of "
+                                                    "the touch.", "成交发生在活动接触后这么多天内，收入才计入该活动。"),
+    "setting.import.max_upload_mb": ("Largest upload (MB)", "上传文件上限（MB）"),
+    "setting.import.max_upload_mb.help": ("The largest file the data page accepts; the server's OPS_IMPORT_MAX_MB, when "
+                                          "set, is a cap this setting cannot exceed.",
+                                          "数据页面接受的最大文件；若服务器设置了 OPS_IMPORT_MAX_MB，本设置不能超过它。"),
+    "setting.feedback.group_threshold": ("Similarity for FAQ groups and duplicates", "FAQ 分组与重复判断的相似度"),
+    "setting.feedback.group_threshold.help": ("Similarity (0 to 1) at or above which a feedback text joins a group of FAQ "
+                                              "candidates or is offered as a possible duplicate.",
+                                              "反馈文本相似度（0 到 1）达到此值即归入同一组 FAQ 候选，或提示为可能重复。"),
+    "setting.feedback.suggest_min_labelled": ("Confirmed items before learning types", "学习类型所需的已确认反馈数"),
+    "setting.feedback.suggest_min_labelled.help": ("Confirmed feedback items needed before a classifier learned from them "
+                                                   "refines the keyword type suggestion.",
+                                                   "已确认类型的反馈达到此数量后，才用从中学习的分类器改进关键词类型建议。"),
+    "setting.ui.page_size": ("Rows per grid page", "表格每页行数"),
+    "setting.ui.page_size.help": ("Rows a grid shows per page; more rows stay in the database until asked for.",
+                                  "表格每页显示的行数；其余行留在数据库中，需要时再读取。"),
     # edit forms: a save from a stale view is refused, never overwrites
     "edit.refused": ("Not saved: {who} changed this on {when}, after you opened it. Nothing was overwritten. "
                      "Their values: {values}. Load the newer version, then make your change again.",
@@ -1496,6 +1718,101 @@ TEXT: dict[str, tuple[str, str]] = {
     "edit.no": ("no", "否"),
     "edit.list_sep": ("; ", "；"),
     "edit.pair": ("{field}: {value}", "{field}：{value}"),
+    # sign-in and sessions (ops_core.users, cockpit/signin.py)
+    "signin.title": ("Sign in to Ops Cockpit", "登录运营驾驶舱"),
+    "signin.intro": ("This cockpit is shared by a team: sign in with the account an admin gave you.",
+                     "此运营驾驶舱由团队共用：请使用管理员为您开设的账号登录。"),
+    "signin.username": ("User name", "用户名"),
+    "signin.password": ("Password", "密码"),
+    "signin.submit": ("Sign in", "登录"),
+    "signin.missing": ("Enter your user name and password.", "请输入用户名和密码。"),
+    "signin.wrong": ("Wrong user name or password.", "用户名或密码错误。"),
+    "signin.wrong_wait": ("Wrong user name or password. Wait {seconds} seconds before the next try; after {left} more "
+                          "failed tries the account is locked.",
+                          "用户名或密码错误。请等待 {seconds} 秒后再试；再失败 {left} 次账号将被锁定。"),
+    "signin.now_locked": ("Wrong user name or password. After {count} failed sign-ins this account is locked until "
+                          "{until}; an admin can unlock it sooner.",
+                          "用户名或密码错误。连续登录失败 {count} 次，此账号已锁定至 {until}；管理员可提前解锁。"),
+    "signin.locked": ("This account is locked after {count} failed sign-ins until {until}; an admin can unlock it sooner.",
+                      "此账号因连续登录失败 {count} 次已锁定至 {until}；管理员可提前解锁。"),
+    "signin.disabled": ("This account is disabled; ask an admin.", "此账号已停用，请联系管理员。"),
+    "signin.expired": ("Your session has ended: sign in again.", "您的会话已结束，请重新登录。"),
+    "signin.mode.team": ("Team mode", "团队模式"),
+    "signin.mode.single": ("Single-user mode: no sign-in, acting as the built-in admin, on this computer only",
+                           "单用户模式：无需登录，以内置管理员身份操作，仅限本机访问"),
+    "signin.who": ("Signed in as **{name}** ({username}, {role})", "已登录：**{name}**（{username}，{role}）"),
+    "signin.sign_out": ("Sign out", "退出登录"),
+    "signin.signed_out": ("You have signed out.", "您已退出登录。"),
+    "signin.change.title": ("Choose your own password", "设置您自己的密码"),
+    "signin.change.intro": ("Your password was set by an admin. Choose your own before going on; it needs at least "
+                            "{length} characters.", "您的密码由管理员设置。继续之前请设置您自己的密码，至少 {length} 个字符。"),
+    "signin.change.current": ("Current password", "当前密码"),
+    "signin.change.new": ("New password", "新密码"),
+    "signin.change.again": ("New password again", "再次输入新密码"),
+    "signin.change.differ": ("The two new passwords differ.", "两次输入的新密码不一致。"),
+    "signin.change.submit": ("Save my password", "保存我的密码"),
+    "signin.change.done": ("Your password is saved.", "您的密码已保存。"),
+    "signin.remote": ("Single-user mode answers only on the computer it runs on. To share the cockpit, run it in team "
+                      "mode (OPS_SIGN_IN=required) with accounts.",
+                      "单用户模式仅在运行它的计算机上可用。如需共享，请以团队模式（OPS_SIGN_IN=required）运行并开设账号。"),
+    "users.password_short": ("A password needs at least {length} characters.", "密码至少需要 {length} 个字符。"),
+    "users.password_same": ("The new password must differ from the current one.", "新密码不能与当前密码相同。"),
+    "users.password_wrong": ("The current password is wrong.", "当前密码不正确。"),
+    "users.unknown": ("There is no account '{username}'.", "不存在账号“{username}”。"),
+    "users.exists": ("An account '{username}' already exists.", "账号“{username}”已存在。"),
+    "users.bad_name": ("'{username}' cannot be a user name: use 2 to 64 letters, digits, dots, dashes, underscores or @, "
+                       "starting with a letter or digit.",
+                       "“{username}”不能作为用户名：请使用 2 至 64 个字母、数字、点、连字符、下划线或 @，并以字母或数字开头。"),
+    "users.not_yourself": ("You cannot disable your own account or take the admin role from yourself.",
+                           "不能停用自己的账号，也不能取消自己的管理员角色。"),
+    "users.last_admin": ("{username} is the last active admin: make another account an admin first.",
+                         "{username} 是最后一位启用中的管理员：请先将另一个账号设为管理员。"),
+    # accounts page (admins)
+    "nav.accounts": ("Accounts", "账号管理"),
+    "acc.caption": ("The people who sign in to this cockpit in team mode, their roles and state. Viewers read every page "
+                    "and export masked data only; editors also change feedback, demands, events, leads, contacts and "
+                    "targets; admins also manage accounts and settings, import, and export personal data unmasked.",
+                    "团队模式下登录此运营驾驶舱的人员及其角色和状态。查看者可阅读所有页面，只能导出脱敏数据；编辑者还可修改反馈、需求、"
+                    "活动、线索、联系人和目标；管理员还可管理账号和设置、导入数据，并导出未脱敏的个人数据。"),
+    "acc.single_mode": ("This cockpit runs in single-user mode: nobody signs in and these accounts are not used until "
+                        "team mode is switched on (OPS_SIGN_IN=required).",
+                        "此运营驾驶舱当前为单用户模式：无需登录，这些账号在开启团队模式（OPS_SIGN_IN=required）之前不会被使用。"),
+    "acc.none": ("No accounts yet.", "尚无账号。"),
+    "acc.col.username": ("User name", "用户名"),
+    "acc.col.name": ("Name", "姓名"),
+    "acc.col.role": ("Role", "角色"),
+    "acc.col.state": ("State", "状态"),
+    "acc.col.last": ("Last sign-in", "最近登录"),
+    "acc.state.active": ("active", "启用"),
+    "acc.state.disabled": ("disabled", "已停用"),
+    "acc.state.locked": ("locked until {until}", "锁定至 {until}"),
+    "acc.state.must_change": ("must choose a password", "需设置新密码"),
+    "acc.never": ("never", "从未登录"),
+    "acc.add": ("Add an account", "新增账号"),
+    "acc.add.username": ("User name", "用户名"),
+    "acc.add.name": ("Name shown", "显示姓名"),
+    "acc.add.role": ("Role", "角色"),
+    "acc.add.submit": ("Add the account", "新增账号"),
+    "acc.added": ("Added {username}. One-time password, shown only now: **{password}** - pass it on; it must be changed "
+                  "at the first sign-in.",
+                  "已新增 {username}。一次性密码仅此显示一次：**{password}**，请转交本人；首次登录时必须修改。"),
+    "acc.edit": ("Change an account", "修改账号"),
+    "acc.pick": ("Account", "账号"),
+    "acc.role.submit": ("Save the role", "保存角色"),
+    "acc.role.saved": ("The role is saved; it applies from the person's next click.", "角色已保存，对方下次操作即生效。"),
+    "acc.disable": ("Disable the account", "停用账号"),
+    "acc.enable": ("Enable the account", "启用账号"),
+    "acc.disabled": ("The account is disabled and its sessions have ended.", "账号已停用，其会话已全部结束。"),
+    "acc.enabled": ("The account is enabled.", "账号已启用。"),
+    "acc.unlock": ("Unlock", "解锁"),
+    "acc.unlocked": ("The account is unlocked.", "账号已解锁。"),
+    "acc.reset": ("Reset the password", "重置密码"),
+    "acc.reset_done": ("New one-time password for {username}, shown only now: **{password}** - pass it on; it must be "
+                       "changed at the next sign-in. Their open sessions have ended.",
+                       "{username} 的新一次性密码仅此显示一次：**{password}**，请转交本人；下次登录时必须修改。其已打开的会话均已结束。"),
+    "acc.field.role": ("Role", "角色"),
+    "acc.field.active": ("Active", "启用"),
+    "acc.field.locked": ("Locked until", "锁定至"),
 }
 
 _VOCABULARY_LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
@@ -1571,6 +1888,7 @@ _VOCABULARY_LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
                         "IoT": ("IoT", "物联网")},
     vocab.CsmLevel: {"senior": ("Senior CSM", "资深 CSM"), "experienced": ("Experienced CSM", "有经验的 CSM"),
                      "ordinary": ("CSM", "普通 CSM")},
+    vocab.Role: {"viewer": ("Viewer", "查看者"), "editor": ("Editor", "编辑者"), "admin": ("Admin", "管理员")},
     vocab.ContactRole: {"user": ("User", "使用者"), "boss": ("Decision-making boss", "决策老板"),
                         "veto_head": ("Department head with a veto", "有否决权的部门负责人")},
     vocab.TitleLevel: {"staff": ("Staff", "员工"), "manager": ("Manager", "经理"), "director": ("Director", "总监"),
@@ -1578,7 +1896,6 @@ _VOCABULARY_LABELS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
     vocab.ContractKind: {"new": ("New", "新签"), "renewal": ("Renewal", "续约"), "expansion": ("Expansion", "增购")},
     vocab.EventPurpose: {"acquisition": ("Acquisition", "获客"), "promotion": ("Promotion", "推广"),
                          "conversion": ("Conversion", "转化")},
-    vocab.Role: {"viewer": ("Viewer", "只读成员"), "editor": ("Editor", "编辑"), "admin": ("Admin", "管理员")},
 }
 
 for _enum, _labels in _VOCABULARY_LABELS.items():
@@ -1598,11 +1915,86 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
 
 
 def label(enum: type[StrEnum], value: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
-    """A vocabulary value as a person reads it; unknown values are shown as stored."""
+    """A vocabulary value as a person reads it; unknown values are shown as stored. Industries, regions
+    and product lines read the company's own list in force (``company_lists_in_force``), so a value an
+    admin added or renamed shows its stored label."""
+    if value is None:
+        return ""
+    name = _LIST_OF.get(enum)
+    if name is not None:
+        pair = company_list(name).get(str(value))
+        if pair is not None:
+            return pair[1] if lang == "zh" else pair[0]
+    return builtin_label(enum, value, lang)
+
+
+def builtin_label(enum: type[StrEnum], value: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A vocabulary value by the label the product ships with (never a company's own list)."""
     if value is None:
         return ""
     key = f"{enum.__name__.lower()}.{value}"
     return t(key, lang) if key in TEXT else str(value)
+
+
+# --- the company's own lists ----------------------------------------------------------------------
+# Industries, regions and product lines are the company's data (table company_lists, seeded with the
+# enums' values plus "other"; ops_core.company_lists reads and edits them). What a page run or an
+# export reads is put "in force" for its context once (one query), and every label read here.
+
+CompanyLists = Mapping[str, Mapping[str, tuple[str, str]]]   # list name -> code -> (English, Chinese)
+COMPANY_LISTS: dict[str, type[StrEnum]] = {"industry": vocab.Industry, "region": vocab.Region,
+                                           "product_line": vocab.ProductLine}
+_LIST_OF: dict[type[StrEnum], str] = {enum: name for name, enum in COMPANY_LISTS.items()}
+OTHER = "other"
+OTHER_LABELS = ("Other", "其他")
+
+SEEDED_LISTS: dict[str, dict[str, tuple[str, str]]] = {
+    name: {**{member.value: (builtin_label(enum, member.value, "en"), builtin_label(enum, member.value, "zh"))
+              for member in enum}, OTHER: OTHER_LABELS}
+    for name, enum in COMPANY_LISTS.items()
+}
+_IN_FORCE: ContextVar[CompanyLists | None] = ContextVar("ops_company_lists", default=None)
+
+
+def company_list(name: str) -> Mapping[str, tuple[str, str]]:
+    """The list ``name`` in force (code -> labels, in the list's order); the seeded list when none is."""
+    in_force = _IN_FORCE.get()
+    if in_force is not None and name in in_force:
+        return in_force[name]
+    return SEEDED_LISTS[name]
+
+
+def list_name_of(enum: type[StrEnum] | object) -> str | None:
+    """The company list a vocabulary enum is seeded from (industry, region, product_line), or None."""
+    return _LIST_OF.get(enum) if isinstance(enum, type) else None
+
+
+def vocabulary_values(enum: type[StrEnum]) -> tuple[str, ...]:
+    """The values a picker offers: the company's list in force for industries, regions and product
+    lines (their codes in the list's order), the enum's values for every other vocabulary."""
+    name = _LIST_OF.get(enum)
+    if name is None:
+        return tuple(member.value for member in enum)
+    return tuple(company_list(name))
+
+
+def put_in_force(lists: CompanyLists | None) -> None:
+    """Make ``lists`` the company's lists for the rest of this context (a page run)."""
+    _IN_FORCE.set(lists)
+
+
+def lists_in_force() -> CompanyLists | None:
+    return _IN_FORCE.get()
+
+
+@contextmanager
+def company_lists_in_force(lists: CompanyLists) -> Iterator[None]:
+    """``lists`` in force inside the block (an export, a test), the previous ones after it."""
+    token = _IN_FORCE.set(lists)
+    try:
+        yield
+    finally:
+        _IN_FORCE.reset(token)
 
 
 class Phrase(str):

@@ -27,71 +27,36 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine
 
 from ops_core import cli, importer, writes
 from ops_core.config import redact_url
-from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.exports import (
     TooManyRowsForExcel,
     to_csv_bytes,
     to_excel_bytes,
 )
+from ops_core.fileschema import SCHEMAS
 from ops_core.i18n import LANGUAGES, t
 from ops_core.readers import open_table
 
 # --- what can be imported and exported ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Entity:
-    """One importable/exportable entity: its table, its file columns and what to refresh after a load.
-
-    File columns are the table's columns (ids included, so export -> import into an empty store
-    round-trips) without ``version``, which the store manages.
-    """
-
-    name: str
-    table_name: str
-    columns: tuple[str, ...]
-    after_import: str | None = None  # "module:function" called with the Connection and the file's customer ids
-
-    @property
-    def table(self) -> Table:
-        return TABLES[self.table_name]
+# The entities a file can hold, in load order: an entity only refers to entities above it. What each
+# file looks like is its file schema (ops_core.fileschema).
+ENTITIES: tuple[str, ...] = tuple(SCHEMAS)
 
 
-def _entity(name: str, table_name: str, after_import: str | None = None) -> Entity:
-    columns = tuple(c.name for c in TABLES[table_name].c if c.name != "version")
-    return Entity(name, table_name, columns, after_import)
-
-
-# In load order: an entity only refers to entities above it.
-ENTITIES: dict[str, Entity] = {e.name: e for e in (
-    _entity("customers", "customers"),
-    _entity("contacts", "contacts"),
-    _entity("contracts", "contracts"),
-    _entity("invoices", "invoices"),
-    _entity("payments", "payments"),
-    _entity("usage", "usage_daily", after_import="ops_core.db.rollups:refresh_usage_monthly"),
-    _entity("feedback", "feedback"),
-    _entity("events", "events"),
-    _entity("event_costs", "event_costs"),
-    _entity("leads", "leads"),
-    _entity("lead_touches", "lead_touches"),
-)}
-
-
-def entity_for(name: str) -> Entity:
-    try:
-        return ENTITIES[name]
-    except KeyError:
-        raise UsageError(f"unknown entity '{name}'; known: {', '.join(ENTITIES)}") from None
+def entity_for(name: str) -> str:
+    """``name`` if it is an entity a file can hold; UsageError naming the known ones otherwise."""
+    if name not in SCHEMAS:
+        raise UsageError(f"unknown entity '{name}'; known: {', '.join(ENTITIES)}")
+    return name
 
 
 # --- writing files -----------------------------------------------------------------------------

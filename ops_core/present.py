@@ -268,7 +268,7 @@ CATALOGUE: dict[str, Column] = {
     "tier": Column("col.tier", V, TIER),
     "from": Column("col.from", V, TIER),
     "to": Column("col.to", V, TIER),
-    "product_lines": Column("col.product_lines", T),
+    "product_lines": Column("col.product_lines", V, vocab.ProductLine, many=True),
     "owner": Column("col.owner", T),
     "team": Column("col.team", T),
     "actor": Column("col.actor", T),
@@ -346,7 +346,8 @@ def tier_label(name: Any, lang: str) -> str:
 
 
 SEGMENT_VOCABULARIES: dict[str, Vocabulary] = {
-    "industry": vocab.Industry, "region": vocab.Region, "size_band": vocab.SizeBand, "tier": TIER}
+    "industry": vocab.Industry, "region": vocab.Region, "size_band": vocab.SizeBand, "product_line": vocab.ProductLine,
+    "tier": TIER}
 
 
 def segment_label(kind: str, value: Any, lang: str) -> str:

@@ -257,8 +257,23 @@ def _head(conn: Connection) -> str:
     return ",".join(sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()))
 
 
+# Tables a migration fills: a new store holds the company's lists as seeded (built-in values plus
+# "other"). A target holding only that seed counts as empty; the copy replaces it with the source's lists.
+SEEDED = ("company_lists",)
+
+
+def _only_seed(conn: Connection, table: Table) -> bool:
+    from ops_core.i18n import SEEDED_LISTS
+
+    count, newest = conn.execute(select(func.count(), func.coalesce(func.max(table.c.version), 0))
+                                 .select_from(table)).one()
+    return count == sum(len(values) for values in SEEDED_LISTS.values()) and newest <= 1
+
+
 def first_table_with_rows(conn: Connection) -> tuple[str, int] | None:
     for table in copy_order():
+        if table.name in SEEDED and _only_seed(conn, table):
+            continue
         if conn.execute(select(1).select_from(table).limit(1)).first() is not None:
             return table.name, conn.execute(select(func.count()).select_from(table)).scalar_one()
     return None
@@ -311,8 +326,8 @@ def copy_store(source_url: str | None, target_url: str, *, replace: bool = False
                         f"the target {shown_target} is not empty: table {occupied[0]} has {occupied[1]:,} "
                         f"{'row' if occupied[1] == 1 else 'rows'}; "
                         "copy into a new, empty store or pass --replace to empty it first; nothing was written")
-                if occupied:
-                    for table in reversed(copy_order()):
+                for table in reversed(copy_order()):
+                    if occupied or table.name in SEEDED:
                         target.execute(delete(table))
                 rows = 0
                 with bulk.large_cache(target):

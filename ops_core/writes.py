@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy.sql.sqltypes import JSON, BigInteger, String, Text
 
 from ops_core.db.models import TABLES
 from ops_core.errors import Conflict, PermissionDenied, StaleVersion, UsageError, ValidationError, first_line
-from ops_core.i18n import Phrase
+from ops_core.i18n import Phrase, company_list, company_lists_in_force, lists_in_force
 from ops_core.vocab import Role
 
 
@@ -41,7 +42,7 @@ SYSTEM = Actor("system", Role.admin)
 
 _RANK = {Role.viewer: 0, Role.editor: 1, Role.admin: 2}
 # Entities only an admin may change; everything else needs at least an editor.
-ADMIN_ONLY = frozenset({"users", "settings", "audit_log"})
+ADMIN_ONLY = frozenset({"users", "settings", "audit_log", "company_lists"})
 READ_ONLY = frozenset({"audit_log"})
 
 
@@ -112,6 +113,8 @@ def coerce(column: Column, raw: Any) -> Any:
             raise ValueError(Phrase("problem.nul"))
         if choices is not None:
             text = text.strip()
+            if "company_list" in column.info:  # industries, regions, product lines: the company's list in force
+                choices = tuple(company_list(column.info["company_list"]))
             if text not in choices:
                 raise ValueError(Phrase("problem.not_choice", value=_short(text), choices=", ".join(choices)))
         length = getattr(kind, "length", None)
@@ -204,10 +207,16 @@ def _is_generated_key(column: Column) -> bool:
 # --- audit -------------------------------------------------------------------------------------
 
 
+# Fields whose value never leaves the store: the audit log and a refusal say only that they changed.
+SECRET_FIELDS = frozenset({"password_hash"})
+HIDDEN = "***"
+
+
 def jsonable(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if values is None:
         return None
-    return json.loads(json.dumps(dict(values), default=_json_default, ensure_ascii=False))
+    shown = {k: (HIDDEN if k in SECRET_FIELDS and v is not None else v) for k, v in values.items()}
+    return json.loads(json.dumps(shown, default=_json_default, ensure_ascii=False))
 
 
 def _json_default(value: Any) -> Any:
@@ -260,10 +269,24 @@ def _key_of(table: Table, values: Mapping[str, Any]) -> Any:
     return keys[0] if len(keys) == 1 else keys
 
 
+@contextmanager
+def _lists_read(session: Session, table: Table, values: Mapping[str, Any]) -> Iterator[None]:
+    """The company's lists in force while ``values`` are checked, read from the store when nothing put
+    them in force and a value is a code of one (a customer's industry, a contract's product line)."""
+    if lists_in_force() is not None or not any("company_list" in table.c[n].info for n in values if n in table.c):
+        yield
+        return
+    from ops_core import company_lists
+
+    with company_lists_in_force(company_lists.read_all(session)):
+        yield
+
+
 def create(session: Session, actor: Actor, entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """Insert one record and its audit row; returns the stored record (with id and version)."""
     table = check_write(actor, entity, "create")
-    clean = validate(table, values, creating=True)
+    with _lists_read(session, table, values):
+        clean = validate(table, values, creating=True)
     # An empty cell in a column with a default means "the default", not NULL.
     clean = {k: v for k, v in clean.items() if v is not None or table.c[k].default is None}
     if "version" in table.c:
@@ -284,7 +307,8 @@ def update(session: Session, actor: Actor, entity: str, key: Any, expected_versi
            changes: Mapping[str, Any]) -> dict[str, Any]:
     """Change one record if it is still at ``expected_version``; else StaleVersion with the newer values."""
     table = check_write(actor, entity, "change")
-    clean = validate(table, changes, creating=False)
+    with _lists_read(session, table, changes):
+        clean = validate(table, changes, creating=False)
     current = _current(session, table, key)
     versioned = "version" in table.c
     if current is None:

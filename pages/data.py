@@ -7,7 +7,7 @@ frame.run_through_app()  # first, before this page's slow imports (see frame.run
 
 import streamlit as st
 
-from cockpit import entity_files, imports, start, ui
+from cockpit import company_lists, entity_files, imports, start, ui
 from ops_core import fileschema, io, overview
 
 store, filters = ui.page_context()
@@ -22,6 +22,7 @@ st.dataframe(counts.rename(columns={"table": ui.tr("data.col.table"), "rows": ui
              column_config={ui.tr("data.col.rows"): st.column_config.NumberColumn(format="localized")})
 
 start.demo_removal(store)  # only while the store holds the demo company
+company_lists.editor(store)  # industries, regions and product lines: the company's own lists
 
 # Keyed and tracked (on_change), so that an empty start opens the import tab (cockpit/start.py).
 # Imports are an admin's: others see no import tab (ops_core refuses them whatever a page shows).

@@ -87,6 +87,7 @@ TESTED = {
     ("ops_core.snapshot", None), ("ops_core.reports", None),
     ("ops_core.io", "copy"), ("ops_core.io", "backup"),  # run as processes of their own in tests/test_store_copy.py
     ("ops_core.io", "template"),  # run as a process of its own in tests/test_entity_files.py
+    ("ops_core.users", None),  # add, reset, disable, unlock, list: run as processes of their own in tests/test_users.py
 }
 
 

@@ -74,7 +74,7 @@ def test_a_gbk_file_with_chinese_headers_is_mapped_previewed_and_its_valid_rows_
     assert "预览：尚未写入任何数据" in shown
     frames = [f.value for f in page.dataframe]
     problems = next(f for f in frames if "问题" in f.columns)
-    assert problems.values.tolist() == [[4, "所属行业", "「外星」不是可选值之一：制造业、建筑业、物流、能源、零售、医疗健康、汽车、化工、电子、食品饮料"]]
+    assert problems.values.tolist() == [[4, "所属行业", "「外星」不是可选值之一：制造业、建筑业、物流、能源、零售、医疗健康、汽车、化工、电子、食品饮料、其他"]]
     changes = next(f for f in frames if "导入后" in f.columns)
     assert changes.values.tolist() == [["2", first["code"], "员工人数", str(first["employees"]), str(first["employees"] + 1)]]
     # Data as entered (codes, the file's name) and the language picker, which names itself in both languages.

@@ -322,3 +322,14 @@ def test_a_store_loaded_by_the_demo_builder_is_matched_by_time_and_day(new_store
         outcome = _run(engine, entity, entity_files.file_bytes(frame, entity, "zh", "csv"), f"{entity}.csv", dry_run=True)
         assert (outcome.added, outcome.updated, outcome.unchanged, outcome.rejected) == (0, 0, len(frame), 0), entity
     engine.dispose()
+
+
+def test_a_masked_export_is_refused_row_by_row_instead_of_adding_masked_people(with_csm):
+    """Seen: a masked contacts export imported back would have added contacts named 张* with a***@ mails."""
+    _run(with_csm, "customers", CUSTOMERS_ZH)
+    masked = "客户编号,联系人姓名,电子邮箱,电话,起始日期\nC2025001,张*,z***@example.com,138****1234,2025-03-01\n"
+    outcome = _run(with_csm, "contacts", masked, lang="zh")
+    assert outcome.refused and _count(with_csm, "contacts") == 0
+    assert outcome.problem_lines("zh")[0] == ("第 2 行，列「联系人姓名」：「张*」是打码后的数据（仅供阅读的导出，个人信息已隐藏）："
+                                              "请导入未打码的导出文件或您自己系统的文件")
+    assert len(outcome.problems) == 3   # the name, the e-mail and the phone

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 import ops_core
 from ops_core import (
+    company_lists,
     demand,
     demo,
     demo_company,
@@ -37,8 +38,10 @@ from ops_core import (
     metrics,
     scoring,
     settings,
+    settings_admin,
     snapshot,
     tiers,
+    users,
     writes,
 )
 from ops_core.db.engine import transaction
@@ -98,6 +101,18 @@ GUARDED: dict[str, tuple[Role, Call]] = {
     "demo_company.record": (Role.admin, lambda s, e, a: demo_company.record(s, a, {"customers": [1, 1]}, {})),
     "demo_company.choose_start": (Role.admin, lambda s, e, a: demo_company.choose_start(s, a, "empty")),
     "demo_company.remove_demo_company": (Role.admin, lambda s, e, a: demo_company.remove_demo_company(e, a)),
+    "company_lists.add": (Role.admin, lambda s, e, a: company_lists.add(s, a, "industry", None, "Mining", "采矿")),
+    "company_lists.rename": (Role.admin, lambda s, e, a: company_lists.rename(s, a, "industry", "energy", "Power",
+                                                                             "电力", 1)),
+    "settings_admin.apply": (Role.admin, lambda s, e, a: settings_admin.apply(s, a, {"ui.page_size": 20}, {})),
+    "settings_admin.change": (Role.admin, lambda s, e, a: settings_admin.change(s, a, "ui.page_size", 20, 0)),
+    "settings_admin.restore_default": (Role.admin, lambda s, e, a: settings_admin.restore_default(s, a, "ui.page_size", 1)),
+    "settings_admin.set_tier_names": (Role.admin, lambda s, e, a: settings_admin.set_tier_names(s, a, ["大客户", "标准"], 0)),
+    "users.add_user": (Role.admin, lambda s, e, a: users.add_user(s, a, "zhao.new", "viewer", password="a long enough one")),
+    "users.change_role": (Role.admin, lambda s, e, a: users.change_role(s, a, "li.viewer", 1, "admin")),
+    "users.reset_password": (Role.admin, lambda s, e, a: users.reset_password(s, a, "li.viewer", 1)),
+    "users.set_active": (Role.admin, lambda s, e, a: users.set_active(s, a, "li.viewer", 1, False)),
+    "users.unlock": (Role.admin, lambda s, e, a: users.unlock(s, a, "li.viewer", 1)),
     # personal data in full
     "entity_files.export_file": (Role.admin, lambda s, e, a: entity_files.export_file(
         s, "contacts", "zh", masked=False, actor=a)),
@@ -176,7 +191,7 @@ def test_each_guarded_function_refuses_a_role_below_the_one_it_needs(store, name
         with transaction(store) as s:
             call(s, store, actor)
     assert refused.value.needed == str(needed)
-    assert refused.value.message("zh") == f"你的角色不能做这件事：需要{'管理员' if needed is Role.admin else '编辑'}角色。"
+    assert refused.value.message("zh") == f"你的角色不能做这件事：需要{'管理员' if needed is Role.admin else '编辑者'}角色。"
     with store.connect() as conn:
         assert conn.execute(select(log.c.id)).all() == before  # nothing recorded, nothing changed
 

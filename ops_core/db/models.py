@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -48,6 +49,17 @@ def choice(enum: type, length: int = 32, **kw: Any) -> Any:
     """A string column restricted to one vocabulary (checked in the write path and on import)."""
     kw.setdefault("nullable", False)
     return mapped_column(String(length), info={"choices": values(enum)}, **kw)
+
+
+# The company's own lists: columns holding a code of one (``company_lists.list_name``). Their allowed
+# values are the stored list (checked in the write path); the enum's values are the seeded ones.
+COMPANY_LIST_NAMES = ("industry", "region", "product_line")
+
+
+def company_choice(enum: type, list_name: str, **kw: Any) -> Any:
+    """A string column holding a code of the company's list ``list_name`` (seeded with ``enum``'s values)."""
+    kw.setdefault("nullable", False)
+    return mapped_column(String(32), info={"choices": values(enum), "company_list": list_name}, **kw)
 
 
 def money(**kw: Any) -> Any:
@@ -75,6 +87,24 @@ class User(Versioned, Base):
     role: Mapped[str] = choice(vocab.Role, 16)
     password_hash: Mapped[str | None] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Sign-in bookkeeping (ops_core.users): kept in the store so every app instance sees a lock-out.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class UserSession(Base):
+    """A signed-in browser: the SHA-256 of its token (the token itself lives only in the browser's
+    cookie), whose it is, when it started and was last seen, and when it ended (sign-out, idle time,
+    the account disabled). In the store, so every app instance over it knows every session."""
+
+    __tablename__ = "user_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Setting(Versioned, Base):
@@ -85,6 +115,21 @@ class Setting(Versioned, Base):
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class CompanyListEntry(Versioned, Base):
+    """One value of the company's own lists (industries, regions, product lines): the code customers,
+    contracts and leads store, its English and Chinese labels, and its place in pickers. Seeded by
+    migration 0005 with the built-in values plus "other"; an admin adds and renames (ops_core.company_lists)."""
+
+    __tablename__ = "company_lists"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(32), info={"choices": COMPANY_LIST_NAMES})
+    code: Mapped[str] = mapped_column(String(32))
+    label_en: Mapped[str] = mapped_column(String(128))
+    label_zh: Mapped[str] = mapped_column(String(128))
+    position: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (UniqueConstraint("list_name", "code"),)
 
 
 class AuditLog(Base):
@@ -122,8 +167,8 @@ class Customer(Versioned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(256), index=True)
-    industry: Mapped[str] = choice(vocab.Industry, index=True)
-    region: Mapped[str] = choice(vocab.Region, index=True)
+    industry: Mapped[str] = company_choice(vocab.Industry, "industry", index=True)
+    region: Mapped[str] = company_choice(vocab.Region, "region", index=True)
     size_band: Mapped[str] = choice(vocab.SizeBand, index=True)
     employees: Mapped[int] = mapped_column(Integer)
     fortune500: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -161,7 +206,7 @@ class Contract(Versioned, Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     kind: Mapped[str] = choice(vocab.ContractKind)
-    product_line: Mapped[str] = choice(vocab.ProductLine, index=True)
+    product_line: Mapped[str] = company_choice(vocab.ProductLine, "product_line", index=True)
     signed_on: Mapped[dt.date] = mapped_column(Date)
     start_date: Mapped[dt.date] = mapped_column(Date, index=True)
     end_date: Mapped[dt.date] = mapped_column(Date, index=True)
@@ -476,7 +521,7 @@ class Lead(Versioned, Base):
     email: Mapped[str | None] = mapped_column(String(256))
     title_level: Mapped[str] = choice(vocab.TitleLevel, 16)
     company_size: Mapped[int | None] = mapped_column(Integer)
-    industry: Mapped[str] = choice(vocab.Industry, index=True)
+    industry: Mapped[str] = company_choice(vocab.Industry, "industry", index=True)
     budget_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     opportunity_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
