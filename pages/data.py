@@ -27,6 +27,8 @@ company_lists.editor(store)  # industries, regions and product lines: the compan
 # Keyed and tracked (on_change), so that an empty start opens the import tab (cockpit/start.py).
 # Imports are an admin's: others see no import tab (ops_core refuses them whatever a page shows).
 tab_keys = ["data.export", *(["data.import"] if ui.is_admin() else []), "data.audit"]
+if st.session_state.get(start.DATA_TAB_KEY) not in [ui.tr(k) for k in tab_keys]:
+    st.session_state.pop(start.DATA_TAB_KEY, None)  # a tab this reader has not (the import tab, for a viewer)
 tabs = dict(zip(tab_keys, st.tabs([ui.tr(k) for k in tab_keys], key=start.DATA_TAB_KEY, on_change="rerun"), strict=True))
 with tabs["data.export"]:
     entity = st.selectbox(ui.tr("data.export.entity"), list(fileschema.SCHEMAS), key="export_entity",
