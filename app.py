@@ -4,7 +4,8 @@ Start with ``streamlit run app.py``. The navigation comes first, before anything
 started server runs its first visit in Streamlit's old pages-directory mode (every file of
 ``pages/`` listed by its file name) until ``st.navigation`` is called, so it is called before the
 store is opened, migrated or filled with the demo company. The first start of an empty store offers
-the demo company or an empty start (``OPS_START``, cockpit/start.py). Streamlit's own sidebar listing is off
+the demo company or an empty start (``OPS_START``, cockpit/start.py). In team mode (``OPS_SIGN_IN``)
+the sign-in gate (cockpit/signin.py) comes first: until a person signs in it is the only page. Streamlit's own sidebar listing is off
 (``client.showSidebarNavigation`` in ``.streamlit/config.toml``, which also hides that old-mode
 listing); the sidebar draws the product's pages by their titles itself. If the store cannot be
 reached every address shows a clear page with the URL (password hidden) and a retry button.
@@ -17,6 +18,20 @@ from cockpit import frame
 
 st.set_page_config(page_title="Ops Cockpit", page_icon="📊", layout="wide")
 
+# Team mode: nothing but the sign-in form until a person signs in (the gate is the app's only page
+# then). Single-user mode acts as the built-in admin and answers only on the server's own computer.
+TEAM = frame.sign_in_required()
+if TEAM:
+    from cockpit import signin
+
+    signed = signin.gate()
+elif not frame.from_this_computer():
+    from cockpit import signin
+
+    st.navigation([st.Page(signin.remote_page, title=frame.tr("app.title"), url_path="remote", default=True)],
+                  position="hidden").run()
+    st.stop()
+
 HOME = st.Page("pages/home.py", title=frame.tr("nav.home"), icon="🏠", default=True, url_path="")
 PAGES = [
     HOME,
@@ -27,6 +42,8 @@ PAGES = [
     st.Page("pages/events.py", title=frame.tr("nav.events"), icon="🎪", url_path="events"),
     st.Page("pages/data.py", title=frame.tr("nav.data"), icon="🗄️", url_path="data"),
 ]
+if not TEAM or signed.actor.role == "admin":  # single-user mode acts as the built-in admin
+    PAGES.append(st.Page("pages/accounts.py", title=frame.tr("nav.accounts"), icon="👥", url_path="accounts"))
 # The home page lives at the root address; a link to /home opens it there too.
 HOME_ALIAS = st.Page(lambda: st.switch_page(HOME, query_params=st.query_params.to_dict()), title=frame.tr("nav.home"),
                      url_path="home", visibility="hidden")
@@ -44,6 +61,9 @@ try:
 
     ready = start.ready(store)  # an empty store's first start: the demo company (OPS_START=demo) or the choice
     ui.sidebar(store)
+    from cockpit import signin
+
+    signin.sidebar(store)
     if ready:
         page.run()
     else:

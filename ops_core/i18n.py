@@ -1473,6 +1473,7 @@ TEXT: dict[str, tuple[str, str]] = {
                         "team mode is switched on (OPS_SIGN_IN=required).",
                         "此运营驾驶舱当前为单用户模式：无需登录，这些账号在开启团队模式（OPS_SIGN_IN=required）之前不会被使用。"),
     "acc.none": ("No accounts yet.", "尚无账号。"),
+    "acc.admins_only": ("Only an admin manages accounts.", "仅管理员可管理账号。"),
     "acc.col.username": ("User name", "用户名"),
     "acc.col.name": ("Name", "姓名"),
     "acc.col.role": ("Role", "角色"),
@@ -1488,9 +1489,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "acc.add.name": ("Name shown", "显示姓名"),
     "acc.add.role": ("Role", "角色"),
     "acc.add.submit": ("Add the account", "新增账号"),
-    "acc.added": ("Added {username}. One-time password, shown only now: **{password}** - pass it on; it must be changed "
+    "acc.added": ("Added {username}. One-time password, shown only now: **{result}** - pass it on; it must be changed "
                   "at the first sign-in.",
-                  "已新增 {username}。一次性密码仅此显示一次：**{password}**，请转交本人；首次登录时必须修改。"),
+                  "已新增 {username}。一次性密码仅此显示一次：**{result}**，请转交本人；首次登录时必须修改。"),
     "acc.edit": ("Change an account", "修改账号"),
     "acc.pick": ("Account", "账号"),
     "acc.role.submit": ("Save the role", "保存角色"),
@@ -1502,9 +1503,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "acc.unlock": ("Unlock", "解锁"),
     "acc.unlocked": ("The account is unlocked.", "账号已解锁。"),
     "acc.reset": ("Reset the password", "重置密码"),
-    "acc.reset_done": ("New one-time password for {username}, shown only now: **{password}** - pass it on; it must be "
+    "acc.reset_done": ("New one-time password for {username}, shown only now: **{result}** - pass it on; it must be "
                        "changed at the next sign-in. Their open sessions have ended.",
-                       "{username} 的新一次性密码仅此显示一次：**{password}**，请转交本人；下次登录时必须修改。其已打开的会话均已结束。"),
+                       "{username} 的新一次性密码仅此显示一次：**{result}**，请转交本人；下次登录时必须修改。其已打开的会话均已结束。"),
     "acc.field.role": ("Role", "角色"),
     "acc.field.active": ("Active", "启用"),
     "acc.field.locked": ("Locked until", "锁定至"),

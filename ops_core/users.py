@@ -124,7 +124,7 @@ def sign_in(engine: Engine, username: str, password: str, *, now: dt.datetime | 
             _verify(None, password)
             raise Refused("signin.wrong")
         if user["locked_until"] is not None and user["locked_until"] > now:
-            raise Refused("signin.locked", until=_clock(user["locked_until"]), count=user["failed_sign_ins"])
+            raise Refused("signin.locked", until=moment_text(user["locked_until"]), count=user["failed_sign_ins"])
         if not _verify(user["password_hash"], password):
             refusal = _count_failure(session, user, now)
         else:
@@ -146,7 +146,7 @@ def _count_failure(session: Session, user: Any, now: dt.datetime) -> Refused:
     lock_after = int(settings.get(session, LOCK_AFTER_KEY))
     if failures >= lock_after:
         until = now + dt.timedelta(minutes=_minutes(session, LOCK_MINUTES_KEY))
-        refusal = Refused("signin.now_locked", count=failures, until=_clock(until))
+        refusal = Refused("signin.now_locked", count=failures, until=moment_text(until))
     elif failures >= SLOW_FROM:
         until = now + dt.timedelta(seconds=slow_down_seconds(failures))
         refusal = Refused("signin.wrong_wait", seconds=slow_down_seconds(failures), left=lock_after - failures)
@@ -158,7 +158,7 @@ def _count_failure(session: Session, user: Any, now: dt.datetime) -> Refused:
     return refusal
 
 
-def _clock(moment: dt.datetime) -> str:
+def moment_text(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -174,7 +174,7 @@ class Signed:
 def current(engine: Engine, token: str | None, *, now: dt.datetime | None = None) -> Signed | None:
     """The person behind ``token`` (their role as stored now), or None: no such session, signed out,
     idle longer than ``signin.idle_minutes`` (the session is ended then), or the account disabled."""
-    if not token:
+    if not token or not isinstance(token, str):
         return None
     now = now or utcnow()
     key = _token_hash(token)
@@ -396,10 +396,10 @@ def _command(engine: Engine, args: argparse.Namespace, password: str | None) -> 
         for row in table.itertuples():
             state = "active" if row.active else "disabled"
             if pd.notna(row.locked_until):
-                state += f", locked until {_clock(row.locked_until)}"
+                state += f", locked until {moment_text(row.locked_until)}"
             if row.must_change_password:
                 state += ", must change password"
-            last = "never signed in" if pd.isna(row.last_sign_in_at) else f"last sign-in {_clock(row.last_sign_in_at)}"
+            last = "never signed in" if pd.isna(row.last_sign_in_at) else f"last sign-in {moment_text(row.last_sign_in_at)}"
             print(f"{row.username}\t{row.role}\t{row.display_name}\t{state}\t{last}")
         return 0
     with transaction(engine) as session:
