@@ -18,20 +18,6 @@ from cockpit import frame
 
 st.set_page_config(page_title="Ops Cockpit", page_icon="📊", layout="wide")
 
-# Team mode: nothing but the sign-in form until a person signs in (the gate is the app's only page
-# then). Single-user mode acts as the built-in admin and answers only on the server's own computer.
-TEAM = frame.sign_in_required()
-if TEAM:
-    from cockpit import signin
-
-    signed = signin.gate()
-elif not frame.from_this_computer():
-    from cockpit import signin
-
-    st.navigation([st.Page(signin.remote_page, title=frame.tr("app.title"), url_path="remote", default=True)],
-                  position="hidden").run()
-    st.stop()
-
 HOME = st.Page("pages/home.py", title=frame.tr("nav.home"), icon="🏠", default=True, url_path="")
 PAGES = [
     HOME,
@@ -42,8 +28,23 @@ PAGES = [
     st.Page("pages/events.py", title=frame.tr("nav.events"), icon="🎪", url_path="events"),
     st.Page("pages/data.py", title=frame.tr("nav.data"), icon="🗄️", url_path="data"),
 ]
+ACCOUNTS = st.Page("pages/accounts.py", title=frame.tr("nav.accounts"), icon="👥", url_path="accounts")
+ADDRESSES = ["home", *(p.url_path for p in PAGES[1:]), ACCOUNTS.url_path]
+
+# Team mode: nothing but the sign-in form until a person signs in (the gate is the app's only page
+# then, at every address). Single-user mode acts as the built-in admin and answers only on the
+# server's own computer.
+TEAM = frame.sign_in_required()
+if TEAM:
+    from cockpit import signin
+
+    signed = signin.gate(ADDRESSES)
+elif not frame.from_this_computer():
+    from cockpit import signin
+
+    signin.only(signin.remote_page, ADDRESSES)
 if not TEAM or signed.actor.role == "admin":  # single-user mode acts as the built-in admin
-    PAGES.append(st.Page("pages/accounts.py", title=frame.tr("nav.accounts"), icon="👥", url_path="accounts"))
+    PAGES.append(ACCOUNTS)
 # The home page lives at the root address; a link to /home opens it there too.
 HOME_ALIAS = st.Page(lambda: st.switch_page(HOME, query_params=st.query_params.to_dict()), title=frame.tr("nav.home"),
                      url_path="home", visibility="hidden")

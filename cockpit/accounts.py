@@ -39,6 +39,8 @@ def state_text(row: Mapping[str, Any]) -> str:
         parts.append(ui.tr("acc.state.locked", until=users.moment_text(row["locked_until"])))
     if row["must_change_password"]:
         parts.append(ui.tr("acc.state.must_change"))
+    if not row.get("has_password", True):
+        parts.append(ui.tr("acc.state.no_password"))
     return ui.tr("edit.list_sep").join(parts)
 
 
@@ -79,7 +81,7 @@ def change_form(store: Engine, accounts: pd.DataFrame) -> None:
     now = accounts.set_index("username").loc[username].to_dict()
     seen = edits.seen(rec, {"username": username, **now})
     edits.notice(rec)
-    st.caption(state_text(seen))
+    st.caption(ui.tr("acc.state", state=state_text(seen)))
     with st.form(f"acc_role_form_{username}"):
         role = st.selectbox(ui.tr("acc.field.role"), ROLES, index=ROLES.index(seen["role"]),
                             format_func=lambda r: label(Role, r, ui.language()),

@@ -27,24 +27,26 @@ CLEAR_COOKIE_KEY = "ops_clear_cookie"
 COOKIE = "ops_session"
 
 
-def gate() -> users.Signed:
+def gate(addresses: list[str]) -> users.Signed:
     """The signed-in person; otherwise draws only the sign-in form (or the new-password form after a
-    reset, or the store's fault page) as the app's one page, and stops the run."""
+    reset, or the store's fault page) as the app's one page, at the root and at every one of the app's
+    ``addresses`` (so a deep link shows the form, not "page not found", and opens its page once signed
+    in), and stops the run."""
     try:
         store = ui.engine()
         token = st.session_state.get(TOKEN_KEY) or _cookie_token()
         signed = users.current(store, token)
     except ui.STORE_ERRORS as exc:
         fault = exc
-        _only(lambda: ui.store_down_page(fault))
+        only(lambda: ui.store_down_page(fault), addresses)
     if signed is None:
         st.session_state.pop(TOKEN_KEY, None)
         st.session_state.pop(frame.SIGNED_KEY, None)
-        _only(lambda: _sign_in_form(store))
+        only(lambda: _sign_in_form(store), addresses)
     st.session_state[TOKEN_KEY] = token
     st.session_state[frame.SIGNED_KEY] = signed
     if signed.must_change_password:
-        _only(lambda: _new_password_form(store, token))
+        only(lambda: _new_password_form(store, token), addresses)
     return signed
 
 
@@ -54,11 +56,12 @@ def _cookie_token() -> str | None:
     return found if isinstance(found, str) and found else None  # AppTest has no browser: no real cookies
 
 
-def _only(draw: Callable[[], None]) -> NoReturn:
-    """Run ``draw`` as the only page of the app, at every address, and end the run."""
-    page = st.navigation([st.Page(draw, title=frame.tr("signin.submit"), url_path="signin", default=True)],
-                         position="hidden")
-    page.run()
+def only(draw: Callable[[], None], addresses: list[str]) -> NoReturn:
+    """Run ``draw`` as the only page of the app, at the root and at every one of ``addresses``, and end the run."""
+    title = frame.tr("app.title")
+    pages = [st.Page(draw, title=title, url_path="signin", default=True),
+             *(st.Page(draw, title=title, url_path=address, visibility="hidden") for address in addresses)]
+    st.navigation(pages, position="hidden").run()
     st.stop()
 
 

@@ -1483,6 +1483,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "acc.state.disabled": ("disabled", "已停用"),
     "acc.state.locked": ("locked until {until}", "锁定至 {until}"),
     "acc.state.must_change": ("must choose a password", "需设置新密码"),
+    "acc.state.no_password": ("no password yet: reset it to let them sign in", "尚无密码：重置密码后方可登录"),
+    "acc.state": ("State: {state}", "状态：{state}"),
     "acc.never": ("never", "从未登录"),
     "acc.add": ("Add an account", "新增账号"),
     "acc.add.username": ("User name", "用户名"),

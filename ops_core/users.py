@@ -241,14 +241,16 @@ def change_own_password(engine: Engine, token: str, current_password: str, new_p
 
 def accounts(conn: Connection | Session, *, now: dt.datetime | None = None) -> pd.DataFrame:
     """Every account, by user name: display name, role, active, locked until (only while locked),
-    failed sign-ins, must change password, last sign-in, version."""
+    failed sign-ins, must change password, has a password (accounts made by an import or the demo
+    company have none until an admin resets it), last sign-in, version."""
     now = now or utcnow()
     rows = conn.execute(select(users_table.c.username, users_table.c.display_name, users_table.c.role,
                                users_table.c.active, users_table.c.locked_until, users_table.c.failed_sign_ins,
-                               users_table.c.must_change_password, users_table.c.last_sign_in_at,
+                               users_table.c.must_change_password, users_table.c.password_hash.is_not(None).label("has_password"),
+                               users_table.c.last_sign_in_at,
                                users_table.c.version).order_by(users_table.c.username)).mappings().all()
     frame = pd.DataFrame([dict(r) for r in rows], columns=["username", "display_name", "role", "active", "locked_until",
-                                                           "failed_sign_ins", "must_change_password",
+                                                           "failed_sign_ins", "must_change_password", "has_password",
                                                            "last_sign_in_at", "version"])
     if len(frame):
         frame["locked_until"] = [u if u is not None and u > now else None for u in frame["locked_until"]]
@@ -399,6 +401,8 @@ def _command(engine: Engine, args: argparse.Namespace, password: str | None) -> 
                 state += f", locked until {moment_text(row.locked_until)}"
             if row.must_change_password:
                 state += ", must change password"
+            if not row.has_password:
+                state += ", no password yet (reset gives one)"
             last = "never signed in" if pd.isna(row.last_sign_in_at) else f"last sign-in {moment_text(row.last_sign_in_at)}"
             print(f"{row.username}\t{row.role}\t{row.display_name}\t{state}\t{last}")
         return 0
