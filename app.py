@@ -28,8 +28,12 @@ PAGES = [
     st.Page("pages/events.py", title=frame.tr("nav.events"), icon="🎪", url_path="events"),
     st.Page("pages/data.py", title=frame.tr("nav.data"), icon="🗄️", url_path="data"),
 ]
-ACCOUNTS = st.Page("pages/accounts.py", title=frame.tr("nav.accounts"), icon="👥", url_path="accounts")
-ADDRESSES = ["home", *(p.url_path for p in PAGES[1:]), ACCOUNTS.url_path]
+# Admins only: listed in the sidebar for an admin, refused to anyone else by the page itself.
+ADMIN_PAGES = [
+    st.Page("pages/accounts.py", title=frame.tr("nav.accounts"), icon="👥", url_path="accounts"),
+    st.Page("pages/settings.py", title=frame.tr("nav.settings"), icon="⚙️", url_path="settings"),
+]
+ADDRESSES = ["home", *(p.url_path for p in [*PAGES[1:], *ADMIN_PAGES])]
 
 # Team mode: nothing but the sign-in form until a person signs in (the gate is the app's only page
 # then, at every address). Single-user mode acts as the built-in admin and answers only on the
@@ -43,16 +47,19 @@ elif not frame.from_this_computer():
     from cockpit import signin
 
     signin.only(signin.remote_page, ADDRESSES)
-if not TEAM or signed.actor.role == "admin":  # single-user mode acts as the built-in admin
-    PAGES.append(ACCOUNTS)
 # The home page lives at the root address; a link to /home opens it there too.
 HOME_ALIAS = st.Page(lambda: st.switch_page(HOME, query_params=st.query_params.to_dict()), title=frame.tr("nav.home"),
                      url_path="home", visibility="hidden")
 
-page = st.navigation([*PAGES, HOME_ALIAS], position="hidden")
-frame.page_links(PAGES)
+page = st.navigation([*PAGES, *ADMIN_PAGES, HOME_ALIAS], position="hidden")
+links = frame.page_links(PAGES)
 with st.spinner(frame.tr("app.starting")):  # the calculations and the store's modules: seconds on a cold server
     from cockpit import ui
+    from ops_core.vocab import Role
+# Single-user mode acts as the built-in admin; in team mode the role is the one the store holds now.
+if ui.acting_user().role == Role.admin:
+    for admin_page in ADMIN_PAGES:
+        links.page_link(admin_page)
 
 st.session_state[ui.CURRENT_PAGE_KEY] = page.url_path
 try:

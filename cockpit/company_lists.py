@@ -51,7 +51,8 @@ def editor(store: Engine) -> None:
         st.dataframe(pd.DataFrame({ui.tr("lists.col.code"): [r["code"] for r in rows],
                                    ui.tr("lists.col.label_en"): [r["label_en"] for r in rows],
                                    ui.tr("lists.col.label_zh"): [r["label_zh"] for r in rows]}),
-                     hide_index=True, width="stretch", key=f"lists_table_{list_name}")
+                     hide_index=True, width="stretch", key=f"lists_table_{list_name}",
+                     height=min(35 * (len(rows) + 1) + 3, 720))   # every value in sight, a value just added too
         if ui.acting_user().role != Role.admin:
             st.info(ui.tr("lists.admin_only"))
             return
@@ -63,20 +64,27 @@ def editor(store: Engine) -> None:
 
 
 def _add_form(store: Engine, list_name: str) -> None:
+    # After each value added the fields get new keys, so the browser draws them empty for the next one
+    # (dropping a widget's state leaves what was typed on screen).
+    added_key = f"lists_added_{list_name}"
+    generation = st.session_state.get(added_key, 0)
     prefix = f"lists_add_{list_name}_"
+
+    def key(name: str) -> str:
+        return prefix + name if generation == 0 else f"{prefix}{name}@{generation}"
+
     st.markdown(f"**{ui.tr('lists.add')}**")
     with st.form(f"lists_add_{list_name}"):
-        en = st.text_input(ui.tr("lists.add.en"), key=prefix + "en")
-        zh = st.text_input(ui.tr("lists.add.zh"), key=prefix + "zh")
-        code = st.text_input(ui.tr("lists.add.code"), key=prefix + "code", help=ui.tr("lists.add.code_help"))
+        en = st.text_input(ui.tr("lists.add.en"), key=key("en"))
+        zh = st.text_input(ui.tr("lists.add.zh"), key=key("zh"))
+        code = st.text_input(ui.tr("lists.add.code"), key=key("code"), help=ui.tr("lists.add.code_help"))
         if st.form_submit_button(ui.tr("lists.add.run"), key=f"lists_add_run_{list_name}"):
             def added(session: Any) -> str:
                 stored = company_lists.add(session, ui.acting_user(), list_name, code.strip() or None, en, zh)
                 return _shown(stored)
 
             def emptied() -> None:   # the form starts empty for the next value
-                for name in ("en", "zh", "code"):
-                    st.session_state.pop(prefix + name, None)
+                st.session_state[added_key] = generation + 1
 
             ui.act(store, added, "lists.added", saved=emptied)
 

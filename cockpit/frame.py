@@ -51,14 +51,17 @@ def run_through_app() -> None:
         st.stop()
 
 
-def page_links(pages: list[Any]) -> None:
+def page_links(pages: list[Any]) -> Any:
     """The product's pages by their titles at the top of the sidebar. Drawn by app.py right after
     st.navigation and before anything slow, so they are there while the app starts or the first
-    start builds the demo company."""
-    with st.sidebar:
+    start builds the demo company. Returns the links' container, so that a page shown to some people
+    only (settings: admins) is listed there once the app knows who is acting."""
+    links = st.sidebar.container()
+    with links:
         for page in pages:
             st.page_link(page)
-        st.divider()
+    st.sidebar.divider()
+    return links
 
 
 def configured_url() -> str:

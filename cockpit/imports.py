@@ -23,12 +23,13 @@ MODES = ("all", "valid")
 def import_file(store: Engine, entity: str, key: str) -> None:
     """The import of ``entity``'s file under widget keys starting with ``key``."""
     lang = ui.language()
-    upload = ui.file_upload(ui.tr("data.import.file"), key=f"{key}_file")
+    limit = ui.cached(importer.upload_limit, store)
+    upload = ui.file_upload(ui.tr("data.import.file"), key=f"{key}_file", limit=limit)
     if upload is None:
         return
     data = upload.getvalue()
     try:
-        peek = importer.peek(data, upload.name)
+        peek = importer.peek(data, upload.name, limit=limit)
     except OpsError as exc:
         ui.show_error(exc)
         return

@@ -6,6 +6,7 @@ ops_core; this module only turns ops_core results into widgets.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -614,11 +615,13 @@ def event_table(metrics: pd.DataFrame) -> pd.DataFrame:
     return metrics.reset_index(drop=True)[list(EVENT_COLUMNS)].rename(columns={"name": "event"})
 
 
-def file_upload(label: str, key: str) -> Any:
+def file_upload(label: str, key: str, limit: int | None = None) -> Any:
     """A CSV or Excel file picker whose own words (the button, the size limit) are in the reader's
     language: Streamlit writes them in English, so in Chinese they are replaced by the page's style
-    (the element carries its key as the class ``st-key-<key>``)."""
-    limit = int(st.get_option("server.maxUploadSize"))
+    (the element carries its key as the class ``st-key-<key>``). ``limit``: the largest file in bytes
+    (the store's setting, ``importer.upload_limit``); never above Streamlit's ``server.maxUploadSize``."""
+    server = int(st.get_option("server.maxUploadSize"))
+    limit = server if limit is None else max(1, min(server, math.ceil(limit / (1024 * 1024))))
     if language() != DEFAULT_LANGUAGE:
         scope = f".st-key-{key} [data-testid=stFileUploaderDropzone]"
         st.html(f"""<style>
@@ -628,7 +631,8 @@ def file_upload(label: str, key: str) -> Any:
 {scope} [data-testid=stFileUploaderDropzoneInstructions] span::after {{content: "{tr('upload.limit', megabytes=limit)}";
   font-size: 0.875rem}}
 </style>""")
-    return st.file_uploader(label, type=[suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES], key=key)
+    return st.file_uploader(label, type=[suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES], key=key,
+                            max_upload_size=limit)
 
 
 def money(cents: float) -> str:

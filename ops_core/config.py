@@ -157,6 +157,15 @@ SETTINGS: tuple[Setting, ...] = (
         {"tier": "micro", "csm_level": "ordinary", "accounts_per_csm": 1000,
          "cadence_en": "Batch maintenance through the back end", "cadence_zh": "后台批量维护"},
     ], "Service model of each tier: CSM level, contact cadence (English, Chinese) and accounts one CSM looks after."),
+    Setting("tiers.csm_headcount", {}, "CSMs per level (senior, experienced, ordinary) the workload plans with; a "
+            "level not set here counts the active CSMs of the team list."),
+    Setting("company.stage", "growing", "The business stage: 'starting', 'growing' or 'mature'; choosing it proposes "
+            "defaults for the other settings."),
+    Setting("company.product_weight", "light", "The product's weight: 'light' (tool-type: small customers, short "
+            "sales cycle, online customer success) or 'heavy' (management-type: large customers, long sales cycle, "
+            "offline customer success); choosing it proposes defaults for the other settings."),
+    Setting("import.max_upload_mb", 200, "Largest file the data page accepts, in MB; the server's OPS_IMPORT_MAX_MB, "
+            "when set, is a cap this setting cannot exceed."),
     Setting("events.effective_lead_standard",
             {"title_levels": ["manager", "director", "executive"], "min_company_size": 100, "industries": [],
              "budget_confirmed": False},
@@ -167,15 +176,25 @@ SETTINGS: tuple[Setting, ...] = (
         "standard": {"critical": 4, "high": 8, "medium": 24, "low": 48},
         "small": {"critical": 8, "high": 24, "medium": 48, "low": 72},
         "micro": {"critical": 12, "high": 24, "medium": 48, "low": 72},
-    }, "Feedback first-response target in hours, by customer tier and severity. Hours count around the clock "
-       "Monday to Friday; Saturdays, Sundays and the listed holidays do not count."),
+    }, "Feedback first-response target in hours, by customer tier and severity. Hours count only working time: "
+       "the working hours of each working day of the working calendar (settings feedback.sla_work_hours, "
+       "feedback.sla_china_holidays, feedback.sla_holidays, feedback.sla_workdays)."),
     Setting("feedback.sla_resolution_hours", {
         "KA": {"critical": 24, "high": 72, "medium": 168, "low": 336},
         "standard": {"critical": 48, "high": 120, "medium": 240, "low": 480},
         "small": {"critical": 72, "high": 168, "medium": 336, "low": 600},
         "micro": {"critical": 120, "high": 240, "medium": 480, "low": 720},
     }, "Feedback resolution target in hours, by customer tier and severity, on the same clock as the first response."),
-    Setting("feedback.sla_holidays", [], "Days (YYYY-MM-DD) on which the feedback service clocks stop, as on a weekend."),
+    Setting("feedback.sla_work_hours", {"start": "00:00", "end": "24:00"},
+            "Working hours of a working day (HH:MM to HH:MM) during which the feedback service clocks run; "
+            "00:00 to 24:00 counts the whole day."),
+    Setting("feedback.sla_china_holidays", True,
+            "Follow China's public holiday schedule: its days off stop the service clocks and the weekend days "
+            "worked in their place (make-up workdays) count, as recorded by the holidays package."),
+    Setting("feedback.sla_holidays", [], "The company's extra days off (YYYY-MM-DD): the feedback service clocks "
+            "stop, as on a weekend."),
+    Setting("feedback.sla_workdays", [], "The company's extra days worked (YYYY-MM-DD), for example a Saturday: the "
+            "feedback service clocks run, as on a weekday."),
     Setting("feedback.group_threshold", 0.25,
             "Similarity (cosine, 0-1) at or above which a feedback text joins a group of FAQ candidates or is "
             "offered as a possible duplicate."),

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from ops_core import present, settings, writes
 from ops_core.db.models import TABLES
 from ops_core.errors import Refused, StaleVersion, UsageError, require_columns
-from ops_core.i18n import label, t
+from ops_core.i18n import label, lists_in_force, t, vocabulary_values
 from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel, values
 
 STANDARD_KEY = "events.effective_lead_standard"
@@ -83,7 +83,8 @@ class LeadStandard:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "title_levels", _ordered(self.title_levels, values(TitleLevel), "title level(s)"))
-        object.__setattr__(self, "industries", _ordered(self.industries, values(Industry), "industry(ies)"))
+        # Industries: the company's list in force (lead_standard reads the store's when none is).
+        object.__setattr__(self, "industries", _ordered(self.industries, vocabulary_values(Industry), "industry(ies)"))
         if not self.title_levels:
             raise Refused("refuse.no_title_level")
         if isinstance(self.min_company_size, bool) or not isinstance(self.min_company_size, int) or self.min_company_size < 0:
@@ -138,6 +139,11 @@ class LeadStandard:
 
 def lead_standard(conn: Connection | Session) -> LeadStandard:
     """The standard in force: the stored setting, or the default when none was saved."""
+    if lists_in_force() is None:   # its industries may be values the company added
+        from ops_core import company_lists
+
+        with company_lists.in_force(conn):
+            return LeadStandard.from_dict(settings.get(conn, STANDARD_KEY))
     return LeadStandard.from_dict(settings.get(conn, STANDARD_KEY))
 
 

@@ -33,6 +33,7 @@ from ops_core.filters import Filters
 from ops_core.i18n import Phrase, either_label
 from ops_core.similarity import TfidfMatrix, normalise
 from ops_core.vocab import DemandSource, FeedbackStatus, FeedbackType
+from ops_core.workcal import WorkCalendar, parse_days, parse_time
 
 feedback_t = TABLES["feedback"]
 history_t = TABLES["feedback_history"]
@@ -568,51 +569,55 @@ def load_items(conn: Connection | Session, first: dt.date, last: dt.date,
 
 @dataclass(frozen=True)
 class SlaTargets:
-    """Hours allowed per tier and severity (``{tier: {severity: hours}}``) and the holidays."""
+    """Hours allowed per tier and severity (``{tier: {severity: hours}}``) and the working calendar the
+    hours are counted on (``ops_core.workcal``)."""
 
     first_response: Mapping[str, Mapping[str, float]]
     resolution: Mapping[str, Mapping[str, float]]
-    holidays: tuple[dt.date, ...] = ()
+    calendar: WorkCalendar = WorkCalendar()
+
+    @property
+    def holidays(self) -> tuple[dt.date, ...]:
+        """The company's extra days off."""
+        return self.calendar.days_off
 
 
+def work_calendar(values: Mapping[str, Any]) -> WorkCalendar:
+    """The working calendar from the values of the settings feedback.sla_work_hours, _china_holidays,
+    _holidays and _workdays (keyed by setting)."""
+    hours = values["feedback.sla_work_hours"]
+    return WorkCalendar(day_start=parse_time(hours.get("start", "00:00"), "feedback.sla_work_hours start"),
+                        day_end=parse_time(hours.get("end", "24:00"), "feedback.sla_work_hours end"),
+                        china_holidays=bool(values["feedback.sla_china_holidays"]),
+                        days_off=parse_days(values["feedback.sla_holidays"], "feedback.sla_holidays"),
+                        days_worked=parse_days(values["feedback.sla_workdays"], "feedback.sla_workdays"))
+
+
+CALENDAR_SETTINGS = ("feedback.sla_work_hours", "feedback.sla_china_holidays", "feedback.sla_holidays",
+                     "feedback.sla_workdays")
 DEFAULT_SLA_TARGETS = SlaTargets(setting_default("feedback.sla_first_response_hours"),
-                                 setting_default("feedback.sla_resolution_hours"))
+                                 setting_default("feedback.sla_resolution_hours"),
+                                 work_calendar({k: setting_default(k) for k in CALENDAR_SETTINGS}))
 
 
 def sla_targets(conn: Connection | Session) -> SlaTargets:
-    """The targets and holidays in force (settings feedback.sla_*)."""
-    holidays = []
-    for raw in settings.get(conn, "feedback.sla_holidays"):
-        try:
-            holidays.append(dt.date.fromisoformat(str(raw)))
-        except ValueError:
-            raise UsageError(f"setting feedback.sla_holidays: '{raw}' is not a date (YYYY-MM-DD)") from None
+    """The targets and the working calendar in force (settings feedback.sla_*)."""
     return SlaTargets(settings.get(conn, "feedback.sla_first_response_hours"),
-                      settings.get(conn, "feedback.sla_resolution_hours"), tuple(holidays))
+                      settings.get(conn, "feedback.sla_resolution_hours"),
+                      work_calendar({k: settings.get(conn, k) for k in CALENDAR_SETTINGS}))
 
 
-def business_hours(start: Any, end: Any, holidays: Sequence[dt.date] = ()) -> np.ndarray:
-    """Hours from ``start`` to ``end`` (arrays of datetimes) on the weekend-free 24-hour clock.
-
-    The clock runs around the clock Monday to Friday and stops on Saturdays, Sundays and ``holidays``:
+def business_hours(start: Any, end: Any, holidays: Sequence[dt.date] = (),
+                   calendar: WorkCalendar | None = None) -> np.ndarray:
+    """Working hours from ``start`` to ``end`` (arrays of datetimes) on ``calendar``; without one, the
+    whole of Monday to Friday but ``holidays`` (``WorkCalendar.hours``):
     hours = 24 x (working days from start's day up to, not including, end's day)
             - hours already gone on start's day (if it is a working day)
             + hours gone on end's day (if it is a working day).
     E.g. Friday 22:00 -> Monday 02:00: 24 x 1 (Friday) - 22 + 2 = 4 hours. NaT in either gives NaN;
     an end before the start gives 0.
     """
-    s = pd.to_datetime(pd.Series(start)).to_numpy(dtype="datetime64[s]")
-    e = pd.to_datetime(pd.Series(end)).to_numpy(dtype="datetime64[s]")
-    valid = ~(np.isnat(s) | np.isnat(e))
-    s_day = np.where(valid, s, np.datetime64(0, "s")).astype("datetime64[D]")
-    e_day = np.where(valid, e, np.datetime64(0, "s")).astype("datetime64[D]")
-    hols = np.asarray([np.datetime64(d, "D") for d in holidays], dtype="datetime64[D]")
-    s_hours = (np.where(valid, s, np.datetime64(0, "s")) - s_day).astype(np.int64) / 3600.0
-    e_hours = (np.where(valid, e, np.datetime64(0, "s")) - e_day).astype(np.int64) / 3600.0
-    whole = np.busday_count(s_day, e_day, holidays=hols).astype(np.float64)
-    hours = (24.0 * whole - np.where(np.is_busday(s_day, holidays=hols), s_hours, 0.0)
-             + np.where(np.is_busday(e_day, holidays=hols), e_hours, 0.0))
-    return np.where(valid, np.maximum(hours, 0.0), np.nan)
+    return (calendar or WorkCalendar(days_off=tuple(holidays))).hours(start, end)
 
 
 def _target(tiers: pd.Series, severity: pd.Series, table: Mapping[str, Mapping[str, float]]) -> np.ndarray:
@@ -637,7 +642,7 @@ def sla_table(items: pd.DataFrame, tiers: pd.Series, targets: SlaTargets | None 
 
     Input: ``items`` (``load_items``: id, customer_id, severity, received_at, first_response_at,
     resolved_at; type, status, closed_at, owner, team used when present) and ``tiers`` (index
-    customer_id, tier name). Clock: ``business_hours``. A timer is done when its time stamp is at or
+    customer_id, tier name). Clock: the targets' working calendar. A timer is done when its time stamp is at or
     before ``now`` (resolution: resolved_at, else closed_at); an open timer runs to ``now``. Met: done
     within the target (exactly on it counts as met); breached: more hours than the target, done or
     still running; due soon: still running, not breached, at most 20 % of the target left. No target
@@ -660,7 +665,7 @@ def sla_table(items: pd.DataFrame, tiers: pd.Series, targets: SlaTargets | None 
     tables = {"first_response": targets.first_response, "resolution": targets.resolution}
     for timer, stop in stops.items():
         done = (stop.notna() & (stop <= moment)).to_numpy()
-        hours = business_hours(received, stop.where(done, moment), targets.holidays)
+        hours = targets.calendar.hours(received, stop.where(done, moment))
         target = _target(out["tier"], out["severity"], tables[timer])
         has_target = ~np.isnan(target)
         out[f"{timer}_hours"] = hours

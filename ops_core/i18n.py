@@ -28,6 +28,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav.feedback": ("Feedback queue", "反馈队列"),
     "nav.events": ("Event ROI", "活动 ROI"),
     "nav.data": ("Data", "数据"),
+    "nav.settings": ("Settings", "设置"),
     # shared sidebar
     "filters.header": ("Filters", "筛选"),
     "filters.date_range": ("Date range", "日期范围"),
@@ -1395,6 +1396,184 @@ TEXT: dict[str, tuple[str, str]] = {
     "rfm.cant_lose_them": ("Can't lose them", "不能失去的客户"),
     "rfm.hibernating": ("Hibernating", "沉睡客户"),
     "rfm.lost": ("Lost", "已流失客户"),
+    # the settings page (cockpit/settings_page.py, ops_core/settings_admin.py)
+    "settings.admins_only": ("Only an admin may see and change the settings.", "只有管理员可以查看和修改设置。"),
+    "settings.intro": ("Each setting shows what it means, its default, the value in force and who changed it when. "
+                       "A save is refused if someone changed the setting after you opened this page; every change is "
+                       "recorded in the audit log.",
+                       "每项设置都列出含义、默认值、当前值以及最近由谁在何时修改。如果在你打开本页之后有人修改了该设置，"
+                       "保存会被拒绝；每次修改都记入审计日志。"),
+    "settings.tab.profile": ("Stage and product", "阶段与产品"),
+    "settings.tab.tiers": ("Tiers and service", "分层与服务"),
+    "settings.tab.service": ("Service targets and calendar", "服务时限与工作日历"),
+    "settings.tab.thresholds": ("Thresholds and standards", "阈值与标准"),
+    "settings.default": ("Default: {value}", "默认值：{value}"),
+    "settings.current": ("In force: {value}", "当前值：{value}"),
+    "settings.changed": ("Last changed by {who} on {when}", "最近由 {who} 于 {when} 修改"),
+    "settings.never_changed": ("Never changed: the default is in force.", "从未修改：使用默认值。"),
+    "settings.save": ("Save", "保存"),
+    "settings.restore": ("Restore default", "恢复默认值"),
+    "settings.saved": ("Saved: {setting}.", "已保存：{setting}。"),
+    "settings.restored": ("Restored the default: {setting}.", "已恢复默认值：{setting}。"),
+    "settings.hours": ("{hours} h", "{hours} 小时"),
+    "settings.hours_unit": ("hours", "小时"),
+    "settings.days": ("{days} days", "{days} 天"),
+    "settings.colon": (": ", "："),
+    "settings.comma": (", ", "，"),
+    "settings.model_text": ("{tier}: {level}, {accounts} accounts per CSM, {cadence}",
+                            "{tier}：{level}，每位 CSM 负责 {accounts} 个客户，{cadence}"),
+    "settings.from_team_list": ("the active CSMs of the team list", "按团队名单中在职的 CSM 计"),
+    "settings.team_list_count": ("The team list has {count} active CSMs at this level.", "团队名单中该级别在职 CSM 共 {count} 人。"),
+    "settings.dates": ("Dates, one per line (YYYY-MM-DD)", "日期，每行一个（年-月-日，如 2026-10-09）"),
+    "settings.dates.help": ("For example 2026-10-09. Empty: none.", "例如 2026-10-09。留空：无。"),
+    "settings.bad_date": ("'{value}' is not a date; write it as YYYY-MM-DD, for example 2026-10-09.",
+                          "「{value}」不是日期，请写成年-月-日，例如 2026-10-09。"),
+    "settings.day_start": ("Working day starts at", "工作日开始时间"),
+    "settings.day_end": ("Working day ends at", "工作日结束时间"),
+    "settings.bad_hours": ("The working day must end after it starts.", "工作日的结束时间必须晚于开始时间。"),
+    "settings.tier_names": ("Tier names, one per line, highest value first", "层级名称，每行一个，按价值从高到低"),
+    "settings.tier_names.help": ("Add a line to add a tier, remove one to drop it.", "增加一行即增加一个层级，删除一行即去掉该层级。"),
+    "settings.tier_count": ("Number of tiers: {count}", "层级数量：{count}"),
+    "settings.bad_names": ("At least two tiers, and no two tiers with the same name.", "至少两个层级，且不能重名。"),
+    "settings.names.note": ("Renaming or re-counting the tiers carries their service models, service targets, quotas and "
+                            "score floors over by position (a new tier starts from the lowest one's); review them below.",
+                            "重命名或增减层级时，服务模式、服务时限、配额与分数线按位置沿用（新增的层级沿用最低一层的设置），"
+                            "请在下方核对。"),
+    "settings.accounts_per_csm": ("Accounts per CSM", "每位 CSM 负责客户数"),
+    "settings.cadence_en": ("Cadence (English)", "服务节奏（英文）"),
+    "settings.cadence_zh": ("Cadence (Chinese)", "服务节奏（中文）"),
+    "settings.calendar.list": ("Days that differ from their weekday, {first}–{last}", "与平常周几不同的日子（{first}–{last} 年）"),
+    "settings.calendar.note": ("China's schedule of a year is known once the State Council publishes it, late in the year "
+                               "before; years without make-up workdays yet: {years}. Add them as the company's extra days "
+                               "worked when announced.",
+                               "每年的放假安排在国务院于上一年年底发布后才可知；尚无调休上班日的年份：{years}。"
+                               "公布后请作为公司额外工作日添加。"),
+    "settings.col.date": ("Date", "日期"),
+    "settings.col.weekday": ("Weekday", "星期"),
+    "settings.col.day": ("Day", "安排"),
+    "settings.col.source": ("From", "来源"),
+    "settings.col.setting": ("Setting", "设置"),
+    "settings.col.current": ("In force", "当前值"),
+    "settings.col.proposed": ("Proposed", "建议值"),
+    "settings.day.off": ("day off", "休息"),
+    "settings.day.worked": ("worked", "上班"),
+    "settings.source.china": ("China's public holidays", "国家法定节假日"),
+    "settings.source.company": ("the company", "公司自定"),
+    "settings.weekday.0": ("Monday", "星期一"),
+    "settings.weekday.1": ("Tuesday", "星期二"),
+    "settings.weekday.2": ("Wednesday", "星期三"),
+    "settings.weekday.3": ("Thursday", "星期四"),
+    "settings.weekday.4": ("Friday", "星期五"),
+    "settings.weekday.5": ("Saturday", "星期六"),
+    "settings.weekday.6": ("Sunday", "星期日"),
+    "settings.upload.in_force": ("Files up to {megabytes} MB are accepted now.", "当前可上传的文件最大 {megabytes} MB。"),
+    "settings.upload.cap": ("The server caps uploads at {megabytes} MB (OPS_IMPORT_MAX_MB).",
+                            "服务器将上传上限设为 {megabytes} MB（环境变量 OPS_IMPORT_MAX_MB）。"),
+    "settings.profile.intro": ("Choose the business stage and the product's weight: the page proposes defaults for the "
+                               "other settings, shown as value in force and proposed value; nothing is saved until you confirm.",
+                               "选择业务阶段和产品轻重：本页据此为其他设置给出建议值，以“当前值 → 建议值”列出；"
+                               "确认之前不会保存任何内容。"),
+    "settings.profile.now": ("In force: stage **{stage}**, product **{weight}**.", "当前：阶段 **{stage}**，产品 **{weight}**。"),
+    "settings.propose": ("Propose defaults", "给出建议值"),
+    "settings.proposal": ("Proposed changes", "建议的修改"),
+    "settings.proposal.help": ("A heavier product means fewer, larger customers, a longer sales cycle and offline customer "
+                               "success; a lighter one the opposite. The stage sets how lean the team is and how tolerant "
+                               "the indicators' amber threshold is.",
+                               "产品越重，客户越少越大、销售周期越长、客户成功越偏线下；产品越轻则相反。"
+                               "业务阶段决定团队的精简程度和指标黄灯阈值的宽松程度。"),
+    "settings.proposal.none": ("The settings in force already match this stage and product.", "当前设置已与该阶段和产品相符。"),
+    "settings.proposal.confirm": ("Save these settings", "保存这些设置"),
+    "settings.proposal.discard": ("Discard the proposal", "放弃建议"),
+    "settings.proposal.saved": ("Saved {result} settings.", "已保存 {result} 项设置。"),
+    "settings.proposal.stale": ("Not saved: {who} changed {setting} after the proposal was made (now: {value}). Nothing was "
+                                "overwritten; propose again to review it.",
+                                "未保存：提出建议后 {who} 修改了{setting}（现为：{value}）。未覆盖任何内容；请重新给出建议并核对。"),
+    "settings.stage.starting": ("starting", "起步期"),
+    "settings.stage.growing": ("growing", "成长期"),
+    "settings.stage.mature": ("mature", "成熟期"),
+    "settings.weight.light": ("light (tool-type)", "轻（工具型）"),
+    "settings.weight.heavy": ("heavy (management-type)", "重（管理型）"),
+    "setting.company.stage": ("Business stage", "业务阶段"),
+    "setting.company.stage.help": ("Starting: trying one business scene at the lowest cost; growing: winning and converting "
+                                   "leads; mature: a stable base of customers to serve well.",
+                                   "起步期：以最低成本试水某个业务场景；成长期：获取并转化更多线索；成熟期：客户稳定，守住阵地、服务好客户。"),
+    "setting.company.product_weight": ("Product weight", "产品轻重"),
+    "setting.company.product_weight.help": ("Light (tool-type): small customers, low price, short sales cycle, online "
+                                            "customer success. Heavy (management-type): large customers, high price, long "
+                                            "sales cycle, offline and consultative customer success.",
+                                            "轻（工具型）：客户小、客单价低、成交快、客户成功偏线上。重（管理型）：客户大、"
+                                            "客单价高、销售周期长、客户成功偏线下与咨询式服务。"),
+    "setting.tiers.names": ("Tier names and their number", "层级名称与数量"),
+    "setting.tiers.names.help": ("The customer tiers, highest value first.", "客户层级，按价值从高到低。"),
+    "setting.tiers.service_models": ("Service model of each tier", "各层级的服务模式"),
+    "setting.tiers.service_models.help": ("Who serves a tier (CSM level), how often (cadence) and how many accounts one CSM "
+                                          "looks after; the customer page's workload reads it.",
+                                          "每个层级由哪一级别的 CSM 服务、服务节奏，以及每位 CSM 负责的客户数；客户页面的工作量据此计算。"),
+    "setting.tiers.csm_headcount": ("CSM headcount per level", "各级别 CSM 人数"),
+    "setting.tiers.csm_headcount.help": ("The CSMs per level the customer page's workload plans with; a level not set here "
+                                         "counts the active CSMs of the team list.",
+                                         "客户页面的工作量按此人数规划；未在此设定的级别按团队名单中在职的 CSM 人数计。"),
+    "setting.tiers.mode": ("How customers are tiered", "分层方式"),
+    "setting.tiers.mode.help": ("Quotas: the top shares of customers; score cut-offs: score floors.",
+                                "配额：按客户数的前若干比例；分数线：按分数下限。"),
+    "setting.tiers.quotas": ("Quotas (share of customers per tier)", "配额（各层级客户占比）"),
+    "setting.tiers.quotas.help": ("Quota mode: the share of customers in each tier but the last, highest first; together "
+                                  "below 100 %.", "配额方式：除最后一层外每层的客户占比，从高到低；合计须低于 100%。"),
+    "setting.tiers.cutoffs": ("Score cut-offs", "分数线"),
+    "setting.tiers.cutoffs.help": ("Cut-off mode: the lowest score (inclusive) of each tier but the last, highest first.",
+                                   "分数线方式：除最后一层外每层的最低分（含），从高到低。"),
+    "setting.tiers.by_industry": ("Quotas within each industry", "按行业分别套用配额"),
+    "setting.tiers.by_industry.help": ("Quota mode: apply the quotas within each industry instead of over all customers.",
+                                       "配额方式：在每个行业内分别套用配额，而不是在全部客户中套用。"),
+    "setting.feedback.sla_first_response_hours": ("First-response targets", "首次响应时限"),
+    "setting.feedback.sla_first_response_hours.help": ("Working hours allowed until the first response, by customer tier "
+                                                       "and severity; the feedback queue's timers and breaches follow them.",
+                                                       "按客户层级和严重程度，首次响应允许的工作小时数；反馈队列的计时与超时据此判断。"),
+    "setting.feedback.sla_resolution_hours": ("Resolution targets", "解决时限"),
+    "setting.feedback.sla_resolution_hours.help": ("Working hours allowed until the item is resolved, by customer tier and "
+                                                   "severity, on the same working calendar.",
+                                                   "按客户层级和严重程度，解决问题允许的工作小时数，按同一工作日历计算。"),
+    "setting.feedback.sla_work_hours": ("Business hours of a working day", "工作日的工作时间"),
+    "setting.feedback.sla_work_hours.help": ("The service timers run only in these hours of a working day; 00:00 to 24:00 "
+                                             "counts the whole day.", "服务计时只在工作日的这段时间内走；00:00 到 24:00 表示全天计时。"),
+    "setting.feedback.sla_china_holidays": ("Follow China's public holidays and make-up workdays", "按国家法定节假日与调休安排"),
+    "setting.feedback.sla_china_holidays.help": ("The public holidays stop the timers and the weekend days worked in their "
+                                                 "place (调休) count, as the State Council's schedule says.",
+                                                 "法定节假日停止计时，调休上班的周末计时，以国务院发布的放假安排为准。"),
+    "setting.feedback.sla_holidays": ("The company's extra days off", "公司额外休息日"),
+    "setting.feedback.sla_holidays.help": ("Days on which the timers stop, as on a weekend, besides the public holidays.",
+                                           "除法定节假日外，计时停止的日子，与周末相同。"),
+    "setting.feedback.sla_workdays": ("The company's extra days worked", "公司额外工作日"),
+    "setting.feedback.sla_workdays.help": ("Days on which the timers run, as on a weekday, for example a Saturday the "
+                                           "company works.", "计时照常进行的日子，与平日相同，例如公司安排上班的周六。"),
+    "setting.status.amber_ratio": ("Amber threshold of the indicators", "指标黄灯阈值"),
+    "setting.status.amber_ratio.help": ("An indicator at its target is green; at or above this share of the target amber; "
+                                        "below it red (a target's own minimum, when set, comes first).",
+                                        "指标达到目标为绿灯；达到目标的此比例及以上为黄灯；低于此比例为红灯（目标自带的最低值优先）。"),
+    "setting.events.effective_lead_standard": ("Effective-lead standard", "有效线索标准"),
+    "setting.events.effective_lead_standard.help": ("Which leads of an event count as effective: title levels, minimum "
+                                                    "company size, target industries and a confirmed budget; every event count "
+                                                    "and export follows it.",
+                                                    "活动线索中哪些算有效线索：职级、最小企业规模、目标行业以及是否已确认预算；"
+                                                    "所有活动统计和导出都按此标准。"),
+    "setting.events.attribution_window_days": ("Attribution window", "归因窗口"),
+    "setting.events.attribution_window_days.help": ("Revenue counts for an event only when won within this many days of "
+                                                    "the touch.", "成交发生在活动接触后这么多天内，收入才计入该活动。"),
+    "setting.import.max_upload_mb": ("Largest upload (MB)", "上传文件上限（MB）"),
+    "setting.import.max_upload_mb.help": ("The largest file the data page accepts; the server's OPS_IMPORT_MAX_MB, when "
+                                          "set, is a cap this setting cannot exceed.",
+                                          "数据页面接受的最大文件；若服务器设置了 OPS_IMPORT_MAX_MB，本设置不能超过它。"),
+    "setting.feedback.group_threshold": ("Similarity for FAQ groups and duplicates", "FAQ 分组与重复判断的相似度"),
+    "setting.feedback.group_threshold.help": ("Similarity (0 to 1) at or above which a feedback text joins a group of FAQ "
+                                              "candidates or is offered as a possible duplicate.",
+                                              "反馈文本相似度（0 到 1）达到此值即归入同一组 FAQ 候选，或提示为可能重复。"),
+    "setting.feedback.suggest_min_labelled": ("Confirmed items before learning types", "学习类型所需的已确认反馈数"),
+    "setting.feedback.suggest_min_labelled.help": ("Confirmed feedback items needed before a classifier learned from them "
+                                                   "refines the keyword type suggestion.",
+                                                   "已确认类型的反馈达到此数量后，才用从中学习的分类器改进关键词类型建议。"),
+    "setting.ui.page_size": ("Rows per grid page", "表格每页行数"),
+    "setting.ui.page_size.help": ("Rows a grid shows per page; more rows stay in the database until asked for.",
+                                  "表格每页显示的行数；其余行留在数据库中，需要时再读取。"),
     # edit forms: a save from a stale view is refused, never overwrites
     "edit.refused": ("Not saved: {who} changed this on {when}, after you opened it. Nothing was overwritten. "
                      "Their values: {values}. Load the newer version, then make your change again.",

@@ -68,12 +68,12 @@ class FileProblem(UsageError):
         super().__init__(str(self.message))
 
 
-def size_limit() -> int:
-    """The largest file accepted, in bytes: ``OPS_IMPORT_MAX_MB`` megabytes (MiB, as Streamlit counts
-    its upload limit), 200 unless set."""
+def server_size_cap() -> int | None:
+    """The server's cap on an upload, in bytes: ``OPS_IMPORT_MAX_MB`` megabytes (MiB, as Streamlit counts
+    its upload limit) when set, else None."""
     text = os.environ.get(SIZE_LIMIT_ENV, "").strip()
     if not text:
-        return DEFAULT_SIZE_LIMIT_MB * MIB
+        return None
     try:
         megabytes = float(text)
     except ValueError:
@@ -81,6 +81,17 @@ def size_limit() -> int:
     if not math.isfinite(megabytes) or megabytes <= 0:
         raise FileProblem("file.bad_size_setting", setting=SIZE_LIMIT_ENV, value=text)
     return int(megabytes * MIB)
+
+
+def size_limit(stored_mb: float | None = None) -> int:
+    """The largest file accepted, in bytes. ``stored_mb`` is the store's setting
+    ``import.max_upload_mb`` (an admin sets it on the settings page); the server's ``OPS_IMPORT_MAX_MB``,
+    when set, caps it (and is the limit when no setting is passed); 200 MB when neither says."""
+    cap = server_size_cap()
+    if stored_mb is None:
+        return cap if cap is not None else DEFAULT_SIZE_LIMIT_MB * MIB
+    wanted = int(float(stored_mb) * MIB)
+    return wanted if cap is None else min(wanted, cap)
 
 
 @dataclass

@@ -39,6 +39,7 @@ def all_settings(conn: Connection) -> pd.DataFrame:
         "key": s.key, "value": stored[s.key].value if s.key in stored else s.default, "default": s.default,
         "help": s.help, "version": stored[s.key].version if s.key in stored else 0,
         "updated_by": stored[s.key].updated_by if s.key in stored else None,
+        "updated_at": stored[s.key].updated_at if s.key in stored else None,
     } for s in SETTINGS])
 
 

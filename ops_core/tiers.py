@@ -382,12 +382,36 @@ def service_models(conn_or_none: Connection | Session | None = None) -> pd.DataF
                         columns=list(SERVICE_MODEL_COLUMNS))
 
 
-def csm_headcount(conn: Connection | Session) -> dict[CsmLevel, int]:
-    """Active CSMs per level (every level listed, zero where none)."""
+def active_csms(conn: Connection | Session) -> dict[CsmLevel, int]:
+    """Active CSMs of the team list per level (every level listed, zero where none)."""
     rows = conn.execute(select(csms_table.c.level, func.count()).where(csms_table.c.active.is_(True))
                         .group_by(csms_table.c.level)).all()
     found = {CsmLevel(level): int(count) for level, count in rows}
     return {level: found.get(level, 0) for level in CsmLevel}
+
+
+def planned_headcount(raw: Mapping[str, Any]) -> dict[CsmLevel, int]:
+    """The setting ``tiers.csm_headcount`` checked: known levels, whole numbers of at least 0."""
+    out: dict[CsmLevel, int] = {}
+    for level, count in raw.items():
+        try:
+            known = CsmLevel(level)
+        except ValueError:
+            raise UsageError(f"setting tiers.csm_headcount: CSM level '{level}' is unknown; "
+                             f"use one of {', '.join(CsmLevel)}") from None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise UsageError(f"setting tiers.csm_headcount: the headcount of '{level}' must be a whole number "
+                             f"of at least 0, got {count!r}")
+        out[known] = count
+    return out
+
+
+def csm_headcount(conn: Connection | Session) -> dict[CsmLevel, int]:
+    """CSMs per level the workload plans with: the setting ``tiers.csm_headcount`` where it sets a
+    level, else the active CSMs of the team list (every level listed, zero where none)."""
+    planned = planned_headcount(_setting(conn, "tiers.csm_headcount"))
+    counted = active_csms(conn)
+    return {level: planned.get(level, counted[level]) for level in CsmLevel}
 
 
 def workload(tier_counts: Mapping[str, int], csm_headcount: Mapping[str, int],

@@ -9,7 +9,7 @@ import streamlit as st
 
 from cockpit import edits, event_tabs, ui
 from ops_core import events, settings
-from ops_core.i18n import label
+from ops_core.i18n import label, vocabulary_values
 from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel, values
 
 store, filters = ui.page_context()
@@ -32,7 +32,7 @@ with st.expander(ui.tr("events.standard"), expanded=False):
         titles = ui.choice(st.multiselect, ui.tr("events.standard.titles"), list(values(TitleLevel)), default=list(shown.title_levels),
                                 format_func=lambda v: label(TitleLevel, v, lang), key=edits.key(record, "e_std_titles"))
         size = st.number_input(ui.tr("events.standard.size"), 0, 1_000_000, int(shown.min_company_size), 10, key=edits.key(record, "e_std_size"))
-        industries = ui.choice(st.multiselect, ui.tr("events.standard.industries"), list(values(Industry)), default=list(shown.industries),
+        industries = ui.choice(st.multiselect, ui.tr("events.standard.industries"), list(vocabulary_values(Industry)), default=list(shown.industries),
                                     format_func=lambda v: label(Industry, v, lang), placeholder=ui.tr("filters.choose"),
                                     key=edits.key(record, "e_std_industries"))
         budget = st.checkbox(ui.tr("events.standard.budget"), value=shown.budget_confirmed, key=edits.key(record, "e_std_budget"))

@@ -25,7 +25,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 NAV_TITLES = [
     ("home", "Home"), ("indicators", "Indicator system"), ("customers", "Customer tiers & value"),
     ("demands", "Demand board"), ("feedback", "Feedback queue"), ("events", "Event ROI"), ("data", "Data"),
-    ("accounts", "Accounts"),  # admins only: single-user mode acts as the built-in admin
+    ("accounts", "Accounts"), ("settings", "Settings"),  # admins only: single-user mode acts as the built-in admin
 ]
 PAGES = [
     ("", "Ops Cockpit"),  # the default page lives at the root address

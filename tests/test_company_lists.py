@@ -5,6 +5,8 @@ stale view."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -221,6 +223,21 @@ def test_tables_filters_and_their_words_show_an_added_value_by_its_label(new_val
     assert i18n.label(ProductLine, "IoT", "zh") == "物联网"
 
 
+def test_the_effective_lead_standard_may_name_an_added_industry(new_values_store):
+    from ops_core import events
+    from ops_core.errors import UsageError
+
+    with transaction(new_values_store) as s, company_lists.in_force(s):
+        wanted = events.LeadStandard(industries=("shipbuilding", "energy"))
+        events.save_lead_standard(s, ADMIN, wanted, 0)
+        assert wanted.industries == ("energy", "shipbuilding")   # the list's order: energy is built in, shipbuilding added
+        assert "造船" in wanted.describe("zh")
+    with new_values_store.connect() as conn:   # read back without lists put in force: the store's are read
+        assert events.lead_standard(conn).industries == ("energy", "shipbuilding")
+    with pytest.raises(UsageError, match="unknown industry\\(ies\\) whaling"):
+        events.LeadStandard(industries=("whaling",))
+
+
 # --- the editor on the data page ------------------------------------------------------------------------
 
 
@@ -266,7 +283,7 @@ def test_the_editor_in_chinese_lists_adds_and_the_new_industry_is_offered_in_the
     ok(app)
     assert [s.value for s in app.success] == ["已新增：造船 (shipbuilding)。"]
     assert _table(app)[-1] == ["shipbuilding", "Shipbuilding", "造船"]
-    assert app.text_input(key="lists_add_industry_en").value == ""   # the form starts empty again
+    assert app.text_input(key="lists_add_industry_en@1").value == ""   # the form starts empty again (new fields)
     # The sidebar's industry filter offers it by its Chinese name.
     assert "造船" in app.multiselect(key="ops_filter_industries.zh").options
 
@@ -304,3 +321,64 @@ def test_a_rename_from_a_stale_view_in_the_editor_is_refused_and_nothing_is_lost
     assert [s.value for s in ok(a).success] == ["Saved the new names: Discrete manufacturing (manufacturing)."]
     assert _labels(engine, "industry")["manufacturing"] == ("Discrete manufacturing", "工厂")
     engine.dispose()
+
+
+# --- in the browser ----------------------------------------------------------------------------------------
+
+
+def test_an_industry_added_in_the_chinese_editor_is_offered_and_shown_on_the_customer_page_in_chromium(
+        new_store_url, tmp_path):
+    """In headless Chromium, in Chinese: the editor adds 造船 (Shipbuilding); the customer page's sidebar
+    offers it, and filtering by it shows the one customer of that industry by its Chinese name."""
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, start_app, wait_for_render
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    from ops_core.db.engine import make_engine
+    from ops_core.db.schema import upgrade
+
+    url = new_store_url()
+    engine = make_engine(url)
+    upgrade(engine)
+    with transaction(engine) as s:   # the customer names a code the list does not hold yet: it is added below
+        customer = make_customer(s, code="C1", name="江南造船厂", industry="manufacturing")
+    process, base = start_app(url, tmp_path / "streamlit.log", OPS_START="empty")
+    shots = Path(os.environ.get("OPS_SCREENSHOT_DIR") or tmp_path)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.goto(f"{base}/data?lang=zh")
+            wait_for_render(page)
+            page.get_by_text("行业、区域和产品线").click()
+            wait_for_render(page)
+            page.get_by_label("英文名称", exact=True).first.fill("Shipbuilding")
+            page.get_by_label("中文名称", exact=True).first.fill("造船")
+            page.get_by_role("button", name="新增", exact=True).click()
+            page.get_by_text("已新增：造船 (shipbuilding)。").wait_for(timeout=60_000)
+            wait_for_render(page)
+            assert page.get_by_label("英文名称", exact=True).first.input_value() == ""   # the form starts empty again
+            page.screenshot(path=str(shots / "company-lists-editor-zh.png"))
+            with transaction(engine) as s:   # the customer moves to the new industry (as an import would do it)
+                writes.update(s, ADMIN, "customers", customer["id"], customer["version"], {"industry": "shipbuilding"})
+
+            page.goto(f"{base}/customers?lang=zh")
+            wait_for_render(page, timeout_ms=180_000)
+            page.locator("[data-testid=stSidebar] [data-testid=stMultiSelect]").first.click()
+            page.keyboard.type("造船")   # the industry picker offers it (typed: the list scrolls)
+            page.get_by_role("option", name="造船").click()
+            page.keyboard.press("Escape")
+            wait_for_render(page, timeout_ms=180_000)
+            assert "industries=shipbuilding" in page.url
+            grid = page.frame_locator('iframe[title="st_aggrid.AgGrid.agGrid"]').first
+            row = grid.locator(".ag-center-cols-container .ag-row").first
+            row.wait_for(timeout=60_000)
+            assert "江南造船厂" in row.inner_text() and "造船" in row.inner_text().replace("江南造船厂", "")
+            page.screenshot(path=str(shots / "company-lists-customers-zh.png"))
+            assert page.locator("[data-testid=stException]").count() == 0
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        engine.dispose()
