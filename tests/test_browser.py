@@ -25,7 +25,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 NAV_TITLES = [
     ("home", "Home"), ("indicators", "Indicator system"), ("customers", "Customer tiers & value"),
     ("demands", "Demand board"), ("feedback", "Feedback queue"), ("events", "Event ROI"), ("data", "Data"),
-    ("audit", "Audit trail"),  # an admin's (single-user mode acts as the built-in admin): linked last, once the role is known
+    ("accounts", "Accounts"), ("settings", "Settings"),  # admins only: single-user mode acts as the built-in admin
+    ("audit", "Audit trail"),
 ]
 PAGES = [
     ("", "Ops Cockpit"),  # the default page lives at the root address
@@ -35,6 +36,7 @@ PAGES = [
     ("feedback", "Feedback queue"),
     ("events", "Event ROI"),
     ("data", "Data"),
+    ("accounts", "Accounts"),
     ("audit", "Audit trail"),
 ]
 
