@@ -151,6 +151,11 @@ _FILTER_LISTS: dict[str, present.Vocabulary] = {
     "c_lines": vocab.ProductLine, "c_risk": "risk.",
 }
 _BY_TABLE = frozenset({"counts", "deleted"})  # summaries of a bulk load: rows per table
+# Codes whose vocabulary depends on the table (a user's role is not a contact's role).
+_TABLE_VOCABULARIES: dict[tuple[str, str], present.Vocabulary] = {
+    ("users", "role"): vocab.Role, ("company_lists", "list_name"): "lists.",
+}
+SECRETS = frozenset({"password_hash", "token_hash"})  # never shown, not even hashed: only that it changed
 
 
 def value_text(entity: str, column: str, value: Any, lang: str) -> str:
@@ -159,6 +164,10 @@ def value_text(entity: str, column: str, value: Any, lang: str) -> str:
     sep = "、" if lang == "zh" else ", "
     if value is None or value == "":
         return ""
+    if column in SECRETS:
+        return t("audit.hidden", lang)
+    if (entity, column) in _TABLE_VOCABULARIES:
+        return present.label_of(value, _TABLE_VOCABULARIES[entity, column], lang)
     if isinstance(value, Mapping) and not value:
         return t("audit.none", lang)
     if column in _FILTER_LISTS and isinstance(value, str):

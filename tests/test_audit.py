@@ -8,13 +8,13 @@ import io
 import pandas as pd
 import pytest
 from sqlalchemy import update
+from streamlit.testing.v1 import AppTest
 
-from cockpit import ui
-from ops_core import audit, entity_files, writes
+from ops_core import audit, entity_files, users, writes
 from ops_core.db.engine import transaction
 from ops_core.db.models import TABLES
 from ops_core.vocab import Role
-from tests.conftest import ok, open_page
+from tests.conftest import ROOT, ok, open_page
 from tests.factories import make_customer
 from tests.wording import english_words
 
@@ -162,46 +162,74 @@ def test_the_admins_unmasked_export_appears_on_the_audit_page_with_the_admins_na
          "Industry: Manufacturing, Energy"]]
 
 
-def as_viewer(monkeypatch):
-    """Act as a viewer: AppTest runs the app in this process, so the page reads the patched function."""
-    monkeypatch.setattr(ui, "acting_user", lambda: VIEWER)
+PASSWORD = "correct horse battery"
 
 
-def test_a_viewer_is_not_shown_the_audit_trail_nor_its_link(store, monkeypatch):
-    as_viewer(monkeypatch)
-    url = store.url.render_as_string(hide_password=False)
-    page = open_page(url, "pages/audit.py", monkeypatch)
-    page.session_state["ops_lang"] = "zh"
-    ok(page.run())
+@pytest.fixture
+def team(store):
+    """The store with two accounts, a viewer and an admin, to sign in as in team mode."""
+    with transaction(store) as s:
+        users.add_user(s, writes.LOCAL_ADMIN, "li.viewer", Role.viewer, display_name="李娜", password=PASSWORD)
+        users.add_user(s, writes.LOCAL_ADMIN, "wang.admin", Role.admin, display_name="王芳", password=PASSWORD)
+    return store
+
+
+def signed_in(store, username: str, page: str, monkeypatch, lang: str = "en") -> AppTest:
+    """Team mode: the app as ``username`` after signing in, switched to ``page``, in ``lang``."""
+    monkeypatch.setenv("OPS_DATABASE_URL", store.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("OPS_SIGN_IN", "required")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    app.text_input(key="ops_signin_user").input(username)
+    app.text_input(key="ops_signin_password").input(PASSWORD)
+    app.button[0].click().run()
+    app.switch_page(page)
+    app.session_state["ops_lang"] = lang
+    return ok(app.run())
+
+
+def links(app: AppTest) -> list[str]:
+    return [link.proto.label for link in app.get("page_link")]
+
+
+def test_a_viewer_is_not_shown_the_audit_trail_nor_its_link(team, monkeypatch):
+    page = signed_in(team, "li.viewer", "pages/audit.py", monkeypatch, "zh")
     assert [i.value for i in page.info] == ["只有管理员可以查看审计日志。"]
-    assert page.dataframe == [] or len(page.dataframe) == 0
-    links = [link.proto.page for link in page.sidebar.get("page_link")]
-    assert not [p for p in links if "audit" in p]
+    assert len(page.dataframe) == 0
+    assert "审计日志" not in links(page) and "数据" in links(page)
 
 
-def test_a_viewer_sees_no_unmasked_checkbox_and_no_import_on_the_data_page(store, monkeypatch):
-    as_viewer(monkeypatch)
-    url = store.url.render_as_string(hide_password=False)
-    page = open_page(url, "pages/data.py", monkeypatch)
-    page.session_state["ops_lang"] = "zh"
+def test_a_viewer_sees_no_unmasked_checkbox_and_no_import_on_the_data_page(team, monkeypatch):
+    page = signed_in(team, "li.viewer", "pages/data.py", monkeypatch, "zh")
     page.session_state["data_tab"] = "导入"  # what an empty start opens (cockpit/start.py): a tab a viewer has not
     ok(page.run())
     page.selectbox(key="export_entity").set_value("contacts").run()
     ok(page)
     assert [c.key for c in page.checkbox if c.key == "export_unmasked"] == []
     assert [t.label for t in page.tabs] == ["导出", "最近变更"]
-    assert "只有管理员可以导入文件。" not in [c.value for c in page.caption]  # no import tab at all
+    assert "打开审计日志" not in links(page)
 
 
-def test_an_admin_sees_the_unmasked_checkbox_the_import_tab_and_the_audit_link(store, monkeypatch):
-    url = store.url.render_as_string(hide_password=False)
-    page = open_page(url, "pages/data.py", monkeypatch)
+def test_an_admin_signed_in_sees_the_unmasked_checkbox_the_import_tab_and_the_audit_trail(team, monkeypatch):
+    page = signed_in(team, "wang.admin", "pages/data.py", monkeypatch)
     page.selectbox(key="export_entity").set_value("contacts").run()
     ok(page)
     assert [c.key for c in page.checkbox if c.key == "export_unmasked"] == ["export_unmasked"]
     assert [t.label for t in page.tabs] == ["Export", "Import", "Recent changes"]
-    links = [link.proto.page for link in page.sidebar.get("page_link")]
-    assert [p for p in links if "audit" in p]
+    assert "Audit trail" in links(page) and "Open the audit trail" in links(page)
+    page.switch_page("pages/audit.py").run()
+    page.multiselect(key="a_actions").set_value(["export_unmasked"]).run()
+    ok(page)  # the fixture's unmasked export, by the admin's name
+    assert page.dataframe[0].value[["Who", "Change", "Field", "After"]].values.tolist() == [
+        ["wang.admin", "Exported unmasked", "Rows", "1"],
+        ["wang.admin", "Exported unmasked", "Filters", "Industry: Manufacturing, Energy"]]
+
+
+def test_a_users_password_never_shows_on_the_audit_trail(team):
+    with team.connect() as conn:
+        rows = audit.page(conn, audit.AuditFilters(entities=("users",)), 1, 50)
+    lines = audit.changes(rows, "zh")
+    assert set(lines.loc[lines["field"] == "密码（已加密）", "new"]) == {"（不显示）"}
+    assert set(lines.loc[lines["field"] == "角色", "new"]) == {"查看者", "管理员"}
 
 
 def test_the_audit_csv_is_the_filtered_changes_masked(store):
