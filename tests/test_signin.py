@@ -80,7 +80,7 @@ def test_team_mode_shows_only_the_sign_in_form_until_a_person_signs_in(store_url
 
     ok(sign_in(app, "boss"))
     assert app.title[0].value == "Ops Cockpit"
-    assert nav(app) == [*NAV, "Accounts", "Settings"]
+    assert nav(app) == [*NAV, "Accounts", "Settings", "Audit trail"]
     assert len(app.metric) > 0
     assert app.sidebar.caption[-1].value == "Team mode"
     assert app.sidebar.markdown[-1].value == "Signed in as **Zhang Wei** (boss, Admin)"
@@ -109,7 +109,7 @@ def test_an_editor_sees_no_accounts_page_and_a_role_change_applies_at_the_next_c
         users.change_role(session, writes.LOCAL_ADMIN, "li.lei", version(engine, "li.lei"), Role.admin)
     try:
         app.run()
-        assert nav(app) == [*NAV, "Accounts", "Settings"]
+        assert nav(app) == [*NAV, "Accounts", "Settings", "Audit trail"]
         assert app.sidebar.markdown[-1].value == "Signed in as **Li Lei** (li.lei, Admin)"
     finally:
         with transaction(engine) as session:
@@ -256,7 +256,7 @@ def test_single_user_mode_shows_the_accounts_page_to_the_built_in_admin(store_ur
     monkeypatch.setenv("OPS_DATABASE_URL", store_url)
     monkeypatch.setenv("OPS_SIGN_IN", "off")
     app = ok(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run())
-    assert nav(app) == [*NAV, "Accounts", "Settings"]
+    assert nav(app) == [*NAV, "Accounts", "Settings", "Audit trail"]
     assert app.sidebar.caption[-1].value == ("Single-user mode: no sign-in, acting as the built-in admin, "
                                              "on this computer only")
     app.switch_page("pages/accounts.py").run()
