@@ -40,9 +40,10 @@ def gate(addresses: list[str]) -> users.Signed:
         fault = exc
         only(lambda: ui.store_down_page(fault), addresses)
     if signed is None:
-        st.session_state.pop(TOKEN_KEY, None)
+        # A session this tab was using has ended (idle time, disabled, reset): say so above the form.
+        ended = st.session_state.pop(TOKEN_KEY, None) is not None
         st.session_state.pop(frame.SIGNED_KEY, None)
-        only(lambda: _sign_in_form(store), addresses)
+        only(lambda: _sign_in_form(store, ended), addresses)
     st.session_state[TOKEN_KEY] = token
     st.session_state[frame.SIGNED_KEY] = signed
     if signed.must_change_password:
@@ -82,12 +83,14 @@ def _cookie(script: str) -> None:
     st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
 
 
-def _sign_in_form(store: Engine) -> None:
-    if st.session_state.pop(CLEAR_COOKIE_KEY, False):
-        _cookie(f"document.cookie = {json.dumps(COOKIE + '=; path=/; max-age=0; SameSite=Strict')};")
-        st.success(frame.tr("signin.signed_out"))
+def _sign_in_form(store: Engine, ended: bool = False) -> None:
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
+        if st.session_state.pop(CLEAR_COOKIE_KEY, False):
+            _cookie(f"document.cookie = {json.dumps(COOKIE + '=; path=/; max-age=0; SameSite=Strict')};")
+            st.success(frame.tr("signin.signed_out"))
+        elif ended:
+            st.info(frame.tr("signin.expired"))
         _language_picker()
         st.title(frame.tr("signin.title"))
         st.caption(frame.tr("signin.intro"))

@@ -3,6 +3,8 @@ sidebar's mode, person and sign-out; a forced new password; role changes seen at
 the accounts page, where a change from a stale view is refused with who made the newer one."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -129,6 +131,20 @@ def test_a_disabled_account_falls_back_to_the_sign_in_form_at_the_next_click(sto
     assert [t.value for t in app.title] == ["Sign in to Ops Cockpit"]
     sign_in(app, "zhao.min")
     assert [e.value for e in app.error] == ["This account is disabled; ask an admin."]
+
+
+def test_a_session_idle_longer_than_the_idle_time_falls_back_to_the_sign_in_form(store_url, engine, monkeypatch):
+    app = ok(sign_in(team_app(store_url, monkeypatch), "li.lei"))
+    assert nav(app) == NAV
+    # signin.idle_minutes = 480: the session was last seen 8 hours and 1 minute ago.
+    sessions = users.sessions_table
+    with transaction(engine) as session:
+        session.execute(sessions.update().where(sessions.c.username == "li.lei", sessions.c.ended_at.is_(None))
+                        .values(last_seen_at=users.utcnow() - dt.timedelta(hours=8, minutes=1)))
+    app.run()
+    assert [t.value for t in app.title] == ["Sign in to Ops Cockpit"]
+    assert [i.value for i in app.info] == ["Your session has ended: sign in again."]
+    assert nav(app) == [] and len(app.metric) == 0
 
 
 def test_after_a_reset_the_person_chooses_a_password_before_seeing_anything(store_url, engine, monkeypatch):
