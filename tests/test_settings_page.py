@@ -170,7 +170,7 @@ def test_a_heavy_starting_business_is_proposed_fewer_ka_and_a_longer_window_save
     assert proposed["events.attribution_window_days"] == 270
     # heavy KA: a senior CSM for 5 accounts, x 1.5 when starting = 7.5, rounded half up: 8.
     assert proposed["tiers.service_models"][0]["accounts_per_csm"] == 8
-    assert proposed["status.amber_ratio"] == 0.85
+    assert proposed["status.amber_ratio"] == 0.90
     with transaction(fresh_engine) as s:
         assert settings_admin.apply(s, ADMIN, proposed, {}) == len(proposed)
     with fresh_engine.connect() as conn:
@@ -390,7 +390,7 @@ def test_a_proposal_is_shown_as_value_in_force_and_proposed_and_saved_only_on_co
     app.selectbox(key="s_stage").set_value("starting")
     app.selectbox(key="s_weight").set_value("heavy")
     app.button(key="s_propose").click().run()
-    table = ok(app).dataframe[0].value.set_index("Setting")
+    table = ok(app).table[0].value.set_index("Setting")
     assert table.loc["Attribution window", ["In force", "Proposed"]].tolist() == ["180 days", "270 days"]
     assert table.loc["Product weight", "Proposed"] == "heavy (management-type)"
     assert _stored(url, "events.attribution_window_days") == 180   # not saved yet
@@ -411,7 +411,7 @@ def _all_text(app: AppTest) -> str:
             parts.append(str(widget.label))
             if kind in ("selectbox", "radio", "multiselect"):
                 parts += [str(o) for o in widget.options]  # as shown
-    for table in main.dataframe:
+    for table in (*main.dataframe, *main.table):
         parts += [str(c) for c in table.value.columns] + [str(v) for v in table.value.to_numpy().ravel()]
     parts += [str(e.label) for e in main.expander] + [str(t.label) for t in main.tabs]
     return "\n".join(parts)
