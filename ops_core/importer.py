@@ -25,6 +25,7 @@ blank cell of a field without a default clears the stored value.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -212,10 +213,13 @@ def _shown(value: Any) -> Any:
 AMBIGUOUS = -1   # an index value: the key names more than one stored row
 
 
+_normalised = functools.lru_cache(maxsize=1 << 16)(cells.normalise)   # keys repeat: one customer, many rows
+
+
 def _key_part(kind: Kind, value: Any) -> Any:
     """A key part as compared: text normalised (any case, width or spacing), a blank text as ''."""
-    if kind in (Kind.text, Kind.ref):
-        return cells.normalise(value) if isinstance(value, str) else "" if value is None else value
+    if kind is Kind.text or kind is Kind.ref:
+        return _normalised(value) if isinstance(value, str) else "" if value is None else value
     if isinstance(value, str) and kind is Kind.date:
         return dt.date.fromisoformat(value[:10])
     if isinstance(value, str) and kind is Kind.datetime:
@@ -297,7 +301,7 @@ class _Rollback(Exception):
     """Leaves the import's transaction so that it rolls back (a refused all-or-nothing import)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     number: int
     cells: tuple[object, ...]
@@ -382,67 +386,129 @@ class _Import:
 
     # -- reading one row --
 
-    def read(self, number: int, raw: tuple[object, ...]) -> _Row | None:
+    def plan(self) -> None:
+        """What reading and writing a row needs, looked up once for the whole file: each column's
+        reader, header and field; each reference group's fields and where they are; each key set's
+        parts; each field's column and default; each stored column's default."""
+        header, mapped = self.outcome.header, self.mapped
+        self.cell_plan = [(index, f.name, cells.reader_for(f), f.required, header[index], bool(f.personal))
+                          for index, f in self.positions]
+        at = {f.name: index for index, f in self.positions}
+        self.group_plan = [
+            (column, group, [g.name for g in group], [g.kind for g in group],
+             [g.name for g in group if g.name in mapped], [at.get(g.name) for g in group],
+             header[at[group[0].name]] if group[0].name in at else group[0].header("en"),
+             self.targets[column].by_key, group[0].ref == self.schema.entity)
+            for column, group in self.groups.items()]
+        self.key_plan = [
+            (i, [(f.ref is not None, f.ref_column or "", f.name) for f in key_fields], self.key_kinds[i],
+             any(kind in (Kind.text, Kind.ref) for kind in self.key_kinds[i]))   # dates are read as dates already
+            for i, key_fields in enumerate(self.key_fields)
+            if all(f.name in mapped for f in key_fields if f.ref is None)]   # else a key field the file has no column for
+        self.write_plan = [(f, f.name, f.ref is not None, f.ref_column or "", (f.ref_column if f.ref else f.column) or "",
+                            f.default is not None, f.name in mapped) for f in self.schema.fields]
+        self.in_order = [(self.schema.field(first), self.schema.field(second))
+                         for first, second in IN_ORDER.get(self.schema.entity, ())]
+        self.insert_plan = []
+        for column in self.table.c:
+            if column is self.generated:
+                continue
+            scalar = column.default is not None and getattr(column.default, "is_scalar", False)
+            self.insert_plan.append((column.name, scalar, column.default.arg if scalar else None))
+        self.versioned = "version" in self.table.c
+        self.plan_insert()
+        self.self_groups = [group for group in self.groups.values() if group[0].ref == self.schema.entity]
+
+    def read_columns(self, raws: list[tuple[object, ...]]) -> list[dict[str, Any]] | None:
+        """Every mapped cell of a chunk read column by column: each row's typed values, or None when a
+        row is not as wide as the header, a cell is refused, a required cell is blank or a personal one
+        masked (then each row is read on its own, ``read``, which says which and why)."""
+        width = len(self.outcome.header)
+        if not raws or set(map(len, raws)) != {width}:
+            return None
+        columns = list(zip(*raws, strict=True))
+        try:
+            read = [list(map(reader, columns[index])) for index, _, reader, _, _, _ in self.cell_plan]
+        except cells.CellProblem:
+            return None
+        for (_, _, _, required, _, personal), values in zip(self.cell_plan, read, strict=True):
+            if required and None in values:
+                return None
+            if personal and any(isinstance(v, str) and exports.MASK in v for v in values):
+                return None
+        names = [name for _, name, _, _, _, _ in self.cell_plan]
+        return [dict(zip(names, row, strict=True)) for row in zip(*read, strict=True)]
+
+    def read(self, number: int, raw: tuple[object, ...], values: dict[str, Any] | None = None) -> _Row | None:
+        """A row checked and typed; None when it is refused (or waits for a row further down). ``values``
+        are its cells already read by ``read_columns``."""
         problems: list[Problem] = []
-        extra = [c for c in raw[len(self.outcome.header):] if not cells.is_blank(c)]
-        if extra:
-            problems.append(Problem(number, "", Phrase("import.too_many_values", count=len(self.outcome.header) + len(extra),
-                                                        header=len(self.outcome.header))))
-        values: dict[str, Any] = {}
-        headers: dict[str, str] = {}
-        as_given: dict[str, object] = {}
-        for index, f in self.positions:
-            cell = raw[index] if index < len(raw) else None
-            headers[f.name] = self.outcome.header[index]
-            as_given[f.name] = cell
-            try:
-                value = cells.read_cell(f, cell)
-            except cells.CellProblem as exc:
-                problems.append(Problem(number, self.outcome.header[index], exc.message))
-                continue
-            if f.personal and isinstance(value, str) and exports.MASK in value:
-                problems.append(Problem(number, self.outcome.header[index], Phrase("import.masked", value=_text(cell))))
-                continue
-            values[f.name] = value
-            if values[f.name] is None and f.required:
-                problems.append(Problem(number, self.outcome.header[index], Phrase("import.required")))
+        length = len(raw)
+        if values is None:
+            values = {}
+            width = len(self.outcome.header)
+            if length > width:
+                extra = [c for c in raw[width:] if not cells.is_blank(c)]
+                if extra:
+                    problems.append(Problem(number, "", Phrase("import.too_many_values", count=width + len(extra),
+                                                                header=width)))
+            for index, name, reader, required, header, personal in self.cell_plan:
+                cell = raw[index] if index < length else None
+                try:
+                    value = reader(cell)
+                except cells.CellProblem as exc:
+                    problems.append(Problem(number, header, exc.message))
+                    continue
+                if personal and isinstance(value, str) and exports.MASK in value:
+                    problems.append(Problem(number, header, Phrase("import.masked", value=_text(cell))))
+                    continue
+                values[name] = value
+                if value is None and required:
+                    problems.append(Problem(number, header, Phrase("import.required")))
         row = _Row(number, raw, values)
-        for column, group in self.groups.items():   # references are checked even in a row with bad cells
-            given = [values.get(g.name) for g in group]
-            if all(v is None for v in given) or any(g.name not in values and g.name in self.mapped for g in group):
-                row.ids[column] = None
-                continue
-            key = tuple(_key_part(g.kind, v) for g, v in zip(group, given, strict=True))
-            found = self.targets[column].by_key.get(key)
-            shown = " / ".join(_text(as_given.get(g.name)).strip() for g in group)
-            where = headers.get(group[0].name, group[0].header("en"))
-            if found is None and group[0].ref == self.schema.entity and not problems:
+        ids = row.ids
+        # references are checked even in a row with bad cells
+        for column, group, names, kinds, mapped, at, where, by_key, itself in self.group_plan:
+            if len(names) == 1:   # the usual reference: one field (a customer by code)
+                given = values.get(names[0])
+                if given is None:
+                    ids[column] = None
+                    continue
+                key: tuple[Any, ...] = (_key_part(kinds[0], given),)
+            else:
+                parts = [values.get(name) for name in names]
+                if all(v is None for v in parts) or any(name not in values for name in mapped):
+                    ids[column] = None
+                    continue
+                key = tuple([_key_part(k, v) for k, v in zip(kinds, parts, strict=True)])
+            found = by_key.get(key)
+            if found is None and itself and not problems:
                 self.pending.append((number, raw))
                 return None
-            if found is None:
-                problems.append(Problem(number, where, Phrase("import.no_reference", value=shown, **_ref_words(group))))
-            elif found == AMBIGUOUS:
-                problems.append(Problem(number, where, Phrase("import.ambiguous_reference", value=shown, **_ref_words(group))))
+            if found is None or found == AMBIGUOUS:
+                shown = " / ".join(_text(raw[i] if i is not None and i < length else None).strip() for i in at)
+                problems.append(Problem(number, where, Phrase(
+                    "import.no_reference" if found is None else "import.ambiguous_reference", value=shown,
+                    **_ref_words(group))))
             else:
-                row.ids[column] = found
+                ids[column] = found
         if problems:
             return self.reject(number, raw, problems)
-        for i, key_fields in enumerate(self.key_fields):
-            parts = [row.ids.get(f.ref_column or "") if f.ref else values.get(f.name) for f in key_fields]
-            kinds = self.key_kinds[i]
-            if any(p is None and k is not Kind.text for p, k in zip(parts, kinds, strict=True)):
+        for i, parts_of, kinds, converted in self.key_plan:
+            parts = [ids.get(ref_column) if is_ref else values.get(name) for is_ref, ref_column, name in parts_of]
+            if None in parts and any(p is None and k is not Kind.text for p, k in zip(parts, kinds, strict=True)):
                 continue
-            if any(f.name not in values and f.ref is None for f in key_fields):
-                continue   # a key field the file has no column for
-            row.key_set, row.key = i, tuple(_key_part(k, p) for k, p in zip(kinds, parts, strict=True))
+            row.key_set = i
+            row.key = tuple([_key_part(k, p) for k, p in zip(kinds, parts, strict=True)]) if converted else tuple(parts)
             break
         else:
             return self.reject(number, raw, [Problem(number, "", Phrase("import.no_key"))])
-        first = self.in_file[row.key_set].get(hash(row.key))
+        in_file, hashed = self.in_file[row.key_set], hash(row.key)
+        first = in_file.get(hashed)
         if first is not None:
             return self.reject(number, raw, [Problem(number, "", Phrase(
                 "import.used_in_row", value=self.key_text(row), row=first))])
-        self.in_file[row.key_set][hash(row.key)] = number
+        in_file[hashed] = number
         return row
 
     def reject(self, number: int, raw: tuple[object, ...], problems: list[Problem]) -> None:
@@ -493,31 +559,29 @@ class _Import:
         """The columns the row writes (all of them for a new row, the changed ones for an update),
         or None when the row is refused."""
         schema = self.schema
-        typed = dict(row.values)
-        mapped = self.mapped
         creating = row.stored is None
+        typed = dict(row.values) if creating else row.values   # defaults (new rows only) are added to the copy
+        ids = row.ids
         columns: dict[str, Any] = {}
-        for f in schema.fields:
-            value = row.ids.get(f.ref_column or "") if f.ref is not None else typed.get(f.name)
-            blank = value is None
-            if blank and f.default is not None:
+        for f, name, is_ref, ref_column, column, has_default, mapped in self.write_plan:
+            value = ids.get(ref_column) if is_ref else typed.get(name)
+            if value is None and has_default:
                 if not creating:
                     continue                      # an update keeps what is stored
                 value = self.default_of(f, typed, row)
-                if f.ref is None:
-                    typed[f.name] = value
-            elif f.name not in mapped and not creating:
+                if not is_ref:
+                    typed[name] = value
+            elif not mapped and not creating:
                 continue                          # a column the file does not have
-            columns[(f.ref_column if f.ref else f.column) or ""] = value
+            columns[column] = value
         problems = []
-        for first, second in IN_ORDER.get(schema.entity, ()):
-            a = columns.get(schema.field(first).column or "", (row.stored or {}).get(schema.field(first).column or ""))
-            b = columns.get(schema.field(second).column or "", (row.stored or {}).get(schema.field(second).column or ""))
+        for first, second in self.in_order:
+            a = columns.get(first.column or "", (row.stored or {}).get(first.column or ""))
+            b = columns.get(second.column or "", (row.stored or {}).get(second.column or ""))
             if a is not None and b is not None and b < a:
-                header = next((self.outcome.header[i] for i, f in self.positions if f.name == second), "")
+                header = next((self.outcome.header[i] for i, f in self.positions if f.name == second.name), "")
                 problems.append(Problem(row.number, header, Phrase(
-                    "import.before", value=_text(b), other=Either(schema.field(first).en, schema.field(first).zh),
-                    other_value=_text(a))))
+                    "import.before", value=_text(b), other=Either(first.en, first.zh), other_value=_text(a))))
         if problems:
             return self.reject(row.number, row.cells, problems)
         if creating:
@@ -538,7 +602,11 @@ class _Import:
         return default
 
     def chunk(self, raw_rows: Iterable[tuple[int, tuple[object, ...]]]) -> None:
-        rows = [row for row in (self.read(number, cells_) for number, cells_ in raw_rows) if row is not None]
+        raw_rows = list(raw_rows)
+        typed = self.read_columns([cells_ for _, cells_ in raw_rows])
+        read = ((self.read(number, cells_) for number, cells_ in raw_rows) if typed is None else
+                (self.read(number, cells_, values) for (number, cells_), values in zip(raw_rows, typed, strict=True)))
+        rows = [row for row in read if row is not None]
         self.stored_rows(rows)
         new: list[tuple[_Row, dict[str, Any]]] = []
         changed: list[tuple[_Row, dict[str, Any]]] = []
@@ -602,21 +670,56 @@ class _Import:
     def full_row(self, columns: Mapping[str, Any]) -> dict[str, Any]:
         """Every column (executemany needs the same keys in each row); a missing one takes its default."""
         out: dict[str, Any] = {}
-        for column in self.table.c:
-            if column is self.generated:
-                continue
-            value = columns.get(column.name)
-            if value is None and column.default is not None and getattr(column.default, "is_scalar", False):
-                value = column.default.arg
-            out[column.name] = value
-        if "version" in self.table.c:
+        for name, scalar, default in self.insert_plan:
+            value = columns.get(name)
+            out[name] = default if value is None and scalar else value
+        if self.versioned:
             out["version"] = 1
         return out
 
+    def plan_insert(self) -> None:
+        """The INSERT of new rows compiled once, with each column's bind processor: a chunk's rows go
+        to the driver's executemany as they are, without the statement being built again per row.
+        The values are those of ``full_row``, processed as SQLAlchemy processes them."""
+        dialect = self.conn.dialect
+        names = [name for name, _, _ in self.insert_plan] + (["version"] if self.versioned else [])
+        compiled = insert(self.table).compile(dialect=dialect, column_keys=list(dict.fromkeys(names)))
+        order = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+        self.insert_sql: str | None = None
+        if sorted(order) != sorted(set(names)) or getattr(compiled, "escaped_bind_names", None):
+            return   # bind names that are not the column names: the general path
+        plan = {name: (False, scalar, default) for name, scalar, default in self.insert_plan}
+        if self.versioned:
+            plan["version"] = (True, True, 1)   # a new row is version 1
+        self.insert_order = [(name, *plan[name], self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                             for name in order]
+        self.insert_names = [name for name, *_ in self.insert_order]
+        self.insert_special = [(i, *rest) for i, (_, *rest) in enumerate(self.insert_order)
+                               if rest[0] or rest[1] or rest[3] is not None]   # a fixed value, a default or a processor
+        self.insert_positional = compiled.positional
+        self.insert_sql = str(compiled)
+
     def insert(self, new: list[tuple[_Row, dict[str, Any]]]) -> None:
-        if new:
+        if not new:
+            return
+        if self.insert_sql is None:
             self.conn.execute(insert(self.table), [self.full_row(columns) for _, columns in new])
-            self.note_customers(columns for _, columns in new)
+        else:
+            names, special = self.insert_names, self.insert_special
+            rows: list[Any] = []
+            for _, columns in new:
+                get = columns.get
+                values = [get(name) for name in names]
+                for i, fixed, scalar, default, process in special:
+                    value = default if fixed else values[i]
+                    if value is None and scalar:
+                        value = default
+                    values[i] = value if process is None else process(value)
+                rows.append(tuple(values))
+            if not self.insert_positional:
+                rows = [dict(zip(names, row, strict=True)) for row in rows]
+            self.conn.exec_driver_sql(self.insert_sql, rows)
+        self.note_customers(columns for _, columns in new)
 
     def update(self, changed: list[tuple[_Row, dict[str, Any]]]) -> None:
         versioned = "version" in self.table.c
@@ -653,10 +756,10 @@ class _Import:
                 ident = self.stand_in
             if self.own_indexed:
                 self.own[row.key_set][row.key] = (ident,)
-            for column, group in self.groups.items():
-                if group[0].ref == self.schema.entity:
-                    key = tuple(_key_part(g.kind, row.values.get(g.ref_field or "")) for g in group)
-                    self.targets[column].add(key, ident, " / ".join(_text(row.values.get(g.ref_field or "")) for g in group))
+            for group in self.self_groups:
+                key = tuple(_key_part(g.kind, row.values.get(g.ref_field or "")) for g in group)
+                self.targets[group[0].ref_column or ""].add(
+                    key, ident, " / ".join(_text(row.values.get(g.ref_field or "")) for g in group))
 
     def ids_of(self, rows: list[_Row]) -> dict[tuple[Any, ...], int]:
         """The ids the store gave the rows just added (only needed for entities referring to themselves)."""
@@ -674,6 +777,7 @@ class _Import:
         return found
 
     def run(self) -> None:
+        self.plan()
         batch: list[tuple[int, tuple[object, ...]]] = []
         for item in self.file.rows:
             self.outcome.rows += 1
