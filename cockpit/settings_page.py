@@ -365,11 +365,12 @@ def show_service(page: Page) -> None:
     year = ui.today().year
     with st.expander(ui.tr("settings.calendar.list", first=year, last=year + 1)):
         calendar = ui.cached(feedback.sla_targets, page.store).calendar
-        odd = calendar.days_in(dt.date(year, 1, 1), dt.date(year + 1, 12, 31))
+        odd = calendar.days_in(dt.date(year, 1, 1), dt.date(year + 1, 12, 31), ui.language())
         st.dataframe(pd.DataFrame({
             ui.tr("settings.col.date"): [present.date_text(d) for d in odd["date"]],
             ui.tr("settings.col.weekday"): [ui.tr(f"settings.weekday.{d.weekday()}") for d in odd["date"]],
             ui.tr("settings.col.day"): [ui.tr("settings.day.worked" if w else "settings.day.off") for w in odd["working"]],
+            ui.tr("settings.col.holiday"): odd["holiday"].tolist(),
             ui.tr("settings.col.source"): [ui.tr(f"settings.source.{s}") for s in odd["source"]]}),
             hide_index=True, width="stretch")
         st.caption(ui.tr("settings.calendar.note", years=", ".join(str(y) for y in range(year, year + 2)

@@ -431,3 +431,17 @@ def test_the_settings_page_in_chinese_has_no_english_word_but_acronyms_and_data(
     assert "工作日的工作时间" in text and "按国家法定节假日与调休安排" in text and "上传文件上限" in text
     # MB: the unit the upload field itself shows in Chinese; OPS_IMPORT_MAX_MB: the server's variable as typed.
     assert english_words(text, ["MB", "OPS_IMPORT_MAX_MB"]) == [], text
+
+
+def test_the_calendar_lists_the_days_that_differ_from_their_weekday_with_their_names():
+    from ops_core.workcal import WorkCalendar
+
+    calendar = WorkCalendar(china_holidays=True, days_off=(dt.date(2026, 9, 28),))
+    odd = calendar.days_in(dt.date(2026, 9, 20), dt.date(2026, 10, 12), "zh").set_index("date")
+    # The 2026 schedule: Sun 20 Sep and Sat 10 Oct are worked for the National Day week; Fri 25 Sep is
+    # the Mid-Autumn Festival; Mon 28 Sep is the company's own day off.
+    assert odd.loc[dt.date(2026, 9, 20), ["working", "source"]].tolist() == [True, "china"]
+    assert odd.loc[dt.date(2026, 10, 10), ["working", "source"]].tolist() == [True, "china"]
+    assert odd.loc[dt.date(2026, 9, 25), ["working", "holiday"]].tolist() == [False, "中秋节"]
+    assert odd.loc[dt.date(2026, 9, 28), ["working", "source", "holiday"]].tolist() == [False, "company", ""]
+    assert odd.loc[dt.date(2026, 10, 1), "holiday"] == "国庆节"
