@@ -1466,6 +1466,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "settings.col.weekday": ("Weekday", "星期"),
     "settings.col.day": ("Day", "安排"),
     "settings.col.source": ("From", "来源"),
+    "settings.col.holiday": ("Holiday", "节日"),
     "settings.col.setting": ("Setting", "设置"),
     "settings.col.current": ("In force", "当前值"),
     "settings.col.proposed": ("Proposed", "建议值"),
