@@ -1696,6 +1696,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "acc.enable": ("Enable the account", "启用账号"),
     "acc.disabled": ("The account is disabled and its sessions have ended.", "账号已停用，其会话已全部结束。"),
     "acc.enabled": ("The account is enabled.", "账号已启用。"),
+    "acc.disable.confirm": ("{name} ({username}) is signed out at once and can no longer sign in until an admin "
+                            "enables the account again.", "{name}（{username}）将被立即退出登录，在管理员重新启用账号之前无法登录。"),
+    "acc.reset.confirm": ("The current password of {name} ({username}) stops working and their open sessions end; "
+                          "you get a one-time password to pass on.",
+                          "{name}（{username}）的当前密码将立即失效，其已打开的会话将结束；您将获得一个一次性密码以转交本人。"),
     "acc.unlock": ("Unlock", "解锁"),
     "acc.unlocked": ("The account is unlocked.", "账号已解锁。"),
     "acc.reset": ("Reset the password", "重置密码"),
