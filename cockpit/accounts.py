@@ -91,16 +91,25 @@ def change_form(store: Engine, accounts: pd.DataFrame) -> None:
                        "acc.role.saved", fields, widgets=(f"acc_role_{username}",), changed=role != seen["role"])
     one, two, three = st.columns(3)
     enable = not seen["active"]
-    if one.button(ui.tr("acc.enable" if enable else "acc.disable"), key=f"acc_active_{username}"):
-        edits.save(store, rec, lambda s: users.set_active(s, ui.acting_user(), username, int(seen["version"]), enable),
-                   "acc.enabled" if enable else "acc.disabled", fields)
+    if enable:
+        if one.button(ui.tr("acc.enable"), key=f"acc_active_{username}"):
+            edits.save(store, rec, lambda s: users.set_active(s, ui.acting_user(), username, int(seen["version"]), True),
+                       "acc.enabled", fields)
+    else:
+        with one.popover(ui.tr("acc.disable")):  # asks once more: a disabled person is signed out at once
+            st.write(ui.tr("acc.disable.confirm", name=seen["display_name"], username=username))
+            if st.button(ui.tr("acc.disable"), key=f"acc_active_{username}", type="primary"):
+                edits.save(store, rec, lambda s: users.set_active(s, ui.acting_user(), username, int(seen["version"]), False),
+                           "acc.disabled", fields)
     if two.button(ui.tr("acc.unlock"), key=f"acc_unlock_{username}",
                   disabled=present.missing(seen["locked_until"]) and not seen["failed_sign_ins"]):
         edits.save(store, rec, lambda s: users.unlock(s, ui.acting_user(), username, int(seen["version"])),
                    "acc.unlocked", fields)
-    if three.button(ui.tr("acc.reset"), key=f"acc_reset_{username}"):
-        edits.save(store, rec, lambda s: users.reset_password(s, ui.acting_user(), username, int(seen["version"])),
-                   "acc.reset_done", fields, username=username)
+    with three.popover(ui.tr("acc.reset")):  # asks once more: the old password stops working at once
+        st.write(ui.tr("acc.reset.confirm", name=seen["display_name"], username=username))
+        if st.button(ui.tr("acc.reset"), key=f"acc_reset_{username}", type="primary"):
+            edits.save(store, rec, lambda s: users.reset_password(s, ui.acting_user(), username, int(seen["version"])),
+                       "acc.reset_done", fields, username=username)
 
 
 def page(store: Engine) -> None:
