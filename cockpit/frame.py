@@ -6,14 +6,18 @@ alone takes seconds on a cold server.
 """
 from __future__ import annotations
 
+import ipaddress
+import os
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
+from ops_core import config
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 
 LANG_KEY = "ops_lang"
+SIGNED_KEY = "ops_signed"  # team mode: the signed-in person as the store held them on this run (users.Signed)
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
@@ -58,3 +62,31 @@ def page_links(pages: list[Any]) -> Any:
             st.page_link(page)
     st.sidebar.divider()
     return links
+
+
+def configured_url() -> str:
+    """OPS_DATABASE_URL, else Streamlit secrets' ``database_url``, else the embedded default."""
+    if os.environ.get(config.DATABASE_URL_ENV, "").strip():
+        return config.database_url()
+    try:
+        secret = st.secrets.get("database_url")
+    except Exception:  # no secrets file (the normal case) or an unreadable one
+        secret = None
+    return config.database_url(secret or None)
+
+
+def sign_in_required() -> bool:
+    """Team mode (sign-in required) or single-user mode: ``OPS_SIGN_IN``, by default required for a
+    PostgreSQL store and off for the SQLite file (config.sign_in_required)."""
+    return config.sign_in_required(configured_url())
+
+
+def from_this_computer() -> bool:
+    """Whether the visitor's browser runs on the server's own computer (Streamlit reports no address then)."""
+    address = st.context.ip_address
+    if not isinstance(address, str):  # None on the server's own computer; AppTest has no connection at all
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False

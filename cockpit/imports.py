@@ -12,7 +12,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import ui
-from ops_core import importer
+from ops_core import company_lists, i18n, importer
 from ops_core.errors import OpsError
 from ops_core.vocab import Role
 
@@ -95,6 +95,7 @@ def import_file(store: Engine, entity: str, key: str) -> None:
         _show_done(done[1], entity, key)
     elif preview:
         _show_preview(preview)
+        _new_list_values(store, preview, key, preview_key)
 
 
 def _run(store: Engine, entity: str, data: bytes, name: str, columns: importer.Columns, mode: str, *,
@@ -137,7 +138,7 @@ def _show_preview(outcome: importer.Outcome) -> None:
     _counts(outcome)
     (st.warning if outcome.problems else st.info)(outcome.summary(lang))
     if outcome.refused:
-        st.error(ui.tr("import.preview.refused"))
+        st.warning(ui.tr("import.preview.refused"))
     _problems(outcome)
     if outcome.changes:
         st.markdown(f"**{ui.tr('import.changes', count=f'{outcome.changed_fields:,}')}**")
@@ -163,6 +164,39 @@ def _show_done(outcome: importer.Outcome, entity: str, key: str) -> None:
         name = f"{outcome.source.rsplit('.', 1)[0]}-{ui.tr('import.rejected_suffix')}.csv"
         st.download_button(ui.tr("import.rejected_download"), outcome.rejected_file(lang, "csv"), name, mime="text/csv",
                            key=f"{key}_rejected", on_click="ignore")
+
+
+def _new_list_values(store: Engine, outcome: importer.Outcome, key: str, preview_key: str) -> None:
+    """Values of industries, regions or product lines that the company's lists do not hold yet: an
+    admin names each in both languages and adds them in the same step, then previews again."""
+    if not outcome.new_values:
+        return
+    lang = ui.language()
+    schema = importer.schema_for(outcome.entity)
+    st.markdown(f"**{ui.tr('import.new_values')}**")
+    if ui.acting_user().role != Role.admin:
+        for name, found in outcome.new_values.items():
+            st.caption(ui.tr("import.new_values.ask_admin", field=schema.field(name).header(lang),
+                             values="、".join(found) if lang == "zh" else ", ".join(found)))
+        return
+    st.caption(ui.tr("import.new_values.help"))
+    col_field, col_value, col_en, col_zh, col_add = (ui.tr(f"import.new_values.col.{c}") for c in
+                                                     ("field", "value", "en", "zh", "add"))
+    rows = pd.DataFrame([{col_field: schema.field(name).header(lang), col_value: value, col_en: value, col_zh: value,
+                          col_add: True} for name, found in outcome.new_values.items() for value in found])
+    names = [name for name, found in outcome.new_values.items() for _ in found]
+    edited = st.data_editor(rows, hide_index=True, width="stretch", key=f"{key}_new_values",
+                            disabled=[col_field, col_value],
+                            column_config={col_add: st.column_config.CheckboxColumn(col_add)})
+    chosen = [(i18n.list_name_of(schema.field(names[i]).vocabulary), str(row[col_en]), str(row[col_zh]))
+              for i, row in edited.iterrows() if bool(row[col_add])]
+    if st.button(ui.tr("import.new_values.button", count=len(chosen)), key=f"{key}_add_values", disabled=not chosen):
+        def add_all(session: Any) -> int:
+            for list_name, en, zh in chosen:
+                company_lists.add(session, ui.acting_user(), list_name or "", None, en, zh)
+            return len(chosen)
+
+        ui.act(store, add_all, "import.new_values.added", saved=lambda: st.session_state.pop(preview_key, None))
 
 
 def _save_mapping(store: Engine, entity: str, key: str, columns: importer.Columns) -> None:

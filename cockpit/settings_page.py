@@ -118,16 +118,21 @@ def block(page: Page, key: str, editor: Callable[[str, Any, Callable[[str], str]
     row = page.rows.loc[key]
     record = _record(key)
     seen = edits.seen(record, {"value": row["value"], "version": int(row["version"])})
+    default = SETTINGS_BY_KEY[key].default
+    prefix = _prefix(key)
     with st.container(border=True):
-        st.markdown(f"**{ui.tr(f'setting.{key}')}**")
-        st.caption(ui.tr(f"setting.{key}.help"))
-        default = SETTINGS_BY_KEY[key].default
-        st.caption(ui.tr("settings.default", value=value_text(key, default)) + "  \n"
+        about, restore = st.columns([5, 1], vertical_alignment="top")
+        about.markdown(f"**{ui.tr(f'setting.{key}')}**")
+        about.caption(ui.tr(f"setting.{key}.help"))
+        if restore.button(ui.tr("settings.restore"), key=f"{prefix}restore", disabled=row["value"] == default,
+                          width="stretch"):
+            edits.save(page.store, record, lambda s: settings_admin.restore_default(s, ui.acting_user(), key, seen["version"]),
+                       "settings.restored", _fields(key), widgets=(prefix,), setting=ui.tr(f"setting.{key}"))
+        about.caption(ui.tr("settings.default", value=value_text(key, default)) + "  \n"
                    + ui.tr("settings.current", value=value_text(key, row["value"])) + "  \n"
                    + (ui.tr("settings.changed", who=row["updated_by"], when=f"{row['updated_at']:%Y-%m-%d %H:%M}")
                       if row["updated_by"] and not pd.isna(row["updated_at"]) else ui.tr("settings.never_changed")))
         edits.notice(record)
-        prefix = _prefix(key)
         with st.form(f"{prefix}form", border=False):
             wanted = editor(key, seen["value"], lambda name: edits.key(record, prefix + name))
             pressed = st.form_submit_button(ui.tr("settings.save"), key=f"{prefix}save")
@@ -135,9 +140,6 @@ def block(page: Page, key: str, editor: Callable[[str, Any, Callable[[str], str]
             edits.save(page.store, record, lambda s: settings_admin.change(s, ui.acting_user(), key, wanted, seen["version"]),
                        "settings.saved", _fields(key), widgets=(prefix,), changed=wanted != seen["value"],
                        setting=ui.tr(f"setting.{key}"))
-        if st.button(ui.tr("settings.restore"), key=f"{prefix}restore", disabled=row["value"] == default):
-            edits.save(page.store, record, lambda s: settings_admin.restore_default(s, ui.acting_user(), key, seen["version"]),
-                       "settings.restored", _fields(key), widgets=(prefix,), setting=ui.tr(f"setting.{key}"))
 
 
 # --- editors: draw the widgets of one setting's form, return the value they hold -------------------
@@ -146,12 +148,14 @@ def block(page: Page, key: str, editor: Callable[[str, Any, Callable[[str], str]
 Key = Callable[[str], str]
 
 
-def number(minimum: float, maximum: float, step: float, *, percent: bool = False) -> Callable[[str, Any, Key], Any]:
+def number(minimum: float, maximum: float, step: float, *, percent: bool = False,
+           shown_as: str | None = None) -> Callable[[str, Any, Key], Any]:
     def edit(key: str, value: Any, k: Key) -> Any:
         whole = isinstance(SETTINGS_BY_KEY[key].default, int)
         shown = float(value) * 100 if percent else value
         got = st.number_input(ui.tr(f"setting.{key}") + (" (%)" if percent else ""), minimum, maximum,
-                              int(shown) if whole else float(shown), int(step) if whole else step, key=k("value"))
+                              int(shown) if whole else float(shown), int(step) if whole else step, key=k("value"),
+                              format=shown_as)
         return got / 100 if percent else (int(got) if whole else float(got))
     return edit
 
@@ -199,7 +203,7 @@ def sla_table(key: str, value: Any, k: Key) -> Any:
         for column, severity in zip(cells[1:], SEVERITIES, strict=True):
             hours = column.number_input(f"{ui.tier_label(tier)} {label(Severity, severity, lang)}", 0.5, 10_000.0,
                                         float(by_severity.get(severity, 24)), 0.5, key=k(f"{tier}_{severity}"),
-                                        label_visibility="collapsed")
+                                        label_visibility="collapsed", format="%.1f")
             out[tier][severity] = int(hours) if float(hours).is_integer() else float(hours)
     return out
 
@@ -258,9 +262,10 @@ def quotas(key: str, value: Any, k: Key) -> Any:
     for i, (column, share) in enumerate(zip(columns, value, strict=False)):
         tier = ui.tier_label(names[i]) if i < len(names) else str(i + 1)
         if key == "tiers.quotas":
-            out.append(round(column.number_input(f"{tier} (%)", 0.0, 100.0, float(share) * 100, 0.5, key=k(str(i))) / 100, 6))
+            out.append(round(column.number_input(f"{tier} (%)", 0.0, 100.0, float(share) * 100, 0.5, key=k(str(i)),
+                                                  format="%.1f") / 100, 6))
         else:
-            out.append(float(column.number_input(tier, 0.0, 100.0, float(share), 0.5, key=k(str(i)))))
+            out.append(float(column.number_input(tier, 0.0, 100.0, float(share), 0.5, key=k(str(i)), format="%.1f")))
     return out
 
 
@@ -273,10 +278,12 @@ def lead_standard(key: str, value: Any, k: Key) -> Any:
     lang = ui.language()
     shown = events.LeadStandard.from_dict(value)
     titles = ui.choice(st.multiselect, ui.tr("events.standard.titles"), list(values(TitleLevel)),
-                       default=list(shown.title_levels), format_func=lambda v: label(TitleLevel, v, lang), key=k("titles"))
+                       default=list(shown.title_levels), format_func=lambda v: label(TitleLevel, v, lang), key=k("titles"),
+                       placeholder=ui.tr("filters.choose"))
     size = st.number_input(ui.tr("events.standard.size"), 0, 1_000_000, int(shown.min_company_size), 10, key=k("size"))
     industries = ui.choice(st.multiselect, ui.tr("events.standard.industries"), list(values(Industry)),
-                           default=list(shown.industries), format_func=lambda v: label(Industry, v, lang), key=k("industries"))
+                           default=list(shown.industries), format_func=lambda v: label(Industry, v, lang), key=k("industries"),
+                           placeholder=ui.tr("filters.choose"))
     budget = st.checkbox(ui.tr("events.standard.budget"), value=shown.budget_confirmed, key=k("budget"))
     return events.LeadStandard(tuple(titles), int(size), tuple(industries), bool(budget)).to_dict()
 
@@ -310,10 +317,10 @@ def show_profile(page: Page) -> None:
         return
     st.markdown(f"**{ui.tr('settings.proposal')}**")
     st.caption(ui.tr("settings.proposal.help"))
-    st.dataframe(pd.DataFrame([{ui.tr("settings.col.setting"): ui.tr(f"setting.{key}"),
+    st.table(pd.DataFrame([{ui.tr("settings.col.setting"): ui.tr(f"setting.{key}"),
                             ui.tr("settings.col.current"): value_text(key, now),
                             ui.tr("settings.col.proposed"): value_text(key, new)} for key, now, new in proposal["changes"]]),
-                 hide_index=True, width="stretch")
+             hide_index=True)
     confirm, discard = st.columns(2)
     if discard.button(ui.tr("settings.proposal.discard"), key="s_discard"):
         st.session_state.pop(PROPOSAL_KEY, None)
@@ -358,11 +365,12 @@ def show_service(page: Page) -> None:
     year = ui.today().year
     with st.expander(ui.tr("settings.calendar.list", first=year, last=year + 1)):
         calendar = ui.cached(feedback.sla_targets, page.store).calendar
-        odd = calendar.days_in(dt.date(year, 1, 1), dt.date(year + 1, 12, 31))
+        odd = calendar.days_in(dt.date(year, 1, 1), dt.date(year + 1, 12, 31), ui.language())
         st.dataframe(pd.DataFrame({
             ui.tr("settings.col.date"): [present.date_text(d) for d in odd["date"]],
             ui.tr("settings.col.weekday"): [ui.tr(f"settings.weekday.{d.weekday()}") for d in odd["date"]],
             ui.tr("settings.col.day"): [ui.tr("settings.day.worked" if w else "settings.day.off") for w in odd["working"]],
+            ui.tr("settings.col.holiday"): odd["holiday"].tolist(),
             ui.tr("settings.col.source"): [ui.tr(f"settings.source.{s}") for s in odd["source"]]}),
             hide_index=True, width="stretch")
         st.caption(ui.tr("settings.calendar.note", years=", ".join(str(y) for y in range(year, year + 2)
@@ -373,7 +381,7 @@ def show_service(page: Page) -> None:
 
 
 def show_thresholds(page: Page) -> None:
-    block(page, "status.amber_ratio", number(1.0, 100.0, 1.0, percent=True))
+    block(page, "status.amber_ratio", number(1.0, 100.0, 1.0, percent=True, shown_as="%.0f"))
     block(page, "events.effective_lead_standard", lead_standard)
     block(page, "events.attribution_window_days", number(1, 3650, 1))
     cap = readers.server_size_cap()
@@ -381,7 +389,7 @@ def show_thresholds(page: Page) -> None:
     limit = ui.cached(importer.upload_limit, page.store)
     st.caption(ui.tr("settings.upload.in_force", megabytes=f"{limit / readers.MIB:g}")
                + (" " + ui.tr("settings.upload.cap", megabytes=f"{cap / readers.MIB:g}") if cap is not None else ""))
-    block(page, "feedback.group_threshold", number(0.01, 1.0, 0.01))
+    block(page, "feedback.group_threshold", number(0.01, 1.0, 0.01, shown_as="%.2f"))
     block(page, "feedback.suggest_min_labelled", number(1, 100_000, 1))
     block(page, "ui.page_size", number(10, 5_000, 10))
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,11 +20,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 # The reader's language and the navigation links live in the light part of the frame (app.py draws
 # them before this module's imports); pages read them through here as ui.tr, ui.language.
-from cockpit.frame import LANG_KEY, language, page_links, run_through_app, tr  # noqa: F401
+from cockpit import frame
+from cockpit.frame import LANG_KEY, configured_url, language, page_links, run_through_app, tr  # noqa: F401
 from ops_core import config, exports, i18n, overview, present, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import upgrade
-from ops_core.errors import OpsError, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
+from ops_core.errors import OpsError, PermissionDenied, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, say, t
 from ops_core.readers import UPLOAD_SUFFIXES, FileProblem
@@ -43,19 +43,6 @@ def today() -> dt.date:
 
 
 # --- store -------------------------------------------------------------------------------------
-
-
-def configured_url() -> str:
-    """OPS_DATABASE_URL, else Streamlit secrets' ``database_url``, else the embedded default."""
-    if os.environ.get(config.DATABASE_URL_ENV, "").strip():
-        return config.database_url()
-    try:
-        secret = st.secrets.get("database_url")
-    except (FileNotFoundError, KeyError, OSError, ValueError):  # no secrets file is the normal case
-        secret = None
-    except Exception:
-        secret = None
-    return config.database_url(secret or None)
 
 
 @st.cache_resource(show_spinner=False)
@@ -499,8 +486,15 @@ def segment_label(kind: str, value: object) -> str:
 
 
 def acting_user() -> writes.Actor:
-    """Who is acting. The app runs in local single-user mode, which acts as the built-in admin."""
-    return writes.LOCAL_ADMIN
+    """Who is acting: in team mode the signed-in person, with the role the store holds on this run
+    (app.py's sign-in gate reads it on every run, so a role change applies at the next click); in
+    single-user mode the built-in admin (``writes.LOCAL_ADMIN``)."""
+    if not frame.sign_in_required():
+        return writes.LOCAL_ADMIN
+    signed = st.session_state.get(frame.SIGNED_KEY)
+    if signed is None:  # the gate draws only the sign-in form then; a page never runs without a person
+        raise PermissionDenied("nobody is signed in")
+    return signed.actor
 
 
 def may_see_personal_data() -> bool:

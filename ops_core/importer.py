@@ -47,6 +47,7 @@ from ops_core.readers import TableFile, open_table, size_limit
 CHUNK_ROWS = 2000          # rows read, checked and written together
 SHOWN_CHANGES = 2000       # old -> new pairs kept for the preview (all are counted)
 KEPT_REJECTED = 100_000    # rejected rows kept for the report and the rejected-rows file (all are counted)
+SHOWN_NEW_VALUES = 50      # values missing from a company list offered to be added, per field
 PREVIEW_ROWS = 5           # rows of the file shown beside the column mapping
 
 # The file's header -> the field it fills (None: the column is not imported).
@@ -138,6 +139,7 @@ class Outcome:
     problems: list[Problem] = field(default_factory=list)
     rejected_rows: list[tuple[int, tuple[object, ...]]] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    new_values: dict[str, list[str]] = field(default_factory=dict)   # field -> values its company list lacks
 
     @property
     def ok(self) -> bool:
@@ -393,6 +395,9 @@ class _Import:
         header, mapped = self.outcome.header, self.mapped
         self.cell_plan = [(index, f.name, cells.reader_for(f), f.required, header[index], bool(f.personal))
                           for index, f in self.positions]
+        # Fields read against the company's own lists: a value they do not hold is offered to an admin.
+        self.list_fields = {f.name: name for _, f in self.positions
+                            if f.kind in (Kind.choice, Kind.choices) and (name := i18n.list_name_of(f.vocabulary))}
         at = {f.name: index for index, f in self.positions}
         self.group_plan = [
             (column, group, [g.name for g in group], [g.kind for g in group],
@@ -464,6 +469,8 @@ class _Import:
                     value = reader(cell)
                 except cells.CellProblem as exc:
                     problems.append(Problem(number, header, exc.message))
+                    if name in self.list_fields:
+                        self.note_new_value(name, cell)
                     continue
                 if personal and isinstance(value, str) and exports.MASK in value:
                     problems.append(Problem(number, header, Phrase("import.masked", value=_text(cell))))
@@ -516,6 +523,13 @@ class _Import:
                 "import.used_in_row", value=self.key_text(row), row=first))])
         in_file[hashed] = number
         return row
+
+    def note_new_value(self, field_name: str, cell: object) -> None:
+        """A value of a company-list field that the list does not hold (kept once, up to ``SHOWN_NEW_VALUES``)."""
+        found = self.outcome.new_values.setdefault(field_name, [])
+        text = " ".join(str(cell).split())
+        if text and len(found) < SHOWN_NEW_VALUES and cells.normalise(text) not in {cells.normalise(v) for v in found}:
+            found.append(text)
 
     def reject(self, number: int, raw: tuple[object, ...], problems: list[Problem]) -> None:
         self.outcome.rejected += 1

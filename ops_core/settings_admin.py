@@ -15,7 +15,8 @@ service. The stage sets how lean the team is and how tolerant the indicators are
   attribution window (heavy 270 days, light 90: the sales cycle) and the effective-lead standard's
   minimum company size (heavy 200 employees, light 20);
 - stage: accounts per CSM x 1.5 when starting (a lean team), x 1 growing, x 0.8 mature (deeper
-  service), and the amber threshold (starting 0.85, growing 0.90, mature 0.95).
+  service), and the amber threshold (starting 0.90: early targets are guesses; growing 0.95, the
+  default; mature 0.97).
 A proposal is only shown; the admin saves it, or not, as a whole (``apply``).
 """
 from __future__ import annotations
@@ -198,7 +199,7 @@ KA_SHARE = {"heavy": 0.03, "light": 0.05}
 WINDOW_DAYS = {"heavy": 270, "light": 90}
 MIN_COMPANY_SIZE = {"heavy": 200, "light": 20}
 ACCOUNTS_FACTOR = {"starting": 1.5, "growing": 1.0, "mature": 0.8}
-AMBER = {"starting": 0.85, "growing": 0.90, "mature": 0.95}
+AMBER = {"starting": 0.90, "growing": 0.95, "mature": 0.97}
 
 
 def proposal(conn: Connection | Session, stage: str, weight: str) -> dict[str, Any]:

@@ -124,7 +124,7 @@ def sign_in(engine: Engine, username: str, password: str, *, now: dt.datetime | 
             _verify(None, password)
             raise Refused("signin.wrong")
         if user["locked_until"] is not None and user["locked_until"] > now:
-            raise Refused("signin.locked", until=_clock(user["locked_until"]), count=user["failed_sign_ins"])
+            raise Refused("signin.locked", until=moment_text(user["locked_until"]), count=user["failed_sign_ins"])
         if not _verify(user["password_hash"], password):
             refusal = _count_failure(session, user, now)
         else:
@@ -146,7 +146,7 @@ def _count_failure(session: Session, user: Any, now: dt.datetime) -> Refused:
     lock_after = int(settings.get(session, LOCK_AFTER_KEY))
     if failures >= lock_after:
         until = now + dt.timedelta(minutes=_minutes(session, LOCK_MINUTES_KEY))
-        refusal = Refused("signin.now_locked", count=failures, until=_clock(until))
+        refusal = Refused("signin.now_locked", count=failures, until=moment_text(until))
     elif failures >= SLOW_FROM:
         until = now + dt.timedelta(seconds=slow_down_seconds(failures))
         refusal = Refused("signin.wrong_wait", seconds=slow_down_seconds(failures), left=lock_after - failures)
@@ -158,7 +158,7 @@ def _count_failure(session: Session, user: Any, now: dt.datetime) -> Refused:
     return refusal
 
 
-def _clock(moment: dt.datetime) -> str:
+def moment_text(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -174,7 +174,7 @@ class Signed:
 def current(engine: Engine, token: str | None, *, now: dt.datetime | None = None) -> Signed | None:
     """The person behind ``token`` (their role as stored now), or None: no such session, signed out,
     idle longer than ``signin.idle_minutes`` (the session is ended then), or the account disabled."""
-    if not token:
+    if not token or not isinstance(token, str):
         return None
     now = now or utcnow()
     key = _token_hash(token)
@@ -241,14 +241,16 @@ def change_own_password(engine: Engine, token: str, current_password: str, new_p
 
 def accounts(conn: Connection | Session, *, now: dt.datetime | None = None) -> pd.DataFrame:
     """Every account, by user name: display name, role, active, locked until (only while locked),
-    failed sign-ins, must change password, last sign-in, version."""
+    failed sign-ins, must change password, has a password (accounts made by an import or the demo
+    company have none until an admin resets it), last sign-in, version."""
     now = now or utcnow()
     rows = conn.execute(select(users_table.c.username, users_table.c.display_name, users_table.c.role,
                                users_table.c.active, users_table.c.locked_until, users_table.c.failed_sign_ins,
-                               users_table.c.must_change_password, users_table.c.last_sign_in_at,
+                               users_table.c.must_change_password, users_table.c.password_hash.is_not(None).label("has_password"),
+                               users_table.c.last_sign_in_at,
                                users_table.c.version).order_by(users_table.c.username)).mappings().all()
     frame = pd.DataFrame([dict(r) for r in rows], columns=["username", "display_name", "role", "active", "locked_until",
-                                                           "failed_sign_ins", "must_change_password",
+                                                           "failed_sign_ins", "must_change_password", "has_password",
                                                            "last_sign_in_at", "version"])
     if len(frame):
         frame["locked_until"] = [u if u is not None and u > now else None for u in frame["locked_until"]]
@@ -396,10 +398,12 @@ def _command(engine: Engine, args: argparse.Namespace, password: str | None) -> 
         for row in table.itertuples():
             state = "active" if row.active else "disabled"
             if pd.notna(row.locked_until):
-                state += f", locked until {_clock(row.locked_until)}"
+                state += f", locked until {moment_text(row.locked_until)}"
             if row.must_change_password:
                 state += ", must change password"
-            last = "never signed in" if pd.isna(row.last_sign_in_at) else f"last sign-in {_clock(row.last_sign_in_at)}"
+            if not row.has_password:
+                state += ", no password yet (reset gives one)"
+            last = "never signed in" if pd.isna(row.last_sign_in_at) else f"last sign-in {moment_text(row.last_sign_in_at)}"
             print(f"{row.username}\t{row.role}\t{row.display_name}\t{state}\t{last}")
         return 0
     with transaction(engine) as session:

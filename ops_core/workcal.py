@@ -44,6 +44,15 @@ def china_year(year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
     return off, worked
 
 
+@functools.lru_cache(maxsize=64)
+def china_names(year: int, lang: str = "en") -> dict[dt.date, str]:
+    """The names of China's public days off of ``year`` in ``lang`` (en or zh), as the ``holidays`` package gives them."""
+    import holidays
+
+    return {d: name for d, name in holidays.China(years=year, language="zh_CN" if lang == "zh" else "en_US").items()
+            if d.year == year}
+
+
 def china_days(first: dt.date, last: dt.date) -> tuple[list[dt.date], list[dt.date]]:
     """China's public days off and make-up workdays from ``first`` to ``last`` (both included)."""
     off: set[dt.date] = set()
@@ -138,16 +147,22 @@ class WorkCalendar:
         hours = clock(e, e_day) - clock(s, s_day)
         return np.where(valid, np.maximum(hours, 0.0), np.nan)
 
-    def days_in(self, first: dt.date, last: dt.date) -> pd.DataFrame:
+    def days_in(self, first: dt.date, last: dt.date, lang: str = "en") -> pd.DataFrame:
         """Every day from ``first`` to ``last`` that is not what its weekday says (a weekday off or a weekend
-        day worked), with why: ``date, working, source`` (china, company)."""
+        day worked), with why: ``date, working, source`` (china, company) and ``holiday`` (a public day
+        off's name in ``lang``, else empty)."""
         days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + np.timedelta64(1, "D"))
         work = self.working(days)
         weekday = np.is_busday(days, weekmask="1111100")
         odd = work != weekday
         company = np.isin(days, _dates(self.days_off + self.days_worked))
-        return pd.DataFrame({"date": pd.to_datetime(days[odd]).date, "working": work[odd],
-                             "source": np.where(company[odd], "company", "china")})
+        dates = pd.to_datetime(days[odd]).date
+        names: dict[dt.date, str] = {}
+        if self.china_holidays:
+            for year in range(first.year, last.year + 1):
+                names |= china_names(year, lang)
+        return pd.DataFrame({"date": dates, "working": work[odd], "source": np.where(company[odd], "company", "china"),
+                             "holiday": [names.get(d, "") if not w else "" for d, w in zip(dates, work[odd], strict=True)]})
 
 
 def _dates(days: Sequence[dt.date]) -> np.ndarray:

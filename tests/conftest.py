@@ -21,6 +21,9 @@ from ops_core.config import parse_url  # noqa: E402
 from ops_core.db.engine import make_engine  # noqa: E402
 from ops_core.db.schema import upgrade  # noqa: E402
 
+# The app's tests run in single-user mode on both engines (PostgreSQL would otherwise mean team mode);
+# the sign-in tests (tests/test_signin*.py) switch team mode on themselves.
+os.environ.setdefault("OPS_SIGN_IN", "off")
 PG_URL = os.environ.get("OPS_TEST_DATABASE_URL", "").strip()
 BACKEND = "postgresql" if PG_URL else "sqlite"
 DEMO_CUSTOMERS = 300

@@ -18,6 +18,7 @@ PAGES = {
     "pages/feedback.py": "Feedback queue",
     "pages/events.py": "Event ROI",
     "pages/data.py": "Data",
+    "pages/accounts.py": "Accounts",
 }
 
 

@@ -25,6 +25,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 NAV_TITLES = [
     ("home", "Home"), ("indicators", "Indicator system"), ("customers", "Customer tiers & value"),
     ("demands", "Demand board"), ("feedback", "Feedback queue"), ("events", "Event ROI"), ("data", "Data"),
+    ("accounts", "Accounts"), ("settings", "Settings"),  # admins only: single-user mode acts as the built-in admin
 ]
 PAGES = [
     ("", "Ops Cockpit"),  # the default page lives at the root address
@@ -34,6 +35,7 @@ PAGES = [
     ("feedback", "Feedback queue"),
     ("events", "Event ROI"),
     ("data", "Data"),
+    ("accounts", "Accounts"),
 ]
 
 

@@ -17,7 +17,7 @@ from tests.conftest import small_company
 from tests.test_browser import NAV_TITLES, browser, running_app, start_app, wait_for_render  # noqa: F401 (fixtures)
 
 TITLES = [title for _, title in NAV_TITLES]
-TITLES_ZH = ["首页", "指标体系", "客户分层与价值", "需求看板", "反馈队列", "活动 ROI", "数据"]
+TITLES_ZH = ["首页", "指标体系", "客户分层与价值", "需求看板", "反馈队列", "活动 ROI", "数据", "账号管理", "设置"]
 
 # Installed before the app's own scripts: records every distinct state of the sidebar's links, whether
 # "Page not found" is on screen and whether a progress bar or a spinner shows, at every change of the

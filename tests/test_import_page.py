@@ -94,3 +94,26 @@ def test_a_gbk_file_with_chinese_headers_is_mapped_previewed_and_its_valid_rows_
     assert (tuple(added), employees, alien) == (("新客户有限公司", "north_china"), first["employees"] + 1, None)
     download = page.get("download_button")
     assert [d.proto.label for d in download][-1] == "下载被拒绝的行（CSV，含拒绝原因）"
+
+
+def test_an_admin_adds_a_files_new_industry_to_the_list_in_the_same_step(store_url, monkeypatch):
+    text = "客户编号,客户名称,行业,区域,员工人数,建档日期\nNEW-101,蓝天航空部件有限公司,航空航天,华东,300,2025-03-01\n"
+    page = open_page(store_url, "pages/data.py", monkeypatch)
+    page.session_state["ops_lang"] = "zh"
+    page.session_state["data_tab"] = "导入"
+    page.session_state["import_entity"] = "customers"
+    ok(page.run())
+    page.file_uploader(key="import_customers_file").upload("客户.csv", text.encode("utf-8"), "text/csv")
+    ok(page.run())
+    page.button(key="import_customers_preview_button").click()
+    ok(page.run())
+    assert {m.label: m.value for m in page.metric}["拒绝"] == "1"
+    assert "**列表中尚没有的值**" in [m.value for m in page.markdown]
+    editor = next(f.value for f in page.dataframe if "文件中的值" in f.value.columns)   # the data editor
+    assert editor.values.tolist() == [["行业", "航空航天", "航空航天", "航空航天", True]]
+    page.button(key="import_customers_add_values").click()
+    ok(page.run())
+    assert [s.value for s in page.success] == ["已将 1 个值加入公司列表；请重新预览文件。"]
+    page.button(key="import_customers_preview_button").click()
+    ok(page.run())
+    assert {m.label: m.value for m in page.metric} == {"新增": "1", "更新": "0", "未变": "0", "拒绝": "0"}

@@ -170,7 +170,7 @@ def test_a_heavy_starting_business_is_proposed_fewer_ka_and_a_longer_window_save
     assert proposed["events.attribution_window_days"] == 270
     # heavy KA: a senior CSM for 5 accounts, x 1.5 when starting = 7.5, rounded half up: 8.
     assert proposed["tiers.service_models"][0]["accounts_per_csm"] == 8
-    assert proposed["status.amber_ratio"] == 0.85
+    assert proposed["status.amber_ratio"] == 0.90
     with transaction(fresh_engine) as s:
         assert settings_admin.apply(s, ADMIN, proposed, {}) == len(proposed)
     with fresh_engine.connect() as conn:
@@ -390,7 +390,7 @@ def test_a_proposal_is_shown_as_value_in_force_and_proposed_and_saved_only_on_co
     app.selectbox(key="s_stage").set_value("starting")
     app.selectbox(key="s_weight").set_value("heavy")
     app.button(key="s_propose").click().run()
-    table = ok(app).dataframe[0].value.set_index("Setting")
+    table = ok(app).table[0].value.set_index("Setting")
     assert table.loc["Attribution window", ["In force", "Proposed"]].tolist() == ["180 days", "270 days"]
     assert table.loc["Product weight", "Proposed"] == "heavy (management-type)"
     assert _stored(url, "events.attribution_window_days") == 180   # not saved yet
@@ -411,7 +411,7 @@ def _all_text(app: AppTest) -> str:
             parts.append(str(widget.label))
             if kind in ("selectbox", "radio", "multiselect"):
                 parts += [str(o) for o in widget.options]  # as shown
-    for table in main.dataframe:
+    for table in (*main.dataframe, *main.table):
         parts += [str(c) for c in table.value.columns] + [str(v) for v in table.value.to_numpy().ravel()]
     parts += [str(e.label) for e in main.expander] + [str(t.label) for t in main.tabs]
     return "\n".join(parts)
@@ -431,3 +431,17 @@ def test_the_settings_page_in_chinese_has_no_english_word_but_acronyms_and_data(
     assert "工作日的工作时间" in text and "按国家法定节假日与调休安排" in text and "上传文件上限" in text
     # MB: the unit the upload field itself shows in Chinese; OPS_IMPORT_MAX_MB: the server's variable as typed.
     assert english_words(text, ["MB", "OPS_IMPORT_MAX_MB"]) == [], text
+
+
+def test_the_calendar_lists_the_days_that_differ_from_their_weekday_with_their_names():
+    from ops_core.workcal import WorkCalendar
+
+    calendar = WorkCalendar(china_holidays=True, days_off=(dt.date(2026, 9, 28),))
+    odd = calendar.days_in(dt.date(2026, 9, 20), dt.date(2026, 10, 12), "zh").set_index("date")
+    # The 2026 schedule: Sun 20 Sep and Sat 10 Oct are worked for the National Day week; Fri 25 Sep is
+    # the Mid-Autumn Festival; Mon 28 Sep is the company's own day off.
+    assert odd.loc[dt.date(2026, 9, 20), ["working", "source"]].tolist() == [True, "china"]
+    assert odd.loc[dt.date(2026, 10, 10), ["working", "source"]].tolist() == [True, "china"]
+    assert odd.loc[dt.date(2026, 9, 25), ["working", "holiday"]].tolist() == [False, "中秋节"]
+    assert odd.loc[dt.date(2026, 9, 28), ["working", "source", "holiday"]].tolist() == [False, "company", ""]
+    assert odd.loc[dt.date(2026, 10, 1), "holiday"] == "国庆节"

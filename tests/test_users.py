@@ -261,7 +261,7 @@ def test_users_command_adds_lists_resets_disables_and_unlocks_accounts(new_store
                 users.sign_in(engine, "wang.fang", "not the password", now=start + dt.timedelta(seconds=seconds))
         listed = command(url, "list")
         assert listed.returncode == 0
-        until = users._clock(start + dt.timedelta(seconds=17, minutes=15))
+        until = users.moment_text(start + dt.timedelta(seconds=17, minutes=15))
         assert listed.stdout.splitlines()[1] == f"wang.fang\teditor\twang.fang\tactive, locked until {until}\tnever signed in"
         assert command(url, "unlock", "wang.fang").stdout == "unlocked wang.fang\n"
         assert users.sign_in(engine, "wang.fang", PASSWORD)

@@ -38,6 +38,7 @@ PAGES: dict[str, tuple[str, dict] | None] = {
     "pages/feedback.py": ("f_tab", feedback_tabs.TABS),
     "pages/events.py": ("e_tab", event_tabs.TABS),
     "pages/data.py": None,
+    "pages/accounts.py": None,
 }
 
 
