@@ -87,7 +87,7 @@ def _sign_in_form(store: Engine, ended: bool = False) -> None:
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         if st.session_state.pop(CLEAR_COOKIE_KEY, False):
-            _cookie(f"document.cookie = {json.dumps(COOKIE + '=; path=/; max-age=0; SameSite=Strict')};")
+            _cookie(f"document.cookie = {json.dumps(COOKIE + '=; path=/; max-age=0; SameSite=Lax')};")
             st.success(frame.tr("signin.signed_out"))
         elif ended:
             st.info(frame.tr("signin.expired"))
@@ -163,8 +163,8 @@ def sidebar(store: Engine) -> None:
         if st.button(frame.tr("signin.sign_out"), key="ops_sign_out"):
             sign_out(store)
         if _cookie_token() != token:
-            # The token is ours (letters, digits, - and _ only); a cookie of the browser's session, this site only.
-            _cookie(f"document.cookie = {json.dumps(f'{COOKIE}={token}; path=/; SameSite=Strict')}"
+            # The token is ours (letters, digits, - and _ only); a cookie of the browser's session, sent to this site only.
+            _cookie(f"document.cookie = {json.dumps(f'{COOKIE}={token}; path=/; SameSite=Lax')}"
                     " + (location.protocol === 'https:' ? '; Secure' : '');")
 
 

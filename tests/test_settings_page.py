@@ -445,3 +445,29 @@ def test_the_calendar_lists_the_days_that_differ_from_their_weekday_with_their_n
     assert odd.loc[dt.date(2026, 9, 25), ["working", "holiday"]].tolist() == [False, "中秋节"]
     assert odd.loc[dt.date(2026, 9, 28), ["working", "source", "holiday"]].tolist() == [False, "company", ""]
     assert odd.loc[dt.date(2026, 10, 1), "holiday"] == "国庆节"
+
+
+def _metric(app: AppTest, name: str) -> str:
+    return next(m.value for m in app.metric if m.label == name)
+
+
+def test_service_targets_saved_on_the_settings_page_change_the_feedback_queues_breaches_on_the_next_visit(
+        company_url, monkeypatch):
+    monkeypatch.setenv("OPS_DATABASE_URL", company_url)
+    queue = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    queue.switch_page("pages/feedback.py").run()
+    assert _metric(ok(queue), "Past their target") != "0"  # the demo company has late open items
+
+    page = settings_session(company_url, monkeypatch, SERVICE)
+    for key in ("feedback.sla_first_response_hours", "feedback.sla_resolution_hours"):
+        prefix = settings_admin_prefix(key)
+        for tier in ("KA", "standard", "small", "micro"):
+            for severity in settings_admin.SEVERITIES:
+                page.number_input(key=f"{prefix}{tier}_{severity}").set_value(10_000.0)
+        page.button(key=f"{prefix}save").click().run()
+        assert [s.value for s in ok(page).success] == [f"Saved: {frame.tr(f'setting.{key}')}."]
+
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    again.switch_page("pages/feedback.py").run()
+    # 10,000 working hours is more than any item of a one-year company can have run: 366 days x 24 h = 8,784 h.
+    assert _metric(ok(again), "Past their target") == "0"
