@@ -6,6 +6,11 @@ state and in a cookie (``ops_session``, set by a line of JavaScript after signin
 of the page, which starts a new Streamlit session, finds it again in ``st.context.cookies``. Every
 run reads the session and the person's role from the store (ops_core.users.current): a role change,
 a disabled account or an ended session applies at the next click, in every app instance.
+
+Where the company's OpenID Connect provider is set up for Streamlit's ``st.login`` (``[auth]`` in
+``.streamlit/secrets.toml``), the form offers it first: a person the provider vouches for is signed
+in as the account whose user name is their e-mail (else ``preferred_username``), with that
+account's role; an unknown or disabled account is refused as with a password.
 """
 from __future__ import annotations
 
@@ -39,14 +44,21 @@ def gate(addresses: list[str]) -> users.Signed:
     except ui.STORE_ERRORS as exc:
         fault = exc
         only(lambda: ui.store_down_page(fault), addresses)
+    refusal = None
+    if signed is None and (vouched := provider_user()) is not None:
+        try:  # signed in at the company's OpenID Connect provider: the account of that user name
+            token = users.open_session(store, vouched)
+            signed = users.current(store, token)
+        except Refused as exc:
+            refusal = exc
     if signed is None:
         # A session this tab was using has ended (idle time, disabled, reset): say so above the form.
         ended = st.session_state.pop(TOKEN_KEY, None) is not None
         st.session_state.pop(frame.SIGNED_KEY, None)
-        only(lambda: _sign_in_form(store, ended), addresses)
+        only(lambda: _sign_in_form(store, ended, refusal), addresses)
     st.session_state[TOKEN_KEY] = token
     st.session_state[frame.SIGNED_KEY] = signed
-    if signed.must_change_password:
+    if signed.must_change_password and provider_user() is None:  # the provider's sign-in asks no password
         only(lambda: _new_password_form(store, token), addresses)
     return signed
 
@@ -83,7 +95,35 @@ def _cookie(script: str) -> None:
     st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
 
 
-def _sign_in_form(store: Engine, ended: bool = False) -> None:
+def provider_configured() -> bool:
+    """Whether the company's OpenID Connect provider is set up for Streamlit's st.login (``[auth]`` in
+    ``.streamlit/secrets.toml``)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file
+        return False
+
+
+def provider_user() -> str | None:
+    """The user name the provider vouches for (the e-mail, else ``preferred_username``), or None."""
+    if not provider_configured() or not st.user.is_logged_in:
+        return None
+    name = st.user.get("email") or st.user.get("preferred_username")
+    return str(name) if name else None
+
+
+def _provider_buttons(refusal: Refused | None) -> None:
+    if refusal is not None:
+        st.error(refusal.message(frame.language()))
+    if st.user.is_logged_in:  # vouched for, but refused here: let them leave the provider's session
+        if st.button(frame.tr("signin.provider_out"), key="ops_provider_out"):
+            st.logout()
+    elif st.button(frame.tr("signin.provider"), key="ops_provider_in", type="primary"):
+        st.login()
+    st.caption(frame.tr("signin.or_password"))
+
+
+def _sign_in_form(store: Engine, ended: bool = False, refusal: Refused | None = None) -> None:
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         if st.session_state.pop(CLEAR_COOKIE_KEY, False):
@@ -94,6 +134,8 @@ def _sign_in_form(store: Engine, ended: bool = False) -> None:
         _language_picker()
         st.title(frame.tr("signin.title"))
         st.caption(frame.tr("signin.intro"))
+        if provider_configured():
+            _provider_buttons(refusal)
         with st.form("ops_signin_form"):
             username = st.text_input(frame.tr("signin.username"), key="ops_signin_user", autocomplete="username")
             password = st.text_input(frame.tr("signin.password"), type="password", key="ops_signin_password",
@@ -144,6 +186,8 @@ def sign_out(store: Engine) -> None:
     users.sign_out(store, st.session_state.pop(TOKEN_KEY, None))
     st.session_state.pop(frame.SIGNED_KEY, None)
     st.session_state[CLEAR_COOKIE_KEY] = True
+    if provider_configured() and st.user.is_logged_in:
+        st.logout()  # else the provider's session would sign this browser in again at once
     st.rerun()
 
 

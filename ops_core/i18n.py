@@ -1565,6 +1565,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "setting.status.amber_ratio.help": ("An indicator at its target is green; at or above this share of the target amber; "
                                         "below it red (a target's own minimum, when set, comes first).",
                                         "指标达到目标为绿灯；达到目标的此比例及以上为黄灯；低于此比例为红灯（目标自带的最低值优先）。"),
+    "setting.risk.level_floors": ("Renewal-risk levels", "续约风险等级"),
+    "setting.risk.level_floors.help": ("A contract's risk score (0 to 100) at or above the high floor is high (red), at or "
+                                       "above the medium floor medium (amber), below it low (green).",
+                                       "合同的风险分（0 到 100）达到高风险下限为高风险（红），达到中风险下限为中风险（黄），"
+                                       "低于中风险下限为低风险（绿）。"),
+    "settings.risk.high": ("High risk from score", "高风险下限（分）"),
+    "settings.risk.medium": ("Medium risk from score", "中风险下限（分）"),
+    "settings.risk.bad": ("The medium floor must be below the high floor.", "中风险下限必须低于高风险下限。"),
+    "settings.risk.text": ("high from {high}, medium from {medium}", "高风险 {high} 分起，中风险 {medium} 分起"),
     "setting.events.effective_lead_standard": ("Effective-lead standard", "有效线索标准"),
     "setting.events.effective_lead_standard.help": ("Which leads of an event count as effective: title levels, minimum "
                                                     "company size, target industries and a confirmed budget; every event count "
@@ -1624,6 +1633,11 @@ TEXT: dict[str, tuple[str, str]] = {
                           "用户名或密码错误。连续登录失败 {count} 次，此账号已锁定至 {until}；管理员可提前解锁。"),
     "signin.locked": ("This account is locked after {count} failed sign-ins until {until}; an admin can unlock it sooner.",
                       "此账号因连续登录失败 {count} 次已锁定至 {until}；管理员可提前解锁。"),
+    "signin.no_account": ("{username} has no account in this cockpit; ask an admin to add one with that user name.",
+                          "{username} 在此运营驾驶舱中没有账号，请联系管理员以该用户名开设账号。"),
+    "signin.provider": ("Sign in with the company account", "使用公司账号登录"),
+    "signin.or_password": ("Or with a password of this cockpit:", "或使用本系统的密码登录："),
+    "signin.provider_out": ("Sign out of the company account", "退出公司账号"),
     "signin.disabled": ("This account is disabled; ask an admin.", "此账号已停用，请联系管理员。"),
     "signin.expired": ("Your session has ended: sign in again.", "您的会话已结束，请重新登录。"),
     "signin.mode.team": ("Team mode", "团队模式"),

@@ -141,6 +141,26 @@ def sign_in(engine: Engine, username: str, password: str, *, now: dt.datetime | 
     return token
 
 
+def open_session(engine: Engine, username: str, *, now: dt.datetime | None = None) -> str:
+    """A new session's token for ``username``, whose identity someone else has checked (the company's
+    OpenID Connect provider through Streamlit's st.login): the account must exist, be active and not
+    locked; its password is not asked. Else Refused."""
+    now = now or utcnow()
+    with transaction(engine) as session:
+        user = session.execute(select(users_table).where(users_table.c.username == username.strip())).mappings().first()
+        if user is None:
+            raise Refused("signin.no_account", username=username)
+        if not user["active"]:
+            raise Refused("signin.disabled")
+        if user["locked_until"] is not None and user["locked_until"] > now:
+            raise Refused("signin.locked", until=moment_text(user["locked_until"]), count=user["failed_sign_ins"])
+        token = secrets.token_urlsafe(32)
+        session.execute(update(users_table).where(users_table.c.id == user["id"]).values(last_sign_in_at=now))
+        session.execute(sessions_table.insert().values(token_hash=_token_hash(token), username=user["username"],
+                                                       created_at=now, last_seen_at=now))
+    return token
+
+
 def _count_failure(session: Session, user: Any, now: dt.datetime) -> Refused:
     failures = int(user["failed_sign_ins"] or 0) + 1
     lock_after = int(settings.get(session, LOCK_AFTER_KEY))

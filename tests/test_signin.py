@@ -277,3 +277,52 @@ def test_single_user_mode_shows_the_accounts_page_to_the_built_in_admin(store_ur
                                              "on this computer only")
     app.switch_page("pages/accounts.py").run()
     assert [i.value for i in app.info][0].startswith("This cockpit runs in single-user mode")
+
+
+# --- the company's OpenID Connect provider (Streamlit's st.login) --------------------------------
+
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "a long random secret of the server",
+        "client_id": "ops-cockpit", "client_secret": "secret of the client",
+        "server_metadata_url": "https://id.example.internal/.well-known/openid-configuration"}
+
+
+def provider_app(url: str, monkeypatch, user: dict) -> AppTest:
+    monkeypatch.setenv("OPS_DATABASE_URL", url)
+    monkeypatch.setenv("OPS_SIGN_IN", "required")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.secrets["auth"] = AUTH
+    app.user = user  # what st.user holds after the provider's sign-in (AppTest cannot reach a real provider)
+    return app.run()
+
+
+def test_with_a_provider_the_form_offers_it_first_and_keeps_the_password_form(store_url, monkeypatch):
+    app = ok(provider_app(store_url, monkeypatch, {"is_logged_in": False}))
+    assert [t.value for t in app.title] == ["Sign in to Ops Cockpit"]
+    assert [b.label for b in app.button][:1] == ["Sign in with the company account"]
+    assert [c.value for c in app.caption][-1] == "Or with a password of this cockpit:"
+    assert [t.label for t in app.text_input] == ["User name", "Password"]
+    assert nav(app) == []
+
+
+def test_a_person_the_provider_vouches_for_acts_with_the_account_of_their_e_mail(store_url, engine, monkeypatch):
+    with transaction(engine) as session:
+        users.add_user(session, writes.LOCAL_ADMIN, "qian.yu@example.com", Role.viewer, display_name="Qian Yu")
+    app = ok(provider_app(store_url, monkeypatch, {"is_logged_in": True, "email": "qian.yu@example.com"}))
+    assert app.title[0].value == "Ops Cockpit"
+    assert nav(app) == NAV
+    assert app.sidebar.markdown[-1].value == "Signed in as **Qian Yu** (qian.yu@example.com, Viewer)"
+    # The provider's word does not outrank the account: a disabled account is refused at the next click.
+    with transaction(engine) as session:
+        users.set_active(session, writes.LOCAL_ADMIN, "qian.yu@example.com", version(engine, "qian.yu@example.com"), False)
+    app.run()
+    assert [t.value for t in app.title] == ["Sign in to Ops Cockpit"]
+    assert [e.value for e in app.error] == ["This account is disabled; ask an admin."]
+
+
+def test_a_person_the_provider_vouches_for_without_an_account_here_is_refused(store_url, monkeypatch):
+    app = provider_app(store_url, monkeypatch, {"is_logged_in": True, "email": "stranger@example.com"})
+    assert [t.value for t in app.title] == ["Sign in to Ops Cockpit"]
+    assert [e.value for e in app.error] == ["stranger@example.com has no account in this cockpit; ask an admin to add "
+                                            "one with that user name."]
+    assert [b.label for b in app.button][:1] == ["Sign out of the company account"]
+    assert nav(app) == [] and len(app.metric) == 0
