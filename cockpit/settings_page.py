@@ -74,6 +74,8 @@ def value_text(key: str, value: Any) -> str:
         return f"{value.get('start', '00:00')}–{value.get('end', '24:00')}"
     if key in ("feedback.sla_holidays", "feedback.sla_workdays"):
         return ", ".join(map(str, value)) or ui.tr("edit.empty")
+    if key == "risk.level_floors":
+        return ui.tr("settings.risk.text", high=f"{float(value['high']):g}", medium=f"{float(value['medium']):g}")
     if key in ("status.amber_ratio",):
         return f"{float(value):.0%}"
     if key == "tiers.quotas":
@@ -274,6 +276,18 @@ def mode(key: str, value: Any, k: Key) -> Any:
                      format_func=lambda v: ui.tr(f"customers.mode.{v}"), horizontal=True)
 
 
+def risk_floors(key: str, value: Any, k: Key) -> Any:
+    high_column, medium_column = st.columns(2)
+    high = high_column.number_input(ui.tr("settings.risk.high"), 0.5, 100.0, float(value["high"]), 0.5, key=k("high"),
+                                    format="%.1f")
+    medium = medium_column.number_input(ui.tr("settings.risk.medium"), 0.5, 100.0, float(value["medium"]), 0.5,
+                                        key=k("medium"), format="%.1f")
+    if not medium < high:
+        st.error(ui.tr("settings.risk.bad"))
+        return None
+    return {"high": float(high), "medium": float(medium)}
+
+
 def lead_standard(key: str, value: Any, k: Key) -> Any:
     lang = ui.language()
     shown = events.LeadStandard.from_dict(value)
@@ -382,6 +396,7 @@ def show_service(page: Page) -> None:
 
 def show_thresholds(page: Page) -> None:
     block(page, "status.amber_ratio", number(1.0, 100.0, 1.0, percent=True, shown_as="%.0f"))
+    block(page, "risk.level_floors", risk_floors)
     block(page, "events.effective_lead_standard", lead_standard)
     block(page, "events.attribution_window_days", number(1, 3650, 1))
     cap = readers.server_size_cap()

@@ -141,6 +141,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("signin.lock_minutes", 15, "Team mode: how long a locked account stays locked, unless an admin unlocks it sooner."),
     Setting("tiers.names", ["KA", "standard", "small", "micro"], "Tier names, highest value first."),
     Setting("status.amber_ratio", 0.95, "A metric at or above this share of its target is amber, below it red."),
+    Setting("risk.level_floors", {"high": 40.0, "medium": 20.0},
+            "Renewal-risk levels: a risk score (0-100) at or above 'high' is high (red), at or above 'medium' is medium "
+            "(amber), below it low (green)."),
     Setting("events.attribution_window_days", 180, "Revenue counts for an event only when won within this many days of the touch."),
     Setting("ui.page_size", 200, "Rows a grid shows per page; more rows stay in the database until asked for."),
     Setting("tiers.mode", "cutoff", "How customers are tiered: 'quota' (top shares of customers) or 'cutoff' (score floors)."),

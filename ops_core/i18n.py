@@ -1703,6 +1703,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "setting.status.amber_ratio.help": ("An indicator at its target is green; at or above this share of the target amber; "
                                         "below it red (a target's own minimum, when set, comes first).",
                                         "指标达到目标为绿灯；达到目标的此比例及以上为黄灯；低于此比例为红灯（目标自带的最低值优先）。"),
+    "setting.risk.level_floors": ("Renewal-risk levels", "续约风险等级"),
+    "setting.risk.level_floors.help": ("A contract's risk score (0 to 100) at or above the high floor is high (red), at or "
+                                       "above the medium floor medium (amber), below it low (green).",
+                                       "合同的风险分（0 到 100）达到高风险下限为高风险（红），达到中风险下限为中风险（黄），"
+                                       "低于中风险下限为低风险（绿）。"),
+    "settings.risk.high": ("High risk from score", "高风险下限（分）"),
+    "settings.risk.medium": ("Medium risk from score", "中风险下限（分）"),
+    "settings.risk.bad": ("The medium floor must be below the high floor.", "中风险下限必须低于高风险下限。"),
+    "settings.risk.text": ("high from {high}, medium from {medium}", "高风险 {high} 分起，中风险 {medium} 分起"),
     "setting.events.effective_lead_standard": ("Effective-lead standard", "有效线索标准"),
     "setting.events.effective_lead_standard.help": ("Which leads of an event count as effective: title levels, minimum "
                                                     "company size, target industries and a confirmed budget; every event count "

@@ -413,6 +413,12 @@ class _Import:
             if all(f.name in mapped for f in key_fields if f.ref is None)]   # else a key field the file has no column for
         self.write_plan = [(f, f.name, f.ref is not None, f.ref_column or "", (f.ref_column if f.ref else f.column) or "",
                             f.default is not None, f.name in mapped) for f in self.schema.fields]
+        # A new row: every field's column, then the defaults of the blank ones in file order (when no
+        # two fields fill one column; else the general loop of ``values_of``).
+        self.create_plan = [(column, is_ref, ref_column, name) for _, name, is_ref, ref_column, column, _, _ in self.write_plan]
+        self.create_defaults = [(f, name, is_ref, column) for f, name, is_ref, _, column, has_default, _ in self.write_plan
+                                if has_default]
+        self.create_direct = len({column for column, *_ in self.create_plan}) == len(self.create_plan)
         self.in_order = [(self.schema.field(first), self.schema.field(second))
                          for first, second in IN_ORDER.get(self.schema.entity, ())]
         self.insert_plan = []
@@ -575,20 +581,20 @@ class _Import:
         or None when the row is refused."""
         schema = self.schema
         creating = row.stored is None
-        typed = dict(row.values) if creating else row.values   # defaults (new rows only) are added to the copy
-        ids = row.ids
-        columns: dict[str, Any] = {}
-        for f, name, is_ref, ref_column, column, has_default, mapped in self.write_plan:
-            value = ids.get(ref_column) if is_ref else typed.get(name)
-            if value is None and has_default:
-                if not creating:
-                    continue                      # an update keeps what is stored
-                value = self.default_of(f, typed, row)
-                if not is_ref:
-                    typed[name] = value
-            elif not mapped and not creating:
-                continue                          # a column the file does not have
-            columns[column] = value
+        columns: dict[str, Any]
+        if creating and self.create_direct:
+            typed, get, ids_get = row.values, row.values.get, row.ids.get
+            columns = {column: ids_get(ref_column) if is_ref else get(name)
+                       for column, is_ref, ref_column, name in self.create_plan}
+            for f, name, is_ref, column in self.create_defaults:
+                if columns[column] is None:
+                    if typed is row.values:
+                        typed = dict(typed)   # defaults are added to a copy: the row's values stay as read
+                    value = columns[column] = self.default_of(f, typed, row)
+                    if not is_ref:
+                        typed[name] = value
+        else:   # defaults (new rows only) are added to a copy
+            columns = self.columns_of(row, dict(row.values) if creating else row.values, creating)
         problems = []
         for first, second in self.in_order:
             a = columns.get(first.column or "", (row.stored or {}).get(first.column or ""))
@@ -602,6 +608,23 @@ class _Import:
         if creating:
             for column, value in schema.on_create.items():
                 columns[column] = value
+        return columns
+
+    def columns_of(self, row: _Row, typed: dict[str, Any], creating: bool) -> dict[str, Any]:
+        """``values_of``'s columns field by field (an update, or fields sharing a column)."""
+        ids = row.ids
+        columns: dict[str, Any] = {}
+        for f, name, is_ref, ref_column, column, has_default, mapped in self.write_plan:
+            value = ids.get(ref_column) if is_ref else typed.get(name)
+            if value is None and has_default:
+                if not creating:
+                    continue                      # an update keeps what is stored
+                value = self.default_of(f, typed, row)
+                if not is_ref:
+                    typed[name] = value
+            elif not mapped and not creating:
+                continue                          # a column the file does not have
+            columns[column] = value
         return columns
 
     def default_of(self, f: Field, typed: Mapping[str, Any], row: _Row) -> Any:
@@ -759,7 +782,7 @@ class _Import:
     def remember(self, new: list[tuple[_Row, dict[str, Any]]]) -> None:
         """Rows added by the file are stored rows for the file's later rows: as keys of the entity,
         and as targets of its references to itself (a renewal of a contract above it)."""
-        if not new:
+        if not new or not (self.own_indexed or self.self_groups):
             return
         ids: dict[tuple[Any, ...], int] = {}
         if self.generated is not None and self.writing:

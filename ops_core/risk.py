@@ -235,18 +235,29 @@ RISK_COLUMNS = ("contract_id", "contract_code", "customer_id", "customer_code", 
                 "overdue_max_days", "overdue_cents", "competitor_price_cut", "risk_score", "risk_level")
 
 
+def stored_config(conn: Connection) -> RiskConfig:
+    """The risk config with the level floors in force (setting ``risk.level_floors``, an admin's on the
+    settings page): a score at or above ``high`` is high (red), at or above ``medium`` medium (amber), else low."""
+    from ops_core import settings  # settings imports config only
+
+    floors = settings.get(conn, "risk.level_floors")
+    return RiskConfig(high=float(floors["high"]), medium=float(floors["medium"]))
+
+
 def renewal_risk(conn: Connection, as_of: dt.date, horizon_days: int = 90, weights: Mapping[str, float] | None = None,
-                 config: RiskConfig = DEFAULT_RISK_CONFIG) -> pd.DataFrame:
+                 config: RiskConfig | None = None) -> pd.DataFrame:
     """Contracts ending within ``horizon_days`` of ``as_of`` and not yet renewed, with signals, score and level.
 
     Contracts: the latest per customer and product line among those signed by as_of (any kind),
     ending in [as_of, as_of + horizon], with no renewal signed by as_of pointing at it or at a
     co-terminous contract of the same customer (add-ons roll into the main contract's renewal).
+    Levels by ``config`` (default: the stored level floors, ``stored_config``).
     One row per contract (columns RISK_COLUMNS); revenue at risk is the contract's annualised value
     (cents, rounded). Sorted by level (high first), then revenue at risk (largest first), then id.
     """
     if horizon_days < 0:
         raise UsageError("horizon_days must be zero or more")
+    config = stored_config(conn) if config is None else config
     frame = _contracts_up_for_renewal(conn, as_of, horizon_days)
     usage = usage_change(conn, as_of)
     overdue = overdue_by_customer(conn, as_of)

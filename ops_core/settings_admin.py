@@ -46,7 +46,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
               "tiers.cutoffs", "tiers.by_industry"),
     "service": ("feedback.sla_first_response_hours", "feedback.sla_resolution_hours", "feedback.sla_work_hours",
                 "feedback.sla_china_holidays", "feedback.sla_holidays", "feedback.sla_workdays"),
-    "thresholds": ("status.amber_ratio", "events.effective_lead_standard", "events.attribution_window_days",
+    "thresholds": ("status.amber_ratio", "risk.level_floors", "events.effective_lead_standard", "events.attribution_window_days",
                    "import.max_upload_mb", "feedback.group_threshold", "feedback.suggest_min_labelled",
                    "ui.page_size"),
 }
@@ -96,6 +96,11 @@ def check(conn: Connection | Session, key: str, value: Any) -> Any:
         if value not in allowed:
             raise UsageError(f"{key}: use one of {', '.join(allowed)}")
         return value
+    if key == "risk.level_floors":
+        high, medium = float(value.get("high", -1)), float(value.get("medium", -1))
+        if set(value) != {"high", "medium"} or not 0 < medium < high <= 100:
+            raise UsageError("risk level floors: 0 < medium < high <= 100")
+        return {"high": high, "medium": medium}
     if key == "status.amber_ratio" and not 0 < value <= 1:
         raise UsageError("the amber threshold is a share of the target between 0 and 1")
     if key in ("import.max_upload_mb", "ui.page_size", "events.attribution_window_days",

@@ -316,6 +316,7 @@ FORMS = [
     SettingForm("feedback.sla_holidays", SERVICE, _text, "value", "2026-12-31", "2026-12-30", ["2026-12-31"]),
     SettingForm("feedback.sla_workdays", SERVICE, _text, "value", "2026-12-26", "2026-12-19", ["2026-12-26"]),
     SettingForm("status.amber_ratio", LIMITS, _number, "value", 90.0, 80.0, 0.9),
+    SettingForm("risk.level_floors", LIMITS, _number, "high", 50.0, 60.0, {"high": 50.0, "medium": 20.0}),
     SettingForm("events.effective_lead_standard", LIMITS, _number, "size", 500, 50,
                 {"title_levels": ["manager", "director", "executive"], "min_company_size": 500, "industries": [],
                  "budget_confirmed": False}),
@@ -471,3 +472,26 @@ def test_service_targets_saved_on_the_settings_page_change_the_feedback_queues_b
     again.switch_page("pages/feedback.py").run()
     # 10,000 working hours is more than any item of a one-year company can have run: 366 days x 24 h = 8,784 h.
     assert _metric(ok(again), "Past their target") == "0"
+
+
+def test_the_renewal_risk_levels_follow_the_stored_floors(new_store_url):
+    from ops_core import risk
+
+    engine = make_engine(small_company(new_store_url))
+    as_of = dt.date.today()
+    with engine.connect() as conn:
+        before = risk.renewal_risk(conn, as_of, 90)
+    # The default floors: high from 40, medium from 20.
+    assert before["risk_level"].tolist() == ["high" if s >= 40 else "medium" if s >= 20 else "low"
+                                             for s in before["risk_score"]]
+    change(engine, "risk.level_floors", {"high": 15.0, "medium": 5.0})
+    with engine.connect() as conn:
+        after = risk.renewal_risk(conn, as_of, 90).set_index("contract_id")
+    scores = before.set_index("contract_id")["risk_score"]
+    assert after["risk_level"].to_dict() == {c: "high" if s >= 15 else "medium" if s >= 5 else "low"
+                                             for c, s in scores.items()}
+    moved = after["risk_level"].sort_index() != before.set_index("contract_id")["risk_level"].sort_index()
+    assert moved.any()  # the new floors moved some contracts to another level
+    with pytest.raises(Exception, match="0 < medium < high"):
+        change(engine, "risk.level_floors", {"high": 5.0, "medium": 15.0})
+    engine.dispose()
