@@ -38,8 +38,8 @@ def show(store: Engine) -> None:
     rows = ui.cached(audit.page, store, filters, number, PAGE_SIZE)
     lines = audit.changes(rows, lang).rename(columns=audit.headers(lang))
     names = audit.headers(lang)
-    widths = {"at": 135, "actor": 95, "action": 125, "entity": 80, "record": 70, "field": 120, "old": 160, "new": 170}
-    st.dataframe(lines, hide_index=True, width="stretch", height=min(36 * (len(lines) + 1) + 3, 640),
+    widths = {"at": 150, "actor": 95, "action": 125, "entity": 80, "record": 70, "field": 120, "old": 150, "new": 165}
+    st.dataframe(lines, hide_index=True, width="stretch", height=min(35 * (len(lines) + 1) + 3, 640),
                  column_config={names[k]: st.column_config.TextColumn(width=w) for k, w in widths.items()})
     export(store, filters, lang)
 

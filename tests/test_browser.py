@@ -147,6 +147,26 @@ def test_home_in_chinese_with_filters_from_a_shared_link(browser, running_app, s
         page.close()
 
 
+def test_the_audit_trail_reads_in_chinese(browser, running_app, screenshots):
+    """The admin's audit trail (single-user mode acts as the built-in admin) in Chinese: the filters, the
+    counts and the file's buttons in words; the grid itself is drawn on a canvas (tests/test_audit.py reads it)."""
+    from tests.wording import english_words
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    try:
+        page.goto(f"{running_app}/audit?lang=zh")
+        wait_for_render(page)
+        assert page.locator("[data-testid=stException]").count() == 0
+        assert page.locator("h1").first.inner_text().strip() == "审计日志"
+        main = page.get_by_test_id("stMain").inner_text()
+        assert re.search(r"共 [\d,]+ 条变更符合条件；第 1 页，共 \d+ 页。 按操作类型：", main)
+        assert "生成演示公司" in main  # the demo company's build, by its name
+        assert english_words(main, ["local-admin", "system", "CSV", "Excel"]) == []  # file formats by their names
+        page.screenshot(path=str(screenshots / "audit-zh.png"), full_page=True)
+    finally:
+        page.close()
+
+
 def test_first_start_fills_an_empty_store_and_a_dead_store_gives_a_clear_page(browser, new_store_url, screenshots, tmp_path):
     process, base = start_app(new_store_url(), tmp_path / "first.log", OPS_DEMO_CUSTOMERS="40", OPS_DEMO_YEARS="1")
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
