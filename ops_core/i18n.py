@@ -1196,6 +1196,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "table.usage_daily": ("Daily usage", "每日使用"),
     "table.usage_monthly": ("Monthly usage", "每月使用"),
     "table.users": ("Users", "系统用户"),
+    "table.user_sessions": ("Sign-in sessions", "登录会话"),
     "table.weight_presets": ("Weight presets", "权重方案"),
     "table.usage": ("Usage", "使用数据"),
     "table.customer_list": ("Customer list", "客户清单"),

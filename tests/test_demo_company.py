@@ -20,7 +20,7 @@ from tests.conftest import ROOT, ok
 from tests.factories import make_csm, make_customer
 
 DEMO = {"customers": 12, "years": 1, "seed": 3, "end": dt.date(2026, 6, 30)}
-KEPT = ("users", "settings", "audit_log")
+KEPT = ("users", "settings", "audit_log", "company_lists")  # the company's lists are its own, not the demo's
 
 
 def counts(engine) -> dict[str, int]:

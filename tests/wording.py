@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 
 ACRONYMS = frozenset({"ARR", "MRR", "NRR", "GRR", "KA", "RFM", "ROI", "CSM", "SLA", "FAQ", "DAU", "MAU", "PV",
-                      "UV", "RICE"})
+                      "UV", "RICE", "CSV"})   # CSV: the file format, as Chinese software names it too
 WORD = re.compile(r"[A-Za-z]+")
 
 
