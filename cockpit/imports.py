@@ -66,7 +66,7 @@ def import_file(store: Engine, entity: str, key: str) -> None:
         columns[header] = picked or None
     if peek.rows:
         st.dataframe(pd.DataFrame([list(r)[:len(peek.header)] + [None] * (len(peek.header) - len(r)) for r in peek.rows],
-                                  columns=_unique(peek.header), dtype=object).astype(str).replace({"None": ""}),
+                                  columns=importer.unique_headers(peek.header), dtype=object).astype(str).replace({"None": ""}),
                      hide_index=True, width="stretch")
     _save_mapping(store, entity, key, columns)
 
@@ -110,16 +110,6 @@ def _run(store: Engine, entity: str, data: bytes, name: str, columns: importer.C
     except OpsError as exc:
         ui.show_error(exc)
         return False
-
-
-def _unique(header: tuple[str, ...]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for index, name in enumerate(header):
-        name = name or f"({index + 1})"
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
-    return out
 
 
 def _counts(outcome: importer.Outcome) -> None:

@@ -191,13 +191,15 @@ class Outcome:
         width = len(self.header)
         frame = pd.DataFrame([[*(list(cells_)[:width] + [None] * (width - len(cells_))),
                                "; ".join(reasons.get(number, []))] for number, cells_ in self.rejected_rows],
-                             columns=[*_unique_headers(self.header), t("import.col.reason", lang)], dtype=object)
+                             columns=[*unique_headers(self.header), t("import.col.reason", lang)], dtype=object)
         if fmt == "xlsx":
             return exports.to_excel_bytes(frame, t("import.rejected_sheet", lang))
         return exports.to_csv_bytes(frame)
 
 
-def _unique_headers(header: Sequence[str]) -> list[str]:
+def unique_headers(header: Sequence[str]) -> list[str]:
+    """A file's headers made usable as table columns: a blank one named by its position, a repeated
+    one numbered ("金额", "金额 (2)")."""
     seen: dict[str, int] = {}
     out = []
     for index, name in enumerate(header):
