@@ -1164,6 +1164,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit.action.demo": ("Demo company generated", "生成演示公司"),
     "audit.action.snapshot": ("Month snapshot", "月度快照"),
     "audit.action.remove_demo": ("Demo company removed", "删除演示公司"),
+    "audit.action.export_unmasked": ("Exported unmasked", "导出未脱敏数据"),
     "table.demo_company": ("Demo company", "演示公司"),
     # what the store holds, by table or importable entity (the data page)
     "table.account_user_weeks": ("Users' active weeks", "用户活跃周"),
@@ -1200,7 +1201,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "table.weight_presets": ("Weight presets", "权重方案"),
     "table.usage": ("Usage", "使用数据"),
     "table.customer_list": ("Customer list", "客户清单"),
-    "audit.action.export_unmasked": ("Exported unmasked", "导出未脱敏数据"),
     # the audit trail page (admins)
     "nav.audit": ("Audit trail", "审计日志"),
     "audit.title": ("Audit trail", "审计日志"),

@@ -44,9 +44,11 @@ def test_the_file_picker_speaks_chinese_in_chinese(demo_url, monkeypatch):
 
 # The audit log's kinds of change as a person reads them (ops_core.writes writes the codes).
 CHANGES = {"en": {"create": "Created", "update": "Changed", "delete": "Deleted", "import": "Imported from a file",
-                  "demo": "Demo company generated", "snapshot": "Month snapshot", "remove_demo": "Demo company removed"},
+                  "demo": "Demo company generated", "snapshot": "Month snapshot", "remove_demo": "Demo company removed",
+                  "export_unmasked": "Exported unmasked"},
            "zh": {"create": "新建", "update": "修改", "delete": "删除", "import": "从文件导入", "demo": "生成演示公司",
-                  "snapshot": "月度快照", "remove_demo": "删除演示公司"}}
+                  "snapshot": "月度快照", "remove_demo": "删除演示公司",
+                  "export_unmasked": "导出未脱敏数据"}}
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
