@@ -201,15 +201,16 @@ def sidebar(store: Engine) -> None:
             return
         signed: users.Signed = st.session_state[frame.SIGNED_KEY]
         token = st.session_state[TOKEN_KEY]
+        if _cookie_token() != token:
+            # Set before "signed in as" is shown, so a visit by address right after finds it. The token is ours
+            # (letters, digits, - and _ only); a cookie of the browser's session, sent to this site only.
+            _cookie(f"document.cookie = {json.dumps(f'{COOKIE}={token}; path=/; SameSite=Lax')}"
+                    " + (location.protocol === 'https:' ? '; Secure' : '');")
         st.caption(frame.tr("signin.mode.team"))
         st.markdown(frame.tr("signin.who", name=signed.display_name, username=signed.actor.username,
                              role=label(Role, signed.actor.role, frame.language())))
         if st.button(frame.tr("signin.sign_out"), key="ops_sign_out"):
             sign_out(store)
-        if _cookie_token() != token:
-            # The token is ours (letters, digits, - and _ only); a cookie of the browser's session, sent to this site only.
-            _cookie(f"document.cookie = {json.dumps(f'{COOKIE}={token}; path=/; SameSite=Lax')}"
-                    " + (location.protocol === 'https:' ? '; Secure' : '');")
 
 
 def remote_page() -> None:
