@@ -66,8 +66,9 @@ def customer_cohorts(conn: Connection, first_month: dt.date, last_month: dt.date
       at the end of that month; share = retained / cohort_size.
     - basis "revenue": cohort_size = the cohort's MRR at the end of month 0, in cents; retained =
       its MRR at the end of that month (cents); share = retained / cohort_size (NRR-style, can
-      exceed 1). A customer's MRR = ARR / 12 in whole cents (halves up, as the MRR bridge of
-      ``ops_core.indicators``), ARR = amount x 365 / contract days.
+      exceed 1). A customer's MRR is the sum of its contracts' MRR (amount / term in months,
+      ``ops_core.overview.monthly_cents``) in whole cents (halves up, as the MRR bridge of
+      ``ops_core.indicators``).
     Shares over a zero are NaN. Paying in advance can put the first payment in the month before the
     contract starts, so month 0 of the logo basis may be below 1.
     """

@@ -782,7 +782,8 @@ def rule_columns_filled(schema: FileSchema) -> list[str]:
             filled.add(f.ref_column if f.ref else f.column or "")
     problems = []
     for column in table.c:
-        if column.nullable or column.default is not None or _generated_id(column) or column.name == "version":
+        if (column.nullable or column.default is not None or column.computed is not None or _generated_id(column)
+                or column.name == "version"):
             continue
         if column.name not in filled:
             problems.append(f"{schema.entity}: column {column.name} is NOT NULL and no field, default or "

@@ -2121,7 +2121,9 @@ def chart_locale(lang: str) -> dict[str, dict[str, object]] | None:
 # Metric definitions and formulas in Chinese (the registry in ops_core.metrics declares them in English
 # beside each metric's two names); the catalogue, the tiles' help and the reports read them here.
 METRIC_TEXT_ZH: dict[str, tuple[str, str]] = {
-    "arr": ("期末的年度经常性收入：期末最后一天仍有效的每份合同，按年折算。", "Σ 合同金额 × 365 / 合同天数，取最后一天有效的合同"),
+    "arr": ("期末的年度经常性收入：期末最后一天仍有效的每份合同的月度经常性收入 × 12。一份合同的月度经常性收入 = 合同金额 / 合同月数："
+            "从开始日起按整月计，不足一个月的部分按其所在月份的天数折算；在同一个自然月内开始并结束的合同不计。",
+            "12 × Σ 合同金额 / 合同月数，取最后一天有效的合同"),
     "nrr": ("期初付费客户在增购、缩减和流失之后保留下来的经常性收入；不含新客户和回流客户。", "（期初 + 增购 − 缩减 − 流失）/ 期初"),
     "grr": ("期初付费客户保留下来的经常性收入，只计损失；不会超过 100%。", "1 −（流失 + 缩减）/ 期初"),
     "logo_churn": ("期初付费、期末不再付费的客户；期内加入又离开的客户不计。", "流失客户数 / 期初付费客户数"),

@@ -425,7 +425,7 @@ class _Import:
                          for first, second in IN_ORDER.get(self.schema.entity, ())]
         self.insert_plan = []
         for column in self.table.c:
-            if column is self.generated:
+            if column is self.generated or column.computed is not None:  # the store fills both
                 continue
             scalar = column.default is not None and getattr(column.default, "is_scalar", False)
             self.insert_plan.append((column.name, scalar, column.default.arg if scalar else None))

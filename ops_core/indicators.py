@@ -1,9 +1,10 @@
 """Level-1 business indicators per period and segment: the MRR bridge, NRR, GRR, logo churn,
 renewal, expansion, repurchase and activity rates, and the customers behind each MRR movement.
 
-Shared definitions (the same in every module): a contract's ARR is amount × 365 / its days (start and
-end inclusive), MRR = ARR / 12; a unit's MRR at a day is the sum over its contracts in force that
-day. The unit is the customer, or (customer, product line) for the ``product_line`` segment. A
+Shared definitions (the same in every module): a contract's MRR is its amount over its term in
+months (``overview.monthly_cents``: whole months from the start day, a partial month by its share of
+days, so a flat renewal is no movement; nothing for a contract inside one calendar month), ARR = 12 ×
+MRR; a unit's MRR at a day is the sum over its contracts in force that day. The unit is the customer, or (customer, product line) for the ``product_line`` segment. A
 period's start MRR is the MRR on the day before its first day, its end MRR the MRR on its last day.
 
 Everything is aggregated in the database, one query for SQLite and PostgreSQL: a small calendar

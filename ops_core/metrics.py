@@ -110,8 +110,11 @@ REV, USE = Source.revenue, Source.usage
 
 REGISTRY: tuple[Metric, ...] = (
     # --- level 1: the core business ------------------------------------------------------------
-    _m("arr", "ARR", "年度经常性收入", "Annual recurring revenue at the end of the period: every contract in force "
-       "on the last day, annualised.", "Σ amount × 365 / contract days, contracts in force on the last day",
+    _m("arr", "ARR", "年度经常性收入", "Annual recurring revenue at the end of the period: 12 × the MRR of every "
+       "contract in force on the last day. A contract's MRR is its amount over its term in months: whole months "
+       "from the start day, a partial month by its share of days; a contract that starts and ends within one "
+       "calendar month counts for nothing.",
+       "12 × Σ amount / term in months, contracts in force on the last day",
        Unit.cents, UP, 1, None, "Head of operations", None, REV),
     _m("nrr", "Net revenue retention", "净收入留存率 (NRR)", "Recurring revenue kept from the customers paying at the "
        "start, after their expansion, contraction and churn; new and returning customers excluded.",

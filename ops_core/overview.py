@@ -1,18 +1,18 @@
 """The home page's numbers and the small summaries shown by pages whose full feature is pending.
 
 Every figure is one SQL aggregation over indexed columns or roll-up tables; nothing loops over
-customers in Python. ARR is the annualised value of the contracts in force on a day:
-amount × 365 / contract days, with ``end_date`` the last day covered (inclusive).
+customers in Python. A contract's MRR is its amount over its term in months (``monthly_cents``), its
+ARR 12 × that; the ARR of a day sums the contracts in force that day (``end_date`` inclusive).
 """
 from __future__ import annotations
 
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Connection, Float, and_, cast, distinct, func, literal, select, union_all
+from sqlalchemy import Connection, and_, distinct, func, literal, select, union_all
 
 from ops_core.db.models import TABLES
-from ops_core.db.queries import dates_table, days_between, month_end, month_starts
+from ops_core.db.queries import dates_table, month_end, month_starts
 from ops_core.filters import Filters
 
 customers = TABLES["customers"]
@@ -31,9 +31,18 @@ OPEN_FEEDBACK = ("new", "triaged", "in_progress")
 DEMANDS_IN_FLIGHT = ("evaluating", "planned", "in_development", "testing")
 
 
+def monthly_cents():
+    """SQL for a contract's MRR in cents (float; sums are rounded at the end): its amount over its term in
+    months, whole months from the start day and a partial month by its share of days (``term_months``),
+    so a flat renewal, leap year or not, is no movement. A contract that starts and ends within one
+    calendar month counts for nothing, as ProfitWell leaves out a sign-up that churns the same month.
+    Stored per contract (``contracts.unrounded_mrr``, db.queries.contract_mrr), so a query reads, never recomputes, it."""
+    return contracts.c.unrounded_mrr
+
+
 def annualised_cents():
-    """SQL for a contract's annual value in cents (float; sums are rounded at the end)."""
-    return cast(contracts.c.amount_cents, Float) * 365.0 / (days_between(contracts.c.start_date, contracts.c.end_date) + 1)
+    """SQL for a contract's ARR in cents: 12 × its MRR (``monthly_cents``)."""
+    return monthly_cents() * 12.0
 
 
 def in_force(day):

@@ -28,6 +28,31 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def term_months(first: dt.date, last: dt.date) -> float:
+    """A contract's term in months, ``first`` to ``last`` inclusive, as the field counts it: whole
+    months from the start day (a month too short for it ends on its last day), then what is left as a
+    share of the days of the calendar month it falls in. The SQL twin is ``db.queries.term_months``."""
+    after = last + dt.timedelta(days=1)
+    spanned = (after.year - first.year) * 12 + after.month - first.month
+    days_in = _days_in_month(after)
+    fits = min(first.day, days_in)
+    if fits <= after.day:
+        return spanned + (after.day - fits) / days_in
+    days_before = _days_in_month(after.replace(day=1) - dt.timedelta(days=1))
+    return spanned - 1 + (days_before - min(first.day, days_before) + after.day) / days_before
+
+
+def months_spanned(first: dt.date, last: dt.date) -> int:
+    """Month boundaries between ``first`` and the day after ``last``: 0 for a contract that starts and
+    ends within one calendar month, which MRR leaves out (as ProfitWell does)."""
+    after = last + dt.timedelta(days=1)
+    return (after.year - first.year) * 12 + after.month - first.month
+
+
+def _days_in_month(day: dt.date) -> int:
+    return (add_months(day, 1) - dt.timedelta(days=1)).day
+
+
 @dataclass(frozen=True, order=True)
 class Period:
     """One reporting period; ordered by start day."""

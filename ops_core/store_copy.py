@@ -77,10 +77,16 @@ def self_references(table: Table) -> list[str]:
     return sorted(fk.parent.name for fk in table.foreign_keys if fk.column.table is table)
 
 
+def stored_columns(table: Table) -> list[Any]:
+    """The columns a copy carries: every one but those the database generates (contracts.unrounded_mrr),
+    which the target computes again from the rest."""
+    return [c for c in table.c if c.computed is None]
+
+
 def _source_columns(table: Table) -> list[Any]:
     # JSON travels as its text: no parse and re-serialise, and a stored SQL NULL stays NULL (the JSON
     # type would write Python None back as the JSON text 'null').
-    return [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in table.c]
+    return [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in stored_columns(table)]
 
 
 def source_rows(conn: Connection, table: Table) -> Iterator[tuple[Any, ...]]:
@@ -99,7 +105,7 @@ def source_rows(conn: Connection, table: Table) -> Iterator[tuple[Any, ...]]:
 
 
 def _sqlite_rows(conn: Connection, table: Table) -> Iterator[tuple[Any, ...]]:
-    columns = ", ".join(f'"{c.name}"' for c in table.c)  # names from the models, not from input
+    columns = ", ".join(f'"{c.name}"' for c in stored_columns(table))  # names from the models, not from input
     order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
@@ -123,8 +129,8 @@ def _converter(table: Table, source: str, target: str) -> Callable[[tuple[Any, .
     keeps both exact."""
     if source == "sqlite":
         return None
-    stamps = [i for i, c in enumerate(table.c) if isinstance(c.type, DateTime)]
-    days = [i for i, c in enumerate(table.c) if isinstance(c.type, Date) and not isinstance(c.type, DateTime)]
+    stamps = [i for i, c in enumerate(stored_columns(table)) if isinstance(c.type, DateTime)]
+    days = [i for i, c in enumerate(stored_columns(table)) if isinstance(c.type, Date) and not isinstance(c.type, DateTime)]
     if target != "sqlite":
         days = []  # COPY writes a date as str(date), its ISO form
     if not stamps and not days:
@@ -145,7 +151,7 @@ def _converter(table: Table, source: str, target: str) -> Callable[[tuple[Any, .
 
 def _copy_table(source: Connection, target: Connection, table: Table) -> int:
     """Load one table; self-references are set in a second streamed pass once every row exists."""
-    columns = [c.name for c in table.c]
+    columns = [c.name for c in stored_columns(table)]
     later = self_references(table)
     blank = [columns.index(name) for name in later]
     convert = _converter(table, source.dialect.name, target.dialect.name)

@@ -174,7 +174,7 @@ def validate(table: Table, values: Mapping[str, Any], *, row: int | None = None,
     problems: list[tuple[int | None, str, str]] = []
     clean: dict[str, Any] = {}
     for name, raw in values.items():
-        if name not in table.c or name == "version":
+        if name not in table.c or name == "version" or table.c[name].computed is not None:  # the store keeps those
             problems.append((row, name, Phrase("problem.not_field", table=table.name)))
             continue
         try:
@@ -184,7 +184,8 @@ def validate(table: Table, values: Mapping[str, Any], *, row: int | None = None,
     if creating:
         for column in table.c:
             missing = column.name not in values
-            needs_value = not column.nullable and column.default is None and not _is_generated_key(column)
+            needs_value = (not column.nullable and column.default is None and column.computed is None
+                           and not _is_generated_key(column))
             if missing and needs_value:
                 problems.append((row, column.name, Phrase("problem.required")))
     if problems:

@@ -13,11 +13,12 @@ from ops_core.db.engine import transaction
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
+from ops_core.periods import term_months
 from tests.factories import make_customer
 
 D = dt.date
 NAN = float("nan")
-MRR = 36_500  # every contract below costs 1,200 cents a day: ARR = days x 1,200 x 365 / days = 438,000; MRR = 36,500
+MRR = 36_500  # every contract below runs whole calendar months at 36,500 cents a month (times its price)
 
 
 def any_filters(**chosen) -> Filters:
@@ -49,7 +50,7 @@ def build_customers(engine) -> None:
     with engine.begin() as conn:
         for key, (_, deals) in CUSTOMERS.items():
             for n, (paid, start, end, price) in enumerate(deals):
-                amount = ((end - start).days + 1) * 1_200 * price
+                amount = round(term_months(start, end)) * MRR * price  # whole months: 2, 1, 12, 10, 9, 2, 12, 12
                 contract = conn.execute(insert(t["contracts"]).values(
                     code=f"K{key}{n}", customer_id=ids[key], kind="new" if n == 0 else "expansion", product_line="MES",
                     signed_on=start, start_date=start, end_date=end, amount_cents=amount)).inserted_primary_key[0]

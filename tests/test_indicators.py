@@ -1,22 +1,23 @@
 """Level-1 indicators on a hand-built company of twelve customers over 2025-01 .. 2026-02, with the
 arithmetic written next to every expected number, plus the bridge and ARR on the demo company.
 
-MRR of a contract = amount × 365 / days / 12. Every long contract below runs exactly 365 days
-(twelve months without a 29 February), so amount / 12 is its MRR: 1,200,000 -> 100,000. Add-ons
-run 146 days (365 / 2.5), so their ARR is amount × 2.5: 240,000 -> ARR 600,000, MRR 50,000.
+MRR of a contract = amount / its term in months (ops_core.periods.term_months). Every long contract
+below runs twelve whole months, so amount / 12 is its MRR: 1,200,000 -> 100,000. The add-ons run the
+five whole months to their main contract's end: 250,000 -> MRR 50,000. E1 starts and ends inside
+June: it counts for no MRR at all (as ProfitWell leaves out a sign-up that churns the same month).
 
 MRR (thousands of cents) at each boundary: the day before 2025-01 (31 Dec 2024), then month ends.
 
     cust  line  contracts                                       2024-12-31 J  F  M  A  M  J  J  A  S  O  N  D  J26 F26
     A     MES   A1 2024-07..2025-06, renewed by A2 to 2026-06        100  100 ...................................... 100
-    B     MES   B1 2025, add-on B2 (EAM) 8 Aug..31 Dec 2025,           0  200 200 200 200 200 200 200 250 250 250 250 250 250 250
+    B     MES   B1 2025, add-on B2 (EAM) 1 Aug..31 Dec 2025,           0  200 200 200 200 200 200 200 250 250 250 250 250 250 250
                 renewed by B3 2026 at 250 (the add-on rolled in)
     C     MES   C1 2024-04..2025-03, not renewed (energy)             50   50  50  50   0 ...
     D     MES   D1 2024-05..2025-04, lapses; D2 2025-09.. (win-back) 100  100 100 100 100   0   0   0   0  80  80  80  80  80  80
     E     MES   E1 5..20 June 2025 only                                0 everywhere: in and out inside June
     F     MES   F1 2024-10..2025-09, "renewed" by F2 at amount 0     100  ... 100 (Sep)   0 from Oct: a contraction to zero
     G     MES   G1 2025 at 150, renewed by G2 2026 at 100              0  150 ... 150 (Dec)  100 100
-    H     MES   H1 2025-03..2026-02 at 60, add-on H2 (IoT) 6 Oct..    0    0   0  60  60  60  60  60  60  60  80  80  80  80  80
+    H     MES   H1 2025-03..2026-02 at 60, add-on H2 (IoT) 1 Oct..    0    0   0  60  60  60  60  60  60  60  80  80  80  80  80
                 28 Feb at 20; renewed by H3 (signed 10 Feb 2026)
     I     MES   I1 2025-05..2026-04 at 40                              0    0   0   0   0  40  40 ................... 40
     J     -     no contract at all                                     0
@@ -33,9 +34,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
-from ops_core import indicators
+from ops_core import indicators, periods
 from ops_core.db.models import TABLES
 from ops_core.db.rollups import refresh_usage_monthly
 from ops_core.errors import UsageError
@@ -65,18 +66,18 @@ CONTRACTS = [  # (id, customer, kind, line, signed, start, end, amount, renews)
     (1, 1, "new", "MES", D(2024, 6, 15), D(2024, 7, 1), D(2025, 6, 30), 1_200_000, None),      # A1: MRR 100k
     (2, 1, "renewal", "MES", D(2025, 6, 10), D(2025, 7, 1), D(2026, 6, 30), 1_200_000, 1),     # A2: MRR 100k
     (3, 2, "new", "MES", D(2024, 12, 15), D(2025, 1, 1), D(2025, 12, 31), 2_400_000, None),    # B1: MRR 200k
-    (4, 2, "expansion", "EAM", D(2025, 8, 1), D(2025, 8, 8), D(2025, 12, 31), 240_000, None),  # B2: 146 days, MRR 50k
+    (4, 2, "expansion", "EAM", D(2025, 7, 25), D(2025, 8, 1), D(2025, 12, 31), 250_000, None),  # B2: 5 months, MRR 50k
     (5, 2, "renewal", "MES", D(2025, 12, 15), D(2026, 1, 1), D(2026, 12, 31), 3_000_000, 3),   # B3: MRR 250k
     (6, 3, "new", "MES", D(2024, 3, 20), D(2024, 4, 1), D(2025, 3, 31), 600_000, None),        # C1: MRR 50k
     (7, 4, "new", "MES", D(2024, 4, 20), D(2024, 5, 1), D(2025, 4, 30), 1_200_000, None),      # D1: MRR 100k
     (8, 4, "new", "MES", D(2025, 8, 20), D(2025, 9, 1), D(2026, 8, 31), 960_000, None),        # D2: MRR 80k (win-back)
-    (9, 5, "new", "MES", D(2025, 6, 1), D(2025, 6, 5), D(2025, 6, 20), 16_000, None),          # E1: 16 days, ARR 365,000
+    (9, 5, "new", "MES", D(2025, 6, 1), D(2025, 6, 5), D(2025, 6, 20), 16_000, None),          # E1: within June, MRR 0
     (10, 6, "new", "MES", D(2024, 9, 20), D(2024, 10, 1), D(2025, 9, 30), 1_200_000, None),    # F1: MRR 100k
     (11, 6, "renewal", "MES", D(2025, 9, 15), D(2025, 10, 1), D(2026, 9, 30), 0, 10),          # F2: free, MRR 0
     (12, 7, "new", "MES", D(2025, 1, 2), D(2025, 1, 1), D(2025, 12, 31), 1_800_000, None),     # G1: MRR 150k
     (13, 7, "renewal", "MES", D(2025, 12, 20), D(2026, 1, 1), D(2026, 12, 31), 1_200_000, 12), # G2: MRR 100k
     (14, 8, "new", "MES", D(2025, 2, 20), D(2025, 3, 1), D(2026, 2, 28), 720_000, None),       # H1: MRR 60k
-    (15, 8, "expansion", "IoT", D(2025, 9, 25), D(2025, 10, 6), D(2026, 2, 28), 96_000, None), # H2: 146 days, MRR 20k
+    (15, 8, "expansion", "IoT", D(2025, 9, 25), D(2025, 10, 1), D(2026, 2, 28), 100_000, None), # H2: 5 months, MRR 20k
     (16, 8, "renewal", "MES", D(2026, 2, 10), D(2026, 3, 1), D(2027, 2, 28), 960_000, 14),     # H3: MRR 80k
     (17, 9, "new", "MES", D(2025, 4, 25), D(2025, 5, 1), D(2026, 4, 30), 480_000, None),       # I1: MRR 40k
     (18, 11, "new", "MES", D(2026, 1, 20), D(2026, 2, 1), D(2027, 1, 31), 1_200_000, None),    # K1: MRR 100k
@@ -259,7 +260,7 @@ def test_arr_is_the_annual_value_in_force_on_the_last_day(company):
     with company.connect() as conn:
         frame = indicators.level1(conn, MONTHS)
     feb = row(frame, "2026-02")
-    # A2 1.2M + B3 3.0M + D2 0.96M + G2 1.2M + H1 0.72M + H2 96,000×2.5 + I1 0.48M + K1 1.2M + K2 0.6M + L1 1.2M
+    # A2 1.2M + B3 3.0M + D2 0.96M + G2 1.2M + H1 0.72M + H2 100,000 × 12/5 + I1 0.48M + K1 1.2M + K2 0.6M + L1 1.2M
     assert feb["arr"] == 1_200_000 + 3_000_000 + 960_000 + 1_200_000 + 720_000 + 240_000 + 480_000 + 1_200_000 + 600_000 + 1_200_000
     assert feb["arr"] == 12 * feb["mrr_end"]                          # round numbers: no rounding gap
     assert (feb["mrr_start"], feb["mrr_end"]) == (750 * K, 900 * K)
@@ -269,7 +270,7 @@ def test_arr_is_the_annual_value_in_force_on_the_last_day(company):
 RENEWALS = {
     "2025-03": (1, 0, 600_000, 0),                        # C1 lapses
     "2025-04": (1, 0, 1_200_000, 0),                      # D1 lapses (D2 is a win-back, not its renewal)
-    "2025-06": (2, 1, 1_200_000 + 365_000, 1_200_000),    # A1 renewed; E1 (16,000 × 365/16) not
+    "2025-06": (2, 1, 1_200_000, 1_200_000),              # A1 renewed; E1 (inside June: ARR 0) not
     "2025-09": (1, 1, 1_200_000, 1_200_000),              # F1 renewed, at 0: renewed by count and by expiring ARR
     "2025-12": (2, 2, 2_400_000 + 1_800_000, 4_200_000),  # B1, G1; B's add-on B2 ends too but is not due
     "2026-02": (2, 1, 720_000 + 1_200_000, 720_000),      # H1 renewed on 10 Feb; L2 signed 5 Mar, after as_of
@@ -288,7 +289,7 @@ def test_renewal_rate_by_count_and_by_arr(company):
             assert r["renewal_rate_arr"] == pytest.approx(renewed_arr / due_arr)
         else:
             assert math.isnan(r["renewal_rate"]) and math.isnan(r["renewal_rate_arr"])
-    assert row(frame, "2025-06")["renewal_rate_arr"] == pytest.approx(1_200_000 / 1_565_000)   # 0.767
+    assert row(frame, "2025-06")["renewal_rate_arr"] == pytest.approx(1_200_000 / 1_200_000)   # E1 weighs nothing
     assert row(frame, "2026-02")["renewal_rate_arr"] == pytest.approx(720_000 / 1_920_000)     # 0.375
 
 
@@ -460,32 +461,40 @@ def test_demo_bridge_holds_in_every_month_of_its_history(demo_engine):
     assert whole["reactivation"].sum() > 0 and whole["churn"].sum() > 0 and whole["contraction"].sum() > 0
 
 
-def test_demo_arr_of_the_last_month_equals_a_hand_written_query(demo_engine):
-    days = ("(end_date - start_date + 1)" if demo_engine.dialect.name == "postgresql"
-            else "(julianday(end_date) - julianday(start_date) + 1)")
+def contract_mrr(contracts: pd.DataFrame) -> pd.Series:
+    """Each contract's MRR in cents by the Python twin of the SQL rule, one contract at a time (an oracle)."""
+    return pd.Series([amount / periods.term_months(first, last) if periods.months_spanned(first, last) >= 1 else 0.0
+                      for amount, first, last in zip(contracts["amount_cents"], contracts["start_date"],
+                                                     contracts["end_date"], strict=True)], index=contracts.index)
+
+
+def demo_contracts(conn) -> pd.DataFrame:
+    contracts = pd.DataFrame([dict(r) for r in conn.execute(select(TABLES["contracts"])).mappings()])
+    for column in ("start_date", "end_date"):
+        contracts[column] = pd.to_datetime(contracts[column]).dt.date
+    contracts["mrr"] = contract_mrr(contracts)
+    return contracts
+
+
+def test_demo_arr_of_the_last_month_equals_the_python_rule(demo_engine):
     with demo_engine.connect() as conn:
         last = demo_history(conn)[-1]
         frame = indicators.level1(conn, [last])
-        oracle = conn.execute(text(f"SELECT SUM(amount_cents * 365.0 / {days}) FROM contracts "
-                                   "WHERE start_date <= :day AND end_date >= :day"), {"day": last.end}).scalar_one()
-    assert abs(row(frame, last.label)["arr"] - float(oracle)) <= 1
+        contracts = demo_contracts(conn)
+    live = contracts[(contracts["start_date"] <= last.end) & (contracts["end_date"] >= last.end)]
+    assert abs(row(frame, last.label)["arr"] - 12 * live["mrr"].sum()) <= 1
     assert row(frame, last.label)["arr"] > 0
 
 
 def test_demo_bridge_matches_a_per_customer_computation_in_pandas(demo_engine):
     """An independent oracle on a small store: MRR per customer at both boundaries, classified in pandas."""
     with demo_engine.connect() as conn:
-        contracts = pd.DataFrame([dict(r) for r in conn.execute(select(TABLES["contracts"])).mappings()])
+        contracts = demo_contracts(conn)
         months = demo_history(conn)[-13:]
         frame = indicators.mrr_movements(conn, months).set_index("period")
-    contracts["start_date"] = pd.to_datetime(contracts["start_date"])
-    contracts["end_date"] = pd.to_datetime(contracts["end_date"])
-    days = (contracts["end_date"] - contracts["start_date"]).dt.days + 1
-    contracts["mrr"] = contracts["amount_cents"] * 365.0 / days / 12
 
     def mrr_at(day: dt.date) -> pd.Series:
-        ts = pd.Timestamp(day)
-        live = contracts[(contracts["start_date"] <= ts) & (contracts["end_date"] >= ts)]
+        live = contracts[(contracts["start_date"] <= day) & (contracts["end_date"] >= day)]
         return np.floor(live.groupby("customer_id")["mrr"].sum() + 0.5)   # whole cents, halves up
 
     first_start = contracts.groupby("customer_id")["start_date"].min()
@@ -493,7 +502,7 @@ def test_demo_bridge_matches_a_per_customer_computation_in_pandas(demo_engine):
         both = pd.concat({"s": mrr_at(period.start - dt.timedelta(days=1)), "e": mrr_at(period.end)}, axis=1).fillna(0)
         s, e = both["s"], both["e"]
         arrived = (s == 0) & (e > 0)
-        fresh = arrived & (first_start.reindex(both.index) >= pd.Timestamp(period.start))
+        fresh = arrived & (first_start.reindex(both.index) >= period.start)
         expected = {
             "start_mrr": s.sum(), "new": e[fresh].sum(), "reactivation": e[arrived & ~fresh].sum(),
             "expansion": (e - s)[(s > 0) & (e > s)].sum(), "contraction": (s - e)[(e > 0) & (e < s)].sum(),

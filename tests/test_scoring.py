@@ -325,8 +325,10 @@ def test_every_raw_dimension_matches_the_hand_computation(fresh_engine):
     assert a.growth == pytest.approx(0.8)
     assert math.isnan(b.growth)
     assert (c.growth, d.growth) == (0.0, 0.0)
-    # ARR in force on AS_OF: A3 3,000,000×365/365 + A4 600,000×365/320 = 3,684,375; B 1,200,000×365/365
-    assert (a.arr_cents, b.arr_cents, c.arr_cents, d.arr_cents) == (3_684_375, 1_200_000, 0, 0)
+    # ARR in force on AS_OF = 12 × amount / months: A3 15 Jan 2025..14 Jan 2026 is 12 months, 3,000,000;
+    # A4 1 Mar 2025..14 Jan 2026 is 10 months + 14/31 of January: 12 × 600,000 / (10 + 14/31) = 688,888.9;
+    # together 3,688,888.9 -> 3,688,889. B 1,200,000 over twelve months: 1,200,000.
+    assert (a.arr_cents, b.arr_cents, c.arr_cents, d.arr_cents) == (3_688_889, 1_200_000, 0, 0)
     assert (a.product_lines, b.product_lines, c.product_lines) == ("IoT,MES", "SCM", "")
     assert (a.code, a.csm_name, b.csm_name) == ("A", "王芳", "")
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -27,10 +28,15 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import column as bare_column
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ops_core import vocab
+from ops_core.db.queries import contract_mrr
 from ops_core.vocab import values
+
+# A contract's MRR (db.queries.contract_mrr) over the row's own columns, as a generated column reads them.
+CONTRACT_MRR = contract_mrr(bare_column("start_date"), bare_column("end_date"), bare_column("amount_cents"))
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -214,6 +220,8 @@ class Contract(Versioned, Base):
     delivery_cost_cents: Mapped[int] = money()
     service_cost_cents: Mapped[int] = money()
     renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
+    # The contract's MRR in cents (float; sums are rounded at the end), kept by the database itself.
+    unrounded_mrr: Mapped[float] = mapped_column(Float, Computed(CONTRACT_MRR, persisted=True))
 
 
 class Invoice(Versioned, Base):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, Date, Integer, Select, Subquery, literal, select, union_all
+from sqlalchemy import BigInteger, Date, Float, Integer, Select, Subquery, case, cast, literal, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
@@ -52,6 +52,100 @@ def _month_start_sqlite(element, compiler, **kw):
 def _month_start_pg(element, compiler, **kw):
     (value,) = list(element.clauses)
     return f"CAST(date_trunc('month', {compiler.process(value, **kw)}) AS DATE)"
+
+
+class term_months(FunctionElement):  # noqa: N801
+    """A contract's term in months, from its first to its last day (inclusive), as the field counts it
+    (ChartMogul, Baremetrics, Stripe, ProfitWell): whole months from the start day (the 15th to the
+    14th of the next month is one; a month too short for the start day ends on its last day), and what
+    is left as a share of the days of the calendar month it falls in. 2025-06-15..2026-06-14 is 12,
+    2024-01-01..2024-12-31 is 12, 2025-06-15..2026-06-30 is 12 + 16/30. ``ops_core.periods.term_months``
+    is the same rule in Python; the tests hold the two together."""
+
+    type = Float()
+    inherit_cache = True
+    name = "term_months"
+
+
+class months_spanned(FunctionElement):  # noqa: N801
+    """How many month boundaries lie between a contract's start and the day after its end: 0 when it
+    starts and ends within one calendar month (ProfitWell leaves such a contract out of MRR)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "months_spanned"
+
+
+def contract_mrr(start, end, amount):
+    """SQL of a contract's MRR in cents (float): ``amount`` over ``term_months``, 0 for a contract that
+    starts and ends within one calendar month. The contracts table stores it as the generated column
+    ``unrounded_mrr``, in cents (computed by the database on every insert and update, so no writer can miss it)."""
+    return case((months_spanned(start, end) >= 1, cast(amount, Float) / term_months(start, end)), else_=0.0)
+
+
+def _term_months(start: str, after: str, year, month, day, days_in, days_before, least) -> str:
+    """The SQL of ``term_months`` given the dialect's pieces; ``after`` is the day after the last day."""
+    spanned = _months_spanned(start, after, year, month)
+    fits = least(day(start), days_in(after))            # the start day in the month of ``after``
+    fits_before = least(day(start), days_before(after))  # ... and in the month before it
+    return (f"(CASE WHEN {fits} <= {day(after)} THEN {spanned} + ({day(after)} - {fits}) * 1.0 / {days_in(after)}"
+            f" ELSE {spanned} - 1 + ({days_before(after)} - {fits_before} + {day(after)}) * 1.0 / {days_before(after)}"
+            " END)")
+
+
+def _months_spanned(start: str, after: str, year, month) -> str:
+    return f"(({year(after)} - {year(start)}) * 12 + {month(after)} - {month(start)})"
+
+
+def _sqlite_parts(element, compiler, **kw):
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    after = f"date({end}, '+1 day')"
+
+    def part(code):
+        return lambda d: f"CAST(strftime('{code}', {d}) AS INTEGER)"
+
+    return dict(start=start, after=after, year=part("%Y"), month=part("%m"), day=part("%d"),
+                days_in=lambda d: f"CAST(strftime('%d', date({d}, 'start of month', '+1 month', '-1 day')) AS INTEGER)",
+                days_before=lambda d: f"CAST(strftime('%d', date({d}, 'start of month', '-1 day')) AS INTEGER)",
+                least=lambda a, b: f"min({a}, {b})")
+
+
+def _pg_parts(element, compiler, **kw):
+    start, end = (f"CAST({compiler.process(c, **kw)} AS DATE)" for c in element.clauses)
+    after = f"({end} + 1)"
+
+    def part(field):
+        return lambda d: f"CAST(EXTRACT({field} FROM {d}) AS INTEGER)"
+
+    return dict(start=start, after=after, year=part("YEAR"), month=part("MONTH"), day=part("DAY"),
+                # on a timestamp without time zone (not the date's default, with one) so a generated column may use it
+                days_in=lambda d: f"CAST(EXTRACT(DAY FROM date_trunc('month', CAST({d} AS TIMESTAMP))"
+                                  " + interval '1 month - 1 day') AS INTEGER)",
+                days_before=lambda d: f"CAST(EXTRACT(DAY FROM date_trunc('month', CAST({d} AS TIMESTAMP))"
+                                      " - interval '1 day') AS INTEGER)",
+                least=lambda a, b: f"LEAST({a}, {b})")
+
+
+@compiles(term_months, "sqlite")
+def _term_months_sqlite(element, compiler, **kw):
+    return _term_months(**_sqlite_parts(element, compiler, **kw))
+
+
+@compiles(term_months, "postgresql")
+def _term_months_pg(element, compiler, **kw):
+    return _term_months(**_pg_parts(element, compiler, **kw))
+
+
+@compiles(months_spanned, "sqlite")
+def _months_spanned_sqlite(element, compiler, **kw):
+    parts = _sqlite_parts(element, compiler, **kw)
+    return _months_spanned(parts["start"], parts["after"], parts["year"], parts["month"])
+
+
+@compiles(months_spanned, "postgresql")
+def _months_spanned_pg(element, compiler, **kw):
+    parts = _pg_parts(element, compiler, **kw)
+    return _months_spanned(parts["start"], parts["after"], parts["year"], parts["month"])
 
 
 class round_half_up(FunctionElement):  # noqa: N801
