@@ -34,6 +34,7 @@ class Events:
     standard: events.LeadStandard
     model: events.Model
     window: int
+    half_life: float       # days, for the time-decay model
     chosen: pd.DataFrame   # event_metrics of the events the pickers leave, indexed by event id
 
 
@@ -138,7 +139,7 @@ def show_compare(ctx: Events) -> None:
         tooltip=[alt.Tooltip(f"{by}:N", title=ui.tr(f"col.{by}")),
                  alt.Tooltip("cpel:Q", title=ui.tr("col.cost_per_effective_lead"), format=",.2f")])), width="stretch")
     st.markdown(f"**{ui.tr('events.models')}**")
-    comparison = events.model_comparison(ctx.data, ctx.standard, ctx.window, ctx.as_of)
+    comparison = events.model_comparison(ctx.data, ctx.standard, ctx.window, ctx.as_of, ctx.half_life)
     ui.table(events.rank_table(comparison, ctx.chosen.index).rename(columns={"name": "event"}))
 
 

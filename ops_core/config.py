@@ -145,6 +145,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Renewal-risk levels: a risk score (0-100) at or above 'high' is high (red), at or above 'medium' is medium "
             "(amber), below it low (green)."),
     Setting("events.attribution_window_days", 180, "Revenue counts for an event only when won within this many days of the touch."),
+    Setting("events.decay_half_life_days", 7, "Time-decay attribution: a touch this many days before the win weighs half "
+            "as much as one on the day."),
     Setting("ui.page_size", 200, "Rows a grid shows per page; more rows stay in the database until asked for."),
     Setting("tiers.mode", "cutoff", "How customers are tiered: 'quota' (top shares of customers) or 'cutoff' (score floors)."),
     Setting("tiers.quotas", [0.05, 0.20, 0.35], "Quota mode: share of customers in each tier but the last, highest tier first (sum below 1)."),

@@ -283,6 +283,13 @@ class Model(StrEnum):
     last = "last"
     linear = "linear"
     u = "u"
+    w = "w"
+    decay = "decay"
+
+
+DEFAULT_HALF_LIFE_DAYS = 7.0  # time decay: a touch a week before the win weighs half a touch on the day (HubSpot's default)
+HALF_LIFE_KEY = "events.decay_half_life_days"
+_DECAY_SCALE = 1_000_000  # time-decay weights as whole numbers (exact splits); amount × scale stays inside int64
 
 
 def as_model(value: Model | str) -> Model:
@@ -306,8 +313,22 @@ def _check_window(window_days: int) -> int:
     return int(window_days)
 
 
-def _weights(position: np.ndarray, count: np.ndarray, model: Model) -> tuple[np.ndarray, np.ndarray]:
-    """Each touch's share as an exact fraction numerator / denominator (the denominator is per lead)."""
+def _weights(t: pd.DataFrame, model: Model, half_life_days: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each touch's share as an exact fraction numerator / denominator (the denominator is per lead).
+
+    ``t``: one lead's touches in time order, with position, count, is_opportunity (the last touch on or
+    before the lead became an opportunity) and days_before (the anchor).
+
+    - W-shaped: 30 % each to the first touch, the opportunity touch and the last touch, 10 % shared by
+      the others. One touch holding two roles gets both shares. A role nobody holds (no opportunity
+      touch in the window), or no other touch, leaves its share spread over the rest in proportion
+      30 : 30 : 30 : 10 — with three touches each key touch gets a third; with two, the first gets a
+      half (first and opportunity) when it opened the opportunity.
+    - Time decay: a touch weighs 2^(-days before the anchor / half-life); the weights are scaled to whole
+      numbers (at least 1) so the split stays exact.
+    """
+    position = t["position"].to_numpy(dtype=np.int64)
+    count = t["count"].to_numpy(dtype=np.int64)
     one = np.ones_like(count)
     match model:
         case Model.first:
@@ -322,15 +343,33 @@ def _weights(position: np.ndarray, count: np.ndarray, model: Model) -> tuple[np.
             numerator = np.where(count <= 2, 1, np.where(end, 2 * (count - 2), 1))
             denominator = np.where(count <= 2, count, 5 * (count - 2))
             return numerator.astype(np.int64), denominator.astype(np.int64)
+        case Model.w:
+            opportunity = t["is_opportunity"].to_numpy(dtype=bool)
+            roles = (position == 0).astype(np.int64) + opportunity + (position == count - 1)
+            lead = t["lead_id"]
+            present = np.where(lead.map(t.groupby("lead_id")["is_opportunity"].any()).to_numpy(dtype=bool), 3, 2)
+            others = count - lead.map(t.assign(key=roles > 0).groupby("lead_id")["key"].sum()).to_numpy(dtype=np.int64)
+            # key touch: 3 × roles parts; the others share 1 part (each 1 / others); over 3 × roles present (+1)
+            spread = np.maximum(others, 1)
+            numerator = np.where(roles > 0, 3 * roles * spread, 1)
+            denominator = (3 * present + (others > 0)) * spread
+            return numerator.astype(np.int64), denominator.astype(np.int64)
+        case Model.decay:
+            days = t["days_before"].to_numpy(dtype=np.float64)
+            numerator = np.maximum(1, np.round(_DECAY_SCALE * np.exp2(-days / half_life_days))).astype(np.int64)
+            total = pd.Series(numerator, index=t.index).groupby(t["lead_id"]).transform("sum").to_numpy(dtype=np.int64)
+            return numerator, total
         case _:
             assert_never(model)
 
 
-def _split(touches: pd.DataFrame, anchors: pd.DataFrame, model: Model, window_days: int) -> pd.DataFrame:
+def _split(touches: pd.DataFrame, anchors: pd.DataFrame, model: Model, window_days: int,
+           half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> pd.DataFrame:
     """Split each anchor's amount over its lead's touches in the window before the anchor time.
 
-    ``anchors``: lead_id, anchor (time), amount_cents. Returns event_id, lead_id, credit, cents with
-    one row per (event, lead) with credit > 0; a lead's credits sum to 1 and its cents to its amount exactly.
+    ``anchors``: lead_id, anchor (time), amount_cents, and optionally opportunity (the time the lead
+    became an opportunity, for the W-shaped model). Returns event_id, lead_id, credit, cents with one
+    row per (event, lead) with credit > 0; a lead's credits sum to 1 and its cents to its amount exactly.
     """
     columns = ["event_id", "lead_id", "credit", "cents"]
     t = touches[["lead_id", "event_id", "touched_at"]].merge(anchors, on="lead_id", how="inner")
@@ -341,14 +380,18 @@ def _split(touches: pd.DataFrame, anchors: pd.DataFrame, model: Model, window_da
     t = t.sort_values(["lead_id", "touched_at", "event_id"], kind="stable", ignore_index=True)
     by_lead = t.groupby("lead_id", sort=False)
     position = by_lead.cumcount().to_numpy(dtype=np.int64)
-    count = by_lead["event_id"].transform("size").to_numpy(dtype=np.int64)
-    numerator, denominator = _weights(position, count, model)
+    t["position"], t["count"] = position, by_lead["event_id"].transform("size").to_numpy(dtype=np.int64)
+    opened = t["opportunity"] if "opportunity" in t else t["anchor"]  # a pipeline's anchor is its opening
+    before = (t["touched_at"] <= opened).to_numpy(dtype=bool)
+    last_before = pd.Series(np.where(before, position, -1), index=t.index).groupby(t["lead_id"]).transform("max")
+    t["is_opportunity"] = before & (position == last_before.to_numpy(dtype=np.int64))
+    t["days_before"] = (t["anchor"] - t["touched_at"]) / pd.Timedelta(days=1)
+    numerator, denominator = _weights(t, model, half_life_days)
     amount = pd.to_numeric(t["amount_cents"]).fillna(0).to_numpy(dtype=np.int64)
     product = amount * numerator
     t["credit"] = numerator / denominator
     t["cents"] = product // denominator
     t["remainder"] = product % denominator  # same denominator within a lead, so comparable there
-    t["position"] = position
     left = amount - t.groupby("lead_id", sort=False)["cents"].transform("sum").to_numpy(dtype=np.int64)
     t["left"] = left
     # Largest remainder: the cents lost to rounding down go to the largest remainders, earlier touch first.
@@ -358,22 +401,26 @@ def _split(touches: pd.DataFrame, anchors: pd.DataFrame, model: Model, window_da
     return out[columns].sort_values(["lead_id", "event_id"], ignore_index=True)
 
 
-def attribute(touches: pd.DataFrame, leads: pd.DataFrame, model: Model | str, window_days: int) -> pd.DataFrame:
+def attribute(touches: pd.DataFrame, leads: pd.DataFrame, model: Model | str, window_days: int,
+              half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> pd.DataFrame:
     """Credit of each event for each won lead: event_id, lead_id, credit, revenue_cents.
 
     Only touches on or before ``won_at`` and at most ``window_days`` before it count; the model
     shares each won lead's credit among them (one row per event and lead with credit > 0; a lead's credits sum to 1
     and its revenue_cents to ``won_amount_cents`` exactly). Won leads without such a touch get no row.
-    Pure: ``touches`` (lead_id, event_id, touched_at), ``leads`` (id, won_at, won_amount_cents).
+    Pure: ``touches`` (lead_id, event_id, touched_at), ``leads`` (id, won_at, won_amount_cents, and
+    opportunity_at for the W-shaped model's opportunity touch; without it no touch holds that role).
     """
     require_columns(touches, ("lead_id", "event_id", "touched_at"), "touches")
     require_columns(leads, ("id", "won_at", "won_amount_cents"), "leads")
     model, window_days = as_model(model), _check_window(window_days)
-    won = leads.loc[leads["won_at"].notna(), ["id", "won_at", "won_amount_cents"]]
+    won = leads.loc[leads["won_at"].notna()]
     anchors = pd.DataFrame({"lead_id": won["id"].astype("int64"), "anchor": pd.to_datetime(won["won_at"]),
-                            "amount_cents": won["won_amount_cents"]})
+                            "amount_cents": won["won_amount_cents"],
+                            "opportunity": pd.to_datetime(won["opportunity_at"]) if "opportunity_at" in won
+                            else pd.Series(pd.NaT, index=won.index, dtype="datetime64[ns]")})
     timed = touches.assign(touched_at=pd.to_datetime(touches["touched_at"]))
-    return _split(timed, anchors, model, window_days).rename(columns={"cents": "revenue_cents"})
+    return _split(timed, anchors, model, window_days, half_life_days).rename(columns={"cents": "revenue_cents"})
 
 
 # --- metrics -----------------------------------------------------------------------------------
@@ -406,7 +453,7 @@ def _end_of(as_of: dt.date) -> pd.Timestamp:
 
 
 def event_metrics(data: EventData, standard: LeadStandard, model: Model | str, window_days: int,
-                  as_of: dt.date) -> pd.DataFrame:
+                  as_of: dt.date, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> pd.DataFrame:
     """One row per event (index event_id) with counts, money and ratios as defined in the module docstring.
 
     Columns: name, format, kind, organisation, start_date, cost_cents, budget_cents, leads,
@@ -438,12 +485,13 @@ def event_metrics(data: EventData, standard: LeadStandard, model: Model | str, w
     conversions = converted.groupby("event_id").agg(conversions=("lead_id", "size"),
                                                     median_days_to_conversion=("days", "median"))
 
-    credited = attribute(touches, leads, model, window_days).groupby("event_id").agg(
+    credited = attribute(touches, leads, model, window_days, half_life_days).groupby("event_id").agg(
         attributed_revenue_cents=("revenue_cents", "sum"), attributed_conversions=("credit", "sum"))
     is_open = leads["won_at"].isna() & (leads["opportunity_at"] >= end - pd.Timedelta(days=window_days + 1))
     open_ = pd.DataFrame({"lead_id": leads.loc[is_open, "id"], "anchor": leads.loc[is_open, "opportunity_at"],
                           "amount_cents": leads.loc[is_open, "opportunity_amount_cents"]})
-    pipeline = _split(touches, open_, model, window_days).groupby("event_id")["cents"].sum().rename("pipeline_cents")
+    pipeline = (_split(touches, open_, model, window_days, half_life_days)
+                .groupby("event_id")["cents"].sum().rename("pipeline_cents"))
 
     out = data.events[["name", "format", "kind", "organisation", "start_date", "cost_cents", "budget_cents"]].join(
         [counts, conversions, credited, pipeline])
@@ -477,15 +525,16 @@ def group_metrics(metrics: pd.DataFrame, by: str) -> pd.DataFrame:
     return out
 
 
-def model_comparison(data: EventData, standard: LeadStandard, window_days: int, as_of: dt.date) -> pd.DataFrame:
+def model_comparison(data: EventData, standard: LeadStandard, window_days: int, as_of: dt.date,
+                     half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -> pd.DataFrame:
     """Each event under each model: event_id, name, model, attributed_revenue_cents, roi, rank.
 
     rank is the event's place by ROI under that model (1 = best; events without cost, whose ROI is
     n/a, come last), so the page can show how the choice of model reorders events.
     """
     frames = []
-    for model in Model:  # four models, each fully vectorised
-        m = event_metrics(data, standard, model, window_days, as_of)
+    for model in Model:  # six models, each fully vectorised
+        m = event_metrics(data, standard, model, window_days, as_of, half_life_days)
         frames.append(pd.DataFrame({
             "event_id": m.index.to_numpy(), "name": m["name"].to_numpy(), "model": model.value,
             "attributed_revenue_cents": m["attributed_revenue_cents"].to_numpy(), "roi": m["roi"].to_numpy(),
@@ -718,11 +767,13 @@ def report_table(conn: Connection, model: Model | str, as_of: dt.date, date_from
     model = as_model(model)
     standard = lead_standard(conn)
     window = int(settings.get(conn, WINDOW_KEY))
+    half_life = float(settings.get(conn, HALF_LIFE_KEY))
     data = load(conn, date_from, date_to)
-    df = export_table(event_metrics(data, standard, model, window, as_of))
+    df = export_table(event_metrics(data, standard, model, window, as_of, half_life))
     notes = [
         f"Event ROI report as of {as_of}: {len(df)} events ({data.describe_range()})",
-        f"attribution model: {MODEL_TEXT[model]}; window {window} days before the win",
+        f"attribution model: {MODEL_TEXT[model]}; window {window} days before the win"
+        + (f"; half-life {half_life:g} days" if model is Model.decay else ""),
         standard.describe(),
         "money in cents (100 = 1 yuan); ROI = (attributed revenue - cost) / cost; n/a where the cost or the count is 0",
     ]
@@ -734,7 +785,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     text = "write one row per event: cost, leads, effective leads, opportunities, conversions, revenue, ROI, cost ratios"
     sub = commands.add_parser("report", help=text, description=text)
-    sub.add_argument("--model", required=True, help="attribution model: first, last, linear or u (U-shaped 40/20/40)")
+    sub.add_argument("--model", required=True, help="attribution model: first, last, linear, u (U-shaped 40/20/40), "
+                     "w (W-shaped 30/30/30, 10 to the rest) or decay (time decay, the half-life a setting)")
     sub.add_argument("--output", required=True, type=Path, help="a .csv (UTF-8 with BOM) or .xlsx file")
     sub.add_argument("--as-of", default=None, help="reference date YYYY-MM-DD (default: today)")
     sub.add_argument("--from", dest="date_from", default=None, help="first event start date YYYY-MM-DD")

@@ -699,6 +699,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "events.model.last": ('Last touch', '末次接触'),
     "events.model.linear": ('Linear', '线性'),
     "events.model.u": ('U-shaped 40/20/40', 'U 型 40/20/40'),
+    "events.model.w": ('W-shaped 30/30/30', 'W 型 30/30/30'),
+    "events.model.decay": ('Time decay', '时间衰减'),
     "events.purpose.acquisition": ('Acquisition', '获客'),
     "events.purpose.promotion": ('Promotion', '推广'),
     "events.purpose.conversion": ('Conversion', '转化'),
@@ -742,6 +744,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "events.model_text.u": ("U-shaped 40/20/40 (first and last touch 40 % each, the touches between share 20 %; "
                             "two touches 50/50, one touch 100 %)",
                             "U 型 40/20/40（首次与末次接触各 40%，中间接触共享 20%；两次接触各 50%，一次接触 100%）"),
+    "events.model_text.w": ("W-shaped (first touch, the touch that opened the opportunity and the last touch before the "
+                            "win 30 % each, the other touches share 10 %; a missing position's share goes to the rest "
+                            "in proportion)",
+                            "W 型（首次接触、促成商机的接触和成交前最后一次接触各 30%，其余接触共享 10%；"
+                            "缺少的位置其份额按比例分给其余接触）"),
+    "events.model_text.decay": ("time decay (a touch weighs half as much for every half-life before the win)",
+                                "时间衰减（距成交每早一个半衰期，接触的权重减半）"),
     "events.export.notes.model": ("Attribution: {model}; window {window} days; as of {as_of}",
                                   "归因：{model}；窗口 {window} 天；截至 {as_of}"),
     "events.export.notes.filters": ("Filters: {filters}", "筛选：{filters}"),
@@ -1529,6 +1538,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "model.last": ("Last touch", "末次触点"),
     "model.linear": ("Linear", "线性"),
     "model.u": ("U-shaped", "U 型"),
+    "model.w": ("W-shaped", "W 型"),
+    "model.decay": ("Time decay", "时间衰减"),
     "section.time": ("Time to respond and resolve", "响应与解决时长"),
     "section.met": ("Targets met", "达标情况"),
     "section.backlog": ("Open items by age", "按时长的未关闭条目"),
@@ -1722,6 +1733,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "setting.events.attribution_window_days": ("Attribution window", "归因窗口"),
     "setting.events.attribution_window_days.help": ("Revenue counts for an event only when won within this many days of "
                                                     "the touch.", "成交发生在活动接触后这么多天内，收入才计入该活动。"),
+    "setting.events.decay_half_life_days": ("Time-decay half-life (days)", "时间衰减半衰期（天）"),
+    "setting.events.decay_half_life_days.help": ("Time-decay attribution: a touch this many days before the win weighs "
+                                                 "half as much as one on the day.",
+                                                 "时间衰减归因：在成交前这么多天的接触，权重是成交当天接触的一半。"),
     "setting.import.max_upload_mb": ("Largest upload (MB)", "上传文件上限（MB）"),
     "setting.import.max_upload_mb.help": ("The largest file the data page accepts; the server's OPS_IMPORT_MAX_MB, when "
                                           "set, is a cap this setting cannot exceed.",

@@ -47,6 +47,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "service": ("feedback.sla_first_response_hours", "feedback.sla_resolution_hours", "feedback.sla_work_hours",
                 "feedback.sla_china_holidays", "feedback.sla_holidays", "feedback.sla_workdays"),
     "thresholds": ("status.amber_ratio", "risk.level_floors", "events.effective_lead_standard", "events.attribution_window_days",
+                   "events.decay_half_life_days",
                    "import.max_upload_mb", "feedback.group_threshold", "feedback.suggest_min_labelled",
                    "ui.page_size"),
 }
@@ -103,7 +104,7 @@ def check(conn: Connection | Session, key: str, value: Any) -> Any:
         return {"high": high, "medium": medium}
     if key == "status.amber_ratio" and not 0 < value <= 1:
         raise UsageError("the amber threshold is a share of the target between 0 and 1")
-    if key in ("import.max_upload_mb", "ui.page_size", "events.attribution_window_days",
+    if key in ("import.max_upload_mb", "ui.page_size", "events.attribution_window_days", "events.decay_half_life_days",
                "feedback.suggest_min_labelled") and not value >= 1:
         raise UsageError(f"{key} must be at least 1")
     if key == "feedback.group_threshold" and not 0 < value <= 1:

@@ -21,6 +21,7 @@ ui.show_flash()
 data = ui.shared(events.load, store, filters.date_from, filters.date_to)
 standard = ui.cached(events.lead_standard, store)
 window = int(ui.cached(settings.get, store, events.WINDOW_KEY))
+half_life = float(ui.cached(settings.get, store, events.HALF_LIFE_KEY))
 
 # --- the effective-lead standard and the attribution model -------------------------------------
 with st.expander(ui.tr("events.standard"), expanded=False):
@@ -55,7 +56,7 @@ organisations = ui.choice(far.multiselect, ui.tr("col.organisation"), list(value
 purposes = ui.choice(st.multiselect, ui.tr("col.purposes"), list(events.PURPOSES), format_func=lambda v: ui.tr(f"events.purpose.{v}"),
                           key="e_purposes", placeholder=ui.tr("filters.choose"))
 
-metrics = events.event_metrics(data, standard, model, window, as_of)
+metrics = events.event_metrics(data, standard, model, window, as_of, half_life)
 chosen = events.select_events(metrics, data.events, formats, kinds, organisations, purposes)
 totals = events.group_metrics(chosen.assign(all="all"), "all").iloc[0] if len(chosen) else None
 
@@ -70,4 +71,4 @@ if totals is not None and int(totals["too_early"]):
     st.caption(ui.tr("events.too_early", count=int(totals["too_early"]), window=window))
 
 event_tabs.draw(event_tabs.Events(store=store, filters=filters, as_of=as_of, data=data, standard=standard, model=model,
-                                  window=window, chosen=chosen))
+                                  window=window, half_life=half_life, chosen=chosen))

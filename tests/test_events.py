@@ -170,12 +170,25 @@ def test_counts_per_event_match_the_hand_computation(store):
 # u:      L2 two touches 50/50 as linear; L3 E1 first 40 % + middle 20 % = 60 % = 5_400_000, E3 last 40 % = 3_600_000
 #                                                                              E1 50_000_000 + 15_000_001 + 5_400_000 = 70_400_001
 #                                                                              E2 15_000_000, E3 3_600_000
+# w:      L2 E1 first, E2 opened the opportunity (02-20, before 03-01) and is the last: no other touch, thirds
+#         by role: E1 1/3 = 10_000_000.33, E2 2/3 = 20_000_000.67, the odd cent to E2's larger remainder;
+#         L3 E1 01-10 first, E1 01-12 opened the opportunity (by 04-01), E3 last: a third each
+#                                                                              E1 50_000_000 + 10_000_000 + 6_000_000 = 66_000_000
+#                                                                              E2 20_000_001, E3 3_000_000
+# decay:  half-life 7 days; weights round(1e6 × 2^(-days before the win / 7)), at least 1.
+#         L2 E1 110 days (19), E2 70 days (2^-10: 977): 30_000_001 × 19/996 = 572_289.18, × 977/996 = 29_427_711.82,
+#         the odd cent to E2; L3 E1 172 and 170 days (1 each), E3 16 days (205_084) of 205_086:
+#         9_000_000 / 205_086 = 43.88 per E1 touch, E3 8_999_912.23; the two cents left to E1's touches
+#                                                                              E1 50_000_000 + 572_289 + 88 = 50_572_377
+#                                                                              E2 29_427_712, E3 8_999_912
 # ROI = (revenue - cost) / cost with cost E1 20_000_000, E2 2_000_000, E3 0 (n/a):
 REVENUE = {
     Model.first: ((89_000_001, 0, 0), (69_000_001 / 20_000_000, -1.0)),          # 3.45000005, -1
     Model.last: ((50_000_000, 30_000_001, 9_000_000), (1.5, 28_000_001 / 2_000_000)),  # 1.5, 14.0000005
     Model.linear: ((71_000_001, 15_000_000, 3_000_000), (51_000_001 / 20_000_000, 6.5)),  # 2.55000005, 6.5
     Model.u: ((70_400_001, 15_000_000, 3_600_000), (50_400_001 / 20_000_000, 6.5)),  # 2.52000005, 6.5
+    Model.w: ((66_000_000, 20_000_001, 3_000_000), (2.3, 18_000_001 / 2_000_000)),  # 2.3, 9.0000005
+    Model.decay: ((50_572_377, 29_427_712, 8_999_912), (30_572_377 / 20_000_000, 27_427_712 / 2_000_000)),
 }
 
 
@@ -269,6 +282,48 @@ def test_u_shape_gives_40_20_40_and_falls_back_to_halves_and_whole():
     assert one[["event_id", "credit", "revenue_cents"]].values.tolist() == [[7, 1.0, 1000]]
 
 
+def _opened(path, opportunity: str | None):
+    t, leads = path
+    return t, leads.assign(opportunity_at=[at(opportunity) if opportunity else pd.NaT])
+
+
+@pytest.mark.parametrize(("opportunity", "expected"), [
+    # first (01-01), opportunity (02-01, the last touch by 02-15), last (05-01) 300 each; 03-01 and 04-01 share 100
+    pytest.param("2025-02-15", {1: 300, 2: 300, 3: 50, 4: 50, 5: 300}, id="five touches"),
+    # the first touch opened the opportunity: 600; the last 300; three others share 100, 33.3 each, the
+    # left-over cent to the earliest of them
+    pytest.param("2025-01-15", {1: 600, 2: 34, 3: 33, 4: 33, 5: 300}, id="first opened it"),
+])
+def test_w_shape_gives_30_30_30_and_10_to_the_rest(opportunity, expected):
+    t, leads = _opened(_path((1, "2025-01-01"), (2, "2025-02-01"), (3, "2025-03-01"), (4, "2025-04-01"),
+                             (5, "2025-05-01")), opportunity)
+    credit = events.attribute(t, leads, Model.w, WINDOW).set_index("event_id")["revenue_cents"]
+    assert credit.to_dict() == expected
+
+
+def test_w_shape_spreads_a_missing_position_in_proportion():
+    # no opportunity time: first and last 30 parts each, the middle 10: 3/7, 1/7, 3/7 of 1000 =
+    # 428.57, 142.86, 428.57; the two left-over cents to the largest remainders (the middle, then the first)
+    t, leads = _path((1, "2025-01-01"), (2, "2025-02-01"), (3, "2025-03-01"))
+    credit = events.attribute(t, leads, Model.w, WINDOW).set_index("event_id")["revenue_cents"]
+    assert credit.to_dict() == {1: 429, 2: 143, 3: 428}
+    # three touches, the middle one opened the opportunity: no "other" touch, a third each
+    opened = events.attribute(*_opened(_path((1, "2025-01-01"), (2, "2025-02-01"), (3, "2025-03-01")), "2025-02-02"),
+                              Model.w, WINDOW)
+    assert opened.set_index("event_id")["revenue_cents"].to_dict() == {1: 334, 2: 333, 3: 333}
+
+
+def test_time_decay_halves_a_touchs_weight_every_half_life_before_the_win():
+    # on the win day, 7 and 14 days before, half-life 7: weights 1, 1/2, 1/4 -> 4/7, 2/7, 1/7 of 1000 =
+    # 571.43, 285.71, 142.86; the two left-over cents to the two largest remainders (the older touches)
+    t, leads = _path((1, "2025-06-01"), (2, "2025-05-25"), (3, "2025-05-18"))
+    credit = events.attribute(t, leads, Model.decay, WINDOW).set_index("event_id")["revenue_cents"]
+    assert credit.to_dict() == {1: 571, 2: 286, 3: 143}
+    # a half-life of 14 days: the touch 14 days before weighs half: 2/3 and 1/3
+    two = events.attribute(*_path((1, "2025-06-01"), (3, "2025-05-18")), Model.decay, WINDOW, half_life_days=14)
+    assert two.set_index("event_id")["revenue_cents"].to_dict() == {1: 667, 3: 333}
+
+
 @pytest.mark.parametrize(("model", "expected"), [
     pytest.param(Model.first, {3: 1000}, id="first"),
     pytest.param(Model.last, {9: 1000}, id="last"),
@@ -292,8 +347,8 @@ def test_attribute_names_a_missing_column_and_an_unknown_model():
     t, leads = _path((1, "2025-01-01"))
     with pytest.raises(UsageError, match="won_amount_cents"):
         events.attribute(t, leads.drop(columns="won_amount_cents"), Model.first, WINDOW)
-    with pytest.raises(UsageError, match="unknown attribution model 'w'"):
-        events.attribute(t, leads, "w", WINDOW)
+    with pytest.raises(UsageError, match="unknown attribution model 'z'"):
+        events.attribute(t, leads, "z", WINDOW)
 
 
 paths = st.lists(st.tuples(st.integers(0, 10**12), st.lists(st.tuples(st.integers(1, 6), st.integers(0, 300)), min_size=1, max_size=8)),
@@ -393,9 +448,10 @@ def test_model_comparison_shows_the_ranking_change(store):
     _, data, ev, _ = store
     c = events.model_comparison(data, DEFAULT, WINDOW, AS_OF)
     rank = c.pivot(index="event_id", columns="model", values="rank")
-    # first touch: E1 3.45 beats E2 -1; last touch: E2 14.0 beats E1 1.5; E3 (n/a) last everywhere
-    assert rank.loc[ev["E1"]].to_dict() == {"first": 1, "last": 2, "linear": 2, "u": 2}
-    assert rank.loc[ev["E2"]].to_dict() == {"first": 2, "last": 1, "linear": 1, "u": 1}
+    # first touch: E1 3.45 beats E2 -1; last touch: E2 14.0 beats E1 1.5 (W: 9.0 and 2.3; decay: 13.7 and 1.5);
+    # E3 (n/a) last everywhere
+    assert rank.loc[ev["E1"]].to_dict() == {"first": 1, "last": 2, "linear": 2, "u": 2, "w": 2, "decay": 2}
+    assert rank.loc[ev["E2"]].to_dict() == {"first": 2, "last": 1, "linear": 1, "u": 1, "w": 1, "decay": 1}
     assert set(rank.loc[ev["E3"]]) == {3}
     assert (c.groupby("model")["attributed_revenue_cents"].sum() == 89_000_001).all()
     table = events.rank_table(c, [ev["E1"], ev["E2"]])  # re-ranked among the two; most model-dependent first
@@ -549,8 +605,22 @@ def test_report_command_writes_one_row_per_event_with_the_basis_in_the_notes(sto
     assert ranged.stat().st_size > 0
 
 
+@pytest.mark.parametrize(("model", "e2_revenue", "named"), [
+    pytest.param("w", "20000001", "W-shaped", id="w"),
+    pytest.param("decay", "29427712", "half-life 7 days", id="decay"),  # the hand figures of REVENUE above
+])
+def test_the_report_command_takes_the_w_shaped_and_time_decay_models(store, tmp_path, model, e2_revenue, named):
+    engine, _, ev, _ = store
+    out = tmp_path / f"{model}.csv"
+    assert events.main(["report", "--model", model, "--as-of", "2025-09-30", "--output", str(out),
+                        "--database-url", _url(engine)]) == 0
+    notes, table = _read_export(out)
+    assert table.set_index("event_id").astype(str).loc[ev["E2"], "attributed_revenue_cents"] == e2_revenue
+    assert named in notes[1]
+
+
 @pytest.mark.parametrize(("args", "message"), [
-    pytest.param(["--model", "w"], "unknown attribution model 'w'", id="bad model"),
+    pytest.param(["--model", "v"], "unknown attribution model 'v'", id="bad model"),
     pytest.param(["--model", "u", "--as-of", "30/09/2025"], "--as-of must be a date", id="bad date"),
     pytest.param(["--model", "u", "--database-url", "sqlite:////no/such/folder/ops.db"], "does not exist", id="unreachable store"),
 ])
