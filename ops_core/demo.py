@@ -1116,11 +1116,16 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     lid = np.empty(n_all, dtype=np.int64)
     lid[order] = np.arange(1, n_all + 1)
     emails = [f"{lp}@{'example.com' if e else 'example.com.cn'}" for lp, e in zip(locals_, eng.tolist(), strict=True)]
+    # Most unwon opportunities are lost 3 to 17 weeks after they opened (a stream of its own, so the rest
+    # of the company stays as it was); the others are still open.
+    closing = np.random.default_rng(n_all * 7919 + n_ev)
+    lost_at = opp_at + closing.integers(21, 120, n_all) * 86400
+    is_lost = has_opp & ~is_won & (closing.random(n_all) < 0.7) & (lost_at <= w.end * 86400)
     lead_rows = list(zip(
         lid.tolist(), company.tolist(), contact_names, phones, emails, title_level.tolist(), size.tolist(),
         np.asarray(INDUSTRIES)[ind].tolist(), budget_ok.tolist(), _stamps(created), _stamps(opp_at, has_opp),
         np.where(has_opp, opp_amount, 0).tolist(), _stamps(won_at, is_won), np.where(is_won, first_amount, 0).tolist(),
-        np.where(is_won, cust + 1, 0).tolist(), [1] * n_all, strict=True))
+        np.where(is_won, cust + 1, 0).tolist(), [1] * n_all, _stamps(lost_at, is_lost), strict=True))
     lead_rows = [r[:11] + (r[11] or None, r[12], r[13] or None, r[14] or None) + r[15:] for r in lead_rows]
     lead_rows = [lead_rows[i] for i in order.tolist()]
 
@@ -1142,7 +1147,7 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
         Batch("event_costs", ("id", "event_id", "category", "amount_cents", "note"), cost_rows, 0.93, "event costs"),
         Batch("leads", ("id", "company", "contact_name", "phone", "email", "title_level", "company_size", "industry",
                         "budget_confirmed", "created_at", "opportunity_at", "opportunity_amount_cents", "won_at",
-                        "won_amount_cents", "customer_id", "version"), lead_rows, 0.94, "leads"),
+                        "won_amount_cents", "customer_id", "version", "lost_at"), lead_rows, 0.94, "leads"),
         Batch("lead_touches", ("id", "lead_id", "event_id", "touched_at"), touch_rows, 0.95, "lead touches"),
     ]
 

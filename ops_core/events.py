@@ -14,15 +14,14 @@ happened yet. Definitions, per event:
   *every* event on the lead's path) by the attribution ``Model``, in whole cents by the largest-
   remainder rule, so the shares of all events add up exactly to the amount won;
 - pipeline: the amounts of open opportunities, split by the same model over the lead's touches
-  inside the window before ``opportunity_at``. Open: opened on or before as_of, not won by as_of,
-  and opened at most ``window_days`` before as_of; the store has no "lost" state, so an older
-  unwon opportunity is taken as gone stale rather than kept in the pipeline for ever;
+  inside the window before ``opportunity_at``. Open: opened on or before as_of, neither won nor
+  lost (``lost_at``: lost or closed without a win) by as_of, however long ago it was opened;
 - ROI = (attributed revenue - cost) / cost; pipeline ROI = (pipeline - cost) / cost; both NaN when the
   cost is 0 (shown as n/a, never infinity); cost per lead / effective lead / opportunity / conversion
   = cost / count, NaN when the count is 0;
 - days to conversion: from the lead's first in-window touch of the event to ``won_at``;
-- too early: leads of the event not won by as_of whose window, counted from their last touch of the
-  event, is still open after as_of (a win tomorrow would still be credited to the event).
+- too early: leads of the event neither won nor lost by as_of whose window, counted from their last
+  touch of the event, is still open after as_of (a win tomorrow would still be credited to the event).
 
 Touches of one lead at the same moment are ordered by event id (lower id first): it decides which is
 "first" and "last", and which touch gets a left-over cent.
@@ -191,7 +190,7 @@ _EVENT_COLUMNS = ("name", "format", "kind", "organisation", "start_date", "end_d
                   "goal_revenue_cents")
 _LEAD_COLUMNS = ("id", "company", "contact_name", "phone", "email", "title_level", "company_size", "industry",
                  "budget_confirmed", "created_at", "opportunity_at", "opportunity_amount_cents", "won_at",
-                 "won_amount_cents", "customer_id")
+                 "won_amount_cents", "customer_id", "lost_at")
 
 
 def _frame(rows: Sequence[Any], columns: Sequence[str], *, times: Sequence[str] = (), ints: Sequence[str] = (),
@@ -232,7 +231,7 @@ def load(conn: Connection | Session, date_from: dt.date | None = None, date_to: 
                    ("id", "event_id", "category", "amount_cents", "note"), ints=("id", "event_id", "amount_cents"))
     leads = _frame(conn.execute(select(*(lead.c[n] for n in _LEAD_COLUMNS)).where(lead.c.id.in_(lead_ids))
                                 .order_by(lead.c.id)).all(), _LEAD_COLUMNS,
-                   times=("created_at", "opportunity_at", "won_at"), ints=("id",),
+                   times=("created_at", "opportunity_at", "won_at", "lost_at"), ints=("id",),
                    nullable_ints=("company_size", "opportunity_amount_cents", "won_amount_cents", "customer_id"))
     leads["budget_confirmed"] = leads["budget_confirmed"].astype(bool)
     touches = _frame(conn.execute(select(t.c.lead_id, t.c.event_id, t.c.touched_at).where(t.c.lead_id.in_(lead_ids))
@@ -470,11 +469,13 @@ def event_metrics(data: EventData, standard: LeadStandard, model: Model | str, w
     leads = data.leads.assign(effective=standard.mask(data.leads))
     leads["won_at"] = leads["won_at"].where(leads["won_at"] < end)  # not yet won on as_of
     leads["opportunity_at"] = leads["opportunity_at"].where(leads["opportunity_at"] < end)
+    lost = pd.to_datetime(leads["lost_at"]) if "lost_at" in leads else pd.Series(pd.NaT, index=leads.index)
+    leads["lost"] = (lost < end).to_numpy(dtype=bool)  # lost or closed by as_of
 
     pairs = (touches.groupby(["event_id", "lead_id"], as_index=False)["touched_at"].max()
              .rename(columns={"touched_at": "last_touch"})
-             .merge(leads[["id", "effective", "opportunity_at", "won_at"]], left_on="lead_id", right_on="id"))
-    pairs["too_early"] = pairs["won_at"].isna() & (pairs["last_touch"] + window > end)
+             .merge(leads[["id", "effective", "opportunity_at", "won_at", "lost"]], left_on="lead_id", right_on="id"))
+    pairs["too_early"] = pairs["won_at"].isna() & ~pairs["lost"] & (pairs["last_touch"] + window > end)
     counts = pairs.groupby("event_id").agg(leads=("lead_id", "size"), effective_leads=("effective", "sum"),
                                            opportunities=("opportunity_at", "count"), too_early=("too_early", "sum"))
 
@@ -487,7 +488,7 @@ def event_metrics(data: EventData, standard: LeadStandard, model: Model | str, w
 
     credited = attribute(touches, leads, model, window_days, half_life_days).groupby("event_id").agg(
         attributed_revenue_cents=("revenue_cents", "sum"), attributed_conversions=("credit", "sum"))
-    is_open = leads["won_at"].isna() & (leads["opportunity_at"] >= end - pd.Timedelta(days=window_days + 1))
+    is_open = leads["won_at"].isna() & leads["opportunity_at"].notna() & ~leads["lost"]
     open_ = pd.DataFrame({"lead_id": leads.loc[is_open, "id"], "anchor": leads.loc[is_open, "opportunity_at"],
                           "amount_cents": leads.loc[is_open, "opportunity_amount_cents"]})
     pipeline = (_split(touches, open_, model, window_days, half_life_days)

@@ -658,6 +658,11 @@ declare(FileSchema(
               help_en="The amount won in yuan.", help_zh="成交金额，以元为单位。"),
         _customer_ref(required=False, help_en="The code of the customer the lead became; empty until it did.",
                       help_zh="线索成交后成为的客户的客户编号；尚未成交时留空。"),
+        Field("lost_at", "Lost at", "丢单时间", Kind.datetime, column="lost_at",
+              aliases=("lost", "lost date", "closed lost", "closed lost at", "丢单日期", "输单时间", "关闭时间"),
+              help_en="When the lead was lost or closed without a win; empty while it is open or won. A lost "
+                      "opportunity leaves the pipeline.",
+              help_zh="线索丢单或未成交即关闭的时间；仍在跟进或已成交时留空。丢单的商机不再计入商机储备。"),
     ),
 ))
 

@@ -60,6 +60,7 @@ IN_ORDER: dict[str, tuple[tuple[str, str], ...]] = {
     "contracts": (("start_date", "end_date"),),
     "invoices": (("issued_on", "due_on"),),
     "events": (("start_date", "end_date"),),
+    "leads": (("created_at", "lost_at"),),
 }
 
 

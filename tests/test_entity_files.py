@@ -139,13 +139,13 @@ EXPECTED = {
     "leads": {
         "en": (["Company", "Contact name", "Phone", "E-mail", "Title level", "Industry", "Employees", "Budget confirmed",
                 "Created at", "Opportunity at", "Opportunity amount (yuan)", "Won at", "Won amount (yuan)",
-                "Customer code"],
+                "Customer code", "Lost at"],
                ["上海某机械有限公司", "李*", "139****1111", "l***@example.com.cn", "Manager", "Manufacturing", 800, "yes",
-                T(2025, 4, 11, 9, 0), T(2025, 5, 1, 14, 0), Decimal("120000.00"), None, None, "C2025001"]),
+                T(2025, 4, 11, 9, 0), T(2025, 5, 1, 14, 0), Decimal("120000.00"), None, None, "C2025001", None]),
         "zh": (["公司名称", "联系人姓名", "电话", "电子邮箱", "职级", "行业", "员工人数", "预算已确认", "创建时间", "转为商机时间",
-                "商机金额(元)", "成交时间", "成交金额(元)", "客户编号"],
+                "商机金额(元)", "成交时间", "成交金额(元)", "客户编号", "丢单时间"],
                ["上海某机械有限公司", "李*", "139****1111", "l***@example.com.cn", "经理", "制造业", 800, "是",
-                T(2025, 4, 11, 9, 0), T(2025, 5, 1, 14, 0), Decimal("120000.00"), None, None, "C2025001"]),
+                T(2025, 4, 11, 9, 0), T(2025, 5, 1, 14, 0), Decimal("120000.00"), None, None, "C2025001", None]),
     },
     "lead_touches": {
         "en": (["Lead company", "Lead contact", "Event name", "Event start date", "Touched at"],

@@ -239,16 +239,24 @@ def test_a_lead_won_outside_the_window_brings_no_conversion_or_revenue(store):
     assert (wide.conversions, wide.attributed_revenue_cents) == (2, 55_000_000)
 
 
-def test_pipeline_is_open_opportunities_split_by_the_model_and_stale_ones_drop_out(store):
-    _, data, ev, _ = store
-    # open on 09-30: L5 (E1, opened 04-15, 168 days ago) and L8 (E3, opened 07-15); L6 was won, so not open
+def test_pipeline_is_open_opportunities_split_by_the_model_and_a_lost_one_drops_out(store):
+    engine, data, ev, ld = store
+    # open on 09-30: L5 (E1, opened 04-15) and L8 (E3, opened 07-15); L6 was won, so not open
     m = metrics(data)
     assert m["pipeline_cents"].to_dict() == {ev["E1"]: 20_000_000, ev["E2"]: 0, ev["E3"]: 10_000_000}
     # pipeline ROI: E1 (20_000_000 - 20_000_000) / 20_000_000 = 0; E2 (0 - 2_000_000) / 2_000_000 = -1
     assert m.loc[ev["E1"], "pipeline_roi"] == 0.0 and m.loc[ev["E2"], "pipeline_roi"] == -1.0
-    # on 12-31 L5's opportunity is 260 days old: taken as stale; L8's (169 days) is still open
+    # on 12-31 L5's opportunity is 260 days old and still open: age alone never takes it out
     late = metrics(data, as_of=dt.date(2025, 12, 31))
-    assert late["pipeline_cents"].to_dict() == {ev["E1"]: 0, ev["E2"]: 0, ev["E3"]: 10_000_000}
+    assert late["pipeline_cents"].to_dict() == {ev["E1"]: 20_000_000, ev["E2"]: 0, ev["E3"]: 10_000_000}
+    # L5 lost on 10-15: still open on 09-30, gone from E1's pipeline on 12-31
+    with transaction(engine) as s:
+        writes.update(s, writes.LOCAL_ADMIN, "leads", ld["L5"], 1, {"lost_at": at("2025-10-15")})
+    with engine.connect() as conn:
+        lost = events.load(conn)
+    assert metrics(lost)["pipeline_cents"].to_dict() == m["pipeline_cents"].to_dict()
+    after = metrics(lost, as_of=dt.date(2025, 12, 31))
+    assert after["pipeline_cents"].to_dict() == {ev["E1"]: 0, ev["E2"]: 0, ev["E3"]: 10_000_000}
 
 
 def test_what_happens_after_as_of_is_not_yet_counted(store):

@@ -537,6 +537,7 @@ class Lead(Versioned, Base):
     won_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
     won_amount_cents: Mapped[int | None] = mapped_column(BigInteger)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    lost_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # lost or closed without a win: out of the pipeline
 
 
 class LeadTouch(Base):
