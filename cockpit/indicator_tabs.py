@@ -53,7 +53,8 @@ def show_scorecard(ctx: View) -> None:
             delta=None if pd.isna(row.change) else reports.format_change(m, row.change, lang),
             delta_color="normal" if m.direction is metrics.Direction.up else "inverse",
             chart_data=[v for v in row.trend if pd.notna(v)], border=True,
-            help=f"{m.definition_in(lang)} {ui.tr('ind.target')}: {reports.format_value(m, row.target, lang)}")
+            help=f"{m.definition_in(lang)} {ui.tr('ind.target')}: {reports.format_value(m, row.target, lang)} "
+                 f"({reports.target_basis(m, row.basis, row.monthly, ctx.grain, lang)})")
     chosen = ui.choice(st.selectbox, ui.tr("ind.choose"), list(ctx.card["metric"]), format_func=lambda k: f"{'·' * (metrics.BY_KEY[k].level - 1)} {ctx.names[k]}",
                           key="i_metric")
     metric = metrics.BY_KEY[chosen]
@@ -123,6 +124,8 @@ def show_scorecard(ctx: View) -> None:
         row = edits.seen(record, {k: None if pd.isna(stored[k]) else float(stored[k]) for k in ("minimum", "target", "stretch")}
                          | {"version": None if pd.isna(stored["target_version"]) else int(stored["target_version"])})
         edits.notice(record)
+        st.caption(ui.tr("ind.target_basis",
+                         basis=reports.target_basis(metric, stored["basis"], stored["monthly"], ctx.grain, lang)))
         cols = st.columns(3)
         widget = f"i_t_{chosen}_{ctx.grain.value}_{ctx.period.start}_"  # one set of inputs per metric and period
         minimum = cols[0].number_input(ui.tr("ind.minimum"), value=row["minimum"], key=edits.key(record, f"{widget}min"))

@@ -64,6 +64,32 @@ class Unit(StrEnum):
     number = "number"      # a measured quantity that is not a count (an average)
 
 
+class Compounding(StrEnum):
+    """How a metric's monthly rate becomes a week's or a quarter's (n months: 3 a quarter, 12/52.18 a
+    week), so a period without a target of its own is judged by the monthly target restated for it."""
+
+    none = "none"            # a share of a population (renewal, activity): the same at every grain
+    retention = "retention"  # kept revenue compounds: m^n
+    churn = "churn"          # what survives compounds: 1 - (1 - m)^n
+    growth = "growth"        # growth on growth: (1 + m)^n - 1
+
+    def restate(self, monthly: float | None, months: float) -> float | None:
+        if monthly is None or monthly != monthly:
+            return None
+        match self:
+            case Compounding.retention:
+                return monthly ** months
+            case Compounding.churn:
+                return 1 - (1 - monthly) ** months
+            case Compounding.growth:
+                return (1 + monthly) ** months - 1
+            case _:
+                return monthly
+
+
+MONTHS_IN = {Grain.week: 12 / (365.2425 / 7), Grain.month: 1.0, Grain.quarter: 3.0}
+
+
 class Source(StrEnum):
     revenue = "revenue"    # indicators.level1
     usage = "usage"        # usage.usage_by_period
@@ -86,6 +112,7 @@ class Metric:
     column: str
     numerator: str | None = None     # additive columns behind a rate (for contributions)
     denominator: str | None = None
+    compounding: Compounding = Compounding.none  # how the monthly target reads for a week or a quarter
 
     def name(self, lang: str) -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -100,9 +127,10 @@ class Metric:
 
 def _m(key: str, en: str, zh: str, definition: str, formula: str, unit: Unit, direction: Direction, level: int,
        parent: str | None, owner: str, target: float | None, source: Source, column: str | None = None,
-       numerator: str | None = None, denominator: str | None = None) -> Metric:
+       numerator: str | None = None, denominator: str | None = None,
+       compounding: Compounding = Compounding.none) -> Metric:
     return Metric(key, en, zh, definition, formula, unit, direction, level, parent, owner, target, source,
-                  column or key, numerator, denominator)
+                  column or key, numerator, denominator, compounding)
 
 
 UP, DOWN = Direction.up, Direction.down
@@ -119,20 +147,21 @@ REGISTRY: tuple[Metric, ...] = (
     _m("nrr", "Net revenue retention", "净收入留存率 (NRR)", "Recurring revenue kept from the customers paying at the "
        "start, after their expansion, contraction and churn; new and returning customers excluded.",
        "(Start + Expansion − Contraction − Churn) / Start", Unit.ratio, UP, 1, None, "Head of customer success", 1.0,
-       REV, numerator="retained_mrr", denominator="mrr_start"),
+       REV, numerator="retained_mrr", denominator="mrr_start", compounding=Compounding.retention),
     _m("grr", "Gross revenue retention", "总收入留存率 (GRR)", "Recurring revenue kept from the customers paying at "
        "the start, counting only losses; never above 100 %.", "1 − (Churn + Contraction) / Start", Unit.ratio, UP, 1,
-       None, "Head of customer success", 0.9, REV, numerator="grr_numerator", denominator="mrr_start"),
+       None, "Head of customer success", 0.9, REV, numerator="grr_numerator", denominator="mrr_start",
+       compounding=Compounding.retention),
     _m("logo_churn", "Logo churn", "客户流失率", "Customers paying at the start who pay nothing at the end; customers "
        "who join and leave inside the period are not counted.", "customers churned / customers paying at the start",
        Unit.ratio, DOWN, 1, None, "Head of customer success", 0.02, REV, numerator="customers_churned",
-       denominator="logo_count_start"),
+       denominator="logo_count_start", compounding=Compounding.churn),
     _m("renewal_rate", "Renewal rate", "续约率", "Contracts ending in the period that were renewed (a renewal contract "
        "signed), by count.", "renewed / contracts up for renewal", Unit.ratio, UP, 1, None, "Head of customer success",
        0.85, REV, numerator="renewed", denominator="renewals_due"),
     _m("expansion_rate", "Expansion rate", "增购率", "Recurring revenue added by customers already paying at the "
        "start, against the recurring revenue at the start.", "Expansion MRR / Start MRR", Unit.ratio, UP, 1, None,
-       "Head of sales", 0.02, REV, numerator="expansion", denominator="mrr_start"),
+       "Head of sales", 0.02, REV, numerator="expansion", denominator="mrr_start", compounding=Compounding.growth),
     _m("repurchase_rate", "Repurchase rate", "复购率", "Customers whose first order fell in the period and who "
        "ordered again within a year of it; recent periods are not complete yet.",
        "customers with a second order within 365 days / customers with a first order", Unit.ratio, UP, 1, None,
@@ -315,22 +344,51 @@ def with_comparisons(values: pd.DataFrame, grain: Grain | str) -> pd.DataFrame:
 # --- targets and status ------------------------------------------------------------------------
 
 
-def targets(conn: Connection, grain: Grain | str, periods: Sequence[Period]) -> pd.DataFrame:
-    """Target, minimum and stretch per (metric, period): the stored row for that period, else the
-    metric's default target. Columns ``metric, period_start, minimum, target, stretch, target_id, target_version``."""
-    grain = Grain(grain)
-    starts = [p.start for p in periods]
-    stored = pd.DataFrame(conn.execute(
+def _stored_targets(conn: Connection, grain: Grain, starts: Sequence[dt.date]) -> pd.DataFrame:
+    return pd.DataFrame(conn.execute(
         select(targets_table.c.metric_key, targets_table.c.period_start, targets_table.c.minimum,
                targets_table.c.target, targets_table.c.stretch, targets_table.c.id, targets_table.c.version)
-        .where(targets_table.c.grain == grain.value, targets_table.c.period_start.in_(starts))).all(),
+        .where(targets_table.c.grain == grain.value, targets_table.c.period_start.in_(list(starts)))).all(),
         columns=["metric", "period_start", "minimum", "target", "stretch", "target_id", "target_version"])
+
+
+def targets(conn: Connection, grain: Grain | str, periods: Sequence[Period]) -> pd.DataFrame:
+    """Target, minimum and stretch per (metric, period), each period judged at its own grain.
+
+    ``basis`` says where they come from: "set" (a row stored for this grain and period); for a week or
+    a quarter without one, "monthly" (the month's target of the period's first day, stored or the
+    default, restated by the metric's ``compounding``: a 2 % monthly churn target is 5.88 % a quarter);
+    else "default" (the metric's default, a monthly figure). ``monthly`` is the monthly target a
+    restated one came from. Columns ``metric, period_start, minimum, target, stretch, target_id,
+    target_version, basis, monthly``."""
+    grain = Grain(grain)
+    starts = [p.start for p in periods]
     grid = pd.MultiIndex.from_product([[m.key for m in REGISTRY], starts], names=["metric", "period_start"]).to_frame(index=False)
-    out = grid.merge(stored, on=["metric", "period_start"], how="left")
-    defaults = out["metric"].map(lambda k: BY_KEY[k].default_target)
-    out["target"] = out["target"].astype(float).fillna(defaults.astype(float))
-    for column in ("minimum", "stretch"):
+    out = grid.merge(_stored_targets(conn, grain, starts), on=["metric", "period_start"], how="left")
+    for column in ("minimum", "target", "stretch"):
         out[column] = out[column].astype(float)
+    out["basis"] = np.where(out["target"].notna(), "set", "default")
+    out["monthly"] = np.nan
+    missing = out["target"].isna()
+    if grain is not Grain.month:
+        month_of = {p.start: period_of(Grain.month, p.start).start for p in periods}
+        monthly = _stored_targets(conn, Grain.month, sorted(set(month_of.values()))).set_index(["metric", "period_start"])
+        months = MONTHS_IN[grain]
+        for i in out.index[missing]:
+            metric = BY_KEY[out.at[i, "metric"]]
+            key = (metric.key, month_of[out.at[i, "period_start"]])
+            found = monthly.loc[key] if key in monthly.index else None
+            base = found if found is not None else {"target": metric.default_target, "minimum": None, "stretch": None}
+            if base["target"] is None or pd.isna(base["target"]):
+                continue
+            out.at[i, "monthly"] = float(base["target"])
+            for column in ("minimum", "target", "stretch"):
+                value = None if base[column] is None or pd.isna(base[column]) else float(base[column])
+                out.at[i, column] = metric.compounding.restate(value, months)
+            out.at[i, "basis"] = "monthly"
+    defaults = out["metric"].map(lambda k: BY_KEY[k].default_target).astype(float)
+    out["target"] = out["target"].fillna(defaults)
+    out.loc[out["target"].isna(), "basis"] = "none"
     return out
 
 
@@ -389,7 +447,7 @@ def scorecard(conn: Connection, grain: Grain | str, period: Period | str, filter
     goals = targets(conn, grain, [chosen]).set_index("metric")
     amber_ratio = float(settings.get(conn, "status.amber_ratio"))
     out = row[["period", "value", "numerator", "denominator", "previous", "change", "year_before", "yoy_change"]].join(
-        goals[["minimum", "target", "stretch", "target_id", "target_version"]])
+        goals[["minimum", "target", "stretch", "target_id", "target_version", "basis", "monthly"]])
     out["variance"] = out["value"] - out["target"]
     out["status"] = [status(BY_KEY[k], v, t, mn, amber_ratio)
                      for k, v, t, mn in zip(out.index, out["value"], out["target"], out["minimum"], strict=True)]

@@ -44,6 +44,17 @@ demands = TABLES["demands"]
 releases = TABLES["releases"]
 
 
+def target_basis(metric: metrics.Metric, basis: str, monthly: float | None, grain: Grain | str, lang: str = "en") -> str:
+    """Where a period's target comes from, in words: set for the period, the metric's default, or the
+    monthly target restated for a week or quarter by the metric's rule (shown beside the target)."""
+    grain = Grain(grain)
+    if basis == "monthly" and monthly is not None and not pd.isna(monthly):
+        n = "3" if grain is Grain.quarter else "12/52"
+        rule = t(f"ind.compounding.{metric.compounding.value}", lang, n=n)
+        return t("ind.basis.monthly", lang, monthly=format_value(metric, float(monthly), lang), rule=rule)
+    return t(f"ind.basis.{basis}", lang)
+
+
 def format_value(metric: metrics.Metric, value: float | None, lang: str = "en") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return t("report.na", lang)

@@ -100,6 +100,23 @@ def own_url(new_store_url) -> str:
     return small_company(new_store_url)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_quarters_churn_target_is_the_monthly_one_restated_and_says_so(page, lang):
+    """The default 2 % monthly logo-churn target, restated for a quarter: 1 - 0.98^3 = 5.9 % (one decimal
+    as the page formats a rate), with the rule beside it in the reader's language."""
+    page.session_state["ops_lang"] = lang
+    page.run()
+    suffix = "" if lang == "en" else ".zh"  # a picker per language (ui.language_key)
+    page.selectbox(key=f"i_grain{suffix}").set_value("quarter").run()
+    page.selectbox(key=f"i_metric{suffix}").set_value("logo_churn").run()
+    assert [e.value for e in page.exception] == []
+    shown = [c.value for c in page.caption if c.value.startswith(("Target: ", "目标："))]
+    assert shown == (["Target: the monthly target 2.0% restated for this period: 1 − (1 − m)^3 (what stays compounds)"]
+                     if lang == "en" else ["目标：由月度目标 2.0% 换算为本期目标：1 −（1 − m）^3（留存部分按月复合）"])
+    churn = next(m for m in page.metric if m.label.endswith(("Logo churn", "客户流失率")))
+    assert "5.9%" in churn.help
+
+
 def test_freezing_a_period_and_setting_a_target_from_the_page(own_url, monkeypatch):
     page = open_page(own_url, "pages/indicators.py", monkeypatch)
     period = page.selectbox(key="i_period").value

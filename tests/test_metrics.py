@@ -111,6 +111,35 @@ def test_targets_default_from_the_registry_and_change_per_period(fresh_engine):
     assert math.isnan(goals.loc[("arr", october.start), "target"])  # ARR has no default target
 
 
+def test_a_quarter_is_judged_by_its_own_target_or_the_monthly_one_restated_by_the_metrics_compounding(fresh_engine):
+    """The issue's case: a 2 % monthly churn target made a 1.2 % November green and a 2.7 % quarter red.
+    Restated for a quarter it is 1 - 0.98^3 = 5.8808 %: the quarter is green too."""
+    q4 = parse_period("2026-Q4", "quarter")
+    with fresh_engine.connect() as conn:
+        goals = metrics.targets(conn, "quarter", [q4]).set_index("metric")
+    churn = goals.loc["logo_churn"]
+    assert (churn["target"], churn["basis"], churn["monthly"]) == (pytest.approx(1 - 0.98 ** 3), "monthly", 0.02)
+    assert metrics.status(BY_KEY["logo_churn"], 0.027, churn["target"], None, 0.95) == "green"
+    assert goals.loc["nrr", "target"] == pytest.approx(1.0) and goals.loc["grr", "target"] == pytest.approx(0.9 ** 3)
+    assert goals.loc["expansion_rate", "target"] == pytest.approx(1.02 ** 3 - 1)       # 6.1208 %
+    assert goals.loc["renewal_rate", "target"] == 0.85                                  # a share: the same at any grain
+    with transaction(fresh_engine) as session:  # October's own monthly target, minimum and stretch restate too
+        metrics.set_target(session, EDITOR, "logo_churn", "month", parse_period("2026-10", "month"), 0.01,
+                           minimum=0.015, stretch=0.005)
+    with fresh_engine.connect() as conn:
+        churn = metrics.targets(conn, "quarter", [q4]).set_index("metric").loc["logo_churn"]
+    assert churn[["minimum", "target", "stretch"]].tolist() == pytest.approx(
+        [1 - 0.985 ** 3, 1 - 0.99 ** 3, 1 - 0.995 ** 3])                              # 4.43 %, 2.97 %, 1.49 %
+    with transaction(fresh_engine) as session:  # a quarter's own target wins
+        metrics.set_target(session, EDITOR, "logo_churn", "quarter", q4, 0.025)
+    with fresh_engine.connect() as conn:
+        churn = metrics.targets(conn, "quarter", [q4]).set_index("metric").loc["logo_churn"]
+        week = metrics.targets(conn, "week", [parse_period("2026-W45", "week")]).set_index("metric").loc["logo_churn"]
+    assert (churn["target"], churn["basis"]) == (0.025, "set")
+    # a week of November restates the default monthly 2 % over 12 / 52.18 of a month: 1 - 0.98^0.23 = 0.4636 %
+    assert week["target"] == pytest.approx(1 - 0.98 ** (12 / (365.2425 / 7))) and week["basis"] == "monthly"
+
+
 def test_a_target_set_from_a_view_without_one_is_refused_once_someone_has_set_it(fresh_engine):
     october = parse_period("2026-10", "month")
     with transaction(fresh_engine) as session:  # both read "no target stored"; the first one sets it
