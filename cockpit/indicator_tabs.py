@@ -14,8 +14,8 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from cockpit import edits, ui
-from ops_core import cohorts, funnel, indicators, metrics, reports, snapshot
+from cockpit import edits, settings_page, ui
+from ops_core import alerts, cohorts, funnel, indicators, metrics, reports, settings, snapshot
 from ops_core.filters import Filters
 from ops_core.periods import Period, periods_between
 from ops_core.vocab import Grain
@@ -136,6 +136,19 @@ def show_scorecard(ctx: View) -> None:
                                                                        stretch, row["version"]),
                        "ind.saved", target_fields(metric), widgets=(widget,),
                        changed=row["version"] is None or (minimum, target, stretch) != (row["minimum"], row["target"], row["stretch"]))
+    alert_rules(ctx)
+
+
+def alert_rules(ctx: View) -> None:
+    """The watch list the home page and ``python -m ops_core.metrics alerts`` read: an admin edits it here
+    (the settings' form, versioned and audited); anyone else reads it."""
+    with st.expander(ui.tr("alerts.rules")):
+        st.caption(ui.tr("alerts.rules.help"))
+        rows = ui.cached(settings.all_settings, ctx.store).set_index("key")
+        if ui.is_admin():
+            settings_page.block(settings_page.Page(ctx.store, rows), alerts.RULES_KEY, settings_page.alert_rules)
+        else:
+            st.markdown(settings_page.value_text(alerts.RULES_KEY, rows.loc[alerts.RULES_KEY, "value"]))
 
 
 def target_fields(metric: metrics.Metric) -> edits.Fields:

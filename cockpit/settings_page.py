@@ -18,8 +18,9 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import edits, ui
-from ops_core import events, feedback, importer, present, readers, settings, settings_admin, tiers, workcal
+from ops_core import alerts, events, feedback, importer, metrics, present, readers, settings, settings_admin, tiers, workcal
 from ops_core.config import SETTINGS_BY_KEY
+from ops_core.errors import UsageError
 from ops_core.i18n import label
 from ops_core.vocab import CsmLevel, Industry, Role, Severity, TitleLevel, values
 
@@ -94,7 +95,17 @@ def value_text(key: str, value: Any) -> str:
         return f"{value:g} MB"
     if key == "events.attribution_window_days":
         return ui.tr("settings.days", days=value)
+    if key == "events.decay_half_life_days":
+        return ui.tr("settings.days", days=f"{float(value):g}")
+    if key == "alerts.rules":
+        return sep.join(_rule_text(alerts.Rule(**r), lang) for r in value) or ui.tr("edit.empty")
     return edits.value_text(value)
+
+
+def _rule_text(rule: alerts.Rule, lang: str) -> str:
+    where = "" if rule.segment is None else f" ({ui.tr('alerts.col.segment')}{ui.tr('settings.colon')}" \
+        f"{ui.tr(f'ind.segment.{rule.segment}')})"
+    return f"{metrics.BY_KEY[rule.metric].name(lang)}{ui.tr('settings.colon')}{rule.describe(lang)}{where}"
 
 
 # --- one setting ----------------------------------------------------------------------------------
@@ -189,6 +200,45 @@ def work_hours(key: str, value: Any, k: Key) -> Any:
         st.error(ui.tr("settings.bad_hours"))
         return None
     return {"start": start, "end": end}
+
+
+def alert_rules(key: str, value: Any, k: Key) -> Any:
+    """The watch list as a table a person fills in: metric, rule, threshold (pp of a rate, % of an amount),
+    compared with, per segment; a row left without a metric is dropped. None (said why) when a row is wrong."""
+    lang = ui.language()
+    names = {m.key: m.name(lang) for m in metrics.REGISTRY}
+    kinds = {k_: ui.tr(f"alerts.kind.{k_}") for k_ in alerts.KINDS}
+    against = {a: ui.tr(f"alerts.against.{a}") for a in alerts.AGAINST}
+    segments = {None: ui.tr("alerts.col.all")} | {s: ui.tr(f"ind.segment.{s}") for s in metrics.SEGMENTS}
+    columns = ["metric", "kind", "threshold", "against", "segment"]
+    head = {c: ui.tr(f"alerts.col.{c}") for c in columns}  # the table's headers in the reader's language
+    shown = pd.DataFrame([{
+        "metric": names[r["metric"]], "kind": kinds[r["kind"]], "threshold": float(r["threshold"]) * 100,
+        "against": against[r["against"]], "segment": segments[r.get("segment")]} for r in value],
+        columns=columns).rename(columns=head)
+    edited = st.data_editor(shown, num_rows="dynamic", hide_index=True, width="stretch", key=k("table"), column_config={
+        head["metric"]: st.column_config.SelectboxColumn(options=list(names.values()), required=True),
+        head["kind"]: st.column_config.SelectboxColumn(options=list(kinds.values()), required=True),
+        head["threshold"]: st.column_config.NumberColumn(min_value=0.0, max_value=1000.0, step=0.1, format="%.1f"),
+        head["against"]: st.column_config.SelectboxColumn(options=list(against.values())),
+        head["segment"]: st.column_config.SelectboxColumn(options=list(segments.values()))})
+    edited = edited.rename(columns={v: c for c, v in head.items()})
+    back = {v: c for c, v in names.items()}, {v: c for c, v in kinds.items()}, {v: c for c, v in against.items()}, \
+        {v: c for c, v in segments.items()}
+    out = []
+    for n, row in enumerate(edited.itertuples(index=False), 1):
+        if not isinstance(row.metric, str) or row.metric not in back[0]:
+            continue
+        entry = {"metric": back[0][row.metric], "kind": back[1].get(row.kind, "change"),
+                 "threshold": 0.0 if pd.isna(row.threshold) else round(float(row.threshold) / 100, 6),
+                 "against": back[2].get(row.against, "previous"), "segment": back[3].get(row.segment)}
+        try:
+            alerts.Rule(**entry)
+        except UsageError:
+            st.error(ui.tr("alerts.bad_row", row=n, metric=row.metric))
+            return None
+        out.append(entry)
+    return out
 
 
 def sla_table(key: str, value: Any, k: Key) -> Any:
@@ -399,6 +449,8 @@ def show_thresholds(page: Page) -> None:
     block(page, "risk.level_floors", risk_floors)
     block(page, "events.effective_lead_standard", lead_standard)
     block(page, "events.attribution_window_days", number(1, 3650, 1))
+    block(page, "events.decay_half_life_days", number(1.0, 365.0, 0.5))
+    block(page, "alerts.rules", alert_rules)
     cap = readers.server_size_cap()
     block(page, "import.max_upload_mb", number(1, 100_000, 1))
     limit = ui.cached(importer.upload_limit, page.store)

@@ -145,7 +145,15 @@ SETTINGS: tuple[Setting, ...] = (
             "Renewal-risk levels: a risk score (0-100) at or above 'high' is high (red), at or above 'medium' is medium "
             "(amber), below it low (green)."),
     Setting("events.attribution_window_days", 180, "Revenue counts for an event only when won within this many days of the touch."),
-    Setting("events.decay_half_life_days", 7, "Time-decay attribution: a touch this many days before the win weighs half "
+    Setting("alerts.rules", [
+        {"metric": "nrr", "kind": "off_target", "threshold": 0.0, "against": "previous", "segment": None},
+        {"metric": "logo_churn", "kind": "change", "threshold": 0.01, "against": "previous", "segment": None},
+        {"metric": "arr", "kind": "change", "threshold": 0.05, "against": "previous", "segment": None},
+        {"metric": "activity_rate", "kind": "change", "threshold": 0.05, "against": "previous", "segment": None},
+        {"metric": "nrr", "kind": "change", "threshold": 0.05, "against": "year_before", "segment": "region"},
+    ], "The watch list: each rule alerts when a metric is off target (red) or moves more than its threshold "
+       "(pp of a rate, % of an amount) against the previous period or a year before, overall or per segment."),
+    Setting("events.decay_half_life_days", 7.0, "Time-decay attribution: a touch this many days before the win weighs half "
             "as much as one on the day."),
     Setting("ui.page_size", 200, "Rows a grid shows per page; more rows stay in the database until asked for."),
     Setting("tiers.mode", "cutoff", "How customers are tiered: 'quota' (top shares of customers) or 'cutoff' (score floors)."),

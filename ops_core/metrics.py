@@ -288,10 +288,11 @@ def compute(conn: Connection, grain: Grain | str, first: dt.date | str, last: dt
     ``denominator``; value NaN where the metric is undefined (shown "n/a").
     """
     periods = periods_between(grain, first, last)
-    return _long(wide_values(conn, periods, filters, segment, as_of), keys)
+    return long_values(wide_values(conn, periods, filters, segment, as_of), keys)
 
 
-def _long(wide: pd.DataFrame, keys: Iterable[str] | None = None) -> pd.DataFrame:
+def long_values(wide: pd.DataFrame, keys: Iterable[str] | None = None) -> pd.DataFrame:
+    """``wide_values`` as one row per (period, segment, metric): value, and a rate's numerator and denominator."""
     chosen = [BY_KEY[k] for k in keys] if keys is not None else list(REGISTRY)
     parts = []
     for m in chosen:  # one vectorised block per metric: a few dozen, never per customer
@@ -441,7 +442,7 @@ def scorecard(conn: Connection, grain: Grain | str, period: Period | str, filter
     # periods between are never read (for weeks that saves 40 of 53 periods' queries).
     trend_span = periods_between(grain, _back(chosen, trend_periods - 1).start, chosen.end)
     span = sorted({*trend_span, year_before(chosen)})
-    values = with_comparisons(_long(wide_values(conn, span, filters, None, as_of), keys), grain)
+    values = with_comparisons(long_values(wide_values(conn, span, filters, None, as_of), keys), grain)
     trend = values.groupby("metric", sort=False)["value"].apply(lambda s: s.tail(trend_periods).tolist())
     row = values[values["period_start"] == chosen.start].set_index("metric")
     goals = targets(conn, grain, [chosen]).set_index("metric")
@@ -566,8 +567,39 @@ def table_for_output(values: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def alerts_main(argv: list[str]) -> int:
+    """``python -m ops_core.metrics alerts``: a period's alerts as Markdown or JSON; exit 0 with none."""
+    from ops_core import alerts, cli
+
+    parser = argparse.ArgumentParser(prog="python -m ops_core.metrics alerts",
+                                     description="Print the alerts of one period (the rules of the alerts.rules setting).")
+    parser.add_argument("--grain", choices=[g.value for g in Grain], default="month")
+    parser.add_argument("--period", required=True, help="the period, e.g. 2026-11, 2026-W45, 2026-Q4")
+    parser.add_argument("--format", choices=["md", "json"], default="md")
+    parser.add_argument("--lang", choices=["en", "zh"], default="en")
+    parser.add_argument("--database-url")
+    args = parser.parse_args(argv)
+
+    def body() -> int:
+        period = parse_period(args.period, args.grain)  # a bad label fails before the store is opened
+        with cli.open_store(args.database_url) as engine, engine.connect() as conn:
+            found = alerts.evaluate(conn, args.grain, period)
+        if args.format == "json":
+            json.dump([a.record(args.lang) for a in found], sys.stdout, ensure_ascii=False, indent=1, default=str)
+            sys.stdout.write("\n")
+        else:
+            sys.stdout.write(alerts.markdown(found, args.grain, period, args.lang))
+        return 0
+
+    return cli.run(body)
+
+
 def main(argv: list[str] | None = None) -> int:
     from ops_core import cli
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["alerts"]:
+        return alerts_main(argv[1:])
 
     parser = argparse.ArgumentParser(prog="python -m ops_core.metrics", description="Print every metric of the registry per period.")
     parser.add_argument("--grain", choices=[g.value for g in Grain], default="month")

@@ -47,7 +47,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "service": ("feedback.sla_first_response_hours", "feedback.sla_resolution_hours", "feedback.sla_work_hours",
                 "feedback.sla_china_holidays", "feedback.sla_holidays", "feedback.sla_workdays"),
     "thresholds": ("status.amber_ratio", "risk.level_floors", "events.effective_lead_standard", "events.attribution_window_days",
-                   "events.decay_half_life_days",
+                   "events.decay_half_life_days", "alerts.rules",
                    "import.max_upload_mb", "feedback.group_threshold", "feedback.suggest_min_labelled",
                    "ui.page_size"),
 }
@@ -61,6 +61,11 @@ def check(conn: Connection | Session, key: str, value: Any) -> Any:
     default = SETTINGS_BY_KEY[key].default
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if key == "alerts.rules":
+        from dataclasses import asdict
+
+        from ops_core.alerts import Rule
+        return [asdict(Rule(**dict(entry))) for entry in value]
     if key == "tiers.names":
         names = [str(n).strip() for n in value]
         if len(names) < 2 or any(not n for n in names) or len(set(names)) != len(names):

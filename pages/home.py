@@ -5,11 +5,14 @@ from cockpit import frame
 
 frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
 
+import datetime as dt
+
 import altair as alt
 import streamlit as st
 
 from cockpit import start, ui
-from ops_core import overview
+from ops_core import alerts, overview
+from ops_core.periods import period_of, previous
 
 store, filters = ui.page_context()
 as_of = min(filters.date_to, ui.today())
@@ -28,6 +31,15 @@ row2 = st.columns(4)
 row2[0].metric(ui.tr("home.open_feedback"), f"{numbers['open_feedback']:,}")
 row2[1].metric(ui.tr("home.open_demands"), f"{numbers['open_demands']:,}")
 row2[2].metric(ui.tr("home.events"), f"{numbers['events']:,}")
+
+# The watch list (alerts.rules, edited on the indicator page) against the last complete month.
+month = previous(period_of("month", as_of + dt.timedelta(days=1)))
+st.subheader(ui.tr("alerts.title"))
+found = ui.cached(alerts.evaluate, store, "month", month, None, filters)
+for alert in found:
+    st.warning(alert.text(ui.language()), icon="⚠️")
+if not found:
+    st.caption(ui.tr("alerts.home_none", period=month.label))
 
 st.subheader(ui.tr("home.chart.title"))
 trend = ui.cached(overview.monthly_trend, store, filters)

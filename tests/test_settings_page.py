@@ -321,6 +321,7 @@ FORMS = [
                 {"title_levels": ["manager", "director", "executive"], "min_company_size": 500, "industries": [],
                  "budget_confirmed": False}),
     SettingForm("events.attribution_window_days", LIMITS, _number, "value", 90, 120, 90),
+    SettingForm("events.decay_half_life_days", LIMITS, _number, "value", 14.0, 3.0, 14.0),
     SettingForm("import.max_upload_mb", LIMITS, _number, "value", 50, 20, 50),
     SettingForm("feedback.group_threshold", LIMITS, _number, "value", 0.4, 0.3, 0.4),
     SettingForm("feedback.suggest_min_labelled", LIMITS, _number, "value", 40, 50, 40),
