@@ -145,7 +145,7 @@ CATALOGUE: dict[str, Column] = {
     "roi_linear": Column("col.roi_linear", P),
     "roi_u": Column("col.roi_u", P),
     "roi_w": Column("col.roi_w", P),
-    "roi_time_decay": Column("col.roi_time_decay", P),
+    "roi_decay": Column("col.roi_decay", P),
     "weight_share": Column("col.weight", P),
     "confidence": Column("col.confidence", P),
     # vocabularies
@@ -224,6 +224,8 @@ CATALOGUE: dict[str, Column] = {
     "rank_last": Column("col.rank_last", C),
     "rank_linear": Column("col.rank_linear", C),
     "rank_u": Column("col.rank_u", C),
+    "rank_w": Column("col.rank_w", C),
+    "rank_decay": Column("col.rank_decay", C),
     "level": Column("col.level", C),
     "spread": Column("col.spread", C),
     "n_user": Column("col.n_user", C),

@@ -265,6 +265,11 @@ def _current(session: Session, table: Table, key: Any) -> dict[str, Any] | None:
     return dict(found) if found is not None else None
 
 
+def _entered(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored row without the columns the database derives (contracts.unrounded_mrr): what was entered."""
+    return {k: v for k, v in row.items() if table.c[k].computed is None}
+
+
 def _key_of(table: Table, values: Mapping[str, Any]) -> Any:
     keys = tuple(values[c.name] for c in table.primary_key.columns)
     return keys[0] if len(keys) == 1 else keys
@@ -300,7 +305,7 @@ def create(session: Session, actor: Actor, entity: str, values: Mapping[str, Any
     key = result.inserted_primary_key
     stored = _current(session, table, tuple(key) if len(key) > 1 else key[0])
     assert stored is not None
-    audit(session, actor, "create", entity, _key_of(table, stored), None, stored)
+    audit(session, actor, "create", entity, _key_of(table, stored), None, _entered(table, stored))
     return stored
 
 
@@ -345,7 +350,7 @@ def remove(session: Session, actor: Actor, entity: str, key: Any, expected_versi
         where = where & (table.c.version == expected_version)
     if session.execute(sql_delete(table).where(where)).rowcount != 1:
         raise StaleVersion(entity, key, expected_version or 0, jsonable(_current(session, table, key)))
-    audit(session, actor, "delete", entity, key, current, None)
+    audit(session, actor, "delete", entity, key, _entered(table, current), None)
 
 
 def record_bulk(session: Session, actor: Actor, entity: str, action: str, summary: Mapping[str, Any]) -> None:

@@ -26,14 +26,14 @@ TABS = {
 }
 CASES = [(page, tab) for page, (_, tabs) in TABS.items() for tab in [None, *tabs]]
 IDS = [f"{page[6:-3]}-tab{[None, *TABS[page][1]].index(tab)}" for page, tab in CASES]
-LETTERS = ["B", "N", "n", "R", "F", "M", "U"]  # B 端, 第 N 周, n 个月, R / F / M scores, U 型: letters, not words
+LETTERS = ["B", "N", "n", "R", "F", "M", "U", "W"]  # B 端, 第 N 周, n 个月, R / F / M scores, U 型, W 型: letters
 
 
 @pytest.fixture(scope="module")
 def data_words(demo_url) -> list[str]:
     """Text the store holds as entered, which a page may show as it is."""
     engine = make_engine(demo_url)
-    columns = [TABLES["customers"].c.name, TABLES["demands"].c.title, TABLES["demands"].c.owner,
+    columns = [TABLES["customers"].c.name, TABLES["customers"].c.code, TABLES["demands"].c.title, TABLES["demands"].c.owner,
                TABLES["events"].c.name, TABLES["releases"].c.version_label, TABLES["feedback"].c.text,
                TABLES["users"].c.username, TABLES["users"].c.display_name]
     with engine.connect() as conn:
