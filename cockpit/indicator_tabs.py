@@ -15,7 +15,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import edits, settings_page, ui
-from ops_core import alerts, cohorts, funnel, indicators, metrics, reports, settings, snapshot
+from ops_core import alerts, cohorts, drill, funnel, indicators, metrics, reports, settings, snapshot
 from ops_core.filters import Filters
 from ops_core.periods import Period, periods_between
 from ops_core.vocab import Grain
@@ -58,7 +58,7 @@ def show_scorecard(ctx: View) -> None:
     chosen = ui.choice(st.selectbox, ui.tr("ind.choose"), list(ctx.card["metric"]), format_func=lambda k: f"{'·' * (metrics.BY_KEY[k].level - 1)} {ctx.names[k]}",
                           key="i_metric")
     metric = metrics.BY_KEY[chosen]
-    kids = ctx.card[ctx.card["metric"].isin([m.key for m in metrics.children(chosen)])]
+    kids = ctx.card[ctx.card["metric"].isin([m.key for m in metrics.components(chosen)])]
     if len(kids):
         st.markdown(f"**{ui.tr('ind.children')}**")
         ui.table(pd.DataFrame({ui.tr("ind.metric"): kids["metric"].map(ctx.names),
@@ -106,9 +106,7 @@ def show_scorecard(ctx: View) -> None:
                          alt.Tooltip("contribution:Q", title=ui.tr("ind.contribution"),
                                      format=ui.number_axis(parts["contribution"], None, percent=metric.unit is metrics.Unit.ratio).format)])),
                 width="stretch")
-    if metric.column in ("new", "expansion", "reactivation", "contraction", "churn"):
-        st.markdown(f"**{ui.tr('ind.behind', metric=ctx.names[chosen])}**")
-        ui.table(ui.cached(indicators.movement_customers, ctx.store, ctx.period, metric.column, ctx.filters).head(200))
+    behind(ctx, chosen)
     with st.expander(ui.tr("ind.all_metrics")):
         ui.table(pd.DataFrame({
             ui.tr("ind.metric"): ctx.card["metric"].map(ctx.names), ui.tr("ind.level"): ctx.card["level"],
@@ -137,6 +135,34 @@ def show_scorecard(ctx: View) -> None:
                        "ind.saved", target_fields(metric), widgets=(widget,),
                        changed=row["version"] is None or (minimum, target, stretch) != (row["minimum"], row["target"], row["stretch"]))
     alert_rules(ctx)
+
+
+DRILL_ROWS = 200  # rows a list shows; its files hold every row
+
+
+def behind(ctx: View, chosen: str) -> None:
+    """The lists behind the chosen metric (ops_core.drill): each with its count, its rows in yuan and
+    labels, and its CSV and Excel files; a renewals list also says how the due contracts renewed."""
+    names = drill.lists_for(chosen)
+    if not names:
+        return
+    st.markdown(f"**{ui.tr('drill.title', metric=ctx.names[chosen], period=ctx.period.label)}**")
+    tabs = st.tabs([ui.tr(f"drill.list.{name}") for name in names]) if len(names) > 1 else [st.container()]
+    for name, tab in zip(names, tabs, strict=True):
+        with tab:
+            found = ui.cached(drill.rows, ctx.store, name, ctx.period, ctx.filters)
+            if len(names) == 1:
+                st.markdown(ui.tr(f"drill.list.{name}"))
+            if found.empty:
+                st.caption(ui.tr("drill.empty"))
+                continue
+            if name == "renewals":
+                st.caption(ui.tr("drill.outcomes", **drill.outcome_counts(found)))
+            st.caption(ui.tr("drill.rows", rows=f"{len(found):,}", shown=f"{min(len(found), DRILL_ROWS):,}"))
+            ui.table(found.head(DRILL_ROWS))
+            ui.download_buttons(found, f"{chosen}-{name}-{ctx.period.label}",
+                                [ui.tr("drill.title", metric=ctx.names[chosen], period=ctx.period.label),
+                                 ui.tr(f"drill.list.{name}"), ui.describe(ctx.filters, ctx.store)])
 
 
 def alert_rules(ctx: View) -> None:

@@ -258,6 +258,16 @@ def children(key: str | None) -> list[Metric]:
     return [m for m in REGISTRY if m.parent == key]
 
 
+# Metrics that move a metric without being its children in the tree (each has one parent): NRR moves
+# with the expansion under the expansion rate and the contraction and churn under GRR.
+DRIVERS: dict[str, tuple[str, ...]] = {"nrr": ("mrr_expansion", "mrr_contraction", "mrr_churn")}
+
+
+def components(key: str) -> list[Metric]:
+    """What a reader opens under a metric: its children, else the metrics that drive it."""
+    return children(key) or [BY_KEY[k] for k in DRIVERS.get(key, ())]
+
+
 # --- values ----------------------------------------------------------------------------------------
 
 

@@ -282,6 +282,11 @@ CATALOGUE: dict[str, Column] = {
     "answer": Column("col.answer", T),
     "event": Column("col.event", T),
     "contract_code": Column("col.contract_code", T),
+    "renewal_code": Column("col.renewal_code", T),
+    "renewal_arr_cents": Column("col.renewal_arr", M),
+    "arr_change_cents": Column("col.arr_change", M),
+    "outcome": Column("col.renewal_outcome", V, "drill.outcome."),  # drill.renewals: how a contract renewed
+    "last_active": Column("col.last_active", D),
     "version_label": Column("col.version_label", T),
     "key_contact": Column("col.key_contact", T),
     "key_contact_title": Column("col.key_contact_title", T),

@@ -195,3 +195,34 @@ def test_chinese_charts_name_months_in_chinese(page):
     assert [e.value for e in page.exception] == []
     locales = [spec.get("config", {}).get("locale", {}) for spec, _ in vega.charts(page)]
     assert locales and all(loc["time"]["months"][0] == "一月" and loc["time"]["shortMonths"][11] == "12月" for loc in locales)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_renewal_rate_opens_its_contracts_with_how_each_renewed_in_words_and_yuan(page, demo_url, lang):
+    from ops_core import drill
+
+    page.session_state["ops_lang"] = lang
+    page.run()
+    suffix = "" if lang == "en" else ".zh"
+    page.selectbox(key=f"i_metric{suffix}").set_value("renewal_rate").run()
+    assert [e.value for e in page.exception] == []
+    period = page.selectbox(key=f"i_period{suffix}").value if f"i_period{suffix}" in page.session_state else None
+    shown = next(d.value for d in page.dataframe if ("Renewal" if lang == "en" else "续约情况") in d.value.columns)
+    engine = make_engine(demo_url)
+    with engine.connect() as conn:
+        rows = drill.rows(conn, "renewals", period or previous(period_of("month", dt.date.today() + dt.timedelta(days=1))),
+                          Filters.default(dt.date.today()))
+    engine.dispose()
+    words = {"en": ["Contract", "Code", "Customer", "Ends", "ARR (¥)", "Renewed by", "ARR renewed (¥)", "ARR change (¥)",
+                    "Renewal"],
+             "zh": ["合同", "编号", "客户", "到期日", "ARR（元）", "续约合同", "续约 ARR（元）", "ARR 变动（元）", "续约情况"]}
+    assert list(shown.columns) == words[lang]
+    assert len(shown) == min(len(rows), 200)
+    if len(rows):
+        assert float(shown.iloc[0, 4]) == pytest.approx(rows.iloc[0]["arr_cents"] / 100)  # yuan, not cents
+    outcomes = drill.outcome_counts(rows)
+    caption = [c.value for c in page.caption if c.value.startswith(("Renewed larger", "增额续约"))]
+    assert caption == [(f"Renewed larger {outcomes['larger']} · flat {outcomes['same']} · smaller {outcomes['smaller']} · "
+                        f"not renewed {outcomes['not_renewed']}") if lang == "en" else
+                       (f"增额续约 {outcomes['larger']} · 平价续约 {outcomes['same']} · 降额续约 {outcomes['smaller']} · "
+                        f"未续约 {outcomes['not_renewed']}")]

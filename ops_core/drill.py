@@ -1,0 +1,128 @@
+"""The rows behind a level-1 number: for each metric, the lists of customers or contracts that make its
+numerator and denominator move, each row with the movement that put it there.
+
+- ARR, NRR, GRR, expansion rate and the MRR movements: the customers of each MRR movement of the
+  period (``indicators.movement_customers``): new, expansion, reactivation, contraction, churn.
+- Logo churn: the customers lost (the churn movement), against the customers paying at the start.
+- Renewal rate (by count or ARR): the contracts due in the period and whether and how each renewed:
+  renewed (larger, the same, smaller) or not (yet) by the as-of day.
+- Activity rate: the paying accounts without any usage in the period, with their last active month.
+
+Everything is one SQL query per list; money in cents (the presentation layer shows yuan).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Connection, and_, exists, func, select
+
+from ops_core import indicators
+from ops_core.db.models import TABLES
+from ops_core.filters import Filters
+from ops_core.overview import annualised_cents
+from ops_core.periods import Period
+
+contracts, customers = TABLES["contracts"], TABLES["customers"]
+usage_monthly, usage_daily = TABLES["usage_monthly"], TABLES["usage_daily"]
+
+# metric -> the lists behind it, in the order a reader opens them
+LISTS: dict[str, tuple[str, ...]] = {
+    "arr": ("new", "expansion", "reactivation", "contraction", "churn"),
+    "nrr": ("expansion", "contraction", "churn"),
+    "grr": ("contraction", "churn"),
+    "logo_churn": ("churn",),
+    "customers_churned": ("churn",),
+    "expansion_rate": ("expansion",),
+    "mrr_new": ("new",), "mrr_expansion": ("expansion",), "mrr_reactivation": ("reactivation",),
+    "mrr_contraction": ("contraction",), "mrr_churn": ("churn",),
+    "renewal_rate": ("renewals",), "renewal_rate_arr": ("renewals",), "renewals_due": ("renewals",),
+    "activity_rate": ("inactive",), "paying_accounts": ("inactive",), "active_accounts": ("inactive",),
+}
+RENEWAL_OUTCOMES = ("larger", "same", "smaller", "not_renewed")
+
+
+def lists_for(metric: str) -> tuple[str, ...]:
+    return LISTS.get(metric, ())
+
+
+def rows(conn: Connection, name: str, period: Period, filters: Filters | None = None,
+         segment: str | None = None, value: str | None = None, as_of: dt.date | None = None) -> pd.DataFrame:
+    """One list behind a number (``LISTS``' names), for the period and, optionally, one segment value."""
+    if name in indicators.MOVEMENTS:
+        return indicators.movement_customers(conn, period, name, filters, segment, value)
+    if name == "renewals":
+        return renewals(conn, period, filters, as_of or period.end)
+    if name == "inactive":
+        return inactive_accounts(conn, period, filters)
+    raise ValueError(f"no list named '{name}'")
+
+
+def renewals(conn: Connection, period: Period, filters: Filters | None, as_of: dt.date) -> pd.DataFrame:
+    """The contracts due in ``period`` (end date inside it; add-ons roll into their main contract's
+    renewal) and how each renewed by ``as_of``: the renewal's code and ARR and the outcome, largest
+    ARR first. Columns: contract_code, customer_code, customer_name, end_date, arr_cents, renewal_code,
+    renewal_arr_cents, arr_change_cents, outcome (larger / same / smaller / not_renewed)."""
+    renewal = contracts.alias("renewal")
+    renewal_arr = (select(renewal.c.renewal_of_id, func.min(renewal.c.code).label("code"),
+                          func.sum(renewal.c.unrounded_mrr * 12.0).label("arr"))
+                   .where(renewal.c.signed_on <= as_of).group_by(renewal.c.renewal_of_id).subquery("renewed"))
+    query = (select(contracts.c.code.label("contract_code"), customers.c.code.label("customer_code"), customers.c.name.label("customer_name"),
+                    contracts.c.end_date, annualised_cents().label("arr"), renewal_arr.c.code.label("renewal_code"),
+                    renewal_arr.c.arr.label("renewal_arr"))
+             .select_from(contracts.join(customers, customers.c.id == contracts.c.customer_id)
+                          .outerjoin(renewal_arr, renewal_arr.c.renewal_of_id == contracts.c.id))
+             .where(contracts.c.end_date >= period.start, contracts.c.end_date <= period.end,
+                    contracts.c.kind != "expansion")
+             .order_by(annualised_cents().desc(), contracts.c.code))  # largest first
+    if filters is not None:
+        query = query.where(filters.customer_clause(customers))
+    frame = pd.DataFrame(conn.execute(query).all(),
+                         columns=["contract_code", "customer_code", "customer_name", "end_date", "arr", "renewal_code",
+                                  "renewal_arr"])
+    frame["arr_cents"] = frame["arr"].astype(float).round().astype("int64")
+    renewed = frame["renewal_code"].notna()
+    frame["renewal_arr_cents"] = frame["renewal_arr"].astype(float).round().astype("Int64").where(renewed)
+    frame["arr_change_cents"] = (frame["renewal_arr_cents"] - frame["arr_cents"]).where(renewed)
+    # Whole yuan decide "the same": a flat renewal re-priced by a few cents of rounding is not a change.
+    change = frame["arr_change_cents"].astype("Float64")
+    frame["outcome"] = pd.Series("not_renewed", index=frame.index, dtype=object)
+    frame.loc[renewed & (change >= 100), "outcome"] = "larger"
+    frame.loc[renewed & (change <= -100), "outcome"] = "smaller"
+    frame.loc[renewed & (change.abs() < 100), "outcome"] = "same"
+    return frame[["contract_code", "customer_code", "customer_name", "end_date", "arr_cents", "renewal_code",
+                  "renewal_arr_cents", "arr_change_cents", "outcome"]]
+
+
+def inactive_accounts(conn: Connection, period: Period, filters: Filters | None) -> pd.DataFrame:
+    """The customers paying at the end of ``period`` without any usage in it (the activity rate's
+    denominator less its numerator), largest MRR first, with the last month they used the product.
+    Columns: code, name, industry, end_mrr (cents), last_active (first day of a month, or empty)."""
+    in_force = and_(contracts.c.start_date <= period.end, contracts.c.end_date >= period.end)
+    paying = (select(contracts.c.customer_id, func.sum(contracts.c.unrounded_mrr).label("mrr"))
+              .where(in_force).group_by(contracts.c.customer_id)
+              .having(func.sum(contracts.c.unrounded_mrr) >= 0.5).subquery("paying"))
+    if period.grain.value == "week":
+        used = exists().where(usage_daily.c.customer_id == paying.c.customer_id,
+                              usage_daily.c.day >= period.start, usage_daily.c.day <= period.end)
+    else:
+        used = exists().where(usage_monthly.c.customer_id == paying.c.customer_id,
+                              usage_monthly.c.month >= period.start, usage_monthly.c.month <= period.end)
+    last = (select(func.max(usage_monthly.c.month)).where(usage_monthly.c.customer_id == paying.c.customer_id,
+                                                          usage_monthly.c.month <= period.end).scalar_subquery())
+    query = (select(customers.c.code, customers.c.name, customers.c.industry, paying.c.mrr, last.label("last_active"))
+             .select_from(paying.join(customers, customers.c.id == paying.c.customer_id))
+             .where(~used).order_by(paying.c.mrr.desc(), customers.c.code))
+    if filters is not None:
+        query = query.where(filters.customer_clause(customers))
+    frame = pd.DataFrame(conn.execute(query).all(), columns=["code", "name", "industry", "mrr", "last_active"])
+    frame["end_mrr"] = frame["mrr"].astype(float).round().astype("int64")
+    frame["last_active"] = pd.to_datetime(frame["last_active"]).dt.date
+    return frame.drop(columns="mrr")[["code", "name", "industry", "end_mrr", "last_active"]]
+
+
+def outcome_counts(renewal_rows: pd.DataFrame) -> dict[str, int]:
+    """How many contracts of a renewals list ended each way (every outcome present, 0 when none)."""
+    counted = renewal_rows["outcome"].value_counts()
+    return {o: int(counted.get(o, 0)) for o in RENEWAL_OUTCOMES}
+
