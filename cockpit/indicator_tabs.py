@@ -55,6 +55,10 @@ def show_scorecard(ctx: View) -> None:
             chart_data=[v for v in row.trend if pd.notna(v)], border=True,
             help=f"{m.definition_in(lang)} {ui.tr('ind.target')}: {reports.format_value(m, row.target, lang)} "
                  f"({reports.target_basis(m, row.basis, row.monthly, ctx.grain, lang)})")
+    ttm = ui.cached(drill.trailing_retention, ctx.store, ctx.period, ctx.filters)
+    st.caption(ui.tr("drill.ttm", start=ttm["start"].isoformat(), end=ttm["end"].isoformat(),
+                     nrr=reports.format_value(metrics.BY_KEY["nrr"], ttm["nrr"], lang),
+                     grr=reports.format_value(metrics.BY_KEY["grr"], ttm["grr"], lang)))
     chosen = ui.choice(st.selectbox, ui.tr("ind.choose"), list(ctx.card["metric"]), format_func=lambda k: f"{'·' * (metrics.BY_KEY[k].level - 1)} {ctx.names[k]}",
                           key="i_metric")
     metric = metrics.BY_KEY[chosen]
@@ -140,12 +144,32 @@ def show_scorecard(ctx: View) -> None:
 DRILL_ROWS = 200  # rows a list shows; its files hold every row
 
 
+def mrr_waterfall(ctx: View) -> None:
+    """The period's MRR bridge as a waterfall: start, each movement floating up or down, end (yuan)."""
+    bridge = ui.cached(indicators.mrr_movements, ctx.store, [ctx.period], ctx.filters).iloc[0]
+    steps = drill.waterfall(bridge)
+    steps = steps.assign(label=steps["step"].map(lambda s: ui.tr(f"drill.step.{s}")), low=steps["low"] / 100,
+                         high=steps["high"] / 100, amount=steps["amount"] / 100,
+                         kind=steps["kind"].map(lambda k: ui.tr(f"drill.kind.{k}")))
+    st.markdown(f"**{ui.tr('drill.waterfall', period=ctx.period.label)}**")
+    colours = alt.Scale(domain=[ui.tr(f"drill.kind.{k}") for k in ("level", "up", "down")],
+                        range=["#4c78a8", "#54a24b", "#e45756"])
+    st.altair_chart(ui.localised(alt.Chart(steps).mark_bar().encode(
+        x=alt.X("label:N", sort=list(steps["label"]), title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("low:Q", title=ui.tr("drill.mrr_yuan"), axis=ui.yuan_axis(ui.tr("drill.mrr_yuan"))), y2="high:Q",
+        color=alt.Color("kind:N", scale=colours, title=None),
+        tooltip=[alt.Tooltip("label:N", title=ui.tr("drill.step")),
+                 alt.Tooltip("amount:Q", title=ui.tr("drill.amount_yuan"), format=",.2f")])), width="stretch")
+
+
 def behind(ctx: View, chosen: str) -> None:
     """The lists behind the chosen metric (ops_core.drill): each with its count, its rows in yuan and
     labels, and its CSV and Excel files; a renewals list also says how the due contracts renewed."""
     names = drill.lists_for(chosen)
     if not names:
         return
+    if set(names) & set(indicators.MOVEMENTS):
+        mrr_waterfall(ctx)
     st.markdown(f"**{ui.tr('drill.title', metric=ctx.names[chosen], period=ctx.period.label)}**")
     tabs = st.tabs([ui.tr(f"drill.list.{name}") for name in names]) if len(names) > 1 else [st.container()]
     for name, tab in zip(names, tabs, strict=True):

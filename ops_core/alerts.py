@@ -89,7 +89,7 @@ class Alert:
     change: float | None
     customers: tuple[str, ...] = field(default_factory=tuple)  # codes and names behind the move
 
-    def text(self, lang: str = "en") -> str:
+    def sentence(self, lang: str = "en") -> str:
         metric = metrics.BY_KEY[self.rule.metric]
         where = "" if self.segment == "all" else f" [{segment_label(self.rule.segment, self.segment, lang)}]"
         line = t("alerts.line", lang, metric=metric.name(lang), where=where, period=self.period,
@@ -103,7 +103,7 @@ class Alert:
     def record(self, lang: str = "en") -> dict[str, Any]:
         return {"metric": self.rule.metric, "segment": self.segment, "period": self.period, "value": self.value,
                 "compared": self.compared, "change": self.change, "rule": asdict(self.rule),
-                "customers": list(self.customers), "text": self.text(lang)}
+                "customers": list(self.customers), "text": self.sentence(lang)}
 
 
 def rules(conn: Connection | Session) -> list[Rule]:
@@ -179,4 +179,4 @@ def markdown(found: Sequence[Alert], grain: Grain | str, period: Period, lang: s
     head = t("alerts.digest", lang, period=period.label, count=len(found))
     if not found:
         return f"# {head}\n\n{t('alerts.none', lang)}\n"
-    return f"# {head}\n\n" + "".join(f"- {a.text(lang)}\n" for a in found)
+    return f"# {head}\n\n" + "".join(f"- {a.sentence(lang)}\n" for a in found)

@@ -121,6 +121,43 @@ def inactive_accounts(conn: Connection, period: Period, filters: Filters | None)
     return frame.drop(columns="mrr")[["code", "name", "industry", "end_mrr", "last_active"]]
 
 
+def trailing_retention(conn: Connection, period: Period, filters: Filters | None = None) -> dict[str, object]:
+    """NRR and GRR over the twelve months that end with ``period``: the customers paying on the day
+    before them, their MRR then against their MRR at the period's end (the bridge's own definitions
+    over one twelve-month span). Keys: start, end, nrr, grr (NaN when nobody paid at the start)."""
+    end = period.end
+    try:
+        start = dt.date(end.year - 1, end.month, end.day) + dt.timedelta(days=1)
+    except ValueError:  # 29 February: a year before has none
+        start = dt.date(end.year - 1, 3, 1)
+    row = indicators.mrr_movements(conn, [Period(start, end, period.grain)], filters).iloc[0]
+    base = float(row["start_mrr"])
+    if base == 0:
+        return {"start": start, "end": end, "nrr": float("nan"), "grr": float("nan")}
+    lost = float(row["contraction"] + row["churn"])
+    return {"start": start, "end": end, "nrr": (base + float(row["expansion"]) - lost) / base, "grr": 1 - lost / base}
+
+
+WATERFALL = ("start_mrr", "new", "expansion", "reactivation", "contraction", "churn", "end_mrr")
+
+
+def waterfall(bridge: pd.Series) -> pd.DataFrame:
+    """A period's MRR bridge (a row of ``indicators.mrr_movements``) as waterfall bars: each step with
+    the level it starts and ends at (cents), the start and end bars from zero, the movements floating.
+    Columns: step, low, high, amount (signed), kind ("level", "up", "down")."""
+    level, out = 0, []
+    for step in WATERFALL:
+        amount = int(bridge[step])
+        if step in ("start_mrr", "end_mrr"):
+            out.append((step, 0, amount, amount, "level"))
+            level = amount
+            continue
+        signed = -amount if step in ("contraction", "churn") else amount
+        out.append((step, min(level, level + signed), max(level, level + signed), signed, "down" if signed < 0 else "up"))
+        level += signed
+    return pd.DataFrame(out, columns=["step", "low", "high", "amount", "kind"])
+
+
 def outcome_counts(renewal_rows: pd.DataFrame) -> dict[str, int]:
     """How many contracts of a renewals list ended each way (every outcome present, 0 when none)."""
     counted = renewal_rows["outcome"].value_counts()

@@ -37,7 +37,7 @@ month = previous(period_of("month", as_of + dt.timedelta(days=1)))
 st.subheader(ui.tr("alerts.title"))
 found = ui.cached(alerts.evaluate, store, "month", month, None, filters)
 for alert in found:
-    st.warning(alert.text(ui.language()), icon="⚠️")
+    st.warning(alert.sentence(ui.language()), icon="⚠️")
 if not found:
     st.caption(ui.tr("alerts.home_none", period=month.label))
 

@@ -32,9 +32,9 @@ def test_a_big_move_names_the_metric_the_value_the_rule_and_the_customers_behind
     nrr, churn = found
     assert nrr.value == pytest.approx(595 / 845) and nrr.compared == pytest.approx(845 / 830)
     assert nrr.customers == ("B 客户 B", "H 客户 H")  # largest churn first
-    assert nrr.text("en") == ("Net revenue retention 2025-Q2: 70.4%, moved more than 10 pp against the previous "
+    assert nrr.sentence("en") == ("Net revenue retention 2025-Q2: 70.4%, moved more than 10 pp against the previous "
                               "period (compared with 101.8%). Behind it: B 客户 B, H 客户 H.")
-    assert nrr.text("zh") == ("净收入留存率 (NRR) 2025-Q2：70.4%，较上期变动超过 10 个百分点（对比值 101.8%）。"
+    assert nrr.sentence("zh") == ("净收入留存率 (NRR) 2025-Q2：70.4%，较上期变动超过 10 个百分点（对比值 101.8%）。"
                               "主要涉及客户：B 客户 B、H 客户 H。")
     assert churn.value == pytest.approx(2 / 7) and churn.compared == pytest.approx(1 - 0.98 ** 3)
     assert churn.customers == ("B 客户 B", "H 客户 H")

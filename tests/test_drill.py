@@ -78,3 +78,27 @@ def test_nrr_opens_the_three_movements_that_drive_it():
     from ops_core import metrics
     assert [m.key for m in metrics.components("nrr")] == ["mrr_expansion", "mrr_contraction", "mrr_churn"]
     assert [m.key for m in metrics.components("grr")] == ["mrr_contraction", "mrr_churn"]
+
+
+def test_the_waterfall_steps_from_the_start_to_the_end_of_the_bridge(company):
+    # 2025-10 by hand (tests/test_indicators.py BRIDGE): 880 + 20 expansion - 100 churn = 800 (thousands of cents)
+    with company.connect() as conn:
+        bridge = indicators.mrr_movements(conn, [month("2025-10")]).iloc[0]
+    steps = drill.waterfall(bridge).set_index("step")
+    k = 1_000
+    assert steps.loc["start_mrr", ["low", "high"]].tolist() == [0, 880 * k]
+    assert steps.loc["expansion", ["low", "high", "amount", "kind"]].tolist() == [880 * k, 900 * k, 20 * k, "up"]
+    assert steps.loc["churn", ["low", "high", "amount", "kind"]].tolist() == [800 * k, 900 * k, -100 * k, "down"]
+    assert steps.loc["end_mrr", ["low", "high"]].tolist() == [0, 800 * k]
+
+
+def test_trailing_twelve_month_nrr_and_grr_by_hand(company):
+    # The twelve months to February 2026 start on 1 March 2025; paying the day before (28 Feb 2025):
+    # A 100, B 200, C 50, D 100, F 100, G 150 = 700 (thousands of cents). On 28 Feb 2026: A 100, B 250
+    # (expanded 50), C 0 and F 0 (churned 150), D 80 (lapsed in April, back in September: counted at 80 ->
+    # contraction 20 over the year), G 100 (contraction 50). NRR = (700 + 50 - 70 - 150) / 700 = 530 / 700;
+    # GRR = 1 - 220 / 700. New customers of the year (H, I, K, L) are left out.
+    with company.connect() as conn:
+        found = drill.trailing_retention(conn, month("2026-02"))
+    assert found["start"] == dt.date(2025, 3, 1) and found["end"] == dt.date(2026, 2, 28)
+    assert found["nrr"] == pytest.approx(530 / 700) and found["grr"] == pytest.approx(1 - 220 / 700)

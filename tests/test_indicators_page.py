@@ -175,7 +175,9 @@ def test_no_chart_of_a_rate_repeats_a_tick_label(page, metric):
             for channel in ("x", "y"):
                 encoding = layer["encoding"].get(channel, {})
                 fmt = encoding.get("axis", {}).get("format")
-                if encoding.get("type") != "quantitative" or not fmt or values[encoding["field"]].dropna().empty:
+                # d3 fixed-point formats (".1f", ".1%"); the waterfall's yuan axis ("~s") abbreviates instead
+                if (encoding.get("type") != "quantitative" or not fmt or "." not in fmt
+                        or values[encoding["field"]].dropna().empty):
                     continue
                 drawn = values[encoding["field"]].dropna()
                 low, high = encoding.get("scale", {}).get("domain") or (min(0.0, drawn.min()), max(0.0, drawn.max()))
@@ -226,3 +228,34 @@ def test_the_renewal_rate_opens_its_contracts_with_how_each_renewed_in_words_and
                         f"not renewed {outcomes['not_renewed']}") if lang == "en" else
                        (f"增额续约 {outcomes['larger']} · 平价续约 {outcomes['same']} · 降额续约 {outcomes['smaller']} · "
                         f"未续约 {outcomes['not_renewed']}")]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_nrr_shows_its_trailing_year_its_waterfall_and_three_lists(page, demo_url, lang):
+    from ops_core import drill, indicators
+
+    page.session_state["ops_lang"] = lang
+    page.run()
+    suffix = "" if lang == "en" else ".zh"
+    page.selectbox(key=f"i_metric{suffix}").set_value("nrr").run()
+    assert [e.value for e in page.exception] == []
+    period = previous(period_of("month", dt.date.today() + dt.timedelta(days=1)))
+    engine = make_engine(demo_url)
+    with engine.connect() as conn:
+        ttm = drill.trailing_retention(conn, period, Filters.default(dt.date.today()))
+        bridge = indicators.mrr_movements(conn, [period], Filters.default(dt.date.today())).iloc[0]
+    engine.dispose()
+    nrr, grr = (reports.format_value(metrics.BY_KEY[k], ttm[k], lang) for k in ("nrr", "grr"))
+    expected = (f"Trailing twelve months ({ttm['start']} to {ttm['end']}): NRR {nrr}, GRR {grr}." if lang == "en"
+                else f"近十二个月（{ttm['start']} 至 {ttm['end']}）：NRR {nrr}，GRR {grr}。")
+    assert expected in [c.value for c in page.caption]
+    steps = {"en": ["Start", "New", "Expansion", "Reactivation", "Contraction", "Churn", "End"],
+             "zh": ["期初", "新增", "增购", "回流", "缩减", "流失", "期末"]}[lang]
+    drawn = next(data for _, frames in vega.charts(page) for data in frames.values()
+                 if "label" in data and list(data["label"]) == steps)
+    assert drawn["high"].iloc[0] == pytest.approx(bridge["start_mrr"] / 100)   # yuan
+    assert drawn["high"].iloc[-1] == pytest.approx(bridge["end_mrr"] / 100)
+    lists = {"en": ["Customers who expanded", "Customers who contracted", "Customers lost"],
+             "zh": ["增购客户", "缩减客户", "流失客户"]}[lang]
+    labels = [t.label for t in page.tabs]
+    assert any(labels[i:i + 3] == lists for i in range(len(labels))), labels
