@@ -162,6 +162,21 @@ def mrr_waterfall(ctx: View) -> None:
                  alt.Tooltip("amount:Q", title=ui.tr("drill.amount_yuan"), format=",.2f")])), width="stretch")
 
 
+def customer_timeline(ctx: View, chosen: str, name: str, row: pd.Series) -> None:
+    """One customer of a list: where the reader came from (metric › period › list › customer) and the
+    customer's MRR month by month over two years, in yuan."""
+    code = str(row["customer_code"] if "customer_code" in row else row["code"])
+    title = str(row["customer_name"] if "customer_name" in row else row["name"])
+    st.markdown(" › ".join([ctx.names[chosen], ctx.period.label, ui.tr(f"drill.list.{name}"), f"**{code} {title}**"]))
+    line = ui.cached(drill.customer_timeline, ctx.store, code, ctx.period)
+    line = line.assign(month=pd.to_datetime(line["month"]), mrr=line["mrr"] / 100)
+    st.altair_chart(ui.localised(alt.Chart(line).mark_line(point=True, interpolate="step-after").encode(
+        x=alt.X("month:T", title=ui.tr("ind.grain.month")),
+        y=alt.Y("mrr:Q", title=ui.tr("drill.mrr_yuan"), axis=ui.yuan_axis(ui.tr("drill.mrr_yuan"))),
+        tooltip=[alt.Tooltip("yearmonth(month):T", title=ui.tr("ind.grain.month")),
+                 alt.Tooltip("mrr:Q", title=ui.tr("drill.mrr_yuan"), format=",.2f")])), width="stretch")
+
+
 def behind(ctx: View, chosen: str) -> None:
     """The lists behind the chosen metric (ops_core.drill): each with its count, its rows in yuan and
     labels, and its CSV and Excel files; a renewals list also says how the due contracts renewed."""
@@ -182,8 +197,13 @@ def behind(ctx: View, chosen: str) -> None:
                 continue
             if name == "renewals":
                 st.caption(ui.tr("drill.outcomes", **drill.outcome_counts(found)))
-            st.caption(ui.tr("drill.rows", rows=f"{len(found):,}", shown=f"{min(len(found), DRILL_ROWS):,}"))
-            ui.table(found.head(DRILL_ROWS))
+            st.caption(ui.tr("drill.rows", rows=f"{len(found):,}", shown=f"{min(len(found), DRILL_ROWS):,}") + " "
+                       + ui.tr("drill.pick"))
+            shown = found.head(DRILL_ROWS)
+            picked = ui.table(shown, on_select="rerun", selection_mode="single-row", key=f"i_drill_{chosen}_{name}")
+            rows = picked.selection.rows if picked is not None and hasattr(picked, "selection") else []
+            if rows:
+                customer_timeline(ctx, chosen, name, shown.iloc[rows[0]])
             ui.download_buttons(found, f"{chosen}-{name}-{ctx.period.label}",
                                 [ui.tr("drill.title", metric=ctx.names[chosen], period=ctx.period.label),
                                  ui.tr(f"drill.list.{name}"), ui.describe(ctx.filters, ctx.store)])

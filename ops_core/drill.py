@@ -19,9 +19,10 @@ from sqlalchemy import Connection, and_, exists, func, select
 
 from ops_core import indicators
 from ops_core.db.models import TABLES
+from ops_core.db.queries import dates_table, month_end, month_starts
 from ops_core.filters import Filters
 from ops_core.overview import annualised_cents
-from ops_core.periods import Period
+from ops_core.periods import Period, add_months
 
 contracts, customers = TABLES["contracts"], TABLES["customers"]
 usage_monthly, usage_daily = TABLES["usage_monthly"], TABLES["usage_daily"]
@@ -136,6 +137,22 @@ def trailing_retention(conn: Connection, period: Period, filters: Filters | None
         return {"start": start, "end": end, "nrr": float("nan"), "grr": float("nan")}
     lost = float(row["contraction"] + row["churn"])
     return {"start": start, "end": end, "nrr": (base + float(row["expansion"]) - lost) / base, "grr": 1 - lost / base}
+
+
+def customer_timeline(conn: Connection, code: str, last: Period, months: int = 24) -> pd.DataFrame:
+    """One customer's MRR at each of the ``months`` month ends up to ``last`` (cents; 0 when nothing was in
+    force), one query over its contracts. Columns: month (first day), mrr."""
+    first = add_months(last.end.replace(day=1), -(months - 1))
+    ends = [month_end(m) for m in month_starts(first, last.end)]
+    day = dates_table(ends, "day")
+    query = (select(day.c.day, func.coalesce(func.sum(contracts.c.unrounded_mrr), 0.0))
+             .select_from(day.outerjoin(contracts.join(customers, customers.c.id == contracts.c.customer_id),
+                                        and_(customers.c.code == code, contracts.c.start_date <= day.c.day,
+                                             contracts.c.end_date >= day.c.day)))
+             .group_by(day.c.day).order_by(day.c.day))
+    found = dict((str(d)[:10], float(v)) for d, v in conn.execute(query).all())
+    return pd.DataFrame({"month": [e.replace(day=1) for e in ends],
+                         "mrr": [round(found.get(e.isoformat(), 0.0)) for e in ends]})
 
 
 WATERFALL = ("start_mrr", "new", "expansion", "reactivation", "contraction", "churn", "end_mrr")

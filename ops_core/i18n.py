@@ -693,6 +693,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "drill.outcomes": ("Renewed larger {larger} · flat {same} · smaller {smaller} · not renewed {not_renewed}",
                        "增额续约 {larger} · 平价续约 {same} · 降额续约 {smaller} · 未续约 {not_renewed}"),
     "drill.empty": ("Nothing in this list for the period.", "本期此列表为空。"),
+    "drill.pick": ("Pick a row to see that customer's MRR month by month.", "选中一行可查看该客户每月的 MRR。"),
     "drill.waterfall": ("MRR bridge, {period}", "MRR 变动桥（{period}）"),
     "drill.ttm": ("Trailing twelve months ({start} to {end}): NRR {nrr}, GRR {grr}.",
                   "近十二个月（{start} 至 {end}）：NRR {nrr}，GRR {grr}。"),

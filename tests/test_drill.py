@@ -102,3 +102,11 @@ def test_trailing_twelve_month_nrr_and_grr_by_hand(company):
         found = drill.trailing_retention(conn, month("2026-02"))
     assert found["start"] == dt.date(2025, 3, 1) and found["end"] == dt.date(2026, 2, 28)
     assert found["nrr"] == pytest.approx(530 / 700) and found["grr"] == pytest.approx(1 - 220 / 700)
+
+
+def test_a_customers_mrr_timeline_month_by_month(company):
+    # D (tests/test_indicators.py): D1 100 to April 2025, nothing May-August, D2 80 from September
+    with company.connect() as conn:
+        line = drill.customer_timeline(conn, "D", month("2025-10"), months=8)
+    assert line["month"].tolist() == [dt.date(2025, m, 1) for m in range(3, 11)]
+    assert (line["mrr"] // 1_000).tolist() == [100, 100, 0, 0, 0, 0, 80, 80]
