@@ -48,8 +48,11 @@ def show_scorecard(ctx: View) -> None:
     columns = st.columns(4)
     for i, row in enumerate(level1.itertuples()):
         m = metrics.BY_KEY[row.metric]
+        shown = reports.format_value(m, row.value, lang)
+        if row.metric == "repurchase_rate" and pd.isna(row.value):  # its window is still open: say when it closes
+            shown = ui.tr("ind.judged_on", day=(ctx.period.end + dt.timedelta(days=indicators.REPURCHASE_WINDOW_DAYS)).isoformat())
         columns[i % 4].metric(
-            f"{STATUS_ICON[row.status]} {ctx.names[row.metric]}", reports.format_value(m, row.value, lang),
+            f"{STATUS_ICON[row.status]} {ctx.names[row.metric]}", shown,
             delta=None if pd.isna(row.change) else reports.format_change(m, row.change, lang),
             delta_color="normal" if m.direction is metrics.Direction.up else "inverse",
             chart_data=[v for v in row.trend if pd.notna(v)], border=True,

@@ -28,7 +28,9 @@ def expected_tiles(url: str, grain: str) -> dict[str, str]:
     with engine.connect() as conn:
         card = metrics.scorecard(conn, grain, period, Filters.default(today))
     engine.dispose()
-    return {metrics.BY_KEY[k].name_en: reports.format_value(metrics.BY_KEY[k], v)
+    judged = (period.end + dt.timedelta(days=365)).isoformat()  # a repurchase window still open: when it closes
+    return {metrics.BY_KEY[k].name_en: f"n/a until {judged}" if k == "repurchase_rate" and pd.isna(v)
+            else reports.format_value(metrics.BY_KEY[k], v)
             for k, v, level in zip(card["metric"], card["value"], card["level"], strict=True) if level == 1}
 
 
