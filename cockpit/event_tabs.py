@@ -71,6 +71,9 @@ def show_event(ctx: Events) -> None:
             y=alt.Y("step:N", sort=None, title=None), x=alt.X("count:Q", title=ui.tr("col.count")),
             tooltip=ui.tooltips("step", "count", ("rate_from_previous", ".0%"), ("rate_from_top", ".0%")))), width="stretch")
         ui.table(steps)
+        opportunities, wins = events.funnel_apart(row)
+        if opportunities or wins:
+            st.caption(ui.tr("events.funnel_apart", opportunities=opportunities, wins=wins))
     with cost_column:
         st.markdown(f"**{ui.tr('events.costs')}**")
         breakdown = events.cost_breakdown(ctx.data.costs, event_id)

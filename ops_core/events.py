@@ -476,14 +476,18 @@ def event_metrics(data: EventData, standard: LeadStandard, model: Model | str, w
              .rename(columns={"touched_at": "last_touch"})
              .merge(leads[["id", "effective", "opportunity_at", "won_at", "lost"]], left_on="lead_id", right_on="id"))
     pairs["too_early"] = pairs["won_at"].isna() & ~pairs["lost"] & (pairs["last_touch"] + window > end)
+    pairs["effective_opportunity"] = pairs["effective"] & pairs["opportunity_at"].notna()
     counts = pairs.groupby("event_id").agg(leads=("lead_id", "size"), effective_leads=("effective", "sum"),
-                                           opportunities=("opportunity_at", "count"), too_early=("too_early", "sum"))
+                                           opportunities=("opportunity_at", "count"), too_early=("too_early", "sum"),
+                                           effective_opportunities=("effective_opportunity", "sum"))
 
     won = touches.merge(leads.loc[leads["won_at"].notna(), ["id", "won_at"]], left_on="lead_id", right_on="id")
     won = won[(won["touched_at"] <= won["won_at"]) & (won["touched_at"] >= won["won_at"] - window)]
     converted = won.groupby(["event_id", "lead_id"], as_index=False).agg(first=("touched_at", "min"), won_at=("won_at", "first"))
     converted["days"] = (converted["won_at"] - converted["first"]) / pd.Timedelta(days=1)
+    converted["effective"] = converted["lead_id"].map(leads.set_index("id")["effective"]).fillna(False).astype(bool)
     conversions = converted.groupby("event_id").agg(conversions=("lead_id", "size"),
+                                                    effective_conversions=("effective", "sum"),
                                                     median_days_to_conversion=("days", "median"))
 
     credited = attribute(touches, leads, model, window_days, half_life_days).groupby("event_id").agg(
@@ -496,8 +500,8 @@ def event_metrics(data: EventData, standard: LeadStandard, model: Model | str, w
 
     out = data.events[["name", "format", "kind", "organisation", "start_date", "cost_cents", "budget_cents"]].join(
         [counts, conversions, credited, pipeline])
-    for name in ("leads", "effective_leads", "opportunities", "too_early", "conversions",
-                 "attributed_revenue_cents", "pipeline_cents"):
+    for name in ("leads", "effective_leads", "opportunities", "too_early", "conversions", "effective_opportunities",
+                 "effective_conversions", "attributed_revenue_cents", "pipeline_cents"):
         out[name] = out[name].fillna(0).astype("int64")
     out["attributed_conversions"] = out["attributed_conversions"].fillna(0.0)
     out = _with_ratios(out)
@@ -506,7 +510,7 @@ def event_metrics(data: EventData, standard: LeadStandard, model: Model | str, w
                "effective_leads", "effective_rate", "opportunities", "conversions", "attributed_conversions",
                "attributed_revenue_cents", "pipeline_cents", "roi", "pipeline_roi", "cost_per_lead",
                "cost_per_effective_lead", "cost_per_opportunity", "cost_per_conversion",
-               "median_days_to_conversion", "too_early"]]
+               "median_days_to_conversion", "too_early", "effective_opportunities", "effective_conversions"]]
     out.attrs = {"model": model.value, "window_days": window_days, "as_of": as_of.isoformat(),
                  "standard": standard.describe()}
     return out
@@ -568,14 +572,21 @@ def rank_table(comparison: pd.DataFrame, event_ids: Sequence[int] | pd.Index | N
 def funnel(metrics_row: pd.Series) -> pd.DataFrame:
     """An event's funnel: step, count, rate_from_previous (NaN on the first step), rate_from_top.
 
-    The steps are counts of the event's leads, not nested sets: a lead below the standard may still
-    become an opportunity, so a step rate can exceed 100 %.
+    Each step is a subset of the one before: leads, the effective ones, the effective ones that became
+    opportunities, and of those the ones won. Opportunities and wins from leads below the standard are
+    counted apart (``funnel_apart``), so no step rate exceeds 100 %.
     """
     steps = ("leads", "effective", "opportunity", "won")
-    count = pd.Series([int(metrics_row[c]) for c in ("leads", "effective_leads", "opportunities", "conversions")],
-                      dtype="int64")
+    count = pd.Series([int(metrics_row[c]) for c in ("leads", "effective_leads", "effective_opportunities",
+                                                     "effective_conversions")], dtype="int64")
     return pd.DataFrame({"step": steps, "count": count, "rate_from_previous": _per(count, count.shift(1)),
                          "rate_from_top": _per(count, pd.Series([count.iloc[0]] * len(count)))})
+
+
+def funnel_apart(metrics_row: pd.Series) -> tuple[int, int]:
+    """Opportunities and wins of the event from leads below the standard: outside the funnel's steps."""
+    return (int(metrics_row["opportunities"] - metrics_row["effective_opportunities"]),
+            int(metrics_row["conversions"] - metrics_row["effective_conversions"]))
 
 
 _GOALS = (("leads", "goal_leads", "leads"), ("effective_leads", "goal_effective_leads", "effective_leads"),

@@ -748,6 +748,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "events.model.linear": ('Linear', '线性'),
     "events.model.u": ('U-shaped 40/20/40', 'U 型 40/20/40'),
     "events.model.w": ('W-shaped 30/30/30', 'W 型 30/30/30'),
+    "events.funnel_apart": ("Outside the funnel, from leads below the standard: {opportunities} opportunities, {wins} won.",
+                            "漏斗之外（来自未达标准的线索）：商机 {opportunities} 个，成交 {wins} 个。"),
     "events.model.decay": ('Time decay', '时间衰减'),
     "events.purpose.acquisition": ('Acquisition', '获客'),
     "events.purpose.promotion": ('Promotion', '推广'),

@@ -471,12 +471,14 @@ def test_funnel_and_goals_against_results(store):
     _, data, ev, _ = store
     row = metrics(data).loc[ev["E1"]]
     f = events.funnel(row)
-    # 5 leads -> 3 effective -> 4 opportunities (L5 is below the standard) -> 3 won
+    # 5 leads -> 3 effective (L1 L2 L3) -> 3 of them opportunities -> 3 of them won; L5's opportunity is
+    # below the standard: counted apart, so no step is larger than the one before
     assert f["step"].tolist() == ["leads", "effective", "opportunity", "won"]
-    assert f["count"].tolist() == [5, 3, 4, 3]
-    assert f["rate_from_previous"].tolist()[1:] == pytest.approx([3 / 5, 4 / 3, 3 / 4])
+    assert f["count"].tolist() == [5, 3, 3, 3]
+    assert f["rate_from_previous"].tolist()[1:] == pytest.approx([3 / 5, 1.0, 1.0])
     assert math.isnan(f["rate_from_previous"].iloc[0])
-    assert f["rate_from_top"].tolist() == pytest.approx([1, 3 / 5, 4 / 5, 3 / 5])
+    assert f["rate_from_top"].tolist() == pytest.approx([1, 3 / 5, 3 / 5, 3 / 5])
+    assert events.funnel_apart(row) == (1, 0)
     goals = events.goals_vs_results(data.events.loc[ev["E1"]], row).set_index("goal")
     assert goals.loc["leads", ["target", "actual"]].tolist() == [4, 5]
     assert goals.loc["revenue_cents", "share"] == pytest.approx(71_000_001 / 100_000_000)
