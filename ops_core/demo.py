@@ -1036,8 +1036,9 @@ _EVENT_NAMES = {
     "webinar": ("质量管理线上研讨会 第{i}期", "Webinar: Quality Management #{i}"),
 }
 _LEADS_PER_EVENT = {"exhibition": 180, "supplier_conference": 80, "salon": 35, "open_class": 220, "live_stream": 300, "webinar": 160}
-_BUDGET_YUAN = {"exhibition": (150_000, 600_000), "supplier_conference": (60_000, 250_000), "salon": (15_000, 60_000),
-                "open_class": (3_000, 30_000), "live_stream": (5_000, 40_000), "webinar": (3_000, 20_000)}
+# What an event costs all in (venue or platform, ads, travel, staff time): a webinar is not free.
+_BUDGET_YUAN = {"exhibition": (200_000, 800_000), "supplier_conference": (80_000, 300_000), "salon": (30_000, 100_000),
+                "open_class": (20_000, 80_000), "live_stream": (15_000, 60_000), "webinar": (10_000, 50_000)}
 
 
 def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
@@ -1106,8 +1107,17 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     created = (start[ev] + (rng.random(n_att) * length[ev]).astype(np.int64)) * 86400 + 9 * 3600 + rng.integers(0, 8 * 3600, n_att)
     cust = np.full(n_att, -1)
     acquired = np.nonzero(w.created >= w.start)[0]
-    won_c = acquired[rng.random(len(acquired)) < 0.3]
-    ev_idx = np.searchsorted(start, w.created[won_c] - 14, side="right") - 1 - rng.integers(0, 4, len(won_c))
+    # About one new customer in ten comes from an event, more often from a big one: among the events of
+    # the 240 days before the customer's creation, each is picked in proportion to its budget (a stream
+    # of its own, so every other draw stays the same).
+    won_c = acquired[rng.random(len(acquired)) < 0.12]
+    rng.integers(0, 4, len(won_c))  # the draw the former uniform choice made, kept so later draws stay the same
+    latest = np.searchsorted(start, w.created[won_c] - 14, side="right") - 1
+    earliest = np.searchsorted(start, w.created[won_c] - 240, side="left")
+    spent = np.concatenate([[0.0], np.cumsum(budget.astype(float))])
+    low, high = spent[np.clip(earliest, 0, n_ev)], spent[np.clip(latest + 1, 0, n_ev)]
+    u = low + np.random.default_rng([len(won_c), n_ev, 7]).random(len(won_c)) * (high - low)
+    ev_idx = np.where(latest >= earliest, np.searchsorted(spent, u, side="right") - 1, -1)
     ok = (ev_idx >= 0)
     ok[ok] &= start[ev_idx[ok]] >= w.created[won_c[ok]] - 240
     won_c, ev_idx = won_c[ok], ev_idx[ok]
@@ -1158,10 +1168,25 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     second &= (other >= 0) & (other < n_ev)
     if is_won.any():
         second[is_won] &= start[np.clip(other[is_won], 0, n_ev - 1)] * 86400 < won_at[is_won]
-    t_lead = np.concatenate([lid, lid[second]])
-    t_event = np.concatenate([ev, other[second]])
-    t_at = np.concatenate([created, start[other[second]] * 86400 + 11 * 3600])
-    order = np.lexsort((t_at, t_lead))
+    # A deal is rarely won at one event: a won lead also met up to three other events of the half year
+    # before its win, the bigger ones more often, so attribution has paths to share (a stream of its own).
+    paths = np.random.default_rng([n_all, n_ev, 11])
+    won_rows = np.nonzero(is_won)[0]
+    extra = np.minimum(paths.poisson(1.5, len(won_rows)), 3)
+    x_lead = np.repeat(won_rows, extra)
+    x_last = np.searchsorted(start, won_at[x_lead] // 86400 - 7, side="right") - 1
+    x_first = np.searchsorted(start, won_at[x_lead] // 86400 - 180, side="left")
+    spent = np.concatenate([[0.0], np.cumsum(budget.astype(float))])
+    u = spent[np.clip(x_first, 0, n_ev)] + paths.random(len(x_lead)) * (
+        spent[np.clip(x_last + 1, 0, n_ev)] - spent[np.clip(x_first, 0, n_ev)])
+    x_event = np.searchsorted(spent, u, side="right") - 1
+    x_ok = (x_last >= x_first) & (x_event != ev[x_lead]) & (x_event >= 0)
+    x_lead, x_event = x_lead[x_ok], x_event[x_ok]
+    pairs = np.unique(np.stack([x_lead, x_event]), axis=1) if len(x_lead) else np.zeros((2, 0), dtype=np.int64)
+    t_lead = np.concatenate([lid, lid[second], lid[pairs[0]]])
+    t_event = np.concatenate([ev, other[second], pairs[1]])
+    t_at = np.concatenate([created, start[other[second]] * 86400 + 11 * 3600, start[pairs[1]] * 86400 + 14 * 3600])
+    order = np.lexsort((t_event, t_at, t_lead))
     touch_rows = list(zip(range(1, len(order) + 1), t_lead[order].tolist(), (t_event[order] + 1).tolist(), _stamps(t_at[order]), strict=True))
     return [
         Batch("events", ("id", "name", "format", "kind", "organisation", "start_date", "end_date", "location", "purposes",
