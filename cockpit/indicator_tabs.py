@@ -133,9 +133,16 @@ def show_scorecard(ctx: View) -> None:
                          basis=reports.target_basis(metric, stored["basis"], stored["monthly"], ctx.grain, lang)))
         cols = st.columns(3)
         widget = f"i_t_{chosen}_{ctx.grain.value}_{ctx.period.start}_"  # one set of inputs per metric and period
-        minimum = cols[0].number_input(ui.tr("ind.minimum"), value=row["minimum"], key=edits.key(record, f"{widget}min"))
-        target = cols[1].number_input(ui.tr("ind.target"), value=row["target"], key=edits.key(record, f"{widget}target"))
-        stretch = cols[2].number_input(ui.tr("ind.stretch"), value=row["stretch"], key=edits.key(record, f"{widget}stretch"))
+        # A rate is typed in percent (85, not 0.85), as the scorecard shows it; stored as a fraction.
+        scale, unit = (100.0, " (%)") if metric.unit is metrics.Unit.ratio else (1.0, "")
+
+        def typed(column: int, name: str, suffix: str) -> float | None:
+            shown = None if row[name] is None else round(row[name] * scale, 6)
+            value = cols[column].number_input(ui.tr(f"ind.{name}") + unit, value=shown,
+                                              key=edits.key(record, f"{widget}{suffix}"))
+            return None if value is None else round(value / scale, 9)
+
+        minimum, target, stretch = typed(0, "minimum", "min"), typed(1, "target", "target"), typed(2, "stretch", "stretch")
         if st.button(ui.tr("ind.save_target"), key="i_t_save") and target is not None:
             edits.save(ctx.store, record, lambda s: metrics.set_target(s, ui.acting_user(), chosen, ctx.grain, ctx.period, target, minimum,
                                                                        stretch, row["version"]),

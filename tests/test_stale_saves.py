@@ -408,11 +408,12 @@ FORMS = [
          saved="Status changed.", record=lambda i: f"feedback:{i}",
          shown=lambda app, i: f"f_mv_{i}_closed" in {b.key for b in app.button}, b_form=True,  # moves from resolved
          a_again=_item_move("closed"), a_stored=[("closed", "local-admin")]),
+    # a rate's target is typed in percent (107 for 107 %) and stored as a fraction
     Form("metric target", "pages/indicators.py", _last_month, _open_target,
-         b_change=_target(1.07), a_change=_target(0.99), stored=_stored_target, b_stored=1.07, b_shown="Target: 107.0%",
+         b_change=_target(107.0), a_change=_target(99.0), stored=_stored_target, b_stored=1.07, b_shown="Target: 107.0%",
          saved="Saved.", record=lambda m: f"target:nrr:month:{m.start}",
          shown=lambda app, m: app.number_input(key=current(app, f"i_t_nrr_month_{m.start}_target")).value,
-         b_form=1.07, a_again=_target(0.99), a_stored=0.99),
+         b_form=107.0, a_again=_target(99.0), a_stored=0.99),
     Form("metric owner and definition", "pages/indicators.py", lambda e: "grr", _open_definition,
          b_change=_definition_owner("王芳"), a_change=_definition_owner("Li Lei"), stored=_stored_owner, b_stored="王芳",
          b_shown="Owner: 王芳", saved="Saved.", record=lambda k: f"metric_definition:{k}",
