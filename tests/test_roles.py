@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 import ops_core
 from ops_core import (
+    alerts,
     company_lists,
     demand,
     demo,
@@ -106,6 +107,7 @@ GUARDED: dict[str, tuple[Role, Call]] = {
                                                                              "电力", 1)),
     "settings_admin.apply": (Role.admin, lambda s, e, a: settings_admin.apply(s, a, {"ui.page_size": 20}, {})),
     "settings_admin.change": (Role.admin, lambda s, e, a: settings_admin.change(s, a, "ui.page_size", 20, 0)),
+    "alerts.save_rules": (Role.admin, lambda s, e, a: alerts.save_rules(s, a, [alerts.Rule("nrr", "off_target")], 0)),
     "settings_admin.restore_default": (Role.admin, lambda s, e, a: settings_admin.restore_default(s, a, "ui.page_size", 1)),
     "settings_admin.set_tier_names": (Role.admin, lambda s, e, a: settings_admin.set_tier_names(s, a, ["大客户", "标准"], 0)),
     "users.add_user": (Role.admin, lambda s, e, a: users.add_user(s, a, "zhao.new", "viewer", password="a long enough one")),
