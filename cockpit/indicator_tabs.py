@@ -48,13 +48,14 @@ def show_scorecard(ctx: View) -> None:
     columns = st.columns(4)
     for i, row in enumerate(level1.itertuples()):
         m = metrics.BY_KEY[row.metric]
-        shown = reports.format_value(m, row.value, lang)
-        if row.metric == "repurchase_rate" and pd.isna(row.value):  # its window is still open: say when it closes
-            shown = ui.tr("ind.judged_on", day=(ctx.period.end + dt.timedelta(days=indicators.REPURCHASE_WINDOW_DAYS)).isoformat())
+        delta = None if pd.isna(row.change) else reports.format_change(m, row.change, lang)
+        pending = row.metric == "repurchase_rate" and pd.isna(row.value)
+        if pending:  # its window is still open: the tile says on which day it closes, in grey under the n/a
+            delta = ui.tr("ind.judged_on", day=(ctx.period.end + dt.timedelta(days=indicators.REPURCHASE_WINDOW_DAYS)).isoformat())
         columns[i % 4].metric(
-            f"{STATUS_ICON[row.status]} {ctx.names[row.metric]}", shown,
-            delta=None if pd.isna(row.change) else reports.format_change(m, row.change, lang),
-            delta_color="normal" if m.direction is metrics.Direction.up else "inverse",
+            f"{STATUS_ICON[row.status]} {ctx.names[row.metric]}", reports.format_value(m, row.value, lang), delta=delta,
+            delta_color="off" if pending else "normal" if m.direction is metrics.Direction.up else "inverse",
+            delta_arrow="off" if pending else "auto",
             chart_data=[v for v in row.trend if pd.notna(v)], border=True,
             help=f"{m.definition_in(lang)} {ui.tr('ind.target')}: {reports.format_value(m, row.target, lang)} "
                  f"({reports.target_basis(m, row.basis, row.monthly, ctx.grain, lang)})")

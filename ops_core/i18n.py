@@ -355,7 +355,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "ind.yoy": ("vs a year before", "同比"),
     "ind.target": ("Target", "目标"),
     "ind.target_basis": ("Target: {basis}", "目标：{basis}"),
-    "ind.judged_on": ("n/a until {day}", "{day} 后可计算"),
+    "ind.judged_on": ("judged on {day}", "{day} 后可计算"),
     "ind.basis.set": ("set for this period", "为本期设定"),
     "ind.basis.default": ("the metric's default target", "该指标的默认目标"),
     "ind.basis.none": ("no target", "无目标"),
