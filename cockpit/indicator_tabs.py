@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
@@ -165,9 +166,16 @@ def mrr_waterfall(ctx: View) -> None:
     st.markdown(f"**{ui.tr('drill.waterfall', period=ctx.period.label)}**")
     colours = alt.Scale(domain=[ui.tr(f"drill.kind.{k}") for k in ("level", "up", "down")],
                         range=["#4c78a8", "#54a24b", "#e45756"])
-    st.altair_chart(ui.localised(alt.Chart(steps).mark_bar().encode(
+    # The axis starts near the lowest level the bridge reaches, not at zero: the movements are a few per
+    # cent of MRR and would be slivers on a bar from zero (the start and end bars are cut, as the axis says).
+    moving = steps[steps["step"].isin(["new", "expansion", "reactivation", "contraction", "churn"])]
+    floor = min(steps["high"].iloc[0], steps["high"].iloc[-1], moving["low"].min() if len(moving) else np.inf)
+    span = max(steps["high"].max() - floor, 1.0)
+    scale = alt.Scale(domain=[max(0.0, floor - span * 0.5), steps["high"].max() + span * 0.1], clamp=True, zero=False)
+    st.altair_chart(ui.localised(alt.Chart(steps).mark_bar(clip=True).encode(
         x=alt.X("label:N", sort=list(steps["label"]), title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("low:Q", title=ui.tr("drill.mrr_yuan"), axis=ui.yuan_axis(ui.tr("drill.mrr_yuan"))), y2="high:Q",
+        y=alt.Y("low:Q", title=ui.tr("drill.mrr_yuan"), axis=ui.yuan_axis(ui.tr("drill.mrr_yuan")), scale=scale),
+        y2="high:Q",
         color=alt.Color("kind:N", scale=colours, title=None),
         tooltip=[alt.Tooltip("label:N", title=ui.tr("drill.step")),
                  alt.Tooltip("amount:Q", title=ui.tr("drill.amount_yuan"), format=",.2f")])), width="stretch")
