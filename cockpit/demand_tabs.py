@@ -102,9 +102,11 @@ def move_buttons(b: Board, current: pd.Series) -> None:
                 continue
             own = row["target_release_id"]
             options = list(shipped)
+            # No release is assumed: the reader picks the one it shipped in (its target release, if shipped).
             chosen = st.selectbox(ui.tr("d.shipped_in"), options, format_func=shipped.get, key=f"d_ship_in_{row['demand_id']}",
-                                  index=options.index(int(own)) if pd.notna(own) and int(own) in shipped else 0)
-            if st.button(f"→ {status_name(target)}", key=f"d_mv_{row['demand_id']}_{target}"):
+                                  index=options.index(int(own)) if pd.notna(own) and int(own) in shipped else None,
+                                  placeholder=ui.tr("d.choose_release"))
+            if st.button(f"→ {status_name(target)}", key=f"d_mv_{row['demand_id']}_{target}", disabled=chosen is None):
                 move(b, row, target, release_id=chosen)
         elif target == DemandStatus.rejected:
             reason = st.text_input(ui.tr("d.reason"), key=f"d_reason_{row['demand_id']}")

@@ -316,6 +316,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "d.refuse.no_release": ("Demand #{demand} was not moved: choose the release it shipped in first.",
                             "需求 #{demand} 未移动：请先选择它所发布的版本。"),
     "d.shipped_in": ("Shipped in", "发布版本"),
+    "d.choose_release": ("Choose the release it shipped in", "选择它所发布的版本"),
+    "d.refuse.release_before_demand": ("Demand #{demand} was not moved: release {release} shipped on {shipped}, before the "
+                                       "demand was raised on {raised}. Choose the release it really shipped in.",
+                                       "需求 #{demand} 未移动：版本 {release} 于 {shipped} 发布，早于需求提出的 {raised}。"
+                                       "请选择它实际发布的版本。"),
     "d.no_shipped_release": ("No release has shipped yet: release one on the Releases tab first.",
                              "尚无已发布的版本：请先在“版本发布”页签发布一个版本。"),
     "d.create": ("Create", "创建"),

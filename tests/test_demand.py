@@ -767,3 +767,16 @@ def test_a_demand_lists_the_feedback_items_routed_to_it_newest_first(fresh_engin
     assert list(linked.columns) == list(demand.LINKED_FEEDBACK_COLUMNS)
     assert linked[["feedback_id", "customer_name", "text"]].values.tolist() == [
         [newer["id"], "乙厂", "还是很慢"], [older["id"], "甲厂", "导出太慢 / export is slow"]]
+
+
+def test_a_demand_is_never_released_into_a_release_that_shipped_before_it_was_raised(fresh_engine):
+    """Seen in the browser: a demand raised on 6 December moved into v1.8, shipped on 30 November."""
+    old = new_release(fresh_engine, "v1.8", day=dt.date(2025, 2, 28))
+    row = walk(fresh_engine, new_demand(fresh_engine, now=at(3, 2)), FLOW[1:5])
+    with pytest.raises(Refused) as refused:
+        move(fresh_engine, row["id"], row["version"], "released", at(3, 20), release_id=old["id"])
+    assert refused.value.message("en") == (f"Demand #{row['id']} was not moved: release v1.8 shipped on 2025-02-28, "
+                                           "before the demand was raised on 2025-03-02. Choose the release it really shipped in.")
+    assert refused.value.message("zh") == (f"需求 #{row['id']} 未移动：版本 v1.8 于 2025-02-28 发布，早于需求提出的 "
+                                           "2025-03-02。请选择它实际发布的版本。")
+    assert stored(fresh_engine, "demands", row["id"])["status"] == "testing"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
@@ -59,11 +60,13 @@ def test_moving_a_demand_to_released_offers_only_releases_that_have_shipped(boar
     planned = releases[releases["status"] == "planned"]
     shipped = releases[releases["status"] == "released"]
     assert len(planned) and len(shipped)  # the demo company has both
+    newest = pd.to_datetime(shipped["release_date"]).max().to_pydatetime()
+    raised = newest - dt.timedelta(days=30)  # raised a month before the newest release shipped
     with transaction(engine) as s:
         row = demand.create(s, writes.LOCAL_ADMIN, {"title": "导出加速", "source": "internal",
-                                                    "target_release_id": int(planned["release_id"].iloc[0])}, now=dt.datetime.now())
+                                                    "target_release_id": int(planned["release_id"].iloc[0])}, now=raised)
         for step in ("evaluating", "planned", "in_development", "testing"):
-            row = demand.transition(s, writes.LOCAL_ADMIN, row["id"], row["version"], step, now=dt.datetime.now())
+            row = demand.transition(s, writes.LOCAL_ADMIN, row["id"], row["version"], step, now=raised)
     page = open_page(board_url, "pages/demands.py", monkeypatch)
     page.session_state["d_tab"] = "Ranked list"
     page.run()
@@ -71,6 +74,9 @@ def test_moving_a_demand_to_released_offers_only_releases_that_have_shipped(boar
     shipped_in = page.selectbox(key=f"d_ship_in_{row['id']}")
     assert shipped_in.label == "Shipped in"
     assert list(shipped_in.options) == shipped["version_label"].tolist()  # never a planned release
+    # its target release is still planned: nothing is assumed, and the move waits for a choice
+    assert shipped_in.value is None and page.button(key=f"d_mv_{row['id']}_released").disabled
+    shipped_in.set_value(int(shipped["release_id"].iloc[0])).run()
     page.button(key=f"d_mv_{row['id']}_released").click().run()
     assert [e.value for e in page.exception] == [] and [e.value for e in page.error] == []
     with engine.connect() as conn:

@@ -212,8 +212,9 @@ def _release(engine: Engine, release_id: int) -> tuple[str, str]:
 
 
 def _item_in(status: str, severity: str) -> Callable[[Engine], int]:
-    """The first item in ``status`` of ``severity`` (the small company holds two in progress of medium
-    severity and two of low: each form's test takes one of its own, whatever ran before it)."""
+    """The first item in ``status`` of ``severity`` (the small company holds three in progress of low
+    severity: the triage test changes one's severity, the move test one's status, so whichever runs
+    first, the other still finds one of its own)."""
     def pick(engine: Engine) -> int:
         f = TABLES["feedback"]
         ids = read(engine, lambda c: c.execute(select(f.c.id).where(f.c.status == status, f.c.severity == severity,
@@ -397,7 +398,7 @@ FORMS = [
          record=lambda i: f"release:{i}", shown=lambda app, i: app.text_area(key=current(app, f"d_notes_{i}")).value,
          b_form="B: shipped notes", a_again=lambda app, i: app.button(key="d_ship").click().run(),
          a_stored=("released", "B: shipped notes"), a_saved=_shipped_message),
-    Form("feedback triage", "pages/feedback.py", _item_in("in_progress", "medium"), _open_item,
+    Form("feedback triage", "pages/feedback.py", _item_in("in_progress", "low"), _open_item,
          b_change=_severity("critical"), a_change=_severity("high"), stored=lambda e, i: _item(e, i)["severity"],
          b_stored="critical", b_shown="Severity: Critical", saved="Triaged.", record=lambda i: f"feedback:{i}",
          shown=lambda app, i: app.selectbox(key=current(app, f"f_triage_{i}_severity")).value, b_form="critical",
