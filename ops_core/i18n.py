@@ -232,8 +232,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "d.method.value": ("Customer value", "客户价值"),
     "d.method.rice": ("RICE", "RICE"),
     "d.formula.value": (
-        "priority = (w_value × customer value + w_customers × customers + w_feedback × feedback items + "
-        "w_urgency × urgency) / effort days; customer value = Σ over distinct asking customers of "
+        "priority = (value weight × customer value + customers weight × customers + feedback weight × feedback "
+        "items + urgency weight × urgency) / effort days; customer value = Σ over distinct asking customers of "
         "score/100 × importance weight of its highest feedback (nice-to-have 1, important 2, blocker 3; "
         "no feedback 1); effort not estimated = 5 days, at least 0.5",
         "优先级 =（价值权重 × 客户价值 + 客户数权重 × 客户数 + 反馈权重 × 反馈条数 + 紧急度权重 × 紧急度）÷ 工作量（天）；"
