@@ -491,7 +491,7 @@ def test_a_customer_voice_becomes_a_released_demand_in_the_browser(browser, new_
         page.get_by_text("Customers and feedback to inform, by CSM").wait_for(timeout=30_000)
         page.screenshot(path=str(screenshots / "demand-released.png"), full_page=True)
         # The table draws on a canvas: the customer listed is checked through the bulk action it offers.
-        page.get_by_role("button", name="Mark 1 customers informed").click()
+        page.get_by_role("button", name="Mark as informed (1)").click()
         done("Marked informed; their feedback is resolved.")
         links = TABLES["demand_customers"]
         with engine.connect() as conn:

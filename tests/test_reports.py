@@ -60,7 +60,7 @@ def test_the_product_report_counts_feedback_bugs_first_and_shipped_demands(demo_
     assert f"{int(by_type['items'].sum()):,} items received" in text
     if "bug" in set(by_type["type"]):
         assert by_type.iloc[0]["type"] == "bug"
-    assert f"{len(shipped):,} demands released" in text
+    assert f"Demands released: {len(shipped):,}," in text
     assert "Stickiness" in text and "Feature adoption" in text
 
 

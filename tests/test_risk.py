@@ -225,7 +225,7 @@ def test_next_actions_picks_each_source_and_orders_by_csm_and_priority():
     assert why[(12, "renewal_risk")] == "Contract HT1 ends on 2025-07-31 (in 46 days) at high renewal risk (score 60 of 100)."
     assert why[(11, "chain_gap")] == "The decision chain has no current contact for: Department head with a veto."
     assert why[(11, "usage_drop")] == "Active user-days fell 40% in the last 3 months against the 3 months before."
-    assert why[(21, "overdue")] == "2 invoice(s) overdue, the oldest 106 days past its due date."
+    assert why[(21, "overdue")] == "Overdue invoices: 2, the oldest 106 days past its due date."
     assert texts["priority_word"].tolist() == ["Urgent", "Medium", "Low", "High", "Medium"]  # priorities 1, 3, 4, 2, 3
     assert texts.loc[0, "what_to_do"] == ("Call the decision-making boss this week to agree the renewal and answer each "
                                           "risk signal.")

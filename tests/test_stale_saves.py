@@ -566,4 +566,4 @@ def test_marking_customers_informed_from_a_stale_view_is_refused_and_the_first_m
     assert read(engine, lambda c: demand.to_inform(c, demand_id))["informed_at"].tolist() == told_by_b  # B's marks stay
     a.button(key=f"ops_reload_inform:{demand_id}").click().run()
     assert [e.value for e in ok(a).error] == []
-    assert a.button(key="d_inform").label == "Mark 0 customers informed" and a.button(key="d_inform").disabled
+    assert a.button(key="d_inform").label == "Mark as informed (0)" and a.button(key="d_inform").disabled
