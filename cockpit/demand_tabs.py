@@ -217,9 +217,11 @@ def show_releases(b: Board) -> None:
                          demands=int(current["demands"]), released=int(current["released"])))
         left, middle, right = st.columns(3)
         if current["status"] != ReleaseStatus.released and middle.button(ui.tr("d.ship"), key="d_ship"):
+            # Shipping moves the release's tested demands: what this reader kept of them is out of date after it.
+            in_release = b.board.loc[b.board["target_release_id"] == release_id, "demand_id"]
             edits.save(b.store, record, lambda s: demand.ship_release(s, ui.acting_user(), int(release_id), int(current["version"]),
                                                                       on=b.today), "d.shipped", release_fields,
-                       widgets=(f"d_notes_{release_id}",))
+                       widgets=(f"d_notes_{release_id}",), related=tuple(demand_record(int(d)) for d in in_release))
         if left.button(ui.tr("d.save_notes"), key="d_save_notes"):
             edits.save(b.store, record, lambda s: demand.save_release_notes(s, ui.acting_user(), int(release_id),
                                                                             int(current["version"]), notes),

@@ -75,16 +75,27 @@ def test_feedback_becomes_a_released_demand_whose_customer_is_listed_to_inform(l
     board.number_input(key="d_go_to").set_value(demand_id)
     ok(board.run())
     release_box = next(s for s in board.selectbox if s.label == "Target release")
-    with engine.connect() as conn:
-        release_id = conn.execute(select(TABLES["releases"].c.id).order_by(TABLES["releases"].c.id.desc())).scalars().first()
+    releases = TABLES["releases"]
+    with engine.connect() as conn:  # planned into the next release, which ships once the demand is tested
+        release_id = conn.execute(select(releases.c.id).where(releases.c.status == "planned")
+                                  .order_by(releases.c.release_date)).scalars().first()
     release_box.set_value(release_id)
     board.button[[b.label for b in board.button].index("Save")].click()
     ok(board.run())
-    for step in ("evaluating", "planned", "in_development", "testing", "released"):
+    for step in ("evaluating", "planned", "in_development", "testing"):
         board.button(key=f"d_mv_{demand_id}_{step}").click()
         ok(board.run())
+    board.session_state["d_tab"] = "Releases"
+    ok(board.run())
+    board.selectbox(key="d_rel").set_value(release_id).run()
+    board.button(key="d_ship").click()
+    ok(board.run())
     with engine.connect() as conn:
         assert conn.execute(select(demands.c.status).where(demands.c.id == demand_id)).scalar_one() == "released"
+    board.session_state["d_tab"] = "Ranked list"
+    ok(board.run())
+    board.number_input(key="d_go_to").set_value(demand_id)
+    ok(board.run())
     codes = [c for frame in board.dataframe for c in frame.value.astype(str).to_numpy().ravel()]
     with engine.connect() as conn:
         code = conn.execute(select(TABLES["customers"].c.code).where(TABLES["customers"].c.id == customer_id)).scalar_one()
