@@ -118,7 +118,7 @@ def save_rules(session: Session, actor: writes.Actor, wanted: Sequence[Rule], ex
 
 def evaluate(conn: Connection, grain: Grain | str, period: Period, chosen: Sequence[Rule] | None = None,
              filters: Filters | None = None, as_of: dt.date | None = None) -> list[Alert]:
-    """The alerts of ``period``: every rule against every segment value it watches, worst first."""
+    """The alerts of ``period``: every rule against every segment value it watches, in the order of the rules."""
     grain = Grain(grain)
     chosen = rules(conn) if chosen is None else list(chosen)
     if not chosen:

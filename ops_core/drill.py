@@ -15,17 +15,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from ops_core import indicators
 from ops_core.db.models import TABLES
 from ops_core.db.queries import dates_table, month_end, month_starts
 from ops_core.filters import Filters
-from ops_core.overview import annualised_cents
+from ops_core.overview import annualised_cents, in_force
 from ops_core.periods import Period, add_months
 
 contracts, customers = TABLES["contracts"], TABLES["customers"]
-usage_monthly, usage_daily = TABLES["usage_monthly"], TABLES["usage_daily"]
+usage_monthly = TABLES["usage_monthly"]
 
 # metric -> the lists behind it, in the order a reader opens them
 LISTS: dict[str, tuple[str, ...]] = {
@@ -73,8 +73,7 @@ def renewals(conn: Connection, period: Period, filters: Filters | None, as_of: d
                     renewal_arr.c.arr.label("renewal_arr"))
              .select_from(contracts.join(customers, customers.c.id == contracts.c.customer_id)
                           .outerjoin(renewal_arr, renewal_arr.c.renewal_of_id == contracts.c.id))
-             .where(contracts.c.end_date >= period.start, contracts.c.end_date <= period.end,
-                    contracts.c.kind != "expansion")
+             .where(indicators.due_for_renewal(period.start, period.end))
              .order_by(annualised_cents().desc(), contracts.c.code))  # largest first
     if filters is not None:
         query = query.where(filters.customer_clause(customers))
@@ -99,16 +98,10 @@ def inactive_accounts(conn: Connection, period: Period, filters: Filters | None)
     """The customers paying at the end of ``period`` without any usage in it (the activity rate's
     denominator less its numerator), largest MRR first, with the last month they used the product.
     Columns: code, name, industry, end_mrr (cents), last_active (first day of a month, or empty)."""
-    in_force = and_(contracts.c.start_date <= period.end, contracts.c.end_date >= period.end)
     paying = (select(contracts.c.customer_id, func.sum(contracts.c.unrounded_mrr).label("mrr"))
-              .where(in_force).group_by(contracts.c.customer_id)
+              .where(in_force(period.end)).group_by(contracts.c.customer_id)
               .having(func.sum(contracts.c.unrounded_mrr) >= 0.5).subquery("paying"))
-    if period.grain.value == "week":
-        used = exists().where(usage_daily.c.customer_id == paying.c.customer_id,
-                              usage_daily.c.day >= period.start, usage_daily.c.day <= period.end)
-    else:
-        used = exists().where(usage_monthly.c.customer_id == paying.c.customer_id,
-                              usage_monthly.c.month >= period.start, usage_monthly.c.month <= period.end)
+    used = indicators.used_in(paying.c.customer_id, period.start, period.end, period.grain)
     last = (select(func.max(usage_monthly.c.month)).where(usage_monthly.c.customer_id == paying.c.customer_id,
                                                           usage_monthly.c.month <= period.end).scalar_subquery())
     query = (select(customers.c.code, customers.c.name, customers.c.industry, paying.c.mrr, last.label("last_active"))
@@ -131,12 +124,9 @@ def trailing_retention(conn: Connection, period: Period, filters: Filters | None
         start = dt.date(end.year - 1, end.month, end.day) + dt.timedelta(days=1)
     except ValueError:  # 29 February: a year before has none
         start = dt.date(end.year - 1, 3, 1)
-    row = indicators.mrr_movements(conn, [Period(start, end, period.grain)], filters).iloc[0]
-    base = float(row["start_mrr"])
-    if base == 0:
-        return {"start": start, "end": end, "nrr": float("nan"), "grr": float("nan")}
-    lost = float(row["contraction"] + row["churn"])
-    return {"start": start, "end": end, "nrr": (base + float(row["expansion"]) - lost) / base, "grr": 1 - lost / base}
+    bridge = indicators.mrr_movements(conn, [Period(start, end, period.grain)], filters)
+    row = indicators.with_retention(bridge, start="start_mrr").iloc[0]
+    return {"start": start, "end": end, "nrr": float(row["nrr"]), "grr": float(row["grr"])}
 
 
 def customer_timeline(conn: Connection, code: str, last: Period, months: int = 24) -> pd.DataFrame:

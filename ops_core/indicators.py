@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -176,13 +177,20 @@ def _movement(units: Subquery, by_line: bool) -> ColumnElement[str]:
     )
 
 
-def _usage_in_period(units: Subquery, grain: Grain) -> ColumnElement[bool]:
-    """Any usage by the unit's customer in its period: the monthly roll-up, or daily rows for a week."""
+def used_in(customer_id: Any, first: Any, last: Any, grain: Grain) -> ColumnElement[bool]:
+    """SQL: the customer used the product between ``first`` and ``last``: the monthly roll-up, or daily
+    rows for a week. The activity rate's numerator and the drill-down's accounts without usage read it."""
     if grain is Grain.week:
-        return exists().where(usage_daily.c.customer_id == units.c.customer_id,
-                              usage_daily.c.day >= units.c.p_first, usage_daily.c.day <= units.c.p_last)
-    return exists().where(usage_monthly.c.customer_id == units.c.customer_id,
-                          usage_monthly.c.month >= units.c.p_first, usage_monthly.c.month <= units.c.p_last)
+        return exists().where(usage_daily.c.customer_id == customer_id, usage_daily.c.day >= first,
+                              usage_daily.c.day <= last)
+    return exists().where(usage_monthly.c.customer_id == customer_id, usage_monthly.c.month >= first,
+                          usage_monthly.c.month <= last)
+
+
+def due_for_renewal(first: Any, last: Any) -> ColumnElement[bool]:
+    """SQL: the contract ends between ``first`` and ``last`` and is due for renewal. Add-ons are
+    co-terminous with their main contract and roll into its renewal: never due on their own."""
+    return and_(contracts.c.end_date >= first, contracts.c.end_date <= last, contracts.c.kind != "expansion")
 
 
 def _int_sum(expr: ColumnElement[int]) -> ColumnElement[int]:
@@ -220,7 +228,7 @@ def _bridge_frame(conn: Connection, periods: Sequence[Period], filters: Filters 
     if activity:
         grain = _single_grain(periods)
         # Nested CASE: the usage lookup runs only for units paying at the end.
-        used = case((e > 0, case((_usage_in_period(u, grain), 1), else_=0)), else_=0)
+        used = case((e > 0, case((used_in(u.c.customer_id, u.c.p_first, u.c.p_last, grain), 1), else_=0)), else_=0)
         columns += [total(e > 0, 1).label("paying_accounts"), _int_sum(used).label("active_accounts")]
     rows = conn.execute(select(*columns).group_by(u.c.idx, u.c.segment)).all()
     return pd.DataFrame(rows, columns=[col.name for col in columns])
@@ -240,9 +248,7 @@ def _renewals_frame(conn: Connection, periods: Sequence[Period], filters: Filter
     renewal = contracts.alias("renewal")
     renewed = exists().where(renewal.c.renewal_of_id == contracts.c.id, renewal.c.signed_on <= as_of)
     rows = (select(cal.c.idx, case((renewed, 1), else_=0).label("renewed"), annualised_cents().label("annual"))
-            .select_from(cal.join(contracts, and_(contracts.c.end_date >= cal.c.p_first, contracts.c.end_date <= cal.c.p_last)))
-            # Add-ons are co-terminous with their main contract and roll into its renewal: not due on their own.
-            .where(contracts.c.kind != "expansion"))
+            .select_from(cal.join(contracts, due_for_renewal(cal.c.p_first, cal.c.p_last))))
     due = _add_segment(rows, segment, contracts.c.customer_id, contracts.c.product_line, cal.c.p_last, filters).subquery("due")
     columns = [
         due.c.idx, due.c.segment,
@@ -295,6 +301,14 @@ def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """numerator / denominator, NaN where the denominator is 0 (shown "n/a")."""
     den = denominator.astype(float)
     return numerator.astype(float) / den.where(den != 0, np.nan)
+
+
+def with_retention(f: pd.DataFrame, start: str = "mrr_start") -> pd.DataFrame:
+    """NRR and GRR with their numerators, from a bridge's ``start`` MRR and its movements (definitions
+    in ``level1``): retained_mrr, lost_mrr, nrr, grr; NaN where nobody paid at the start."""
+    retained = f[start] + f["expansion"] - f["contraction"] - f["churn"]
+    lost = f["churn"] + f["contraction"]
+    return f.assign(retained_mrr=retained, lost_mrr=lost, nrr=_ratio(retained, f[start]), grr=1 - _ratio(lost, f[start]))
 
 
 def _as_int(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -372,10 +386,7 @@ def level1(conn: Connection, periods: list[Period], filters: Filters | None = No
                     "renewed", "renewals_due_arr", "renewed_arr", "first_orders", "repurchased"])
     f = f.rename(columns={"start_mrr": "mrr_start", "end_mrr": "mrr_end", "customers_start": "logo_count_start",
                           "customers_end": "logo_count_end"})
-    f["retained_mrr"] = f["mrr_start"] + f["expansion"] - f["contraction"] - f["churn"]
-    f["lost_mrr"] = f["churn"] + f["contraction"]
-    f["nrr"] = _ratio(f["retained_mrr"], f["mrr_start"])
-    f["grr"] = 1 - _ratio(f["lost_mrr"], f["mrr_start"])
+    f = with_retention(f)
     f["logo_churn"] = _ratio(f["customers_churned"], f["logo_count_start"])
     f["renewal_rate"] = _ratio(f["renewed"], f["renewals_due"])
     f["renewal_rate_arr"] = _ratio(f["renewed_arr"], f["renewals_due_arr"])
