@@ -104,16 +104,24 @@ def own_url(new_store_url) -> str:
     return small_company(new_store_url)
 
 
+def drill_into(page: AppTest, lang: str, metric: str, grain: str | None = None) -> str:
+    """The page in ``lang``, at ``grain`` if given, drilled into ``metric``; returns the suffix of the
+    pickers' keys in that language (one picker per language, ui.language_key)."""
+    page.session_state["ops_lang"] = lang
+    page.run()
+    suffix = "" if lang == "en" else ".zh"
+    if grain is not None:
+        page.selectbox(key=f"i_grain{suffix}").set_value(grain).run()
+    page.selectbox(key=f"i_metric{suffix}").set_value(metric).run()
+    assert [e.value for e in page.exception] == []
+    return suffix
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_quarters_churn_target_is_the_monthly_one_restated_and_says_so(page, lang):
     """The default 2 % monthly logo-churn target, restated for a quarter: 1 - 0.98^3 = 5.9 % (one decimal
     as the page formats a rate), with the rule beside it in the reader's language."""
-    page.session_state["ops_lang"] = lang
-    page.run()
-    suffix = "" if lang == "en" else ".zh"  # a picker per language (ui.language_key)
-    page.selectbox(key=f"i_grain{suffix}").set_value("quarter").run()
-    page.selectbox(key=f"i_metric{suffix}").set_value("logo_churn").run()
-    assert [e.value for e in page.exception] == []
+    drill_into(page, lang, "logo_churn", grain="quarter")
     shown = [c.value for c in page.caption if c.value.startswith(("Target: ", "目标："))]
     assert shown == (["Target: the monthly target 2.0% restated for this period: 1 − (1 − m)^3 (what stays compounds)"]
                      if lang == "en" else ["目标：由月度目标 2.0% 换算为本期目标：1 −（1 − m）^3（留存部分按月复合）"])
@@ -207,11 +215,7 @@ def test_chinese_charts_name_months_in_chinese(page):
 def test_the_renewal_rate_opens_its_contracts_with_how_each_renewed_in_words_and_yuan(page, demo_url, lang):
     from ops_core import drill
 
-    page.session_state["ops_lang"] = lang
-    page.run()
-    suffix = "" if lang == "en" else ".zh"
-    page.selectbox(key=f"i_metric{suffix}").set_value("renewal_rate").run()
-    assert [e.value for e in page.exception] == []
+    suffix = drill_into(page, lang, "renewal_rate")
     period = page.selectbox(key=f"i_period{suffix}").value if f"i_period{suffix}" in page.session_state else None
     shown = next(d.value for d in page.dataframe if ("Renewal" if lang == "en" else "续约情况") in d.value.columns)
     engine = make_engine(demo_url)
@@ -238,11 +242,7 @@ def test_the_renewal_rate_opens_its_contracts_with_how_each_renewed_in_words_and
 def test_nrr_shows_its_trailing_year_its_waterfall_and_three_lists(page, demo_url, lang):
     from ops_core import drill, indicators
 
-    page.session_state["ops_lang"] = lang
-    page.run()
-    suffix = "" if lang == "en" else ".zh"
-    page.selectbox(key=f"i_metric{suffix}").set_value("nrr").run()
-    assert [e.value for e in page.exception] == []
+    drill_into(page, lang, "nrr")
     period = previous(period_of("month", dt.date.today() + dt.timedelta(days=1)))
     engine = make_engine(demo_url)
     with engine.connect() as conn:
