@@ -1041,6 +1041,19 @@ _BUDGET_YUAN = {"exhibition": (200_000, 800_000), "supplier_conference": (80_000
                 "open_class": (20_000, 80_000), "live_stream": (15_000, 60_000), "webinar": (10_000, 50_000)}
 
 
+def _event_by_budget(start: np.ndarray, budget: np.ndarray, first: np.ndarray, last: np.ndarray,
+                     draws: np.ndarray) -> np.ndarray:
+    """For each window of days [first, last], the index of an event starting in it, each picked in
+    proportion to its budget by ``draws`` (uniform in [0, 1)); -1 where no event starts in the window.
+    ``start`` is sorted."""
+    earliest = np.searchsorted(start, first, side="left")
+    latest = np.searchsorted(start, last, side="right") - 1
+    spent = np.concatenate([[0.0], np.cumsum(budget.astype(float))])
+    low, high = spent[np.clip(earliest, 0, len(start))], spent[np.clip(latest + 1, 0, len(start))]
+    picked = np.searchsorted(spent, low + draws * (high - low), side="right") - 1
+    return np.where(latest >= earliest, picked, -1)
+
+
 def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     per_year = int(np.clip(w.n / 80, 12, 48))
     n_ev = max(1, per_year * max(1, round((w.end - w.start) / 365)))
@@ -1107,17 +1120,13 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     created = (start[ev] + (rng.random(n_att) * length[ev]).astype(np.int64)) * 86400 + 9 * 3600 + rng.integers(0, 8 * 3600, n_att)
     cust = np.full(n_att, -1)
     acquired = np.nonzero(w.created >= w.start)[0]
-    # About one new customer in ten comes from an event, more often from a big one: among the events of
+    # About one new customer in eight comes from an event, more often from a big one: among the events of
     # the 240 days before the customer's creation, each is picked in proportion to its budget (a stream
     # of its own, so every other draw stays the same).
     won_c = acquired[rng.random(len(acquired)) < 0.12]
     rng.integers(0, 4, len(won_c))  # the draw the former uniform choice made, kept so later draws stay the same
-    latest = np.searchsorted(start, w.created[won_c] - 14, side="right") - 1
-    earliest = np.searchsorted(start, w.created[won_c] - 240, side="left")
-    spent = np.concatenate([[0.0], np.cumsum(budget.astype(float))])
-    low, high = spent[np.clip(earliest, 0, n_ev)], spent[np.clip(latest + 1, 0, n_ev)]
-    u = low + np.random.default_rng([len(won_c), n_ev, 7]).random(len(won_c)) * (high - low)
-    ev_idx = np.where(latest >= earliest, np.searchsorted(spent, u, side="right") - 1, -1)
+    ev_idx = _event_by_budget(start, budget, w.created[won_c] - 240, w.created[won_c] - 14,
+                              np.random.default_rng([len(won_c), n_ev, 7]).random(len(won_c)))
     ok = (ev_idx >= 0)
     ok[ok] &= start[ev_idx[ok]] >= w.created[won_c[ok]] - 240
     won_c, ev_idx = won_c[ok], ev_idx[ok]
@@ -1174,13 +1183,9 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     won_rows = np.nonzero(is_won)[0]
     extra = np.minimum(paths.poisson(1.5, len(won_rows)), 3)
     x_lead = np.repeat(won_rows, extra)
-    x_last = np.searchsorted(start, won_at[x_lead] // 86400 - 7, side="right") - 1
-    x_first = np.searchsorted(start, won_at[x_lead] // 86400 - 180, side="left")
-    spent = np.concatenate([[0.0], np.cumsum(budget.astype(float))])
-    u = spent[np.clip(x_first, 0, n_ev)] + paths.random(len(x_lead)) * (
-        spent[np.clip(x_last + 1, 0, n_ev)] - spent[np.clip(x_first, 0, n_ev)])
-    x_event = np.searchsorted(spent, u, side="right") - 1
-    x_ok = (x_last >= x_first) & (x_event != ev[x_lead]) & (x_event >= 0)
+    x_event = _event_by_budget(start, budget, won_at[x_lead] // 86400 - 180, won_at[x_lead] // 86400 - 7,
+                               paths.random(len(x_lead)))
+    x_ok = (x_event >= 0) & (x_event != ev[x_lead])
     x_lead, x_event = x_lead[x_ok], x_event[x_ok]
     pairs = np.unique(np.stack([x_lead, x_event]), axis=1) if len(x_lead) else np.zeros((2, 0), dtype=np.int64)
     t_lead = np.concatenate([lid, lid[second], lid[pairs[0]]])
