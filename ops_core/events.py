@@ -315,14 +315,14 @@ def _check_window(window_days: int) -> int:
 def _weights(t: pd.DataFrame, model: Model, half_life_days: float) -> tuple[np.ndarray, np.ndarray]:
     """Each touch's share as an exact fraction numerator / denominator (the denominator is per lead).
 
-    ``t``: one lead's touches in time order, with position, count, is_opportunity (the last touch on or
-    before the lead became an opportunity) and days_before (the anchor).
+    ``t``: the leads' touches in time order within each lead, with lead_id, touched_at, anchor, position,
+    count and, when known, opportunity (when the lead became one; a pipeline's anchor is that moment).
 
-    - W-shaped: 30 % each to the first touch, the opportunity touch and the last touch, 10 % shared by
-      the others. One touch holding two roles gets both shares. A role nobody holds (no opportunity
-      touch in the window), or no other touch, leaves its share spread over the rest in proportion
-      30 : 30 : 30 : 10 — with three touches each key touch gets a third; with two, the first gets a
-      half (first and opportunity) when it opened the opportunity.
+    - W-shaped: 30 % each to the first touch, the opportunity touch (the last one on or before the lead
+      became an opportunity) and the last touch, 10 % shared by the others. One touch holding two roles
+      gets both shares. A role nobody holds (no opportunity touch in the window), or no other touch,
+      leaves its share spread over the rest in proportion 30 : 30 : 30 : 10 — with three touches each
+      key touch gets a third; with two, the first gets two thirds when it opened the opportunity.
     - Time decay: a touch weighs 2^(-days before the anchor / half-life); the weights are scaled to whole
       numbers (at least 1) so the split stays exact.
     """
@@ -343,18 +343,22 @@ def _weights(t: pd.DataFrame, model: Model, half_life_days: float) -> tuple[np.n
             denominator = np.where(count <= 2, count, 5 * (count - 2))
             return numerator.astype(np.int64), denominator.astype(np.int64)
         case Model.w:
-            opportunity = t["is_opportunity"].to_numpy(dtype=bool)
+            opened = t["opportunity"] if "opportunity" in t else t["anchor"]
+            before = (t["touched_at"] <= opened).to_numpy(dtype=bool)
+            by_lead = t["lead_id"]
+            last_before = pd.Series(np.where(before, position, -1), index=t.index).groupby(by_lead).transform("max")
+            opportunity = before & (position == last_before.to_numpy(dtype=np.int64))
             roles = (position == 0).astype(np.int64) + opportunity + (position == count - 1)
-            lead = t["lead_id"]
-            present = np.where(lead.map(t.groupby("lead_id")["is_opportunity"].any()).to_numpy(dtype=bool), 3, 2)
-            others = count - lead.map(t.assign(key=roles > 0).groupby("lead_id")["key"].sum()).to_numpy(dtype=np.int64)
+            present = np.where(pd.Series(opportunity, index=t.index).groupby(by_lead).transform("any")
+                               .to_numpy(dtype=bool), 3, 2)
+            others = count - pd.Series(roles > 0, index=t.index).groupby(by_lead).transform("sum").to_numpy(dtype=np.int64)
             # key touch: 3 × roles parts; the others share 1 part (each 1 / others); over 3 × roles present (+1)
             spread = np.maximum(others, 1)
             numerator = np.where(roles > 0, 3 * roles * spread, 1)
             denominator = (3 * present + (others > 0)) * spread
             return numerator.astype(np.int64), denominator.astype(np.int64)
         case Model.decay:
-            days = t["days_before"].to_numpy(dtype=np.float64)
+            days = ((t["anchor"] - t["touched_at"]) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
             numerator = np.maximum(1, np.round(_DECAY_SCALE * np.exp2(-days / half_life_days))).astype(np.int64)
             total = pd.Series(numerator, index=t.index).groupby(t["lead_id"]).transform("sum").to_numpy(dtype=np.int64)
             return numerator, total
@@ -380,11 +384,6 @@ def _split(touches: pd.DataFrame, anchors: pd.DataFrame, model: Model, window_da
     by_lead = t.groupby("lead_id", sort=False)
     position = by_lead.cumcount().to_numpy(dtype=np.int64)
     t["position"], t["count"] = position, by_lead["event_id"].transform("size").to_numpy(dtype=np.int64)
-    opened = t["opportunity"] if "opportunity" in t else t["anchor"]  # a pipeline's anchor is its opening
-    before = (t["touched_at"] <= opened).to_numpy(dtype=bool)
-    last_before = pd.Series(np.where(before, position, -1), index=t.index).groupby(t["lead_id"]).transform("max")
-    t["is_opportunity"] = before & (position == last_before.to_numpy(dtype=np.int64))
-    t["days_before"] = (t["anchor"] - t["touched_at"]) / pd.Timedelta(days=1)
     numerator, denominator = _weights(t, model, half_life_days)
     amount = pd.to_numeric(t["amount_cents"]).fillna(0).to_numpy(dtype=np.int64)
     product = amount * numerator
