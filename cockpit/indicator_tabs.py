@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
@@ -169,7 +168,7 @@ def mrr_waterfall(ctx: View) -> None:
     # The axis starts near the lowest level the bridge reaches, not at zero: the movements are a few per
     # cent of MRR and would be slivers on a bar from zero (the start and end bars are cut, as the axis says).
     moving = steps[steps["step"].isin(["new", "expansion", "reactivation", "contraction", "churn"])]
-    floor = min(steps["high"].iloc[0], steps["high"].iloc[-1], moving["low"].min() if len(moving) else np.inf)
+    floor = min(steps["high"].iloc[0], steps["high"].iloc[-1], moving["low"].min())
     span = max(steps["high"].max() - floor, 1.0)
     scale = alt.Scale(domain=[max(0.0, floor - span * 0.5), steps["high"].max() + span * 0.1], clamp=True, zero=False)
     st.altair_chart(ui.localised(alt.Chart(steps).mark_bar(clip=True).encode(

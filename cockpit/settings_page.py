@@ -223,15 +223,15 @@ def alert_rules(key: str, value: Any, k: Key) -> Any:
         head["against"]: st.column_config.SelectboxColumn(options=list(against.values())),
         head["segment"]: st.column_config.SelectboxColumn(options=list(segments.values()))})
     edited = edited.rename(columns={v: c for c, v in head.items()})
-    back = {v: c for c, v in names.items()}, {v: c for c, v in kinds.items()}, {v: c for c, v in against.items()}, \
-        {v: c for c, v in segments.items()}
+    code_of = {column: {text: code for code, text in shown_as.items()}  # each picker's label back to its code
+               for column, shown_as in (("metric", names), ("kind", kinds), ("against", against), ("segment", segments))}
     out = []
     for n, row in enumerate(edited.itertuples(index=False), 1):
-        if not isinstance(row.metric, str) or row.metric not in back[0]:
+        if not isinstance(row.metric, str) or row.metric not in code_of["metric"]:
             continue
-        entry = {"metric": back[0][row.metric], "kind": back[1].get(row.kind, "change"),
+        entry = {"metric": code_of["metric"][row.metric], "kind": code_of["kind"].get(row.kind, "change"),
                  "threshold": 0.0 if pd.isna(row.threshold) else round(float(row.threshold) / 100, 6),
-                 "against": back[2].get(row.against, "previous"), "segment": back[3].get(row.segment)}
+                 "against": code_of["against"].get(row.against, "previous"), "segment": code_of["segment"].get(row.segment)}
         try:
             alerts.Rule(**entry)
         except UsageError:
