@@ -214,9 +214,9 @@ def update(session: Session, actor: writes.Actor, demand_id: int, expected_versi
     return writes.update(session, actor, "demands", demand_id, expected_version, changes)
 
 
-def _check_shipped_in(session: Session, demand_id: int, release_id: int | None, created: dt.datetime | None = None) -> None:
+def _check_shipped_in(session: Session, demand_id: int, release_id: int | None, raised: dt.date | None = None) -> None:
     """A demand is released only into a release that has been released, never into a planned one, and
-    never into one that shipped before the demand was even raised."""
+    (given the day it was ``raised``) never into one that shipped before that day."""
     if release_id is None:
         raise Refused("d.refuse.no_release", demand=demand_id)
     row = session.execute(select(releases_t.c.version_label, releases_t.c.status, releases_t.c.release_date)
@@ -225,16 +225,9 @@ def _check_shipped_in(session: Session, demand_id: int, release_id: int | None, 
         raise UsageError(f"there is no release {release_id}")
     if row.status != ReleaseStatus.released:
         raise Refused("d.refuse.planned_release", demand=demand_id, release=row.version_label)
-    raised = created.date() if isinstance(created, dt.datetime) else created
     if raised is not None and row.release_date < raised:
         raise Refused("d.refuse.release_before_demand", demand=demand_id, release=row.version_label,
                       shipped=row.release_date.isoformat(), raised=raised.isoformat())
-
-
-def _as_datetime(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))
 
 
 def transition(session: Session, actor: writes.Actor, demand_id: int, expected_version: int, to_status: str,
@@ -267,7 +260,7 @@ def transition(session: Session, actor: writes.Actor, demand_id: int, expected_v
             note = note or reason
         case S.released:
             shipped_in = current["target_release_id"] if release_id is None else release_id
-            _check_shipped_in(session, demand_id, shipped_in, _as_datetime(current.get("created_at")))
+            _check_shipped_in(session, demand_id, shipped_in, current["created_at"].date())
             changes["target_release_id"] = shipped_in
         case S.backlog if source == S.rejected:
             changes["reject_reason"] = None  # reopened; the history keeps the old reason
