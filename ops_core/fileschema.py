@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Float, Integer, String, Text
 
 from ops_core import vocab
-from ops_core.db.models import TABLES
+from ops_core.db.models import TABLES, entered_columns
 
 
 class Kind(StrEnum):
@@ -786,9 +786,8 @@ def rule_columns_filled(schema: FileSchema) -> list[str]:
         if f.required or f.default is not None:
             filled.add(f.ref_column if f.ref else f.column or "")
     problems = []
-    for column in table.c:
-        if (column.nullable or column.default is not None or column.computed is not None or _generated_id(column)
-                or column.name == "version"):
+    for column in entered_columns(table):
+        if column.nullable or column.default is not None or _generated_id(column) or column.name == "version":
             continue
         if column.name not in filled:
             problems.append(f"{schema.entity}: column {column.name} is NOT NULL and no field, default or "

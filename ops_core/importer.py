@@ -38,7 +38,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from ops_core import cells, company_lists, exports, i18n, writes
 from ops_core.db.engine import transaction
-from ops_core.db.models import TABLES
+from ops_core.db.models import TABLES, entered_columns
 from ops_core.errors import UsageError, first_line
 from ops_core.fileschema import LOOKUPS, SCHEMAS, Derivation, Field, FileSchema, FromRef, Kind
 from ops_core.i18n import Either, Phrase, t
@@ -425,8 +425,8 @@ class _Import:
         self.in_order = [(self.schema.field(first), self.schema.field(second))
                          for first, second in IN_ORDER.get(self.schema.entity, ())]
         self.insert_plan = []
-        for column in self.table.c:
-            if column is self.generated or column.computed is not None:  # the store fills both
+        for column in entered_columns(self.table):
+            if column is self.generated:  # the store fills it
                 continue
             scalar = column.default is not None and getattr(column.default, "is_scalar", False)
             self.insert_plan.append((column.name, scalar, column.default.arg if scalar else None))

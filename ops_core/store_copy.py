@@ -50,7 +50,7 @@ from sqlalchemy.engine import URL
 
 from ops_core.config import database_url, parse_url, redact_url
 from ops_core.db import bulk
-from ops_core.db.models import Base
+from ops_core.db.models import Base, entered_columns
 from ops_core.errors import OpsError, UsageError
 
 # Rows fetched from the source per round trip; the target receives them through bulk_insert, which
@@ -77,16 +77,10 @@ def self_references(table: Table) -> list[str]:
     return sorted(fk.parent.name for fk in table.foreign_keys if fk.column.table is table)
 
 
-def stored_columns(table: Table) -> list[Any]:
-    """The columns a copy carries: every one but those the database generates (contracts.unrounded_mrr),
-    which the target computes again from the rest."""
-    return [c for c in table.c if c.computed is None]
-
-
 def _source_columns(table: Table) -> list[Any]:
     # JSON travels as its text: no parse and re-serialise, and a stored SQL NULL stays NULL (the JSON
     # type would write Python None back as the JSON text 'null').
-    return [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in stored_columns(table)]
+    return [cast(c, Text).label(c.name) if isinstance(c.type, JSON) else c for c in entered_columns(table)]
 
 
 def source_rows(conn: Connection, table: Table) -> Iterator[tuple[Any, ...]]:
@@ -105,7 +99,7 @@ def source_rows(conn: Connection, table: Table) -> Iterator[tuple[Any, ...]]:
 
 
 def _sqlite_rows(conn: Connection, table: Table) -> Iterator[tuple[Any, ...]]:
-    columns = ", ".join(f'"{c.name}"' for c in stored_columns(table))  # names from the models, not from input
+    columns = ", ".join(f'"{c.name}"' for c in entered_columns(table))  # names from the models, not from input
     order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
@@ -129,8 +123,9 @@ def _converter(table: Table, source: str, target: str) -> Callable[[tuple[Any, .
     keeps both exact."""
     if source == "sqlite":
         return None
-    stamps = [i for i, c in enumerate(stored_columns(table)) if isinstance(c.type, DateTime)]
-    days = [i for i, c in enumerate(stored_columns(table)) if isinstance(c.type, Date) and not isinstance(c.type, DateTime)]
+    columns = entered_columns(table)
+    stamps = [i for i, c in enumerate(columns) if isinstance(c.type, DateTime)]
+    days = [i for i, c in enumerate(columns) if isinstance(c.type, Date) and not isinstance(c.type, DateTime)]
     if target != "sqlite":
         days = []  # COPY writes a date as str(date), its ISO form
     if not stamps and not days:
@@ -151,7 +146,7 @@ def _converter(table: Table, source: str, target: str) -> Callable[[tuple[Any, .
 
 def _copy_table(source: Connection, target: Connection, table: Table) -> int:
     """Load one table; self-references are set in a second streamed pass once every row exists."""
-    columns = [c.name for c in stored_columns(table)]
+    columns = [c.name for c in entered_columns(table)]
     later = self_references(table)
     blank = [columns.index(name) for name in later]
     convert = _converter(table, source.dialect.name, target.dialect.name)

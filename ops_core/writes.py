@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.sqltypes import JSON, BigInteger, String, Text
 
-from ops_core.db.models import TABLES
+from ops_core.db.models import TABLES, entered_columns
 from ops_core.errors import Conflict, PermissionDenied, StaleVersion, UsageError, ValidationError, first_line
 from ops_core.i18n import Phrase, company_list, company_lists_in_force, lists_in_force
 from ops_core.vocab import Role
@@ -173,8 +173,9 @@ def validate(table: Table, values: Mapping[str, Any], *, row: int | None = None,
     """Typed values for ``table`` or ValidationError naming every bad field (and ``row`` if given)."""
     problems: list[tuple[int | None, str, str]] = []
     clean: dict[str, Any] = {}
+    entered = {c.name: c for c in entered_columns(table)}
     for name, raw in values.items():
-        if name not in table.c or name == "version" or table.c[name].computed is not None:  # the store keeps those
+        if name not in entered or name == "version":  # the store keeps those
             problems.append((row, name, Phrase("problem.not_field", table=table.name)))
             continue
         try:
@@ -182,10 +183,9 @@ def validate(table: Table, values: Mapping[str, Any], *, row: int | None = None,
         except ValueError as exc:
             problems.append((row, name, exc.args[0] if exc.args and isinstance(exc.args[0], Phrase) else str(exc)))
     if creating:
-        for column in table.c:
+        for column in entered.values():
             missing = column.name not in values
-            needs_value = (not column.nullable and column.default is None and column.computed is None
-                           and not _is_generated_key(column))
+            needs_value = not column.nullable and column.default is None and not _is_generated_key(column)
             if missing and needs_value:
                 problems.append((row, column.name, Phrase("problem.required")))
     if problems:
@@ -267,7 +267,8 @@ def _current(session: Session, table: Table, key: Any) -> dict[str, Any] | None:
 
 def _entered(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored row without the columns the database derives (contracts.unrounded_mrr): what was entered."""
-    return {k: v for k, v in row.items() if table.c[k].computed is None}
+    entered = {c.name for c in entered_columns(table)}
+    return {k: v for k, v in row.items() if k in entered}
 
 
 def _key_of(table: Table, values: Mapping[str, Any]) -> Any:

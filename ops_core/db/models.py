@@ -551,3 +551,9 @@ class LeadTouch(Base):
 
 
 TABLES = Base.metadata.tables
+
+
+def entered_columns(table: Any) -> list[Any]:
+    """The columns a writer fills: all of ``table``'s but those the database generates itself
+    (contracts.unrounded_mrr), which no insert, update, copy or audit row carries."""
+    return [c for c in table.c if c.computed is None]
