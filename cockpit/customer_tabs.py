@@ -167,6 +167,11 @@ def _preset_actions(scored: Scored) -> None:
     seen = {n: edits.seen(preset_record(n), {"version": p.version}) for n, p in presets.items()}
     # Loading a preset deletes the name field's state (above), so it starts again from the loaded name,
     # which reaches the browser through the session state (ui.start_widget), not what was typed before.
+    published = next((p for p in presets.values() if p.published), None)
+    if published:
+        st.caption(ui.tr("customers.preset.published", name=published.name))
+    if not ui.may_edit():  # a viewer loads presets and moves the sliders; saving one is an editor's
+        return
     ui.start_widget("c_preset_name", loaded or "")
     name = st.text_input(ui.tr("customers.preset.name"), key="c_preset_name").strip()
     edits.notice(preset_record(name or loaded or ""))
@@ -176,9 +181,6 @@ def _preset_actions(scored: Scored) -> None:
                    lambda s: tiers.save_preset(s, actor, name, scored.weights, scored.methods, scored.rules,
                                                mappings=scored.mappings, expected_version=expected),
                    "customers.preset.saved", preset_fields, widgets=PRESET_WIDGETS, name=name)
-    published = next((p for p in presets.values() if p.published), None)
-    if published:
-        st.caption(ui.tr("customers.preset.published", name=published.name))
     if loaded in presets and ui.is_admin() and st.button(ui.tr("customers.preset.publish"), key="c_publish"):
         chosen = presets[loaded]
         edits.save(scored.store, preset_record(loaded),

@@ -37,7 +37,7 @@ class Board:
 def draw(b: Board) -> None:
     """The tab bar, and the open tab's content; a link to one demand opens it on the ranked list."""
     ui.open_from_link(ui.DEMAND_LINK, "d_go_to", "d_tab", "d.tab.list")
-    ui.lazy_tabs(TABS, "d_tab", b)
+    ui.lazy_tabs(TABS, "d_tab", b, editing=("d.tab.new",))
 
 
 def show_linked_feedback(b: Board, demand_id: int, shown: int = 20) -> None:
@@ -128,7 +128,7 @@ def show_board(b: Board) -> None:
             box.markdown(f"**#{row['demand_id']}** {demand.escape_markdown(str(row['title']))}")
             box.caption(ui.tr("d.card", priority=row["priority"], customers=int(row["customers"]),
                               owner=row["owner"] if isinstance(row["owner"], str) else "—"))
-            if status != DemandStatus.released:
+            if status != DemandStatus.released and ui.may_edit():
                 with box.popover(ui.tr("d.move"), width="stretch"):
                     move_buttons(b, row)
         if len(cards) > per_column:
@@ -161,26 +161,13 @@ def show_list(b: Board) -> None:
         st.markdown(f"**{ui.tr('d.history')}**")
         ui.table(ui.cached(demand.history, b.store, demand_id).assign(
             from_status=lambda f: f["from_status"].map(lambda v: status_name(v) if isinstance(v, str) else ""),
-            to_status=lambda f: f["to_status"].map(status_name)))
-        edits.notice(demand_record(demand_id))
-        with st.form(f"d_edit_{demand_id}"):
-            title = st.text_input(ui.tr("d.title"), value=row["title"], key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_title"))
-            owner = st.text_input(ui.tr("d.owner"), value=row["owner"] if isinstance(row["owner"], str) else "",
-                                  key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_owner"))
-            effort = st.number_input(ui.tr("d.effort"), min_value=0.0, value=float(row["effort_days"]) if pd.notna(row["effort_days"]) else 0.0,
-                                     key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_effort"))
-            urgency = st.select_slider(ui.tr("d.urgency"), demand.URGENCY_LEVELS, value=int(row["urgency"]),
-                                       key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_urgency"))
-            release = st.selectbox(ui.tr("d.release"), [None, *b.release_names], format_func=lambda r: b.release_names.get(r, "—"),
-                                   index=([None, *b.release_names].index(row["target_release_id"]) if pd.notna(row["target_release_id"]) else 0),
-                                   key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_release"))
-            if st.form_submit_button(ui.tr("d.save"), key="d_edit_save"):
-                changes = {"title": title.strip(), "owner": owner.strip() or None, "effort_days": effort or None,
-                           "urgency": urgency, "target_release_id": release}
-                before = {k: None if pd.isna(row[k]) else row[k] for k in changes}
-                edits.save(b.store, demand_record(demand_id),
-                           lambda s: demand.update(s, ui.acting_user(), demand_id, int(row["version"]), changes), "d.saved",
-                           demand_fields(b), widgets=(f"d_edit_{demand_id}_",), changed=changes != before)
+            to_status=lambda f: f["to_status"].map(status_name),
+            note=lambda f: f["note"].map(lambda n: present.history_note(n, ui.language()))))
+        if ui.may_edit():
+            edit_form(b, demand_id, row)
+        else:
+            edits.show_stored(demand_fields(b)(row))
+            ui.read_only_note()
     with right:
         if row["status"] == DemandStatus.released:
             inform = ui.cached(demand.to_inform, b.store, demand_id)
@@ -192,14 +179,38 @@ def show_list(b: Board) -> None:
                                        "pending": inform.loc[inform["informed_at"].isna(), "customer_id"].astype(int).tolist()})
             edits.notice(record)
             pending = told["pending"]
-            if st.button(ui.tr("d.mark_informed", count=len(pending)), key="d_inform", disabled=not pending):
+            if ui.may_edit() and st.button(ui.tr("d.mark_informed", count=len(pending)), key="d_inform", disabled=not pending):
                 edits.save(b.store, record, lambda s: demand.mark_informed(s, ui.acting_user(), demand_id, pending, now=dt.datetime.now(),
                                                                            expected_version=told["version"]),
                            "d.informed", inform_fields)
         else:
             st.markdown(f"**{ui.tr('d.asking')}**")
             ui.table(ui.cached(demand.to_inform, b.store, demand_id)[["csm", "customer_code", "customer", "feedback_items"]])
-            move_buttons(b, row)
+            if ui.may_edit():
+                move_buttons(b, row)
+
+
+def edit_form(b: Board, demand_id: int, row: Mapping[str, Any]) -> None:
+    """The demand's fields as this reader saw them; a save from an older view is refused."""
+    edits.notice(demand_record(demand_id))
+    with st.form(f"d_edit_{demand_id}"):
+        title = st.text_input(ui.tr("d.title"), value=row["title"], key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_title"))
+        owner = st.text_input(ui.tr("d.owner"), value=row["owner"] if isinstance(row["owner"], str) else "",
+                              key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_owner"))
+        effort = st.number_input(ui.tr("d.effort"), min_value=0.0, value=float(row["effort_days"]) if pd.notna(row["effort_days"]) else 0.0,
+                                 key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_effort"))
+        urgency = st.select_slider(ui.tr("d.urgency"), demand.URGENCY_LEVELS, value=int(row["urgency"]),
+                                   key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_urgency"))
+        release = st.selectbox(ui.tr("d.release"), [None, *b.release_names], format_func=lambda r: b.release_names.get(r, "—"),
+                               index=([None, *b.release_names].index(row["target_release_id"]) if pd.notna(row["target_release_id"]) else 0),
+                               key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_release"))
+        if st.form_submit_button(ui.tr("d.save"), key="d_edit_save"):
+            changes = {"title": title.strip(), "owner": owner.strip() or None, "effort_days": effort or None,
+                       "urgency": urgency, "target_release_id": release}
+            before = {k: None if pd.isna(row[k]) else row[k] for k in changes}
+            edits.save(b.store, demand_record(demand_id),
+                       lambda s: demand.update(s, ui.acting_user(), demand_id, int(row["version"]), changes), "d.saved",
+                       demand_fields(b), widgets=(f"d_edit_{demand_id}_",), changed=changes != before)
 
 
 def show_releases(b: Board) -> None:
@@ -212,23 +223,31 @@ def show_releases(b: Board) -> None:
         edits.notice(record)
         draft = current["notes"] if isinstance(current["notes"], str) and current["notes"].strip() else \
             ui.cached(demand.release_notes, b.store, int(release_id))
-        notes = st.text_area(ui.tr("d.notes"), value=draft, height=260, key=edits.key(record, f"d_notes_{release_id}"))
+        if not ui.may_edit():
+            with st.container(border=True, height=260):
+                st.markdown(draft)  # the notes are Markdown the team wrote (titles escaped by release_notes)
+            notes = draft
+        else:
+            notes = st.text_area(ui.tr("d.notes"), value=draft, height=260, key=edits.key(record, f"d_notes_{release_id}"))
         st.caption(ui.tr("d.release_state", status=label(ReleaseStatus, current["status"], ui.language()), date=current["release_date"],
                          demands=int(current["demands"]), released=int(current["released"])))
         left, middle, right = st.columns(3)
-        if current["status"] != ReleaseStatus.released and middle.button(ui.tr("d.ship"), key="d_ship"):
+        if ui.may_edit() and current["status"] != ReleaseStatus.released and middle.button(ui.tr("d.ship"), key="d_ship"):
             # Shipping moves the release's tested demands: what this reader kept of them is out of date after it.
             in_release = b.board.loc[b.board["target_release_id"] == release_id, "demand_id"]
             edits.save(b.store, record, lambda s: demand.ship_release(s, ui.acting_user(), int(release_id), int(current["version"]),
                                                                       on=b.today), "d.shipped", release_fields,
                        widgets=(f"d_notes_{release_id}",), related=tuple(demand_record(int(d)) for d in in_release))
-        if left.button(ui.tr("d.save_notes"), key="d_save_notes"):
+        if ui.may_edit() and left.button(ui.tr("d.save_notes"), key="d_save_notes"):
             edits.save(b.store, record, lambda s: demand.save_release_notes(s, ui.acting_user(), int(release_id),
                                                                             int(current["version"]), notes),
                        "d.saved", release_fields, widgets=(f"d_notes_{release_id}",),
                        changed=notes != (current["notes"] if isinstance(current["notes"], str) else ""))
         right.download_button(ui.tr("d.download_notes"), notes.encode("utf-8"), f"release-{current['version_label']}.md",
                               mime="text/markdown", key="d_dl_notes", on_click="ignore")
+    if not ui.may_edit():
+        ui.read_only_note()
+        return show_catalogue(b)
     with st.expander(ui.tr("d.new_release")):
         with st.form("d_new_release"):
             version_label = st.text_input(ui.tr("d.version_label"))
@@ -236,6 +255,10 @@ def show_releases(b: Board) -> None:
             if st.form_submit_button(ui.tr("d.create")):
                 ui.act(b.store, lambda s: demand.create_release(s, ui.acting_user(), {"version_label": version_label.strip(),
                                                                           "release_date": date, "status": "planned"}), "d.saved")
+    show_catalogue(b)
+
+
+def show_catalogue(b: Board) -> None:
     st.markdown(f"**{ui.tr('d.catalogue')}**")
     ui.table(ui.cached(demand.catalogue, b.store)[["state", "title", "product_area", "version_label", "release_date"]])
 

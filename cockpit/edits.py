@@ -19,7 +19,8 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import ui
-from ops_core import present, writes
+from ops_core import present, setting_text, writes
+from ops_core.demand import escape_markdown
 from ops_core.errors import StaleVersion
 
 SEEN_KEY = "ops_seen"        # record -> its values as this session first saw them
@@ -100,17 +101,13 @@ def _is_widget(name: str, widgets: Sequence[str]) -> bool:
 def value_text(value: Any) -> str:
     """A field's value in a refusal (forms pass labels, names and formatted amounts, never codes or
     ids): empty as a dash, yes/no in the reader's language, dates as dates, numbers plain."""
-    if present.missing(value) or (isinstance(value, str) and not value.strip()):
-        return ui.tr("edit.empty")
-    if isinstance(value, bool):
-        return ui.tr("edit.yes" if value else "edit.no")
-    if isinstance(value, (dt.date, dt.datetime)):
-        return present.date_text(value)
-    if isinstance(value, float) and value.is_integer():
-        return f"{value:,.0f}"
-    if isinstance(value, (int, float)):
-        return f"{value:,}"
-    return str(value)
+    return setting_text.plain_text(value, ui.language())
+
+
+def show_stored(fields: Sequence[tuple[str, Any]]) -> None:
+    """A form's fields as stored, for a reader who may not change them: each field and its value,
+    read-only (values escaped, never read as Markdown)."""
+    st.markdown("\n".join(f"- **{field}**: {escape_markdown(value_text(value))}" for field, value in fields))
 
 
 def notice(record: str) -> None:

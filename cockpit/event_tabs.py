@@ -95,6 +95,19 @@ def show_event(ctx: Events) -> None:
     stored = ui.cached(events.load_review, ctx.store, int(event_id))
     record = f"event_review:{event_id}"
     review = edits.seen(record, stored) or {}  # the version this reader saw, until their own save or a reload
+    if not ui.may_edit():
+        edits.show_stored(review_fields(review))
+        ui.read_only_note()
+    else:
+        review_form(ctx, int(event_id), record, review)
+    if review.get("updated_by"):
+        st.caption(ui.tr("events.review.by", who=review["updated_by"], when=f"{review['updated_at']:%Y-%m-%d %H:%M}"))
+    st.download_button(ui.tr("events.review.download"), lambda: events.review_markdown(event_row, row, stored, ctx.standard, lang=ui.language()),
+                       f"review-{event_id}.md", mime="text/markdown", on_click="ignore", key="e_review_md")
+
+
+def review_form(ctx: Events, event_id: int, record: str, review: Mapping[str, Any]) -> None:
+    """The event's review as this reader saw it; a save from an older view is refused."""
     edits.notice(record)
     with st.form(f"e_review_{event_id}"):
         texts = {step: st.text_area(ui.tr(f"events.review.{step}"), value=review.get(step) or "",
@@ -105,10 +118,6 @@ def show_event(ctx: Events) -> None:
                                                                        review.get("version")),
                        "events.review.saved", review_fields, widgets=(f"e_review_{event_id}_",),
                        changed=any(texts[k] != (review.get(k) or "") for k in events.REVIEW_TEXTS))
-    if review.get("updated_by"):
-        st.caption(ui.tr("events.review.by", who=review["updated_by"], when=f"{review['updated_at']:%Y-%m-%d %H:%M}"))
-    st.download_button(ui.tr("events.review.download"), lambda: events.review_markdown(event_row, row, stored, ctx.standard, lang=ui.language()),
-                       f"review-{event_id}.md", mime="text/markdown", on_click="ignore", key="e_review_md")
 
 
 def review_fields(stored: Mapping[str, Any]) -> list[tuple[str, Any]]:

@@ -40,7 +40,7 @@ class Queue:
 def draw(ctx: Queue) -> None:
     """The tab bar, and the open tab's content; a link to one item opens it in the queue."""
     ui.open_from_link(ui.FEEDBACK_LINK, "f_go_to", "f_tab", "f.tab.queue")
-    ui.lazy_tabs(TABS, "f_tab", ctx)
+    ui.lazy_tabs(TABS, "f_tab", ctx, editing=("f.tab.new",))
 
 
 def vocab_label(enum: Any) -> Callable[[object], str]:
@@ -178,6 +178,12 @@ def show_item(ctx: Queue, item_id: int) -> None:
     suggestion = fb.suggest_type([item["text"]]).iloc[0]
     st.caption(ui.tr("f.suggested", type=label(FeedbackType, suggestion["suggested_type"], ui.language()),
                      confidence=suggestion["confidence"], reason=say(suggestion["reason"], ui.language())))
+    if not ui.may_edit():
+        edits.show_stored(item_fields(item))
+        ui.read_only_note()
+        show_history(ctx, item_id)
+        show_similar(ctx, item["text"], exclude=item_id)
+        return
     left, right = st.columns(2)
     with left, st.form(f"f_triage_{item_id}"):
         kinds = values(FeedbackType)
@@ -201,10 +207,7 @@ def show_item(ctx: Queue, item_id: int) -> None:
                 edits.save(ctx.store, record, lambda s, t=target: fb.transition(s, ui.acting_user(), item_id, int(item["version"]), t,
                                                                                 now=dt.datetime.now()), "f.moved", item_fields)
         route(ctx, item)
-    st.markdown(f"**{ui.tr('f.history')}**")
-    ui.table(ui.cached(fb.history, ctx.store, item_id).assign(
-        from_status=lambda f: f["from_status"].map(vocab_label(FeedbackStatus)),
-        to_status=lambda f: f["to_status"].map(vocab_label(FeedbackStatus))))
+    show_history(ctx, item_id)
     candidates = show_similar(ctx, item["text"], exclude=item_id)
     if candidates:
         # Each candidate at the version this reader first saw it, and the kept item at the version shown above.
@@ -216,6 +219,14 @@ def show_item(ctx: Queue, item_id: int) -> None:
             edits.save(ctx.store, record, lambda s: fb.merge(s, ui.acting_user(), item_id, duplicates,
                                                              {i: versions[i] for i in [item_id, *duplicates]}), "f.merged", item_fields,
                        related=[item_record(i) for i in duplicates])
+
+
+def show_history(ctx: Queue, item_id: int) -> None:
+    st.markdown(f"**{ui.tr('f.history')}**")
+    ui.table(ui.cached(fb.history, ctx.store, item_id).assign(
+        from_status=lambda f: f["from_status"].map(vocab_label(FeedbackStatus)),
+        to_status=lambda f: f["to_status"].map(vocab_label(FeedbackStatus)),
+        note=lambda f: f["note"].map(lambda n: present.history_note(n, ui.language()))))
 
 
 def route(ctx: Queue, item: dict) -> None:

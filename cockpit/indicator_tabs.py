@@ -124,31 +124,32 @@ def show_scorecard(ctx: View) -> None:
             ui.tr("ind.status"): ctx.card["status"].map(lambda s: f"{STATUS_ICON[s]} {reports.status_label(s, lang)}"),
             ui.tr("ind.change"): reports.formatted(ctx.card["metric"], ctx.card["change"], reports.format_change, lang),
             ui.tr("ind.yoy"): reports.formatted(ctx.card["metric"], ctx.card["yoy_change"], reports.format_change, lang)}))
-    with st.expander(ui.tr("ind.set_target", metric=ctx.names[chosen], period=ctx.period.label)):
-        record = f"target:{chosen}:{ctx.grain.value}:{ctx.period.start}"
-        stored = ctx.card.set_index("metric").loc[chosen]
-        row = edits.seen(record, {k: None if pd.isna(stored[k]) else float(stored[k]) for k in ("minimum", "target", "stretch")}
-                         | {"version": None if pd.isna(stored["target_version"]) else int(stored["target_version"])})
-        edits.notice(record)
-        st.caption(ui.tr("ind.target_basis",
-                         basis=reports.target_basis(metric, stored["basis"], stored["monthly"], ctx.grain, lang)))
-        cols = st.columns(3)
-        widget = f"i_t_{chosen}_{ctx.grain.value}_{ctx.period.start}_"  # one set of inputs per metric and period
-        # A rate is typed in percent (85, not 0.85), as the scorecard shows it; stored as a fraction.
-        scale, unit = (100.0, " (%)") if metric.unit is metrics.Unit.ratio else (1.0, "")
+    if ui.may_edit():
+        with st.expander(ui.tr("ind.set_target", metric=ctx.names[chosen], period=ctx.period.label)):
+            record = f"target:{chosen}:{ctx.grain.value}:{ctx.period.start}"
+            stored = ctx.card.set_index("metric").loc[chosen]
+            row = edits.seen(record, {k: None if pd.isna(stored[k]) else float(stored[k]) for k in ("minimum", "target", "stretch")}
+                             | {"version": None if pd.isna(stored["target_version"]) else int(stored["target_version"])})
+            edits.notice(record)
+            st.caption(ui.tr("ind.target_basis",
+                             basis=reports.target_basis(metric, stored["basis"], stored["monthly"], ctx.grain, lang)))
+            cols = st.columns(3)
+            widget = f"i_t_{chosen}_{ctx.grain.value}_{ctx.period.start}_"  # one set of inputs per metric and period
+            # A rate is typed in percent (85, not 0.85), as the scorecard shows it; stored as a fraction.
+            scale, unit = (100.0, " (%)") if metric.unit is metrics.Unit.ratio else (1.0, "")
 
-        def typed(column: int, name: str, suffix: str) -> float | None:
-            shown = None if row[name] is None else round(row[name] * scale, 6)
-            value = cols[column].number_input(ui.tr(f"ind.{name}") + unit, value=shown,
-                                              key=edits.key(record, f"{widget}{suffix}"))
-            return None if value is None else round(value / scale, 9)
+            def typed(column: int, name: str, suffix: str) -> float | None:
+                shown = None if row[name] is None else round(row[name] * scale, 6)
+                value = cols[column].number_input(ui.tr(f"ind.{name}") + unit, value=shown,
+                                                  key=edits.key(record, f"{widget}{suffix}"))
+                return None if value is None else round(value / scale, 9)
 
-        minimum, target, stretch = typed(0, "minimum", "min"), typed(1, "target", "target"), typed(2, "stretch", "stretch")
-        if st.button(ui.tr("ind.save_target"), key="i_t_save") and target is not None:
-            edits.save(ctx.store, record, lambda s: metrics.set_target(s, ui.acting_user(), chosen, ctx.grain, ctx.period, target, minimum,
-                                                                       stretch, row["version"]),
-                       "ind.saved", target_fields(metric), widgets=(widget,),
-                       changed=row["version"] is None or (minimum, target, stretch) != (row["minimum"], row["target"], row["stretch"]))
+            minimum, target, stretch = typed(0, "minimum", "min"), typed(1, "target", "target"), typed(2, "stretch", "stretch")
+            if st.button(ui.tr("ind.save_target"), key="i_t_save") and target is not None:
+                edits.save(ctx.store, record, lambda s: metrics.set_target(s, ui.acting_user(), chosen, ctx.grain, ctx.period, target, minimum,
+                                                                           stretch, row["version"]),
+                           "ind.saved", target_fields(metric), widgets=(widget,),
+                           changed=row["version"] is None or (minimum, target, stretch) != (row["minimum"], row["target"], row["stretch"]))
     alert_rules(ctx)
 
 
@@ -314,6 +315,9 @@ def show_catalogue(ctx: View) -> None:
     key = ui.choice(st.selectbox, ui.tr("ind.metric"), list(metrics.BY_KEY), format_func=lambda k: ctx.names[k], key="i_edit_key")
     record = f"metric_definition:{key}"
     current = edits.seen(record, ui.cached(metrics.catalogue, ctx.store, ui.language()).set_index("key").loc[key])
+    if not ui.may_edit():
+        ui.read_only_note()
+        return
     edits.notice(record)
     with st.form("i_edit_definition"):
         owner = st.text_input(ui.tr("ind.owner"), value=current["owner"], key=edits.key(record, f"i_def_{key}_owner"))
@@ -326,7 +330,7 @@ def show_catalogue(ctx: View) -> None:
 
 
 def show_history(ctx: View) -> None:
-    if st.button(ui.tr("ind.snapshot", period=ctx.period.label), key="i_snapshot"):
+    if ui.may_edit() and st.button(ui.tr("ind.snapshot", period=ctx.period.label), key="i_snapshot"):
         ui.act(ctx.store, lambda s: snapshot.take(s, ui.acting_user(), ctx.grain, ctx.period), "ind.snapshot_done", period=ctx.period.label)
     span = tuple(p.start for p in ctx.choices)
     today = ui.cached(metrics.compute, ctx.store, ctx.grain, ctx.choices[-1].start, ctx.period.end, ctx.filters, None, None,

@@ -18,7 +18,20 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import edits, ui
-from ops_core import alerts, events, feedback, importer, metrics, present, readers, settings, settings_admin, tiers, workcal
+from ops_core import (
+    alerts,
+    events,
+    feedback,
+    importer,
+    metrics,
+    present,
+    readers,
+    setting_text,
+    settings,
+    settings_admin,
+    tiers,
+    workcal,
+)
 from ops_core.config import SETTINGS_BY_KEY
 from ops_core.errors import UsageError
 from ops_core.i18n import label
@@ -51,61 +64,9 @@ def draw(store: Engine) -> None:
 # --- how a value reads ----------------------------------------------------------------------------
 
 
-def _hours(value: float) -> str:
-    return ui.tr("settings.hours", hours=f"{value:g}")
-
-
 def value_text(key: str, value: Any) -> str:
-    """A setting's value as a person reads it, in the reader's language."""
-    lang = ui.language()
-    sep = ui.tr("edit.list_sep")
-    if key == "tiers.names":
-        return "、".join(ui.tier_label(n) for n in value) if lang == "zh" else ", ".join(map(str, value))
-    if key == "tiers.service_models":
-        return sep.join(ui.tr("settings.model_text", tier=ui.tier_label(m["tier"]), level=label(CsmLevel, m["csm_level"], lang),
-                              accounts=m["accounts_per_csm"], cadence=m.get(f"cadence_{lang}") or m.get("cadence_en", ""))
-                        for m in value)
-    if key == "tiers.csm_headcount":
-        return sep.join(f"{label(CsmLevel, k, lang)}{ui.tr('settings.colon')}{v}" for k, v in value.items()) \
-            or ui.tr("settings.from_team_list")
-    if key in ("feedback.sla_first_response_hours", "feedback.sla_resolution_hours"):
-        return sep.join(f"{ui.tier_label(tier)}{ui.tr('settings.colon')}" + ui.tr("settings.comma").join(
-            f"{label(Severity, s, lang)} {_hours(h)}" for s, h in by_sev.items()) for tier, by_sev in value.items())
-    if key == "feedback.sla_work_hours":
-        return f"{value.get('start', '00:00')}–{value.get('end', '24:00')}"
-    if key in ("feedback.sla_holidays", "feedback.sla_workdays"):
-        return ", ".join(map(str, value)) or ui.tr("edit.empty")
-    if key == "risk.level_floors":
-        return ui.tr("settings.risk.text", high=f"{float(value['high']):g}", medium=f"{float(value['medium']):g}")
-    if key in ("status.amber_ratio",):
-        return f"{float(value):.0%}"
-    if key == "tiers.quotas":
-        return ", ".join(f"{float(q):.0%}" for q in value)
-    if key == "tiers.cutoffs":
-        return ", ".join(f"{float(c):g}" for c in value)
-    if key == "tiers.mode":
-        return ui.tr(f"customers.mode.{value}")
-    if key == "events.effective_lead_standard":
-        return events.LeadStandard.from_dict(value).describe(lang)
-    if key == "company.stage":
-        return ui.tr(f"settings.stage.{value}")
-    if key == "company.product_weight":
-        return ui.tr(f"settings.weight.{value}")
-    if key == "import.max_upload_mb":
-        return f"{value:g} MB"
-    if key == "events.attribution_window_days":
-        return ui.tr("settings.days", days=value)
-    if key == "events.decay_half_life_days":
-        return ui.tr("settings.days", days=f"{float(value):g}")
-    if key == "alerts.rules":
-        return sep.join(_rule_text(alerts.Rule(**r), lang) for r in value) or ui.tr("edit.empty")
-    return edits.value_text(value)
-
-
-def _rule_text(rule: alerts.Rule, lang: str) -> str:
-    where = "" if rule.segment is None else f" ({ui.tr('alerts.col.segment')}{ui.tr('settings.colon')}" \
-        f"{ui.tr(f'ind.segment.{rule.segment}')})"
-    return f"{metrics.BY_KEY[rule.metric].name(lang)}{ui.tr('settings.colon')}{rule.describe(lang)}{where}"
+    """A setting's value as a person reads it, in the reader's language (ops_core.setting_text)."""
+    return setting_text.value_text(key, value, ui.language())
 
 
 # --- one setting ----------------------------------------------------------------------------------

@@ -514,6 +514,17 @@ def may_see_personal_data() -> bool:
     return acting_user().role == Role.admin
 
 
+def may_edit() -> bool:
+    """Whether the acting user may change data (an editor or an admin). Pages show a viewer what is
+    stored instead of the forms and buttons that change it; ops_core refuses a viewer's write anyway."""
+    return acting_user().role in (Role.editor, Role.admin)
+
+
+def read_only_note() -> None:
+    """Says once, where a form would be, why there is none: the reader's role only reads."""
+    st.caption(tr("role.read_only", role=label(Role, acting_user().role, language())))
+
+
 def is_admin() -> bool:
     """Whether the acting user may do an admin's things (import, publish, the audit trail): pages hide
     them from others; ops_core refuses them whatever a page shows."""
@@ -560,11 +571,15 @@ def start_widget(key: str, value: Any) -> None:
         st.session_state[key] = value
 
 
-def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any) -> None:
+def lazy_tabs(shows: Mapping[str, Callable[[Any], None]], key: str, state: Any,
+              editing: Sequence[str] = ()) -> None:
     """Tabs (text key -> what draws it from ``state``, the page's state object) of which only the open
     one is drawn, so a rerun redraws one tab, not all; ``key`` keeps the open tab in the session, and
     a switch reruns the page. The open tab is kept by its words, so after a change of language the
-    tab that was open is found by its words in the other language and stays open."""
+    tab that was open is found by its words in the other language and stays open. ``editing`` names the
+    tabs that only change data (adding a demand): a reader who may not edit does not get them."""
+    if editing and not may_edit():
+        shows = {text: show for text, show in shows.items() if text not in editing}
     words = {text: tr(text) for text in shows}
     held = st.session_state.get(key)
     if held is not None and held not in words.values():

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from ops_core import cells, exports, present, vocab
+from ops_core import cells, exports, present, setting_text, vocab
+from ops_core.config import SETTINGS_BY_KEY
 from ops_core.db.models import TABLES
 from ops_core.fileschema import SCHEMAS, Field, Kind
 from ops_core.i18n import TEXT, t
@@ -111,15 +112,24 @@ def totals(conn: Connection | Session, filters: AuditFilters) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["action", "count"])
 
 
+ROW_COLUMNS = ["id", "at", "actor", "action", "entity", "entity_id", "old_values", "new_values", "account"]
+
+
+def _rows() -> Any:
+    """The audit rows with, for a change of an account, its user name (a person knows accounts by name)."""
+    accounts = TABLES["users"]
+    account = select(accounts.c.username).where(cast(accounts.c.id, String) == log.c.entity_id) \
+        .correlate(log).scalar_subquery()
+    return select(log.c.id, log.c.at, log.c.actor, log.c.action, log.c.entity, log.c.entity_id, log.c.old_values,
+                  log.c.new_values, case((log.c.entity == "users", account), else_=None).label("account"))
+
+
 def page(conn: Connection | Session, filters: AuditFilters, number: int = 1, size: int = 50) -> pd.DataFrame:
-    """Page ``number`` (1-based) of the kept audit rows, newest first: ``id, at, actor, action, entity,
-    entity_id, old_values, new_values`` (LIMIT/OFFSET in SQL)."""
+    """Page ``number`` (1-based) of the kept audit rows, newest first: ``ROW_COLUMNS`` (LIMIT/OFFSET in SQL)."""
     number, size = max(1, int(number)), max(1, int(size))
-    rows = conn.execute(select(log.c.id, log.c.at, log.c.actor, log.c.action, log.c.entity, log.c.entity_id,
-                               log.c.old_values, log.c.new_values)
-                        .where(*filters.where()).order_by(log.c.id.desc())
+    rows = conn.execute(_rows().where(*filters.where()).order_by(log.c.id.desc())
                         .limit(size).offset((number - 1) * size)).all()
-    return pd.DataFrame(rows, columns=["id", "at", "actor", "action", "entity", "entity_id", "old_values", "new_values"])
+    return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
 
 def pages(total: int, size: int) -> int:
@@ -130,8 +140,9 @@ def pages(total: int, size: int) -> int:
 # --- each change as a person reads it -----------------------------------------------------------
 
 CHANGE_COLUMNS = ("at", "actor", "action", "entity", "record", "field", "old", "new")
-# Bookkeeping the store keeps beside every change (the record's number is its own column).
-_QUIET = frozenset({"version", "id"})
+# Bookkeeping the store keeps beside every change: the record's number and name are their own column,
+# and who changed it when is the audit row's own.
+_QUIET = frozenset({"version", "id", "updated_at", "updated_by"})
 
 
 def field_name(entity: str, column: str, lang: str) -> str:
@@ -155,6 +166,7 @@ _BY_TABLE = frozenset({"counts", "deleted"})  # summaries of a bulk load: rows p
 _TABLE_VOCABULARIES: dict[tuple[str, str], present.Vocabulary] = {
     ("users", "role"): vocab.Role, ("company_lists", "list_name"): "lists.",
 }
+_NOTES = frozenset({"note", "reject_reason"})  # may hold a note the tool wrote (present.history_note)
 SECRETS = frozenset({"password_hash", "token_hash"})  # never shown, not even hashed: only that it changed
 
 
@@ -166,6 +178,8 @@ def value_text(entity: str, column: str, value: Any, lang: str) -> str:
         return ""
     if column in SECRETS:
         return t("audit.hidden", lang)
+    if column in _NOTES:
+        return present.history_note(value, lang)
     if (entity, column) in _TABLE_VOCABULARIES:
         return present.label_of(value, _TABLE_VOCABULARIES[entity, column], lang)
     if isinstance(value, Mapping) and not value:
@@ -220,6 +234,11 @@ def changes(rows: pd.DataFrame, lang: str, *, masked: bool = False) -> pd.DataFr
         action, entity = action_name(row.action, lang), entity_name(row.entity, lang)
         when = pd.Timestamp(row.at).strftime("%Y-%m-%d %H:%M") if not present.missing(row.at) else ""
         record = "" if present.missing(row.entity_id) else str(row.entity_id)
+        if row.entity == "settings" and record in SETTINGS_BY_KEY:
+            out.extend(_setting_lines(row, when, record, old, new, lang))
+            continue
+        if not present.missing(getattr(row, "account", None)):
+            record = str(row.account)
         names = [c for c in dict.fromkeys([*old, *new]) if c not in _QUIET and old.get(c) != new.get(c)] or [None]
         for column in names:
             if column is None:
@@ -233,6 +252,22 @@ def changes(rows: pd.DataFrame, lang: str, *, masked: bool = False) -> pd.DataFr
     return pd.DataFrame(out, columns=list(CHANGE_COLUMNS))
 
 
+def _setting_lines(row: Any, when: str, key: str, old: Mapping[str, Any], new: Mapping[str, Any],
+                   lang: str) -> list[tuple[Any, ...]]:
+    """A setting's change as one line: the setting by its name, its value before and after as the
+    settings page reads it. The first change of a setting stores its row, but to a person it changed
+    the default, so it reads as a change from the default."""
+    if row.action == "create":
+        action, before = action_name("update", lang), SETTINGS_BY_KEY[key].default
+    else:
+        action, before = action_name(row.action, lang), old.get("value")
+    after = new.get("value")
+    shown = setting_text.name(key, lang)
+    return [(when, row.actor, action, entity_name(row.entity, lang), shown, shown,
+             "" if before is None else setting_text.value_text(key, before, lang),
+             "" if after is None else setting_text.value_text(key, after, lang))]
+
+
 def headers(lang: str) -> dict[str, str]:
     """The change lines' headers in ``lang``."""
     return {name: t(f"audit.col.{name}", lang) for name in CHANGE_COLUMNS}
@@ -240,9 +275,8 @@ def headers(lang: str) -> dict[str, str]:
 
 def export_frame(conn: Connection | Session, filters: AuditFilters, lang: str) -> pd.DataFrame:
     """Every kept audit row as change lines with headers in ``lang``, personal data masked: the audit file."""
-    rows = conn.execute(select(log.c.id, log.c.at, log.c.actor, log.c.action, log.c.entity, log.c.entity_id,
-                               log.c.old_values, log.c.new_values).where(*filters.where()).order_by(log.c.id.desc())).all()
-    frame = pd.DataFrame(rows, columns=["id", "at", "actor", "action", "entity", "entity_id", "old_values", "new_values"])
+    rows = conn.execute(_rows().where(*filters.where()).order_by(log.c.id.desc())).all()
+    frame = pd.DataFrame(rows, columns=ROW_COLUMNS)
     return changes(frame, lang, masked=True).rename(columns=headers(lang))
 
 

@@ -42,7 +42,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, case, func, literal, select, union, union_all
 from sqlalchemy.orm import Session
 
-from ops_core import writes
+from ops_core import present, writes
 from ops_core.db.models import TABLES
 from ops_core.db.queries import month_start
 from ops_core.errors import Refused, StaleVersion, UsageError, ValidationError, require_columns
@@ -335,10 +335,10 @@ def merge(session: Session, actor: writes.Actor, keep_id: int, duplicate_id: int
                             .order_by(feedback_t.c.id)).all()
     for item_id, version in items:
         writes.update(session, actor, "feedback", item_id, version, {"demand_id": keep_id})
-    text = note or f"merged into demand {keep_id}"
+    text = note or present.history_note_code("merged", keep_id)
     changes: dict[str, Any] = {"merged_into_id": keep_id}
     if dup["status"] != S.rejected:
-        changes |= {"status": S.rejected, "reject_reason": f"duplicate of demand {keep_id}"}
+        changes |= {"status": S.rejected, "reject_reason": present.history_note_code("duplicate", keep_id)}
     writes.update(session, actor, "demands", duplicate_id, duplicate_version, changes)
     if dup["status"] != S.rejected:
         _record(session, actor, duplicate_id, dup["status"], S.rejected, text, now)
@@ -675,7 +675,7 @@ def ship_release(session: Session, actor: writes.Actor, release_id: int, expecte
         demands_t.c.target_release_id == release_id, demands_t.c.status == S.testing,
         demands_t.c.merged_into_id.is_(None)).order_by(demands_t.c.id)).all()
     for demand_id, version in tested:  # a release holds tens of demands, each its own audited write
-        transition(session, actor, demand_id, version, S.released, note=f"released in {current[1]}", now=at)
+        transition(session, actor, demand_id, version, S.released, note=present.history_note_code("released", current[1]), now=at)
     waiting = {int(c) for demand_id, _ in tested for c in to_inform(session, demand_id, pending_only=True)["customer_id"]}
     return {**stored, "demands_shipped": len(tested), "customers_to_inform": len(waiting)}
 

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ops_core import demand as demand_board
-from ops_core import settings, writes
+from ops_core import present, settings, writes
 from ops_core.config import setting_default
 from ops_core.db.models import TABLES
 from ops_core.errors import Refused, StaleVersion, UsageError, ValidationError, require_columns
@@ -346,7 +346,11 @@ def triage(session: Session, actor: writes.Actor, feedback_id: int, expected_ver
         changes |= {"status": F.triaged, "first_response_at": current["first_response_at"] or at}
     stored = writes.update(session, actor, "feedback", feedback_id, expected_version, changes)
     if current["status"] == F.new:
-        _record(session, actor, feedback_id, F.new, F.triaged, note or f"triaged as {type}", at)
+        _record(session, actor, feedback_id, F.new, F.triaged,
+                note or present.history_note_code("triaged", type, severity, product_area), at)
+    elif (type, severity, product_area) != (current["type"], current["severity"], current["product_area"]):
+        _record(session, actor, feedback_id, current["status"], current["status"],  # re-classified, same status
+                note or present.history_note_code("retriaged", type, severity, product_area), at)
     return stored
 
 
@@ -435,6 +439,9 @@ def route_to_demand(session: Session, actor: writes.Actor, feedback_id: int, exp
         demand_board.link_customers(session, actor, demand_id, [current["customer_id"]])
         target = dict(found)
     stored = writes.update(session, actor, "feedback", feedback_id, expected_version, {"demand_id": target["id"]})
+    if current["demand_id"] != target["id"]:
+        _record(session, actor, feedback_id, current["status"], current["status"],
+                present.history_note_code("demand", target["id"]), at)
     return {"feedback": stored, "demand": target}
 
 
@@ -461,6 +468,9 @@ def route_to_faq(session: Session, actor: writes.Actor, feedback_id: int, expect
             raise ValidationError([(None, "faq_id", f"there is no FAQ entry {faq_id}")])
         target = dict(found)
     stored = writes.update(session, actor, "feedback", feedback_id, expected_version, {"faq_id": target["id"]})
+    if current["faq_id"] != target["id"]:
+        _record(session, actor, feedback_id, current["status"], current["status"],
+                present.history_note_code("faq", target["id"]), _now(now))
     return {"feedback": stored, "faq": target}
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -345,6 +346,45 @@ def label_of(value: Any, vocabulary: Vocabulary, lang: str) -> str:
         key = f"{vocabulary}{value}"
         return t(key, lang) if key in TEXT else str(value)
     return label(vocabulary, str(value), lang)
+
+
+# --- notes the tool writes into a history --------------------------------------------------------
+# A triage, a routing, a release or a merge leaves a note in the feedback or demand history. It is
+# stored as "@kind:argument" (``history_note_code``) and read in the reader's language here; a note a
+# person typed is text as entered. Stores written before keep English sentences, read the same way.
+_NOTE_PATTERNS = (("triaged", re.compile(r"^triaged as (\S+)$")), ("merged", re.compile(r"^merged into demand (\d+)$")),
+                  ("released", re.compile(r"^released in (.+)$")), ("duplicate", re.compile(r"^duplicate of demand (\d+)$")))
+
+
+def history_note_code(kind: str, *arguments: object) -> str:
+    """The stored form of a note the tool writes (``kind`` is one of the ``note.<kind>`` texts)."""
+    assert f"note.{kind}" in TEXT, kind
+    return f"@{kind}:" + ",".join(str(a) for a in arguments)
+
+
+def history_note(note: Any, lang: str) -> str:
+    """A history note as a person reads it: the tool's own notes in ``lang`` (types, severities and areas
+    by their labels), a typed note as entered."""
+    if missing(note):
+        return ""
+    text = str(note)
+    kind, arguments = None, []
+    if text.startswith("@") and ":" in text:
+        kind, rest = text[1:].split(":", 1)
+        arguments = rest.split(",") if kind in ("triaged", "retriaged") else [rest]
+    else:
+        for name, pattern in _NOTE_PATTERNS:
+            found = pattern.match(text)
+            if found:
+                kind, arguments = name, [found.group(1)]
+                break
+    if kind is None or f"note.{kind}" not in TEXT:
+        return text
+    if kind in ("triaged", "retriaged"):
+        vocabularies = (vocab.FeedbackType, vocab.Severity, vocab.ProductArea)
+        shown = " · ".join(label_of(a, v, lang) for a, v in zip(arguments, vocabularies, strict=False) if a)
+        return t(f"note.{kind}", lang, what=shown)
+    return t(f"note.{kind}", lang, what=arguments[0] if arguments else "")
 
 
 def tier_label(name: Any, lang: str) -> str:

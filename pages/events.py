@@ -24,23 +24,24 @@ window = int(ui.cached(settings.get, store, events.WINDOW_KEY))
 half_life = float(ui.cached(settings.get, store, events.HALF_LIFE_KEY))
 
 # --- the effective-lead standard and the attribution model -------------------------------------
-with st.expander(ui.tr("events.standard"), expanded=False):
-    record = f"settings:{events.STANDARD_KEY}"  # the form holds the version this reader saw
-    seen = edits.seen(record, {"version": ui.cached(events.lead_standard_version, store), "standard": standard})
-    edits.notice(record)
-    with st.form("e_standard_form"):
-        shown = seen["standard"]
-        titles = ui.choice(st.multiselect, ui.tr("events.standard.titles"), list(values(TitleLevel)), default=list(shown.title_levels),
-                                format_func=lambda v: label(TitleLevel, v, lang), key=edits.key(record, "e_std_titles"))
-        size = st.number_input(ui.tr("events.standard.size"), 0, 1_000_000, int(shown.min_company_size), 10, key=edits.key(record, "e_std_size"))
-        industries = ui.choice(st.multiselect, ui.tr("events.standard.industries"), list(vocabulary_values(Industry)), default=list(shown.industries),
-                                    format_func=lambda v: label(Industry, v, lang), placeholder=ui.tr("filters.choose"),
-                                    key=edits.key(record, "e_std_industries"))
-        budget = st.checkbox(ui.tr("events.standard.budget"), value=shown.budget_confirmed, key=edits.key(record, "e_std_budget"))
-        if st.form_submit_button(ui.tr("events.standard.save"), key="e_std_save"):
-            wanted = events.LeadStandard(tuple(titles), int(size), tuple(industries), bool(budget))
-            edits.save(store, record, lambda s: events.save_lead_standard(s, ui.acting_user(), wanted, seen["version"]),
-                       "events.standard.saved", event_tabs.standard_fields, widgets=("e_std_",), changed=wanted != shown)
+if ui.is_admin():  # the standard is a setting, an admin's; others read it in the line below
+    with st.expander(ui.tr("events.standard"), expanded=False):
+        record = f"settings:{events.STANDARD_KEY}"  # the form holds the version this reader saw
+        seen = edits.seen(record, {"version": ui.cached(events.lead_standard_version, store), "standard": standard})
+        edits.notice(record)
+        with st.form("e_standard_form"):
+            shown = seen["standard"]
+            titles = ui.choice(st.multiselect, ui.tr("events.standard.titles"), list(values(TitleLevel)), default=list(shown.title_levels),
+                                    format_func=lambda v: label(TitleLevel, v, lang), key=edits.key(record, "e_std_titles"))
+            size = st.number_input(ui.tr("events.standard.size"), 0, 1_000_000, int(shown.min_company_size), 10, key=edits.key(record, "e_std_size"))
+            industries = ui.choice(st.multiselect, ui.tr("events.standard.industries"), list(vocabulary_values(Industry)), default=list(shown.industries),
+                                        format_func=lambda v: label(Industry, v, lang), placeholder=ui.tr("filters.choose"),
+                                        key=edits.key(record, "e_std_industries"))
+            budget = st.checkbox(ui.tr("events.standard.budget"), value=shown.budget_confirmed, key=edits.key(record, "e_std_budget"))
+            if st.form_submit_button(ui.tr("events.standard.save"), key="e_std_save"):
+                wanted = events.LeadStandard(tuple(titles), int(size), tuple(industries), bool(budget))
+                edits.save(store, record, lambda s: events.save_lead_standard(s, ui.acting_user(), wanted, seen["version"]),
+                           "events.standard.saved", event_tabs.standard_fields, widgets=("e_std_",), changed=wanted != shown)
 st.caption(ui.tr("events.standard.in_force", standard=standard.describe(ui.language()), window=window))
 
 left, middle, right, far = st.columns(4)

@@ -245,3 +245,31 @@ def test_the_audit_csv_is_the_filtered_changes_masked(store):
     assert read[["Field", "Before", "After"]].values.tolist() == [
         ["Amount (yuan)", "¥86,800.00", "¥90,000.00"], ["Phone", "138****1234", "139****2222"],
         ["Role", "User", "Decision-making boss"], ["Industry", "Manufacturing", "Energy"]]
+
+
+def test_a_setting_reads_by_its_name_and_its_first_change_is_from_the_default(fresh_engine):
+    """A setting has no row until it is first changed; to a person that first change moves it from its
+    default (7 days, ops_core.config), and it is named as the settings page names it, not by its key."""
+    from ops_core import events, settings
+
+    with transaction(fresh_engine) as s:
+        settings.change(s, ADMIN, events.HALF_LIFE_KEY, 10.0, 0)
+    with transaction(fresh_engine) as s:
+        settings.change(s, ADMIN, events.HALF_LIFE_KEY, 5.0, 1)
+    with fresh_engine.connect() as conn:
+        rows = audit.page(conn, ALL)
+    assert audit.changes(rows, "en")[["action", "record", "old", "new"]].values.tolist() == [
+        ["Changed", "Time-decay half-life (days)", "10 days", "5 days"],
+        ["Changed", "Time-decay half-life (days)", "7 days", "10 days"]]
+    assert audit.changes(rows, "zh")[["action", "record", "old", "new"]].values.tolist() == [
+        ["修改", "时间衰减半衰期（天）", "10 天", "5 天"], ["修改", "时间衰减半衰期（天）", "7 天", "10 天"]]
+
+
+def test_an_account_is_named_by_its_user_name_on_every_change(team):
+    with transaction(team) as s:
+        viewer = s.execute(TABLES["users"].select().where(TABLES["users"].c.username == "li.viewer")).mappings().one()
+        users.change_role(s, ADMIN, "li.viewer", viewer["version"], Role.editor)
+    with team.connect() as conn:
+        lines = audit.changes(audit.page(conn, audit.AuditFilters(entities=("users",))), "zh")
+    assert set(lines["record"]) == {"li.viewer", "wang.admin"}
+    assert lines.iloc[0][["action", "record", "field", "old", "new"]].tolist() == ["修改", "li.viewer", "角色", "查看者", "编辑者"]

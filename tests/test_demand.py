@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from ops_core import demand, writes
+from ops_core import demand, present, writes
 from ops_core.db.engine import make_engine, transaction
 from ops_core.db.models import TABLES
 from ops_core.db.schema import upgrade
@@ -476,9 +476,13 @@ def test_merge_keeps_every_customer_and_feedback_item(fresh_engine):
     assert board.loc[keep["id"], ["customers", "feedback_items", "max_importance"]].tolist() == [4, 3, "blocker"]
     assert board.loc[dup["id"], ["status", "merged_into_id", "customers", "feedback_items"]].tolist() == \
         ["rejected", keep["id"], 0, 0]
-    assert board.loc[dup["id"], "reject_reason"] == f"duplicate of demand {keep['id']}"
-    assert dup_history.iloc[-1][["from_status", "to_status", "note"]].tolist() == \
-        ["backlog", "rejected", f"merged into demand {keep['id']}"]
+    reason = board.loc[dup["id"], "reject_reason"]   # as a person reads it, in either language
+    assert (present.history_note(reason, "en"), present.history_note(reason, "zh")) == \
+        (f"Duplicate of demand #{keep['id']}", f"与需求 #{keep['id']} 重复")
+    assert dup_history.iloc[-1][["from_status", "to_status"]].tolist() == ["backlog", "rejected"]
+    note = dup_history.iloc[-1]["note"]
+    assert (present.history_note(note, "en"), present.history_note(note, "zh")) == \
+        (f"Merged into demand #{keep['id']}", f"合并到需求 #{keep['id']}")
     with pytest.raises(UsageError, match="was merged into"):
         move(fresh_engine, dup["id"], 2, "backlog", at(3, 9))
 
@@ -644,7 +648,9 @@ def test_releasing_a_release_ships_its_tested_demands_and_leaves_the_others_wher
     assert stored(fresh_engine, "demands", building["id"])["status"] == "in_development"
     with fresh_engine.connect() as conn:
         last = demand.history(conn, tested["id"]).iloc[-1]
-    assert (last["from_status"], last["to_status"], last["note"]) == ("testing", "released", "released in v5.0")
+    assert (last["from_status"], last["to_status"]) == ("testing", "released")
+    assert (present.history_note(last["note"], "en"), present.history_note(last["note"], "zh")) == \
+        ("Released in v5.0", "随 v5.0 发布")
 
 
 # --- closing the loop -----------------------------------------------------------------------------

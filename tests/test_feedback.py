@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from ops_core import feedback, writes
+from ops_core import feedback, present, writes
 from ops_core.db.engine import transaction
 from ops_core.db.models import TABLES
 from ops_core.errors import StaleVersion, UsageError, ValidationError
@@ -537,3 +537,26 @@ def test_faq_markdown_escapes_markdown_and_keeps_line_breaks():
     assert "第一步：打开报表  \n第二步：点击 \\`导出\\`\n\n注意 \\<b\\>不要\\</b\\>" in text
     assert "## general" in text and "### How much is \\$5 \\#1?" in text and "1\\. Ask sales\\." in text
     assert text.startswith("# FAQ\n\n## reports\n")
+
+
+def test_triage_re_triage_and_routing_are_each_in_the_items_history_in_the_readers_words(store):
+    """The history says what happened to an item as a person reads it (labels, not codes): its triage,
+    a later change of type or severity without a change of status, and where it was routed."""
+    engine = store["engine"]
+    with transaction(engine) as s:
+        stored = item(s, store["a"], "How do I export to Excel?")
+    with transaction(engine) as s:
+        feedback.triage(s, PM, stored["id"], 1, "bug", "high", "reports", now=MON + dt.timedelta(hours=10))
+    with transaction(engine) as s:
+        feedback.triage(s, PM, stored["id"], 2, "usage_question", "low", "reports", now=MON + dt.timedelta(hours=11))
+    with transaction(engine) as s:
+        feedback.route_to_faq(s, PM, stored["id"], 3, answer="Data page, Export.", now=MON + dt.timedelta(hours=12))
+    with engine.connect() as conn:
+        history = feedback.history(conn, stored["id"])
+    assert history[["from_status", "to_status"]].values.tolist() == [["new", "triaged"], ["triaged", "triaged"],
+                                                                     ["triaged", "triaged"]]
+    faq = int(history["note"].iloc[2].split(":")[1])
+    assert [present.history_note(n, "en") for n in history["note"]] == [
+        "Triaged: Bug · High · Reports", "Re-triaged: Usage question · Low · Reports", f"Linked to FAQ entry #{faq}"]
+    assert [present.history_note(n, "zh") for n in history["note"]] == [
+        "分类：缺陷 · 高 · 报表", "重新分类：使用问题 · 低 · 报表", f"归入常见问题 #{faq}"]
