@@ -10,7 +10,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import ui
-from ops_core import audit, exports
+from ops_core import audit, exports, present
 
 PAGE_SIZE = 50  # audit rows per page (each spreads into one line per changed field)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -49,8 +49,8 @@ def pick_filters(store: Engine) -> audit.AuditFilters:
     lang = ui.language()
     found = ui.cached(audit.choices, store)
     left, middle, right, days = st.columns(4)
-    actors = left.multiselect(ui.tr("audit.filter.actors"), list(found.actors), key="a_actors",
-                              placeholder=ui.tr("filters.choose"))
+    actors = ui.choice(left.multiselect, ui.tr("audit.filter.actors"), list(found.actors), key="a_actors",
+                       format_func=lambda a: present.actor_name(a, lang), placeholder=ui.tr("filters.choose"))
     entities = ui.choice(middle.multiselect, ui.tr("audit.filter.entities"), list(found.entities), key="a_entities",
                          format_func=lambda e: audit.entity_name(e, lang), placeholder=ui.tr("filters.choose"))
     actions = ui.choice(right.multiselect, ui.tr("audit.filter.actions"), list(found.actions), key="a_actions",

@@ -13,10 +13,10 @@ from sqlalchemy import Engine
 from cockpit import ui
 from cockpit.customer_tabs import dimension_name
 from ops_core import customer_view as view
-from ops_core import scoring, tiers
+from ops_core import present, scoring, tiers
 from ops_core.errors import OpsError
 from ops_core.i18n import label, vocabulary_values
-from ops_core.vocab import ProductLine
+from ops_core.vocab import DemandType, ProductLine
 
 
 def methods_and_mappings(base: tiers.Preset | None) -> tuple[dict[str, scoring.MethodSpec], dict[str, dict[str, float]]]:
@@ -33,8 +33,9 @@ def methods_and_mappings(base: tiers.Preset | None) -> tuple[dict[str, scoring.M
                 with columns[i % 3]:
                     options = [scoring.Method.mapping.value] if dim.kind == "categorical" else \
                         [m.value for m in scoring.Method if m != scoring.Method.mapping]
-                    ui.start_widget(f"c_method_{dim.key}", start.method.value if start.method.value in options else options[0])
-                    method = st.selectbox(dimension_name(dim.key), options, key=f"c_method_{dim.key}")
+                    method = ui.choice(st.selectbox, dimension_name(dim.key), options, key=f"c_method_{dim.key}",
+                                       default=start.method.value if start.method.value in options else options[0],
+                                       format_func=lambda m: scoring.MethodSpec(scoring.Method(m)).describe(ui.language()))
                     floor, ceiling = start.floor, start.ceiling
                     if method == scoring.Method.bounded.value:
                         ui.start_widget(f"c_floor_{dim.key}", float(floor or 0.0))
@@ -43,10 +44,14 @@ def methods_and_mappings(base: tiers.Preset | None) -> tuple[dict[str, scoring.M
                         ceiling = st.number_input(ui.tr("customers.ceiling"), key=f"c_ceiling_{dim.key}")
                     methods[dim.key] = scoring.MethodSpec(scoring.Method(method), start.winsor_pct, floor, ceiling)
             st.markdown(f"**{ui.tr('customers.mapping')}**")
+            lang = ui.language()  # each category by its label; the code rides along hidden
             mapping_rows = st.data_editor(
-                pd.DataFrame([{"category": k, "value": v} for k, v in mappings["demand_type"].items()]),
-                hide_index=True, disabled=["category"], key="c_mapping",
-                column_config={"value": st.column_config.NumberColumn(min_value=0.0, max_value=1.0, step=0.05)})
+                pd.DataFrame([{"category": k, "label": present.label_of(k, DemandType, lang), "value": v}
+                              for k, v in mappings["demand_type"].items()]),
+                hide_index=True, disabled=["category", "label"], key=ui.language_key("c_mapping"),
+                column_config={"category": None, "label": st.column_config.TextColumn(ui.tr("col.demand_type")),
+                               "value": st.column_config.NumberColumn(ui.tr("customers.mapping.value"), min_value=0.0,
+                                                                      max_value=1.0, step=0.05)})
             mappings = {"demand_type": {r["category"]: float(r["value"]) for r in mapping_rows.to_dict("records")
                                         if r["value"] == r["value"]}}
     if methods_box.open or base:  # other pages score with what is in force here, a loaded preset's set-up included

@@ -194,7 +194,7 @@ def _preset_actions(scored: Scored) -> None:
         frozen_seen = edits.seen(record, {"version": ui.cached(tiers.snapshot_version, scored.store, month),
                                           "who": last["actor"] if last else None, "when": last["at"] if last else None})
         if frozen_seen["who"]:
-            st.caption(ui.tr("customers.snapshot.frozen_by", month=f"{month:%Y-%m}", who=frozen_seen["who"],
+            st.caption(ui.tr("customers.snapshot.frozen_by", month=f"{month:%Y-%m}", who=present.actor_name(frozen_seen["who"], ui.language()),
                              when=present.date_text(frozen_seen["when"])))
         edits.notice(record)
         if st.button(ui.tr("customers.preset.snapshot", month=f"{month:%Y-%m}"), key="c_snapshot"):
@@ -277,8 +277,8 @@ def show_export(scored: Scored) -> None:
     unmasked = ui.may_see_personal_data() and st.checkbox(ui.tr("customers.export.unmasked"), value=False, key="c_unmasked")
     st.caption(ui.tr("customers.export.rows", rows=len(scored.shown)))
     notes = view.export_notes(scored.weights, scored.methods, scored.rules, ui.describe(scored.filters, scored.store),
-                              scored.view_filters.describe("en"), scored.loaded, dt.datetime.now(dt.UTC), scored.as_of,
-                              mappings=scored.mappings)
+                              scored.view_filters.describe(lang), scored.loaded, dt.datetime.now(dt.UTC), scored.as_of,
+                              mappings=scored.mappings, lang=lang)
     contact_rows = ui.cached(contacts.key_contacts, scored.store, scored.as_of)
     ui.download_buttons(view.export_frame(scored.shown, contact_rows, chosen), "customers", notes,
                         personal="customer_list", unmasked=unmasked, store=scored.store,

@@ -48,7 +48,7 @@ class Refusal:
         shown = ui.tr("edit.list_sep").join(ui.tr("edit.pair", field=f, value=v) for f, v in self.values)
         if self.who is None:
             return ui.tr("edit.refused_unknown", values=shown)
-        return ui.tr("edit.refused", who=self.who, when=present.date_text(self.when), values=shown)
+        return ui.tr("edit.refused", who=present.actor_name(self.who, ui.language()), when=present.date_text(self.when), values=shown)
 
 
 def _plain(record: Any) -> dict[str, Any] | None:

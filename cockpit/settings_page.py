@@ -104,7 +104,7 @@ def block(page: Page, key: str, editor: Callable[[str, Any, Callable[[str], str]
                        "settings.restored", _fields(key), widgets=(prefix,), setting=ui.tr(f"setting.{key}"))
         about.caption(ui.tr("settings.default", value=value_text(key, default)) + "  \n"
                    + ui.tr("settings.current", value=value_text(key, row["value"])) + "  \n"
-                   + (ui.tr("settings.changed", who=row["updated_by"], when=f"{row['updated_at']:%Y-%m-%d %H:%M}")
+                   + (ui.tr("settings.changed", who=present.actor_name(row["updated_by"], ui.language()), when=f"{row['updated_at']:%Y-%m-%d %H:%M}")
                       if row["updated_by"] and not pd.isna(row["updated_at"]) else ui.tr("settings.never_changed")))
         edits.notice(record)
         with st.form(f"{prefix}form", border=False):
@@ -357,7 +357,7 @@ def show_profile(page: Page) -> None:
             st.session_state.pop(PROPOSAL_KEY, None)
             now = exc.current or {}
             key = now.get("key", "")
-            st.error(ui.tr("settings.proposal.stale", who=now.get("updated_by") or "?",
+            st.error(ui.tr("settings.proposal.stale", who=present.actor_name(now.get("updated_by") or "?", ui.language()),
                            setting=ui.tr(f"setting.{key}") if key in settings_admin.SHOWN else key,
                            value=value_text(key, now.get("value")) if key else ""))
 

@@ -231,7 +231,7 @@ def changes(rows: pd.DataFrame, lang: str, *, masked: bool = False) -> pd.DataFr
     for row in rows.itertuples(index=False):
         old, new = _values(row.old_values), _values(row.new_values)
         maskers = (exports.PERSONAL_DATA.get(row.entity) or exports.NO_PERSONAL_DATA).maskers() if masked else {}
-        action, entity = action_name(row.action, lang), entity_name(row.entity, lang)
+        action, entity, who = action_name(row.action, lang), entity_name(row.entity, lang), present.actor_name(row.actor, lang)
         when = pd.Timestamp(row.at).strftime("%Y-%m-%d %H:%M") if not present.missing(row.at) else ""
         record = "" if present.missing(row.entity_id) else str(row.entity_id)
         if row.entity == "settings" and record in SETTINGS_BY_KEY:
@@ -242,12 +242,12 @@ def changes(rows: pd.DataFrame, lang: str, *, masked: bool = False) -> pd.DataFr
         names = [c for c in dict.fromkeys([*old, *new]) if c not in _QUIET and old.get(c) != new.get(c)] or [None]
         for column in names:
             if column is None:
-                out.append((when, row.actor, action, entity, record, "", "", ""))
+                out.append((when, who, action, entity, record, "", "", ""))
                 continue
             before, after = old.get(column), new.get(column)
             if column in maskers:
                 before, after = maskers[column](before), maskers[column](after)
-            out.append((when, row.actor, action, entity, record, field_name(row.entity, column, lang),
+            out.append((when, who, action, entity, record, field_name(row.entity, column, lang),
                         value_text(row.entity, column, before, lang), value_text(row.entity, column, after, lang)))
     return pd.DataFrame(out, columns=list(CHANGE_COLUMNS))
 
@@ -263,7 +263,7 @@ def _setting_lines(row: Any, when: str, key: str, old: Mapping[str, Any], new: M
         action, before = action_name(row.action, lang), old.get("value")
     after = new.get("value")
     shown = setting_text.name(key, lang)
-    return [(when, row.actor, action, entity_name(row.entity, lang), shown, shown,
+    return [(when, present.actor_name(row.actor, lang), action, entity_name(row.entity, lang), shown, shown,
              "" if before is None else setting_text.value_text(key, before, lang),
              "" if after is None else setting_text.value_text(key, after, lang))]
 
@@ -285,7 +285,7 @@ def describe(filters: AuditFilters, lang: str) -> str:
     sep = "、" if lang == "zh" else ", "
     parts = []
     if filters.actors:
-        parts.append(t("audit.describe.actors", lang, values=sep.join(filters.actors)))
+        parts.append(t("audit.describe.actors", lang, values=sep.join(present.actor_name(a, lang) for a in filters.actors)))
     if filters.entities:
         parts.append(t("audit.describe.entities", lang, values=sep.join(entity_name(e, lang) for e in filters.entities)))
     if filters.actions:

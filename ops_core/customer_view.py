@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ops_core import scoring, tiers
+from ops_core import present, scoring, tiers
 from ops_core.filters import Filters
 from ops_core.i18n import label, t
 from ops_core.vocab import ProductLine
@@ -169,23 +169,30 @@ def export_frame(shown: pd.DataFrame, key_contacts: pd.DataFrame, columns: list[
 
 def export_notes(weights: Mapping[str, float], methods: Mapping[str, scoring.MethodSpec], rules: tiers.TierRules,
                  shared: str, view: str, preset: str | None, made_at: dt.datetime, as_of: dt.date, *,
-                 mappings: Mapping[str, Mapping[str, float]] | None = None) -> list[str]:
-    """What a file was made with: reference date, weights (as shares), methods, category mappings
-    (None: the defaults), tier rule, filters, preset, time."""
+                 mappings: Mapping[str, Mapping[str, float]] | None = None, lang: str = "en") -> list[str]:
+    """What a file was made with, in ``lang``: reference date, weights (as shares), methods, category
+    mappings (None: the defaults), tier rule, filters, preset, time. Dimensions, methods, categories
+    and default tier names read by their names; ``shared`` and ``view`` come described in ``lang``."""
+    sep = "、" if lang == "zh" else ", "
     vector = scoring.weight_vector(weights, scoring.DIMENSION_KEYS)
-    shares = ", ".join(f"{key} {share:.1%}" for key, share in zip(scoring.DIMENSION_KEYS, vector, strict=True))
-    method_text = ", ".join(f"{key} {methods[key].describe()}" for key in scoring.DIMENSION_KEYS if key in methods)
-    rule_text = (f"quota {', '.join(f'{n} {q:.0%}' for n, q in zip(rules.names, rules.quotas, strict=False))}, "
-                 f"{rules.names[-1]} the rest"
-                 if str(rules.mode) == "quota" else
-                 f"cut-offs {', '.join(f'{n} >= {c:g}' for n, c in zip(rules.names, rules.cutoffs, strict=False))}, "
-                 f"{rules.names[-1]} below")
+    shares = sep.join(f"{scoring.dimension_name(key, lang)} {share:.1%}"
+                      for key, share in zip(scoring.DIMENSION_KEYS, vector, strict=True))
+    method_text = sep.join(f"{scoring.dimension_name(key, lang)} {methods[key].describe(lang)}"
+                           for key in scoring.DIMENSION_KEYS if key in methods)
+    names = [present.tier_label(n, lang) for n in rules.names]
+    if str(rules.mode) == "quota":
+        tiers_text = sep.join(f"{n} {q:.0%}" for n, q in zip(names, rules.quotas, strict=False))
+        rule_text = t("cv.notes.quota", lang, tiers=tiers_text, last=names[-1])
+    else:
+        tiers_text = sep.join(f"{n} >= {c:g}" for n, c in zip(names, rules.cutoffs, strict=False))
+        rule_text = t("cv.notes.cutoff", lang, tiers=tiers_text, last=names[-1])
+    filters = shared + (("；" if lang == "zh" else "; ") + view if view else "")
     return [
-        f"Ops Cockpit customer list, made {made_at:%Y-%m-%d %H:%M} UTC, scores as of {as_of.isoformat()}",
-        f"Weights: {shares}",
-        f"Methods: {method_text}",
-        f"Mappings: {scoring.describe_mappings(mappings)}",
-        f"Tiers: {rule_text}{' within each industry' if rules.by_industry else ''}",
-        f"Filters: {shared}{'; ' + view if view else ''}",
-        f"Preset: {preset or '(unsaved sliders)'}",
+        t("cv.notes.made", lang, made=f"{made_at:%Y-%m-%d %H:%M}", as_of=as_of.isoformat()),
+        t("cv.notes.weights", lang, value=shares),
+        t("cv.notes.methods", lang, value=method_text),
+        t("cv.notes.mappings", lang, value=scoring.describe_mappings(mappings, lang)),
+        t("cv.notes.tiers", lang, value=rule_text + (t("cv.notes.by_industry", lang) if rules.by_industry else "")),
+        t("cv.notes.filters", lang, value=filters),
+        t("cv.notes.preset", lang, value=preset or t("cv.notes.unsaved", lang)),
     ]

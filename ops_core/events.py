@@ -734,7 +734,8 @@ def review_markdown(event_row: pd.Series, metrics_row: pd.Series, review: Mappin
         lines += ["", f"## {title if lang == 'en' else t(f'events.review.{key}', lang)}", "",
                   text or t("events.md.not_written", lang)]
     if review.get("updated_by"):
-        lines += ["", t("events.md.saved", lang, who=review["updated_by"], when=review.get("updated_at"),
+        lines += ["", t("events.md.saved", lang, who=present.actor_name(review["updated_by"], lang),
+                        when=present.date_text(review.get("updated_at")),
                         version=review.get("version"))]
     return "\n".join(lines) + "\n"
 

@@ -40,6 +40,10 @@ class Kind(StrEnum):
     text = "text"              # data as entered
 
 
+# The accounts the tool acts as itself (writes.LOCAL_ADMIN, writes.SYSTEM), named in words; a person's
+# user name is shown as it is.
+ACTOR = "actor."
+
 # A vocabulary: a closed enum (labels ``<enum>.<value>``) or a translation-key prefix (``risk.`` + value).
 Vocabulary = type[StrEnum] | str
 
@@ -274,7 +278,7 @@ CATALOGUE: dict[str, Column] = {
     "product_lines": Column("col.product_lines", V, vocab.ProductLine, many=True),
     "owner": Column("col.owner", T),
     "team": Column("col.team", T),
-    "actor": Column("col.actor", T),
+    "actor": Column("col.actor", Kind.vocabulary, ACTOR),
     "note": Column("col.note", T),
     "detail": Column("col.detail", T),
     "title": Column("col.title", T),
@@ -309,7 +313,7 @@ CATALOGUE: dict[str, Column] = {
     "unit": Column("col.unit", V, "unit_name."),
     "direction": Column("col.direction", V, "direction."),
     "default_target": Column("col.default_target", T),
-    "updated_by": Column("col.updated_by", T),
+    "updated_by": Column("col.updated_by", Kind.vocabulary, ACTOR),
     "answered": Column("col.answered", T),
     "faq_id": Column("col.faq_id", T),
     "demand_id": Column("d.col.demand_id", T),
@@ -385,6 +389,11 @@ def history_note(note: Any, lang: str) -> str:
         shown = " · ".join(label_of(a, v, lang) for a, v in zip(arguments, vocabularies, strict=False) if a)
         return t(f"note.{kind}", lang, what=shown)
     return t(f"note.{kind}", lang, what=arguments[0] if arguments else "")
+
+
+def actor_name(username: Any, lang: str) -> str:
+    """Who did something: a person by their user name, the built-in admin and the tool itself in words."""
+    return label_of(username, ACTOR, lang)
 
 
 def tier_label(name: Any, lang: str) -> str:

@@ -39,7 +39,8 @@ from sqlalchemy import Connection, Date, Float, and_, case, cast, distinct, func
 from ops_core.db.models import TABLES
 from ops_core.db.queries import days_between
 from ops_core.errors import Refused, UsageError
-from ops_core.i18n import DIMENSION_TEXT_ZH, Either
+from ops_core.i18n import DIMENSION_TEXT_ZH, Either, t
+from ops_core.vocab import DemandType
 from ops_core.overview import annualised_cents, in_force
 
 customers = TABLES["customers"]
@@ -87,17 +88,18 @@ class MethodSpec:
         return cls(method, float(d.get("winsor_pct", 0.95)),
                    None if floor is None else float(floor), None if ceiling is None else float(ceiling))
 
-    def describe(self) -> str:
-        """Short text for export headers and the page (``bounded 0..6``, ``winsorised 95%``)."""
+    def describe(self, lang: str = "en") -> str:
+        """The method in words of ``lang``, with its parameters (``bounded 0..6``, ``winsorised 95%``):
+        the page's picker, a file's notes."""
         match self.method:
             case Method.winsorised:
-                return f"winsorised {self.winsor_pct:.0%}"
+                return t("method.winsorised", lang, share=f"{self.winsor_pct:.0%}")
             case Method.bounded:
-                lo = "min" if self.floor is None else f"{self.floor:g}"
-                hi = "max" if self.ceiling is None else f"{self.ceiling:g}"
-                return f"bounded {lo}..{hi}"
+                low = t("method.min", lang) if self.floor is None else f"{self.floor:g}"
+                high = t("method.max", lang) if self.ceiling is None else f"{self.ceiling:g}"
+                return t("method.bounded", lang, low=low, high=high)
             case Method.minmax | Method.percentile | Method.log_minmax | Method.mapping:
-                return self.method.value
+                return t(f"method.{self.method.value}", lang)
             case _:
                 assert_never(self.method)
 
@@ -191,6 +193,7 @@ DIMENSION_KEYS: tuple[str, ...] = tuple(d.key for d in DIMENSIONS)
 DIMENSIONS_BY_KEY: dict[str, Dimension] = {d.key: d for d in DIMENSIONS}
 DEFAULT_WEIGHTS: dict[str, float] = {d.key: d.default_weight for d in DIMENSIONS}
 DEFAULT_METHODS: dict[str, MethodSpec] = {d.key: d.default_method for d in DIMENSIONS}
+CATEGORY_VOCABULARIES = {"demand_type": DemandType}  # a categorical dimension's categories, read by their labels
 DEFAULT_MAPPINGS: dict[str, dict[str, float]] = {
     "demand_type": {"standard": 0.25, "configured": 0.5, "customised": 0.75, "platform": 1.0},
 }
@@ -389,10 +392,20 @@ def mappings_in_force(mappings: Mapping[str, Mapping[str, float]] | None = None)
     return {k: dict(v) for k, v in DEFAULT_MAPPINGS.items()} | {str(k): dict(v) for k, v in (mappings or {}).items()}
 
 
-def describe_mappings(mappings: Mapping[str, Mapping[str, float]] | None = None) -> str:
-    """The category value tables in force (the defaults where none is given), for a file's header."""
-    return "; ".join(f"{key} " + ", ".join(f"{category} {value:g}" for category, value in table.items())
-                     for key, table in mappings_in_force(mappings).items())
+def describe_mappings(mappings: Mapping[str, Mapping[str, float]] | None = None, lang: str = "en") -> str:
+    """The category value tables in force (the defaults where none is given), for a file's notes:
+    each dimension and category by its name in ``lang``."""
+    from ops_core.present import label_of  # present reads the dimensions' names from here
+
+    return ("；" if lang == "zh" else "; ").join(f"{dimension_name(key, lang)} " + ("、" if lang == "zh" else ", ").join(
+        f"{label_of(category, CATEGORY_VOCABULARIES.get(key, ''), lang) if key in CATEGORY_VOCABULARIES else category} {value:g}"
+        for category, value in table.items()) for key, table in mappings_in_force(mappings).items())
+
+
+def dimension_name(key: str, lang: str) -> str:
+    """A dimension by its name in ``lang`` (its key if unknown)."""
+    found = DIMENSIONS_BY_KEY.get(key)
+    return key if found is None else found.name_zh if lang == "zh" else found.name_en
 
 
 def _dimension_word(key: str) -> str:

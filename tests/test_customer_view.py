@@ -303,13 +303,13 @@ def test_export_notes_name_everything_the_list_was_made_with():
     assert "made 2025-07-01 09:30 UTC" in notes[0] and "as of 2025-06-30" in notes[0]
     # 60 and 20 of 80 -> 75 % and 25 %; every other dimension 0 %; the shares add up to 100 %.
     weights_line = next(n for n in notes if n.startswith("Weights:"))
-    assert "order_amount 75.0%" in weights_line and "company_size 25.0%" in weights_line
+    assert "Order amount (12 months) 75.0%" in weights_line and "Company size 25.0%" in weights_line
     shares = [float(s) for s in re.findall(r"(\d+\.\d)%", weights_line)]
     assert len(shares) == len(scoring.DIMENSION_KEYS) and sum(shares) == 100
-    assert "order_amount log_minmax" in text and "gross_profit winsorised 95%" in text
-    assert "brand bounded 0..6" in text
+    assert "Order amount (12 months) log, then min-max" in text and "Gross profit (12 months) winsorised 95%" in text
+    assert "Brand image bounded 0..6" in text
     # no mapping given: the default demand-type table (scoring.DEFAULT_MAPPINGS) is named
-    assert "Mappings: demand_type standard 0.25, configured 0.5, customised 0.75, platform 1" in text
+    assert "Mappings: Product demand type Standard product 0.25, Configured 0.5, Customised 0.75, Platform 1" in text
     assert "Tiers: quota KA 5%, standard 20%, small 35%, micro the rest" in text
     assert f"Filters: {shared}; " in text and "KA" in text and "华东" in text
     assert notes[-1] == "Preset: Q3 plan"
@@ -320,9 +320,24 @@ def test_export_notes_of_unsaved_sliders_and_cutoff_tiers_within_industries():
     by_industry = tiers.TierRules(by_industry=True)
     notes = view.export_notes(WEIGHTS, {}, rules, "all customers", "", None, dt.datetime(2025, 7, 1), AS_OF,
                               mappings={"demand_type": {"standard": 0.1, "platform": 0.9}})
-    assert "Mappings: demand_type standard 0.1, platform 0.9" in notes  # an edited table replaces the default one
+    assert "Mappings: Product demand type Standard product 0.1, Platform 0.9" in notes  # an edited table replaces the default one
     assert "Tiers: cut-offs KA >= 85, standard >= 60.5, small >= 40, micro below" in notes
     assert "Filters: all customers" in notes  # no view filters: no trailing separator
     assert notes[-1] == "Preset: (unsaved sliders)"
     notes = view.export_notes(WEIGHTS, {}, by_industry, "all", "", None, dt.datetime(2025, 7, 1), AS_OF)
     assert any(n.startswith("Tiers: quota") and n.endswith("within each industry") for n in notes)
+
+
+def test_export_notes_in_chinese_name_dimensions_methods_categories_and_tiers_in_chinese():
+    """Seen: the Chinese customer file's notes in English with weight, method and mapping codes."""
+    from tests.wording import english_words
+
+    own = view.ViewFilters(tiers=("KA",), text="华东")
+    notes = view.export_notes(WEIGHTS, scoring.DEFAULT_METHODS, RULES, ALL.describe("zh"), own.describe("zh"), "Q3 plan",
+                              dt.datetime(2025, 7, 1, 9, 30), AS_OF, lang="zh")
+    text = "\n".join(notes)
+    assert notes[0] == "运营驾驶舱客户清单，生成于 2025-07-01 09:30（UTC），得分截至 2025-06-30"
+    assert "类别映射：产品需求类型 标准化产品 0.25、配置型 0.5、定制型 0.75、平台型 1" in notes
+    assert "分层：配额 KA 5%、标准 20%、小型 35%，其余为微型" in notes
+    assert notes[-1] == "方案：Q3 plan"
+    assert english_words(text, ["KA", "Q3 plan", "UTC"]) == []

@@ -572,7 +572,10 @@ def test_a_chinese_review_reads_in_chinese_but_for_the_events_own_data(store):
     _, data, ev, _ = store
     m = metrics(data, Model.u)
     event = data.events.loc[ev["E1"]]
-    text = events.review_markdown(event, m.loc[ev["E1"]], {"evaluation": "线索质量好"}, DEFAULT, lang="zh")
+    saved = {"evaluation": "线索质量好", "updated_by": "local-admin", "version": 2,
+             "updated_at": dt.datetime(2026, 3, 2, 14, 5, 33, 123456)}
+    text = events.review_markdown(event, m.loc[ev["E1"]], saved, DEFAULT, lang="zh")
+    assert "_最近由 本机管理员 于 2026-03-02 14:05 保存（版本 2）。_" in text  # the built-in admin in words, to the minute
     assert "## 1. 目标与结果对比" in text and "| 线索 | 4 | 5 | 125.0% |" in text and "_（尚未填写）_" in text
     assert DEFAULT.describe("zh") in text and "线索质量好" in text
     shapes = ["U"]  # the U-shaped model is called U 型 in Chinese too

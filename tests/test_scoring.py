@@ -406,7 +406,7 @@ def test_score_command_with_a_preset_uses_the_preset_s_category_mapping(fresh_en
                          "--database-url", _url(fresh_engine)]) == 0
     notes, table = _read_export(out)
     assert dict(zip(table["code"], table["demand_type_norm"], strict=True)) == {"A": 0.9, "B": 0.1, "C": 0.6, "D": 0.3}
-    assert "# mappings: demand_type standard 0.1, configured 0.3, customised 0.9, platform 0.6" in notes
+    assert "# mappings: Product demand type Standard product 0.1, Configured 0.3, Customised 0.9, Platform 0.6" in notes
 
 
 def test_rfm_command_writes_the_rfm_table(fresh_engine, tmp_path):
