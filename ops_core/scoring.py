@@ -40,8 +40,8 @@ from ops_core.db.models import TABLES
 from ops_core.db.queries import days_between
 from ops_core.errors import Refused, UsageError
 from ops_core.i18n import DIMENSION_TEXT_ZH, Either, t
-from ops_core.vocab import DemandType
 from ops_core.overview import annualised_cents, in_force
+from ops_core.vocab import DemandType
 
 customers = TABLES["customers"]
 contracts = TABLES["contracts"]
