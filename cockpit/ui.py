@@ -535,9 +535,7 @@ def column_config(formats: Mapping[str, present.Format]) -> dict[str, Any]:
     """Streamlit's column configuration for the formats ``present.frame`` returned."""
     config: dict[str, Any] = {}
     for title, spec in formats.items():
-        if spec.kind in (present.Kind.money, present.Kind.yuan):
-            config[title] = st.column_config.NumberColumn(format="localized")
-        elif spec.kind == present.Kind.percent:
+        if spec.kind == present.Kind.percent:
             config[title] = st.column_config.NumberColumn(format="percent")
         elif spec.kind == present.Kind.date:
             config[title] = st.column_config.DateColumn(format="YYYY-MM-DD")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ops_core import present, scoring, tiers
 from ops_core.filters import Filters
-from ops_core.i18n import label, t
+from ops_core.i18n import clauses, label, listed, named, t
 from ops_core.vocab import ProductLine
 
 RISK_ORDER = ("high", "medium", "low")
@@ -65,16 +65,17 @@ class ViewFilters:
     def describe(self, lang: str = "en") -> str:
         parts = []
         if self.tiers:
-            parts.append(f"{t('customers.filter.tiers', lang)}: {', '.join(self.tiers)}")
+            parts.append(named(t("customers.filter.tiers", lang), listed((present.tier_label(n, lang) for n in self.tiers), lang), lang))
         if self.product_lines:
-            parts.append(f"{t('customers.filter.lines', lang)}: {', '.join(label(ProductLine, p, lang) for p in self.product_lines)}")
+            parts.append(named(t("customers.filter.lines", lang), listed((label(ProductLine, p, lang) for p in self.product_lines), lang),
+                               lang))
         if self.risk_levels:
-            parts.append(f"{t('customers.filter.risk', lang)}: {', '.join(t('risk.' + r, lang) for r in self.risk_levels)}")
+            parts.append(named(t("customers.filter.risk", lang), listed((t("risk." + r, lang) for r in self.risk_levels), lang), lang))
         if (self.score_min, self.score_max) != (0.0, 100.0):
-            parts.append(f"{t('customers.filter.score', lang)}: {self.score_min:g}-{self.score_max:g}")
+            parts.append(named(t("customers.filter.score", lang), f"{self.score_min:g}-{self.score_max:g}", lang))
         if self.text.strip():
-            parts.append(f"{t('customers.filter.search', lang)}: {self.text.strip()}")
-        return "; ".join(parts)
+            parts.append(named(t("customers.filter.search", lang), self.text.strip(), lang))
+        return clauses(parts, lang)
 
 
 def customer_risk_levels(risk: pd.DataFrame) -> pd.Series:
@@ -173,20 +174,19 @@ def export_notes(weights: Mapping[str, float], methods: Mapping[str, scoring.Met
     """What a file was made with, in ``lang``: reference date, weights (as shares), methods, category
     mappings (None: the defaults), tier rule, filters, preset, time. Dimensions, methods, categories
     and default tier names read by their names; ``shared`` and ``view`` come described in ``lang``."""
-    sep = "、" if lang == "zh" else ", "
     vector = scoring.weight_vector(weights, scoring.DIMENSION_KEYS)
-    shares = sep.join(f"{scoring.dimension_name(key, lang)} {share:.1%}"
-                      for key, share in zip(scoring.DIMENSION_KEYS, vector, strict=True))
-    method_text = sep.join(f"{scoring.dimension_name(key, lang)} {methods[key].describe(lang)}"
-                           for key in scoring.DIMENSION_KEYS if key in methods)
+    shares = listed((f"{scoring.dimension_name(key, lang)} {share:.1%}"
+                     for key, share in zip(scoring.DIMENSION_KEYS, vector, strict=True)), lang)
+    method_text = listed((f"{scoring.dimension_name(key, lang)} {methods[key].describe(lang)}"
+                          for key in scoring.DIMENSION_KEYS if key in methods), lang)
     names = [present.tier_label(n, lang) for n in rules.names]
     if str(rules.mode) == "quota":
-        tiers_text = sep.join(f"{n} {q:.0%}" for n, q in zip(names, rules.quotas, strict=False))
+        tiers_text = listed((f"{n} {q:.0%}" for n, q in zip(names, rules.quotas, strict=False)), lang)
         rule_text = t("cv.notes.quota", lang, tiers=tiers_text, last=names[-1])
     else:
-        tiers_text = sep.join(f"{n} >= {c:g}" for n, c in zip(names, rules.cutoffs, strict=False))
+        tiers_text = listed((f"{n} >= {c:g}" for n, c in zip(names, rules.cutoffs, strict=False)), lang)
         rule_text = t("cv.notes.cutoff", lang, tiers=tiers_text, last=names[-1])
-    filters = shared + (("；" if lang == "zh" else "; ") + view if view else "")
+    filters = clauses([shared, view] if view else [shared], lang)
     return [
         t("cv.notes.made", lang, made=f"{made_at:%Y-%m-%d %H:%M}", as_of=as_of.isoformat()),
         t("cv.notes.weights", lang, value=shares),

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Table, and_, true
 
 from ops_core import vocab
-from ops_core.i18n import label, t, vocabulary_values
+from ops_core.i18n import clauses, label, listed, named, t, vocabulary_values
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,10 @@ class Filters:
                 names = [label(spec.vocabulary, v, lang) for v in chosen]
             else:
                 names = [(csm_names or {}).get(v, f"#{v}") for v in chosen]
-            parts.append(f"{t(spec.label_key, lang)}: {', '.join(names)}")
+            parts.append(named(t(spec.label_key, lang), listed(names, lang), lang))
         if len(parts) == 1:
             parts.append(t("filters.all", lang))
-        return "; ".join(parts if dates else parts[1:])
+        return clauses(parts if dates else parts[1:], lang)
 
 
 def _parse_date(raw: str | None) -> dt.date | None:

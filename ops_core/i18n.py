@@ -7,7 +7,7 @@ has a label.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from enum import StrEnum
@@ -2091,6 +2091,27 @@ for _enum, _labels in _VOCABULARY_LABELS.items():
         TEXT[f"{_enum.__name__.lower()}.{_value}"] = _pair
 
 LABELLED_VOCABULARIES = tuple(_VOCABULARY_LABELS)
+
+
+# How a list and a sentence's parts are joined in each language ("a, b; c" and "a、b；c").
+_LIST_SEP = {"en": ", ", "zh": "、"}
+_CLAUSE_SEP = {"en": "; ", "zh": "；"}
+_COLON = {"en": ": ", "zh": "："}
+
+
+def listed(items: Iterable[object], lang: str) -> str:
+    """Items as a list in ``lang``."""
+    return _LIST_SEP.get(lang, ", ").join(map(str, items))
+
+
+def clauses(parts: Iterable[object], lang: str) -> str:
+    """Parts of one sentence in ``lang`` (what a view includes, a file's filters)."""
+    return _CLAUSE_SEP.get(lang, "; ").join(map(str, parts))
+
+
+def named(name: object, value: object, lang: str) -> str:
+    """``name: value`` with the colon of ``lang``."""
+    return f"{name}{_COLON.get(lang, ': ')}{value}"
 
 
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:

@@ -85,9 +85,12 @@ class Format:
 
     @property
     def printf(self) -> str | None:
-        """A printf-style format for on-screen number columns (None: the UI's own choice for the kind)."""
-        if self.kind == Kind.number:
-            return f"%.{self.decimals}f"
+        """A printf-style format for on-screen number columns, thousands separated and every row with
+        the same decimals (yuan to the fen, counts whole); None: the UI's own choice for the kind."""
+        if self.kind in (Kind.money, Kind.yuan, Kind.number):
+            return f"%,.{self.decimals}f"
+        if self.kind == Kind.count:
+            return "%,d"
         return None
 
 

@@ -39,7 +39,7 @@ from sqlalchemy import Connection, Date, Float, and_, case, cast, distinct, func
 from ops_core.db.models import TABLES
 from ops_core.db.queries import days_between
 from ops_core.errors import Refused, UsageError
-from ops_core.i18n import DIMENSION_TEXT_ZH, Either, t
+from ops_core.i18n import DIMENSION_TEXT_ZH, Either, clauses, listed, t
 from ops_core.overview import annualised_cents, in_force
 from ops_core.vocab import DemandType
 
@@ -397,9 +397,9 @@ def describe_mappings(mappings: Mapping[str, Mapping[str, float]] | None = None,
     each dimension and category by its name in ``lang``."""
     from ops_core.present import label_of  # present reads the dimensions' names from here
 
-    return ("；" if lang == "zh" else "; ").join(f"{dimension_name(key, lang)} " + ("、" if lang == "zh" else ", ").join(
-        f"{label_of(category, CATEGORY_VOCABULARIES.get(key, ''), lang) if key in CATEGORY_VOCABULARIES else category} {value:g}"
-        for category, value in table.items()) for key, table in mappings_in_force(mappings).items())
+    return clauses((f"{dimension_name(key, lang)} " + listed(
+        (f"{label_of(category, CATEGORY_VOCABULARIES[key], lang) if key in CATEGORY_VOCABULARIES else category} {value:g}"
+         for category, value in table.items()), lang) for key, table in mappings_in_force(mappings).items()), lang)
 
 
 def dimension_name(key: str, lang: str) -> str:

@@ -217,7 +217,7 @@ def test_tables_filters_and_their_words_show_an_added_value_by_its_label(new_val
         shared = filters.Filters.from_query_params({"industries": "shipbuilding,nonsense", "regions": "hong_kong"},
                                                    dt.date(2026, 1, 1))
         assert (shared.industries, shared.regions) == (("shipbuilding",), ("hong_kong",))
-        assert shared.describe("zh", dates=False) == "行业: 造船; 区域: 香港"
+        assert shared.describe("zh", dates=False) == "行业：造船；区域：香港"
     # Outside, the built-in labels apply: the code is shown as stored.
     assert i18n.label(Industry, "shipbuilding", "zh") == "shipbuilding"
     assert i18n.label(ProductLine, "IoT", "zh") == "物联网"
@@ -306,7 +306,7 @@ def test_a_rename_from_a_stale_view_in_the_editor_is_refused_and_nothing_is_lost
     a.text_input(key="lists_rn_industry_manufacturing_en").set_value("Discrete manufacturing")
     a.button(key="lists_rn_run_industry").click().run()
     [error] = [e.value for e in a.error]
-    assert error.startswith("Not saved: local-admin changed this on ")
+    assert error.startswith("Not saved: Local admin changed this on ")
     assert error.endswith("after you opened it. Nothing was overwritten. Their values: English: Factories; "
                           "Chinese: 工厂. Load the newer version, then make your change again.")
     from ops_core.db.engine import make_engine

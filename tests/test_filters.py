@@ -33,7 +33,7 @@ def test_reversed_dates_are_swapped():
 def test_description_names_every_choice_in_both_languages():
     chosen = Filters(dt.date(2026, 1, 1), dt.date(2026, 6, 30), regions=("east_china",), csms=(2,))
     assert chosen.describe("en", {2: "王芳"}) == "2026-01-01 to 2026-06-30; Region: East China; CSM: 王芳"
-    assert chosen.describe("zh", {2: "王芳"}) == "2026-01-01 至 2026-06-30; 区域: 华东; 客户成功经理: 王芳"
+    assert chosen.describe("zh", {2: "王芳"}) == "2026-01-01 至 2026-06-30；区域：华东；客户成功经理：王芳"
     assert Filters(dt.date(2026, 1, 1), dt.date(2026, 1, 31)).describe("en").endswith("all customers")
 
 
