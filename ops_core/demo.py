@@ -40,7 +40,12 @@ Rates the generator aims at (``tests/test_demo.py`` measures them on the generat
   88 % activate within days, 12 % never; weekly activity follows a two-group retention curve
   (30 % long-lived, mean 150 weeks; 70 % short-lived, mean 10 weeks) times the account's activity.
 - feedback: ~2 items per active customer per year, in Chinese and English, all five types with
-  recurring paraphrased questions; older items triaged/resolved/closed, the last week mostly 'new'.
+  recurring paraphrased questions. Each item lives through a timeline on Monday-to-Friday time (the
+  service timers' clock): a first response after a few hours (median 3), resolution in a quarter of
+  the default resolution target of its severity and of the tier the customer's size usually earns
+  (median; lognormal, so ~8 % take longer than the target), closure 1-10 days after that; the status
+  is where the timeline stands at ``end``. So the open backlog is ~1-2 % of the items, mostly the last
+  weeks', and ~10-25 % of it is past its resolution target, as in a team that keeps up.
 - releases every ~6 weeks (v1.0, v1.1 ...), 2 future ones planned; demands ~1 per 15 customers
   (at least 30) in every status with full history; events 12-48 a year with 2-5 cost lines, leads,
   second touches, opportunities and ~30 % of acquired customers won from an event lead.
@@ -61,6 +66,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from ops_core import cli, demo_company, vocab, writes
+from ops_core.config import setting_default
 from ops_core.db import bulk
 from ops_core.db.models import TABLES
 from ops_core.demo_company import remove_demo_company
@@ -220,6 +226,12 @@ FEEDBACK_TYPES = vocab.values(vocab.FeedbackType)
 FEEDBACK_TYPE_P = (0.25, 0.33, 0.12, 0.20, 0.10)  # bug, usage_question, management_problem, feature_request, sales_stuck_point
 CHANNELS = vocab.values(vocab.FeedbackChannel)
 CHANNEL_P = (0.20, 0.35, 0.15, 0.10, 0.20)
+# The support team paces resolution by the default resolution targets (hours of the service clock, by tier and
+# severity). Tiers come from value scores the generator does not compute; a customer's size band stands in for
+# the tier it usually earns (micro, small, medium, large, enterprise).
+SERVICE_TIER_BY_SIZE = ("micro", "small", "small", "standard", "KA")
+RESOLUTION_SHARE = 0.25   # median resolution time as a share of the target
+RESOLUTION_SPREAD = 1.0   # sigma of its log: ~8 % of items take longer than the target
 DEMAND_TITLES = (
     ("reports", "报表导出支持自定义Excel模板", "Custom Excel templates for report export"),
     ("reports", "大报表异步生成", "Generate large reports in the background"),
@@ -290,6 +302,17 @@ def _month(days: np.ndarray) -> np.ndarray:
 
 def _first_day(months: np.ndarray) -> np.ndarray:
     return np.asarray(months, dtype=np.int64).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def _working_after(start: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """The moment ``seconds`` of Monday-to-Friday time after ``start`` (seconds since 1970): the team's
+    work, like the service timers' clock, stops at the weekend (a weekend start counts from Monday 00:00)."""
+    day = np.asarray(start, dtype=np.int64) // 86400
+    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
+    total = np.where(weekday < 5, np.asarray(start, dtype=np.int64) % 86400, 0) + np.asarray(seconds, dtype=np.int64)
+    first = np.busday_offset(day.astype("datetime64[D]"), 0, roll="forward")
+    last = np.busday_offset(first, total // 86400, roll="forward")
+    return last.astype(np.int64) * 86400 + total % 86400
 
 
 def _pick(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
@@ -946,6 +969,35 @@ def _monthly_rollup(customer: np.ndarray, day: np.ndarray, active: np.ndarray, s
                           strict=True)), progress, "monthly usage roll-up")
 
 
+def _resolution_hours(size: np.ndarray, severity: np.ndarray) -> np.ndarray:
+    """The default resolution target (hours of the service clock) of each item's severity and of the tier its
+    customer's size band usually earns (``SERVICE_TIER_BY_SIZE``)."""
+    targets = setting_default("feedback.sla_resolution_hours")
+    severities = vocab.values(vocab.Severity)
+    table = np.asarray([[float(targets[tier][s]) for s in severities] for tier in SERVICE_TIER_BY_SIZE])
+    return table[size, severity]
+
+
+def _feedback_timeline(w: _World, cust: np.ndarray, received: np.ndarray, first: np.ndarray, severity: np.ndarray,
+                       pace: np.ndarray, work_start: np.ndarray, closed_after: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Status (index into FeedbackStatus) at ``end`` and the first-response, resolved and closed moments.
+
+    A team that keeps up resolves an item in a lognormal share of its target (median ``RESOLUTION_SHARE``,
+    sigma ``RESOLUTION_SPREAD``, from the standard normal ``pace``) counted on Monday-to-Friday time from
+    receipt, starts work somewhere in the first 40 % of the way from triage to resolution (``work_start``)
+    and closes ``closed_after`` seconds after resolving. The status is where that timeline stands at ``end``
+    (18:59:59), so what is open is mostly recent, and only the slow tail is past its target.
+    """
+    end_ts = w.end * 86400 + 18 * 3600 + 3599
+    hours = _resolution_hours(w.size[cust], severity) * np.exp(np.log(RESOLUTION_SHARE) + RESOLUTION_SPREAD * pace)
+    resolved = np.maximum(_working_after(received, hours * 3600), first + 600)
+    started = first + ((resolved - first) * 0.4 * work_start).astype(np.int64)
+    closed = resolved + closed_after
+    status = np.select([first > end_ts, started > end_ts, resolved > end_ts, closed > end_ts], [0, 1, 2, 3], 4)
+    return status, first, resolved, closed
+
+
 def _feedback(rng: np.random.Generator, w: _World, ids: _Counters, fb: dict[str, Any], cust: np.ndarray, day: np.ndarray,
               weight: np.ndarray, progress: float) -> Batch:
     """~2 items per active customer-year: each active customer-day speaks with probability ~2/250."""
@@ -969,30 +1021,23 @@ def _feedback(rng: np.random.Generator, w: _World, ids: _Counters, fb: dict[str,
         head = (en_pre if e else zh_pre)[p] if p < 4 else ""
         texts.append(head + options[v % len(options)])
     area = np.asarray([TOPICS[t]["area"] for t in range(len(TOPICS))], dtype=object)[topic]
-    age = w.end - day
-    u = rng.random(k)
-    status = np.where(age <= 7, np.where(u < 0.85, 0, 1),
-                      np.where(age <= 30, np.where(u < 0.3, 1, np.where(u < 0.7, 2, 3)),
-                               np.where(age <= 90, np.where(u < 0.15, 2, np.where(u < 0.6, 3, 4)),
-                                        np.where(u < 0.03, 2, np.where(u < 0.23, 3, 4)))))
-    end_ts = w.end * 86400 + 18 * 3600 + 3599
-    first = received + np.exp(rng.normal(np.log(3 * 3600), 1.2, k)).astype(np.int64)
-    first = np.minimum(first, end_ts)
-    resolved = first + np.exp(rng.normal(np.log(2 * 86400), 1.0, k)).astype(np.int64)
-    closed = resolved + rng.integers(1, 11, k) * 86400
-    status = np.where((status >= 3) & (resolved > end_ts), 2, status)
-    status = np.where((status == 4) & (closed > end_ts), 3, status)
+    # Draws in the order they always had, so an item's text, type, severity, channel and links stay as they were.
+    work_start = rng.random(k)
+    first = _working_after(received, np.exp(rng.normal(np.log(3 * 3600), 1.2, k)))
+    pace = rng.normal(0.0, 1.0, k)
+    closed_after = rng.integers(1, 11, k) * 86400
+    other = (ftype + rng.integers(1, 5, k)) % 5
+    v = rng.random(k)
+    is_bug = ftype == 0
+    severity = np.where(is_bug, _pick(rng, np.tile([0.1, 0.45, 0.35, 0.1], (k, 1))), _pick(rng, np.tile([0.5, 0.4, 0.1, 0.0], (k, 1))))
+    status, first, resolved, closed = _feedback_timeline(w, cust, received, first, severity, pace, work_start, closed_after)
     has_first = status >= 1
     has_resolved = status >= 3
     has_closed = status == 4
     triaged = status >= 1
-    other = (ftype + rng.integers(1, 5, k)) % 5
-    v = rng.random(k)
     suggested = np.where(triaged, np.where(v < 0.85, ftype, np.where(v < 0.95, other, -1)),
                          np.where(v < 0.6, ftype, np.where(v < 0.75, other, -1)))
     type_names = np.asarray(FEEDBACK_TYPES + (None,), dtype=object)
-    is_bug = ftype == 0
-    severity = np.where(is_bug, _pick(rng, np.tile([0.1, 0.45, 0.35, 0.1], (k, 1))), _pick(rng, np.tile([0.5, 0.4, 0.1, 0.0], (k, 1))))
     stuck = ftype == 4
     importance = np.where(stuck, _pick(rng, np.tile([0.2, 0.45, 0.35], (k, 1))), _pick(rng, np.tile([0.55, 0.35, 0.10], (k, 1))))
     channel = _choice(rng, CHANNELS, k, CHANNEL_P)
