@@ -1021,7 +1021,8 @@ def _feedback(rng: np.random.Generator, w: _World, ids: _Counters, fb: dict[str,
         head = (en_pre if e else zh_pre)[p] if p < 4 else ""
         texts.append(head + options[v % len(options)])
     area = np.asarray([TOPICS[t]["area"] for t in range(len(TOPICS))], dtype=object)[topic]
-    # Draws in the order they always had, so an item's text, type, severity, channel and links stay as they were.
+    # Draws in the order they always had, so an item's text, type, severity, importance, channel and contact stay as
+    # they were (a demand link is drawn per triaged item, so where fewer wait for triage some links move).
     work_start = rng.random(k)
     first = _working_after(received, np.exp(rng.normal(np.log(3 * 3600), 1.2, k)))
     pace = rng.normal(0.0, 1.0, k)
