@@ -599,6 +599,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "risk.low": ("low", "低"),
     # next actions: why each is on the list, what to do, and what its priority means
     "list.separator": (", ", "、"),
+    "risk.why.usage": ("active user-days down {decline}", "活跃人天下降 {decline}"),
+    "risk.why.contact": ("a key contact left", "关键联系人离任"),
+    "risk.why.overdue": ("{invoices} invoice(s) overdue, the oldest {days} days", "{invoices} 张发票逾期，最长 {days} 天"),
+    "risk.why.competitor": ("a competitor cut its price", "竞品降价"),
+    "risk.why.none": ("no risk signal", "无风险信号"),
+    "risk.do.high": ("Call the decision-making boss this week: agree the renewal and answer each signal.",
+                     "本周联系决策老板：确认续约并逐条回应风险信号。"),
+    "risk.do.medium": ("Meet the key users before the quote: settle what worries them, then send the renewal quote.",
+                       "报价前约见关键用户：解决其顾虑后发送续约报价。"),
+    "risk.do.low": ("Send the renewal quote on time.", "按时发送续约报价。"),
     "action.why.chain_gap": ("The decision chain has no current contact for: {roles}.", "决策链中缺少在职角色：{roles}。"),
     "action.why.renewal_risk": ("Contract {contract} ends on {end_date} (in {days} days) at {level} renewal risk "
                                 "(score {score} of 100).",

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, cast, 
 
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError, require_columns
-from ops_core.i18n import label, t
+from ops_core.i18n import clauses, label, t
 from ops_core.overview import annualised_cents, in_force
 from ops_core.periods import add_months
 from ops_core.vocab import ContactRole
@@ -426,4 +427,30 @@ def priority_legend(config: ActionConfig = DEFAULT_ACTION_CONFIG, lang: str = "e
         reasons = [t(f"action.reason.{r}", lang) for r, p in config.priorities.items() if p == number]
         parts.append(t("action.legend_item", lang, word=t(f"action.priority.{priority_word(number)}", lang), number=number,
                        reasons=t("list.separator", lang).join(reasons)))
-    return t("action.legend", lang, items="; ".join(parts))
+    return t("action.legend", lang, items=clauses(parts, lang))
+
+
+RENEWAL_TEXT_COLUMNS = ("risk_level", "customer_code", "customer_name", "why", "what_to_do", "end_date", "days_to_end",
+                        "revenue_at_risk_cents", "risk_score", "csm_name", "product_line", "kind", "contract_code")
+
+
+def renewal_texts(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Contracts up for renewal (as :func:`renewal_risk` returns them) as a CSM reads them, in ``lang``:
+    the level first, ``why`` (each signal that fired, in words, or that none did) and ``what_to_do`` at
+    that level; the raw signals stay in :func:`renewal_risk`'s columns for the files."""
+    require_columns(frame, RISK_COLUMNS, "renewal_texts")
+
+    def why(row: Any) -> str:
+        signals = []
+        if row.usage_drop:
+            signals.append(t("risk.why.usage", lang, decline=f"{float(row.usage_decline):.0%}"))
+        if row.key_contact_change:
+            signals.append(t("risk.why.contact", lang))
+        if row.overdue_invoices:
+            signals.append(t("risk.why.overdue", lang, invoices=int(row.overdue_invoices), days=int(row.overdue_max_days)))
+        if row.competitor_price_cut:
+            signals.append(t("risk.why.competitor", lang))
+        return clauses(signals, lang) if signals else t("risk.why.none", lang)
+
+    return frame.assign(why=[why(r) for r in frame.itertuples(index=False)],
+                        what_to_do=[t(f"risk.do.{level}", lang) for level in frame["risk_level"]])[list(RENEWAL_TEXT_COLUMNS)]

@@ -120,6 +120,24 @@ def test_renewal_risk_lists_unrenewed_contracts_in_the_horizon_with_hand_compute
     assert pd.isna(e["csm_id"]) and pd.isna(e["csm_name"])
 
 
+def test_each_contract_up_for_renewal_says_its_level_why_and_what_to_do_in_both_languages(fresh_engine):
+    """The hand-built contracts above, as a CSM reads them: B1 high on three signals, A1 medium on its
+    40 % usage drop, E1 low on none; what to do follows the level."""
+    build_renewals(fresh_engine)
+    with fresh_engine.connect() as conn:
+        table = risk.renewal_risk(conn, AS_OF)
+    en = risk.renewal_texts(table, "en").set_index("contract_code")
+    assert list(risk.renewal_texts(table, "en").columns) == list(risk.RENEWAL_TEXT_COLUMNS)
+    assert en.loc["B1", "why"] == "a key contact left; 2 invoice(s) overdue, the oldest 106 days; a competitor cut its price"
+    assert en.loc["A1", "why"] == "active user-days down 40%"
+    assert en.loc["E1", "why"] == "no risk signal"
+    assert en.loc["B1", "what_to_do"].startswith("Call the decision-making boss this week")
+    assert en.loc["E1", "what_to_do"] == "Send the renewal quote on time."
+    zh = risk.renewal_texts(table, "zh").set_index("contract_code")
+    assert zh.loc["B1", "why"] == "关键联系人离任；2 张发票逾期，最长 106 天；竞品降价"
+    assert (zh.loc["A1", "why"], zh.loc["E1", "what_to_do"]) == ("活跃人天下降 40%", "按时发送续约报价。")
+
+
 def test_renewal_risk_follows_as_of_and_horizon(fresh_engine):
     build_renewals(fresh_engine)
     with fresh_engine.connect() as conn:
