@@ -126,7 +126,7 @@ def page(store: Engine) -> None:
     if accounts.empty:
         st.info(ui.tr("acc.none"))
     else:
-        st.dataframe(table(accounts), hide_index=True, width="stretch")
+        st.dataframe(table(accounts), hide_index=True, width="stretch", placeholder="")
     add_form(store)
     if not accounts.empty:
         change_form(store, accounts)

@@ -40,7 +40,7 @@ def show(store: Engine) -> None:
     names = audit.headers(lang)
     widths = {"at": 150, "actor": 95, "action": 125, "entity": 80, "record": 70, "field": 120, "old": 150, "new": 165}
     st.dataframe(lines, hide_index=True, width="stretch", height=min(35 * (len(lines) + 1) + 3, 640),
-                 column_config={names[k]: st.column_config.TextColumn(width=w) for k, w in widths.items()})
+                 column_config={names[k]: st.column_config.TextColumn(width=w) for k, w in widths.items()}, placeholder="")
     export(store, filters, lang)
 
 

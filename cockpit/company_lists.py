@@ -52,7 +52,7 @@ def editor(store: Engine) -> None:
                                    ui.tr("lists.col.label_en"): [r["label_en"] for r in rows],
                                    ui.tr("lists.col.label_zh"): [r["label_zh"] for r in rows]}),
                      hide_index=True, width="stretch", key=f"lists_table_{list_name}",
-                     height=min(35 * (len(rows) + 1) + 3, 720))   # every value in sight, a value just added too
+                     height=min(35 * (len(rows) + 1) + 3, 720), placeholder="")   # every value in sight, a value just added too
         if ui.acting_user().role != Role.admin:
             st.info(ui.tr("lists.admin_only"))
             return

@@ -128,7 +128,7 @@ def show_presets(scored: Scored) -> None:
         st.markdown(f"**{ui.tr('customers.preset.matrix')}**")
         matrix = tiers.migration_matrix(before, after, list(scored.rules.names))
         matrix = matrix.rename(index=ui.tier_label, columns=ui.tier_label)
-        st.dataframe(matrix.rename_axis(index=ui.tr("customers.preset.matrix_corner", preset=other.name)), width="stretch")
+        st.dataframe(matrix.rename_axis(index=ui.tr("customers.preset.matrix_corner", preset=other.name)), width="stretch", placeholder="")
         movers = tiers.movers(before, after)
         st.markdown(f"**{ui.tr('customers.preset.movers')}** ({len(movers):,})")
         ui.table(movers.join(scored.table[["code", "name"]], on="customer_id").head(500))

@@ -111,7 +111,7 @@ def review_form(ctx: Events, event_id: int, record: str, review: Mapping[str, An
     edits.notice(record)
     with st.form(f"e_review_{event_id}"):
         texts = {step: st.text_area(ui.tr(f"events.review.{step}"), value=review.get(step) or "",
-                                    placeholder=events.REVIEW_STEPS[step], key=edits.key(record, f"e_review_{event_id}_{step}"))
+                                    placeholder=ui.tr(f"events.review.{step}.hint"), key=edits.key(record, f"e_review_{event_id}_{step}"))
                  for step in events.REVIEW_TEXTS}
         if st.form_submit_button(ui.tr("events.review.save"), key="e_review_save"):
             edits.save(ctx.store, record, lambda s: events.save_review(s, ui.acting_user(), int(event_id), texts,

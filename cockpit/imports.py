@@ -67,7 +67,7 @@ def import_file(store: Engine, entity: str, key: str) -> None:
     if peek.rows:
         st.dataframe(pd.DataFrame([list(r)[:len(peek.header)] + [None] * (len(peek.header) - len(r)) for r in peek.rows],
                                   columns=importer.unique_headers(peek.header), dtype=object).astype(str).replace({"None": ""}),
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch", placeholder="")
     _save_mapping(store, entity, key, columns)
 
     mode = ui.choice(st.radio, ui.tr("import.mode"), list(MODES), key=f"{key}_mode", horizontal=True,
@@ -121,7 +121,7 @@ def _counts(outcome: importer.Outcome) -> None:
 
 def _problems(outcome: importer.Outcome) -> None:
     if outcome.problems:
-        st.dataframe(outcome.problems_frame(ui.language()), hide_index=True, width="stretch")
+        st.dataframe(outcome.problems_frame(ui.language()), hide_index=True, width="stretch", placeholder="")
         if outcome.rejected > len(outcome.rejected_rows):
             st.caption(ui.tr("import.more_rejected", shown=f"{len(outcome.rejected_rows):,}", count=f"{outcome.rejected:,}"))
 
@@ -136,7 +136,7 @@ def _show_preview(outcome: importer.Outcome) -> None:
     _problems(outcome)
     if outcome.changes:
         st.markdown(f"**{ui.tr('import.changes', count=f'{outcome.changed_fields:,}')}**")
-        st.dataframe(outcome.changes_frame(lang).astype(str), hide_index=True, width="stretch")
+        st.dataframe(outcome.changes_frame(lang).astype(str), hide_index=True, width="stretch", placeholder="")
         if outcome.changed_fields > len(outcome.changes):
             st.caption(ui.tr("import.more_changes", shown=f"{len(outcome.changes):,}"))
     ignored = [h for h, f in outcome.columns.items() if not f]

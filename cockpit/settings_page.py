@@ -397,7 +397,7 @@ def show_service(page: Page) -> None:
             ui.tr("settings.col.day"): [ui.tr("settings.day.worked" if w else "settings.day.off") for w in odd["working"]],
             ui.tr("settings.col.holiday"): odd["holiday"].tolist(),
             ui.tr("settings.col.source"): [ui.tr(f"settings.source.{s}") for s in odd["source"]]}),
-            hide_index=True, width="stretch")
+            hide_index=True, width="stretch", placeholder="")
         st.caption(ui.tr("settings.calendar.note", years=", ".join(str(y) for y in range(year, year + 2)
                                                                      if not workcal.china_year(y)[1])
                          or ui.tr("edit.empty")))

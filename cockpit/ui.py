@@ -555,7 +555,7 @@ def table(frame: pd.DataFrame, columns: Mapping[str, present.Column] | None = No
         frame = frame.drop(columns="cadence_zh" if lang != "zh" else "cadence_en").rename(
             columns={"cadence_en": "cadence", "cadence_zh": "cadence"})
     shown, formats = present.frame(frame, lang, columns=columns)
-    return st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config(formats), **kwargs)
+    return st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config(formats), **kwargs, placeholder="")
 
 
 def start_widget(key: str, value: Any) -> None:
@@ -726,7 +726,7 @@ def pending_page(title_key: str, summary_key: str, frame: pd.DataFrame) -> None:
     st.title(tr(title_key))
     st.info(tr("page.pending"))
     st.subheader(tr(summary_key))
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch", placeholder="")
 
 
 # --- links between pages: one record opened on another page ----------------------------------------

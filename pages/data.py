@@ -19,7 +19,7 @@ counts = ui.cached(overview.table_counts, store)
 counts = counts.assign(table=counts["table"].map(lambda name: ui.tr(f"table.{name}")))
 st.dataframe(counts.rename(columns={"table": ui.tr("data.col.table"), "rows": ui.tr("data.col.rows")}),
              hide_index=True, width="stretch", height=260,
-             column_config={ui.tr("data.col.rows"): st.column_config.NumberColumn(format="localized")})
+             column_config={ui.tr("data.col.rows"): st.column_config.NumberColumn(format="localized")}, placeholder="")
 
 start.demo_removal(store)  # only while the store holds the demo company
 company_lists.editor(store)  # industries, regions and product lines: the company's own lists
