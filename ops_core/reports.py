@@ -29,7 +29,7 @@ from ops_core import charts, metrics
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
-from ops_core.i18n import LANGUAGES, label, t
+from ops_core.i18n import LANGUAGES, clauses, label, t
 from ops_core.periods import Period, parse_period, previous
 from ops_core.present import segment_label
 from ops_core.vocab import DemandSource, FeedbackType, Grain
@@ -71,8 +71,14 @@ def format_change(metric: metrics.Metric, change: float | None, lang: str = "en"
     if change is None or (isinstance(change, float) and math.isnan(change)):
         return t("report.na", lang)
     if metric.unit is metrics.Unit.ratio:
-        return t("report.points", lang, value=f"{change * 100:+.1f}")
-    return f"{change:+.1%}"
+        return t("report.points", lang, value=_signed(change * 100, ".1f"))
+    return _signed(change * 100, ".1f") + "%"
+
+
+def _signed(value: float, spec: str) -> str:
+    """A change with its sign, and none when it rounds to nothing (0.0, never -0.0 or +0.0)."""
+    shown = format(value, spec)
+    return shown.lstrip("-") if float(shown) == 0 else format(value, "+" + spec)
 
 
 def format_difference(metric: metrics.Metric, amount: float | None, lang: str = "en") -> str:
@@ -260,8 +266,11 @@ def _trends(card: pd.DataFrame, lang: str) -> tuple[tuple[str, tuple[float, ...]
 
 
 def _subtitle(period: Period, filters: Filters | None, lang: str) -> str:
+    """The report's period and whose customers it covers; the view's date range is left out, as the
+    period sets the report's days."""
     span = t("report.span", lang, start=f"{period.start:%Y-%m-%d}", end=f"{period.end:%Y-%m-%d}")
-    return span + (f"; {filters.describe(lang)}" if filters is not None else "")
+    whose = filters.describe(lang, dates=False) if filters is not None else t("filters.all", lang)
+    return clauses([span, t("report.whose", lang, customers=whose)], lang)
 
 
 def executive_report(conn: Connection, grain: Grain | str, period: Period | str, filters: Filters | None = None,

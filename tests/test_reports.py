@@ -81,6 +81,22 @@ def test_a_value_is_formatted_by_its_unit():
     assert reports.format_change(metrics.BY_KEY["nrr"], -0.031) == "-3.1 pp"
     assert reports.format_change(metrics.BY_KEY["arr"], 0.042) == "+4.2%"
     assert reports.format_value(metrics.BY_KEY["nrr"], math.nan) == "n/a"
+    # a change that rounds to nothing has no sign (seen: "-0.0 个百分点")
+    assert reports.format_change(metrics.BY_KEY["nrr"], -0.0004, "zh") == "0.0 个百分点"
+    assert reports.format_change(metrics.BY_KEY["arr"], -0.0004) == "0.0%"
+
+
+def test_the_report_says_its_period_and_whose_customers_and_not_the_views_date_range(demo_engine, last_month):
+    """Seen: two date ranges under the title, the period's and the sidebar's, neither explained."""
+    from ops_core.filters import Filters
+
+    view = Filters(date_from=dt.date(2020, 1, 1), date_to=dt.date(2020, 12, 31), regions=("east_china",))
+    with demo_engine.connect() as conn:
+        zh = reports.build(conn, "executive", "month", last_month, view, lang="zh").subtitle
+        en = reports.build(conn, "executive", "month", last_month, None).subtitle
+    start, end = f"{last_month.start:%Y-%m-%d}", f"{last_month.end:%Y-%m-%d}"
+    assert zh == f"报告期 {start} 至 {end}；客户范围：区域：华东"
+    assert en == f"Period {start} to {end}; customers: all customers"
 
 
 def test_the_command_writes_a_report_and_refuses_a_missing_folder(demo_url, tmp_path, capsys):
