@@ -24,7 +24,7 @@ from cockpit import frame
 from cockpit.frame import LANG_KEY, configured_url, language, page_links, run_through_app, tr  # noqa: F401
 from ops_core import config, exports, i18n, overview, present, writes
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
-from ops_core.db.schema import upgrade
+from ops_core.db.schema import schema_state, upgrade
 from ops_core.errors import OpsError, PermissionDenied, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.i18n import DEFAULT_LANGUAGE, LANGUAGES, TEXT, label, say, t
@@ -36,6 +36,7 @@ FILTERS_KEY = "ops_filters"   # the one session key that mirrors the URL's filte
 STORE_CHECKED_KEY = "ops_store_checked"
 DEMO_CHECKED_KEY = "ops_demo_checked"
 STORE_ERRORS = (StoreUnavailable, OperationalError, DBAPIError)
+UPGRADED_KEY = "ops_schema_upgraded"  # this session brought an older schema up to date once
 
 
 def today() -> dt.date:
@@ -80,16 +81,36 @@ def engine() -> Engine:
 
 
 def store_down_page(exc: BaseException) -> None:
-    """A clear page instead of a traceback; the retry button reruns and reconnects."""
+    """A clear page instead of a traceback; the retry button reruns and reconnects.
+
+    A store that answers but whose schema is not this code's is said as such: one older than the
+    code (an older copy put back under a running server) is upgraded and the page drawn again, once
+    per session; one made by newer code is named, never called unreachable."""
     lang = language()
-    st.title(t("store.down.title", lang))
-    st.error(t("store.down.body", lang))
+    state = _schema_state()
+    if state == "behind" and not st.session_state.get(UPGRADED_KEY):
+        st.session_state[UPGRADED_KEY] = True
+        _migrated.clear()
+        clear_caches()
+        st.rerun()
+    newer = state == "ahead"
+    st.title(t("store.newer.title" if newer else "store.down.title", lang))
+    st.error(t("store.newer.body" if newer else "store.down.body", lang))
     st.markdown(f"**{t('store.down.url', lang)}:** `{config.redact_url(configured_url())}`")
     st.markdown(f"**{t('store.down.reason', lang)}:** {first_line(exc)}")
     st.session_state[STORE_CHECKED_KEY] = False  # the next run asks the server again
     if st.button(t("store.down.retry", lang), type="primary"):
         clear_caches()
         st.rerun()
+
+
+def _schema_state() -> str | None:
+    """The store's schema against this code (``ops_core.db.schema.schema_state``); None if the store
+    cannot even be asked."""
+    try:
+        return schema_state(_engine(configured_url()))
+    except Exception:  # the page then says the store cannot be reached, with its first error
+        return None
 
 
 def demo_step(message: str, lang: str) -> str:

@@ -50,6 +50,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "store.down.url": ("Database URL", "数据库地址"),
     "store.down.reason": ("Reason", "原因"),
     "store.down.retry": ("Retry", "重试"),
+    "store.newer.title": ("The database was made by a newer version of Ops Cockpit",
+                          "数据库由更新版本的运营驾驶舱创建"),
+    "store.newer.body": ("This version cannot read it. Nothing was changed. Update Ops Cockpit on this server to the "
+                         "version the rest of the team runs, then reload.",
+                         "当前版本无法读取该数据库，未做任何更改。请将本服务器上的运营驾驶舱更新到团队其他成员使用的版本，然后刷新页面。"),
     "store.first_start": ("First start: creating the demo company ({customers} customers, {years} years of history)…",
                           "首次启动：正在生成演示公司（{customers} 家客户，{years} 年历史数据）……"),
     "app.starting": ("Starting the cockpit…", "正在启动运营驾驶舱…"),

@@ -33,5 +33,21 @@ def upgrade(engine: Engine) -> None:
         ) from None
 
 
+def schema_state(engine: Engine) -> str:
+    """How the store's schema stands against this code: ``current``; ``behind`` (older, or none: an
+    upgrade brings it level, as when an older copy of the store was put back under a running app);
+    ``ahead`` (made by a newer version of the code, which this one cannot read)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == script.get_current_head():
+        return "current"
+    known = {revision.revision for revision in script.walk_revisions()}
+    return "behind" if current is None or current in known else "ahead"
+
+
 def table_names(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names())
