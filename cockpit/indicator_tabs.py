@@ -5,6 +5,7 @@ Each tab reads one ``View`` (the grain, period and segment chosen above it); onl
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +16,8 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from cockpit import edits, settings_page, ui
-from ops_core import alerts, cohorts, drill, funnel, indicators, metrics, reports, settings, snapshot
-from ops_core.filters import Filters
+from ops_core import alerts, cohorts, drill, funnel, indicators, metrics, present, reports, settings, snapshot
+from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.periods import Period, periods_between
 from ops_core.vocab import Grain
 
@@ -181,12 +182,44 @@ def mrr_waterfall(ctx: View) -> None:
                  alt.Tooltip("amount:Q", title=ui.tr("drill.amount_yuan"), format=",.2f")])), width="stretch")
 
 
-def customer_timeline(ctx: View, chosen: str, name: str, row: pd.Series) -> None:
-    """One customer of a list: where the reader came from (metric › period › list › customer) and the
-    customer's MRR month by month over two years, in yuan."""
+# A breakdown's segment that a filter can keep (ops_core.filters): the lists behind a metric narrow to it.
+NARROWING = {spec.column.removesuffix("_id"): spec for spec in SEGMENT_FIELDS}
+
+
+def segment_choice(ctx: View, chosen: str) -> object | None:
+    """The segment of the breakdown whose rows the lists show (None: every segment of the view)."""
+    spec = NARROWING.get(ctx.segment)
+    if spec is None:
+        return None
+    parts = ui.cached(metrics.breakdown, ctx.store, chosen, ctx.grain, ctx.period, ctx.segment, ctx.filters)
+    options = [None, *[v for v in parts["segment"] if not present.missing(v)]]
+    return ui.choice(st.selectbox, ui.tr("drill.segment", segment=ui.tr(f"ind.segment.{ctx.segment}")), options,
+                     key=f"i_drill_segment_{chosen}_{ctx.segment}",
+                     format_func=lambda v: ui.tr("drill.every_segment") if v is None else ui.segment_label(ctx.segment, v))
+
+
+def narrowed(ctx: View, value: object | None) -> Filters:
+    """The view's filters kept to one segment of the breakdown."""
+    if value is None:
+        return ctx.filters
+    spec = NARROWING[ctx.segment]
+    return dataclasses.replace(ctx.filters, **{spec.name: (int(value) if spec.vocabulary is None else value,)})
+
+
+def trail(ctx: View, chosen: str, value: object | None, *more: str) -> str:
+    """Where the reader stands: metric › period › segment › … (the breadcrumb of the lists)."""
+    steps = [ctx.names[chosen], ctx.period.label]
+    if value is not None:
+        steps.append(ui.segment_label(ctx.segment, value))
+    return " › ".join([*steps, *more])
+
+
+def customer_timeline(ctx: View, chosen: str, name: str, row: pd.Series, value: object | None = None) -> None:
+    """One customer of a list: where the reader came from (metric › period › segment › list ›
+    customer) and the customer's MRR month by month over two years, in yuan."""
     code = str(row["customer_code"] if "customer_code" in row else row["code"])
     title = str(row["customer_name"] if "customer_name" in row else row["name"])
-    st.markdown(" › ".join([ctx.names[chosen], ctx.period.label, ui.tr(f"drill.list.{name}"), f"**{code} {title}**"]))
+    st.markdown(trail(ctx, chosen, value, ui.tr(f"drill.list.{name}"), f"**{code} {title}**"))
     line = ui.cached(drill.customer_timeline, ctx.store, code, ctx.period)
     line = line.assign(month=pd.to_datetime(line["month"]), mrr=line["mrr"] / 100)
     st.altair_chart(ui.localised(alt.Chart(line).mark_line(point=True, interpolate="step-after").encode(
@@ -205,10 +238,13 @@ def behind(ctx: View, chosen: str) -> None:
     if set(names) & set(indicators.MOVEMENTS):
         mrr_waterfall(ctx)
     st.markdown(f"**{ui.tr('drill.title', metric=ctx.names[chosen], period=ctx.period.label)}**")
+    value = segment_choice(ctx, chosen)
+    filters = narrowed(ctx, value)
+    st.caption(trail(ctx, chosen, value))
     tabs = st.tabs([ui.tr(f"drill.list.{name}") for name in names]) if len(names) > 1 else [st.container()]
     for name, tab in zip(names, tabs, strict=True):
         with tab:
-            found = ui.cached(drill.rows, ctx.store, name, ctx.period, ctx.filters)
+            found = ui.cached(drill.rows, ctx.store, name, ctx.period, filters)
             if len(names) == 1:
                 st.markdown(ui.tr(f"drill.list.{name}"))
             if found.empty:
@@ -219,13 +255,13 @@ def behind(ctx: View, chosen: str) -> None:
             st.caption(ui.tr("drill.rows", rows=f"{len(found):,}", shown=f"{min(len(found), DRILL_ROWS):,}") + " "
                        + ui.tr("drill.pick"))
             shown = found.head(DRILL_ROWS)
-            picked = ui.table(shown, on_select="rerun", selection_mode="single-row", key=f"i_drill_{chosen}_{name}")
+            picked = ui.table(shown, on_select="rerun", selection_mode="single-row", key=f"i_drill_{chosen}_{name}_{value}")
             rows = picked.selection.rows if picked is not None and hasattr(picked, "selection") else []
             if rows:
-                customer_timeline(ctx, chosen, name, shown.iloc[rows[0]])
+                customer_timeline(ctx, chosen, name, shown.iloc[rows[0]], value)
             ui.download_buttons(found, f"{chosen}-{name}-{ctx.period.label}",
                                 [ui.tr("drill.title", metric=ctx.names[chosen], period=ctx.period.label),
-                                 ui.tr(f"drill.list.{name}"), ui.describe(ctx.filters, ctx.store)])
+                                 ui.tr(f"drill.list.{name}"), ui.describe(filters, ctx.store)])
 
 
 def alert_rules(ctx: View) -> None:

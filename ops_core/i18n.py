@@ -711,6 +711,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "drill.list.renewals": ("Contracts due for renewal", "到期待续约合同"),
     "drill.list.inactive": ("Paying accounts without usage", "未使用产品的付费客户"),
     "drill.title": ("Behind {metric}, {period}", "{metric}背后的明细（{period}）"),
+    "drill.segment": ("{segment} of the listed customers", "按{segment}查看明细"),
+    "drill.every_segment": ("Every one", "全部"),
     "drill.rows": ("{rows} rows; {shown} shown, the files hold every row.", "共 {rows} 行；显示 {shown} 行，下载文件包含全部行。"),
     "drill.outcomes": ("Renewed larger {larger} · flat {same} · smaller {smaller} · not renewed {not_renewed}",
                        "增额续约 {larger} · 平价续约 {same} · 降额续约 {smaller} · 未续约 {not_renewed}"),

@@ -1,6 +1,7 @@
 """The indicator page under AppTest: the numbers shown are the registry's, for every grain and segment."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -263,3 +264,33 @@ def test_nrr_shows_its_trailing_year_its_waterfall_and_three_lists(page, demo_ur
              "zh": ["增购客户", "缩减客户", "流失客户"]}[lang]
     labels = [t.label for t in page.tabs]
     assert any(labels[i:i + 3] == lists for i in range(len(labels))), labels
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_segment_of_the_breakdown_narrows_the_lists_and_stands_in_the_breadcrumb(page, demo_url, lang):
+    """Metric › period › segment: ARR by industry, kept to the industry with most new customers, lists
+    only that industry's new customers (drill.rows with the industry added to the view's filters)."""
+    from ops_core import drill
+    from ops_core.i18n import label
+    from ops_core.vocab import Industry
+
+    suffix = drill_into(page, lang, "arr")
+    period = previous(period_of("month", dt.date.today() + dt.timedelta(days=1)))
+    view = Filters.default(dt.date.today())
+    engine = make_engine(demo_url)
+    with engine.connect() as conn:
+        new = drill.rows(conn, "new", period, view)
+        industry = str(new["industry"].value_counts().index[0])
+        kept = drill.rows(conn, "new", period, dataclasses.replace(view, industries=(industry,)))
+    engine.dispose()
+    assert 0 < len(kept) < len(new)   # the demo wins customers in several industries every month
+    picker = page.selectbox(key=f"i_drill_segment_arr_industry{suffix}")
+    assert picker.value is None
+    picker.set_value(industry).run()
+    assert [e.value for e in page.exception] == []
+    name = {"en": "ARR", "zh": "年度经常性收入"}[lang]
+    assert f"{name} › {period.label} › {label(Industry, industry, lang)}" in [c.value for c in page.caption]
+    counts = [c.value for c in page.caption if c.value.startswith(("{:,} rows".format(len(kept)), f"共 {len(kept):,} 行"))]
+    assert counts, [c.value for c in page.caption]
+    new_list = next(d.value for d in page.dataframe if len(d.value) == len(kept))
+    assert set(new_list.iloc[:, 0]) == set(kept["code"])
