@@ -46,8 +46,8 @@ class Scored:
 
     def rescored(self, preset: tiers.Preset) -> pd.DataFrame:
         """Every customer scored and tiered with a preset's weights, methods and rules (same features)."""
-        normalised = ui.normalised_features(ui.store_key(self.store), ui.data_version(self.store), self.as_of,
-                                            ui.methods_key(preset.methods), json.dumps(preset.mappings, sort_keys=True))
+        normalised = ui.normalised_features(self.store, self.as_of, ui.methods_key(preset.methods),
+                                            json.dumps(preset.mappings, sort_keys=True))
         return view.scored_customers(self.features, normalised.values, preset.weights, preset.tier_rules)
 
 

@@ -29,8 +29,6 @@ class Queue:
     """The feedback page's state a tab needs: the store, the filtered items and their service timers."""
 
     store: Engine
-    url: str
-    version: int
     filters: Filters
     today: dt.date
     items: pd.DataFrame   # the items received in the filtered range, and every open one
@@ -49,35 +47,29 @@ def vocab_label(enum: Any) -> Callable[[object], str]:
     return lambda v: label(enum, v, lang) if isinstance(v, str) and v else "—"
 
 
-def stored_items(url: str, version: int) -> pd.DataFrame:
+def stored_items(store: Engine) -> pd.DataFrame:
     """Every item ever received, shared read-only between reruns (look-ups and merges read it)."""
-    return ui.shared_by_url(fb.load_items, url, version, dt.date(1970, 1, 1), dt.date(2999, 12, 31))
+    return ui.shared(fb.load_items, store, dt.date(1970, 1, 1), dt.date(2999, 12, 31))
 
 
-def similarity_index(url: str, version: int) -> similarity.SimilarityIndex:
-    """Every stored item's text, indexed once per store version: a look-up while typing reads it. The
+def similarity_index(store: Engine) -> similarity.SimilarityIndex:
+    """Every stored item's text, indexed until an item changes: a look-up while typing reads it. The
     first build takes seconds on a big store, so the reader is told what is being done."""
-    with ui.working("working.similarity"):
-        return _similarity_index(url, version)
+    return ui.derived(_similarity_index, store, text_key="working.similarity")
 
 
-@ui.page_cache
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _similarity_index(url: str, version: int) -> similarity.SimilarityIndex:
-    items = stored_items(url, version)
+def _similarity_index(store: Engine) -> similarity.SimilarityIndex:
+    items = stored_items(store)
     return similarity.SimilarityIndex.build(items["text"].tolist(), items["id"].tolist())
 
 
-def faq_index(url: str, version: int) -> similarity.SimilarityIndex:
-    """Every FAQ question, indexed once per store version (saying so while it is built)."""
-    with ui.working("working.faq_index"):
-        return _faq_index(url, version)
+def faq_index(store: Engine) -> similarity.SimilarityIndex:
+    """Every FAQ question, indexed until the FAQ changes (saying so while it is built)."""
+    return ui.derived(_faq_index, store, text_key="working.faq_index")
 
 
-@ui.page_cache
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _faq_index(url: str, version: int) -> similarity.SimilarityIndex:
-    entries = ui.shared_by_url(fb.faq_entries, url, version)
+def _faq_index(store: Engine) -> similarity.SimilarityIndex:
+    entries = ui.shared(fb.faq_entries, store)
     return similarity.SimilarityIndex.build(entries["question"].tolist(), entries["id"].tolist())
 
 
@@ -93,18 +85,18 @@ def show_similar(ctx: Queue, text: str, exclude: int | None = None) -> list[int]
     again; returns the similar items' ids."""
     if len(text.strip()) < 2:
         return []
-    answers = faq_index(ctx.url, ctx.version).similar(text, k=3, min_score=similarity.DEFAULT_THRESHOLD)
+    answers = faq_index(ctx.store).similar(text, k=3, min_score=similarity.DEFAULT_THRESHOLD)
     if len(answers):
-        entries = ui.shared_by_url(fb.faq_entries, ctx.url, ctx.version).set_index("id").loc[answers["id"]]
+        entries = ui.shared(fb.faq_entries, ctx.store).set_index("id").loc[answers["id"]]
         st.markdown(f"**{ui.tr('f.similar_faq')}**")
         ui.table(entries[["question", "answer", "feedback_count"]].assign(score=answers["score"].round(2).to_numpy()),
                  columns=SIMILAR_COLUMNS | {"id": present.Column("f.col.faq", present.Kind.count)})
-    found = similarity_index(ctx.url, ctx.version).similar(text, k=6, min_score=similarity.DEFAULT_THRESHOLD)
+    found = similarity_index(ctx.store).similar(text, k=6, min_score=similarity.DEFAULT_THRESHOLD)
     found = found[found["id"] != exclude].head(5)
     if found.empty:
         st.caption(ui.tr("f.no_similar"))
         return []
-    shown = stored_items(ctx.url, ctx.version).set_index("id").loc[found["id"], ["customer_name", "received_at", "status", "text", "faq_id", "demand_id"]]
+    shown = stored_items(ctx.store).set_index("id").loc[found["id"], ["customer_name", "received_at", "status", "text", "faq_id", "demand_id"]]
     st.markdown(f"**{ui.tr('f.similar')}**")
     ui.table(shown.assign(score=found["score"].round(2).to_numpy(), status=shown["status"].map(vocab_label(FeedbackStatus)),
                           received_at=shown["received_at"].dt.strftime("%Y-%m-%d")).reset_index(), columns=SIMILAR_COLUMNS)

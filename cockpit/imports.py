@@ -92,7 +92,7 @@ def import_file(store: Engine, entity: str, key: str) -> None:
             st.session_state.pop(preview_key, None)
             preview = None
             if outcome.written:   # the page's counts and grids above read the new rows
-                ui.clear_caches()
+                ui.forget_versions()
                 st.rerun()
     done = st.session_state.get(done_key)
     if done is not None and done[0] == asked:

@@ -6,10 +6,15 @@ ops_core; this module only turns ops_core results into widgets.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
+import pickle
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
@@ -23,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from cockpit import frame
 from cockpit.frame import LANG_KEY, configured_url, language, page_links, run_through_app, tr  # noqa: F401
 from ops_core import config, exports, i18n, overview, present, writes
+from ops_core.db import versions
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import schema_state, upgrade
 from ops_core.errors import OpsError, PermissionDenied, Refused, StaleVersion, StoreUnavailable, ValidationError, first_line
@@ -238,23 +244,25 @@ def describe(filters: Filters, store: Engine, dates: bool = True) -> str:
     return filters.describe(language(), cached(overview.csm_names, store), dates)
 
 
-# --- caching: no time limit; keyed by the store's change counter --------------------------------
-# Every change goes through the write path and leaves an audit row, so the newest audit id is a
-# version of the whole store. It is read once per page visit (not on reruns of the same page), so
-# a slider move never queries the database, and data changed by another app instance shows up at
-# the next page visit.
+# --- caching: no time limit; a value is kept until a table it read is written ----------------------
+# Every write bumps its tables' counters in the store, in the same transaction (ops_core.db.versions).
+# A cached value remembers the tables it read (recorded while it was computed) and their counters
+# then; it is served while none of them has moved. The counters are read once per page visit (not
+# on reruns of the same page), so a slider move never queries the database, and a change made by
+# another session or app instance shows at the next page visit, on the pages that read it only.
 
 CURRENT_PAGE_KEY = "ops_current_page"
-DATA_VERSION_KEY = "ops_data_version"
+VERSIONS_KEY = "ops_table_versions"
 
 
-def data_version(store: Engine) -> int:
+def table_versions(store: Engine) -> dict[str, int]:
+    """The store's write counters as this page visit read them."""
     page = st.session_state.get(CURRENT_PAGE_KEY)
-    seen = st.session_state.get(DATA_VERSION_KEY)
+    seen = st.session_state.get(VERSIONS_KEY)
     if seen is None or seen[0] != page:
         with store.connect() as conn:
-            seen = (page, overview.data_version(conn))
-        st.session_state[DATA_VERSION_KEY] = seen
+            seen = (page, versions.snapshot(conn))
+        st.session_state[VERSIONS_KEY] = seen
     return seen[1]
 
 
@@ -300,68 +308,109 @@ def view_area(name: str, view: object) -> Any:
     return area
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """A cached value: the tables it read with their counters then, and the value (pickled when each
+    reader gets a copy of its own)."""
+
+    read: tuple[tuple[str, int], ...]
+    value: Any
+
+
+class _Cache:
+    """Values by key, the least recently used dropped past ``size``; shared by every session of the
+    process (Streamlit runs them in threads)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.entries, self.lock = size, OrderedDict[bytes, _Kept](), threading.Lock()
+
+    def get(self, key: bytes) -> _Kept | None:
+        with self.lock:
+            kept = self.entries.get(key)
+            if kept is not None:
+                self.entries.move_to_end(key)
+            return kept
+
+    def put(self, key: bytes, kept: _Kept) -> None:
+        with self.lock:
+            self.entries[key] = kept
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_COPIED = _Cache(512)   # a copy for each reader: values a page may change
+_SHARED = _Cache(48)    # one object for every reader: large read-only frames and indexes
+
+
+def _kept_or_computed(cache: _Cache, key: tuple, store: Engine, compute: Callable[[], Any], copied: bool,
+                      text_key: str) -> Any:
+    """The value under ``key`` while no table it read has been written since, else ``compute()``'s,
+    recording the tables it reads. Enclosing computations learn the tables too (a derived value
+    depends on what its parts read)."""
+    now = table_versions(store)
+    digest = hashlib.sha256(pickle.dumps((store_key(store), *key))).digest()
+    kept = cache.get(digest)
+    if kept is None or not versions.fresh(dict(kept.read), now):
+        with working(text_key), versions.recording() as read:
+            value = compute()
+        kept = _Kept(tuple(sorted((table, now.get(table, 0)) for table in read)),
+                     pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL) if copied else value)
+        cache.put(digest, kept)
+    versions.note(table for table, _ in kept.read)
+    return pickle.loads(kept.value) if copied else kept.value
+
+
 def cached(function: Callable[..., Any], store: Engine, *args: Any, **kwargs: Any) -> Any:
-    """Run an ops_core query through the data cache, keyed by store, data version and arguments."""
-    with working(WORKING.get(function.__module__, "working.reading")):
-        return _cached_call(function.__module__, function.__qualname__, store_key(store), data_version(store), args,
-                        tuple(sorted(kwargs.items())))
+    """An ops_core query's result through the cache (a copy of its own), kept until a table it read
+    is written."""
+    def compute() -> Any:
+        with store.connect() as conn:
+            return function(conn, *args, **kwargs)
+
+    return _kept_or_computed(_COPIED, (function.__module__, function.__qualname__, args, tuple(sorted(kwargs.items()))),
+                             store, compute, True, WORKING.get(function.__module__, "working.reading"))
 
 
 def shared(function: Callable[..., Any], store: Engine, *args: Any) -> Any:
     """Like ``cached``, but every rerun gets the same object instead of a copy: for the large
     read-only frames a slider move reads (copying 20k customers' features costs ~20 ms a move).
     Callers must not modify the result."""
-    with working(WORKING.get(function.__module__, "working.reading")):
-        return shared_by_url(function, store_key(store), data_version(store), *args)
+    def compute() -> Any:
+        with store.connect() as conn:
+            return function(conn, *args)
+
+    return _kept_or_computed(_SHARED, (function.__module__, function.__qualname__, args), store, compute, False,
+                             WORKING.get(function.__module__, "working.reading"))
 
 
-def shared_by_url(function: Callable[..., Any], url: str, version: int, *args: Any) -> Any:
-    return _shared_call(function.__module__, function.__qualname__, url, version, args)
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _shared_call(module: str, name: str, url: str, version: int, args: tuple) -> Any:
-    return _cached_call(module, name, url, version, args)
-
-
-@st.cache_data(max_entries=512, show_spinner=False)
-def _cached_call(module: str, name: str, url: str, version: int, args: tuple, kwargs: tuple = ()) -> Any:
-    import importlib
-
-    function = getattr(importlib.import_module(module), name)
-    with _engine(url).connect() as conn:
-        return function(conn, *args, **dict(kwargs))
-
-
-_PAGE_CACHES: list[Any] = []
-
-
-def page_cache(function: Any) -> Any:
-    """Register a page's own cached function so that ``clear_caches`` drops it too."""
-    if function not in _PAGE_CACHES:
-        _PAGE_CACHES.append(function)
-    return function
+def derived(build: Callable[..., Any], store: Engine, *args: Any, text_key: str = "working.reading") -> Any:
+    """A read-only object a page builds from cached reads (a similarity index, normalised features),
+    shared like ``shared`` and kept until a table any of those reads read is written."""
+    return _kept_or_computed(_SHARED, (build.__module__, build.__qualname__, args), store, lambda: build(store, *args),
+                             False, text_key)
 
 
 # --- customer value, shared by every page that weighs customers --------------------------------
 KEPT_WEIGHTS_KEY = "c_kept_weights"  # the customer page's weights, kept for the other pages ("c_kept_" resets with a preset)
 
 
-def normalised_features(url: str, version: int, as_of: dt.date, methods_json: str, mappings_json: str = "{}") -> Any:
-    """Every customer's dimensions normalised to 0..1 (cached; deriving them takes seconds when cold)."""
-    with working("working.features"):
-        return _normalised_features(url, version, as_of, methods_json, mappings_json)
+def normalised_features(store: Engine, as_of: dt.date, methods_json: str, mappings_json: str = "{}") -> Any:
+    """Every customer's dimensions normalised to 0..1, shared between reruns (read-only): a slider
+    move only re-weights it (deriving them takes seconds when cold)."""
+    return derived(_normalised, store, as_of, methods_json, mappings_json, text_key="working.features")
 
 
-@page_cache
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _normalised_features(url: str, version: int, as_of: dt.date, methods_json: str, mappings_json: str = "{}") -> Any:
-    """Shared, not copied, between reruns (read-only): a slider move only re-weights it."""
+def _normalised(store: Engine, as_of: dt.date, methods_json: str, mappings_json: str) -> Any:
     import json
 
     from ops_core import scoring
 
-    features = shared_by_url(scoring.derive_features, url, version, as_of)
+    features = shared(scoring.derive_features, store, as_of)
     methods = {k: scoring.MethodSpec.from_dict(v) for k, v in json.loads(methods_json).items()}
     return scoring.normalise(features, methods, json.loads(mappings_json))
 
@@ -391,20 +440,24 @@ def current_scores(store: Engine, as_of: dt.date) -> tuple[pd.Series, pd.Series]
     kept = st.session_state.get(KEPT_WEIGHTS_KEY)
     weights = kept if kept and sum(kept.values()) > 0 else scoring.DEFAULT_WEIGHTS  # all zero: the customer page says so
     rules = st.session_state.get("c_kept_rules") or cached(tiers.tier_rules, store)
-    normalised = normalised_features(store_key(store), data_version(store), as_of, methods_key(dict(methods)),
-                                     json.dumps(mappings, sort_keys=True))
+    normalised = normalised_features(store, as_of, methods_key(dict(methods)), json.dumps(mappings, sort_keys=True))
     scores = scoring.score(normalised.values, weights)
     industry = shared(scoring.derive_features, store, as_of)["industry"] if rules.by_industry else None
     return scores, tiers.assign_tiers(scores, rules, industry)
 
 
 def clear_caches() -> None:
-    """After a write in this session: drop every cached read and read the version again."""
+    """Drop every cached value and read the counters again (a store replaced under the app, or its
+    schema upgraded: writes themselves need no clearing, their counters retire what they touched)."""
+    _COPIED.clear()
+    _SHARED.clear()
     st.cache_data.clear()
-    _shared_call.clear()
-    for function in _PAGE_CACHES:
-        function.clear()
-    st.session_state.pop(DATA_VERSION_KEY, None)
+    forget_versions()
+
+
+def forget_versions() -> None:
+    """Read the store's counters again on this session's next cached read (after its own write)."""
+    st.session_state.pop(VERSIONS_KEY, None)
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -724,7 +777,7 @@ def act(store: Engine, action: Callable[[Any], object], done_key: str, *,
         return
     if saved is not None:
         saved()
-    clear_caches()
+    forget_versions()  # the write moved its tables' counters: what read them is read again
     st.session_state[FLASH_KEY] = tr(done_key, result=result, **values)
     st.rerun()
 

@@ -23,8 +23,6 @@ from ops_core.vocab import Industry
 
 store, filters = ui.page_context()
 lang = ui.language()
-url = ui.store_key(store)
-version = ui.data_version(store)
 
 
 # --- set-up: reference date, preset, methods, weights, tier rules ---------------------------------
@@ -43,7 +41,7 @@ with ui.view_area("customers", as_of):
 
     # --- score everyone, then filter the view -----------------------------------------------------
     try:
-        normalised = ui.normalised_features(url, version, as_of, ui.methods_key(methods), json.dumps(mappings, sort_keys=True))
+        normalised = ui.normalised_features(store, as_of, ui.methods_key(methods), json.dumps(mappings, sort_keys=True))
     except OpsError as exc:  # a bounded method whose ceiling is not above its floor
         ui.show_error(exc)
         st.stop()

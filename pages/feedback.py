@@ -34,5 +34,5 @@ overall = accuracy["overall"]
 tiles[3].metric(ui.tr("f.accuracy"), ui.tr("report.na") if overall["accuracy"] is None or pd.isna(overall["accuracy"])
                 else f"{overall['accuracy']:.0%}", help=ui.tr("f.accuracy_help", items=overall["items"]))
 
-feedback_tabs.draw(feedback_tabs.Queue(store=store, url=ui.store_key(store), version=ui.data_version(store),
+feedback_tabs.draw(feedback_tabs.Queue(store=store,
                                        filters=filters, today=today, items=items, timers=timers))

@@ -211,16 +211,20 @@ def _release(engine: Engine, release_id: int) -> tuple[str, str]:
 # --- feedback queue
 
 
-def _item_in(status: str, severity: str) -> Callable[[Engine], int]:
-    """The first item in ``status`` of ``severity`` (the small company holds three in progress of low
-    severity: the triage test changes one's severity, the move test one's status, so whichever runs
-    first, the other still finds one of its own)."""
+def _item_in_progress(severity: str) -> Callable[[Engine], int]:
+    """A feedback item of its own for the test, triaged at ``severity`` and in progress (the demo's
+    open items depend on the day it is built up to, so none is borrowed from it)."""
     def pick(engine: Engine) -> int:
-        f = TABLES["feedback"]
-        ids = read(engine, lambda c: c.execute(select(f.c.id).where(f.c.status == status, f.c.severity == severity,
-                                                                     f.c.duplicate_of_id.is_(None))
-                                               .order_by(f.c.id)).scalars().all())
-        return int(ids[0])
+        customer = read(engine, lambda c: c.execute(select(TABLES["customers"].c.id).order_by(TABLES["customers"].c.id)
+                                                    .limit(1)).scalar_one())
+        now = dt.datetime.now().replace(microsecond=0)
+        with transaction(engine) as s:
+            item = feedback.submit(s, writes.LOCAL_ADMIN, {"customer_id": customer, "channel": "email", "text": "报表导出很慢",
+                                                           "product_area": "reports", "severity": severity,
+                                                           "importance": "important", "received_at": now - dt.timedelta(hours=3)})
+            feedback.triage(s, writes.LOCAL_ADMIN, item["id"], 1, "bug", severity, "reports", now=now)
+            feedback.transition(s, writes.LOCAL_ADMIN, item["id"], 2, "in_progress", now=now)
+        return int(item["id"])
     return pick
 
 
@@ -398,12 +402,12 @@ FORMS = [
          record=lambda i: f"release:{i}", shown=lambda app, i: app.text_area(key=current(app, f"d_notes_{i}")).value,
          b_form="B: shipped notes", a_again=lambda app, i: app.button(key="d_ship").click().run(),
          a_stored=("released", "B: shipped notes"), a_saved=_shipped_message),
-    Form("feedback triage", "pages/feedback.py", _item_in("in_progress", "low"), _open_item,
+    Form("feedback triage", "pages/feedback.py", _item_in_progress("low"), _open_item,
          b_change=_severity("critical"), a_change=_severity("high"), stored=lambda e, i: _item(e, i)["severity"],
          b_stored="critical", b_shown="Severity: Critical", saved="Triaged.", record=lambda i: f"feedback:{i}",
          shown=lambda app, i: app.selectbox(key=current(app, f"f_triage_{i}_severity")).value, b_form="critical",
          a_again=_severity("high"), a_stored="high"),
-    Form("feedback status move", "pages/feedback.py", _item_in("in_progress", "low"), _open_item,
+    Form("feedback status move", "pages/feedback.py", _item_in_progress("low"), _open_item,
          b_change=_item_move("resolved"), a_change=_item_move("resolved"),
          stored=lambda e, i: _item_moves(e, i)[-1:], b_stored=[("resolved", "wang.fang")], b_shown="Status: Resolved",
          saved="Status changed.", record=lambda i: f"feedback:{i}",

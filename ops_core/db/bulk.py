@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Index, select, text
 from sqlalchemy.sql.functions import max as sql_max
 
+from ops_core.db import versions
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 
@@ -77,6 +78,7 @@ def bulk_insert(conn: Connection, table_name: str, columns: Sequence[str], rows:
     they are safe to place in the statement text.
     """
     _check(table_name, columns)
+    versions.written(conn, table_name)  # the driver's own cursor passes no engine listener
     if is_postgresql(conn):
         return _copy_postgresql(conn, table_name, columns, rows)
     return _executemany_sqlite(conn, table_name, columns, rows)

@@ -25,7 +25,11 @@ def is_sqlite(engine_or_url: Engine | URL) -> bool:
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (or the configured one); nothing is created on the server yet."""
+    """An engine for ``url`` (or the configured one); nothing is created on the server yet. Every
+    engine counts the writes to each table in the store (ops_core.db.versions)."""
+    from ops_core.db import versions
+
+    versions.install()
     parsed = parse_url(database_url(url))
     if is_sqlite(parsed):
         return _sqlite_engine(parsed)

@@ -153,6 +153,15 @@ class AuditLog(Base):
     __table_args__ = (Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),)
 
 
+class TableVersion(Base):
+    """How often each table has been written: bumped in the same transaction as every write (by
+    ops_core.db.versions), so a cached read is kept exactly until a table it read changes."""
+
+    __tablename__ = "table_versions"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 # --- customers ---------------------------------------------------------------------------------
 
 

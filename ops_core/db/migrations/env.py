@@ -9,6 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
+from ops_core.db import versions
 from ops_core.db.engine import make_engine
 from ops_core.db.models import Base
 
@@ -17,6 +18,7 @@ engine = config.attributes.get("engine") or make_engine()
 sqlite = engine.dialect.name == "sqlite"
 
 with engine.connect() as connection:
+    connection.info[versions.MIGRATING] = True  # a migration's copies are not changes of data
     if sqlite:  # outside any transaction: inside one, the pragma does nothing
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         connection.commit()
@@ -35,3 +37,4 @@ with engine.connect() as connection:
         if sqlite:
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             connection.commit()
+        connection.info.pop(versions.MIGRATING, None)  # the pooled connection writes data next time
