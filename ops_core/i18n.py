@@ -1257,6 +1257,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "table.account_user_weeks": ("Users' active weeks", "用户活跃周"),
     "table.account_users": ("Users at customers", "客户方用户"),
     "table.audit_log": ("Audit log", "审计日志"),
+    "table.table_versions": ("Change counters", "变更计数"),
     "table.contacts": ("Contacts", "联系人"),
     "table.contracts": ("Contracts", "合同"),
     "table.csms": ("CSMs", "CSM（客户成功经理）"),

@@ -8,16 +8,20 @@ from cockpit import frame
 
 frame.run_through_app()  # first, before this page's slow imports (see frame.run_through_app)
 
+import datetime as dt
 import json
 
 import altair as alt
+import pandas as pd
 import streamlit as st
+from sqlalchemy import Engine
 
 from cockpit import customer_setup, customer_tabs, ui
 from cockpit.customer_tabs import dimension_name
 from ops_core import customer_view as view
 from ops_core import risk, scoring, settings, tiers
 from ops_core.errors import OpsError
+from ops_core.filters import Filters
 from ops_core.i18n import label
 from ops_core.vocab import Industry
 
@@ -25,17 +29,12 @@ store, filters = ui.page_context()
 lang = ui.language()
 
 
-# --- set-up: reference date, preset, methods, weights, tier rules ---------------------------------
-st.title(ui.tr("nav.customers"))
-ui.show_flash()
-as_of = st.columns(4)[0].date_input(ui.tr("customers.as_of"), value=min(filters.date_to, ui.today()), key="c_as_of")
-# A new reference date: the old numbers go at once, while the new ones are computed (ui.view_area).
-with ui.view_area("customers", as_of):
-    features = ui.shared(scoring.derive_features, store, as_of)
-    presets = {p.name: p for p in ui.cached(tiers.list_presets, store)}
-    loaded = st.session_state.get("c_loaded_preset")
-    base = presets.get(loaded) if loaded else None
-    methods, mappings = customer_setup.methods_and_mappings(base)
+@st.fragment
+def scored(store: Engine, filters: Filters, as_of: dt.date, features: pd.DataFrame, presets: dict[str, tiers.Preset],
+           loaded: str | None, base: tiers.Preset | None, methods: dict, mappings: dict) -> None:
+    """The weights and what they drive: tier counts, charts, the list and the tabs. A slider move
+    reruns only this part (st.fragment), not the page's frame, filters and set-up above it."""
+    lang = ui.language()
     raw_weights = customer_setup.weights(base)
     rules = customer_setup.tier_rules(store, base)
 
@@ -103,3 +102,17 @@ with ui.view_area("customers", as_of):
         mappings=mappings, rules=rules,
         table=table, shown=shown, risk_table=risk_table, presets=presets, loaded=loaded, selected_code=selected_code,
         filters=filters, view_filters=view_filters))
+
+
+# --- set-up: reference date, preset, methods, weights, tier rules ---------------------------------
+st.title(ui.tr("nav.customers"))
+ui.show_flash()
+as_of = st.columns(4)[0].date_input(ui.tr("customers.as_of"), value=min(filters.date_to, ui.today()), key="c_as_of")
+# A new reference date: the old numbers go at once, while the new ones are computed (ui.view_area).
+with ui.view_area("customers", as_of):
+    features = ui.shared(scoring.derive_features, store, as_of)
+    presets = {p.name: p for p in ui.cached(tiers.list_presets, store)}
+    loaded = st.session_state.get("c_loaded_preset")
+    base = presets.get(loaded) if loaded else None
+    methods, mappings = customer_setup.methods_and_mappings(base)
+    scored(store, filters, as_of, features, presets, loaded, base, methods, mappings)
