@@ -24,7 +24,6 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, start_app  # noqa: E402
+from tests.test_browser import stop_app as stop  # noqa: E402
 
 PAGES = {"home": "", "indicators": "indicators", "customers": "customers", "demands": "demands",
          "feedback": "feedback", "events": "events", "data": "data"}
@@ -47,14 +47,6 @@ BARE_APP = '''import streamlit as st
 st.title("Floor")
 st.metric("Customers", "50,000")
 '''
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def rss_mb(pid: int) -> float:

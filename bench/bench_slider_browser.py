@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, start_app  # noqa: E402
+from tests.test_browser import stop_app as stop  # noqa: E402
 
 METRIC_LABEL = "KA customers"
 SETTLED = "[data-testid=stApp][data-test-script-state=notRunning]"
@@ -109,14 +110,6 @@ def build_store(path: Path, customers: int) -> None:
                     "--database-url", f"sqlite:///{partial}"], cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
     partial.replace(path)
     print(f"store: {path} (built in {time.perf_counter() - started:.0f} s)")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def measure(page, slider: str, moves: int, timeout_ms: int, received: list[int]) -> list[dict]:

@@ -69,6 +69,15 @@ def start_app(database_url: str, log: Path, script: str = "app.py", cwd: Path = 
     raise AssertionError(f"streamlit did not start: {log.read_text()[-2000:]}")
 
 
+def stop_app(process: subprocess.Popen) -> None:
+    """Stop a server started by ``start_app``, killing it if it will not go."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():

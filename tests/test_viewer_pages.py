@@ -40,11 +40,16 @@ def captions(app: AppTest) -> list[str]:
     return [c.value for c in app.caption]
 
 
-def open_feedback_item(app: AppTest, lang: str) -> AppTest:
-    app.session_state["f_tab"] = "Queue" if lang == "en" else "队列"
+def open_record(app: AppTest, lang: str, tab: str, tabs: tuple[str, str], go_to: str) -> AppTest:
+    """The page's tab ``tabs`` (English, Chinese) open on record 1, by the number box ``go_to``."""
+    app.session_state[tab] = tabs[0] if lang == "en" else tabs[1]
     ok(app.run())
-    app.number_input(key="f_go_to").set_value(1)
+    app.number_input(key=go_to).set_value(1)
     return ok(app.run())
+
+
+def open_feedback_item(app: AppTest, lang: str) -> AppTest:
+    return open_record(app, lang, "f_tab", ("Queue", "队列"), "f_go_to")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -67,10 +72,7 @@ def test_an_editor_gets_the_triage_form_and_the_new_feedback_tab(team, monkeypat
 
 
 def open_demand(app: AppTest, lang: str) -> AppTest:
-    app.session_state["d_tab"] = "Ranked list" if lang == "en" else "优先级列表"
-    ok(app.run())
-    app.number_input(key="d_go_to").set_value(1)
-    return ok(app.run())
+    return open_record(app, lang, "d_tab", ("Ranked list", "优先级列表"), "d_go_to")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
