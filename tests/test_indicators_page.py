@@ -290,7 +290,7 @@ def test_a_segment_of_the_breakdown_narrows_the_lists_and_stands_in_the_breadcru
     assert [e.value for e in page.exception] == []
     name = {"en": "ARR", "zh": "年度经常性收入"}[lang]
     assert f"{name} › {period.label} › {label(Industry, industry, lang)}" in [c.value for c in page.caption]
-    counts = [c.value for c in page.caption if c.value.startswith(("{:,} rows".format(len(kept)), f"共 {len(kept):,} 行"))]
+    counts = [c.value for c in page.caption if c.value.startswith((f"{len(kept):,} rows", f"共 {len(kept):,} 行"))]
     assert counts, [c.value for c in page.caption]
     new_list = next(d.value for d in page.dataframe if len(d.value) == len(kept))
     assert set(new_list.iloc[:, 0]) == set(kept["code"])
