@@ -276,7 +276,7 @@ def show_new(ctx: Queue) -> None:
     names = dict(zip(customers["customer_id"], customers["code"] + " · " + customers["name"], strict=True))
     # The text sits outside the form so that the suggested type and similar items show while it is
     # being written (a widget inside a form reruns nothing until submitted); both read cached indexes.
-    text = st.text_area(ui.tr("f.text"), key="f_new_text", height=120)
+    text = st.text_area(ui.tr("f.text"), key="f_new_text", height=120, placeholder=ui.tr("f.text_hint"))
     show_suggestion(text)
     show_similar(ctx, text)
     # Customer and contact sit outside the form too: the contacts offered follow the customer picked.
