@@ -68,13 +68,21 @@ def _after_execute(conn: Connection, cursor: Any, statement: str, parameters: An
 
 def _bump(conn: Connection) -> None:
     written = conn.info.pop(_WRITTEN, None)
-    if not written:
+    if not written or not _has_counters(conn):  # a store not yet at the revision that keeps counters
         return
     upsert = ("INSERT INTO table_versions (name, version) VALUES ({name}, 1) "
               "ON CONFLICT (name) DO UPDATE SET version = table_versions.version + 1")
     name = "?" if conn.dialect.paramstyle == "qmark" else "%(name)s"
     for table in sorted(written):
         conn.exec_driver_sql(upsert.format(name=name), (table,) if name == "?" else {"name": table})
+
+
+def _has_counters(conn: Connection) -> bool:
+    if conn.dialect.name == "sqlite":
+        found = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'table_versions'")
+    else:
+        found = conn.exec_driver_sql("SELECT to_regclass('table_versions')")
+    return found.scalar() is not None
 
 
 def _forget(conn: Connection) -> None:
