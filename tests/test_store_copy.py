@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from ops_core import demo, io, store_copy, writes
 from ops_core.config import parse_url
 from ops_core.db.engine import make_engine, transaction
-from ops_core.db.models import TABLES, Base
+from ops_core.db.models import TABLES
 from ops_core.db.schema import alembic_config, upgrade
 from tests.conftest import ROOT, SMALL_CUSTOMERS
 from tests.factories import make_customer
