@@ -73,9 +73,10 @@ def export(store: Engine, filters: audit.AuditFilters, lang: str) -> None:
         notes = audit.export_notes(filters, len(frame), lang)
         if fmt == "csv":
             return exports.to_csv_bytes(frame, notes=notes)
-        return exports.to_excel_bytes(frame, ui.tr("audit.title"), notes, notes_sheet=ui.t("export.notes_sheet", lang))
+        return exports.to_excel_bytes(frame, title, notes, notes_sheet=ui.t("export.notes_sheet", lang))
 
-    name = ui.tr("audit.title") if lang == "zh" else "audit-trail"
+    title = ui.tr("audit.title")  # read now: the files are built outside this run, when a button is pressed
+    name = title if lang == "zh" else "audit-trail"
     left, right = st.columns(2)
     left.download_button(ui.tr("download.csv"), lambda: file("csv"), f"{name}.csv", mime="text/csv", key="a_csv",
                          on_click="ignore")

@@ -236,7 +236,7 @@ def show_releases(b: Board) -> None:
             # Shipping moves the release's tested demands: what this reader kept of them is out of date after it.
             in_release = b.board.loc[b.board["target_release_id"] == release_id, "demand_id"]
             edits.save(b.store, record, lambda s: demand.ship_release(s, ui.acting_user(), int(release_id), int(current["version"]),
-                                                                      on=b.today), "d.shipped", release_fields,
+                                                                      on=b.today, now=dt.datetime.now()), "d.shipped", release_fields,
                        widgets=(f"d_notes_{release_id}",), related=tuple(demand_record(int(d)) for d in in_release))
         if ui.may_edit() and left.button(ui.tr("d.save_notes"), key="d_save_notes"):
             edits.save(b.store, record, lambda s: demand.save_release_notes(s, ui.acting_user(), int(release_id),

@@ -102,7 +102,8 @@ def show_event(ctx: Events) -> None:
         review_form(ctx, int(event_id), record, review)
     if review.get("updated_by"):
         st.caption(ui.tr("events.review.by", who=present.actor_name(review["updated_by"], ui.language()), when=f"{review['updated_at']:%Y-%m-%d %H:%M}"))
-    st.download_button(ui.tr("events.review.download"), lambda: events.review_markdown(event_row, row, stored, ctx.standard, lang=ui.language()),
+    lang = ui.language()  # read now: the file is built outside this run, when the button is pressed
+    st.download_button(ui.tr("events.review.download"), lambda: events.review_markdown(event_row, row, stored, ctx.standard, lang=lang),
                        f"review-{event_id}.md", mime="text/markdown", on_click="ignore", key="e_review_md")
 
 

@@ -344,8 +344,7 @@ def show_catalogue(ctx: View) -> None:
     if search.strip():
         needle = search.strip().lower()
         table = table[table.apply(lambda r: needle in " ".join(map(str, r.values)).lower(), axis=1)]
-    ui.table(table.drop(columns=["version", "key"]).assign(  # the name is a metric's, not a customer's
-        parent=table["parent"].map(lambda k: ctx.names.get(k, "")),
+    ui.table(table.drop(columns=["version", "key"]).assign(  # the name is a metric's, not a customer's; the parent named
         default_target=reports.formatted(table["key"], table["default_target"])).rename(columns={"name": "metric"}))
     # The metric is picked outside the form, so the owner and definition shown are always the picked metric's.
     key = ui.choice(st.selectbox, ui.tr("ind.metric"), list(metrics.BY_KEY), format_func=lambda k: ctx.names[k], key="i_edit_key")

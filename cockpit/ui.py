@@ -177,8 +177,11 @@ def choice(widget: Callable[..., Any], label: str, options: Sequence[Any], *, ke
     kept = st.session_state.get(kept_key, default)
     if several:
         start_widget(widget_key, [v for v in (kept or []) if v in options])
-    elif kept in options:
-        start_widget(widget_key, kept)
+    elif kept in options and kept is not None:  # a None option (every segment, a new entry) is the first,
+        start_widget(widget_key, kept)          # shown by its words: a widget started at None shows nothing
+    kind = getattr(widget, "__name__", "")  # never Streamlit's English "Choose an option"
+    if kind in ("selectbox", "multiselect"):
+        kwargs.setdefault("placeholder", tr("filters.choose" if kind == "multiselect" else "choose.one"))
     # The texts of this run's language, fixed now (a format_func that reads the language when called
     # would answer in another one outside the run).
     texts = [format_func(v) for v in options]

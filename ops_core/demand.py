@@ -190,7 +190,7 @@ def create(session: Session, actor: writes.Actor, values: Mapping[str, Any], cus
         raise UsageError(f"a new demand cannot set {', '.join(sorted(unknown))}; it may set {', '.join(EDITABLE)}")
     _check_fields(session, {"title": values.get("title"), **values})
     stored = writes.create(session, actor, "demands", {**values, "status": S.backlog, "created_at": now})
-    _record(session, actor, stored["id"], None, S.backlog, "created", now)
+    _record(session, actor, stored["id"], None, S.backlog, present.history_note_code("created"), now)
     link_customers(session, actor, stored["id"], customer_ids)
     return stored
 

@@ -675,7 +675,7 @@ def yuan(cents: Any) -> str:
 def _ratio_text(value: Any, percent: bool = False) -> str:
     if value is None or pd.isna(value):
         return "n/a"
-    return f"{value:.1%}" if percent else f"{value:.2f}"
+    return f"{value:,.1%}" if percent else f"{value:,.2f}"
 
 
 def review_markdown(event_row: pd.Series, metrics_row: pd.Series, review: Mapping[str, Any] | None,

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from ops_core import present, writes
 from ops_core.errors import PermissionDenied
+from ops_core.i18n import TEXT, t
 from ops_core.present import Format, Kind
 from ops_core.writes import Actor
 
@@ -427,6 +428,9 @@ def reader_csv_bytes(df: pd.DataFrame, lang: str, *, notes: Iterable[str] | None
 def reader_excel_bytes(df: pd.DataFrame, lang: str, *, sheet_name: str = "data",
                        notes: Iterable[str] | None = None) -> bytes:
     """A stored frame (already masked) as an .xlsx a person reads: ``present.frame`` values with
-    Excel number formats on the cells (yuan ``#,##0.00``, percentages ``0.0%``, dates)."""
+    Excel number formats on the cells (yuan ``#,##0.00``, percentages ``0.0%``, dates); a sheet named
+    after a table reads by the table's name, the notes sheet in ``lang`` too."""
     shown, formats = present.frame(df, lang)
-    return to_excel_bytes(shown, sheet_name, notes, formats=formats)
+    if f"table.{sheet_name}" in TEXT:
+        sheet_name = t(f"table.{sheet_name}", lang)
+    return to_excel_bytes(shown, sheet_name, notes, formats=formats, notes_sheet=t("export.notes_sheet", lang))

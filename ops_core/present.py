@@ -359,7 +359,7 @@ def label_of(value: Any, vocabulary: Vocabulary, lang: str) -> str:
 # A triage, a routing, a release or a merge leaves a note in the feedback or demand history. It is
 # stored as "@kind:argument" (``history_note_code``) and read in the reader's language here; a note a
 # person typed is text as entered. Stores written before keep English sentences, read the same way.
-_NOTE_PATTERNS = (("triaged", re.compile(r"^triaged as (\S+)$")), ("merged", re.compile(r"^merged into demand (\d+)$")),
+_NOTE_PATTERNS = (("created", re.compile(r"^created$")), ("triaged", re.compile(r"^triaged as (\S+)$")), ("merged", re.compile(r"^merged into demand (\d+)$")),
                   ("released", re.compile(r"^released in (.+)$")), ("duplicate", re.compile(r"^duplicate of demand (\d+)$")))
 
 
@@ -383,7 +383,7 @@ def history_note(note: Any, lang: str) -> str:
         for name, pattern in _NOTE_PATTERNS:
             found = pattern.match(text)
             if found:
-                kind, arguments = name, [found.group(1)]
+                kind, arguments = name, list(found.groups())
                 break
     if kind is None or f"note.{kind}" not in TEXT:
         return text

@@ -289,8 +289,8 @@ def test_in_chinese_the_default_tier_names_read_in_chinese_on_tiles_legends_and_
     ok(page.run())
     english = expected_counts(demo_engine, PAGE_WEIGHTS)
     assert shown_counts(page) == {
-        "KA 客户": english["KA customers"], "标准 客户": english["standard customers"],
-        "小型 客户": english["small customers"], "微型 客户": english["micro customers"], "客户数": english["Customers"]}
+        "KA客户": english["KA customers"], "标准客户": english["standard customers"],
+        "小型客户": english["small customers"], "微型客户": english["micro customers"], "客户数": english["Customers"]}
     legends = [layer["encoding"]["color"]["scale"]["domain"] for spec, _ in vega.charts(page)
                for layer in vega.layers(spec) if "scale" in layer["encoding"].get("color", {})]
     assert legends and all(domain == ["KA", "标准", "小型", "微型"] for domain in legends)

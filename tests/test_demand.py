@@ -193,7 +193,7 @@ def test_every_status_change_is_recorded_with_who_when_from_to_and_note(fresh_en
     with fresh_engine.connect() as conn:
         rows = demand.history(conn, row["id"])
     assert records(rows) == [  # ...but stays in the history
-        {"at": pd.Timestamp(T0), "actor": "zhang.pm", "from_status": None, "to_status": "backlog", "note": "created"},
+        {"at": pd.Timestamp(T0), "actor": "zhang.pm", "from_status": None, "to_status": "backlog", "note": present.history_note_code("created")},
         {"at": pd.Timestamp(at(3, 4)), "actor": "li.pm", "from_status": "backlog", "to_status": "evaluating",
          "note": "看起来有用 / looks useful"},
         {"at": pd.Timestamp(at(3, 5)), "actor": "zhang.pm", "from_status": "evaluating", "to_status": "rejected",
