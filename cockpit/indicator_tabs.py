@@ -300,11 +300,14 @@ def show_funnel(ctx: View) -> None:
             y=alt.Y("label:N", sort=list(shown["label"]), title=None), x=alt.X("count:Q", title=ui.tr("ind.count")),
             tooltip=ui.tooltips("label", "count", ("from_previous", ".1%"), ("from_top", ".1%")))),
             width="stretch")
-        right.dataframe(shown[["label", "count", "from_previous", "from_top"]].rename(columns={
-            "label": ui.tr("ind.step"), "count": ui.tr("ind.count"), "from_previous": ui.tr("ind.from_previous"),
-            "from_top": ui.tr("ind.from_top")}), hide_index=True, width="stretch", column_config={
-            ui.tr("ind.from_previous"): st.column_config.NumberColumn(format="percent"),
-            ui.tr("ind.from_top"): st.column_config.NumberColumn(format="percent")})
+        with right:
+            ui.table(shown[["label", "count", "from_previous", "from_top"]], FUNNEL_COLUMNS)
+
+
+# The double funnel's table: each step, its count and its conversion from the step before and the top.
+FUNNEL_COLUMNS = {"label": present.Column("ind.step"), "count": present.Column("ind.count", present.Kind.count),
+                  "from_previous": present.Column("ind.from_previous", present.Kind.percent),
+                  "from_top": present.Column("ind.from_top", present.Kind.percent)}
 
 
 def heat_map(frame: pd.DataFrame, since: str, since_title: str, cohort_title: str) -> None:

@@ -476,7 +476,7 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, 
          decimals: Mapping[str, int] | None = None) -> dict | None:
     """A paged AgGrid of one page's worth of rows (see STACK-NOTES); returns the selected row, if any.
     ``decimals`` (column -> digits) writes those number columns with a fixed number of decimals."""
-    from st_aggrid import AgGrid, GridOptionsBuilder
+    from st_aggrid import AgGrid, GridOptionsBuilder, JsCode
 
     # Dates and other objects go to the browser as text, or the grid shows "[object Object]".
     shown = frame.astype({c: "string" for c in frame.columns
@@ -484,17 +484,20 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, 
     builder = GridOptionsBuilder.from_dataframe(shown)
     builder.configure_pagination(enabled=True, paginationAutoPageSize=False, paginationPageSize=page_size)
     builder.configure_default_column(sortable=True, filter=True, resizable=True, minWidth=90)
-    for column, digits in (decimals or {}).items():
-        builder.configure_column(column, type=["numericColumn", "customNumericFormat"], precision=digits)
+    for column, digits in (decimals or {}).items():  # thousands separated, every row the same decimals
+        builder.configure_column(column, type=["numericColumn"], valueFormatter=JsCode(
+            f"p => p.value == null ? '' : Number(p.value).toLocaleString('en-US', "
+            f"{{minimumFractionDigits: {int(digits)}, maximumFractionDigits: {int(digits)}}})"))
     if selectable:
         builder.configure_selection(selection_mode="single", use_checkbox=False)
     options = builder.build()
     options["autoSizeStrategy"] = {"type": "fitCellContents"}
+    options["paginationPageSizeSelector"] = sorted({20, 50, 100, int(page_size)})  # the size in use among the choices
     options["localeText"] = grid_words(language())
     # The grid's own download button would bypass masking and formula neutralising: off.
     # The grid reads its options once: a new language is a new grid.
     response = AgGrid(shown, gridOptions=options, key=f"{key}_{language()}", height=height, show_download_button=False,
-                      show_toolbar=False, theme="streamlit",
+                      show_toolbar=False, theme="streamlit", allow_unsafe_jscode=True,  # the formatter above: ours
                       update_on=["selectionChanged"] if selectable else [])
     rows = getattr(response, "selected_rows", None) if selectable else None
     if rows is None or len(rows) == 0:
@@ -530,6 +533,8 @@ def shown_grid(frame: pd.DataFrame, key: str, columns: Mapping[str, present.Colu
             shown[title] = (shown[title] * 100).round(spec.decimals)
             shown = shown.rename(columns={title: f"{title} (%)"})
             decimals[f"{title} (%)"] = spec.decimals
+        elif spec.kind in (present.Kind.number, present.Kind.count):  # scores to one decimal, counts whole
+            decimals[title] = spec.decimals
     return grid(shown, key, decimals=decimals, **kwargs)
 
 
@@ -612,8 +617,8 @@ def column_config(formats: Mapping[str, present.Format]) -> dict[str, Any]:
     """Streamlit's column configuration for the formats ``present.frame`` returned."""
     config: dict[str, Any] = {}
     for title, spec in formats.items():
-        if spec.kind == present.Kind.percent:
-            config[title] = st.column_config.NumberColumn(format="percent")
+        if spec.kind == present.Kind.percent:  # shown scaled to 100 by ``table``: every row the same decimals
+            config[title] = st.column_config.NumberColumn(format=f"%.{spec.decimals}f%%")
         elif spec.kind == present.Kind.date:
             config[title] = st.column_config.DateColumn(format="YYYY-MM-DD")
         elif spec.kind == present.Kind.datetime:
@@ -632,6 +637,9 @@ def table(frame: pd.DataFrame, columns: Mapping[str, present.Column] | None = No
         frame = frame.drop(columns="cadence_zh" if lang != "zh" else "cadence_en").rename(
             columns={"cadence_en": "cadence", "cadence_zh": "cadence"})
     shown, formats = present.frame(frame, lang, columns=columns)
+    for title, spec in formats.items():
+        if spec.kind == present.Kind.percent:
+            shown[title] = pd.to_numeric(shown[title], errors="coerce") * 100
     return st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config(formats), **kwargs, placeholder="")
 
 
