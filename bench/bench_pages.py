@@ -9,8 +9,8 @@ What it does, in one run, for one store (``--store``, any database URL the app t
    until it settles (the script state back to notRunning, no spinner left, its title drawn): the
    first visit after a restart; then opens another page and comes back: warm;
 3. writes, through ops_core as a colleague would, to a table the page does not read (a feedback
-   item triaged; for the home and feedback pages, which count feedback, an event review saved; the
-   data page counts every table, so it has no such write) and times the next visit; then changes a contract (the amount of the newest,
+   item triaged; for the home, demand and feedback pages, which count feedback, an event review
+   saved; the data page counts every table, so it has no such write) and times the next visit; then changes a contract (the amount of the newest,
    by one yuan: every money figure reads contracts) and times the next visit;
 4. times the bare app the same way (median of ``--runs`` visits);
 5. prints one row per page with the three figures, the floor and the ratios, and the app process's
@@ -117,7 +117,9 @@ def change_contract(engine) -> None:
         writes.update(s, writes.LOCAL_ADMIN, "contracts", row["id"], row["version"], {"amount_cents": row["amount_cents"] + 100})
 
 
-UNRELATED = {"home": save_event_review, "feedback": save_event_review, "data": None}  # the others: a feedback item triaged
+# The write each page does not read: an event review for the pages that count feedback (home, the
+# demand board's asking items, the queue); none for the data page, which counts every table.
+UNRELATED = {"home": save_event_review, "demands": save_event_review, "feedback": save_event_review, "data": None}
 
 
 def main(argv: list[str] | None = None) -> int:

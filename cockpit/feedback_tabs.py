@@ -20,7 +20,7 @@ from ops_core import contacts, demand, present, similarity
 from ops_core import feedback as fb
 from ops_core.errors import OpsError
 from ops_core.filters import Filters
-from ops_core.i18n import label, say
+from ops_core.i18n import label, named, say
 from ops_core.vocab import DemandStatus, FeedbackChannel, FeedbackStatus, FeedbackType, Importance, ProductArea, Severity, values
 
 
@@ -74,9 +74,9 @@ def _faq_index(store: Engine) -> similarity.SimilarityIndex:
 
 
 # The similar-items tables: numbers of items, FAQ entries and demands, and how alike the text is.
-SIMILAR_COLUMNS = {"id": present.Column("f.col.id", present.Kind.count),
-                   "faq_id": present.Column("f.col.faq", present.Kind.count),
-                   "demand_id": present.Column("f.col.demand", present.Kind.count),
+SIMILAR_COLUMNS = {"id": present.Column("f.col.id", present.Kind.number_of),
+                   "faq_id": present.Column("f.col.faq", present.Kind.number_of),
+                   "demand_id": present.Column("f.col.demand", present.Kind.number_of),
                    "score": present.Column("f.col.similarity", present.Kind.number, decimals=2)}
 
 
@@ -160,7 +160,10 @@ def show_item(ctx: Queue, item_id: int) -> None:
     record = item_record(item_id)
     item = edits.seen(record, ui.cached(fb.get, ctx.store, item_id))  # the version this reader saw
     edits.notice(record)
-    st.subheader(f"#{item_id} · {label(FeedbackChannel, item['channel'], ui.language())} · {item['received_at']:%Y-%m-%d %H:%M}")
+    known = stored_items(ctx.store).set_index("id")
+    who = known.at[item_id, "customer_name"] if item_id in known.index else None
+    st.subheader(" · ".join(str(part) for part in (f"#{item_id}", who, label(FeedbackChannel, item["channel"], ui.language()),
+                                                     f"{item['received_at']:%Y-%m-%d %H:%M}") if part))
     ui.showing(ui.FEEDBACK_LINK, item_id)
     if item["demand_id"] is not None:  # routed to the board: open its demand there
         on_board = ui.cached(demand.get, ctx.store, int(item["demand_id"]))
@@ -193,7 +196,7 @@ def show_item(ctx: Queue, item_id: int) -> None:
                                                               now=dt.datetime.now()), "f.triaged", item_fields,
                        widgets=(f"f_triage_{item_id}_",), changed=changed)
     with right:
-        st.markdown(f"**{ui.tr('f.status')}**: {label(FeedbackStatus, item['status'], ui.language())}")
+        st.markdown(named(f"**{ui.tr('f.status')}**", label(FeedbackStatus, item["status"], ui.language()), ui.language()))
         for target in fb.allowed_moves(item["status"]):
             if st.button(f"→ {label(FeedbackStatus, target, ui.language())}", key=f"f_mv_{item_id}_{target}"):
                 edits.save(ctx.store, record, lambda s, t=target: fb.transition(s, ui.acting_user(), item_id, int(item["version"]), t,

@@ -36,6 +36,7 @@ class Kind(StrEnum):
     date = "date"
     datetime = "datetime"
     count = "count"            # a whole number
+    number_of = "number_of"    # a record's number (#1021): whole, never thousands-separated
     number = "number"          # a measured number (scores, hours, days)
     text = "text"              # data as entered
 
@@ -75,6 +76,8 @@ class Format:
             return "0" + ("." + "0" * self.decimals if self.decimals else "") + "%"
         if self.kind == Kind.count:
             return "#,##0"
+        if self.kind == Kind.number_of:
+            return "0"
         if self.kind == Kind.number:
             return "#,##0" + ("." + "0" * self.decimals if self.decimals else "")
         if self.kind == Kind.date:
@@ -91,10 +94,12 @@ class Format:
             return f"%,.{self.decimals}f"
         if self.kind == Kind.count:
             return "%,d"
+        if self.kind == Kind.number_of:
+            return "%d"
         return None
 
 
-DEFAULT_DECIMALS = {Kind.money: 2, Kind.yuan: 2, Kind.percent: 1, Kind.number: 1, Kind.count: 0}
+DEFAULT_DECIMALS = {Kind.money: 2, Kind.yuan: 2, Kind.percent: 1, Kind.number: 1, Kind.count: 0, Kind.number_of: 0}
 
 M, Y, P, V, D, DT, C, N, T = (Kind.money, Kind.yuan, Kind.percent, Kind.vocabulary, Kind.date, Kind.datetime,
                               Kind.count, Kind.number, Kind.text)
@@ -509,7 +514,7 @@ def _shown_column(series: pd.Series, spec: Column, lang: str) -> pd.Series:
         return pd.to_numeric(series, errors="coerce").astype("float64") / 100
     if kind in (Kind.yuan, Kind.percent, Kind.number):
         return pd.to_numeric(series, errors="coerce").astype("float64")
-    if kind == Kind.count:
+    if kind in (Kind.count, Kind.number_of):
         numbers = pd.to_numeric(series, errors="coerce")
         whole = bool(numbers.dropna().mod(1).eq(0).all())
         return numbers.round().astype("Int64") if whole else numbers  # a count with a fraction stays a number
