@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from cockpit import edits, imports, ui
+from cockpit import edits, imports, live_text, ui
 from ops_core import contacts, demand, present, similarity
 from ops_core import feedback as fb
 from ops_core.errors import OpsError
@@ -251,12 +251,13 @@ def route(ctx: Queue, item: dict) -> None:
                        "f.routed_demand", item_fields)
 
 
-NEW_ITEM_WIDGETS = ("f_new_text", "f_new_customer", "f_new_contact")  # the intake widgets outside the form
+NEW_ITEM_WIDGETS = ("f_new_customer", "f_new_contact")  # the intake widgets outside the form, beside the text
 
 
 def clear_new_item() -> None:
     """After an item is added: the next one starts from an empty text, customer and contact (the form's
     own fields are cleared by the form)."""
+    live_text.clear("f_new_text")
     for key in NEW_ITEM_WIDGETS:
         st.session_state.pop(key, None)
 
@@ -279,7 +280,7 @@ def show_new(ctx: Queue) -> None:
     names = dict(zip(customers["customer_id"], customers["code"] + " · " + customers["name"], strict=True))
     # The text sits outside the form so that the suggested type and similar items show while it is
     # being written (a widget inside a form reruns nothing until submitted); both read cached indexes.
-    text = st.text_area(ui.tr("f.text"), key="f_new_text", height=120, placeholder=ui.tr("f.text_hint"))
+    text = live_text.live_text_area(ui.tr("f.text"), "f_new_text", placeholder=ui.tr("f.text_hint"))
     show_suggestion(text)
     show_similar(ctx, text)
     # Customer and contact sit outside the form too: the contacts offered follow the customer picked.

@@ -138,9 +138,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "f.accuracy_help": ("Share of {items} triaged items whose confirmed type equals the suggestion.",
                         "{items} 条已分类反馈中，确认类型与建议一致的占比。"),
     "f.tab.queue": ("Queue", "队列"),
-    "f.text_hint": ("What the customer said. Press Ctrl+Enter (or click outside the box) to see the suggested type and "
-                    "similar items before you submit.",
-                    "客户的原话。按 Ctrl+Enter（或点击输入框外）即可在提交前看到建议分类和相似问题。"),
+    "f.text_hint": ("What the customer said: the suggested type and similar items show as you type.",
+                    "客户的原话：输入时即显示建议分类和相似问题。"),
     "f.tab.new": ("New feedback", "录入反馈"),
     "f.tab.sla": ("Service efficiency", "服务效率"),
     "f.tab.frequent": ("Frequent questions", "高频问题"),

@@ -156,6 +156,32 @@ def test_home_in_chinese_with_filters_from_a_shared_link(browser, running_app, s
         page.close()
 
 
+@pytest.mark.parametrize(("lang", "tab", "box", "said", "suggested"), [
+    ("en", "New feedback", "What the customer said", "Where do I configure role permissions? New staff cannot see reports",
+     "Suggested type: "),
+    ("zh", "录入反馈", "客户反馈内容", "角色权限怎么配置？新员工看不到报表", "建议类型："),
+])
+def test_the_suggested_type_and_similar_items_show_while_typing(browser, running_app, screenshots, lang, tab, box, said,
+                                                                 suggested):
+    """Seen: nothing until the text box was left. Typed key by key, then a pause with the cursor still in
+    the box: the suggestion and the similar items are there, nothing submitted."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1400})
+    try:
+        page.goto(f"{running_app}/feedback?lang={lang}")
+        wait_for_render(page)
+        page.get_by_role("tab", name=tab).click()
+        wait_for_render(page)
+        text = page.get_by_label(box)
+        text.click()
+        text.press_sequentially(said, delay=40)
+        page.get_by_text(suggested).first.wait_for(timeout=30_000)
+        assert page.evaluate("() => document.activeElement?.shadowRoot?.activeElement?.tagName") == "TEXTAREA"
+        page.get_by_text("Similar items already stored" if lang == "en" else "已有的相似反馈").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(screenshots / f"typing-{lang}.png"), full_page=True)
+    finally:
+        page.close()
+
+
 def test_the_audit_trail_reads_in_chinese(browser, running_app, screenshots):
     """The admin's audit trail (single-user mode acts as the built-in admin) in Chinese: the filters, the
     counts and the file's buttons in words; the grid itself is drawn on a canvas (tests/test_audit.py reads it)."""

@@ -38,7 +38,7 @@ def test_feedback_becomes_a_released_demand_whose_customer_is_listed_to_inform(l
     page = open_page(loop_url, "pages/feedback.py", monkeypatch)
     page.session_state["f_tab"] = "New feedback"
     ok(page.run())
-    page.text_area(key="f_new_text").set_value(HOSTILE)
+    page.session_state["f_new_text"] = HOSTILE  # what the live text box holds after typing (cockpit.live_text)
     ok(page.run())
     with engine.connect() as conn:
         chosen = conn.execute(select(TABLES["customers"].c.id).order_by(TABLES["customers"].c.id)).scalars().all()[3]
@@ -122,7 +122,7 @@ def test_the_suggested_type_and_similar_items_show_while_typing_before_anything_
     page.session_state["f_tab"] = "New feedback"
     ok(page.run())
     typed = stored_text + " 报错"  # a stored item's words, and a bug's keyword
-    page.text_area(key="f_new_text").set_value(typed)
+    page.session_state["f_new_text"] = typed  # what the live text box holds after typing (cockpit.live_text)
     ok(page.run())  # typed, not submitted
     suggestion = fb.suggest_type([typed]).iloc[0]  # the rule the store applies at intake
     assert suggestion["suggested_type"] == "bug"
@@ -143,7 +143,7 @@ def test_the_suggestion_while_typing_reads_in_chinese(loop_url, monkeypatch):
     ok(page.run())
     page.session_state["f_tab"] = "录入反馈"
     ok(page.run())
-    page.text_area(key="f_new_text").set_value("导出时报错")
+    page.session_state["f_new_text"] = "导出时报错"  # what the live text box holds after typing (cockpit.live_text)
     ok(page.run())
     assert [i.value for i in page.info] == ["建议类型：缺陷（50%）— 关键词：报错"]  # one bug keyword: 1 / (1 + 1)
 
@@ -153,7 +153,7 @@ def test_adding_feedback_names_the_new_item_and_empties_the_form(loop_url, monke
     page = open_page(loop_url, "pages/feedback.py", monkeypatch)
     page.session_state["f_tab"] = "New feedback"
     ok(page.run())
-    page.text_area(key="f_new_text").set_value("移动端审批页面打不开 / approval page does not open on mobile")
+    page.session_state["f_new_text"] = "移动端审批页面打不开 / approval page does not open on mobile"  # what the live text box holds after typing (cockpit.live_text)
     ok(page.run())
     with engine.connect() as conn:
         chosen = conn.execute(select(TABLES["customers"].c.id).order_by(TABLES["customers"].c.id)).scalars().all()[5]
@@ -165,7 +165,7 @@ def test_adding_feedback_names_the_new_item_and_empties_the_form(loop_url, monke
         new_id = conn.execute(select(func.max(TABLES["feedback"].c.id))).scalar_one()
     engine.dispose()
     assert [s.value for s in page.success] == [f"Feedback #{new_id} added."]
-    assert page.text_area(key="f_new_text").value == ""       # the next item starts empty
+    assert page.session_state["f_new_text"] == ""       # the next item starts empty
     assert page.selectbox(key="f_new_customer").value is None
     assert page.selectbox(key="f_new_contact").value is None
     assert [i.value for i in page.info] == []                 # no suggestion left over from the last text
