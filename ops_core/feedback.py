@@ -30,7 +30,7 @@ from ops_core.config import setting_default
 from ops_core.db.models import TABLES
 from ops_core.errors import Refused, StaleVersion, UsageError, ValidationError, require_columns
 from ops_core.filters import Filters
-from ops_core.i18n import Phrase, either_label
+from ops_core.i18n import Either, Phrase, either_label, listed
 from ops_core.similarity import TfidfMatrix, normalise
 from ops_core.vocab import DemandSource, FeedbackStatus, FeedbackType
 from ops_core.workcal import WorkCalendar, parse_days, parse_time
@@ -228,8 +228,8 @@ def suggest_type(texts: Sequence[str], labelled: pd.DataFrame | TypeClassifier |
     keyword_type = np.where(top > 0, names[best] if len(values) else names[:0], None)
     keyword_conf = np.where(top > 0, top / (values.sum(axis=1) + 1.0) if len(values) else top, 0.0)
     winners = matched[matched["type"].to_numpy() == keyword_type[matched["row"].to_numpy()]] if len(matched) else matched
-    words = winners.groupby("row")["keyword"].agg(", ".join) if len(winners) else pd.Series(dtype=object)
-    found = dict(zip(words.index, words, strict=True))
+    words = winners.groupby("row")["keyword"].agg(list) if len(winners) else pd.Series(dtype=object)
+    found = {row: Either(listed(kept, "en"), listed(kept, "zh")) for row, kept in zip(words.index, words, strict=True)}
     # Reasons are phrases: English as text, readable in the reader's language (i18n.say).
     reason = pd.Series([Phrase("f.reason.keywords", words=found[i]) if i in found else Phrase("f.reason.none")
                         for i in range(len(texts))], dtype=object)
