@@ -197,7 +197,8 @@ def edit_form(b: Board, demand_id: int, row: Mapping[str, Any]) -> None:
         title = st.text_input(ui.tr("d.title"), value=row["title"], key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_title"))
         owner = st.text_input(ui.tr("d.owner"), value=row["owner"] if isinstance(row["owner"], str) else "",
                               key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_owner"))
-        effort = st.number_input(ui.tr("d.effort"), min_value=0.0, value=float(row["effort_days"]) if pd.notna(row["effort_days"]) else 0.0,
+        effort = st.number_input(ui.tr("d.effort"), min_value=0.0, value=float(row["effort_days"]) if pd.notna(row["effort_days"]) else None,
+                                 placeholder=ui.tr("d.effort_unknown", days=f"{demand.DEFAULT_EFFORT_DAYS:g}"),
                                  key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_effort"))
         urgency = st.select_slider(ui.tr("d.urgency"), demand.URGENCY_LEVELS, value=int(row["urgency"]),
                                    key=edits.key(demand_record(demand_id), f"d_edit_{demand_id}_urgency"))
@@ -315,7 +316,7 @@ def show_new(b: Board) -> None:
         owner = cols[2].text_input(ui.tr("d.owner"))
         urgency = cols[3].select_slider(ui.tr("d.urgency"), demand.URGENCY_LEVELS, value=2)
         cols = st.columns(2)
-        effort = cols[0].number_input(ui.tr("d.effort"), min_value=0.0, value=0.0, step=0.5)
+        effort = cols[0].number_input(ui.tr("d.effort"), min_value=0.0, value=None, step=0.5, placeholder=ui.tr("d.effort_unknown", days=f"{demand.DEFAULT_EFFORT_DAYS:g}"))
         competitor = cols[1].text_input(ui.tr("d.competitor"))
         asking = st.multiselect(ui.tr("d.asking"), list(names), format_func=lambda c: names[c], placeholder=ui.tr("filters.choose"))
         if st.form_submit_button(ui.tr("d.create")):

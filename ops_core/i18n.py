@@ -294,6 +294,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "d.pick": ("Select a row to see its history, customers and actions.", "选择一行查看历史、客户和操作。"),
     "d.history": ("History", "变更历史"),
     "d.effort": ("Effort (days)", "工作量（天）"),
+    "d.effort_unknown": ("not estimated: counts as {days} days", "未估算：按 {days} 天计"),
     "d.urgency": ("Urgency (1 low - 3 urgent)", "紧急度（1 低 - 3 紧急）"),
     "d.save": ("Save", "保存"),
     "d.saved": ("Saved.", "已保存。"),
