@@ -56,7 +56,7 @@ def pick_filters(store: Engine) -> audit.AuditFilters:
     actions = ui.choice(right.multiselect, ui.tr("audit.filter.actions"), list(found.actions), key="a_actions",
                         format_func=lambda a: audit.action_name(a, lang), placeholder=ui.tr("filters.choose"))
     first, last = found.first or dt.date.today(), found.last or dt.date.today()
-    picked = days.date_input(ui.tr("audit.filter.days"), value=(first, last), key="a_days")
+    picked = days.date_input(ui.tr("audit.filter.days"), value=(first, last), key="a_days", help=ui.tr("audit.filter.days_help"))
     since, until = picked if isinstance(picked, tuple) and len(picked) == 2 else (None, None)
     return audit.AuditFilters(tuple(actors), tuple(entities), tuple(actions),
                               since if since != first else None, until if until != last else None)
