@@ -116,7 +116,7 @@ def page(store: Engine) -> None:
     st.title(ui.tr("nav.accounts"))
     st.caption(ui.tr("acc.caption"))
     if ui.acting_user().role != Role.admin:  # the page is listed for admins only; ops_core refuses anyway
-        st.error(ui.tr("acc.admins_only"))
+        st.info(ui.tr("acc.admins_only"))  # as the audit trail: a page that is not theirs, not an error
         return
     if not frame.sign_in_required():
         st.info(ui.tr("acc.single_mode"))

@@ -51,7 +51,7 @@ class Page:
 def draw(store: Engine) -> None:
     st.title(ui.tr("nav.settings"))
     if ui.acting_user().role != Role.admin:
-        st.warning(ui.tr("settings.admins_only"))
+        st.info(ui.tr("settings.admins_only"))
         return
     st.caption(ui.tr("settings.intro"))
     ui.show_flash()

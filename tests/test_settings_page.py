@@ -247,7 +247,7 @@ def test_a_viewer_or_editor_is_told_the_page_is_for_admins(new_store_url, monkey
     url = new_store_url()
     monkeypatch.setattr(ui, "acting_user", lambda: writes.Actor("e", Role.editor))
     app = settings_session(url, monkeypatch)
-    assert [w.value for w in app.warning] == ["Only an admin may see and change the settings."]
+    assert [w.value for w in app.info] == ["Only an admin may see and change the settings."]
     assert not [b for b in app.button if b.key and b.key.startswith("s_")]
     assert "Settings" not in [link.label for link in app.get("page_link")]
 

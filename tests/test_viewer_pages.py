@@ -135,3 +135,9 @@ def test_an_editor_saves_presets_and_sets_targets(team, monkeypatch):
     page.switch_page("pages/indicators.py")
     ok(page.run())
     assert len([e.label for e in page.expander if e.label.startswith("Target of")]) == 1
+
+
+@pytest.mark.parametrize("page", ["pages/accounts.py", "pages/settings.py", "pages/audit.py"])
+def test_a_viewer_is_told_an_admin_page_is_not_theirs_without_an_error_box(team, monkeypatch, page):
+    app = signed_in(team, "li.viewer", page, monkeypatch, "zh")
+    assert [e.value for e in app.error] == [] and len(app.info) == 1
