@@ -106,14 +106,18 @@ def show_scorecard(ctx: View) -> None:
             lead = metrics.leading_segment(parts, ctx.card.set_index("metric").at[chosen, "change"])
             mover = str(parts.iloc[0]["segment"] if lead is None else lead["segment"])
             st.caption(ui.tr("ind.mover", segment=mover))
+            # A rate's contributions are percentage points, an amount's are yuan: the axis says which.
+            if metric.unit is metrics.Unit.ratio:
+                parts = parts.assign(contribution=parts["contribution"] * 100)
+            unit = {metrics.Unit.ratio: "ind.unit.points", metrics.Unit.cents: "ind.unit.yuan"}.get(metric.unit)
+            title = ui.tr("ind.contribution") + (ui.tr(unit) if unit else "")
+            axis = ui.number_axis(parts["contribution"], title)
             st.altair_chart(ui.localised(alt.Chart(parts).mark_bar().encode(
                 y=alt.Y("segment:N", sort="-x", title=None),
-                x=alt.X("contribution:Q", title=ui.tr("ind.contribution"),
-                        axis=ui.number_axis(parts["contribution"], None, percent=metric.unit is metrics.Unit.ratio)),
+                x=alt.X("contribution:Q", title=title, axis=axis),
                 color=alt.condition(alt.datum.segment == mover, alt.value("#f58518"), alt.value("#4c78a8")),
                 tooltip=[alt.Tooltip("segment:N", title=ui.tr(f"ind.segment.{ctx.segment}")),
-                         alt.Tooltip("contribution:Q", title=ui.tr("ind.contribution"),
-                                     format=ui.number_axis(parts["contribution"], None, percent=metric.unit is metrics.Unit.ratio).format)])),
+                         alt.Tooltip("contribution:Q", title=title, format=axis.format)])),
                 width="stretch")
     behind(ctx, chosen)
     with st.expander(ui.tr("ind.all_metrics")):

@@ -385,6 +385,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "ind.trend": ("{metric} by period, target dashed", "{metric} 趋势（虚线为目标）"),
     "ind.breakdown": ("Who moved {metric}: contribution by {segment}", "{metric} 变动贡献（按{segment}）"),
     "ind.contribution": ("Contribution to the change", "对变动的贡献"),
+    "ind.unit.points": (" (pp)", "（个百分点）"),
+    "ind.unit.yuan": (" (¥)", "（元）"),
     "ind.mover": ("Moved it most: {segment}", "贡献最大：{segment}"),
     "ind.tier_needs_snapshots": (
         "Tiers by period come from the monthly snapshots of the published tiers, and none covers this period yet. "
