@@ -52,7 +52,8 @@ else:
         tooltip=[alt.Tooltip("yearmonth(month):T", title=ui.tr("home.chart.month")),
                  alt.Tooltip("active_accounts:Q", title=ui.tr("home.chart.active_accounts"), format=","),
                  alt.Tooltip("arr:Q", title=ui.tr("home.chart.arr"), format=",.0f")])
-    line = base.mark_line(point=True, color="#e45756").encode(
+    line = base.mark_line(point=True, color="#e45756").encode(  # each point over the middle of its month's bar
+        x=alt.X("yearmonth(month):T", title=ui.tr("home.chart.month"), bandPosition=0.5),
         y=alt.Y("arr:Q", title=ui.tr("home.chart.arr"), axis=ui.yuan_axis(ui.tr("home.chart.arr"))))
     st.altair_chart(ui.localised(alt.layer(bars, line).resolve_scale(y="independent")), width="stretch")
 
