@@ -742,7 +742,7 @@ def _releases(rng: np.random.Generator, w: _World) -> tuple[Batch, np.ndarray, n
     dates_a = np.asarray(dates, dtype=np.int64)
     labels = [f"v{1 + i // 10}.{i % 10}" for i in range(len(dates))]
     status = ["released"] * past + ["planned"] * 2
-    notes = [f"{lab}: 改进与修复 / improvements and fixes" for lab in labels]
+    notes = [None] * len(labels)  # none written yet: the demand board drafts each release's notes from its demands
     rows = list(zip(range(1, len(dates) + 1), labels, _dates(dates_a), status, notes, [1] * len(dates), strict=True))
     return Batch("releases", ("id", "version_label", "release_date", "status", "notes", "version"), rows, 0.09, "releases"), dates_a, np.asarray(status)
 
