@@ -177,8 +177,3 @@ def recent_changes(conn: Connection, limit: int = 50) -> pd.DataFrame:
                         .order_by(audit.c.id.desc()).limit(limit)).all()
     return pd.DataFrame(rows, columns=["at", "actor", "action", "entity", "entity_id"])
 
-
-def data_version(conn: Connection) -> int:
-    """A counter that grows with every change: the newest audit row (every write leaves one)."""
-    audit = TABLES["audit_log"]
-    return int(conn.execute(select(func.coalesce(func.max(audit.c.id), 0))).scalar_one())
