@@ -176,4 +176,3 @@ def recent_changes(conn: Connection, limit: int = 50) -> pd.DataFrame:
     rows = conn.execute(select(audit.c.at, audit.c.actor, audit.c.action, audit.c.entity, audit.c.entity_id)
                         .order_by(audit.c.id.desc()).limit(limit)).all()
     return pd.DataFrame(rows, columns=["at", "actor", "action", "entity", "entity_id"])
-
