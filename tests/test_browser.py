@@ -369,7 +369,7 @@ def test_a_review_saved_in_the_browser_is_there_after_a_reload(browser, running_
                 page.get_by_text("Review saved.").wait_for(timeout=30_000)
             else:
                 assert causes.input_value() == text
-                assert page.get_by_text("Last saved by local-admin").count() == 1
+                assert page.get_by_text("Last saved by Local admin").count() == 1  # the built-in admin in words
                 page.screenshot(path=str(screenshots / "events-review.png"), full_page=True)
     finally:
         page.close()

@@ -59,8 +59,9 @@ def test_the_chinese_export_grid_and_its_csv_read_as_the_contracts_and_leads_fil
         assert headers == [f.header("zh") for f in SCHEMAS["contracts"].fields]
         assert headers[:8] == ["合同编号", "客户编号", "合同类型", "产品线", "签约日期", "开始日期", "结束日期", "合同金额(元)"]
         kind = {"new": "新签", "renewal": "续约", "expansion": "增购"}[first.kind]  # the kinds' Chinese labels
-        amount = f"{first.amount_cents / 100:.2f}"  # cents as yuan, two decimals
-        assert [rows[0][0], rows[0][1], rows[0][2], rows[0][7]] == [first[0], first[1], kind, amount]
+        amount = f"{first.amount_cents / 100:.2f}"  # cents as yuan, two decimals (the file, as it re-imports)
+        shown = f"{first.amount_cents / 100:,.2f}"  # on screen with thousands separators
+        assert [rows[0][0], rows[0][1], rows[0][2], rows[0][7]] == [first[0], first[1], kind, shown]
         with page.expect_download() as done:
             page.get_by_role("button", name="下载 CSV").click()
         assert done.value.suggested_filename == "合同.csv"
