@@ -128,6 +128,7 @@ def list_filters(rules: tiers.TierRules) -> view.ViewFilters:
             t for t in start_view.tiers if t in rules.names], key="c_f_tiers", placeholder=ui.tr("filters.choose"))),
         product_lines=tuple(filter_columns[1].multiselect(ui.tr("customers.filter.lines"), list(vocabulary_values(ProductLine)), default=[
             p for p in start_view.product_lines if p in vocabulary_values(ProductLine)], key="c_f_lines", placeholder=ui.tr("filters.choose"),
+            select_all=False,
             format_func=lambda p: label(ProductLine, p, ui.language()))),
         risk_levels=tuple(ui.choice(filter_columns[2].multiselect, ui.tr("customers.filter.risk"), list(view.RISK_ORDER),
                                     default=list(start_view.risk_levels), key="c_f_risk",

@@ -318,7 +318,8 @@ def show_new(b: Board) -> None:
         cols = st.columns(2)
         effort = cols[0].number_input(ui.tr("d.effort"), min_value=0.0, value=None, step=0.5, placeholder=ui.tr("d.effort_unknown", days=f"{demand.DEFAULT_EFFORT_DAYS:g}"))
         competitor = cols[1].text_input(ui.tr("d.competitor"))
-        asking = st.multiselect(ui.tr("d.asking"), list(names), format_func=lambda c: names[c], placeholder=ui.tr("filters.choose"))
+        asking = st.multiselect(ui.tr("d.asking"), list(names), format_func=lambda c: names[c], placeholder=ui.tr("filters.choose"),
+                                select_all=False)
         if st.form_submit_button(ui.tr("d.create")):
             ui.act(b.store, lambda s: demand.create(s, ui.acting_user(), {"title": title, "description": description, "source": source,
                                                               "product_area": area, "owner": owner.strip() or None,

@@ -209,7 +209,7 @@ def show_item(ctx: Queue, item_id: int) -> None:
         versions = {i: int(edits.seen(item_record(i), ui.cached(fb.get, ctx.store, i))["version"]) for i in candidates} | \
             {item_id: int(item["version"])}
         duplicates = st.multiselect(ui.tr("f.merge_pick"), candidates, key=f"f_merge_{item_id}", placeholder=ui.tr("filters.choose"),
-                                    format_func=lambda i: f"#{i}")
+                                    format_func=lambda i: f"#{i}", select_all=False)
         if st.button(ui.tr("f.merge"), key=f"f_merge_go_{item_id}", disabled=not duplicates):
             edits.save(ctx.store, record, lambda s: fb.merge(s, ui.acting_user(), item_id, duplicates,
                                                              {i: versions[i] for i in [item_id, *duplicates]}), "f.merged", item_fields,

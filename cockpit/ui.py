@@ -182,6 +182,8 @@ def choice(widget: Callable[..., Any], label: str, options: Sequence[Any], *, ke
     kind = getattr(widget, "__name__", "")  # never Streamlit's English "Choose an option"
     if kind in ("selectbox", "multiselect"):
         kwargs.setdefault("placeholder", tr("filters.choose" if kind == "multiselect" else "choose.one"))
+    if several and kind == "multiselect":
+        kwargs.setdefault("select_all", False)  # Streamlit's bulk action reads "Select all" in every language
     # The texts of this run's language, fixed now (a format_func that reads the language when called
     # would answer in another one outside the run).
     texts = [format_func(v) for v in options]
@@ -235,7 +237,7 @@ def sidebar(store: Engine) -> Filters:
             default = [v for v in getattr(current, spec.name) if v in options]
             chosen[spec.name] = tuple(st.multiselect(t(spec.label_key, lang), options, default=default,
                                                      format_func=fmt, key=language_key(f"ops_filter_{spec.name}"),
-                                                     placeholder=t("filters.choose", lang)))
+                                                     placeholder=t("filters.choose", lang), select_all=False))
         st.caption(t("filters.link_hint", lang))
     filters = Filters(start, end, **chosen)
     st.session_state[FILTERS_KEY] = filters

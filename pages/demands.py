@@ -28,11 +28,12 @@ controls = st.columns([2, 2, 2, 2, 2])
 sources = ui.choice(controls[0].multiselect, ui.tr("d.source"), values(DemandSource), key="d_sources", placeholder=ui.tr("filters.choose"),
                                   format_func=lambda v: label(DemandSource, v, lang))
 owners = controls[1].multiselect(ui.tr("d.owner"), sorted(board["owner"].dropna().unique()), key="d_owners",
-                                 placeholder=ui.tr("filters.choose"))
+                                 placeholder=ui.tr("filters.choose"), select_all=False)
 releases = ui.cached(demand.load_releases, store)
 release_names = dict(zip(releases["release_id"], releases["version_label"], strict=True))
 chosen_releases = controls[2].multiselect(ui.tr("d.release"), list(release_names), key="d_releases",
-                                          format_func=lambda r: release_names[r], placeholder=ui.tr("filters.choose"))
+                                          format_func=lambda r: release_names[r], placeholder=ui.tr("filters.choose"),
+                                          select_all=False)
 tier_names = list(tiers.cat.categories)
 chosen_tiers = ui.choice(controls[3].multiselect, ui.tr("d.tiers"), tier_names, key="d_tiers", format_func=ui.tier_label,
                          placeholder=ui.tr("filters.choose"))
