@@ -560,11 +560,13 @@ def download_buttons(frame: pd.DataFrame, basename: str, notes: list[str], perso
                                    filters={**(filters or {}), "format": fmt})
 
     # The files are built when a button is pressed, not on every rerun (a 20k-row Excel takes seconds).
+    # A file named after a table is named in the reader's language (客户.xlsx), as the data page's files are.
+    name = t(f"table.{basename}", lang) if f"table.{basename}" in TEXT and lang != DEFAULT_LANGUAGE else basename
     left.download_button(tr("download.csv"), lambda: exports.reader_csv_bytes(safe("csv"), lang, notes=notes),
-                         f"{basename}.csv", mime="text/csv", key=f"csv_{basename}", on_click="ignore")
+                         f"{name}.csv", mime="text/csv", key=f"csv_{basename}", on_click="ignore")
     right.download_button(tr("download.excel"), lambda: exports.reader_excel_bytes(safe("xlsx"), lang,
                                                                                   sheet_name=basename[:31], notes=notes),
-                          f"{basename}.xlsx", key=f"xlsx_{basename}", on_click="ignore",
+                          f"{name}.xlsx", key=f"xlsx_{basename}", on_click="ignore",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
