@@ -454,10 +454,15 @@ def current_scores(store: Engine, as_of: dt.date) -> tuple[pd.Series, pd.Series]
 def clear_caches() -> None:
     """Drop every cached value and read the counters again (a store replaced under the app, or its
     schema upgraded: writes themselves need no clearing, their counters retire what they touched)."""
+    drop_kept_values()
+    forget_versions()
+
+
+def drop_kept_values() -> None:
+    """Every cached value, for every session of this process."""
     _COPIED.clear()
     _SHARED.clear()
     st.cache_data.clear()
-    forget_versions()
 
 
 def forget_versions() -> None:

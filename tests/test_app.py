@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from cockpit import ui
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -114,7 +114,7 @@ def test_the_app_recovers_without_a_restart_once_the_database_is_back(new_store_
                 conn.execute(text(f'ALTER DATABASE "{parsed.database}" ALLOW_CONNECTIONS true'))
     down()
     try:
-        st.cache_data.clear()  # what the page shows must come from the store, not from the cache
+        ui.drop_kept_values()  # what the page shows must come from the store, not from the cache
         app.run()
         assert [e.value for e in app.exception] == []
         assert app.title[0].value == "The database cannot be reached"
