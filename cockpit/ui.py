@@ -360,37 +360,39 @@ def _kept_or_computed(cache: _Cache, key: tuple, store: Engine, compute: Callabl
     now = table_versions(store)
     digest = hashlib.sha256(pickle.dumps((store_key(store), *key))).digest()
     kept = cache.get(digest)
-    if kept is None or not versions.fresh(dict(kept.read), now):
-        with working(text_key), versions.recording() as read:
-            value = compute()
-        kept = _Kept(tuple(sorted((table, now.get(table, 0)) for table in read)),
-                     pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL) if copied else value)
-        cache.put(digest, kept)
-    versions.note(table for table, _ in kept.read)
-    return pickle.loads(kept.value) if copied else kept.value
+    if kept is not None and versions.fresh(dict(kept.read), now):
+        versions.note(table for table, _ in kept.read)
+        return pickle.loads(kept.value) if copied else kept.value
+    with working(text_key), versions.recording() as read:
+        value = compute()
+    cache.put(digest, _Kept(tuple(sorted((table, now.get(table, 0)) for table in read)),
+                            pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL) if copied else value))
+    versions.note(read)
+    return value  # the cache holds its own copy (pickled) or the shared object
+
+
+def _query(function: Callable[..., Any], store: Engine, args: tuple, kwargs: Mapping[str, Any], copied: bool) -> Any:
+    """An ops_core query ``function(conn, *args, **kwargs)`` through the cache of its kind."""
+    def compute() -> Any:
+        with store.connect() as conn:
+            return function(conn, *args, **kwargs)
+
+    return _kept_or_computed(_COPIED if copied else _SHARED,
+                             (function.__module__, function.__qualname__, args, tuple(sorted(kwargs.items()))),
+                             store, compute, copied, WORKING.get(function.__module__, "working.reading"))
 
 
 def cached(function: Callable[..., Any], store: Engine, *args: Any, **kwargs: Any) -> Any:
     """An ops_core query's result through the cache (a copy of its own), kept until a table it read
     is written."""
-    def compute() -> Any:
-        with store.connect() as conn:
-            return function(conn, *args, **kwargs)
-
-    return _kept_or_computed(_COPIED, (function.__module__, function.__qualname__, args, tuple(sorted(kwargs.items()))),
-                             store, compute, True, WORKING.get(function.__module__, "working.reading"))
+    return _query(function, store, args, kwargs, copied=True)
 
 
 def shared(function: Callable[..., Any], store: Engine, *args: Any) -> Any:
     """Like ``cached``, but every rerun gets the same object instead of a copy: for the large
     read-only frames a slider move reads (copying 20k customers' features costs ~20 ms a move).
     Callers must not modify the result."""
-    def compute() -> Any:
-        with store.connect() as conn:
-            return function(conn, *args)
-
-    return _kept_or_computed(_SHARED, (function.__module__, function.__qualname__, args), store, compute, False,
-                             WORKING.get(function.__module__, "working.reading"))
+    return _query(function, store, args, {}, copied=False)
 
 
 def derived(build: Callable[..., Any], store: Engine, *args: Any, text_key: str = "working.reading") -> Any:

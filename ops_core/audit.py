@@ -24,7 +24,7 @@ from ops_core import cells, exports, present, setting_text, vocab
 from ops_core.config import SETTINGS_BY_KEY
 from ops_core.db.models import TABLES
 from ops_core.fileschema import SCHEMAS, Field, Kind
-from ops_core.i18n import TEXT, t
+from ops_core.i18n import TEXT, clauses, t
 
 log = TABLES["audit_log"]
 
@@ -173,7 +173,7 @@ SECRETS = frozenset({"password_hash", "token_hash"})  # never shown, not even ha
 def value_text(entity: str, column: str, value: Any, lang: str) -> str:
     """A stored value as a person reads it: yuan for cents, a label for a code, yes/no, a day or a
     minute for a time, a list or a setting's value written out; text as entered."""
-    sep = "、" if lang == "zh" else ", "
+    sep = t("list.separator", lang)
     if value is None or value == "":
         return ""
     if column in SECRETS:
@@ -282,7 +282,7 @@ def export_frame(conn: Connection | Session, filters: AuditFilters, lang: str) -
 
 def describe(filters: AuditFilters, lang: str) -> str:
     """The filters in words of ``lang``: people as named, tables and kinds of change by their names, days."""
-    sep = "、" if lang == "zh" else ", "
+    sep = t("list.separator", lang)
     parts = []
     if filters.actors:
         parts.append(t("audit.describe.actors", lang, values=sep.join(present.actor_name(a, lang) for a in filters.actors)))
@@ -293,7 +293,7 @@ def describe(filters: AuditFilters, lang: str) -> str:
     if filters.since or filters.until:
         parts.append(t("audit.describe.days", lang, since=filters.since.isoformat() if filters.since else "…",
                        until=filters.until.isoformat() if filters.until else "…"))
-    return ("；" if lang == "zh" else "; ").join(parts) if parts else t("audit.describe.all", lang)
+    return clauses(parts, lang) if parts else t("audit.describe.all", lang)
 
 
 def action_name(action: str, lang: str) -> str:

@@ -2126,25 +2126,21 @@ for _enum, _labels in _VOCABULARY_LABELS.items():
 LABELLED_VOCABULARIES = tuple(_VOCABULARY_LABELS)
 
 
-# How a list and a sentence's parts are joined in each language ("a, b; c" and "a、b；c").
-_LIST_SEP = {"en": ", ", "zh": "、"}
-_CLAUSE_SEP = {"en": "; ", "zh": "；"}
-_COLON = {"en": ": ", "zh": "："}
-
-
+# How a list and a sentence's parts are joined in each language ("a, b; c" and "a、b；c"): the
+# translation table's own separators.
 def listed(items: Iterable[object], lang: str) -> str:
     """Items as a list in ``lang``."""
-    return _LIST_SEP.get(lang, ", ").join(map(str, items))
+    return t("list.separator", lang).join(map(str, items))
 
 
 def clauses(parts: Iterable[object], lang: str) -> str:
     """Parts of one sentence in ``lang`` (what a view includes, a file's filters)."""
-    return _CLAUSE_SEP.get(lang, "; ").join(map(str, parts))
+    return t("edit.list_sep", lang).join(map(str, parts))
 
 
 def named(name: object, value: object, lang: str) -> str:
     """``name: value`` with the colon of ``lang``."""
-    return f"{name}{_COLON.get(lang, ': ')}{value}"
+    return f"{name}{t('settings.colon', lang)}{value}"
 
 
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:

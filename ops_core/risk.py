@@ -36,7 +36,7 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, cast, 
 
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError, require_columns
-from ops_core.i18n import clauses, label, t
+from ops_core.i18n import clauses, label, listed, t
 from ops_core.overview import annualised_cents, in_force
 from ops_core.periods import add_months
 from ops_core.vocab import ContactRole
@@ -392,7 +392,7 @@ def _fact_values(reason: str, facts: Mapping[str, object], lang: str) -> dict[st
     """The values an action's sentences are filled with, in the reader's words (labels, not codes)."""
     match reason:
         case "chain_gap":
-            return {"roles": t("list.separator", lang).join(label(ContactRole, r, lang) for r in facts["roles"])}  # type: ignore[attr-defined]
+            return {"roles": listed((label(ContactRole, r, lang) for r in facts["roles"]), lang)}  # type: ignore[attr-defined]
         case "renewal_risk":
             return {**facts, "level": t(f"risk.{facts['level']}", lang)}
         case "usage_drop":
@@ -426,7 +426,7 @@ def priority_legend(config: ActionConfig = DEFAULT_ACTION_CONFIG, lang: str = "e
     for number in sorted(set(config.priorities.values())):
         reasons = [t(f"action.reason.{r}", lang) for r, p in config.priorities.items() if p == number]
         parts.append(t("action.legend_item", lang, word=t(f"action.priority.{priority_word(number)}", lang), number=number,
-                       reasons=t("list.separator", lang).join(reasons)))
+                       reasons=listed(reasons, lang)))
     return t("action.legend", lang, items=clauses(parts, lang))
 
 
