@@ -160,8 +160,8 @@ def show_item(ctx: Queue, item_id: int) -> None:
     record = item_record(item_id)
     item = edits.seen(record, ui.cached(fb.get, ctx.store, item_id))  # the version this reader saw
     edits.notice(record)
-    known = stored_items(ctx.store).set_index("id")
-    who = known.at[item_id, "customer_name"] if item_id in known.index else None
+    known = stored_items(ctx.store)  # shared, read-only: looked up, not re-indexed on every rerun
+    who = next(iter(known.loc[known["id"] == item_id, "customer_name"]), None)
     st.subheader(" · ".join(str(part) for part in (f"#{item_id}", who, label(FeedbackChannel, item["channel"], ui.language()),
                                                      f"{item['received_at']:%Y-%m-%d %H:%M}") if part))
     ui.showing(ui.FEEDBACK_LINK, item_id)
