@@ -67,7 +67,7 @@ from sqlalchemy.orm import Session
 
 from ops_core import cli, demo_company, vocab, writes
 from ops_core.config import setting_default
-from ops_core.db import bulk
+from ops_core.db import bulk, rollups
 from ops_core.db.models import TABLES
 from ops_core.demo_company import remove_demo_company
 from ops_core.errors import UsageError
@@ -87,7 +87,8 @@ DEMO_TABLES = (
     "lead_touches", "users",
 )
 # Derived from demo rows and removed with them on --replace (they reference customers / events).
-_DEPENDENT_TABLES = ("score_snapshots", "event_reviews", "usage_monthly", "feedback_history", "metric_snapshots")
+_DEPENDENT_TABLES = ("score_snapshots", "event_reviews", "usage_monthly", "usage_periods", "usage_totals", "mrr_changes",
+                     "mrr_totals", "feedback_history", "metric_snapshots")
 BIG_TABLES = ("usage_daily", "account_user_weeks")
 
 INDUSTRIES = vocab.values(vocab.Industry)
@@ -943,30 +944,43 @@ def _usage_chunk(w: _World, seed: int, chunk: int, lo: int, hi: int, cal: tuple[
     yield Batch("usage_daily", ("customer_id", "day", "active_users", "sessions", "page_views", "unique_visitors", "feature_events"),
                 list(zip((cs[ci] + 1).tolist(), fb["day_text"][di].tolist(), au.tolist(), sessions.tolist(), page_views.tolist(),
                          visitors.tolist(), events.tolist(), strict=True)), progress, f"usage of customers {lo + 1}-{hi}")
-    yield _monthly_rollup(cs[ci] + 1, days[di], au, sessions, page_views, visitors, events, progress)
+    yield from _usage_rollups(cs[ci] + 1, days[di], au, sessions, page_views, visitors, events, progress)
     yield _feedback(rng, w, ids, fb, cs[ci], days[di], (n_users[ci] / 10.0) ** 0.3, progress)
 
 
-def _monthly_rollup(customer: np.ndarray, day: np.ndarray, active: np.ndarray, sessions: np.ndarray, views: np.ndarray,
-                    visitors: np.ndarray, events: np.ndarray, progress: float) -> Batch:
-    """The chunk's usage_monthly rows, aggregated while its daily rows are still in memory: the same
-    sums as ``rollups.refresh_usage_monthly`` without a second pass over the loaded table."""
-    month = _month(day)
-    keys, group = np.unique(customer * 100_000 + (month - month.min()), return_inverse=True)
-    n = len(keys)
+def _usage_rollups(customer: np.ndarray, day: np.ndarray, active: np.ndarray, sessions: np.ndarray, views: np.ndarray,
+                   visitors: np.ndarray, events: np.ndarray, progress: float) -> Iterator[Batch]:
+    """The chunk's ``usage_monthly`` rows and its weekly ``usage_periods`` rows, aggregated while its daily
+    rows are still in memory: the same sums as ``rollups.refresh_usage_monthly`` and
+    ``rollups.refresh_usage_periods`` without a second pass over the loaded table (the weeks' paying flags
+    are set with the MRR roll-up, after the load). A chunk holds whole customers, so every week is whole."""
+    day = np.asarray(day, dtype=np.int64)
 
-    def total(values: np.ndarray) -> list[int]:
-        return np.bincount(group, weights=values, minlength=n).round().astype(np.int64).tolist()
+    def per(start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Callable[[np.ndarray], list[int]]]:
+        keys, group = np.unique(customer * 100_000 + (start - start.min()), return_inverse=True)
+        n = len(keys)
+        peak = np.zeros(n, dtype=np.int64)
+        np.maximum.at(peak, group, active)
+        first = np.zeros(n, dtype=np.int64)
+        first[group] = start  # every row of a group has the same start
 
-    peak = np.zeros(n, dtype=np.int64)
-    np.maximum.at(peak, group, active)
-    first = np.zeros(n, dtype=np.int64)
-    first[group] = month  # every row of a group has the same month
-    return Batch("usage_monthly", ("customer_id", "month", "active_days", "active_user_days", "peak_active_users", "sessions",
-                                   "page_views", "unique_visitors", "feature_events"),
-                 list(zip((keys // 100_000).tolist(), _dates(_first_day(first)), np.bincount(group, minlength=n).tolist(),
-                          total(active), peak.tolist(), total(sessions), total(views), total(visitors), total(events),
-                          strict=True)), progress, "monthly usage roll-up")
+        def total(values: np.ndarray) -> list[int]:
+            return np.bincount(group, weights=values, minlength=n).round().astype(np.int64).tolist()
+
+        return keys // 100_000, first, np.bincount(group, minlength=n), peak, total
+
+    owner, month, days_used, peak, total = per(_month(day))
+    yield Batch("usage_monthly", ("customer_id", "month", "active_days", "active_user_days", "peak_active_users", "sessions",
+                                  "page_views", "unique_visitors", "feature_events"),
+                list(zip(owner.tolist(), _dates(_first_day(month)), days_used.tolist(), total(active), peak.tolist(),
+                         total(sessions), total(views), total(visitors), total(events), strict=True)),
+                progress, "monthly usage roll-up")
+    owner, monday, _, peak, total = per(day - (day + 3) % 7)  # 1970-01-01 was a Thursday
+    yield Batch("usage_periods", ("grain", "period_start", "customer_id", "period_end", "user_days", "peak_users", "sessions",
+                                  "page_views", "unique_visitors", "feature_events", "paying"),
+                list(zip(["week"] * len(owner), _dates(monday), owner.tolist(), _dates(monday + 6), total(active),
+                         peak.tolist(), total(sessions), total(views), total(visitors), total(events), [False] * len(owner),
+                         strict=True)), progress, "weekly usage roll-up")
 
 
 def _resolution_hours(size: np.ndarray, severity: np.ndarray) -> np.ndarray:
@@ -1374,6 +1388,8 @@ def generate(engine: Engine, customers: int, years: int = 3, seed: int = 7, end:
         counts["users"] = _add_users(conn)
         report(0.96, "building indexes")
         bulk.create_indexes(conn, dropped)
+        report(0.98, "roll-ups")
+        rollups.finish_load(conn)
         bulk.reset_sequences(conn, [n for n in DEMO_TABLES if n in counts])
         bulk.refresh_statistics(conn)
         with Session(bind=conn) as session:

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, Integer, Table, delete, false, func, 
 from sqlalchemy.sql.elements import ColumnElement
 
 from ops_core import settings, writes
+from ops_core.db import rollups
 from ops_core.db.models import TABLES
 from ops_core.errors import UsageError
 from ops_core.vocab import Role
@@ -198,6 +199,8 @@ def remove_demo_company(engine: Engine, actor: Actor) -> dict[str, Any]:
             if table.name in doomed:
                 deleted[table.name] = session.execute(delete(table).where(doomed[table.name])).rowcount
         session.execute(delete(TABLES["settings"]).where(TABLES["settings"].c.key == MARKER))
+        # The company totals held the demo's customers too: rebuilt from what stays (derived rows, not counted).
+        rollups.rebuild(session.connection())
         summary = {"deleted": {k: v for k, v in deleted.items() if v}, "cleared": cleared,
                    "kept": {k: v for k, v in kept.items() if v}, "demo": {k: v for k, v in found.items() if k != "ids"}}
         writes.audit(session, actor, AUDIT_ACTION, "demo_company", None, {"ids": found["ids"]}, summary)

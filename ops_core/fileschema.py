@@ -466,7 +466,7 @@ def _count(name: str, en: str, zh: str, aliases: tuple[str, ...], help_en: str, 
 declare(FileSchema(
     entity="usage", table="usage_daily", en="Usage", zh="使用数据",
     keys=(("customer", "day"),),
-    after_import="ops_core.db.rollups:refresh_usage_monthly",
+    after_import="ops_core.db.rollups:refresh_usage",
     fields=(
         _customer_ref(help_en="The code of the customer whose account was used.", help_zh="使用账户所属客户的客户编号。"),
         Field("day", "Day", "日期", Kind.date, column="day", required=True,

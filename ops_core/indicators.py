@@ -42,10 +42,12 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
 )
 
 from ops_core.db.models import TABLES
 from ops_core.db.queries import days_between, round_half_up, rows_table
+from ops_core.db.rollups import WHOLE_CUSTOMER
 from ops_core.errors import UsageError
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.overview import annualised_cents, in_force
@@ -58,6 +60,10 @@ csms = TABLES["csms"]
 score_snapshots = TABLES["score_snapshots"]
 usage_daily = TABLES["usage_daily"]
 usage_monthly = TABLES["usage_monthly"]
+usage_periods = TABLES["usage_periods"]
+usage_totals = TABLES["usage_totals"]
+mrr_changes = TABLES["mrr_changes"]
+mrr_totals = TABLES["mrr_totals"]
 
 SEGMENTS = ("industry", "region", "size_band", "csm", "product_line", "tier")
 MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churn")
@@ -88,7 +94,7 @@ def _calendar(periods: Sequence[Period]) -> Subquery:
     )
 
 
-def _restricts(filters: Filters | None) -> bool:
+def restricts(filters: Filters | None) -> bool:
     """Whether the filters leave out any customer (the date range does not: periods are explicit)."""
     return filters is not None and any(getattr(filters, spec.name) for spec in SEGMENT_FIELDS)
 
@@ -105,10 +111,10 @@ def tier_at(customer_id: ColumnElement[int], day: ColumnElement[dt.date]) -> Col
 def _add_segment(query: Select, segment: str | None, customer_id: ColumnElement[int],
                  product_line: ColumnElement[str] | None, day: ColumnElement[dt.date], filters: Filters | None) -> Select:
     """``query`` (row level) with a ``segment`` column and the filters, joining only what they need."""
-    joined = segment in ("industry", "region", "size_band", "csm") or _restricts(filters)
+    joined = segment in ("industry", "region", "size_band", "csm") or restricts(filters)
     if joined:
         query = query.join(customers, customers.c.id == customer_id)
-    if _restricts(filters):
+    if restricts(filters):
         query = query.where(filters.customer_clause(customers))
     if segment is None:
         value = literal(ALL)
@@ -147,7 +153,7 @@ def _units(cal: Subquery, filters: Filters | None, segment: str | None) -> Subqu
                                               contracts.c.end_date >= cal.c.p_before)))
         .group_by(cal.c.idx, cal.c.p_first, cal.c.p_last, *keys)
     )
-    if _restricts(filters):
+    if restricts(filters):
         overlap = overlap.join(customers, customers.c.id == contracts.c.customer_id).where(filters.customer_clause(customers))
     base = overlap.subquery("overlap")
     line = base.c.product_line if by_line else literal(None, contracts.c.product_line.type)
@@ -200,7 +206,136 @@ def _int_sum(expr: ColumnElement[int]) -> ColumnElement[int]:
 
 def _bridge_frame(conn: Connection, periods: Sequence[Period], filters: Filters | None, segment: str | None,
                   activity: bool) -> pd.DataFrame:
-    """The bridge per (idx, segment), plus arr and, when asked, paying and active accounts."""
+    """The bridge per (idx, segment), plus arr and, when asked, paying and active accounts: from the
+    roll-ups where the segment is a customer's own field, from the contracts otherwise (product line
+    and tier change the unit or move with time)."""
+    if segment in _ROLLED_UP:
+        return _bridge_from_rollups(conn, periods, filters, segment, activity)
+    return _bridge_from_contracts(conn, periods, filters, segment, activity)
+
+
+_ROLLED_UP = (None, "industry", "region", "size_band", "csm")
+_LEVELS = ("mrr", "paying", "arr")
+
+
+def _levels(conn: Connection, days: Sequence[dt.date], filters: Filters | None, segment: str | None) -> pd.DataFrame:
+    """Per (day of ``days``, segment): the MRR (cents), the paying customers and the unrounded ARR on
+    that day, as running sums of the customers' changes up to it (``mrr_changes``)."""
+    if segment is None and not restricts(filters):  # the whole company: its daily totals
+        t = mrr_totals.c
+        found = conn.execute(select(t.day, t.mrr, t.paying, t.arr, literal(ALL)).where(t.day <= max(days))).all()
+    else:
+        ch = mrr_changes.c
+        paying_change = case((ch.mrr_after > 0, 1), else_=0) - case((ch.mrr_before > 0, 1), else_=0)
+        rows = select(ch.day, _int_sum(ch.mrr_after - ch.mrr_before).label("mrr"), _int_sum(paying_change).label("paying"),
+                      cast(func.sum(ch.arr_after - ch.arr_before), Float).label("arr")).where(
+            ch.product_line == WHOLE_CUSTOMER, ch.day <= max(days))
+        rows = _add_segment(rows, segment, ch.customer_id, None, None, filters)
+        found = conn.execute(rows.group_by(ch.day, rows.selected_columns.segment)).all()
+    if not found:
+        return pd.DataFrame(columns=["day", "segment", *_LEVELS])
+    deltas = pd.DataFrame(found, columns=["day", *_LEVELS, "segment"]).astype({"mrr": "int64", "paying": "int64", "arr": "float64"})
+    deltas["day"] = pd.to_datetime(deltas["day"])
+    deltas = deltas.sort_values("day", kind="stable")
+    running = deltas.groupby("segment", sort=False)[list(_LEVELS)].cumsum().assign(day=deltas["day"], segment=deltas["segment"])
+    asked = pd.MultiIndex.from_product([sorted(set(pd.to_datetime(list(days)))), sorted(set(deltas["segment"]))],
+                                       names=["day", "segment"]).to_frame(index=False)
+    at = pd.merge_asof(asked.sort_values("day"), running.sort_values("day"), on="day", by="segment", direction="backward")
+    at[list(_LEVELS)] = at[list(_LEVELS)].fillna(0)
+    at["day"] = at["day"].dt.date
+    return at
+
+
+def _moved_units(periods: Sequence[Period], filters: Filters | None, segment: str | None) -> Subquery:
+    """The customers whose MRR changed inside each period, with their MRR the day before it and on its
+    last day (the day before their first change in it, and after their last): the only customers a
+    bridge's movements can hold. Columns: idx, p_first, customer_id, product_line (NULL), start_mrr,
+    end_mrr, segment."""
+    cal = _calendar(periods)
+    ch = mrr_changes.c
+    span = (select(cal.c.idx, cal.c.p_first, ch.customer_id, func.min(ch.day).label("first_day"),
+                   func.max(ch.day).label("last_day"))
+            .select_from(cal.join(mrr_changes, and_(ch.product_line == WHOLE_CUSTOMER, ch.day > cal.c.p_before,
+                                                    ch.day <= cal.c.p_last)))
+            .group_by(cal.c.idx, cal.c.p_first, ch.customer_id).subquery("span"))
+    first, last = mrr_changes.alias("first_change"), mrr_changes.alias("last_change")
+
+    def change_on(alias, day):
+        return and_(alias.c.customer_id == span.c.customer_id, alias.c.product_line == WHOLE_CUSTOMER, alias.c.day == day)
+
+    rows = (select(span.c.idx, span.c.p_first, span.c.customer_id,
+                   literal(None, contracts.c.product_line.type).label("product_line"),
+                   first.c.mrr_before.label("start_mrr"), last.c.mrr_after.label("end_mrr"))
+            .select_from(span.join(first, change_on(first, span.c.first_day)).join(last, change_on(last, span.c.last_day))))
+    return _add_segment(rows, segment, span.c.customer_id, None, None, filters).subquery("moved")
+
+
+def _bridge_from_rollups(conn: Connection, periods: Sequence[Period], filters: Filters | None, segment: str | None,
+                         activity: bool) -> pd.DataFrame:
+    """``_bridge_from_contracts``'s frame from the roll-ups: the levels at each period's ends are running
+    sums of ``mrr_changes``, the movements come from the customers that changed inside the period, and
+    the active paying accounts are counted in ``usage_periods``."""
+    u = _moved_units(periods, filters, segment)
+    s, e = u.c.start_mrr, u.c.end_mrr
+    arrived = and_(s == 0, e > 0)
+    fresh = case((arrived, case((_had_contract_before(u, False), 0), else_=1)), else_=0)
+
+    def total(condition: ColumnElement[bool], amount: ColumnElement[int] | int) -> ColumnElement[int]:
+        return _int_sum(case((condition, amount), else_=0))
+
+    columns = [
+        u.c.idx, u.c.segment,
+        _int_sum(fresh * e).label("new"),
+        total(and_(s > 0, e > s), e - s).label("expansion"),
+        _int_sum((1 - fresh) * case((arrived, e), else_=0)).label("reactivation"),
+        total(and_(e > 0, e < s), s - e).label("contraction"),
+        total(and_(s > 0, e == 0), s).label("churn"),
+        _int_sum(fresh).label("customers_new"), total(arrived, 1 - fresh).label("customers_reactivated"),
+        total(and_(s > 0, e > s), 1).label("customers_expanded"), total(and_(e > 0, e < s), 1).label("customers_contracted"),
+        total(and_(s > 0, e == 0), 1).label("customers_churned"),
+    ]
+    moved = pd.DataFrame(conn.execute(select(*columns).group_by(u.c.idx, u.c.segment)).all(),
+                         columns=[col.name for col in columns])
+    ends = pd.DataFrame({"idx": range(len(periods)), "p_before": [p.start - dt.timedelta(days=1) for p in periods],
+                         "p_last": [p.end for p in periods]})
+    levels = _levels(conn, [*ends["p_before"], *ends["p_last"]], filters, segment)
+    before = levels.rename(columns={"day": "p_before", "mrr": "start_mrr", "paying": "customers_start"}).drop(columns="arr")
+    after = levels.rename(columns={"day": "p_last", "mrr": "end_mrr", "paying": "customers_end"})
+    ends = ends.merge(before, on="p_before").merge(after, on=["p_last", "segment"]).drop(columns=["p_before", "p_last"])
+    frame = ends.merge(moved, on=["idx", "segment"], how="outer").fillna(0)
+    # A segment no customer of which paid at either end of any period, or moved in one, is not in the bridge.
+    held = frame[["start_mrr", "end_mrr", "arr"]].ne(0).any(axis=1).groupby(frame["segment"]).transform("any")
+    frame = frame[held | frame["segment"].isin(moved["segment"])]
+    if activity:
+        frame = frame.merge(_active_paying(conn, periods, filters, segment), on=["idx", "segment"], how="left").fillna(0)
+        frame["paying_accounts"] = frame["customers_end"]
+    return frame
+
+
+def _active_paying(conn: Connection, periods: Sequence[Period], filters: Filters | None, segment: str | None) -> pd.DataFrame:
+    """Per (idx, segment): the accounts paying at the period's end that used the product in it."""
+    grain = _single_grain(periods)
+    starts = [p.start for p in periods]
+    if segment is None and not restricts(filters):  # the whole company: its usage totals
+        t = usage_totals.c
+        rows = select(t.period_start, t.paying, literal(ALL)).where(t.grain == grain.value, t.period_start.in_(starts))
+        found = conn.execute(rows).all()
+    else:
+        up = usage_periods.c
+        rows = select(up.period_start, func.count().label("active_accounts")).where(
+            up.grain == grain.value, up.period_start.in_(starts), up.paying == true())
+        rows = _add_segment(rows, segment, up.customer_id, None, None, filters)
+        found = conn.execute(rows.group_by(up.period_start, rows.selected_columns.segment)).all()
+    found = pd.DataFrame(found, columns=["period_start", "active_accounts", "segment"])
+    index = {p.start: i for i, p in enumerate(periods)}
+    found["idx"] = pd.to_datetime(found["period_start"]).dt.date.map(index)
+    return found[["idx", "segment", "active_accounts"]]
+
+
+def _bridge_from_contracts(conn: Connection, periods: Sequence[Period], filters: Filters | None, segment: str | None,
+                           activity: bool) -> pd.DataFrame:
+    """The bridge per (idx, segment) joining every contract to every period it overlaps: the reference
+    the roll-ups are held to (``tests/test_rollups.py``), and the path for product-line and tier segments."""
     u = _units(_calendar(periods), filters, segment)
     s, e = u.c.start_mrr, u.c.end_mrr
     arrived = and_(s == 0, e > 0)

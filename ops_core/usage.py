@@ -1,9 +1,8 @@
 """Usage analytics per reporting period: active accounts, DAU, period users, stickiness, PV, UV,
 new users and feature adoption (the user-operations numbers of seed 004; DESIGN.md section 1).
 
-Months and quarters read the ``usage_monthly`` roll-up only; weeks read ``usage_daily`` on its
-indexed ``day`` for the week's seven days (a week crosses month boundaries, so the roll-up cannot
-serve it). Everything is aggregated in SQL, first per (period, account), then per period and
+Every grain reads the ``usage_periods`` roll-up, one row per account and week, month or quarter
+(``ops_core.db.rollups``), never the daily rows. Everything is aggregated in SQL per period and
 segment; one statement for SQLite and PostgreSQL, whatever the number of periods.
 
 The usage tables count users per account and day, never distinct users over a longer span, so
@@ -35,15 +34,15 @@ from ops_core.db.models import TABLES
 from ops_core.db.queries import rows_table
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
-from ops_core.indicators import NO_CSM, tier_at
+from ops_core.indicators import NO_CSM, restricts, tier_at
 from ops_core.periods import Period
 from ops_core.vocab import Grain
 
 customers = TABLES["customers"]
 csms = TABLES["csms"]
 contracts = TABLES["contracts"]
-usage_daily = TABLES["usage_daily"]
-usage_monthly = TABLES["usage_monthly"]
+usage_periods = TABLES["usage_periods"]
+usage_totals = TABLES["usage_totals"]
 account_users = TABLES["account_users"]
 
 SEGMENTS = ("industry", "region", "size_band", "csm", "product_line", "tier")
@@ -126,34 +125,15 @@ def usage_by_period(conn: Connection, periods: Sequence[Period], filters: Filter
     chosen = filters.customer_clause(customers) if filters is not None else true()
     period_cols = (p.c.period_start, p.c.period_end, p.c.days)
 
-    if grain is Grain.week:
-        u = usage_daily.c
-        source = usage_daily.join(p, and_(u.day >= p.c.period_start, u.day <= p.c.period_end))
-        measures = (func.sum(u.active_users), func.max(u.active_users))
-    else:
-        u = usage_monthly.c
-        source = usage_monthly.join(p, and_(u.month >= p.c.period_start, u.month <= p.c.period_end))
-        measures = (func.sum(u.active_user_days), func.max(u.peak_active_users))
-    per_account = (
-        select(*period_cols, u.customer_id.label("customer_id"), measures[0].label("user_days"),
-               measures[1].label("peak_users"), func.sum(u.sessions).label("sessions"),
-               func.sum(u.page_views).label("page_views"), func.sum(u.unique_visitors).label("unique_visitors"),
-               func.sum(u.feature_events).label("feature_events"))
-        .select_from(source.join(customers, customers.c.id == u.customer_id))
-        .where(chosen).group_by(*period_cols, u.customer_id).subquery("per_account")
-    )
-    k = _keyed(per_account, segment).c
-    days = cast(k.days, Float)
-    usage = pd.DataFrame(conn.execute(
-        select(k.period_start, k.segment, func.count(), func.sum(k.user_days) / days, func.sum(k.peak_users),
-               func.avg(cast(k.user_days, Float) / days / func.nullif(k.peak_users, 0)),
-               func.sum(k.sessions), func.sum(k.page_views), func.sum(k.unique_visitors),
-               func.sum(case((k.feature_events > 0, 1), else_=0)))
-        .group_by(k.period_start, k.segment, k.days)
-    ).all(), columns=["period_start", "segment", "active_accounts", "dau", "period_active_users", "stickiness",
-                      "sessions", "page_views", "unique_visitors", "adopting_accounts"])
-
     a = account_users.c
+    if segment is None and not restricts(filters):  # the whole company: its totals, and registrations counted
+        usage = _company_usage(conn, grain, periods)
+        new = pd.DataFrame(conn.execute(
+            select(p.c.period_start, literal(ALL), func.count())
+            .select_from(account_users.join(p, and_(a.registered_on >= p.c.period_start, a.registered_on <= p.c.period_end)))
+            .group_by(p.c.period_start)).all(), columns=["period_start", "segment", "new_users"])
+        return _assemble(periods, usage, new, segment)
+    usage = _usage_of_accounts(conn, grain, p, chosen, segment, filters)
     registered = (
         select(*period_cols, a.customer_id.label("customer_id"), func.count().label("users"))
         .select_from(account_users.join(p, and_(a.registered_on >= p.c.period_start, a.registered_on <= p.c.period_end))
@@ -164,6 +144,46 @@ def usage_by_period(conn: Connection, periods: Sequence[Period], filters: Filter
     new = pd.DataFrame(conn.execute(select(r.period_start, r.segment, func.sum(r.users)).group_by(r.period_start, r.segment)).all(),
                        columns=["period_start", "segment", "new_users"])
     return _assemble(periods, usage, new, segment)
+
+
+def _company_usage(conn: Connection, grain: Grain, periods: Sequence[Period]) -> pd.DataFrame:
+    """The usage columns of every account per period, from the company's totals (``usage_totals``)."""
+    t = usage_totals.c
+    found = pd.DataFrame(conn.execute(
+        select(t.period_start, literal(ALL), t.accounts, t.user_days, t.peak_users, t.days_per_peak, t.peaked,
+               t.sessions, t.page_views, t.unique_visitors, t.adopting)
+        .where(t.grain == grain.value, t.period_start.in_([p.start for p in periods]), t.accounts > 0)).all(),
+        columns=["period_start", "segment", "active_accounts", "user_days", "period_active_users", "days_per_peak",
+                 "peaked", "sessions", "page_views", "unique_visitors", "adopting_accounts"])
+    days = pd.to_datetime(found["period_start"]).dt.date.map({p.start: p.days for p in periods}).astype(float)
+    found["dau"] = found["user_days"] / days
+    found["stickiness"] = found["days_per_peak"] / days / found["peaked"].where(found["peaked"] > 0)
+    return found.drop(columns=["user_days", "days_per_peak", "peaked"])
+
+
+def _usage_of_accounts(conn: Connection, grain: Grain, p: Subquery, chosen: ColumnElement[bool], segment: str | None,
+                       filters: Filters | None) -> pd.DataFrame:
+    """The usage columns per period and segment, from each chosen account's row (``usage_periods``)."""
+    period_cols = (p.c.period_start, p.c.period_end, p.c.days)
+    u = usage_periods.c
+    source = usage_periods.join(p, and_(u.grain == grain.value, u.period_start == p.c.period_start))
+    if restricts(filters):
+        source = source.join(customers, customers.c.id == u.customer_id)
+    per_account = (
+        select(*period_cols, u.customer_id.label("customer_id"), u.user_days, u.peak_users, u.sessions, u.page_views,
+               u.unique_visitors, u.feature_events)
+        .select_from(source).where(chosen).subquery("per_account")
+    )
+    k = _keyed(per_account, segment).c
+    days = cast(k.days, Float)
+    return pd.DataFrame(conn.execute(
+        select(k.period_start, k.segment, func.count(), func.sum(k.user_days) / days, func.sum(k.peak_users),
+               func.avg(cast(k.user_days, Float) / days / func.nullif(k.peak_users, 0)),
+               func.sum(k.sessions), func.sum(k.page_views), func.sum(k.unique_visitors),
+               func.sum(case((k.feature_events > 0, 1), else_=0)))
+        .group_by(k.period_start, k.segment, k.days)
+    ).all(), columns=["period_start", "segment", "active_accounts", "dau", "period_active_users", "stickiness",
+                      "sessions", "page_views", "unique_visitors", "adopting_accounts"])
 
 
 def _assemble(periods: list[Period], usage: pd.DataFrame, new: pd.DataFrame, segment: str | None) -> pd.DataFrame:
@@ -185,5 +205,5 @@ def _assemble(periods: list[Period], usage: pd.DataFrame, new: pd.DataFrame, seg
     out["period"] = out["period_start"].map({p.start: p.label for p in periods})
     out = out[COLUMNS]
     out.attrs = {"grain": periods[0].grain.value, "segment": segment or ALL,
-                 "source": "usage_daily" if periods[0].grain is Grain.week else "usage_monthly"}
+                 "source": "usage_periods"}
     return out

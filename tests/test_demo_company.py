@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from ops_core import demo, demo_company, writes
+from ops_core.db import rollups
 from ops_core.db.engine import make_engine, transaction
 from ops_core.db.models import TABLES
 from ops_core.errors import PermissionDenied, UsageError
@@ -70,7 +71,8 @@ def test_removing_the_demo_company_leaves_only_users_settings_and_the_audit_log(
     after = counts(demo_store)
     # Every table but the three kept ones is empty; each lost exactly the rows the audit row names.
     assert {name: n for name, n in after.items() if n and name not in KEPT} == {}
-    assert summary["deleted"] == {name: n for name, n in before.items() if n and name not in KEPT}
+    # The company totals are derived: rebuilt from what stays (nothing here), not counted as removed rows.
+    assert summary["deleted"] == {name: n for name, n in before.items() if n and name not in KEPT + rollups.TOTALS}
     assert summary["deleted"]["customers"] == 12 and summary["cleared"] == {} and summary["kept"] == {}
     assert after["users"] == before["users"]  # the built-in admin and the demo users stay
     assert after["audit_log"] == before["audit_log"] + 1  # one audit row for the whole removal
@@ -95,8 +97,10 @@ def test_own_rows_beside_the_demo_company_survive_its_removal(demo_store):
     summary = demo_company.remove_demo_company(demo_store, writes.LOCAL_ADMIN)
     after = counts(demo_store)
     besides = {"settings": 1, "audit_log": -1}  # the marker went; the removal's own audit row came
-    for name in set(TABLES) - {"table_versions"}:  # each lost exactly what the audit row says (the counters rose)
+    for name in set(TABLES) - {"table_versions", *rollups.TOTALS}:  # each lost exactly what the audit row says
         assert before[name] - after[name] == summary["deleted"].get(name, 0) + besides.get(name, 0), name
+    with demo_store.connect() as conn:  # the company totals are rebuilt from what stays
+        assert rollups.differences(conn) == {"mrr_changes": 0, "usage_periods": 0, "mrr_totals": 0, "usage_totals": 0}
     customers, contracts, demands, csms = (TABLES[n] for n in ("customers", "contracts", "demands", "csms"))
     with demo_store.connect() as conn:
         assert sorted(conn.execute(select(customers.c.code)).scalars()) == ["OWN001", "OWN002"]

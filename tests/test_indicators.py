@@ -38,7 +38,7 @@ from sqlalchemy import func, insert, select
 
 from ops_core import indicators, periods
 from ops_core.db.models import TABLES
-from ops_core.db.rollups import refresh_usage_monthly
+from ops_core.db.rollups import refresh_usage
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
 from ops_core.periods import Period, parse_period, period_of, periods_between
@@ -106,7 +106,7 @@ def build(engine) -> None:
         conn.execute(insert(t["usage_daily"]), [
             {"customer_id": cust, "day": day, "active_users": 3, "sessions": 5, "page_views": 40, "unique_visitors": 3,
              "feature_events": 7} for cust, day in USAGE_DAYS])
-        refresh_usage_monthly(conn)
+        refresh_usage(conn)
         conn.execute(insert(t["score_snapshots"]), [
             {"month": m, "customer_id": cust, "score": 80.0, "tier": tier} for m, cust, tier in SCORES])
 

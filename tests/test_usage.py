@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from ops_core import indicators, usage
 from ops_core.db.engine import transaction
 from ops_core.db.models import TABLES
+from ops_core.db.rollups import refresh_usage_periods
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
 from ops_core.periods import parse_period, period_of, periods_between
@@ -19,7 +20,8 @@ from tests.factories import make_csm, make_customer
 D = dt.date
 NAN = float("nan")
 
-# The weekly numbers come from usage_daily and the monthly ones from usage_monthly; the two tables below do not
+# The weekly numbers come from usage_daily and the monthly ones from usage_monthly (through their roll-up by
+# period, ops_core.db.rollups.refresh_usage_periods); the two tables below do not
 # agree with each other on purpose, so each test also shows which table its grain reads.
 #   usage_daily   (customer, day,  active users, sessions, pv, uv, feature events)
 DAILY = [
@@ -61,6 +63,7 @@ def build(engine) -> None:
                                                        signed_on=start, start_date=start, end_date=end, amount_cents=1_000_000))
         for month, tier in ((D(2024, 12, 1), "KA"), (D(2025, 2, 1), "standard")):
             conn.execute(insert(t["score_snapshots"]).values(month=month, customer_id=ids["A"], score=70.0, tier=tier))
+        refresh_usage_periods(conn)  # weeks from usage_daily, months and quarters from usage_monthly as given
 
 
 def row(frame: pd.DataFrame, period: str, segment: str | None = None) -> dict:

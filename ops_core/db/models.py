@@ -298,6 +298,81 @@ class UsageMonthly(Base):
     feature_events: Mapped[int] = mapped_column(BigInteger)
 
 
+class MrrChange(Base):
+    """Roll-up: each day a unit's MRR changes, with its MRR and ARR the day before and that day.
+
+    A unit is a customer (``product_line`` "") or one of its product lines. Rows exist only where
+    the value moves (a flat renewal leaves none), so a period's bridge sums the few changes inside it
+    and the levels at its ends are running sums, instead of joining every contract to every period.
+    Kept current by ``ops_core.db.rollups`` in the transaction that writes the contracts."""
+
+    __tablename__ = "mrr_changes"
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    product_line: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)
+    mrr_before: Mapped[int] = mapped_column(BigInteger)   # cents, rounded half up as every bridge rounds
+    mrr_after: Mapped[int] = mapped_column(BigInteger)
+    arr_before: Mapped[float] = mapped_column(Float)      # cents, unrounded (ARR is rounded once, at the end)
+    arr_after: Mapped[float] = mapped_column(Float)
+
+
+class UsagePeriod(Base):
+    """Roll-up of usage by account and week, month or quarter, with whether the account paid at the
+    period's end: the activity rate and the usage indicators read one row per account and period."""
+
+    __tablename__ = "usage_periods"
+    grain: Mapped[str] = mapped_column(String(8), primary_key=True)
+    period_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True, index=True)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    user_days: Mapped[int] = mapped_column(BigInteger)
+    peak_users: Mapped[int] = mapped_column(Integer)
+    sessions: Mapped[int] = mapped_column(BigInteger)
+    page_views: Mapped[int] = mapped_column(BigInteger)
+    unique_visitors: Mapped[int] = mapped_column(BigInteger)
+    feature_events: Mapped[int] = mapped_column(BigInteger)
+    paying: Mapped[bool] = mapped_column(Boolean)  # the customer's MRR on period_end is above 0
+
+
+class MrrTotal(Base):
+    """Roll-up: the change of every customer's MRR, paying count and ARR on each day (the sums of
+    ``mrr_changes`` of whole customers), so the company's MRR on any day is a running sum of a few
+    thousand rows. Adjusted by the difference whenever a customer's changes are refreshed."""
+
+    __tablename__ = "mrr_totals"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    mrr: Mapped[int] = mapped_column(BigInteger)        # cents
+    paying: Mapped[int] = mapped_column(Integer)        # customers starting (+) or stopping (-) to pay
+    arr: Mapped[float] = mapped_column(Float)           # cents, unrounded
+
+
+class UsageTotal(Base):
+    """Roll-up: ``usage_periods`` summed over every account per period (stickiness as the sum of each
+    account's user-days over its peak, divided by the period's days when read), kept by difference."""
+
+    __tablename__ = "usage_totals"
+    grain: Mapped[str] = mapped_column(String(8), primary_key=True)
+    period_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    accounts: Mapped[int] = mapped_column(Integer)
+    user_days: Mapped[int] = mapped_column(BigInteger)
+    peak_users: Mapped[int] = mapped_column(BigInteger)
+    peaked: Mapped[int] = mapped_column(Integer)           # accounts with a peak above 0 (stickiness is theirs)
+    days_per_peak: Mapped[float] = mapped_column(Float)
+    sessions: Mapped[int] = mapped_column(BigInteger)
+    page_views: Mapped[int] = mapped_column(BigInteger)
+    unique_visitors: Mapped[int] = mapped_column(BigInteger)
+    adopting: Mapped[int] = mapped_column(Integer)
+    paying: Mapped[int] = mapped_column(Integer)
+
+
+class RollupPending(Base):
+    """Customers whose contracts changed in the open transaction: a trigger on ``contracts`` notes
+    them, and the commit refreshes their roll-ups before it ends (``ops_core.db.rollups.settle``)."""
+
+    __tablename__ = "rollup_pending"
+    customer_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
 class AccountUser(Base):
     """A registered user inside a customer account (the C side of the double funnel)."""
 

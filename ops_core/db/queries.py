@@ -241,3 +241,74 @@ def _date_of_sqlite(element, compiler, **kw):
 def _date_of_pg(element, compiler, **kw):
     (value,) = list(element.clauses)
     return f"CAST({compiler.process(value, **kw)} AS DATE)"
+
+
+class shift_days(FunctionElement):  # noqa: N801
+    """A date moved by a whole number of days (a literal int), as a date."""
+
+    type = Date()
+    inherit_cache = False  # the shift is an attribute, not a bound value: never share a compiled form
+    name = "shift_days"
+
+    def __init__(self, value, days: int) -> None:
+        self.days = int(days)
+        super().__init__(value)
+
+
+@compiles(shift_days, "sqlite")
+def _shift_days_sqlite(element, compiler, **kw):
+    (value,) = list(element.clauses)
+    return f"date({compiler.process(value, **kw)}, '{element.days:+d} days')"
+
+
+@compiles(shift_days, "postgresql")
+def _shift_days_pg(element, compiler, **kw):
+    (value,) = list(element.clauses)
+    return f"(CAST({compiler.process(value, **kw)} AS DATE) + {element.days:d})"
+
+
+class period_end(FunctionElement):  # noqa: N801
+    """The last day of the week, month or quarter starting on a date (``months`` is 0 for a week)."""
+
+    type = Date()
+    inherit_cache = False  # the shift is an attribute, not a bound value: never share a compiled form
+    name = "period_end"
+
+    def __init__(self, start, months: int) -> None:
+        self.months = int(months)
+        super().__init__(start)
+
+
+@compiles(period_end, "sqlite")
+def _period_end_sqlite(element, compiler, **kw):
+    (start,) = list(element.clauses)
+    step = f"'+{element.months} months'" if element.months else "'+7 days'"
+    return f"date({compiler.process(start, **kw)}, {step}, '-1 day')"
+
+
+@compiles(period_end, "postgresql")
+def _period_end_pg(element, compiler, **kw):
+    (start,) = list(element.clauses)
+    step = f"interval '{element.months} months'" if element.months else "interval '7 days'"
+    return f"CAST(CAST({compiler.process(start, **kw)} AS DATE) + {step} - interval '1 day' AS DATE)"
+
+
+class quarter_start(FunctionElement):  # noqa: N801
+    """The first day of the calendar quarter of a date, as a date."""
+
+    type = Date()
+    inherit_cache = True
+    name = "quarter_start"
+
+
+@compiles(quarter_start, "sqlite")
+def _quarter_start_sqlite(element, compiler, **kw):
+    (value,) = list(element.clauses)
+    v = compiler.process(value, **kw)
+    return (f"date({v}, 'start of month', '-' || ((CAST(strftime('%m', {v}) AS INTEGER) - 1) % 3) || ' months')")
+
+
+@compiles(quarter_start, "postgresql")
+def _quarter_start_pg(element, compiler, **kw):
+    (value,) = list(element.clauses)
+    return f"CAST(date_trunc('quarter', CAST({compiler.process(value, **kw)} AS DATE)) AS DATE)"

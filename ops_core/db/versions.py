@@ -67,9 +67,14 @@ def _after_execute(conn: Connection, cursor: Any, statement: str, parameters: An
 
 
 def _bump(conn: Connection) -> None:
-    written = conn.info.pop(_WRITTEN, None)
-    if not written or not _has_counters(conn):  # a store not yet at the revision that keeps counters
+    if not conn.info.get(_WRITTEN) or not _has_counters(conn):  # a store not yet at the revision that keeps counters
+        conn.info.pop(_WRITTEN, None)
         return
+    if "contracts" in conn.info[_WRITTEN] and _has_table(conn, "rollup_pending"):
+        from ops_core.db import rollups
+
+        rollups.settle(conn)  # the roll-ups move with the contracts, and their counters with them
+    written = conn.info.pop(_WRITTEN)
     upsert = ("INSERT INTO table_versions (name, version) VALUES ({name}, 1) "
               "ON CONFLICT (name) DO UPDATE SET version = table_versions.version + 1")
     name = "?" if conn.dialect.paramstyle == "qmark" else "%(name)s"
@@ -78,10 +83,14 @@ def _bump(conn: Connection) -> None:
 
 
 def _has_counters(conn: Connection) -> bool:
+    return _has_table(conn, VERSIONS.name)
+
+
+def _has_table(conn: Connection, name: str) -> bool:
     if conn.dialect.name == "sqlite":
-        found = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'table_versions'")
+        found = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
     else:
-        found = conn.exec_driver_sql("SELECT to_regclass('table_versions')")
+        found = conn.exec_driver_sql("SELECT to_regclass(%(name)s)", {"name": name})
     return found.scalar() is not None
 
 
