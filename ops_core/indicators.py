@@ -41,8 +41,11 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    not_,
+    or_,
     select,
     true,
+    union_all,
 )
 
 from ops_core.db.models import TABLES
@@ -248,26 +251,25 @@ def _levels(conn: Connection, days: Sequence[dt.date], filters: Filters | None, 
 
 def _moved_units(periods: Sequence[Period], filters: Filters | None, segment: str | None) -> Subquery:
     """The customers whose MRR changed inside each period, with their MRR the day before it and on its
-    last day (the day before their first change in it, and after their last): the only customers a
-    bridge's movements can hold. Columns: idx, p_first, customer_id, product_line (NULL), start_mrr,
-    end_mrr, segment."""
+    last day (before their first change in it, after their last): the only customers a bridge's
+    movements can hold. A change that is its customer's only one in the period (most are) is read
+    from its own row; only customers with several are grouped. Columns: idx, p_first, customer_id,
+    product_line (NULL), start_mrr, end_mrr, segment."""
     cal = _calendar(periods)
     ch = mrr_changes.c
-    span = (select(cal.c.idx, cal.c.p_first, ch.customer_id, func.min(ch.day).label("first_day"),
-                   func.max(ch.day).label("last_day"))
-            .select_from(cal.join(mrr_changes, and_(ch.product_line == WHOLE_CUSTOMER, ch.day > cal.c.p_before,
-                                                    ch.day <= cal.c.p_last)))
-            .group_by(cal.c.idx, cal.c.p_first, ch.customer_id).subquery("span"))
-    first, last = mrr_changes.alias("first_change"), mrr_changes.alias("last_change")
-
-    def change_on(alias, day):
-        return and_(alias.c.customer_id == span.c.customer_id, alias.c.product_line == WHOLE_CUSTOMER, alias.c.day == day)
-
-    rows = (select(span.c.idx, span.c.p_first, span.c.customer_id,
-                   literal(None, contracts.c.product_line.type).label("product_line"),
-                   first.c.mrr_before.label("start_mrr"), last.c.mrr_after.label("end_mrr"))
-            .select_from(span.join(first, change_on(first, span.c.first_day)).join(last, change_on(last, span.c.last_day))))
-    return _add_segment(rows, segment, span.c.customer_id, None, None, filters).subquery("moved")
+    source = cal.join(mrr_changes, and_(ch.product_line == WHOLE_CUSTOMER, ch.day > cal.c.p_before, ch.day <= cal.c.p_last))
+    first = or_(ch.prev_day.is_(None), ch.prev_day <= cal.c.p_before)   # the customer's first change in the period
+    final = or_(ch.next_day.is_(None), ch.next_day > cal.c.p_last)      # and its last
+    keys = (cal.c.idx, cal.c.p_first, ch.customer_id)
+    alone = select(*keys, ch.mrr_before.label("start_mrr"), ch.mrr_after.label("end_mrr")).select_from(source).where(first, final)
+    several = (select(*keys, _int_sum(case((first, ch.mrr_before), else_=0)).label("start_mrr"),
+                      _int_sum(case((final, ch.mrr_after), else_=0)).label("end_mrr"))
+               .select_from(source).where(not_(and_(first, final))).group_by(*keys))
+    changed = union_all(alone, several).subquery("changed")
+    c = changed.c
+    rows = select(c.idx, c.p_first, c.customer_id, literal(None, contracts.c.product_line.type).label("product_line"),
+                  c.start_mrr, c.end_mrr).select_from(changed)
+    return _add_segment(rows, segment, c.customer_id, None, None, filters).subquery("moved")
 
 
 def _bridge_from_rollups(conn: Connection, periods: Sequence[Period], filters: Filters | None, segment: str | None,

@@ -314,6 +314,10 @@ class MrrChange(Base):
     mrr_after: Mapped[int] = mapped_column(BigInteger)
     arr_before: Mapped[float] = mapped_column(Float)      # cents, unrounded (ARR is rounded once, at the end)
     arr_after: Mapped[float] = mapped_column(Float)
+    # The unit's previous and next change (NULL: none): a change that is a period's only one for its unit is
+    # classified from its own row, without looking for the unit's other changes.
+    prev_day: Mapped[dt.date | None] = mapped_column(Date)
+    next_day: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class UsagePeriod(Base):

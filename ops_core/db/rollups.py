@@ -204,14 +204,19 @@ def _mrr_changes_query(part: list[int] | None) -> Select:
               .subquery("v"))
     v = values.c
     # A contract starting the day after another of the same value ends moves nothing: no row.
-    return select(v.customer_id, v.line, v.day, v.mrr_before, v.mrr_after, v.arr_before, v.arr_after).where(
-        or_(v.mrr_before != v.mrr_after, func.abs(v.arr_after - v.arr_before) > 1e-6))
+    moved = select(v.customer_id, v.line, v.day, v.mrr_before, v.mrr_after, v.arr_before, v.arr_after).where(
+        or_(v.mrr_before != v.mrr_after, func.abs(v.arr_after - v.arr_before) > 1e-6)).subquery("moved")
+    m = moved.c
+    unit = {"partition_by": [m.customer_id, m.line], "order_by": m.day}
+    return select(m.customer_id, m.line, m.day, m.mrr_before, m.mrr_after, m.arr_before, m.arr_after,
+                  func.lag(m.day).over(**unit).label("prev_day"), func.lead(m.day).over(**unit).label("next_day"))
 
 
 def refresh_mrr(conn: Connection, customer_ids: Iterable[int] | None = None) -> int:
     """Rebuild ``mrr_changes`` for ``customer_ids`` (or everyone), the paying flags of their usage
     periods, which depend on it, and both totals. Returns the change rows written."""
-    target = ["customer_id", "product_line", "day", "mrr_before", "mrr_after", "arr_before", "arr_after"]
+    target = ["customer_id", "product_line", "day", "mrr_before", "mrr_after", "arr_before", "arr_after", "prev_day",
+              "next_day"]
     written = 0
     for part in _chunks(customer_ids):
         with _totals_follow(conn, part, (mrr_totals, usage_totals)):
@@ -378,7 +383,7 @@ def differences(conn: Connection) -> dict[str, int]:
 def _differs(kept, fresh):
     if kept.type.python_type is float:  # cents: a hundredth of one is noise of the running adjustments
         return func.abs(kept - fresh) > 0.01
-    return kept != fresh
+    return kept.is_distinct_from(fresh)  # NULL (no previous change) against a day differs too
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,8 @@ def upgrade() -> None:
                     sa.Column('mrr_after', sa.BigInteger(), nullable=False),
                     sa.Column('arr_before', sa.Float(), nullable=False),
                     sa.Column('arr_after', sa.Float(), nullable=False),
+                    sa.Column('prev_day', sa.Date(), nullable=True),
+                    sa.Column('next_day', sa.Date(), nullable=True),
                     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'],
                                             name=op.f('fk_mrr_changes_customer_id_customers')),
                     sa.PrimaryKeyConstraint('customer_id', 'product_line', 'day', name=op.f('pk_mrr_changes')))
