@@ -145,7 +145,8 @@ def show_list(b: Board) -> None:
     # The board's own headings (d.col.*); values by the catalogue's kinds, a status as a demand's.
     headings = {c: dataclasses.replace(present.CATALOGUE.get(c, present.Column(c)), header=f"d.col.{c}") for c in columns}
     headings["status"] = present.Column("d.col.status", present.Kind.vocabulary, DemandStatus)
-    picked = ui.shown_grid(b.ranked[columns], key="d_grid", columns=headings, page_size=50, selectable=True)
+    page = b.ranked[columns].iloc[ui.pager(len(b.ranked), "d_page", 50)]
+    picked = ui.shown_grid(page, key="d_grid", columns=headings, page_size=50, selectable=True)
     typed = st.number_input(ui.tr("d.go_to"), min_value=0, value=0, step=1, key="d_go_to")  # 0: none
     demand_id = int(typed) if typed else int(picked[ui.tr("d.col.demand_id")]) if picked is not None else None
     if demand_id is None or demand_id not in set(b.board["demand_id"]):

@@ -126,10 +126,12 @@ def show_queue(ctx: Queue) -> None:
         rows = rows[rows["first_response_breached"].fillna(False) | rows["resolution_breached"].fillna(False)]
     rows = rows.sort_values("received_at", ascending=False)
     st.caption(ui.tr("f.shown", shown=len(rows)))
+    size = 50
     shown = rows[["id", "received_at", "customer_name", "tier", "channel", "product_area", "suggested_type", "type", "severity",
-                  "status", "age_days", "first_response_breached", "resolution_breached", "text"]].head(500).assign(
+                  "status", "age_days", "first_response_breached", "resolution_breached", "text"]].iloc[
+        ui.pager(len(rows), "f_page", size)].assign(
         received_at=lambda f: f["received_at"].dt.strftime("%Y-%m-%d %H:%M"), text=lambda f: f["text"].str.slice(0, 80))
-    picked = ui.shown_grid(shown, key="f_grid", columns=QUEUE_HEADINGS, page_size=50, selectable=True)
+    picked = ui.shown_grid(shown, key="f_grid", columns=QUEUE_HEADINGS, page_size=size, selectable=True)
     typed = st.number_input(ui.tr("f.go_to"), min_value=0, value=0, step=1, key="f_go_to")  # 0: none
     item_id = int(typed) if typed else int(picked[ui.tr("f.col.id")]) if picked is not None else None
     if item_id is None:

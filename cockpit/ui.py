@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 # them before this module's imports); pages read them through here as ui.tr, ui.language.
 from cockpit import frame
 from cockpit.frame import LANG_KEY, configured_url, language, page_links, run_through_app, tr  # noqa: F401
-from ops_core import config, exports, i18n, overview, present, writes
+from ops_core import config, exports, i18n, overview, present, settings, writes
 from ops_core.db import versions
 from ops_core.db.engine import check_connection, check_files, make_engine, transaction
 from ops_core.db.schema import schema_state, upgrade
@@ -481,6 +481,27 @@ def grid_words(lang: str) -> dict[str, str]:
     return {key.removeprefix("grid."): t(key, lang) for key in TEXT if key.startswith("grid.")}
 
 
+def pager(total: int, key: str, size: int | None = None, hint: str = "") -> slice:
+    """The page box of a long list and which of its rows to send to the browser: one page, never the
+    whole list (at 50,000 customers a list holds thousands of rows). A list of one page gets no box; a
+    list that got shorter (a filter) shows its last page. ``hint`` follows the row count."""
+    size = size or int(cached(settings.get, engine(), "ui.page_size"))
+    pages = max(1, -(-total // size))
+    if pages == 1:
+        if hint:
+            st.caption(hint)
+        return slice(0, total)
+    if st.session_state.get(key, 1) > pages:
+        st.session_state[key] = pages
+    box, note = st.columns([1, 5], vertical_alignment="bottom")
+    number = int(box.number_input(tr("list.page"), min_value=1, max_value=pages, value=1, step=1, key=key))
+    first = (number - 1) * size
+    rows = tr("list.rows", first=f"{first + 1:,}", last=f"{min(first + size, total):,}", total=f"{total:,}",
+              page=f"{number:,}", pages=f"{pages:,}")
+    note.caption(" · ".join(part for part in (rows, hint) if part))
+    return slice(first, first + size)
+
+
 def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, selectable: bool = False,
          decimals: Mapping[str, int] | None = None) -> dict | None:
     """A paged AgGrid of one page's worth of rows (see STACK-NOTES); returns the selected row, if any.
@@ -491,7 +512,8 @@ def grid(frame: pd.DataFrame, key: str, page_size: int = 50, height: int = 420, 
     shown = frame.astype({c: "string" for c in frame.columns
                           if frame[c].dtype == object or isinstance(frame[c].dtype, pd.CategoricalDtype)})
     builder = GridOptionsBuilder.from_dataframe(shown)
-    builder.configure_pagination(enabled=True, paginationAutoPageSize=False, paginationPageSize=page_size)
+    # A page sent by ``pager`` fits one grid page: no second pager under the first.
+    builder.configure_pagination(enabled=len(shown) > page_size, paginationAutoPageSize=False, paginationPageSize=page_size)
     builder.configure_default_column(sortable=True, filter=True, resizable=True, minWidth=90)
     for column, digits in (decimals or {}).items():  # thousands separated, every row the same decimals
         builder.configure_column(column, type=["numericColumn"], valueFormatter=JsCode(

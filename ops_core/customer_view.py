@@ -156,10 +156,6 @@ def page_of(table: pd.DataFrame, number: int, size: int) -> pd.DataFrame:
     return table.iloc[order[start:start + size]][[c for c in TABLE_COLUMNS if c in table.columns]]
 
 
-def page_count(rows: int, size: int) -> int:
-    return max(1, -(-rows // size))
-
-
 def export_frame(shown: pd.DataFrame, key_contacts: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> pd.DataFrame:
     """The filtered list in list order with the chosen columns (key contact joined in; masked later by exports)."""
     ordered = page_of(shown, 1, max(len(shown), 1)) if len(shown) else shown[list(TABLE_COLUMNS)]

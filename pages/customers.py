@@ -89,11 +89,8 @@ def scored(store: Engine, filters: Filters, as_of: dt.date, features: pd.DataFra
     # --- the list, one page at a time --------------------------------------------------------------
     st.subheader(ui.tr("customers.list"))
     size = int(ui.cached(settings.get, store, "ui.page_size"))
-    pages = view.page_count(len(shown), size)
-    page_column, hint_column = st.columns([1, 4])
-    number = page_column.number_input(ui.tr("customers.page"), 1, pages, 1, key="c_page")
-    hint_column.caption(f"{ui.tr('customers.page_of', pages=pages)} · {ui.tr('customers.select_hint')}")
-    page_rows = view.page_of(shown, int(number), size)
+    rows = ui.pager(len(shown), "c_page", size, hint=ui.tr("customers.select_hint"))
+    page_rows = view.page_of(shown, rows.start // size + 1, size)
     selected = ui.shown_grid(page_rows, key="c_grid", page_size=size, selectable=True)
     selected_code = selected[ui.tr("col.code")] if selected is not None else None
 

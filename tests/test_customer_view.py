@@ -257,11 +257,6 @@ def test_page_of_orders_by_score_then_lower_id(table, number, expected):
     assert list(page.columns) == list(view.TABLE_COLUMNS)
 
 
-@pytest.mark.parametrize(("rows", "size", "pages"), [(12, 5, 3), (10, 5, 2), (11, 5, 3), (1, 200, 1), (0, 200, 1)])
-def test_page_count_rounds_up_and_is_never_zero(rows, size, pages):
-    assert view.page_count(rows, size) == pages
-
-
 # --- export ---------------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from ops_core import entity_files
 from ops_core.db.engine import make_engine
 from ops_core.db.models import TABLES
+from ops_core.i18n import t
 from tests.conftest import ok, open_page, small_company
 
 HOSTILE = '客户反馈：导出报表时报错 500，请尽快修复 🙏 =HYPERLINK("http://evil.example","点我")'
@@ -229,3 +230,47 @@ def test_an_item_number_that_does_not_exist_is_said_in_the_readers_language(loop
     page.number_input(key="f_go_to").set_value(999999).run()
     assert [e.value for e in page.exception] == []
     assert [e.value for e in page.error] == [message]
+
+
+def _grid_ids(page) -> list[int]:
+    """The item numbers in the queue's grid, as sent to the browser (an Arrow table in the component's args)."""
+    import json
+
+    from tests.test_data_files_page import _grid
+
+    grid = _grid(page)
+    assert not json.loads(page.get("component_instance")[0].proto.json_args)["gridOptions"].get("pagination")  # one pager
+    return [int(v) for v in grid["#"]] if "#" in grid else [int(v) for v in grid.iloc[:, 0]]
+
+
+@pytest.mark.parametrize(("lang", "rows_text"), [("en", "Rows 51-100 of {total}, page 2 of {pages}"),
+                                                  ("zh", "第 51-100 行，共 {total} 行；第 2 页，共 {pages} 页")])
+def test_the_queue_sends_one_page_of_fifty_items_and_pages_through_all(demo_url, monkeypatch, lang, rows_text):
+    """Seen: the queue sent its first 500 items to the browser and the rest could only be reached by number."""
+    page = open_page(demo_url, "pages/feedback.py", monkeypatch)
+    page.session_state["ops_lang"] = lang
+    every = ["new", "triaged", "in_progress", "resolved", "closed"]  # every status: the English picker, and the
+    page.session_state["f_statuses"], page.session_state["f_statuses.kept"] = every, every  # one a new language starts from
+    ok(page.run())
+    before, after = t("f.shown", lang, shown="{}").split("{}")  # the queue's own count, as the caption says it
+    total = int(next(c.value for c in page.caption if c.value.startswith(before) and c.value.endswith(after))
+                .removeprefix(before).removesuffix(after).replace(",", ""))
+    pages = -(-total // 50)
+    assert total > 100 and page.number_input(key="f_page").max == pages
+    seen = _grid_ids(page)
+    assert len(seen) == 50
+    for number in range(2, pages + 1):
+        page.number_input(key="f_page").set_value(number)
+        ok(page.run())
+        if number == 2:
+            assert rows_text.format(total=f"{total:,}", pages=pages) in [c.value for c in page.caption]
+        shown = _grid_ids(page)
+        assert len(shown) == (50 if number < pages else total - 50 * (pages - 1))
+        seen += shown
+    assert len(seen) == len(set(seen)) == total  # every item once, on exactly one page
+    engine = make_engine(demo_url)
+    with engine.connect() as conn:  # newest first across the pages, as on one list
+        received = dict(conn.execute(select(TABLES["feedback"].c.id, TABLES["feedback"].c.received_at)
+                                     .where(TABLES["feedback"].c.id.in_(seen))).all())
+    engine.dispose()
+    assert [received[i] for i in seen] == sorted(received.values(), reverse=True)
