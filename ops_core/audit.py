@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ops_core import cells, exports, present, setting_text, vocab
 from ops_core.config import SETTINGS_BY_KEY
 from ops_core.db.models import TABLES
+from ops_core.db.queries import frame_of
 from ops_core.fileschema import SCHEMAS, Field, Kind
 from ops_core.i18n import TEXT, clauses, t
 
@@ -109,7 +110,7 @@ def totals(conn: Connection | Session, filters: AuditFilters) -> pd.DataFrame:
     """Rows kept per kind of change (``action``, ``count``), most first (SQL GROUP BY)."""
     rows = conn.execute(select(log.c.action, func.count().label("count")).where(*filters.where())
                         .group_by(log.c.action).order_by(func.count().desc(), log.c.action)).all()
-    return pd.DataFrame(rows, columns=["action", "count"])
+    return frame_of(rows, columns=["action", "count"])
 
 
 ROW_COLUMNS = ["id", "at", "actor", "action", "entity", "entity_id", "old_values", "new_values", "account"]
@@ -129,7 +130,7 @@ def page(conn: Connection | Session, filters: AuditFilters, number: int = 1, siz
     number, size = max(1, int(number)), max(1, int(size))
     rows = conn.execute(_rows().where(*filters.where()).order_by(log.c.id.desc())
                         .limit(size).offset((number - 1) * size)).all()
-    return pd.DataFrame(rows, columns=ROW_COLUMNS)
+    return frame_of(rows, columns=ROW_COLUMNS)
 
 
 def pages(total: int, size: int) -> int:
@@ -276,7 +277,7 @@ def headers(lang: str) -> dict[str, str]:
 def export_frame(conn: Connection | Session, filters: AuditFilters, lang: str) -> pd.DataFrame:
     """Every kept audit row as change lines with headers in ``lang``, personal data masked: the audit file."""
     rows = conn.execute(_rows().where(*filters.where()).order_by(log.c.id.desc())).all()
-    frame = pd.DataFrame(rows, columns=ROW_COLUMNS)
+    frame = frame_of(rows, columns=ROW_COLUMNS)
     return changes(frame, lang, masked=True).rename(columns=headers(lang))
 
 

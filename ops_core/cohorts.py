@@ -19,6 +19,7 @@ from ops_core.db.models import TABLES
 from ops_core.db.queries import (
     dates_table,
     days_between,
+    frame_of,
     month_end,
     month_start,
     month_starts,
@@ -89,7 +90,7 @@ def customer_cohorts(conn: Connection, first_month: dt.date, last_month: dt.date
                    .select_from(first_paid.join(customers, customers.c.id == first_paid.c.customer_id))
                    .where(chosen, first_paid.c.cohort >= months[0], first_paid.c.cohort <= months[-1])
                    .subquery("members"))
-        sizes = pd.DataFrame(conn.execute(select(members.c.cohort, func.count()).group_by(members.c.cohort)).all(),
+        sizes = frame_of(conn.execute(select(members.c.cohort, func.count()).group_by(members.c.cohort)).all(),
                              columns=["cohort_start", "customers"])
         calendar = dates_table(ends, "day")
         in_force = and_(contracts.c.customer_id == members.c.customer_id,
@@ -98,7 +99,7 @@ def customer_cohorts(conn: Connection, first_month: dt.date, last_month: dt.date
                       round_half_up(func.sum(annualised_cents()) / 12.0).label("mrr"))
                .select_from(members.join(calendar, calendar.c.day >= members.c.cohort).join(contracts, in_force))
                .group_by(members.c.cohort, calendar.c.day, members.c.customer_id).subquery("mrr"))
-        cells = pd.DataFrame(conn.execute(
+        cells = frame_of(conn.execute(
             select(mrr.c.cohort, mrr.c.day, func.sum(case((mrr.c.mrr > 0, 1), else_=0)), func.sum(mrr.c.mrr))
             .group_by(mrr.c.cohort, mrr.c.day)).all(), columns=["cohort_start", "day", "paying", "mrr_cents"])
     else:
@@ -157,7 +158,7 @@ def user_retention(conn: Connection, first_week: dt.date, last_week: dt.date, mo
     chosen = filters.customer_clause(customers) if filters is not None else true()
     cohort = week_start(u.registered_on)
     mine = and_(chosen, u.registered_on >= start.start, u.registered_on <= stop.end)
-    sizes = pd.DataFrame(conn.execute(
+    sizes = frame_of(conn.execute(
         select(cohort.label("cohort"), func.count()).select_from(account_users.join(customers, customers.c.id == u.customer_id))
         .where(mine).group_by(cohort)).all(), columns=["cohort_start", "users"])
     # Whole weeks since registration; only weeks that started by as_of are activity we know of.
@@ -173,7 +174,7 @@ def user_retention(conn: Connection, first_week: dt.date, last_week: dt.date, mo
         last = (select(activity.c.cohort, func.max(activity.c.since).label("last"))
                 .group_by(activity.c.cohort, activity.c.user_id).subquery("last_week"))
         counted = select(last.c.cohort, last.c.last, func.count()).group_by(last.c.cohort, last.c.last)
-    cells = pd.DataFrame(conn.execute(counted).all(), columns=["cohort_start", "weeks_since", "users_active"])
+    cells = frame_of(conn.execute(counted).all(), columns=["cohort_start", "weeks_since", "users_active"])
     for table in (sizes, cells):  # SQLite hands back strings for computed dates
         table["cohort_start"] = pd.to_datetime(table["cohort_start"]).dt.date
     cells["weeks_since"] = cells["weeks_since"].astype("int64")

@@ -7,6 +7,7 @@ import pandas as pd
 from sqlalchemy import Connection, case, func, or_, select
 
 from ops_core.db.models import TABLES
+from ops_core.db.queries import frame_of
 
 contacts = TABLES["contacts"]
 KEY_CONTACT_COLUMNS = ("key_contact", "key_contact_title", "key_contact_role", "key_contact_phone", "key_contact_email")
@@ -24,7 +25,7 @@ def key_contacts(conn: Connection, as_of: dt.date) -> pd.DataFrame:
     ranked = (select(contacts.c.customer_id, contacts.c.name, contacts.c.title, contacts.c.role, contacts.c.phone,
                      contacts.c.email, rank.label("n")).where(current).subquery())
     rows = conn.execute(select(ranked).where(ranked.c.n == 1)).all()
-    frame = pd.DataFrame(rows, columns=["customer_id", *KEY_CONTACT_COLUMNS, "n"])
+    frame = frame_of(rows, columns=["customer_id", *KEY_CONTACT_COLUMNS, "n"])
     return frame.drop(columns="n").set_index("customer_id")
 
 
@@ -34,4 +35,4 @@ def of_customer(conn: Connection, customer_id: int) -> pd.DataFrame:
     rows = conn.execute(select(contacts.c.id, contacts.c.name, contacts.c.title, contacts.c.role)
                         .where(contacts.c.customer_id == customer_id)
                         .order_by(contacts.c.end_date.is_not(None), contacts.c.name)).all()
-    return pd.DataFrame(rows, columns=["contact_id", "name", "title", "role"])
+    return frame_of(rows, columns=["contact_id", "name", "title", "role"])

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from ops_core import present, writes
 from ops_core.db.models import TABLES
-from ops_core.db.queries import month_start
+from ops_core.db.queries import frame_of, month_start
 from ops_core.errors import Refused, StaleVersion, UsageError, ValidationError, require_columns
 from ops_core.i18n import Phrase, either_label, t
 from ops_core.vocab import DemandSource, DemandStatus, FeedbackStatus, Importance, ProductArea, ReleaseStatus, values
@@ -123,7 +123,7 @@ def linked_feedback(conn: Connection | Session, demand_id: int) -> pd.DataFrame:
     rows = conn.execute(select(f.c.id, f.c.received_at, c.c.code, c.c.name, f.c.status, f.c.importance, f.c.text)
                         .select_from(f.outerjoin(c, c.c.id == f.c.customer_id)).where(f.c.demand_id == demand_id)
                         .order_by(f.c.received_at.desc(), f.c.id.desc())).all()
-    return pd.DataFrame(rows, columns=list(LINKED_FEEDBACK_COLUMNS))
+    return frame_of(rows, columns=list(LINKED_FEEDBACK_COLUMNS))
 
 
 def _check_version(current: dict[str, Any], expected_version: int) -> None:
@@ -463,7 +463,7 @@ def load_links(conn: Connection | Session, demand_ids: Sequence[int] | None = No
              .group_by(both.c.demand_id, both.c.customer_id).order_by(both.c.demand_id, both.c.customer_id))
     if demand_ids is not None:
         query = query.where(both.c.demand_id.in_(list(demand_ids)))
-    frame = pd.DataFrame(conn.execute(query).all(), columns=["demand_id", "customer_id", "rank"])
+    frame = frame_of(conn.execute(query).all(), columns=["demand_id", "customer_id", "rank"])
     by_rank = {rank: name for name, rank in IMPORTANCE_ORDER.items()}
     frame["importance"] = frame.pop("rank").map(by_rank)
     return frame.astype({"demand_id": "int64", "customer_id": "int64", "importance": object})
@@ -593,7 +593,7 @@ def history(conn: Connection | Session, demand_id: int) -> pd.DataFrame:
     h = history_t
     rows = conn.execute(select(h.c.at, h.c.actor, h.c.from_status, h.c.to_status, h.c.note)
                         .where(h.c.demand_id == demand_id).order_by(h.c.at, h.c.id)).all()
-    frame = pd.DataFrame(rows, columns=["at", "actor", "from_status", "to_status", "note"])
+    frame = frame_of(rows, columns=["at", "actor", "from_status", "to_status", "note"])
     frame["at"] = pd.to_datetime(frame["at"])
     return frame
 
@@ -620,7 +620,7 @@ def flow_metrics(conn: Connection | Session, as_of: dt.date | dt.datetime) -> di
                 .where(h.c.to_status == S.released, h.c.at < end).group_by(h.c.demand_id).subquery())
     rows = conn.execute(select(d.c.created_at, released.c.released_at)
                         .select_from(d.join(released, released.c.demand_id == d.c.id))).all()
-    done = pd.DataFrame(rows, columns=["created_at", "released_at"])
+    done = frame_of(rows, columns=["created_at", "released_at"])
     done["released_at"] = pd.to_datetime(done["released_at"])
     done["days"] = (done["released_at"] - pd.to_datetime(done["created_at"])).dt.total_seconds() / 86400.0
     done["month"] = done["released_at"].dt.to_period("M").dt.to_timestamp().dt.date
@@ -631,7 +631,7 @@ def flow_metrics(conn: Connection | Session, as_of: dt.date | dt.datetime) -> di
     month = month_start(d.c.created_at)
     rows = conn.execute(select(month.label("month"), d.c.source, func.count().label("demands"))
                         .where(d.c.created_at < end).group_by(month, d.c.source).order_by(month, d.c.source)).all()
-    by_source = pd.DataFrame(rows, columns=["month", "source", "demands"]).astype({"demands": "int64"})
+    by_source = frame_of(rows, columns=["month", "source", "demands"]).astype({"demands": "int64"})
     return {"wip": wip, "cycle_time": cycle[["month", "released", "median_days", "p90_days"]], "by_source": by_source}
 
 
@@ -692,7 +692,7 @@ def load_releases(conn: Connection | Session) -> pd.DataFrame:
                                func.coalesce(per.c.demands, 0), func.coalesce(per.c.released, 0), r.c.version)
                         .select_from(r.outerjoin(per, per.c.release_id == r.c.id))
                         .order_by(r.c.release_date.desc(), r.c.id.desc())).all()
-    return pd.DataFrame(rows, columns=["release_id", "version_label", "release_date", "status", "notes", "demands",
+    return frame_of(rows, columns=["release_id", "version_label", "release_date", "status", "notes", "demands",
                                        "released", "version"]).astype({"demands": "int64", "released": "int64"})
 
 
@@ -754,7 +754,7 @@ def catalogue(conn: Connection | Session) -> pd.DataFrame:
                         .where(d.c.status.in_((S.released, S.in_development, S.testing)), d.c.merged_into_id.is_(None))
                         .order_by(case((d.c.status == S.released, 0), else_=1), r.c.release_date.desc(), d.c.title,
                                   d.c.id)).all()
-    return pd.DataFrame(rows, columns=list(CATALOGUE_COLUMNS))
+    return frame_of(rows, columns=list(CATALOGUE_COLUMNS))
 
 
 # --- closing the loop ----------------------------------------------------------------------------
@@ -781,9 +781,9 @@ def to_inform(conn: Connection | Session, demand_id: int, *, pending_only: bool 
     query = (select(c.c.csm_id, m.c.name, m.c.email, c.c.id, c.c.code, c.c.name, link.c.informed_at)
              .select_from(asking.join(c, c.c.id == asking.c.customer_id).outerjoin(m, m.c.id == c.c.csm_id)
                           .outerjoin(link, and_(link.c.customer_id == c.c.id, link.c.demand_id == demand_id))))
-    people = pd.DataFrame(conn.execute(query).all(), columns=["csm_id", "csm", "csm_email", "customer_id", "customer_code",
+    people = frame_of(conn.execute(query).all(), columns=["csm_id", "csm", "csm_email", "customer_id", "customer_code",
                                                               "customer", "informed_at"])
-    items = pd.DataFrame(conn.execute(select(feedback_t.c.customer_id, feedback_t.c.id, feedback_t.c.informed_at)
+    items = frame_of(conn.execute(select(feedback_t.c.customer_id, feedback_t.c.id, feedback_t.c.informed_at)
                                       .where(feedback_t.c.demand_id == demand_id).order_by(feedback_t.c.id)).all(),
                          columns=["customer_id", "feedback_id", "informed_at"])
     items["informed_at"] = pd.to_datetime(items["informed_at"])
@@ -879,7 +879,7 @@ def customer_choices(conn: Connection | Session) -> pd.DataFrame:
     """Customers to pick from when a demand is created or linked: customer_id, code, name (by name)."""
     c = TABLES["customers"]
     rows = conn.execute(select(c.c.id, c.c.code, c.c.name).order_by(c.c.name, c.c.id)).all()
-    return pd.DataFrame(rows, columns=["customer_id", "code", "name"])
+    return frame_of(rows, columns=["customer_id", "code", "name"])
 
 
 def asked_by(links: pd.DataFrame, customer_ids: Iterable[int]) -> set[int]:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from ops_core import indicators
 from ops_core.db.models import TABLES
-from ops_core.db.queries import dates_table, month_end, month_starts
+from ops_core.db.queries import dates_table, frame_of, month_end, month_starts
 from ops_core.filters import Filters
 from ops_core.overview import annualised_cents, in_force
 from ops_core.periods import Period, add_months
@@ -77,7 +77,7 @@ def renewals(conn: Connection, period: Period, filters: Filters | None, as_of: d
              .order_by(annualised_cents().desc(), contracts.c.code))  # largest first
     if filters is not None:
         query = query.where(filters.customer_clause(customers))
-    frame = pd.DataFrame(conn.execute(query).all(),
+    frame = frame_of(conn.execute(query).all(),
                          columns=["contract_code", "customer_code", "customer_name", "end_date", "arr", "renewal_code",
                                   "renewal_arr"])
     frame["arr_cents"] = frame["arr"].astype(float).round().astype("int64")
@@ -109,7 +109,7 @@ def inactive_accounts(conn: Connection, period: Period, filters: Filters | None)
              .where(~used).order_by(paying.c.mrr.desc(), customers.c.code))
     if filters is not None:
         query = query.where(filters.customer_clause(customers))
-    frame = pd.DataFrame(conn.execute(query).all(), columns=["code", "name", "industry", "mrr", "last_active"])
+    frame = frame_of(conn.execute(query).all(), columns=["code", "name", "industry", "mrr", "last_active"])
     frame["end_mrr"] = frame["mrr"].astype(float).round().astype("int64")
     frame["last_active"] = pd.to_datetime(frame["last_active"]).dt.date
     return frame.drop(columns="mrr")[["code", "name", "industry", "end_mrr", "last_active"]]

@@ -28,6 +28,7 @@ from ops_core import demand as demand_board
 from ops_core import present, settings, writes
 from ops_core.config import setting_default
 from ops_core.db.models import TABLES
+from ops_core.db.queries import frame_of
 from ops_core.errors import Refused, StaleVersion, UsageError, ValidationError, require_columns
 from ops_core.filters import Filters
 from ops_core.i18n import Either, Phrase, either_label, listed
@@ -105,7 +106,7 @@ def history(conn: Connection | Session, feedback_id: int) -> pd.DataFrame:
     rows = conn.execute(select(history_t.c.at, history_t.c.actor, history_t.c.from_status, history_t.c.to_status,
                                history_t.c.note).where(history_t.c.feedback_id == feedback_id)
                         .order_by(history_t.c.at, history_t.c.id)).all()
-    return pd.DataFrame(rows, columns=["at", "actor", "from_status", "to_status", "note"])
+    return frame_of(rows, columns=["at", "actor", "from_status", "to_status", "note"])
 
 
 # --- type suggestion -----------------------------------------------------------------------------
@@ -256,7 +257,7 @@ def labelled_items(conn: Connection | Session, limit: int = 5000) -> pd.DataFram
     rows = conn.execute(select(feedback_t.c.text, feedback_t.c.type)
                         .where(feedback_t.c.type.is_not(None), feedback_t.c.status != F.new)
                         .order_by(feedback_t.c.received_at.desc(), feedback_t.c.id.desc()).limit(limit)).all()
-    return pd.DataFrame(rows, columns=["text", "type"])
+    return frame_of(rows, columns=["text", "type"])
 
 
 def store_classifier(conn: Connection | Session) -> TypeClassifier | None:
@@ -525,7 +526,7 @@ def duplicate_group(conn: Connection | Session, feedback_id: int) -> pd.DataFram
         .join(customers_t, customers_t.c.id == feedback_t.c.customer_id)
         .where(or_(feedback_t.c.id == root, feedback_t.c.duplicate_of_id == root))
         .order_by((feedback_t.c.id != root), feedback_t.c.id)).all()
-    frame = pd.DataFrame(rows, columns=list(GROUP_COLUMNS))
+    frame = frame_of(rows, columns=list(GROUP_COLUMNS))
     frame["kept"] = frame["kept"].astype(bool)
     return frame
 
@@ -572,7 +573,7 @@ def load_items(conn: Connection | Session, first: dt.date, last: dt.date,
         for name, chosen in filters.items():
             if chosen is not None and len(chosen):
                 query = query.where(feedback_t.c[name].in_(list(chosen)))
-    frame = pd.DataFrame(conn.execute(query).all(), columns=list(ITEM_COLUMNS))
+    frame = frame_of(conn.execute(query).all(), columns=list(ITEM_COLUMNS))
     for name in ("received_at", "first_response_at", "resolved_at", "closed_at"):
         frame[name] = pd.to_datetime(frame[name])
     for name in ("contact_id", "demand_id", "faq_id", "duplicate_of_id"):
@@ -778,7 +779,7 @@ def faq_entries(conn: Connection | Session) -> pd.DataFrame:
                         .group_by(faq_t.c.id, faq_t.c.question, faq_t.c.answer, faq_t.c.product_area,
                                   faq_t.c.created_at, faq_t.c.version)
                         .order_by(linked.desc(), faq_t.c.id)).all()
-    frame = pd.DataFrame(rows, columns=list(FAQ_COLUMNS))
+    frame = frame_of(rows, columns=list(FAQ_COLUMNS))
     frame["feedback_count"] = frame["feedback_count"].astype(np.int64)
     return frame
 

@@ -49,7 +49,7 @@ from sqlalchemy import (
 )
 
 from ops_core.db.models import TABLES
-from ops_core.db.queries import days_between, round_half_up, rows_table
+from ops_core.db.queries import days_between, frame_of, round_half_up, rows_table
 from ops_core.db.rollups import WHOLE_CUSTOMER
 from ops_core.errors import UsageError
 from ops_core.filters import SEGMENT_FIELDS, Filters
@@ -237,7 +237,7 @@ def _levels(conn: Connection, days: Sequence[dt.date], filters: Filters | None, 
         found = conn.execute(rows.group_by(ch.day, rows.selected_columns.segment)).all()
     if not found:
         return pd.DataFrame(columns=["day", "segment", *_LEVELS])
-    deltas = pd.DataFrame(found, columns=["day", *_LEVELS, "segment"]).astype({"mrr": "int64", "paying": "int64", "arr": "float64"})
+    deltas = frame_of(found, columns=["day", *_LEVELS, "segment"]).astype({"mrr": "int64", "paying": "int64", "arr": "float64"})
     deltas["day"] = pd.to_datetime(deltas["day"])
     deltas = deltas.sort_values("day", kind="stable")
     running = deltas.groupby("segment", sort=False)[list(_LEVELS)].cumsum().assign(day=deltas["day"], segment=deltas["segment"])
@@ -296,7 +296,7 @@ def _bridge_from_rollups(conn: Connection, periods: Sequence[Period], filters: F
         total(and_(s > 0, e > s), 1).label("customers_expanded"), total(and_(e > 0, e < s), 1).label("customers_contracted"),
         total(and_(s > 0, e == 0), 1).label("customers_churned"),
     ]
-    moved = pd.DataFrame(conn.execute(select(*columns).group_by(u.c.idx, u.c.segment)).all(),
+    moved = frame_of(conn.execute(select(*columns).group_by(u.c.idx, u.c.segment)).all(),
                          columns=[col.name for col in columns])
     ends = pd.DataFrame({"idx": range(len(periods)), "p_before": [p.start - dt.timedelta(days=1) for p in periods],
                          "p_last": [p.end for p in periods]})
@@ -328,7 +328,7 @@ def _active_paying(conn: Connection, periods: Sequence[Period], filters: Filters
             up.grain == grain.value, up.period_start.in_(starts), up.paying == true())
         rows = _add_segment(rows, segment, up.customer_id, None, None, filters)
         found = conn.execute(rows.group_by(up.period_start, rows.selected_columns.segment)).all()
-    found = pd.DataFrame(found, columns=["period_start", "active_accounts", "segment"])
+    found = frame_of(found, columns=["period_start", "active_accounts", "segment"])
     index = {p.start: i for i, p in enumerate(periods)}
     found["idx"] = pd.to_datetime(found["period_start"]).dt.date.map(index)
     return found[["idx", "segment", "active_accounts"]]
@@ -368,7 +368,7 @@ def _bridge_from_contracts(conn: Connection, periods: Sequence[Period], filters:
         used = case((e > 0, case((used_in(u.c.customer_id, u.c.p_first, u.c.p_last, grain), 1), else_=0)), else_=0)
         columns += [total(e > 0, 1).label("paying_accounts"), _int_sum(used).label("active_accounts")]
     rows = conn.execute(select(*columns).group_by(u.c.idx, u.c.segment)).all()
-    return pd.DataFrame(rows, columns=[col.name for col in columns])
+    return frame_of(rows, columns=[col.name for col in columns])
 
 
 def _single_grain(periods: Sequence[Period]) -> Grain:
@@ -394,7 +394,7 @@ def _renewals_frame(conn: Connection, periods: Sequence[Period], filters: Filter
         cast(func.sum(case((due.c.renewed == 1, due.c.annual), else_=0.0)), Float).label("renewed_arr"),
     ]
     found = conn.execute(select(*columns).group_by(due.c.idx, due.c.segment)).all()
-    return pd.DataFrame(found, columns=[col.name for col in columns])
+    return frame_of(found, columns=[col.name for col in columns])
 
 
 def _repurchase_frame(conn: Connection, periods: Sequence[Period], filters: Filters | None, segment: str | None,
@@ -417,7 +417,7 @@ def _repurchase_frame(conn: Connection, periods: Sequence[Period], filters: Filt
     columns = [orders.c.idx, orders.c.segment, func.count().label("first_orders"),
                _int_sum(orders.c.repurchased).label("repurchased")]
     found = conn.execute(select(*columns).group_by(orders.c.idx, orders.c.segment)).all()
-    return pd.DataFrame(found, columns=[col.name for col in columns])
+    return frame_of(found, columns=[col.name for col in columns])
 
 
 def _on_grid(periods: Sequence[Period], segment: str | None, frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -555,7 +555,8 @@ def movement_customers(conn: Connection, period: Period, movement: str, filters:
     _check([period], segment)
     if movement not in MOVEMENTS:
         raise UsageError(f"unknown movement '{movement}'; choose one of {', '.join(MOVEMENTS)}")
-    units = _units(_calendar([period]), filters, segment)
+    # The customers that changed, from the roll-ups (one row each) where the segment is the customer's own.
+    units = _moved_units([period], filters, segment) if segment in _ROLLED_UP else _units(_calendar([period]), filters, segment)
     classified = select(units, _movement(units, segment == "product_line").label("movement")).subquery("classified")
     c = classified.c
     change = (c.end_mrr - c.start_mrr).label("change")
@@ -569,5 +570,5 @@ def movement_customers(conn: Connection, period: Period, movement: str, filters:
         query = query.where(c.segment == value)
     rows = conn.execute(query).all()
     columns = ["customer_id", "code", "name", "industry", *(["segment"] if extra else []), "start_mrr", "end_mrr", "change"]
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = frame_of(rows, columns=columns)
     return _as_int(frame, ["customer_id", "start_mrr", "end_mrr", "change"])

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from ops_core import indicators, settings, usage, writes
 from ops_core.db.models import TABLES
+from ops_core.db.queries import frame_of
 from ops_core.errors import StaleVersion, UsageError
 from ops_core.filters import Filters
 from ops_core.i18n import METRIC_TEXT_ZH, TEXT, t
@@ -356,7 +357,7 @@ def with_comparisons(values: pd.DataFrame, grain: Grain | str) -> pd.DataFrame:
 
 
 def _stored_targets(conn: Connection, grain: Grain, starts: Sequence[dt.date]) -> pd.DataFrame:
-    return pd.DataFrame(conn.execute(
+    return frame_of(conn.execute(
         select(targets_table.c.metric_key, targets_table.c.period_start, targets_table.c.minimum,
                targets_table.c.target, targets_table.c.stretch, targets_table.c.id, targets_table.c.version)
         .where(targets_table.c.grain == grain.value, targets_table.c.period_start.in_(list(starts)))).all(),

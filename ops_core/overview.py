@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, distinct, func, literal, select, union_all
 
 from ops_core.db.models import TABLES
-from ops_core.db.queries import dates_table, month_end, month_starts
+from ops_core.db.queries import dates_table, frame_of, month_end, month_starts
 from ops_core.filters import Filters
 
 customers = TABLES["customers"]
@@ -103,9 +103,9 @@ def monthly_trend(conn: Connection, filters: Filters) -> pd.DataFrame:
         .where(chosen).group_by(calendar.c.day)
     ).all()
     frame = pd.DataFrame({"month": pd.to_datetime(months)})
-    usage = pd.DataFrame(active, columns=["month", "active_accounts", "page_views"])
+    usage = frame_of(active, columns=["month", "active_accounts", "page_views"])
     usage["month"] = pd.to_datetime(usage["month"])
-    revenue = pd.DataFrame(arr, columns=["day", "arr_cents"])
+    revenue = frame_of(arr, columns=["day", "arr_cents"])
     revenue["month"] = pd.to_datetime(revenue["day"]).dt.to_period("M").dt.to_timestamp()
     frame = frame.merge(usage, on="month", how="left").merge(revenue[["month", "arr_cents"]], on="month", how="left")
     frame = frame.fillna(0)
@@ -125,7 +125,7 @@ def by_industry(conn: Connection, filters: Filters, as_of: dt.date) -> pd.DataFr
         .select_from(customers.outerjoin(arr, arr.c.customer_id == customers.c.id))
         .where(chosen).group_by(customers.c.industry)
     ).all()
-    frame = pd.DataFrame(rows, columns=["industry", "customers", "arr_cents"])
+    frame = frame_of(rows, columns=["industry", "customers", "arr_cents"])
     frame["arr_cents"] = frame["arr_cents"].astype(float).round().astype("int64")  # cents; the page shows yuan
     return frame.sort_values("arr_cents", ascending=False, ignore_index=True)
 
@@ -135,7 +135,7 @@ def count_by(conn: Connection, table_name: str, columns: tuple[str, ...]) -> pd.
     table = TABLES[table_name]
     keys = [table.c[c] for c in columns]
     rows = conn.execute(select(*keys, func.count().label("count")).group_by(*keys).order_by(*keys)).all()
-    return pd.DataFrame(rows, columns=[*columns, "count"])
+    return frame_of(rows, columns=[*columns, "count"])
 
 
 def events_summary(conn: Connection, filters: Filters) -> pd.DataFrame:
@@ -149,7 +149,7 @@ def events_summary(conn: Connection, filters: Filters) -> pd.DataFrame:
         .where(events.c.start_date >= filters.date_from, events.c.start_date <= filters.date_to)
         .group_by(events.c.format, events.c.kind).order_by(events.c.format, events.c.kind)
     ).all()
-    frame = pd.DataFrame(rows, columns=["format", "kind", "count", "cost_cents", "leads"])
+    frame = frame_of(rows, columns=["format", "kind", "count", "cost_cents", "leads"])
     frame["cost"] = (frame["cost_cents"].astype(float) / 100).round(2)
     return frame.drop(columns="cost_cents")
 
@@ -159,7 +159,7 @@ def table_counts(conn: Connection) -> pd.DataFrame:
     parts = [select(literal(name).label("table"), func.count().label("rows")).select_from(table)
              for name, table in sorted(TABLES.items())]
 
-    return pd.DataFrame(conn.execute(union_all(*parts)).all(), columns=["table", "rows"])
+    return frame_of(conn.execute(union_all(*parts)).all(), columns=["table", "rows"])
 
 
 def csm_names(conn: Connection) -> dict[int, str]:
@@ -175,4 +175,4 @@ def recent_changes(conn: Connection, limit: int = 50) -> pd.DataFrame:
     audit = TABLES["audit_log"]
     rows = conn.execute(select(audit.c.at, audit.c.actor, audit.c.action, audit.c.entity, audit.c.entity_id)
                         .order_by(audit.c.id.desc()).limit(limit)).all()
-    return pd.DataFrame(rows, columns=["at", "actor", "action", "entity", "entity_id"])
+    return frame_of(rows, columns=["at", "actor", "action", "entity", "entity_id"])

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, func, select
 
 from ops_core import charts, metrics
 from ops_core.db.models import TABLES
+from ops_core.db.queries import frame_of
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
 from ops_core.i18n import LANGUAGES, clauses, label, t
@@ -302,7 +303,7 @@ def feedback_by_type(conn: Connection, period: Period, filters: Filters | None =
              .group_by(kind))
     if filters is not None:
         query = query.where(filters.customer_clause(customers))
-    frame = pd.DataFrame(conn.execute(query).all(), columns=["type", "items"])
+    frame = frame_of(conn.execute(query).all(), columns=["type", "items"])
     frame["order"] = (frame["type"] != "bug").astype(int)
     return frame.sort_values(["order", "items"], ascending=[True, False]).drop(columns="order").reset_index(drop=True)
 
@@ -315,7 +316,7 @@ def demands_shipped(conn: Connection, period: Period) -> pd.DataFrame:
         .where(demands.c.status == "released", releases.c.release_date >= period.start,
                releases.c.release_date <= period.end)
         .order_by(releases.c.release_date, demands.c.id)).all()
-    return pd.DataFrame(rows, columns=["release", "date", "title", "source"])
+    return frame_of(rows, columns=["release", "date", "title", "source"])
 
 
 def product_report(conn: Connection, grain: Grain | str, period: Period | str, filters: Filters | None = None,

@@ -27,6 +27,7 @@ import pandas as pd
 from sqlalchemy import BigInteger, Connection, cast, func, select
 
 from ops_core.db.models import TABLES
+from ops_core.db.queries import frame_of
 from ops_core.errors import UsageError, require_columns
 
 contracts = TABLES["contracts"]
@@ -117,5 +118,5 @@ def rfm_table(conn: Connection, as_of: dt.date,
         .where(contracts.c.signed_on <= as_of)
         .group_by(contracts.c.customer_id)
     ).all()
-    summary = pd.DataFrame(rows, columns=["customer_id", *SUMMARY_COLUMNS]).set_index("customer_id")
+    summary = frame_of(rows, columns=["customer_id", *SUMMARY_COLUMNS]).set_index("customer_id")
     return rfm_scores(summary, as_of, segment_config)

@@ -35,6 +35,7 @@ import pandas as pd
 from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, cast, exists, func, or_, select
 
 from ops_core.db.models import TABLES
+from ops_core.db.queries import frame_of
 from ops_core.errors import UsageError, require_columns
 from ops_core.i18n import clauses, label, listed, t
 from ops_core.overview import annualised_cents, in_force
@@ -139,7 +140,7 @@ def usage_change(conn: Connection, as_of: dt.date) -> pd.DataFrame:
                um.customer_id.in_(select(contracts.c.customer_id).where(in_force(as_of))))
         .group_by(um.customer_id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["customer_id", "usage_recent", "usage_baseline"]).set_index("customer_id")
+    frame = frame_of(rows, columns=["customer_id", "usage_recent", "usage_baseline"]).set_index("customer_id")
     frame = frame.astype("int64")
     baseline = frame["usage_baseline"].to_numpy(dtype=float)
     ratio = np.divide(frame["usage_recent"].to_numpy(dtype=float), baseline, out=np.ones_like(baseline), where=baseline > 0)
@@ -162,7 +163,7 @@ def overdue_by_customer(conn: Connection, as_of: dt.date) -> pd.DataFrame:
         .where(invoices.c.due_on < as_of, outstanding > 0)
         .group_by(invoices.c.customer_id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["customer_id", "overdue_invoices", "oldest_due", "overdue_cents"])
+    frame = frame_of(rows, columns=["customer_id", "overdue_invoices", "oldest_due", "overdue_cents"])
     frame["overdue_max_days"] = (pd.Timestamp(as_of) - pd.to_datetime(frame["oldest_due"])).dt.days
     frame = frame.set_index("customer_id")[["overdue_invoices", "overdue_max_days", "overdue_cents"]]
     return frame.astype("int64")
@@ -199,7 +200,7 @@ def _contracts_up_for_renewal(conn: Connection, as_of: dt.date, horizon_days: in
         .where(contracts.c.signed_on <= as_of, contracts.c.end_date >= as_of,
                contracts.c.end_date <= as_of + dt.timedelta(days=horizon_days), ~has_later, ~renewed)
     ).all()
-    return pd.DataFrame(rows, columns=["contract_id", "contract_code", "customer_id", "customer_code", "customer_name",
+    return frame_of(rows, columns=["contract_id", "contract_code", "customer_id", "customer_code", "customer_name",
                                        "csm_id", "csm_name", "product_line", "kind", "end_date", "annual_cents",
                                        "competitor_price_cut"])
 
@@ -305,7 +306,7 @@ def decision_chain(conn: Connection, as_of: dt.date, key_contact_days: int = 180
         .group_by(customers.c.id, customers.c.code, customers.c.name, customers.c.csm_id, csms.c.name)
         .order_by(customers.c.id)
     ).all()
-    frame = pd.DataFrame(rows, columns=["customer_id", "customer_code", "customer_name", "csm_id", "csm_name",
+    frame = frame_of(rows, columns=["customer_id", "customer_code", "customer_name", "csm_id", "csm_name",
                                         *(f"n_{r}" for r in ROLES), "key_left"]).set_index("customer_id")
     frame["csm_id"] = frame["csm_id"].astype("Int64")
     missing = pd.Series("", index=frame.index, dtype=object)

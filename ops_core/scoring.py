@@ -37,7 +37,7 @@ import pandas as pd
 from sqlalchemy import Connection, Date, Float, and_, case, cast, distinct, func, literal, select
 
 from ops_core.db.models import TABLES
-from ops_core.db.queries import days_between
+from ops_core.db.queries import days_between, frame_of
 from ops_core.errors import Refused, UsageError
 from ops_core.i18n import DIMENSION_TEXT_ZH, Either, clauses, listed, t
 from ops_core.overview import annualised_cents, in_force
@@ -215,7 +215,7 @@ def _one_year_before(day: dt.date) -> dt.date:
 
 
 def _frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(list(rows), columns=columns).set_index("customer_id")
+    return frame_of(rows, columns).set_index("customer_id")
 
 
 def derive_features(conn: Connection, as_of: dt.date) -> pd.DataFrame:
@@ -273,11 +273,17 @@ def derive_features(conn: Connection, as_of: dt.date) -> pd.DataFrame:
         .group_by(referrals.c.referrer_id)
     ).all(), ["customer_id", "referred_signed"])
 
-    lines = pd.DataFrame(conn.execute(
+    lines = frame_of(conn.execute(
         select(contracts.c.customer_id, contracts.c.product_line).distinct()
         .where(in_force(as_of), signed <= as_of).order_by(contracts.c.customer_id, contracts.c.product_line)
     ).all(), columns=["customer_id", "product_line"])
-    product_lines = lines.groupby("customer_id")["product_line"].agg(",".join).rename("product_lines")
+    # "EAM,MES": a customer's lines in force, named in order; one vectorised step per line (a Python join per
+    # customer took 0.8 s at 50,000 customers).
+    held = lines.assign(held=True).pivot(index="customer_id", columns="product_line", values="held").notna()  # rows are distinct
+    named = pd.Series("", index=held.index, dtype=object)
+    for line in sorted(held.columns):
+        named = named.where(~held[line], np.where(named == "", line, named + "," + line))
+    product_lines = named.rename("product_lines")
 
     f = base.join([orders, overdue, referred, product_lines], how="left")
     for column in ("order_recent", "order_prior", "gross_profit", "arr_cents", "payment", "referred_signed"):
@@ -600,7 +606,7 @@ def rfm_export(conn: Connection, as_of: dt.date) -> tuple[pd.DataFrame, list[str
     from ops_core import rfm  # written alongside; imported late so scoring works without it
 
     table = rfm.rfm_table(conn, as_of)
-    names = pd.DataFrame(conn.execute(select(customers.c.id, customers.c.code, customers.c.name, customers.c.industry)).all(),
+    names = frame_of(conn.execute(select(customers.c.id, customers.c.code, customers.c.name, customers.c.industry)).all(),
                          columns=["customer_id", "code", "name", "industry"]).set_index("customer_id")
     out = names.join(table, how="inner").reset_index(drop=True)
     notes = [f"# Ops Cockpit RFM as of {as_of.isoformat()}, {len(out)} customers",

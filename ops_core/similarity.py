@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from ops_core import settings
 from ops_core.db.models import TABLES
+from ops_core.db.queries import frame_of
 from ops_core.errors import UsageError
 
 # A text joins a group when its cosine with the group's centre is at least this (the default of the
@@ -343,7 +344,7 @@ def faq_candidates(conn: Connection | Session, first: dt.date, last: dt.date, th
              .order_by(feedback.c.id))
     if types:
         query = query.where(feedback.c.type.in_(list(types)))
-    items = pd.DataFrame(conn.execute(query).all(), columns=["id", "text", "customer_id", "customer", "faq_id", "type"])
+    items = frame_of(conn.execute(query).all(), columns=["id", "text", "customer_id", "customer", "faq_id", "type"])
     columns = ["group", "items", "customers", "customer_names", "representative", "representative_id",
                "feedback_ids", "faq_ids", "types"]
     if items.empty:

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 from ops_core.db.models import TABLES
-from ops_core.db.queries import rows_table
+from ops_core.db.queries import frame_of, rows_table
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
 from ops_core.indicators import NO_CSM, restricts, tier_at
@@ -128,7 +128,7 @@ def usage_by_period(conn: Connection, periods: Sequence[Period], filters: Filter
     a = account_users.c
     if segment is None and not restricts(filters):  # the whole company: its totals, and registrations counted
         usage = _company_usage(conn, grain, periods)
-        new = pd.DataFrame(conn.execute(
+        new = frame_of(conn.execute(
             select(p.c.period_start, literal(ALL), func.count())
             .select_from(account_users.join(p, and_(a.registered_on >= p.c.period_start, a.registered_on <= p.c.period_end)))
             .group_by(p.c.period_start)).all(), columns=["period_start", "segment", "new_users"])
@@ -141,7 +141,7 @@ def usage_by_period(conn: Connection, periods: Sequence[Period], filters: Filter
         .where(chosen).group_by(*period_cols, a.customer_id).subquery("registered")
     )
     r = _keyed(registered, segment).c
-    new = pd.DataFrame(conn.execute(select(r.period_start, r.segment, func.sum(r.users)).group_by(r.period_start, r.segment)).all(),
+    new = frame_of(conn.execute(select(r.period_start, r.segment, func.sum(r.users)).group_by(r.period_start, r.segment)).all(),
                        columns=["period_start", "segment", "new_users"])
     return _assemble(periods, usage, new, segment)
 
@@ -149,7 +149,7 @@ def usage_by_period(conn: Connection, periods: Sequence[Period], filters: Filter
 def _company_usage(conn: Connection, grain: Grain, periods: Sequence[Period]) -> pd.DataFrame:
     """The usage columns of every account per period, from the company's totals (``usage_totals``)."""
     t = usage_totals.c
-    found = pd.DataFrame(conn.execute(
+    found = frame_of(conn.execute(
         select(t.period_start, literal(ALL), t.accounts, t.user_days, t.peak_users, t.days_per_peak, t.peaked,
                t.sessions, t.page_views, t.unique_visitors, t.adopting)
         .where(t.grain == grain.value, t.period_start.in_([p.start for p in periods]), t.accounts > 0)).all(),
@@ -176,7 +176,7 @@ def _usage_of_accounts(conn: Connection, grain: Grain, p: Subquery, chosen: Colu
     )
     k = _keyed(per_account, segment).c
     days = cast(k.days, Float)
-    return pd.DataFrame(conn.execute(
+    return frame_of(conn.execute(
         select(k.period_start, k.segment, func.count(), func.sum(k.user_days) / days, func.sum(k.peak_users),
                func.avg(cast(k.user_days, Float) / days / func.nullif(k.peak_users, 0)),
                func.sum(k.sessions), func.sum(k.page_views), func.sum(k.unique_visitors),

@@ -88,13 +88,14 @@ TESTED = {
     ("ops_core.io", "copy"), ("ops_core.io", "backup"),  # run as processes of their own in tests/test_store_copy.py
     ("ops_core.io", "template"),  # run as a process of its own in tests/test_entity_files.py
     ("ops_core.users", None),  # add, reset, disable, unlock, list: run as processes of their own in tests/test_users.py
+    ("ops_core.db.rollups", None),
 }
 
 
 def test_every_command_the_readme_documents_is_run_by_a_test_here():
     documented = set()
     for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
-        found = re.match(r"^python -m (ops_core\.\w+)(?: ([a-z]+)\b)?", line.strip())
+        found = re.match(r"^python -m (ops_core\.[\w.]+)(?: ([a-z]+)\b)?", line.strip())
         if found:
             module, word = found.groups()
             documented.add((module, word if word in ("export", "import", "score", "rfm", "report", "copy", "backup", "template") else None))
@@ -274,3 +275,17 @@ def test_reports_command_writes_the_report_named_by_its_kind_and_period(store, t
         assert text.startswith(f"# {title} {period}\n")
     else:
         assert text.lstrip().lower().startswith("<!doctype html") and f"{title} {period}" in text
+
+
+def test_rollups_command_checks_and_rebuilds_every_roll_up(store):
+    checked = run("ops_core.db.rollups", "check", url=store)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == ("mrr_changes: 0 rows differ; usage_periods: 0 rows differ; "
+                                      "mrr_totals: 0 rows differ; usage_totals: 0 rows differ")
+    rebuilt = run("ops_core.db.rollups", "rebuild", url=store)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    written = dict(re.findall(r"(\w+) ([\d,]+) rows", rebuilt.stdout))
+    assert {name: int(n.replace(",", "")) for name, n in written.items()} == {
+        name: count(store, name) for name in ("usage_monthly", "usage_periods", "mrr_changes", "mrr_totals", "usage_totals")}
+    wrong = run("ops_core.db.rollups", "refresh", url=store)
+    assert wrong.returncode == 2 and "invalid choice: 'refresh'" in wrong.stderr

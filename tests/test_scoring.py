@@ -443,3 +443,21 @@ def test_command_line_problems_exit_2_with_one_clear_line(args, message, tmp_pat
 ], ids=["default-shares", "kept-positions", "unit-weights", "out-of-range"])
 def test_slider_positions_never_multiply_positions_again(weights, positions):
     assert scoring.slider_positions(weights) == positions
+
+
+def test_a_customers_product_lines_in_force_are_named_in_order(fresh_engine):
+    from sqlalchemy import insert
+
+    from ops_core.db.models import TABLES
+
+    with transaction(fresh_engine) as s:
+        two, ended, none = (make_customer(s)["id"] for _ in range(3))
+    rows = [(two, "MES", dt.date(2025, 1, 1), dt.date(2026, 12, 31)), (two, "EAM", dt.date(2025, 6, 1), dt.date(2026, 5, 31)),
+            (two, "MES", dt.date(2026, 1, 1), dt.date(2026, 12, 31)),  # a second MES contract names MES once
+            (ended, "QMS", dt.date(2024, 1, 1), dt.date(2024, 12, 31))]
+    with fresh_engine.begin() as conn:
+        conn.execute(insert(TABLES["contracts"]), [
+            dict(code=f"K{i}", customer_id=c, kind="new", product_line=line, signed_on=start, start_date=start, end_date=end,
+                 amount_cents=1_200_000) for i, (c, line, start, end) in enumerate(rows)])
+        features = scoring.derive_features(conn, dt.date(2026, 3, 1))
+    assert features.loc[[two, ended, none], "product_lines"].tolist() == ["EAM,MES", "", ""]
