@@ -1294,6 +1294,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "table.usage_totals": ("Company usage by period", "全公司各期使用合计"),
     "table.mrr_changes": ("MRR changes by customer", "各客户 MRR 变动"),
     "table.mrr_totals": ("Company MRR changes by day", "全公司每日 MRR 变动"),
+    "table.mrr_segment_totals": ("MRR changes by day and segment", "各细分维度每日 MRR 变动"),
     "table.rollup_pending": ("Roll-ups waiting for refresh", "待刷新的汇总"),
     "table.users": ("Users", "系统用户"),
     "table.user_sessions": ("Sign-in sessions", "登录会话"),

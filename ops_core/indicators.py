@@ -67,6 +67,7 @@ usage_periods = TABLES["usage_periods"]
 usage_totals = TABLES["usage_totals"]
 mrr_changes = TABLES["mrr_changes"]
 mrr_totals = TABLES["mrr_totals"]
+mrr_segment_totals = TABLES["mrr_segment_totals"]
 
 SEGMENTS = ("industry", "region", "size_band", "csm", "product_line", "tier")
 MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churn")
@@ -221,12 +222,14 @@ _ROLLED_UP = (None, "industry", "region", "size_band", "csm")
 _LEVELS = ("mrr", "paying", "arr")
 
 
-def _levels(conn: Connection, days: Sequence[dt.date], filters: Filters | None, segment: str | None) -> pd.DataFrame:
+def levels(conn: Connection, days: Sequence[dt.date], filters: Filters | None, segment: str | None) -> pd.DataFrame:
     """Per (day of ``days``, segment): the MRR (cents), the paying customers and the unrounded ARR on
     that day, as running sums of the customers' changes up to it (``mrr_changes``)."""
     if segment is None and not restricts(filters):  # the whole company: its daily totals
         t = mrr_totals.c
         found = conn.execute(select(t.day, t.mrr, t.paying, t.arr, literal(ALL)).where(t.day <= max(days))).all()
+    elif not restricts(filters):  # one of the customer's own fields: its totals per value
+        found = _segment_totals(conn, segment, max(days))
     else:
         ch = mrr_changes.c
         paying_change = case((ch.mrr_after > 0, 1), else_=0) - case((ch.mrr_before > 0, 1), else_=0)
@@ -247,6 +250,21 @@ def _levels(conn: Connection, days: Sequence[dt.date], filters: Filters | None, 
     at[list(_LEVELS)] = at[list(_LEVELS)].fillna(0)
     at["day"] = at["day"].dt.date
     return at
+
+
+def _segment_totals(conn: Connection, segment: str, last: dt.date) -> list[tuple]:
+    """``mrr_segment_totals`` of one segment up to ``last``: (day, mrr, paying, arr, value) rows, a CSM by
+    name as the bridge names it (two CSMs of one name are one value, none is NO_CSM)."""
+    t = mrr_segment_totals.c
+    found = conn.execute(select(t.day, t.mrr, t.paying, t.arr, t.value)
+                         .where(t.dimension == segment, t.day <= last)).all()
+    if segment != "csm":
+        return found
+    names = {str(i): name for i, name in conn.execute(select(csms.c.id, csms.c.name))}
+    rows = frame_of(found, columns=["day", "mrr", "paying", "arr", "value"])
+    rows["value"] = rows["value"].map(lambda v: names.get(v, NO_CSM))
+    summed = rows.groupby(["day", "value"], as_index=False)[["mrr", "paying", "arr"]].sum()
+    return list(summed[["day", "mrr", "paying", "arr", "value"]].itertuples(index=False, name=None))
 
 
 def _moved_units(periods: Sequence[Period], filters: Filters | None, segment: str | None) -> Subquery:
@@ -300,9 +318,9 @@ def _bridge_from_rollups(conn: Connection, periods: Sequence[Period], filters: F
                          columns=[col.name for col in columns])
     ends = pd.DataFrame({"idx": range(len(periods)), "p_before": [p.start - dt.timedelta(days=1) for p in periods],
                          "p_last": [p.end for p in periods]})
-    levels = _levels(conn, [*ends["p_before"], *ends["p_last"]], filters, segment)
-    before = levels.rename(columns={"day": "p_before", "mrr": "start_mrr", "paying": "customers_start"}).drop(columns="arr")
-    after = levels.rename(columns={"day": "p_last", "mrr": "end_mrr", "paying": "customers_end"})
+    held = levels(conn, [*ends["p_before"], *ends["p_last"]], filters, segment)
+    before = held.rename(columns={"day": "p_before", "mrr": "start_mrr", "paying": "customers_start"}).drop(columns="arr")
+    after = held.rename(columns={"day": "p_last", "mrr": "end_mrr", "paying": "customers_end"})
     ends = ends.merge(before, on="p_before").merge(after, on=["p_last", "segment"]).drop(columns=["p_before", "p_last"])
     frame = ends.merge(moved, on=["idx", "segment"], how="outer").fillna(0)
     # A segment no customer of which paid at either end of any period, or moved in one, is not in the bridge.

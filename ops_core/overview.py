@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, distinct, func, literal, select, union_all
 
 from ops_core.db.models import TABLES
-from ops_core.db.queries import dates_table, frame_of, month_end, month_starts
+from ops_core.db.queries import frame_of, month_end, month_starts
 from ops_core.filters import Filters
 
 customers = TABLES["customers"]
@@ -20,6 +20,7 @@ contracts = TABLES["contracts"]
 invoices = TABLES["invoices"]
 payments = TABLES["payments"]
 usage_monthly = TABLES["usage_monthly"]
+usage_totals = TABLES["usage_totals"]
 feedback = TABLES["feedback"]
 demands = TABLES["demands"]
 events = TABLES["events"]
@@ -85,27 +86,28 @@ def headline(conn: Connection, filters: Filters, as_of: dt.date) -> dict[str, in
 
 
 def monthly_trend(conn: Connection, filters: Filters) -> pd.DataFrame:
-    """Per month of the date range: accounts with any activity (usage roll-up) and ARR at month end."""
+    """Per month of the date range: accounts with any activity and ARR at month end, from the roll-ups
+    (the company's totals, or the chosen customers' rows)."""
+    from ops_core import indicators  # it reads this module's contract MRR: imported when called, not at the top
+
     months = month_starts(filters.date_from, filters.date_to)
-    chosen = filters.customer_clause(customers)
-    active = conn.execute(
-        select(usage_monthly.c.month, func.count(distinct(usage_monthly.c.customer_id)),
-               func.sum(usage_monthly.c.page_views))
-        .select_from(usage_monthly.join(customers, customers.c.id == usage_monthly.c.customer_id))
-        .where(chosen, usage_monthly.c.month >= months[0], usage_monthly.c.month <= months[-1])
-        .group_by(usage_monthly.c.month)
-    ).all()
-    calendar = dates_table([month_end(m) for m in months], "day")
-    arr = conn.execute(
-        select(calendar.c.day, func.sum(annualised_cents()))
-        .select_from(calendar.join(contracts, in_force(calendar.c.day))
-                     .join(customers, customers.c.id == contracts.c.customer_id))
-        .where(chosen).group_by(calendar.c.day)
-    ).all()
+    if indicators.restricts(filters):
+        active = conn.execute(
+            select(usage_monthly.c.month, func.count(distinct(usage_monthly.c.customer_id)),
+                   func.sum(usage_monthly.c.page_views))
+            .select_from(usage_monthly.join(customers, customers.c.id == usage_monthly.c.customer_id))
+            .where(filters.customer_clause(customers), usage_monthly.c.month >= months[0], usage_monthly.c.month <= months[-1])
+            .group_by(usage_monthly.c.month)
+        ).all()
+    else:
+        active = conn.execute(select(usage_totals.c.period_start, usage_totals.c.accounts, usage_totals.c.page_views)
+                              .where(usage_totals.c.grain == "month", usage_totals.c.period_start >= months[0],
+                                     usage_totals.c.period_start <= months[-1], usage_totals.c.accounts > 0)).all()
+    arr = indicators.levels(conn, [month_end(m) for m in months], filters, None)[["day", "arr"]]
     frame = pd.DataFrame({"month": pd.to_datetime(months)})
     usage = frame_of(active, columns=["month", "active_accounts", "page_views"])
     usage["month"] = pd.to_datetime(usage["month"])
-    revenue = frame_of(arr, columns=["day", "arr_cents"])
+    revenue = arr.rename(columns={"arr": "arr_cents"})
     revenue["month"] = pd.to_datetime(revenue["day"]).dt.to_period("M").dt.to_timestamp()
     frame = frame.merge(usage, on="month", how="left").merge(revenue[["month", "arr_cents"]], on="month", how="left")
     frame = frame.fillna(0)

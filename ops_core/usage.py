@@ -11,6 +11,7 @@ the period figures are built from daily counts (definitions in ``usage_by_period
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
@@ -134,15 +135,17 @@ def usage_by_period(conn: Connection, periods: Sequence[Period], filters: Filter
             .group_by(p.c.period_start)).all(), columns=["period_start", "segment", "new_users"])
         return _assemble(periods, usage, new, segment)
     usage = _usage_of_accounts(conn, grain, p, chosen, segment, filters)
-    registered = (
-        select(*period_cols, a.customer_id.label("customer_id"), func.count().label("users"))
-        .select_from(account_users.join(p, and_(a.registered_on >= p.c.period_start, a.registered_on <= p.c.period_end))
-                     .join(customers, customers.c.id == a.customer_id))
-        .where(chosen).group_by(*period_cols, a.customer_id).subquery("registered")
-    )
-    r = _keyed(registered, segment).c
-    new = frame_of(conn.execute(select(r.period_start, r.segment, func.sum(r.users)).group_by(r.period_start, r.segment)).all(),
-                       columns=["period_start", "segment", "new_users"])
+    source = (account_users.join(p, and_(a.registered_on >= p.c.period_start, a.registered_on <= p.c.period_end))
+              .join(customers, customers.c.id == a.customer_id))
+    if segment in _OWN_FIELDS:  # one flat query, as for the usage
+        key, source = _own_field(segment, source)
+        rows = select(p.c.period_start, key, func.count()).select_from(source).where(chosen).group_by(p.c.period_start, key)
+    else:
+        registered = (select(*period_cols, a.customer_id.label("customer_id"), func.count().label("users"))
+                      .select_from(source).where(chosen).group_by(*period_cols, a.customer_id).subquery("registered"))
+        r = _keyed(registered, segment).c
+        rows = select(r.period_start, r.segment, func.sum(r.users)).group_by(r.period_start, r.segment)
+    new = frame_of(conn.execute(rows).all(), columns=["period_start", "segment", "new_users"])
     return _assemble(periods, usage, new, segment)
 
 
@@ -163,27 +166,49 @@ def _company_usage(conn: Connection, grain: Grain, periods: Sequence[Period]) ->
 
 def _usage_of_accounts(conn: Connection, grain: Grain, p: Subquery, chosen: ColumnElement[bool], segment: str | None,
                        filters: Filters | None) -> pd.DataFrame:
-    """The usage columns per period and segment, from each chosen account's row (``usage_periods``)."""
-    period_cols = (p.c.period_start, p.c.period_end, p.c.days)
+    """The usage columns per period and segment, from each chosen account's row (``usage_periods``): one
+    flat query for a customer's own field (a join to the customer), a subquery for product line and tier."""
     u = usage_periods.c
     source = usage_periods.join(p, and_(u.grain == grain.value, u.period_start == p.c.period_start))
+    if segment in _OWN_FIELDS:
+        key, source = _own_field(segment, source.join(customers, customers.c.id == u.customer_id))
+        rows = select(p.c.period_start, key, *_usage_sums(u, p.c.days)).select_from(source).where(chosen)
+        return frame_of(conn.execute(rows.group_by(p.c.period_start, key, p.c.days)).all(), columns=_USAGE_COLUMNS)
     if restricts(filters):
         source = source.join(customers, customers.c.id == u.customer_id)
     per_account = (
-        select(*period_cols, u.customer_id.label("customer_id"), u.user_days, u.peak_users, u.sessions, u.page_views,
-               u.unique_visitors, u.feature_events)
+        select(p.c.period_start, p.c.period_end, p.c.days, u.customer_id.label("customer_id"), u.user_days, u.peak_users,
+               u.sessions, u.page_views, u.unique_visitors, u.feature_events)
         .select_from(source).where(chosen).subquery("per_account")
     )
     k = _keyed(per_account, segment).c
-    days = cast(k.days, Float)
-    return frame_of(conn.execute(
-        select(k.period_start, k.segment, func.count(), func.sum(k.user_days) / days, func.sum(k.peak_users),
-               func.avg(cast(k.user_days, Float) / days / func.nullif(k.peak_users, 0)),
-               func.sum(k.sessions), func.sum(k.page_views), func.sum(k.unique_visitors),
-               func.sum(case((k.feature_events > 0, 1), else_=0)))
-        .group_by(k.period_start, k.segment, k.days)
-    ).all(), columns=["period_start", "segment", "active_accounts", "dau", "period_active_users", "stickiness",
-                      "sessions", "page_views", "unique_visitors", "adopting_accounts"])
+    return frame_of(conn.execute(select(k.period_start, k.segment, *_usage_sums(k, k.days))
+                                 .group_by(k.period_start, k.segment, k.days)).all(), columns=_USAGE_COLUMNS)
+
+
+_OWN_FIELDS = (None, "industry", "region", "size_band", "csm")  # a customer's own: read by a join to it
+
+
+def _own_field(segment: str | None, source: FromClause) -> tuple[ColumnElement, FromClause]:
+    """The segment value of ``source``'s rows (which join ``customers``) and the FROM clause it needs."""
+    if segment is None:
+        return literal(ALL).label("segment"), source
+    if segment == "csm":
+        return func.coalesce(csms.c.name, NO_CSM).label("segment"), source.outerjoin(csms, csms.c.id == customers.c.csm_id)
+    return customers.c[segment].label("segment"), source
+
+
+_USAGE_COLUMNS = ["period_start", "segment", "active_accounts", "dau", "period_active_users", "stickiness", "sessions",
+                  "page_views", "unique_visitors", "adopting_accounts"]
+
+
+def _usage_sums(u: Any, days: ColumnElement[int]) -> list[ColumnElement]:
+    """The usage columns of a group of (period, account) rows ``u`` (definitions in ``usage_by_period``)."""
+    days = cast(days, Float)
+    return [func.count(), func.sum(u.user_days) / days, func.sum(u.peak_users),
+            func.avg(cast(u.user_days, Float) / days / func.nullif(u.peak_users, 0)),
+            func.sum(u.sessions), func.sum(u.page_views), func.sum(u.unique_visitors),
+            func.sum(case((u.feature_events > 0, 1), else_=0))]
 
 
 def _assemble(periods: list[Period], usage: pd.DataFrame, new: pd.DataFrame, segment: str | None) -> pd.DataFrame:

@@ -281,11 +281,13 @@ def test_rollups_command_checks_and_rebuilds_every_roll_up(store):
     checked = run("ops_core.db.rollups", "check", url=store)
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.strip() == ("mrr_changes: 0 rows differ; usage_periods: 0 rows differ; "
-                                      "mrr_totals: 0 rows differ; usage_totals: 0 rows differ")
+                                      "mrr_totals: 0 rows differ; mrr_segment_totals: 0 rows differ; "
+                                      "usage_totals: 0 rows differ")
     rebuilt = run("ops_core.db.rollups", "rebuild", url=store)
     assert rebuilt.returncode == 0, rebuilt.stderr
     written = dict(re.findall(r"(\w+) ([\d,]+) rows", rebuilt.stdout))
     assert {name: int(n.replace(",", "")) for name, n in written.items()} == {
-        name: count(store, name) for name in ("usage_monthly", "usage_periods", "mrr_changes", "mrr_totals", "usage_totals")}
+        name: count(store, name) for name in ("usage_monthly", "usage_periods", "mrr_changes", "mrr_totals",
+                                              "mrr_segment_totals", "usage_totals")}
     wrong = run("ops_core.db.rollups", "refresh", url=store)
     assert wrong.returncode == 2 and "invalid choice: 'refresh'" in wrong.stderr

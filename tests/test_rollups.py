@@ -80,7 +80,8 @@ def _random_store(engine, seed: int, customers: int = 14) -> tuple[np.random.Gen
 
 def _assert_current(engine) -> None:
     with engine.connect() as conn:
-        assert rollups.differences(conn) == {"mrr_changes": 0, "usage_periods": 0, "mrr_totals": 0, "usage_totals": 0}
+        assert rollups.differences(conn) == {"mrr_changes": 0, "usage_periods": 0, "mrr_totals": 0, "mrr_segment_totals": 0,
+                                                   "usage_totals": 0}
         assert conn.execute(select(func.count()).select_from(TABLES["rollup_pending"])).scalar_one() == 0
 
 
@@ -128,6 +129,15 @@ def test_every_kind_of_contract_write_keeps_the_roll_ups_current_at_its_commit(f
     with fresh_engine.begin() as conn:  # a customer's contracts deleted
         conn.execute(delete(contracts).where(contracts.c.customer_id == ids[5]))
     _assert_current(fresh_engine)
+    customers = TABLES["customers"]
+    with fresh_engine.begin() as conn:  # customers moved to another industry, region, size band or CSM (or none)
+        conn.execute(update(customers).where(customers.c.id.in_(ids[6:9])).values(industry="energy", region="south_china"))
+        conn.execute(update(customers).where(customers.c.id.in_(ids[9:12])).values(csm_id=None, size_band="large"))
+    _assert_current(fresh_engine)
+    with fresh_engine.connect() as conn:  # an update that moves nothing notes nobody
+        conn.execute(update(customers).where(customers.c.id == ids[0]).values(name="改名不改行业"))
+        assert conn.execute(select(func.count()).select_from(TABLES["rollup_pending"])).scalar_one() == 0
+        conn.rollback()
     _assert_bridges_agree(fresh_engine)
     with fresh_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(TABLES["mrr_changes"])
@@ -202,7 +212,8 @@ def test_rebuild_and_check_commands(fresh_engine, capsys):
     assert "rebuilt: usage_monthly" in capsys.readouterr().out
     assert rollups.main(["check", "--database-url", url]) == 0
     assert capsys.readouterr().out.strip() == ("mrr_changes: 0 rows differ; usage_periods: 0 rows differ; "
-                                               "mrr_totals: 0 rows differ; usage_totals: 0 rows differ")
+                                               "mrr_totals: 0 rows differ; mrr_segment_totals: 0 rows differ; "
+                                               "usage_totals: 0 rows differ")
 
 
 def test_files_imported_through_the_importer_leave_the_roll_ups_current(fresh_engine):

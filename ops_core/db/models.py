@@ -318,6 +318,12 @@ class MrrChange(Base):
     # classified from its own row, without looking for the unit's other changes.
     prev_day: Mapped[dt.date | None] = mapped_column(Date)
     next_day: Mapped[dt.date | None] = mapped_column(Date)
+    # The customer's own fields when the row was written: the segment totals are adjusted by the fields a row was
+    # added under, so a customer moved to another industry or CSM is taken out of the old one.
+    industry: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(32))
+    size_band: Mapped[str] = mapped_column(String(32))
+    csm_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class UsagePeriod(Base):
@@ -348,6 +354,19 @@ class MrrTotal(Base):
     mrr: Mapped[int] = mapped_column(BigInteger)        # cents
     paying: Mapped[int] = mapped_column(Integer)        # customers starting (+) or stopping (-) to pay
     arr: Mapped[float] = mapped_column(Float)           # cents, unrounded
+
+
+class MrrSegmentTotal(Base):
+    """Roll-up: ``mrr_totals`` per value of each of a customer's own segments (industry, region, size
+    band, CSM by id, "" for none), for the breakdowns and the alerts per segment."""
+
+    __tablename__ = "mrr_segment_totals"
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    mrr: Mapped[int] = mapped_column(BigInteger)
+    paying: Mapped[int] = mapped_column(Integer)
+    arr: Mapped[float] = mapped_column(Float)
 
 
 class UsageTotal(Base):

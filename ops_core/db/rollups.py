@@ -12,8 +12,9 @@
 
 Every roll-up is refreshed in the transaction that changes what it sums:
 - contracts: a trigger on ``contracts`` notes the customer in ``rollup_pending`` (any writer: the
-  import, the demo, a copy, a hand-written INSERT), and the commit refreshes those customers' MRR
-  changes and paying flags before it ends (``settle``, called by ``versions`` at commit);
+  import, the demo, a copy, a hand-written INSERT), as does one on a customer's own segment fields
+  (industry, region, size band, CSM), and the commit refreshes those customers' MRR changes and
+  paying flags before it ends (``settle``, called by ``versions`` at commit);
 - usage: the usage import refreshes the customers it loaded (``refresh_usage``), the demo builds its
   own rows while generating them.
 ``python -m ops_core.db.rollups rebuild`` rebuilds every roll-up from the raw tables, and
@@ -32,6 +33,7 @@ from sqlalchemy import (
     Connection,
     Float,
     Select,
+    String,
     Table,
     and_,
     case,
@@ -45,6 +47,7 @@ from sqlalchemy import (
     select,
     true,
     union,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -57,14 +60,18 @@ _ID_CHUNK = 10_000  # stays under SQLite's bound-parameter limit
 WHOLE_CUSTOMER = ""  # mrr_changes.product_line of the customer as a whole
 
 contracts = TABLES["contracts"]
+customers = TABLES["customers"]
 mrr_changes = TABLES["mrr_changes"]
 usage_daily = TABLES["usage_daily"]
 usage_monthly = TABLES["usage_monthly"]
 usage_periods = TABLES["usage_periods"]
 usage_totals = TABLES["usage_totals"]
 mrr_totals = TABLES["mrr_totals"]
+mrr_segment_totals = TABLES["mrr_segment_totals"]
 pending = TABLES["rollup_pending"]
-TOTALS = ("mrr_totals", "usage_totals")  # the roll-ups over every customer, not one row per customer
+TOTALS = ("mrr_totals", "mrr_segment_totals", "usage_totals")  # over every customer, not one row per customer
+# A customer's own fields the MRR roll-ups are also summed by (the csm by id; "" for none in the totals).
+OWN_SEGMENTS = ("industry", "region", "size_band", "csm_id")
 
 
 def _chunks(customer_ids: Iterable[int] | None) -> Iterator[list[int] | None]:
@@ -208,18 +215,20 @@ def _mrr_changes_query(part: list[int] | None) -> Select:
         or_(v.mrr_before != v.mrr_after, func.abs(v.arr_after - v.arr_before) > 1e-6)).subquery("moved")
     m = moved.c
     unit = {"partition_by": [m.customer_id, m.line], "order_by": m.day}
-    return select(m.customer_id, m.line, m.day, m.mrr_before, m.mrr_after, m.arr_before, m.arr_after,
-                  func.lag(m.day).over(**unit).label("prev_day"), func.lead(m.day).over(**unit).label("next_day"))
+    return (select(m.customer_id, m.line, m.day, m.mrr_before, m.mrr_after, m.arr_before, m.arr_after,
+                   func.lag(m.day).over(**unit).label("prev_day"), func.lead(m.day).over(**unit).label("next_day"),
+                   *(customers.c[name] for name in OWN_SEGMENTS))
+            .select_from(moved.join(customers, customers.c.id == m.customer_id)))
 
 
 def refresh_mrr(conn: Connection, customer_ids: Iterable[int] | None = None) -> int:
     """Rebuild ``mrr_changes`` for ``customer_ids`` (or everyone), the paying flags of their usage
     periods, which depend on it, and both totals. Returns the change rows written."""
     target = ["customer_id", "product_line", "day", "mrr_before", "mrr_after", "arr_before", "arr_after", "prev_day",
-              "next_day"]
+              "next_day", *OWN_SEGMENTS]
     written = 0
     for part in _chunks(customer_ids):
-        with _totals_follow(conn, part, (mrr_totals, usage_totals)):
+        with _totals_follow(conn, part, (mrr_totals, mrr_segment_totals, usage_totals)):
             conn.execute(delete(mrr_changes).where(_of(mrr_changes.c.customer_id, part)))
             conn.execute(insert(mrr_changes).from_select(target, _mrr_changes_query(part)))
             conn.execute(update(usage_periods).where(_of(usage_periods.c.customer_id, part))
@@ -238,12 +247,17 @@ def _counted(condition) -> object:
 
 def _sums_of(table: Table, part: list[int] | None, sign: int) -> Select:
     """``table``'s (a totals roll-up) rows summed from the per-customer roll-up over ``part``, times ``sign``."""
+    ch = mrr_changes.c
+    sums = (func.sum(ch.mrr_after - ch.mrr_before) * sign, (_counted(ch.mrr_after > 0) - _counted(ch.mrr_before > 0)) * sign,
+            cast(func.sum(ch.arr_after - ch.arr_before), Float) * sign)
+    whole = and_(ch.product_line == WHOLE_CUSTOMER, _of(ch.customer_id, part))
     if table is mrr_totals:
-        ch = mrr_changes.c
-        return (select(ch.day, func.sum(ch.mrr_after - ch.mrr_before) * sign,
-                       (_counted(ch.mrr_after > 0) - _counted(ch.mrr_before > 0)) * sign,
-                       cast(func.sum(ch.arr_after - ch.arr_before), Float) * sign)
-                .where(ch.product_line == WHOLE_CUSTOMER, _of(ch.customer_id, part)).group_by(ch.day))
+        return select(ch.day, *sums).where(whole).group_by(ch.day)
+    if table is mrr_segment_totals:
+        by = {name: ch[name] for name in OWN_SEGMENTS}
+        by["csm_id"] = func.coalesce(cast(ch.csm_id, String), "")
+        return union_all(*(select(literal(name.removesuffix("_id")), value, ch.day, *sums).where(whole).group_by(value, ch.day)
+                           for name, value in by.items()))
     up = usage_periods.c
     return (select(up.grain, up.period_start, func.count() * sign, func.sum(up.user_days) * sign,
                    func.sum(up.peak_users) * sign, _counted(up.peak_users > 0) * sign,
@@ -296,14 +310,31 @@ CREATE TRIGGER IF NOT EXISTS contracts_note_{op} AFTER {OP} ON contracts BEGIN
 END"""
 
 
+_MOVED_CUSTOMER = "AFTER UPDATE OF industry, region, size_band, csm_id ON customers"
+_MOVED_WHEN = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in ("industry", "region", "size_band", "csm_id"))
+
+
 def install_triggers(conn: Connection) -> None:
-    """The trigger that notes every customer whose contracts are inserted, updated or deleted."""
+    """The triggers that note every customer whose contracts are inserted, updated or deleted, or whose
+    own segment fields (industry, region, size band, CSM) change."""
     if conn.dialect.name == "sqlite":
         note = "INSERT OR IGNORE INTO rollup_pending (customer_id) VALUES ({}.customer_id);"
         for op, rows in (("insert", [note.format("NEW")]), ("update", [note.format("OLD"), note.format("NEW")]),
                          ("delete", [note.format("OLD")])):
             conn.exec_driver_sql(_TRIGGER_SQLITE.format(op=op, OP=op.upper(), rows="\n  ".join(rows)))
+        conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS customers_note_segments {_MOVED_CUSTOMER} "
+                             f"WHEN {_MOVED_WHEN.replace('IS DISTINCT FROM', 'IS NOT')} BEGIN\n"
+                             "  INSERT OR IGNORE INTO rollup_pending (customer_id) VALUES (NEW.id);\nEND")
         return
+    conn.exec_driver_sql("""
+CREATE OR REPLACE FUNCTION customers_note_segments() RETURNS trigger AS $$
+BEGIN
+  INSERT INTO rollup_pending (customer_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END $$ LANGUAGE plpgsql""")
+    conn.exec_driver_sql("DROP TRIGGER IF EXISTS customers_note_segments ON customers")
+    conn.exec_driver_sql(f"CREATE TRIGGER customers_note_segments {_MOVED_CUSTOMER} "
+                         f"FOR EACH ROW WHEN ({_MOVED_WHEN}) EXECUTE FUNCTION customers_note_segments()")
     conn.exec_driver_sql("""
 CREATE OR REPLACE FUNCTION contracts_note_customer() RETURNS trigger AS $$
 BEGIN
@@ -322,11 +353,13 @@ END $$ LANGUAGE plpgsql""")
 
 def drop_triggers(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
-        for op in ("insert", "update", "delete"):
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS contracts_note_{op}")
+        for name in ("contracts_note_insert", "contracts_note_update", "contracts_note_delete", "customers_note_segments"):
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
         return
     conn.exec_driver_sql("DROP TRIGGER IF EXISTS contracts_note ON contracts")
     conn.exec_driver_sql("DROP FUNCTION IF EXISTS contracts_note_customer()")
+    conn.exec_driver_sql("DROP TRIGGER IF EXISTS customers_note_segments ON customers")
+    conn.exec_driver_sql("DROP FUNCTION IF EXISTS customers_note_segments()")
 
 
 def finish_load(conn: Connection) -> None:
@@ -343,8 +376,8 @@ def rebuild(conn: Connection) -> dict[str, int]:
     counts = {"usage_monthly": refresh_usage_monthly(conn), "usage_periods": refresh_usage_periods(conn),
               "mrr_changes": refresh_mrr(conn)}
     conn.execute(delete(pending))
-    counts["mrr_totals"] = conn.execute(select(func.count()).select_from(mrr_totals)).scalar_one()
-    counts["usage_totals"] = conn.execute(select(func.count()).select_from(usage_totals)).scalar_one()
+    for name in TOTALS:
+        counts[name] = conn.execute(select(func.count()).select_from(TABLES[name])).scalar_one()
     return counts
 
 
@@ -357,6 +390,7 @@ def differences(conn: Connection) -> dict[str, int]:
         "usage_periods": (usage_periods, union(*(_usage_by_grain(g, None) for g in GRAINS)),
                           ["grain", "period_start", "customer_id"]),
         "mrr_totals": (mrr_totals, _sums_of(mrr_totals, None, 1), ["day"]),
+        "mrr_segment_totals": (mrr_segment_totals, _sums_of(mrr_segment_totals, None, 1), ["dimension", "value", "day"]),
         "usage_totals": (usage_totals, _sums_of(usage_totals, None, 1), ["grain", "period_start"]),
     }
     for name, (table, fresh_query, keys) in checks.items():
@@ -368,7 +402,7 @@ def differences(conn: Connection) -> dict[str, int]:
         on = and_(*(kept.c[k] == fresh_cols[i] for i, k in enumerate(keys)))
         differ = or_(*(_differs(kept.c[v], fresh_values[i]) for i, v in enumerate(values)))
         # A total of zero is as good as no total (the adjustments may leave one behind, a sum may make one).
-        totals = table in (mrr_totals, usage_totals)
+        totals = table.name in TOTALS
         kept_counts = or_(*(kept.c[v] != 0 for v in values)) if totals else true()
         fresh_counts = or_(*(c != 0 for c in fresh_values)) if totals else true()
         changed = conn.execute(select(func.count()).select_from(kept.join(fresh, on)).where(differ)).scalar_one()

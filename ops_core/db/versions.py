@@ -70,7 +70,7 @@ def _bump(conn: Connection) -> None:
     if not conn.info.get(_WRITTEN) or not _has_counters(conn):  # a store not yet at the revision that keeps counters
         conn.info.pop(_WRITTEN, None)
         return
-    if "contracts" in conn.info[_WRITTEN] and _has_table(conn, "rollup_pending"):
+    if {"contracts", "customers"} & conn.info[_WRITTEN] and _has_table(conn, "rollup_pending"):
         from ops_core.db import rollups
 
         rollups.settle(conn)  # the roll-ups move with the contracts, and their counters with them

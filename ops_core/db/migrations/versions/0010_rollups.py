@@ -1,4 +1,4 @@
-"""mrr_changes, mrr_totals, usage_periods, usage_totals and rollup_pending: roll-ups the indicator queries read, kept current at commit
+"""mrr_changes, mrr_totals, mrr_segment_totals, usage_periods, usage_totals and rollup_pending: roll-ups the indicator queries read, kept current at commit
 
 Revision ID: 0010
 Revises: 0009
@@ -28,6 +28,10 @@ def upgrade() -> None:
                     sa.Column('arr_after', sa.Float(), nullable=False),
                     sa.Column('prev_day', sa.Date(), nullable=True),
                     sa.Column('next_day', sa.Date(), nullable=True),
+                    sa.Column('industry', sa.String(length=32), nullable=False),
+                    sa.Column('region', sa.String(length=32), nullable=False),
+                    sa.Column('size_band', sa.String(length=32), nullable=False),
+                    sa.Column('csm_id', sa.Integer(), nullable=True),
                     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'],
                                             name=op.f('fk_mrr_changes_customer_id_customers')),
                     sa.PrimaryKeyConstraint('customer_id', 'product_line', 'day', name=op.f('pk_mrr_changes')))
@@ -54,6 +58,14 @@ def upgrade() -> None:
                     sa.Column('paying', sa.Integer(), nullable=False),
                     sa.Column('arr', sa.Float(), nullable=False),
                     sa.PrimaryKeyConstraint('day', name=op.f('pk_mrr_totals')))
+    op.create_table('mrr_segment_totals',
+                    sa.Column('dimension', sa.String(length=16), nullable=False),
+                    sa.Column('value', sa.String(length=32), nullable=False),
+                    sa.Column('day', sa.Date(), nullable=False),
+                    sa.Column('mrr', sa.BigInteger(), nullable=False),
+                    sa.Column('paying', sa.Integer(), nullable=False),
+                    sa.Column('arr', sa.Float(), nullable=False),
+                    sa.PrimaryKeyConstraint('dimension', 'value', 'day', name=op.f('pk_mrr_segment_totals')))
     op.create_table('usage_totals',
                     sa.Column('grain', sa.String(length=8), nullable=False),
                     sa.Column('period_start', sa.Date(), nullable=False),
@@ -80,6 +92,7 @@ def downgrade() -> None:
     rollups.drop_triggers(op.get_bind())
     op.drop_table('rollup_pending')
     op.drop_table('usage_totals')
+    op.drop_table('mrr_segment_totals')
     op.drop_table('mrr_totals')
     op.drop_index(op.f('ix_usage_periods_customer_id'), table_name='usage_periods')
     op.drop_table('usage_periods')
