@@ -74,7 +74,8 @@ def show_scorecard(ctx: View) -> None:
                                ui.tr("ind.value"): reports.formatted(kids["metric"], kids["value"], lang=lang),
                                ui.tr("ind.change"): reports.formatted(kids["metric"], kids["change"], reports.format_change, lang)}))
     left, right = st.columns(2)
-    trend = ui.cached(metrics.compute, ctx.store, ctx.grain, ctx.choices[-1].start, ctx.period.end, ctx.filters, None, None, (chosen,))
+    trend = every_metric(ctx)
+    trend = trend[trend["metric"] == chosen]
     goals = ui.cached(metrics.targets, ctx.store, ctx.grain, tuple(periods_between(ctx.grain, ctx.choices[-1].start, ctx.period.end)))
     goals = goals[goals["metric"] == chosen]
     trend = trend.assign(value=metrics.in_display_units(metric, trend["value"]))
@@ -371,12 +372,18 @@ def show_catalogue(ctx: View) -> None:
                        changed=(owner.strip(), description.strip()) != (current["owner"], current["definition"]))
 
 
+def every_metric(ctx: View) -> pd.DataFrame:
+    """Every metric over the page's periods, long form: one read for the trend of whichever metric is
+    picked and for the month-close comparison (picking another metric computes nothing)."""
+    return ui.cached(metrics.compute, ctx.store, ctx.grain, ctx.choices[-1].start, ctx.period.end, ctx.filters)
+
+
 def show_history(ctx: View) -> None:
     if ui.may_edit() and st.button(ui.tr("ind.snapshot", period=ctx.period.label), key="i_snapshot"):
         ui.act(ctx.store, lambda s: snapshot.take(s, ui.acting_user(), ctx.grain, ctx.period), "ind.snapshot_done", period=ctx.period.label)
     span = tuple(p.start for p in ctx.choices)
-    today = ui.cached(metrics.compute, ctx.store, ctx.grain, ctx.choices[-1].start, ctx.period.end, ctx.filters, None, None,
-                      tuple(m.key for m in metrics.LEVEL1))
+    today = every_metric(ctx)
+    today = today[today["metric"].isin([m.key for m in metrics.LEVEL1])]
     compared = snapshot.against_today(today, ui.cached(snapshot.reported, ctx.store, ctx.grain, list(span)))
     compared = compared[compared["taken_at"].notna()]
     if compared.empty:
