@@ -316,7 +316,8 @@ _MOVED_WHEN = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in ("industr
 
 def install_triggers(conn: Connection) -> None:
     """The triggers that note every customer whose contracts are inserted, updated or deleted, or whose
-    own segment fields (industry, region, size band, CSM) change."""
+    own segment fields (industry, region, size band, CSM) change. A later SQLite migration that rebuilds
+    ``contracts`` or ``customers`` (Alembic's batch mode copies the table) drops them: it must call this again."""
     if conn.dialect.name == "sqlite":
         note = "INSERT OR IGNORE INTO rollup_pending (customer_id) VALUES ({}.customer_id);"
         for op, rows in (("insert", [note.format("NEW")]), ("update", [note.format("OLD"), note.format("NEW")]),
