@@ -6,8 +6,9 @@
 - ``mrr_changes``: each day a customer's (or one of its product lines') MRR changes, with the value
   before and after, so the MRR bridge sums the changes inside a period and the levels at its ends are
   running sums (``indicators``);
-- ``usage_totals`` and ``mrr_totals``: the two above summed over every customer (per period, per
-  day), for the unfiltered company figures; adjusted by difference (a refreshed customer's old rows
+- ``usage_totals``, ``mrr_totals`` and ``mrr_segment_totals``: the two above summed over every
+  customer (per period; per day; per day and value of a customer's own segment), for the unfiltered
+  company figures and breakdowns; adjusted by difference (a refreshed customer's old rows
   are taken out and its new rows added), so a change to one customer costs that customer's rows.
 
 Every roll-up is refreshed in the transaction that changes what it sums:
