@@ -36,6 +36,7 @@ class View:
     choices: list[Period]     # the periods offered, newest first
     card: pd.DataFrame        # metrics.scorecard of the period
     names: dict[str, str]     # metric key -> name in the reader's language
+    values: pd.DataFrame      # every metric over the scorecard's periods and those of ``choices`` up to ``period``
 
 
 def draw(ctx: View) -> None:
@@ -373,9 +374,10 @@ def show_catalogue(ctx: View) -> None:
 
 
 def every_metric(ctx: View) -> pd.DataFrame:
-    """Every metric over the page's periods, long form: one read for the trend of whichever metric is
-    picked and for the month-close comparison (picking another metric computes nothing)."""
-    return ui.cached(metrics.compute, ctx.store, ctx.grain, ctx.choices[-1].start, ctx.period.end, ctx.filters)
+    """Every metric over the page's periods up to the chosen one, long form, from the read the scorecard
+    came from: the trend of whichever metric is picked and the month-close comparison compute nothing."""
+    starts = pd.to_datetime(ctx.values["period_start"]).dt.date
+    return ctx.values[(starts >= ctx.choices[-1].start) & (starts <= ctx.period.start)].reset_index(drop=True)
 
 
 def show_history(ctx: View) -> None:

@@ -449,15 +449,27 @@ def scorecard(conn: Connection, grain: Grain | str, period: Period | str, filter
     status and the trend of the last ``trend_periods`` values (for a sparkline)."""
     grain = Grain(grain)
     chosen = parse_period(period, grain) if isinstance(period, str) else period
-    # The sparkline's periods (the previous one among them) and the same period a year before; the
-    # periods between are never read (for weeks that saves 40 of 53 periods' queries).
-    trend_span = periods_between(grain, _back(chosen, trend_periods - 1).start, chosen.end)
-    span = sorted({*trend_span, year_before(chosen)})
-    values = with_comparisons(long_values(wide_values(conn, span, filters, None, as_of), keys), grain)
+    values = long_values(wide_values(conn, scorecard_span(grain, chosen, trend_periods), filters, None, as_of), keys)
+    return scorecard_of(values, grain, chosen, targets(conn, grain, [chosen]), float(settings.get(conn, "status.amber_ratio")),
+                        trend_periods)
+
+
+def scorecard_span(grain: Grain | str, chosen: Period, trend_periods: int = 12) -> list[Period]:
+    """The periods a scorecard reads: its sparkline's (the previous one among them) and the same period a
+    year before; the periods between are never read (for weeks that saves 40 of 53 periods' queries)."""
+    trend_span = periods_between(Grain(grain), _back(chosen, trend_periods - 1).start, chosen.end)
+    return sorted({*trend_span, year_before(chosen)})
+
+
+def scorecard_of(values: pd.DataFrame, grain: Grain | str, chosen: Period, goals: pd.DataFrame, amber_ratio: float,
+                 trend_periods: int = 12) -> pd.DataFrame:
+    """``scorecard`` from the long values (``long_values``) of periods ending with ``chosen`` that hold its
+    span (more before it change nothing), the period's ``targets`` and the amber ratio: a page that also
+    shows those periods' values reads them once."""
+    values = with_comparisons(values, Grain(grain))
     trend = values.groupby("metric", sort=False)["value"].apply(lambda s: s.tail(trend_periods).tolist())
     row = values[values["period_start"] == chosen.start].set_index("metric")
-    goals = targets(conn, grain, [chosen]).set_index("metric")
-    amber_ratio = float(settings.get(conn, "status.amber_ratio"))
+    goals = goals.set_index("metric")
     out = row[["period", "value", "numerator", "denominator", "previous", "change", "year_before", "yoy_change"]].join(
         goals[["minimum", "target", "stretch", "target_id", "target_version", "basis", "monthly"]])
     out["variance"] = out["value"] - out["target"]
@@ -466,6 +478,11 @@ def scorecard(conn: Connection, grain: Grain | str, period: Period | str, filter
     out["trend"] = trend.reindex(out.index)
     out.insert(0, "level", [BY_KEY[k].level for k in out.index])
     return out.reset_index()
+
+
+def values_of(conn: Connection, periods: Sequence[Period], filters: Filters | None = None) -> pd.DataFrame:
+    """Every metric for the given periods (one grain, ending with the last), long form, as ``compute``."""
+    return long_values(wide_values(conn, list(periods), filters))
 
 
 def _back(period: Period, steps: int) -> Period:

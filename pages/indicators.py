@@ -13,7 +13,7 @@ import datetime as dt
 import streamlit as st
 
 from cockpit import indicator_tabs, ui
-from ops_core import metrics
+from ops_core import metrics, settings
 from ops_core.periods import period_of, periods_between, previous
 from ops_core.vocab import Grain
 
@@ -38,7 +38,11 @@ segment = ui.choice(top[2].selectbox, ui.tr("ind.segment"), metrics.SEGMENTS, ke
 ui.keep_in_url({"i_grain": grain.value, "i_period": period.label, "i_segment": segment}, prefix="i_")
 
 with ui.view_area("indicators", (grain, period, segment, filters)):  # a new view: the old numbers go at once
-    card = ui.cached(metrics.scorecard, store, grain, period, filters)
+    # One read of every metric over the scorecard's periods and the ones the page's charts show.
+    shown = periods_between(grain, choices[-1].start, period.end)
+    values = ui.cached(metrics.values_of, store, tuple(sorted({*metrics.scorecard_span(grain, period), *shown})), filters)
+    card = metrics.scorecard_of(values, grain, period, ui.cached(metrics.targets, store, grain, (period,)),
+                                float(ui.cached(settings.get, store, "status.amber_ratio")))
     names = {m.key: m.name(lang) for m in metrics.REGISTRY}
     indicator_tabs.draw(indicator_tabs.View(store=store, filters=filters, grain=grain, period=period, segment=segment,
-                                            choices=choices, card=card, names=names))
+                                            choices=choices, card=card, names=names, values=values))

@@ -228,6 +228,27 @@ def test_a_week_scorecard_reads_only_its_sparkline_and_the_week_a_year_before(de
     assert card.at["arr", "trend"][-3:] == pytest.approx(arr.tolist())
 
 
+@pytest.mark.parametrize("grain", ["week", "month", "quarter"])
+def test_the_indicator_pages_one_read_gives_the_scorecard_and_the_trend_as_read_apart(demo_engine, grain):
+    """The page reads every metric once over the scorecard's periods and its own (a year back): the
+    scorecard made from that read is the one ``scorecard`` reads alone, and its slice is ``compute``'s."""
+    from ops_core import settings
+    from ops_core.periods import period_of, periods_between, previous
+
+    today = dt.date.today()
+    chosen = previous(period_of(grain, today + dt.timedelta(days=1)))
+    shown = periods_between(grain, chosen.start - dt.timedelta(days=365), chosen.end)
+    with demo_engine.connect() as conn:
+        values = metrics.values_of(conn, tuple(sorted({*metrics.scorecard_span(grain, chosen), *shown})))
+        card = metrics.scorecard_of(values, grain, chosen, metrics.targets(conn, grain, [chosen]),
+                                    float(settings.get(conn, "status.amber_ratio")))
+        alone = metrics.scorecard(conn, grain, chosen)
+        trend = metrics.compute(conn, grain, shown[0].start, chosen.end)
+    pd.testing.assert_frame_equal(card, alone)
+    starts = pd.to_datetime(values["period_start"]).dt.date
+    pd.testing.assert_frame_equal(values[(starts >= shown[0].start) & (starts <= chosen.start)].reset_index(drop=True), trend)
+
+
 def test_the_chinese_catalogue_reads_every_definition_formula_unit_direction_and_owner_in_chinese(fresh_engine):
     """Seen: the metric catalogue in 简体中文 with English definitions, formulas and owners."""
     from tests.wording import english_words
