@@ -50,7 +50,7 @@ from sqlalchemy import (
 
 from ops_core.db.models import TABLES
 from ops_core.db.queries import days_between, frame_of, round_half_up, rows_table
-from ops_core.db.rollups import WHOLE_CUSTOMER
+from ops_core.db.rollups import WHOLE_CUSTOMER, change_sums
 from ops_core.errors import UsageError
 from ops_core.filters import SEGMENT_FIELDS, Filters
 from ops_core.overview import annualised_cents, in_force
@@ -112,7 +112,7 @@ def tier_at(customer_id: ColumnElement[int], day: ColumnElement[dt.date]) -> Col
     return func.coalesce(newest, UNSCORED)
 
 
-def _add_segment(query: Select, segment: str | None, customer_id: ColumnElement[int],
+def add_segment(query: Select, segment: str | None, customer_id: ColumnElement[int],
                  product_line: ColumnElement[str] | None, day: ColumnElement[dt.date], filters: Filters | None) -> Select:
     """``query`` (row level) with a ``segment`` column and the filters, joining only what they need."""
     joined = segment in ("industry", "region", "size_band", "csm") or restricts(filters)
@@ -164,7 +164,7 @@ def _units(cal: Subquery, filters: Filters | None, segment: str | None) -> Subqu
     rows = select(base.c.idx, base.c.p_first, base.c.p_last, base.c.customer_id, line.label("product_line"),
                   base.c.start_mrr, base.c.end_mrr, base.c.end_arr).select_from(base)
     # The filters were applied above; the segment needs only its own columns here.
-    return _add_segment(rows, segment, base.c.customer_id, line, base.c.p_last, None).subquery("units")
+    return add_segment(rows, segment, base.c.customer_id, line, base.c.p_last, None).subquery("units")
 
 
 def _had_contract_before(units: Subquery, by_line: bool) -> ColumnElement[bool]:
@@ -208,17 +208,40 @@ def _int_sum(expr: ColumnElement[int]) -> ColumnElement[int]:
     return cast(func.sum(expr), BigInteger)
 
 
+def _total(condition: ColumnElement[bool], amount: ColumnElement[int] | int) -> ColumnElement[int]:
+    return _int_sum(case((condition, amount), else_=0))
+
+
+def _movement_sums(u: Subquery, by_line: bool) -> list[ColumnElement[int]]:
+    """The five MRR movements and their customer counts over units ``u`` (start_mrr, end_mrr,
+    customer_id, p_first, product_line), classified as ``mrr_movements`` says; both bridges sum these."""
+    s, e = u.c.start_mrr, u.c.end_mrr
+    arrived = and_(s == 0, e > 0)
+    # The lookup of earlier contracts runs only for arrivals (nested CASE is evaluated lazily).
+    fresh = case((arrived, case((_had_contract_before(u, by_line), 0), else_=1)), else_=0)
+    return [
+        _int_sum(fresh * e).label("new"),
+        _total(and_(s > 0, e > s), e - s).label("expansion"),
+        _int_sum((1 - fresh) * case((arrived, e), else_=0)).label("reactivation"),
+        _total(and_(e > 0, e < s), s - e).label("contraction"),
+        _total(and_(s > 0, e == 0), s).label("churn"),
+        _int_sum(fresh).label("customers_new"), _total(arrived, 1 - fresh).label("customers_reactivated"),
+        _total(and_(s > 0, e > s), 1).label("customers_expanded"), _total(and_(e > 0, e < s), 1).label("customers_contracted"),
+        _total(and_(s > 0, e == 0), 1).label("customers_churned"),
+    ]
+
+
 def _bridge_frame(conn: Connection, periods: Sequence[Period], filters: Filters | None, segment: str | None,
                   activity: bool) -> pd.DataFrame:
     """The bridge per (idx, segment), plus arr and, when asked, paying and active accounts: from the
     roll-ups where the segment is a customer's own field, from the contracts otherwise (product line
     and tier change the unit or move with time)."""
-    if segment in _ROLLED_UP:
+    if segment in ROLLED_UP:
         return _bridge_from_rollups(conn, periods, filters, segment, activity)
     return _bridge_from_contracts(conn, periods, filters, segment, activity)
 
 
-_ROLLED_UP = (None, "industry", "region", "size_band", "csm")
+ROLLED_UP = (None, "industry", "region", "size_band", "csm")  # none, or a customer's own field: the roll-ups serve them
 _LEVELS = ("mrr", "paying", "arr")
 
 
@@ -232,11 +255,8 @@ def levels(conn: Connection, days: Sequence[dt.date], filters: Filters | None, s
         found = _segment_totals(conn, segment, max(days))
     else:
         ch = mrr_changes.c
-        paying_change = case((ch.mrr_after > 0, 1), else_=0) - case((ch.mrr_before > 0, 1), else_=0)
-        rows = select(ch.day, _int_sum(ch.mrr_after - ch.mrr_before).label("mrr"), _int_sum(paying_change).label("paying"),
-                      cast(func.sum(ch.arr_after - ch.arr_before), Float).label("arr")).where(
-            ch.product_line == WHOLE_CUSTOMER, ch.day <= max(days))
-        rows = _add_segment(rows, segment, ch.customer_id, None, None, filters)
+        rows = select(ch.day, *change_sums()).where(ch.product_line == WHOLE_CUSTOMER, ch.day <= max(days))
+        rows = add_segment(rows, segment, ch.customer_id, None, None, filters)
         found = conn.execute(rows.group_by(ch.day, rows.selected_columns.segment)).all()
     if not found:
         return pd.DataFrame(columns=["day", "segment", *_LEVELS])
@@ -287,7 +307,7 @@ def _moved_units(periods: Sequence[Period], filters: Filters | None, segment: st
     c = changed.c
     rows = select(c.idx, c.p_first, c.customer_id, literal(None, contracts.c.product_line.type).label("product_line"),
                   c.start_mrr, c.end_mrr).select_from(changed)
-    return _add_segment(rows, segment, c.customer_id, None, None, filters).subquery("moved")
+    return add_segment(rows, segment, c.customer_id, None, None, filters).subquery("moved")
 
 
 def _bridge_from_rollups(conn: Connection, periods: Sequence[Period], filters: Filters | None, segment: str | None,
@@ -296,26 +316,8 @@ def _bridge_from_rollups(conn: Connection, periods: Sequence[Period], filters: F
     sums of ``mrr_changes``, the movements come from the customers that changed inside the period, and
     the active paying accounts are counted in ``usage_periods``."""
     u = _moved_units(periods, filters, segment)
-    s, e = u.c.start_mrr, u.c.end_mrr
-    arrived = and_(s == 0, e > 0)
-    fresh = case((arrived, case((_had_contract_before(u, False), 0), else_=1)), else_=0)
-
-    def total(condition: ColumnElement[bool], amount: ColumnElement[int] | int) -> ColumnElement[int]:
-        return _int_sum(case((condition, amount), else_=0))
-
-    columns = [
-        u.c.idx, u.c.segment,
-        _int_sum(fresh * e).label("new"),
-        total(and_(s > 0, e > s), e - s).label("expansion"),
-        _int_sum((1 - fresh) * case((arrived, e), else_=0)).label("reactivation"),
-        total(and_(e > 0, e < s), s - e).label("contraction"),
-        total(and_(s > 0, e == 0), s).label("churn"),
-        _int_sum(fresh).label("customers_new"), total(arrived, 1 - fresh).label("customers_reactivated"),
-        total(and_(s > 0, e > s), 1).label("customers_expanded"), total(and_(e > 0, e < s), 1).label("customers_contracted"),
-        total(and_(s > 0, e == 0), 1).label("customers_churned"),
-    ]
-    moved = frame_of(conn.execute(select(*columns).group_by(u.c.idx, u.c.segment)).all(),
-                         columns=[col.name for col in columns])
+    columns = [u.c.idx, u.c.segment, *_movement_sums(u, by_line=False)]
+    moved = frame_of(conn.execute(select(*columns).group_by(u.c.idx, u.c.segment)).all(), columns=[col.name for col in columns])
     ends = pd.DataFrame({"idx": range(len(periods)), "p_before": [p.start - dt.timedelta(days=1) for p in periods],
                          "p_last": [p.end for p in periods]})
     held = levels(conn, [*ends["p_before"], *ends["p_last"]], filters, segment)
@@ -344,7 +346,7 @@ def _active_paying(conn: Connection, periods: Sequence[Period], filters: Filters
         up = usage_periods.c
         rows = select(up.period_start, func.count().label("active_accounts")).where(
             up.grain == grain.value, up.period_start.in_(starts), up.paying == true())
-        rows = _add_segment(rows, segment, up.customer_id, None, None, filters)
+        rows = add_segment(rows, segment, up.customer_id, None, None, filters)
         found = conn.execute(rows.group_by(up.period_start, rows.selected_columns.segment)).all()
     found = frame_of(found, columns=["period_start", "active_accounts", "segment"])
     index = {p.start: i for i, p in enumerate(periods)}
@@ -358,33 +360,18 @@ def _bridge_from_contracts(conn: Connection, periods: Sequence[Period], filters:
     the roll-ups are held to (``tests/test_rollups.py``), and the path for product-line and tier segments."""
     u = _units(_calendar(periods), filters, segment)
     s, e = u.c.start_mrr, u.c.end_mrr
-    arrived = and_(s == 0, e > 0)
-    # The lookup of earlier contracts runs only for arrivals (nested CASE is evaluated lazily).
-    fresh = case((arrived, case((_had_contract_before(u, segment == "product_line"), 0), else_=1)), else_=0)
-
-    def total(condition: ColumnElement[bool], amount: ColumnElement[int] | int) -> ColumnElement[int]:
-        return _int_sum(case((condition, amount), else_=0))
-
     columns = [
         u.c.idx, u.c.segment,
-        _int_sum(s).label("start_mrr"),
-        _int_sum(fresh * e).label("new"),
-        total(and_(s > 0, e > s), e - s).label("expansion"),
-        _int_sum((1 - fresh) * case((arrived, e), else_=0)).label("reactivation"),
-        total(and_(e > 0, e < s), s - e).label("contraction"),
-        total(and_(s > 0, e == 0), s).label("churn"),
-        _int_sum(e).label("end_mrr"),
-        total(s > 0, 1).label("customers_start"), total(e > 0, 1).label("customers_end"),
-        _int_sum(fresh).label("customers_new"), total(arrived, 1 - fresh).label("customers_reactivated"),
-        total(and_(s > 0, e > s), 1).label("customers_expanded"), total(and_(e > 0, e < s), 1).label("customers_contracted"),
-        total(and_(s > 0, e == 0), 1).label("customers_churned"),
+        _int_sum(s).label("start_mrr"), _int_sum(e).label("end_mrr"),
+        _total(s > 0, 1).label("customers_start"), _total(e > 0, 1).label("customers_end"),
+        *_movement_sums(u, by_line=segment == "product_line"),
         cast(func.sum(u.c.end_arr), Float).label("arr"),
     ]
     if activity:
         grain = _single_grain(periods)
         # Nested CASE: the usage lookup runs only for units paying at the end.
         used = case((e > 0, case((used_in(u.c.customer_id, u.c.p_first, u.c.p_last, grain), 1), else_=0)), else_=0)
-        columns += [total(e > 0, 1).label("paying_accounts"), _int_sum(used).label("active_accounts")]
+        columns += [_total(e > 0, 1).label("paying_accounts"), _int_sum(used).label("active_accounts")]
     rows = conn.execute(select(*columns).group_by(u.c.idx, u.c.segment)).all()
     return frame_of(rows, columns=[col.name for col in columns])
 
@@ -404,7 +391,7 @@ def _renewals_frame(conn: Connection, periods: Sequence[Period], filters: Filter
     renewed = exists().where(renewal.c.renewal_of_id == contracts.c.id, renewal.c.signed_on <= as_of)
     rows = (select(cal.c.idx, case((renewed, 1), else_=0).label("renewed"), annualised_cents().label("annual"))
             .select_from(cal.join(contracts, due_for_renewal(cal.c.p_first, cal.c.p_last))))
-    due = _add_segment(rows, segment, contracts.c.customer_id, contracts.c.product_line, cal.c.p_last, filters).subquery("due")
+    due = add_segment(rows, segment, contracts.c.customer_id, contracts.c.product_line, cal.c.p_last, filters).subquery("due")
     columns = [
         due.c.idx, due.c.segment,
         func.count().label("renewals_due"), _int_sum(due.c.renewed).label("renewed"),
@@ -431,7 +418,7 @@ def _repurchase_frame(conn: Connection, periods: Sequence[Period], filters: Filt
     rows = (select(cal.c.idx, case((again, 1), else_=0).label("repurchased"))
             .select_from(cal.join(first, and_(first.c.first_signed >= cal.c.p_first, first.c.first_signed <= cal.c.p_last))))
     line = first.c.product_line if by_line else None
-    orders = _add_segment(rows, segment, first.c.customer_id, line, cal.c.p_last, filters).subquery("orders")
+    orders = add_segment(rows, segment, first.c.customer_id, line, cal.c.p_last, filters).subquery("orders")
     columns = [orders.c.idx, orders.c.segment, func.count().label("first_orders"),
                _int_sum(orders.c.repurchased).label("repurchased")]
     found = conn.execute(select(*columns).group_by(orders.c.idx, orders.c.segment)).all()
@@ -574,7 +561,7 @@ def movement_customers(conn: Connection, period: Period, movement: str, filters:
     if movement not in MOVEMENTS:
         raise UsageError(f"unknown movement '{movement}'; choose one of {', '.join(MOVEMENTS)}")
     # The customers that changed, from the roll-ups (one row each) where the segment is the customer's own.
-    units = _moved_units([period], filters, segment) if segment in _ROLLED_UP else _units(_calendar([period]), filters, segment)
+    units = _moved_units([period], filters, segment) if segment in ROLLED_UP else _units(_calendar([period]), filters, segment)
     classified = select(units, _movement(units, segment == "product_line").label("movement")).subquery("classified")
     c = classified.c
     change = (c.end_mrr - c.start_mrr).label("change")

@@ -35,7 +35,7 @@ from ops_core.db.models import TABLES
 from ops_core.db.queries import frame_of, rows_table
 from ops_core.errors import UsageError
 from ops_core.filters import Filters
-from ops_core.indicators import NO_CSM, restricts, tier_at
+from ops_core.indicators import NO_CSM, ROLLED_UP, add_segment, restricts, tier_at
 from ops_core.periods import Period
 from ops_core.vocab import Grain
 
@@ -126,27 +126,22 @@ def usage_by_period(conn: Connection, periods: Sequence[Period], filters: Filter
     chosen = filters.customer_clause(customers) if filters is not None else true()
     period_cols = (p.c.period_start, p.c.period_end, p.c.days)
 
+    usage = (_company_usage(conn, grain, periods) if segment is None and not restricts(filters)  # the company's totals
+             else _usage_of_accounts(conn, grain, p, chosen, segment, filters))
     a = account_users.c
-    if segment is None and not restricts(filters):  # the whole company: its totals, and registrations counted
-        usage = _company_usage(conn, grain, periods)
-        new = frame_of(conn.execute(
-            select(p.c.period_start, literal(ALL), func.count())
-            .select_from(account_users.join(p, and_(a.registered_on >= p.c.period_start, a.registered_on <= p.c.period_end)))
-            .group_by(p.c.period_start)).all(), columns=["period_start", "segment", "new_users"])
-        return _assemble(periods, usage, new, segment)
-    usage = _usage_of_accounts(conn, grain, p, chosen, segment, filters)
-    source = (account_users.join(p, and_(a.registered_on >= p.c.period_start, a.registered_on <= p.c.period_end))
-              .join(customers, customers.c.id == a.customer_id))
-    if segment in _OWN_FIELDS:  # one flat query, as for the usage
-        key, source = _own_field(segment, source)
-        rows = select(p.c.period_start, key, func.count()).select_from(source).where(chosen).group_by(p.c.period_start, key)
+    source = account_users.join(p, and_(a.registered_on >= p.c.period_start, a.registered_on <= p.c.period_end))
+    if segment in ROLLED_UP:  # one flat query: the customer's own field by a join to it (no join for the company)
+        rows = add_segment(select(p.c.period_start, func.count()).select_from(source), segment, a.customer_id, None, None,
+                           filters)
+        rows, columns = rows.group_by(p.c.period_start, rows.selected_columns.segment), ["period_start", "new_users", "segment"]
     else:
         registered = (select(*period_cols, a.customer_id.label("customer_id"), func.count().label("users"))
-                      .select_from(source).where(chosen).group_by(*period_cols, a.customer_id).subquery("registered"))
+                      .select_from(source.join(customers, customers.c.id == a.customer_id)).where(chosen)
+                      .group_by(*period_cols, a.customer_id).subquery("registered"))
         r = _keyed(registered, segment).c
         rows = select(r.period_start, r.segment, func.sum(r.users)).group_by(r.period_start, r.segment)
-    new = frame_of(conn.execute(rows).all(), columns=["period_start", "segment", "new_users"])
-    return _assemble(periods, usage, new, segment)
+        columns = ["period_start", "segment", "new_users"]
+    return _assemble(periods, usage, frame_of(conn.execute(rows).all(), columns=columns), segment)
 
 
 def _company_usage(conn: Connection, grain: Grain, periods: Sequence[Period]) -> pd.DataFrame:
@@ -170,10 +165,11 @@ def _usage_of_accounts(conn: Connection, grain: Grain, p: Subquery, chosen: Colu
     flat query for a customer's own field (a join to the customer), a subquery for product line and tier."""
     u = usage_periods.c
     source = usage_periods.join(p, and_(u.grain == grain.value, u.period_start == p.c.period_start))
-    if segment in _OWN_FIELDS:
-        key, source = _own_field(segment, source.join(customers, customers.c.id == u.customer_id))
-        rows = select(p.c.period_start, key, *_usage_sums(u, p.c.days)).select_from(source).where(chosen)
-        return frame_of(conn.execute(rows.group_by(p.c.period_start, key, p.c.days)).all(), columns=_USAGE_COLUMNS)
+    if segment in ROLLED_UP:  # one flat query: the customer's own field by a join to it
+        rows = add_segment(select(p.c.period_start, *_usage_sums(u, p.c.days)).select_from(source), segment, u.customer_id,
+                           None, None, filters)
+        found = conn.execute(rows.group_by(p.c.period_start, rows.selected_columns.segment, p.c.days)).all()
+        return frame_of(found, columns=[c for c in _USAGE_COLUMNS if c != "segment"] + ["segment"])[_USAGE_COLUMNS]
     if restricts(filters):
         source = source.join(customers, customers.c.id == u.customer_id)
     per_account = (
@@ -184,18 +180,6 @@ def _usage_of_accounts(conn: Connection, grain: Grain, p: Subquery, chosen: Colu
     k = _keyed(per_account, segment).c
     return frame_of(conn.execute(select(k.period_start, k.segment, *_usage_sums(k, k.days))
                                  .group_by(k.period_start, k.segment, k.days)).all(), columns=_USAGE_COLUMNS)
-
-
-_OWN_FIELDS = (None, "industry", "region", "size_band", "csm")  # a customer's own: read by a join to it
-
-
-def _own_field(segment: str | None, source: FromClause) -> tuple[ColumnElement, FromClause]:
-    """The segment value of ``source``'s rows (which join ``customers``) and the FROM clause it needs."""
-    if segment is None:
-        return literal(ALL).label("segment"), source
-    if segment == "csm":
-        return func.coalesce(csms.c.name, NO_CSM).label("segment"), source.outerjoin(csms, csms.c.id == customers.c.csm_id)
-    return customers.c[segment].label("segment"), source
 
 
 _USAGE_COLUMNS = ["period_start", "segment", "active_accounts", "dau", "period_active_users", "stickiness", "sessions",

@@ -31,6 +31,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
     Connection,
     Float,
     Select,
@@ -246,11 +248,20 @@ def _counted(condition) -> object:
     return func.sum(case((condition, 1), else_=0))
 
 
+def change_sums(sign: int = 1) -> list[ColumnElement]:
+    """Sums over ``mrr_changes`` rows, times ``sign``: the MRR change (cents), the customers starting (+)
+    or stopping (-) to pay, and the ARR change (unrounded cents): the totals hold these, and a
+    running sum of them is the level on a day."""
+    ch = mrr_changes.c
+    return [cast(func.sum(ch.mrr_after - ch.mrr_before) * sign, BigInteger).label("mrr"),
+            cast((_counted(ch.mrr_after > 0) - _counted(ch.mrr_before > 0)) * sign, BigInteger).label("paying"),
+            cast(func.sum(ch.arr_after - ch.arr_before) * sign, Float).label("arr")]
+
+
 def _sums_of(table: Table, part: list[int] | None, sign: int) -> Select:
     """``table``'s (a totals roll-up) rows summed from the per-customer roll-up over ``part``, times ``sign``."""
     ch = mrr_changes.c
-    sums = (func.sum(ch.mrr_after - ch.mrr_before) * sign, (_counted(ch.mrr_after > 0) - _counted(ch.mrr_before > 0)) * sign,
-            cast(func.sum(ch.arr_after - ch.arr_before), Float) * sign)
+    sums = change_sums(sign)
     whole = and_(ch.product_line == WHOLE_CUSTOMER, _of(ch.customer_id, part))
     if table is mrr_totals:
         return select(ch.day, *sums).where(whole).group_by(ch.day)

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event, select
 from sqlalchemy.orm import Session
 
+from ops_core.db import rollups
 from ops_core.db.models import TABLES
 
 VERSIONS = TABLES["table_versions"]
@@ -71,8 +72,6 @@ def _bump(conn: Connection) -> None:
         conn.info.pop(_WRITTEN, None)
         return
     if {"contracts", "customers"} & conn.info[_WRITTEN] and _has_table(conn, "rollup_pending"):
-        from ops_core.db import rollups
-
         rollups.settle(conn)  # the roll-ups move with the contracts, and their counters with them
     written = conn.info.pop(_WRITTEN)
     upsert = ("INSERT INTO table_versions (name, version) VALUES ({name}, 1) "
