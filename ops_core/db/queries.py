@@ -269,7 +269,7 @@ def _shift_days_pg(element, compiler, **kw):
 
 
 class period_end(FunctionElement):  # noqa: N801
-    """The last day of the week, month or quarter starting on a date (``months`` is 0 for a week)."""
+    """The last day of the period of ``months`` months (1 a month, 3 a quarter) starting on a date."""
 
     type = Date()
     inherit_cache = False  # the shift is an attribute, not a bound value: never share a compiled form
@@ -283,15 +283,13 @@ class period_end(FunctionElement):  # noqa: N801
 @compiles(period_end, "sqlite")
 def _period_end_sqlite(element, compiler, **kw):
     (start,) = list(element.clauses)
-    step = f"'+{element.months} months'" if element.months else "'+7 days'"
-    return f"date({compiler.process(start, **kw)}, {step}, '-1 day')"
+    return f"date({compiler.process(start, **kw)}, '+{element.months} months', '-1 day')"
 
 
 @compiles(period_end, "postgresql")
 def _period_end_pg(element, compiler, **kw):
     (start,) = list(element.clauses)
-    step = f"interval '{element.months} months'" if element.months else "interval '7 days'"
-    return f"CAST(CAST({compiler.process(start, **kw)} AS DATE) + {step} - interval '1 day' AS DATE)"
+    return f"CAST(CAST({compiler.process(start, **kw)} AS DATE) + interval '{element.months} months' - interval '1 day' AS DATE)"
 
 
 class quarter_start(FunctionElement):  # noqa: N801
