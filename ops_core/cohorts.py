@@ -91,7 +91,7 @@ def customer_cohorts(conn: Connection, first_month: dt.date, last_month: dt.date
                    .where(chosen, first_paid.c.cohort >= months[0], first_paid.c.cohort <= months[-1])
                    .subquery("members"))
         sizes = frame_of(conn.execute(select(members.c.cohort, func.count()).group_by(members.c.cohort)).all(),
-                             columns=["cohort_start", "customers"])
+                         columns=["cohort_start", "customers"])
         calendar = dates_table(ends, "day")
         in_force = and_(contracts.c.customer_id == members.c.customer_id,
                         contracts.c.start_date <= calendar.c.day, contracts.c.end_date >= calendar.c.day)

@@ -693,7 +693,7 @@ def load_releases(conn: Connection | Session) -> pd.DataFrame:
                         .select_from(r.outerjoin(per, per.c.release_id == r.c.id))
                         .order_by(r.c.release_date.desc(), r.c.id.desc())).all()
     return frame_of(rows, columns=["release_id", "version_label", "release_date", "status", "notes", "demands",
-                                       "released", "version"]).astype({"demands": "int64", "released": "int64"})
+                                   "released", "version"]).astype({"demands": "int64", "released": "int64"})
 
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~&$")
@@ -782,10 +782,10 @@ def to_inform(conn: Connection | Session, demand_id: int, *, pending_only: bool 
              .select_from(asking.join(c, c.c.id == asking.c.customer_id).outerjoin(m, m.c.id == c.c.csm_id)
                           .outerjoin(link, and_(link.c.customer_id == c.c.id, link.c.demand_id == demand_id))))
     people = frame_of(conn.execute(query).all(), columns=["csm_id", "csm", "csm_email", "customer_id", "customer_code",
-                                                              "customer", "informed_at"])
+                                                          "customer", "informed_at"])
     items = frame_of(conn.execute(select(feedback_t.c.customer_id, feedback_t.c.id, feedback_t.c.informed_at)
-                                      .where(feedback_t.c.demand_id == demand_id).order_by(feedback_t.c.id)).all(),
-                         columns=["customer_id", "feedback_id", "informed_at"])
+                                  .where(feedback_t.c.demand_id == demand_id).order_by(feedback_t.c.id)).all(),
+                     columns=["customer_id", "feedback_id", "informed_at"])
     items["informed_at"] = pd.to_datetime(items["informed_at"])
     grouped = items.groupby("customer_id")
     per = grouped["feedback_id"].agg(feedback_items="size", feedback_ids=lambda ids: ", ".join(str(i) for i in ids))

@@ -78,8 +78,8 @@ def renewals(conn: Connection, period: Period, filters: Filters | None, as_of: d
     if filters is not None:
         query = query.where(filters.customer_clause(customers))
     frame = frame_of(conn.execute(query).all(),
-                         columns=["contract_code", "customer_code", "customer_name", "end_date", "arr", "renewal_code",
-                                  "renewal_arr"])
+                     columns=["contract_code", "customer_code", "customer_name", "end_date", "arr", "renewal_code",
+                              "renewal_arr"])
     frame["arr_cents"] = frame["arr"].astype(float).round().astype("int64")
     renewed = frame["renewal_code"].notna()
     frame["renewal_arr_cents"] = frame["renewal_arr"].astype(float).round().astype("Int64").where(renewed)

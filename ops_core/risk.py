@@ -201,8 +201,8 @@ def _contracts_up_for_renewal(conn: Connection, as_of: dt.date, horizon_days: in
                contracts.c.end_date <= as_of + dt.timedelta(days=horizon_days), ~has_later, ~renewed)
     ).all()
     return frame_of(rows, columns=["contract_id", "contract_code", "customer_id", "customer_code", "customer_name",
-                                       "csm_id", "csm_name", "product_line", "kind", "end_date", "annual_cents",
-                                       "competitor_price_cut"])
+                                   "csm_id", "csm_name", "product_line", "kind", "end_date", "annual_cents",
+                                   "competitor_price_cut"])
 
 
 def risk_levels(scores: pd.Series, config: RiskConfig = DEFAULT_RISK_CONFIG) -> pd.Series:
@@ -307,7 +307,7 @@ def decision_chain(conn: Connection, as_of: dt.date, key_contact_days: int = 180
         .order_by(customers.c.id)
     ).all()
     frame = frame_of(rows, columns=["customer_id", "customer_code", "customer_name", "csm_id", "csm_name",
-                                        *(f"n_{r}" for r in ROLES), "key_left"]).set_index("customer_id")
+                                    *(f"n_{r}" for r in ROLES), "key_left"]).set_index("customer_id")
     frame["csm_id"] = frame["csm_id"].astype("Int64")
     missing = pd.Series("", index=frame.index, dtype=object)
     for role in ROLES:

@@ -607,7 +607,7 @@ def rfm_export(conn: Connection, as_of: dt.date) -> tuple[pd.DataFrame, list[str
 
     table = rfm.rfm_table(conn, as_of)
     names = frame_of(conn.execute(select(customers.c.id, customers.c.code, customers.c.name, customers.c.industry)).all(),
-                         columns=["customer_id", "code", "name", "industry"]).set_index("customer_id")
+                     columns=["customer_id", "code", "name", "industry"]).set_index("customer_id")
     out = names.join(table, how="inner").reset_index(drop=True)
     notes = [f"# Ops Cockpit RFM as of {as_of.isoformat()}, {len(out)} customers",
              f"# written {dt.datetime.now().isoformat(timespec='seconds')}; monetary in cents"]
