@@ -240,7 +240,7 @@ def _grid_ids(page) -> list[int]:
 
     grid = _grid(page)
     assert not json.loads(page.get("component_instance")[0].proto.json_args)["gridOptions"].get("pagination")  # one pager
-    return [int(v) for v in grid["#"]] if "#" in grid else [int(v) for v in grid.iloc[:, 0]]
+    return [int(v) for v in grid.iloc[:, 0]]  # the first column is the item number ("Item", "编号")
 
 
 @pytest.mark.parametrize(("lang", "rows_text"), [("en", "Rows 51-100 of {total}, page 2 of {pages}"),
