@@ -1,5 +1,5 @@
-"""Retention cohorts for the heat maps: customers by the month they first paid, users by the week
-they registered.
+"""Retention cohorts for the heat maps: customers by the month they became paying (their MRR first
+rose above zero), users by the week they registered.
 
 Both come back in long form, one row per cohort and elapsed period (the shape a heat map draws);
 ``cohort_matrix`` pivots either into the familiar triangle. A cell is present only once its period
@@ -34,8 +34,6 @@ from ops_core.vocab import Grain
 
 customers = TABLES["customers"]
 contracts = TABLES["contracts"]
-invoices = TABLES["invoices"]
-payments = TABLES["payments"]
 account_users = TABLES["account_users"]
 account_user_weeks = TABLES["account_user_weeks"]
 
@@ -55,10 +53,14 @@ def _share(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
 
 def customer_cohorts(conn: Connection, first_month: dt.date, last_month: dt.date, basis: str = "logo",
                      filters: Filters | None = None, *, as_of: dt.date | None = None) -> pd.DataFrame:
-    """Customers by the month of their first payment, followed month by month.
+    """Customers by the month they became paying, followed month by month.
 
-    A customer's cohort is the month of its earliest ``payments.paid_on`` (through its invoices); a
-    customer who churns and comes back stays in that first cohort. Rows: every cohort month from
+    A customer's cohort is the month its first contract with an MRR starts (a contract within one
+    calendar month has none), as ChartMogul and Baremetrics count a subscriber from the first MRR,
+    and as the MRR bridge counts "new". Such a contract runs to the end of its first month at least,
+    so month 0 of the logo basis is always 100 %. When the money arrives does not matter: a
+    prepayment the month before, or an invoice still unpaid, leaves the cohort where the contract
+    puts it. A customer who churns and comes back stays in that first cohort. Rows: every cohort month from
     ``first_month`` to ``last_month`` (either given as any day of the month) and every month since
     0..N whose end is on or before ``as_of`` (default: the end of ``last_month``).
 
@@ -70,8 +72,7 @@ def customer_cohorts(conn: Connection, first_month: dt.date, last_month: dt.date
       exceed 1). A customer's MRR is the sum of its contracts' MRR (amount / term in months,
       ``ops_core.overview.monthly_cents``) in whole cents (halves up, as the MRR bridge of
       ``ops_core.indicators``).
-    Shares over a zero are NaN. Paying in advance can put the first payment in the month before the
-    contract starts, so month 0 of the logo basis may be below 1.
+    Shares over a zero are NaN.
     """
     if basis not in BASES:
         raise UsageError(f"unknown cohort basis '{basis}'; use {' or '.join(BASES)}")
@@ -82,13 +83,13 @@ def customer_cohorts(conn: Connection, first_month: dt.date, last_month: dt.date
     ends = [month_end(m) for m in month_starts(months[0], observed_until) if month_end(m) <= observed_until]
     if ends:
         chosen = filters.customer_clause(customers) if filters is not None else true()
-        first_paid = (select(invoices.c.customer_id.label("customer_id"),
-                             month_start(func.min(payments.c.paid_on)).label("cohort"))
-                      .select_from(payments.join(invoices, invoices.c.id == payments.c.invoice_id))
-                      .group_by(invoices.c.customer_id).subquery("first_paid"))
-        members = (select(first_paid.c.customer_id, first_paid.c.cohort)
-                   .select_from(first_paid.join(customers, customers.c.id == first_paid.c.customer_id))
-                   .where(chosen, first_paid.c.cohort >= months[0], first_paid.c.cohort <= months[-1])
+        became_paying = (select(contracts.c.customer_id.label("customer_id"),
+                                month_start(func.min(contracts.c.start_date)).label("cohort"))
+                         .where(contracts.c.unrounded_mrr > 0)
+                         .group_by(contracts.c.customer_id).subquery("became_paying"))
+        members = (select(became_paying.c.customer_id, became_paying.c.cohort)
+                   .select_from(became_paying.join(customers, customers.c.id == became_paying.c.customer_id))
+                   .where(chosen, became_paying.c.cohort >= months[0], became_paying.c.cohort <= months[-1])
                    .subquery("members"))
         sizes = frame_of(conn.execute(select(members.c.cohort, func.count()).group_by(members.c.cohort)).all(),
                          columns=["cohort_start", "customers"])

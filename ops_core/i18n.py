@@ -436,12 +436,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "ind.cohort.basis": ("Retention of", "留存口径"),
     "ind.cohort.logo": ("Customers (logo)", "客户数"),
     "ind.cohort.revenue": ("Revenue (MRR)", "收入 (MRR)"),
-    "ind.cohort.months_since": ("Months since first payment", "首次付款后月数"),
-    "ind.cohort.cohort": ("First-payment month", "首次付款月份"),
+    "ind.cohort.months_since": ("Months since becoming paying", "成为付费客户后月数"),
+    "ind.cohort.cohort": ("Month became paying", "成为付费客户月份"),
     "ind.cohort.retained": ("Retained", "留存"),
-    "ind.cohort.caption": ("Share of each first-payment cohort still paying (or of its first month's MRR) n months later; "
-                           "months not yet over are left blank.",
-                           "各首次付款同期群在 n 个月后仍付费的占比（或相对首月 MRR 的占比）；尚未结束的月份留空。"),
+    "ind.cohort.caption": ("Customers grouped by the month their first contract with an MRR started; the share of each "
+                           "group still paying (or of its first month's MRR) n months later. Months not yet over are "
+                           "left blank.",
+                           "按首份有 MRR 的合同开始月份分组的客户，n 个月后仍付费的占比（或相对首月 MRR 的占比）；"
+                           "尚未结束的月份留空。"),
     "ind.step.target_accounts": ("Target accounts", "目标客户"),
     "ind.step.leads": ("Leads", "线索"),
     "ind.step.effective_leads": ("Effective leads", "有效线索"),

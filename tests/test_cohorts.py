@@ -25,14 +25,15 @@ def any_filters(**chosen) -> Filters:
     return Filters(D(2020, 1, 1), D(2030, 1, 1), **chosen)
 
 
-# Customers (first payment -> cohort; contracts, each MRR 36,500 cents):
-#   A retail  paid 2025-01-20 (cohort 2025-01): 01-01..02-28; lapses in March; back 04-01..04-30 at twice the
-#             price (MRR 73,000, paid 04-05): a returning customer, still in cohort 2025-01
-#   B retail  paid 2025-01-31 in advance (cohort 2025-01): 02-01..2026-01-31, so nothing in force at the end of month 0
-#   C retail  paid 2025-03-10 (cohort 2025-03): 03-01..12-31, plus an expansion 04-01..12-31 (MRR 36,500 more)
-#   E energy  paid 2025-02-10 (cohort 2025-02): 02-01..03-31, then gone
-#   P retail  paid 2024-12-15 (cohort 2024-12: before the range)
-#   F retail  invoiced, never paid: no cohort
+# Customers (cohort = month the first contract with an MRR starts; contracts, each MRR 36,500 cents; payments
+# are recorded but do not place anyone):
+#   A retail  01-01..02-28 (cohort 2025-01); lapses in March; back 04-01..04-30 at twice the price (MRR 73,000):
+#             a returning customer, still in cohort 2025-01
+#   B retail  paid 2025-01-31 in advance for 02-01..2026-01-31: cohort 2025-02, the month its contract starts
+#   C retail  03-01..12-31 (cohort 2025-03), plus an expansion 04-01..12-31 (MRR 36,500 more)
+#   E energy  02-01..03-31 (cohort 2025-02), then gone
+#   P retail  2024-12-01..2025-11-30 (cohort 2024-12: before the range)
+#   F retail  01-01..12-31, invoiced, never paid: cohort 2025-01 all the same (its MRR counts, as in the bridge)
 CUSTOMERS = {
     "A": ("retail", [("2025-01-20", D(2025, 1, 1), D(2025, 2, 28), 1), ("2025-04-05", D(2025, 4, 1), D(2025, 4, 30), 2)]),
     "B": ("retail", [("2025-01-31", D(2025, 2, 1), D(2026, 1, 31), 1)]),
@@ -80,10 +81,10 @@ def test_logo_cohorts_by_hand(fresh_engine):
         out = cohorts.customer_cohorts(conn, D(2025, 1, 1), D(2025, 4, 1), "logo", as_of=D(2025, 4, 30))
     assert list(out.columns) == cohorts.CUSTOMER_COLUMNS
     assert_cells(out, {
-        # 2025-01 = {A, B}. Jan 31: A only (B starts 02-01) 1/2; Feb 28: both; Mar 31: B (A lapsed); Apr 30: both (A is back).
-        ("2025-01", 0): (2, 1, 0.5), ("2025-01", 1): (2, 2, 1.0), ("2025-01", 2): (2, 1, 0.5), ("2025-01", 3): (2, 2, 1.0),
-        # 2025-02 = {E}: paying at Feb and Mar ends, gone at Apr 30.
-        ("2025-02", 0): (1, 1, 1.0), ("2025-02", 1): (1, 1, 1.0), ("2025-02", 2): (1, 0, 0.0),
+        # 2025-01 = {A, F}. Jan 31 and Feb 28: both; Mar 31: F (A lapsed); Apr 30: both (A is back).
+        ("2025-01", 0): (2, 2, 1.0), ("2025-01", 1): (2, 2, 1.0), ("2025-01", 2): (2, 1, 0.5), ("2025-01", 3): (2, 2, 1.0),
+        # 2025-02 = {B, E}: both paying at Feb and Mar ends; at Apr 30 only B (E ended 03-31).
+        ("2025-02", 0): (2, 2, 1.0), ("2025-02", 1): (2, 2, 1.0), ("2025-02", 2): (2, 1, 0.5),
         # 2025-03 = {C}.
         ("2025-03", 0): (1, 1, 1.0), ("2025-03", 1): (1, 1, 1.0),
         # 2025-04: A paid again in April but stays in its first cohort, so April has nobody.
@@ -96,10 +97,12 @@ def test_revenue_cohorts_compare_with_the_mrr_at_the_end_of_month_0(fresh_engine
     with fresh_engine.connect() as conn:
         out = cohorts.customer_cohorts(conn, D(2025, 1, 1), D(2025, 3, 31), "revenue", as_of=D(2025, 4, 30))
     assert_cells(out, {
-        # 2025-01: Jan 31 MRR = A 36,500. Feb: A + B = 73,000 (2.0); Mar: B = 36,500 (1.0); Apr: A 73,000 + B 36,500 (3.0).
-        ("2025-01", 0): (MRR, MRR, 1.0), ("2025-01", 1): (MRR, 2 * MRR, 2.0), ("2025-01", 2): (MRR, MRR, 1.0),
-        ("2025-01", 3): (MRR, 3 * MRR, 3.0),
-        ("2025-02", 0): (MRR, MRR, 1.0), ("2025-02", 1): (MRR, MRR, 1.0), ("2025-02", 2): (MRR, 0, 0.0),
+        # 2025-01 {A, F}: Jan 31 MRR = A + F = 73,000. Feb: the same (1.0); Mar: F = 36,500 (0.5);
+        # Apr: A 73,000 + F 36,500 (1.5).
+        ("2025-01", 0): (2 * MRR, 2 * MRR, 1.0), ("2025-01", 1): (2 * MRR, 2 * MRR, 1.0),
+        ("2025-01", 2): (2 * MRR, MRR, 0.5), ("2025-01", 3): (2 * MRR, 3 * MRR, 1.5),
+        # 2025-02 {B, E}: 73,000 at Feb and Mar ends; Apr: B = 36,500 (0.5).
+        ("2025-02", 0): (2 * MRR, 2 * MRR, 1.0), ("2025-02", 1): (2 * MRR, 2 * MRR, 1.0), ("2025-02", 2): (2 * MRR, MRR, 0.5),
         # 2025-03: C 36,500, then its expansion doubles it (2.0: revenue retention can exceed 1).
         ("2025-03", 0): (MRR, MRR, 1.0), ("2025-03", 1): (MRR, 2 * MRR, 2.0),
     })
@@ -112,8 +115,8 @@ def test_cohorts_are_observed_up_to_the_end_of_the_range_by_default(fresh_engine
     matrix = cohorts.cohort_matrix(out)
     # Observed until 2025-03-31: the triangle 3, 2, 1 cells; the missing corner is NaN, not 0.
     assert matrix.index.tolist() == ["2025-01", "2025-02", "2025-03"]
-    assert matrix["cohort_size"].tolist() == [2, 1, 1]
-    np.testing.assert_allclose(matrix[[0, 1, 2]].to_numpy(), [[0.5, 1.0, 0.5], [1.0, 1.0, NAN], [1.0, NAN, NAN]],
+    assert matrix["cohort_size"].tolist() == [2, 2, 1]
+    np.testing.assert_allclose(matrix[[0, 1, 2]].to_numpy(), [[1.0, 1.0, 0.5], [1.0, 1.0, NAN], [1.0, NAN, NAN]],
                                equal_nan=True)
 
 
@@ -242,6 +245,9 @@ def test_demo_cohorts_are_sane(demo_engine):
         shares = out["share"].dropna()
         assert len(shares) and ((shares >= 0) & (shares <= 1)).all()
     assert (revenue["share"].dropna() >= 0).all()
+    # Everyone in a cohort is paying at the end of the month it became paying, by the cohort's definition.
+    month_0 = logo[(logo["months_since"] == 0) & (logo["cohort_size"] > 0)]
+    assert len(month_0) and (month_0["retained"] == month_0["cohort_size"]).all()
     # On or after week N never rises with N, and is never below "on" week N.
     wide = cohorts.cohort_matrix(after).drop(columns="cohort_size")
     assert (wide.diff(axis=1).iloc[:, 1:].fillna(0) <= 1e-12).all().all()
