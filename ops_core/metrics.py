@@ -15,9 +15,13 @@ Rules used everywhere (and tested in ``tests/test_metrics.py``):
   a value that meets the target is green; one that misses it but meets the minimum is amber
   (without a minimum: within ``status.amber_ratio`` of the target, e.g. at least 95 % of it, or
   for a lower-is-better metric at most target / 0.95); anything else red. No value: "n/a".
-- Contribution of a segment to a rate's change: with additive numerator N and denominator D,
-  ``N_s,now / D_now - N_s,before / D_before``; the contributions of segments that partition the
-  customers add up to the overall change exactly. For an amount: ``value_s,now - value_s,before``.
+- Contribution of a segment to a rate's change: with additive numerator N and denominator D, the
+  segment's rate r = N_s / D_s and weight w = D_s / D, its own move plus its change of weight
+  ``mean(w) * (r_now - r_before) + (w_now - w_before) * (mean(r) - mean(R))`` (R the overall rate,
+  means of the two periods; a segment absent from a period keeps its other rate). A segment whose
+  due contracts grew at the company's rate moves nothing; the contributions of segments that
+  partition the customers add up to the overall change exactly. For an amount:
+  ``value_s,now - value_s,before``.
 
     python -m ops_core.metrics --grain month --from 2026-01 --to 2026-10 [--segment industry] --format csv|json
 """
@@ -526,16 +530,35 @@ def contributions(metric: Metric, parts: pd.DataFrame, before_start: dt.date, no
     out["previous"] = was[metric.column].astype(float) if metric.column in was else np.nan
     out["change"] = _changes(pd.Series(metric.key, index=segments), out["value"], out["previous"])
     if metric.numerator:
-        d_now, d_was = float(now[metric.denominator].sum()), float(was[metric.denominator].sum())
-        share_now = now[metric.numerator].astype(float).fillna(0.0) / d_now if d_now else 0.0
-        share_was = was[metric.numerator].astype(float).fillna(0.0) / d_was if d_was else 0.0
-        out["contribution"] = share_now - share_was
+        out["contribution"] = _rate_contributions(now[metric.numerator], now[metric.denominator],
+                                                  was[metric.numerator], was[metric.denominator])
     else:
         out["contribution"] = out["value"].fillna(0.0) - out["previous"].fillna(0.0)
     overall = out["contribution"].sum()
     out["share_of_change"] = out["contribution"] / overall if overall else np.nan
     out = out.reset_index(names="segment")
     return out.reindex(out["contribution"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+def _rate_contributions(n_now: pd.Series, d_now: pd.Series, n_was: pd.Series, d_was: pd.Series) -> pd.Series:
+    """Each segment's own move of the rate plus its change of weight (module docstring). Why not
+    N_s,now / D_now - N_s,before / D_before: that credits a segment with every contract that became due
+    in it, so one whose renewals fell but whose due contracts doubled "raised" the renewal rate. The
+    midpoint split is exact: w1 r1 - w0 r0 = mean(w) dr + mean(r) dw, and the weights' changes sum to 0."""
+    n_now, d_now, n_was, d_was = (x.astype(float).fillna(0.0) for x in (n_now, d_now, n_was, d_was))
+    total_now, total_was = float(d_now.sum()), float(d_was.sum())
+    w_now = d_now / total_now if total_now else d_now * 0.0
+    w_was = d_was / total_was if total_was else d_was * 0.0
+    r_now = (n_now / d_now.where(d_now != 0)).astype(float)
+    r_was = (n_was / d_was.where(d_was != 0)).astype(float)
+    r_now, r_was = r_now.fillna(r_was).fillna(0.0), r_was.fillna(r_now).fillna(0.0)
+    overall_now = float(n_now.sum()) / total_now if total_now else 0.0
+    overall_was = float(n_was.sum()) / total_was if total_was else 0.0
+    # A side with nothing due at all has no rate: the whole change is then the other side's level.
+    if not total_now or not total_was:
+        return w_now * r_now - w_was * r_was
+    return ((w_now + w_was) / 2 * (r_now - r_was)
+            + (w_now - w_was) * ((r_now + r_was) / 2 - (overall_now + overall_was) / 2))
 
 
 def leading_segment(split: pd.DataFrame, change: float | None) -> pd.Series | None:

@@ -92,6 +92,31 @@ def test_contributions_of_a_rate_add_up_to_its_change():
     assert out["share_of_change"].tolist() == pytest.approx([0.25 / 0.30, 0.05 / 0.30])
 
 
+def test_a_segment_whose_due_contracts_grew_at_its_own_rate_is_credited_only_with_the_shift():
+    """Seen in the executive report: a segment named for a renewal rate's rise when only the number of its
+    contracts due had grown. Hand-computed: before east 8/10 (0.8), west 4/10 (0.4), overall 12/20 = 0.6;
+    now east 16/20 (0.8), west 4/10 (0.4), overall 20/30 = 0.6667, change +0.0667 with no segment's rate
+    moving. Weights: east 0.5 -> 0.6667, west 0.5 -> 0.3333; mean overall rate 0.6333.
+    east: 0.5833 * 0 + 0.1667 * (0.8 - 0.6333) = +0.0278; west: 0.4167 * 0 - 0.1667 * (0.4 - 0.6333) = +0.0389.
+    The former formula (N_s,now / D_now - N_s,before / D_before) gave east +0.1333 and west -0.0667."""
+    before, now = dt.date(2026, 9, 1), dt.date(2026, 10, 1)
+    parts = _frame([(before, "east", 8, 10, 0), (before, "west", 4, 10, 0), (now, "east", 16, 20, 0), (now, "west", 4, 10, 0)])
+    out = metrics.contributions(BY_KEY["renewal_rate"], parts, before, now).set_index("segment")
+    assert out.loc["east", "contribution"] == pytest.approx(1 / 6 * (0.8 - 19 / 30))
+    assert out.loc["west", "contribution"] == pytest.approx(-1 / 6 * (0.4 - 19 / 30))
+    assert out["contribution"].sum() == pytest.approx(20 / 30 - 12 / 20)
+
+
+def test_a_segment_new_in_a_period_contributes_its_weight_at_its_rate_against_the_mean():
+    # before: east 8/10; now east 8/10 and north (new) 1/10: overall 0.8 -> 0.45, change -0.35.
+    # north keeps its one rate 0.1: 0.25 * 0 + 0.5 * (0.1 - 0.625) = -0.2625; east: 0.75 * 0 - 0.5 * (0.8 - 0.625) = -0.0875.
+    before, now = dt.date(2026, 9, 1), dt.date(2026, 10, 1)
+    parts = _frame([(before, "east", 8, 10, 0), (now, "east", 8, 10, 0), (now, "north", 1, 10, 0)])
+    out = metrics.contributions(BY_KEY["renewal_rate"], parts, before, now).set_index("segment")
+    assert out["contribution"].to_dict() == pytest.approx({"north": -0.2625, "east": -0.0875})
+    assert out["contribution"].sum() == pytest.approx(0.45 - 0.8)
+
+
 def test_contributions_of_an_amount_are_differences():
     # ARR east 100 -> 90 (-10), west 50 -> 80 (+30): total +20, west first
     before, now = dt.date(2026, 9, 1), dt.date(2026, 10, 1)
