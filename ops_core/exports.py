@@ -374,7 +374,11 @@ def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data", notes: Iterable[s
     ``#,##0.00``, percentages ``0.0%``, dates ``yyyy-mm-dd``): the cells stay numbers.
 
     Text is typed as a string cell explicitly, so openpyxl never writes a formula even for text
-    that starts with ``=``. Cells longer than Excel's 32,767 characters end in ``…[truncated]``.
+    that starts with ``=``. Text a spreadsheet would run (``neutralise``) carries Excel's own
+    quote prefix, the cell style Excel gives text typed after a ``'``: the cell shows "+86 138 ..."
+    and stays text when edited, where a quote character in the text would show as one. Text that
+    already began with a quote keeps the added one too, so a reader's ``unneutralise`` gives back
+    exactly what was written. Cells longer than Excel's 32,767 characters end in ``…[truncated]``.
     ``notes`` (what the file was made with) go on a second sheet (``notes_sheet``), so the data sheet
     starts with its header and sorts and filters in Excel as it is.
     """
@@ -392,9 +396,14 @@ def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data", notes: Iterable[s
 
     def cell(value: Any, bold: bool = False, number_format: str | None = None) -> Any:
         value = _excel_value(value)
+        quoted = isinstance(value, str) and value.startswith(QUOTE) and _needs_quote(value[1:])
+        if quoted and not value[1:].startswith(QUOTE):
+            value = value[1:]  # the style below is the quote
         c = WriteOnlyCell(sheet, value=value)
         if isinstance(value, str):
             c.data_type = "s"  # never "f": a string is a string
+            if quoted:
+                c.quotePrefix = True
         elif number_format and value is not None:
             c.number_format = number_format
         if bold:

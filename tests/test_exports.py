@@ -223,12 +223,20 @@ def _load(data: bytes):
     return load_workbook(io.BytesIO(data)).worksheets[0]
 
 
+def _shown_in_excel(neutralised: str) -> str:
+    """What Excel shows of a neutralised text: the added quote is the cell's quote prefix, not a character
+    (a text that began with a quote keeps the added one, so reading the file back is exact)."""
+    return neutralised[1:] if neutralised.startswith("'") and neutralised[1:2] != "'" else neutralised
+
+
 def test_excel_stores_hostile_text_as_strings_never_formulas():
     sheet = _load(to_excel_bytes(_hostile_frame(), "客户 list", ["=1+1 weights"]))
     cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
     assert all(c.data_type != "f" for c in cells)
-    texts = [c.value for c in cells if isinstance(c.value, str)]
-    assert not any(t.startswith(("=", "+", "-", "@", "\t", "\r")) for t in texts)
+    runnable = [c for c in cells if isinstance(c.value, str) and c.value.lstrip("'").startswith(("=", "+", "-", "@", "\t", "\n", "＝"))]
+    assert len(runnable) == 9                                   # hyperlink ... fullwidth-equals
+    assert all(c.data_type == "s" and c.quotePrefix for c in runnable)   # text, and stays text when edited
+    assert not any(c.quotePrefix for c in cells if c not in runnable)
     assert sheet.title == "客户 list"
 
 
@@ -236,10 +244,19 @@ def test_excel_keeps_chinese_numbers_and_the_neutralised_text():
     sheet = _load(to_excel_bytes(_hostile_frame(), "data", ["weights: 订单金额 40%"]))
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == ("text", "amount", "客户")  # the note went to the second sheet
-    # XML (inside .xlsx) reads a carriage return back as a line feed; the quote in front stays.
-    assert [r[0] for r in rows[1:-1]] == [e.replace("\r", "\n") for _, _, e in HOSTILE]
+    # XML (inside .xlsx) reads a carriage return back as a line feed. "+1" shows as +1, not '+1.
+    assert [r[0] for r in rows[1:-1]] == [_shown_in_excel(e).replace("\r", "\n") for _, _, e in HOSTILE]
     assert [r[1] for r in rows[1:]] == [-(i + 1) for i in range(len(HOSTILE) + 1)]
     assert all(r[2] == "张三" for r in rows[1:])
+
+
+def test_hostile_text_read_back_from_excel_is_what_was_written():
+    from ops_core.readers import open_table
+
+    raws = [r for _, r, _ in HOSTILE] + ["'+86 138 1234 5678", "''=x"]
+    table = open_table(to_excel_bytes(pd.DataFrame({"text": raws})), "back.xlsx")
+    back = [cells[0] for _, cells in table.rows]
+    assert back == [r.replace("\x00", "").replace("\r", "\n") for r in raws]
 
 
 def test_excel_truncates_cells_longer_than_its_limit_with_a_marker():
@@ -251,7 +268,8 @@ def test_excel_truncates_cells_longer_than_its_limit_with_a_marker():
 
 def test_excel_drops_control_characters_excel_refuses_and_still_neutralises():
     sheet = _load(to_excel_bytes(pd.DataFrame({"t": ["\x01=1+1", "a\x00b\x0bc"]})))
-    assert [sheet.cell(row=r, column=1).value for r in (2, 3)] == ["'=1+1", "abc"]
+    assert [sheet.cell(row=r, column=1).value for r in (2, 3)] == ["=1+1", "abc"]
+    assert sheet.cell(row=2, column=1).quotePrefix and not sheet.cell(row=3, column=1).quotePrefix
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -274,8 +292,9 @@ def test_excel_puts_the_notes_on_a_second_sheet_and_the_data_sheet_starts_with_i
     book = load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["customers", NOTES_SHEET]
     assert [c.value for c in book["customers"][1]] == ["客户", "score"]
-    notes = [row[0].value for row in book[NOTES_SHEET].iter_rows()]
-    assert notes == ["Weights: order_amount 20%", "'=cmd|' /C calc'!A0"]
+    notes = [row[0] for row in book[NOTES_SHEET].iter_rows()]
+    assert [c.value for c in notes] == ["Weights: order_amount 20%", "=cmd|' /C calc'!A0"]
+    assert [c.quotePrefix for c in notes] == [False, True]
 
 
 # --- files a person reads (through ops_core.present) ------------------------------------------------

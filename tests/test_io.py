@@ -158,8 +158,9 @@ def test_cli_export_to_excel_keeps_yuan_as_numbers_and_neutralises_text(exported
     assert sheet.cell(row=4, column=3).value == "增购"
     assert book["文件说明"]["A1"].value == "合同：3 行"
     path, _ = _exported(exported_store, tmp_path, "customers", "customers.xlsx")
-    names = [c.value for c in load_workbook(path).active["B"]]
-    assert names == ["Customer name", "'=HYPERLINK(\"http://x\",\"y\")", "欧阳科技 😀"]
+    names = list(load_workbook(path).active["B"])
+    assert [c.value for c in names] == ["Customer name", "=HYPERLINK(\"http://x\",\"y\")", "欧阳科技 😀"]
+    assert [c.quotePrefix for c in names] == [False, True, False]   # shown as text, kept as text when edited
 
 
 @pytest.mark.parametrize(("args", "message"), [
