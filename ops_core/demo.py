@@ -68,7 +68,7 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from ops_core import cli, demo_company, vocab, writes
+from ops_core import cli, demo_company, present, vocab, writes
 from ops_core.config import setting_default
 from ops_core.db import bulk, rollups
 from ops_core.db.models import TABLES
@@ -86,12 +86,12 @@ Progress = Callable[[float, str], None]
 DEMO_TABLES = (
     "csms", "customers", "contacts", "contracts", "invoices", "payments", "referrals", "releases",
     "demands", "demand_history", "demand_customers", "faq_entries", "account_users",
-    "account_user_weeks", "usage_daily", "feedback", "events", "event_costs", "leads",
+    "account_user_weeks", "usage_daily", "feedback", "feedback_history", "events", "event_costs", "leads",
     "lead_touches", "users",
 )
 # Derived from demo rows and removed with them on --replace (they reference customers / events).
 _DEPENDENT_TABLES = ("score_snapshots", "event_reviews", "usage_monthly", "usage_periods", "usage_totals", "mrr_changes",
-                     "mrr_totals", "feedback_history", "metric_snapshots")
+                     "mrr_totals", "metric_snapshots")
 BIG_TABLES = ("usage_daily", "account_user_weeks")
 
 INDUSTRIES = vocab.values(vocab.Industry)
@@ -854,6 +854,7 @@ def _calendar(start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 class _Counters:
     user_id: int = 0
     feedback_id: int = 0
+    feedback_history_id: int = 0
 
 
 def _dormant_months(rng: np.random.Generator, days: np.ndarray, active: np.ndarray, factor: np.ndarray) -> np.ndarray:
@@ -948,7 +949,7 @@ def _usage_chunk(w: _World, seed: int, chunk: int, lo: int, hi: int, cal: tuple[
                 list(zip((cs[ci] + 1).tolist(), fb["day_text"][di].tolist(), au.tolist(), sessions.tolist(), page_views.tolist(),
                          visitors.tolist(), events.tolist(), strict=True)), progress, f"usage of customers {lo + 1}-{hi}")
     yield from _usage_rollups(cs[ci] + 1, days[di], au, sessions, page_views, visitors, events, progress)
-    yield _feedback(rng, w, ids, fb, cs[ci], days[di], (n_users[ci] / 10.0) ** 0.3, progress)
+    yield from _feedback(rng, w, ids, fb, cs[ci], days[di], (n_users[ci] / 10.0) ** 0.3, progress)
 
 
 def _usage_rollups(customer: np.ndarray, day: np.ndarray, active: np.ndarray, sessions: np.ndarray, views: np.ndarray,
@@ -997,8 +998,9 @@ def _resolution_hours(size: np.ndarray, severity: np.ndarray) -> np.ndarray:
 
 def _feedback_timeline(w: _World, cust: np.ndarray, received: np.ndarray, first: np.ndarray, severity: np.ndarray,
                        pace: np.ndarray, work_start: np.ndarray, closed_after: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Status (index into FeedbackStatus) at ``end`` and the first-response, resolved and closed moments.
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Status (index into FeedbackStatus) at ``end`` and the first-response (triage), work-started,
+    resolved and closed moments.
 
     A team that keeps up resolves an item in a lognormal share of its target (median ``RESOLUTION_SHARE``,
     sigma ``RESOLUTION_SPREAD``, from the standard normal ``pace``) counted on Monday-to-Friday time from
@@ -1012,12 +1014,13 @@ def _feedback_timeline(w: _World, cust: np.ndarray, received: np.ndarray, first:
     started = first + ((resolved - first) * 0.4 * work_start).astype(np.int64)
     closed = resolved + closed_after
     status = np.select([first > end_ts, started > end_ts, resolved > end_ts, closed > end_ts], [0, 1, 2, 3], 4)
-    return status, first, resolved, closed
+    return status, first, started, resolved, closed
 
 
 def _feedback(rng: np.random.Generator, w: _World, ids: _Counters, fb: dict[str, Any], cust: np.ndarray, day: np.ndarray,
-              weight: np.ndarray, progress: float) -> Batch:
-    """~2 items per active customer-year: each active customer-day speaks with probability ~2/250."""
+              weight: np.ndarray, progress: float) -> Iterator[Batch]:
+    """~2 items per active customer-year: each active customer-day speaks with probability ~2/250; then
+    each item's history as the write path records it (``_feedback_history``)."""
     pick = rng.random(len(cust)) < (2.0 / 250.0) * weight / 1.0
     cust, day = cust[pick], day[pick]
     k = len(cust)
@@ -1048,7 +1051,8 @@ def _feedback(rng: np.random.Generator, w: _World, ids: _Counters, fb: dict[str,
     v = rng.random(k)
     is_bug = ftype == 0
     severity = np.where(is_bug, _pick(rng, np.tile([0.1, 0.45, 0.35, 0.1], (k, 1))), _pick(rng, np.tile([0.5, 0.4, 0.1, 0.0], (k, 1))))
-    status, first, resolved, closed = _feedback_timeline(w, cust, received, first, severity, pace, work_start, closed_after)
+    status, first, started, resolved, closed = _feedback_timeline(w, cust, received, first, severity, pace, work_start,
+                                                                  closed_after)
     has_first = status >= 1
     has_resolved = status >= 3
     has_closed = status == 4
@@ -1083,9 +1087,65 @@ def _feedback(rng: np.random.Generator, w: _World, ids: _Counters, fb: dict[str,
         np.asarray(statuses)[status].tolist(), demand.tolist(), faq.tolist(), _stamps(first, has_first),
         _stamps(resolved, has_resolved), _stamps(closed, has_closed), _stamps(closed, informed), [1] * k, strict=True))
     rows = [r[:2] + (r[2] or None,) + r[3:12] + (r[12] or None, r[13] or None) + r[14:] for r in rows]
-    return Batch("feedback", ("id", "customer_id", "contact_id", "channel", "received_at", "product_area", "text",
-                              "suggested_type", "type", "severity", "importance", "status", "demand_id", "faq_id",
-                              "first_response_at", "resolved_at", "closed_at", "informed_at", "version"), rows, progress, "feedback")
+    yield Batch("feedback", ("id", "customer_id", "contact_id", "channel", "received_at", "product_area", "text",
+                             "suggested_type", "type", "severity", "importance", "status", "demand_id", "faq_id",
+                             "first_response_at", "resolved_at", "closed_at", "informed_at", "version"), rows, progress, "feedback")
+    yield _feedback_history(ids, fid, status, (first, started, resolved, closed), w.english[cust],
+                            (type_names[ftype], np.asarray(severities)[severity], area), demand, faq, progress)
+
+
+# Who handles the demo's feedback: the editor of the customer's language.
+FEEDBACK_HANDLERS = ("zhang.min", "emma.clark")
+
+
+def _feedback_history(ids: _Counters, fid: np.ndarray, status: np.ndarray, moments: tuple[np.ndarray, ...],
+                      english: np.ndarray, triage: tuple[np.ndarray, ...], demand: np.ndarray, faq: np.ndarray,
+                      progress: float) -> Batch:
+    """The status changes an item went through up to where its timeline stands, as ``feedback.triage``,
+    ``transition`` and the routing functions record them: triaged at the first response (with the type,
+    severity and area it was given), linked to its demand then, in progress when work started, resolved
+    (and linked to its FAQ entry), closed. Draws nothing, so the rest of the company stays as it was."""
+    statuses = vocab.values(vocab.FeedbackStatus)
+    first, started, resolved, closed = moments
+    handler = np.asarray(FEEDBACK_HANDLERS)[english.astype(np.int64)]
+    steps = []  # (item index, moment, order within the item, from, to, note)
+    order = 0
+    for reached, moment, source, target in ((1, first, 0, 1), (2, started, 1, 2), (3, resolved, 2, 3), (4, closed, 3, 4)):
+        items = np.nonzero(status >= reached)[0]
+        steps.append((items, moment[items], np.full(items.size, order), source, target))
+        order += 1
+        if reached == 1:
+            linked = items[demand[items] > 0]
+            steps.append((linked, first[linked], np.full(linked.size, order), 1, 1))
+            order += 1
+        if reached == 3:
+            linked = items[faq[items] > 0]
+            steps.append((linked, resolved[linked], np.full(linked.size, order), 3, 3))
+            order += 1
+    item = np.concatenate([x[0] for x in steps])
+    at = np.concatenate([x[1] for x in steps])
+    rank = np.concatenate([x[2] for x in steps])
+    from_to = np.concatenate([np.full((x[0].size, 2), (x[3], x[4])) for x in steps]) if steps else np.zeros((0, 2), int)
+    chronological = np.lexsort((rank, item))
+    item, at, rank, from_to = item[chronological], at[chronological], rank[chronological], from_to[chronological]
+    types, severities, areas = triage
+    notes = []
+    for i, r in zip(item.tolist(), rank.tolist(), strict=True):
+        if r == 0:
+            notes.append(present.history_note_code("triaged", types[i], severities[i], areas[i]))
+        elif r == 1:
+            notes.append(present.history_note_code("demand", int(demand[i])))
+        elif r == 4:
+            notes.append(present.history_note_code("faq", int(faq[i])))
+        else:
+            notes.append(None)
+    hid = ids.feedback_history_id + 1 + np.arange(item.size)
+    ids.feedback_history_id += item.size
+    rows = list(zip(hid.tolist(), fid[item].tolist(), _stamps(at), handler[item].tolist(),
+                    np.asarray(statuses, dtype=object)[from_to[:, 0]].tolist(),
+                    np.asarray(statuses, dtype=object)[from_to[:, 1]].tolist(), notes, strict=True))
+    return Batch("feedback_history", ("id", "feedback_id", "at", "actor", "from_status", "to_status", "note"), rows,
+                 progress, "feedback history")
 
 
 # --- marketing: events, costs, leads --------------------------------------------------------------------

@@ -262,6 +262,39 @@ def test_events_pay_their_way_overall_with_a_few_losing_money_and_few_runaway_re
     assert roi.max() < 60                                # no single cheap event credited with a huge deal
 
 
+def test_every_feedback_item_has_the_history_its_status_and_stamps_tell(demo_engine: Engine) -> None:
+    """Seen: demo items had no history, so an item's page said nothing of who triaged or resolved it. Each item
+    now has the rows the write path records: triaged at its first response, in progress, resolved at its
+    resolved_at, closed at its closed_at, and its demand and FAQ links; the last status is the item's own."""
+    from ops_core import feedback
+
+    items = _read(demo_engine, "SELECT id, status, type, severity, product_area, demand_id, faq_id, first_response_at, "
+                               "resolved_at, closed_at FROM feedback").set_index("id")
+    rows = _read(demo_engine, "SELECT id, feedback_id, at, actor, from_status, to_status, note FROM feedback_history")
+    rows = rows.sort_values(["feedback_id", "at", "id"])
+    moved = rows[rows.from_status != rows.to_status]
+    last = moved.groupby("feedback_id")["to_status"].last()
+    assert (items.loc[last.index, "status"] == last).all()
+    assert set(items.index[items.status != "new"]) == set(last.index)          # every item past "new", none at it
+    path = moved.groupby("feedback_id")["to_status"].agg(tuple)
+    steps = ("triaged", "in_progress", "resolved", "closed")
+    assert all(p == steps[:len(p)] for p in path)
+    for status, column in (("triaged", "first_response_at"), ("resolved", "resolved_at"), ("closed", "closed_at")):
+        step = moved[moved.to_status == status].set_index("feedback_id")["at"]
+        assert (pd.to_datetime(step) == pd.to_datetime(items.loc[step.index, column])).all(), status
+    triaged = moved[moved.to_status == "triaged"].set_index("feedback_id")["note"]
+    expected = ("@triaged:" + items.loc[triaged.index, "type"] + "," + items.loc[triaged.index, "severity"] + ","
+                + items.loc[triaged.index, "product_area"])
+    assert (triaged == expected).all()
+    links = rows[rows.from_status == rows.to_status].set_index("feedback_id")["note"]
+    assert sorted(links) == sorted([f"@demand:{int(d)}" for d in items.demand_id.dropna()]
+                                   + [f"@faq:{int(f)}" for f in items.faq_id.dropna()])
+    assert set(rows.actor) <= set(demo.FEEDBACK_HANDLERS)
+    one = int(items.index[items.status == "closed"][0])
+    with demo_engine.connect() as conn:
+        assert feedback.history(conn, one)["to_status"].tolist()[-1] == "closed"
+
+
 def test_demands_reach_every_status_through_their_history(demo_engine: Engine) -> None:
     d = _read(demo_engine, "SELECT id, status, target_release_id, reject_reason FROM demands")
     assert set(d.status) == {s.value for s in demo.vocab.DemandStatus}
