@@ -191,7 +191,7 @@ def show_data(ctx: Events) -> None:
     notes = [ui.tr("events.export.notes.model", model=events.model_text(ctx.model, lang), window=ctx.window, as_of=ctx.as_of),
              ctx.standard.describe(lang), ui.tr("events.export.notes.filters", filters=ui.describe(ctx.filters, ctx.store))]
     st.markdown(f"**{ui.tr('events.export')}**")
-    ui.download_buttons(events.export_table(ctx.chosen).rename(columns={"name": "event"}), "events", notes)
+    ui.download_buttons(events.export_table(ctx.chosen), "events", notes)
     st.markdown(f"**{ui.tr('data.import')}**")
     entity = ui.choice(st.selectbox, ui.tr("data.import.entity"), ["events", "event_costs", "leads", "lead_touches"],
                           format_func=lambda name: ui.tr(f"table.{name}"), key="e_import_entity")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine
@@ -53,18 +54,28 @@ def open_store(database_url: str | None) -> Iterator[Engine]:
 
 
 def write_report(database_url: str | None, output: Path, sheet_name: str,
-                 build: Callable[[Connection], tuple[pd.DataFrame, list[str]]], what: str) -> int:
+                 build: Callable[[Connection], tuple[pd.DataFrame, list[str]]], what: str, lang: str = "en",
+                 columns: Mapping[str, Any] | None = None) -> int:
     """The shape every report command shares: check the file name, open and migrate the store, build
-    the table, write it through the safe exports (BOM CSV or Excel, neutralised) and say where."""
-    from ops_core.io import write_export
+    the table and write it as a person reads it (``present``: headers and notes in ``lang``, yuan,
+    labels; ``columns`` the table's own headers) through the safe exports (BOM CSV or Excel,
+    neutralised), and say where."""
+    from ops_core.exports import TooManyRowsForExcel, reader_csv_bytes, reader_excel_bytes
+    from ops_core.io import save_file
 
-    if output.suffix.lower() not in (".csv", ".xlsx"):
+    suffix = output.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
         raise UsageError(f"cannot write '{output.name}': use a .csv or .xlsx file name")
     if not output.parent.is_dir():
         raise UsageError(f"cannot write '{output}': the folder {output.parent} does not exist")
     with open_store(database_url) as engine, engine.connect() as conn:
         frame, notes = build(conn)
-        target = write_export(frame, output, notes=notes, sheet_name=sheet_name)
+        try:
+            data = (reader_csv_bytes(frame, lang, notes=notes, columns=columns) if suffix == ".csv"
+                    else reader_excel_bytes(frame, lang, sheet_name=sheet_name, notes=notes, columns=columns))
+        except TooManyRowsForExcel as exc:
+            raise UsageError(str(exc)) from None
+        target = save_file(data, output)
         print(f"wrote {len(frame)} {what} to {target} from {redact_url(engine.url)}")
     return 0
 

@@ -179,10 +179,11 @@ class EventData:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
-    def describe_range(self) -> str:
+    def describe_range(self, lang: str = "en") -> str:
         if self.date_from is None and self.date_to is None:
-            return "all events"
-        return f"events starting {self.date_from or 'any time'} to {self.date_to or 'any time'}"
+            return t("events.report.all", lang)
+        anytime = t("events.report.any_time", lang)
+        return t("events.report.range", lang, start=self.date_from or anytime, end=self.date_to or anytime)
 
 
 _EVENT_COLUMNS = ("name", "format", "kind", "organisation", "start_date", "end_date", "location", "purposes",
@@ -301,9 +302,6 @@ def as_model(value: Model | str) -> Model:
 def model_text(model: Model | str, lang: str = "en") -> str:
     """An attribution model in words, in ``lang``."""
     return t(f"events.model_text.{as_model(model).value}", lang)
-
-
-MODEL_TEXT = {m: model_text(m) for m in Model}
 
 
 def _check_window(window_days: int) -> int:
@@ -747,7 +745,7 @@ def _round_cents(value: Any) -> Any:
 # --- command line ------------------------------------------------------------------------------
 
 REPORT_COLUMNS = {
-    "name": "name", "format": "format", "kind": "kind", "organisation": "organisation", "start_date": "start_date",
+    "name": "event", "format": "format", "kind": "kind", "organisation": "organisation", "start_date": "start_date",
     "cost_cents": "cost_cents", "leads": "leads", "effective_leads": "effective_leads",
     "opportunities": "opportunities", "conversions": "conversions",
     "attributed_revenue_cents": "attributed_revenue_cents", "pipeline_cents": "pipeline_cents", "roi": "roi",
@@ -759,7 +757,8 @@ REPORT_COLUMNS = {
 
 
 def export_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """``event_metrics`` rows as a file: money in whole cents, ROI to 4 decimals, 'n/a' where undefined."""
+    """``event_metrics`` rows as a file: money in whole cents, ROI to 4 decimals, 'n/a' where undefined
+    (``present`` shows them as yuan, percentages and blanks)."""
     require_columns(metrics, list(REPORT_COLUMNS), "metrics")
     df = metrics[list(REPORT_COLUMNS)].rename(columns=REPORT_COLUMNS).reset_index()
     df["start_date"] = pd.to_datetime(df["start_date"]).dt.date
@@ -774,8 +773,8 @@ def export_table(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def report_table(conn: Connection, model: Model | str, as_of: dt.date, date_from: dt.date | None = None,
-                 date_to: dt.date | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """One row per event for the report file (see ``export_table``) and its header notes."""
+                 date_to: dt.date | None = None, lang: str = "en") -> tuple[pd.DataFrame, list[str]]:
+    """One row per event for the report file (see ``export_table``) and its header notes in ``lang``."""
     model = as_model(model)
     standard = lead_standard(conn)
     window = int(settings.get(conn, WINDOW_KEY))
@@ -783,11 +782,11 @@ def report_table(conn: Connection, model: Model | str, as_of: dt.date, date_from
     data = load(conn, date_from, date_to)
     df = export_table(event_metrics(data, standard, model, window, as_of, half_life))
     notes = [
-        f"Event ROI report as of {as_of}: {len(df)} events ({data.describe_range()})",
-        f"attribution model: {MODEL_TEXT[model]}; window {window} days before the win"
-        + (f"; half-life {half_life:g} days" if model is Model.decay else ""),
-        standard.describe(),
-        "money in cents (100 = 1 yuan); ROI = (attributed revenue - cost) / cost; n/a where the cost or the count is 0",
+        t("events.report.notes.title", lang, as_of=as_of, events=len(df), range=data.describe_range(lang)),
+        t("events.export.notes.model", lang, model=model_text(model, lang), window=window, as_of=as_of)
+        + (t("events.report.half_life", lang, days=f"{half_life:g}") if model is Model.decay else ""),
+        standard.describe(lang),
+        t("events.report.notes.roi", lang),
     ]
     return df, notes
 
@@ -803,6 +802,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--as-of", default=None, help="reference date YYYY-MM-DD (default: today)")
     sub.add_argument("--from", dest="date_from", default=None, help="first event start date YYYY-MM-DD")
     sub.add_argument("--to", dest="date_to", default=None, help="last event start date YYYY-MM-DD")
+    sub.add_argument("--lang", choices=("en", "zh"), default="en", help="the language of the headers, labels and notes")
     sub.add_argument("--database-url", default=None, help="default: OPS_DATABASE_URL or the embedded SQLite file")
     return parser
 
@@ -818,8 +818,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         as_of = cli.date_option(args.as_of, "--as-of") or dt.date.today()  # the command line is where "today" enters
         date_from, date_to = cli.date_option(args.date_from, "--from"), cli.date_option(args.date_to, "--to")
         return cli.write_report(args.database_url, args.output, "events",
-                                lambda conn: report_table(conn, model, as_of, date_from, date_to),
-                                f"events (model {model}) as of {as_of}")
+                                lambda conn: report_table(conn, model, as_of, date_from, date_to, args.lang),
+                                f"events (model {model}) as of {as_of}", args.lang)
 
     return cli.run(body, args.output)
 

@@ -427,19 +427,21 @@ def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data", notes: Iterable[s
 # --- files a person reads ------------------------------------------------------------------------
 
 
-def reader_csv_bytes(df: pd.DataFrame, lang: str, *, notes: Iterable[str] | None = None) -> bytes:
+def reader_csv_bytes(df: pd.DataFrame, lang: str, *, notes: Iterable[str] | None = None,
+                     columns: Mapping[str, present.Column] | None = None) -> bytes:
     """A stored frame (already masked) as a CSV a person reads: through ``present.frame`` (yuan,
-    labels, headers in ``lang``), money with two decimals, ratios as percentages."""
-    shown, formats = present.frame(df, lang)
+    labels, headers in ``lang``; ``columns`` adds the frame's own), money with two decimals, ratios
+    as percentages."""
+    shown, formats = present.frame(df, lang, columns=columns)
     return to_csv_bytes(shown, notes=notes, formats=formats)
 
 
 def reader_excel_bytes(df: pd.DataFrame, lang: str, *, sheet_name: str = "data",
-                       notes: Iterable[str] | None = None) -> bytes:
+                       notes: Iterable[str] | None = None, columns: Mapping[str, present.Column] | None = None) -> bytes:
     """A stored frame (already masked) as an .xlsx a person reads: ``present.frame`` values with
     Excel number formats on the cells (yuan ``#,##0.00``, percentages ``0.0%``, dates); a sheet named
     after a table reads by the table's name, the notes sheet in ``lang`` too."""
-    shown, formats = present.frame(df, lang)
+    shown, formats = present.frame(df, lang, columns=columns)
     if f"table.{sheet_name}" in TEXT:
         sheet_name = t(f"table.{sheet_name}", lang)
     return to_excel_bytes(shown, sheet_name, notes, formats=formats, notes_sheet=t("export.notes_sheet", lang))

@@ -58,6 +58,8 @@ class Column:
     vocabulary: Vocabulary | None = None
     decimals: int | None = None   # shown digits after the point (None: the kind's default)
     many: bool = False            # a comma-separated list of codes (``missing_roles``)
+    words: tuple[str, str] | None = None  # the header in English and Chinese, for names the table holds
+    #                                      (a value dimension's), instead of the translation key ``header``
 
 
 @dataclass(frozen=True)
@@ -560,7 +562,8 @@ def frame(df: pd.DataFrame, lang: str, *, columns: Mapping[str, Column] | None =
                 series = series.astype(object).map(lambda v: "" if missing(v) else v).astype(object)
             shown[title] = series
             continue
-        title = t(spec.header, lang) if spec.header in TEXT else str(name)
+        title = (spec.words[lang == "zh"] if spec.words else t(spec.header, lang) if spec.header in TEXT
+                 else str(name))
         if title in shown:  # two stored names for one header (customer / customer_name): keep the first
             continue
         shown[title] = _shown_column(out[name], spec, lang)

@@ -562,17 +562,44 @@ def explain(features: pd.DataFrame, normalised_values: pd.DataFrame, weights: Ma
 # --- command line ------------------------------------------------------------------------------
 
 
-def scored_table(conn: Connection, as_of: dt.date, preset: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Every customer's descriptive columns, raw and normalised dimensions, score and tier, with header notes."""
-    from ops_core import tiers  # written alongside; imported late so scoring works without it
+# How a raw value's unit reads in a file's header, and the kind of its cells (``present.Kind`` names).
+_UNIT_HEADER = {"cents": ("money", (" (¥)", "（元）")), "employees": ("number", (" (employees)", "（人）")),
+                "yuan_days": ("number", (" (yuan × days overdue)", "（元·天，逾期）")), "points": ("number", (" (points)", "（分）")),
+                "ratio": ("percent", ("", "")), "share": ("number", ("", "")), "category": ("vocabulary", ("", "")),
+                "number": ("number", ("", ""))}
+
+
+def file_columns() -> dict[str, Any]:
+    """The score file's dimension columns as ``present.frame`` shows them: each raw value under the
+    dimension's name and unit (yuan for money, a percentage for growth, a category by its label), its
+    normalised value (0-1) beside it."""
+    from ops_core import present
+
+    out: dict[str, Any] = {}
+    for d in DIMENSIONS:
+        kind, (en, zh) = _UNIT_HEADER[d.unit]
+        out[d.key] = present.Column(f"dim.{d.key}", present.Kind(kind), DemandType if d.unit == "category" else None,
+                                    decimals={"share": 4, "employees": 0, "yuan_days": 0}.get(d.unit),
+                                    words=(d.name_en + en, d.name_zh + zh))
+        out[f"{d.key}_norm"] = present.Column(f"dim.{d.key}_norm", present.Kind.number, decimals=4,
+                                              words=(f"{d.name_en} (0-1)", f"{d.name_zh}（0-1）"))
+    return out
+
+
+def scored_table(conn: Connection, as_of: dt.date, preset: str | None = None,
+                 lang: str = "en") -> tuple[pd.DataFrame, list[str]]:
+    """Every customer's descriptive columns, raw and normalised dimensions, score and tier, with header
+    notes in ``lang`` (those of the customer page's download, ``customer_view.export_notes``)."""
+    from ops_core import customer_view, tiers  # written alongside; imported late (they import scoring)
 
     if preset:
         chosen = tiers.load_preset(conn, preset)
         weights, methods, rules, mappings = dict(chosen.weights), dict(chosen.methods), chosen.tier_rules, chosen.mappings
-        source = f"preset '{chosen.name}' (version {chosen.version}{', published' if chosen.published else ''})"
+        source = t("score.notes.preset", lang, name=chosen.name, version=chosen.version) + (
+            t("score.notes.published", lang) if chosen.published else "")
     else:
         weights, methods, rules, mappings = DEFAULT_WEIGHTS, DEFAULT_METHODS, tiers.tier_rules(conn), DEFAULT_MAPPINGS  # tier settings in force
-        source = "default weights"
+        source = t("score.notes.default", lang)
     features = derive_features(conn, as_of)
     normalised = normalise(features, methods, mappings)
     scores = score(normalised.values, weights)
@@ -586,31 +613,26 @@ def scored_table(conn: Connection, as_of: dt.date, preset: str | None = None) ->
     out["score"] = scores.round(2)
     out["tier"] = tier
     out = out.reset_index().sort_values(["score", "customer_id"], ascending=[False, True]).drop(columns="customer_id")
-    shares = weight_vector(weights, list(DIMENSION_KEYS))
-    all_methods = DEFAULT_METHODS | methods
-    gaps = ", ".join(f"{k} {n}" for k, n in normalised.missing_counts.items() if n) or "none"
+    gaps = listed((f"{dimension_name(k, lang)} {n}" for k, n in normalised.missing_counts.items() if n), lang)
     notes = [
-        f"# Ops Cockpit customer scores as of {as_of.isoformat()}, {len(out)} customers, {source}",
-        "# weights: " + ", ".join(f"{k} {s:.1%}" for k, s in zip(DIMENSION_KEYS, shares, strict=True)),
-        "# methods: " + ", ".join(f"{k} {all_methods[k].describe()}" for k in DIMENSION_KEYS),
-        f"# mappings: {describe_mappings(mappings)}",
-        f"# tier rules: {json.dumps(rules.to_dict(), ensure_ascii=False)}",
-        f"# missing values (scored 0): {gaps}",
-        f"# written {dt.datetime.now().isoformat(timespec='seconds')}; money in cents; payment is overdue yuan-days (lower is better)",
+        t("score.notes.title", lang, as_of=as_of.isoformat(), customers=len(out), source=source),
+        *customer_view.export_notes(weights, DEFAULT_METHODS | methods, rules, t("filters.all", lang), "", source,
+                                    dt.datetime.now(dt.UTC), as_of, mappings=mappings, lang=lang)[1:],
+        t("score.notes.missing", lang, value=gaps or t("score.notes.none_missing", lang)),
     ]
     return out, notes
 
 
-def rfm_export(conn: Connection, as_of: dt.date) -> tuple[pd.DataFrame, list[str]]:
-    """The RFM table with each customer's code and name in front, and header notes."""
+def rfm_export(conn: Connection, as_of: dt.date, lang: str = "en") -> tuple[pd.DataFrame, list[str]]:
+    """The RFM table with each customer's code and name in front, and header notes in ``lang``."""
     from ops_core import rfm  # written alongside; imported late so scoring works without it
 
     table = rfm.rfm_table(conn, as_of)
     names = frame_of(conn.execute(select(customers.c.id, customers.c.code, customers.c.name, customers.c.industry)).all(),
                      columns=["customer_id", "code", "name", "industry"]).set_index("customer_id")
     out = names.join(table, how="inner").reset_index(drop=True)
-    notes = [f"# Ops Cockpit RFM as of {as_of.isoformat()}, {len(out)} customers",
-             f"# written {dt.datetime.now().isoformat(timespec='seconds')}; monetary in cents"]
+    notes = [t("rfm.notes.title", lang, as_of=as_of.isoformat(), customers=len(out),
+               made=f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}")]
     return out, notes
 
 
@@ -624,6 +646,7 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--preset", default=None, help="a saved preset's name (default: the default weights)")
         sub.add_argument("--as-of", default=None, help="reference date YYYY-MM-DD (default: today)")
         sub.add_argument("--output", required=True, type=Path, help="a .csv (UTF-8 with BOM) or .xlsx file")
+        sub.add_argument("--lang", choices=("en", "zh"), default="en", help="the language of the headers, labels and notes")
         sub.add_argument("--database-url", default=None, help="default: OPS_DATABASE_URL or the embedded SQLite file")
     return parser
 
@@ -636,10 +659,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body() -> int:
         as_of = cli.date_option(args.as_of, "--as-of") or dt.date.today()  # the command line is where "today" enters
-        build = (lambda conn: scored_table(conn, as_of, args.preset)) if args.command == "score" else \
-            (lambda conn: rfm_export(conn, as_of))
+        build = (lambda conn: scored_table(conn, as_of, args.preset, args.lang)) if args.command == "score" else \
+            (lambda conn: rfm_export(conn, as_of, args.lang))
         return cli.write_report(args.database_url, args.output, args.command, build,
-                                f"customers' {args.command} rows as of {as_of}")
+                                f"customers' {args.command} rows as of {as_of}", args.lang,
+                                file_columns() if args.command == "score" else None)
 
     return cli.run(body, args.output)
 

@@ -188,8 +188,8 @@ def test_score_command_with_a_preset_saved_on_the_customer_page_writes_the_prese
     assert lines(done.stdout)[0].startswith(f"wrote {customers} customers' score rows as of {AS_OF} to {out}")
     notes, table = read_csv_file(out)
     assert notes[0] == f"# Ops Cockpit customer scores as of {AS_OF}, {customers} customers, preset '{PRESET}' (version 1)"
-    assert table["code"].tolist() == expected["code"].tolist()
-    assert table["score"].tolist() == pytest.approx(expected["score"].tolist())
+    assert table["Code"].tolist() == expected["code"].tolist()
+    assert table["Score"].tolist() == pytest.approx(expected["score"].tolist(), abs=0.05)  # shown to one decimal
 
     plain = run("ops_core.scoring", "score", "--as-of", AS_OF, "--output", str(tmp_path / "plain.xlsx"), url=store)
     assert plain.returncode == 0, plain.stderr
@@ -214,8 +214,8 @@ def test_rfm_command_writes_every_customers_segment(store, tmp_path):
     assert 0 < len(expected) < SMALL_CUSTOMERS
     assert lines(done.stdout)[0].startswith(f"wrote {len(expected)} customers' rfm rows as of {AS_OF} to {out}")
     notes, table = read_csv_file(out)
-    assert notes[0] == f"# Ops Cockpit RFM as of {AS_OF}, {len(expected)} customers"
-    assert table["code"].tolist() == expected["code"].tolist() and table["segment"].notna().all()
+    assert notes[0].startswith(f"# Ops Cockpit RFM as of {AS_OF}, {len(expected)} customers, made ")
+    assert table["Code"].tolist() == expected["code"].tolist() and table["Segment"].notna().all()
 
 
 @pytest.mark.parametrize("model", ["first", "last", "linear", "u"])
@@ -227,7 +227,7 @@ def test_events_report_command_writes_one_row_per_event_under_each_attribution_m
     assert lines(done.stdout)[0].startswith(f"wrote {events} events (model {model}) as of {AS_OF} to {out}")
     notes, table = read_csv_file(out)
     assert notes[0].startswith(f"# Event ROI report as of {AS_OF}: {events} events")
-    assert notes[1].startswith(f"# attribution model: {MODEL_NAMES[model]} (")
+    assert notes[1].startswith(f"# Attribution: {MODEL_NAMES[model]} (")
     assert len(table) == events
 
 

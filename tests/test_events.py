@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -603,15 +604,17 @@ def test_report_command_writes_one_row_per_event_with_the_basis_in_the_notes(sto
                         "--database-url", _url(engine)]) == 0
     notes, table = _read_export(out)
     assert len(table) == 3
-    assert {"cost_cents", "leads", "effective_leads", "opportunities", "conversions", "attributed_revenue_cents",
-            "roi", "cost_per_lead_cents", "cost_per_effective_lead_cents", "cost_per_opportunity_cents",
-            "cost_per_conversion_cents"} <= set(table.columns)
-    row = table.set_index("event_id").astype(str)
-    assert row.loc[ev["E2"], "attributed_revenue_cents"] == "30000001" and row.loc[ev["E2"], "roi"] == "14.0"
-    assert row.loc[ev["E1"], "cost_per_effective_lead_cents"] == "6666667"  # 20_000_000 / 3, to the cent
-    assert row.loc[ev["E3"], "roi"] == "n/a"
+    assert {"Event", "Cost (¥)", "Leads", "Effective leads", "Opportunities", "Conversions", "Attributed revenue (¥)",
+            "ROI", "Cost per lead (¥)", "Cost per effective lead (¥)", "Cost per opportunity (¥)",
+            "Cost per conversion (¥)"} <= set(table.columns)
+    row = table.set_index("Event").astype(str)
+    e1, e2, e3 = "2025 Industrial Automation Expo", "Webinar: Quality Management #1", "数字化工厂沙龙 第1期"
+    # 30,000,001 cents credited to E2 against a cost of 2,000,000: ROI 14.0, in yuan and per cent
+    assert row.loc[e2, "Attributed revenue (¥)"] == "300000.01" and row.loc[e2, "ROI"] == "1400.0%"
+    assert row.loc[e1, "Cost per effective lead (¥)"] == "66666.67"  # 20_000_000 cents / 3, to the fen
+    assert row.loc[e3, "ROI"] == ""                                  # no cost: no ROI
     assert "as of 2025-09-30" in notes[0] and "last touch" in notes[1] and "180 days" in notes[1]
-    assert any("Effective lead:" in n for n in notes) and any("cents" in n for n in notes)
+    assert any("Effective lead:" in n for n in notes) and not any("cents" in n for n in notes)
     ranged = tmp_path / "ranged.xlsx"
     assert events.main(["report", "--model", "u", "--as-of", "2025-09-30", "--from", "2025-02-01", "--to", "2025-03-01",
                         "--output", str(ranged), "--database-url", _url(engine)]) == 0
@@ -619,8 +622,8 @@ def test_report_command_writes_one_row_per_event_with_the_basis_in_the_notes(sto
 
 
 @pytest.mark.parametrize(("model", "e2_revenue", "named"), [
-    pytest.param("w", "20000001", "W-shaped", id="w"),
-    pytest.param("decay", "29427712", "half-life 7 days", id="decay"),  # the hand figures of REVENUE above
+    pytest.param("w", "200000.01", "W-shaped", id="w"),
+    pytest.param("decay", "294277.12", "half-life 7 days", id="decay"),  # the hand figures of REVENUE above, in yuan
 ])
 def test_the_report_command_takes_the_w_shaped_and_time_decay_models(store, tmp_path, model, e2_revenue, named):
     engine, _, ev, _ = store
@@ -628,8 +631,28 @@ def test_the_report_command_takes_the_w_shaped_and_time_decay_models(store, tmp_
     assert events.main(["report", "--model", model, "--as-of", "2025-09-30", "--output", str(out),
                         "--database-url", _url(engine)]) == 0
     notes, table = _read_export(out)
-    assert table.set_index("event_id").astype(str).loc[ev["E2"], "attributed_revenue_cents"] == e2_revenue
+    assert table.set_index("Event").astype(str).loc["Webinar: Quality Management #1", "Attributed revenue (¥)"] == e2_revenue
     assert named in notes[1]
+
+
+def test_the_report_command_writes_chinese_headers_labels_and_notes(store, tmp_path):
+    engine, _, _, _ = store
+    out = tmp_path / "活动.xlsx"
+    assert events.main(["report", "--model", "linear", "--as-of", "2025-09-30", "--output", str(out), "--lang", "zh",
+                        "--database-url", _url(engine)]) == 0
+    from openpyxl import load_workbook
+
+    book = load_workbook(out)
+    sheet = book.worksheets[0]
+    header = [c.value for c in sheet[1]]
+    assert header[:6] == ["活动", "形式", "类型", "组织方式", "开始日期", "费用（元）"]
+    row = {h: c for h, c in zip(header, sheet[2], strict=True)}
+    assert row["活动"].value == "2025 Industrial Automation Expo" and row["类型"].value == "行业展会"
+    assert (row["费用（元）"].value, row["费用（元）"].number_format) == (200000.0, "#,##0.00")  # 20,000,000 cents
+    notes = [r[0].value for r in book.worksheets[1].iter_rows()]
+    assert notes[0] == "活动 ROI 报告，截至 2025-09-30：3 场活动（全部活动）"
+    assert notes[1].startswith("归因：线性") and "窗口 180 天" in notes[1]
+    assert not any(re.search("[A-Za-z]{3,}", n.replace("ROI", "")) for n in notes)
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import math
 from pathlib import Path
 
@@ -382,14 +383,29 @@ def test_score_command_writes_every_customer_with_dimensions_score_and_tier(fres
     assert scoring.main(["score", "--as-of", "2025-06-30", "--output", str(out), "--database-url", _url(fresh_engine)]) == 0
     notes, table = _read_export(out)
     assert len(table) == 4
-    assert sorted(table["code"]) == ["A", "B", "C", "D"]
-    for key in DIMENSION_KEYS:
-        assert key in table.columns and f"{key}_norm" in table.columns
-    assert {"name", "industry", "region", "size_band", "csm", "score", "tier"} <= set(table.columns)
-    assert table["score"].between(0, 100).all() and table["tier"].notna().all()
-    assert table["score"].is_monotonic_decreasing
-    assert "as of 2025-06-30" in notes[0] and any(n.startswith("# weights:") for n in notes)
-    assert any(n.startswith("# methods:") for n in notes)
+    assert sorted(table["Code"]) == ["A", "B", "C", "D"]
+    for d in scoring.DIMENSIONS:  # each dimension by its name, raw and normalised, never a column name
+        assert any(c.startswith(d.name_en) and not c.endswith("(0-1)") for c in table.columns), d.key
+        assert f"{d.name_en} (0-1)" in table.columns
+    assert "Order amount (12 months) (¥)" in table.columns and "Gross profit (12 months) (¥)" in table.columns
+    assert {"Customer", "Industry", "Region", "Size band", "CSM", "Score", "Tier"} <= set(table.columns)
+    assert not set(table.columns) & set(DIMENSION_KEYS)
+    assert table["Score"].between(0, 100).all() and table["Tier"].notna().all()
+    assert table["Score"].is_monotonic_decreasing
+    assert "as of 2025-06-30" in notes[0] and any(n.startswith("# Weights:") for n in notes)
+    assert any(n.startswith("# Methods:") for n in notes) and not any("cents" in n for n in notes)
+
+
+def test_score_command_in_chinese_reads_in_chinese(fresh_engine, tmp_path):
+    build_store(fresh_engine)
+    out = tmp_path / "得分.csv"
+    assert scoring.main(["score", "--as-of", "2025-06-30", "--output", str(out), "--lang", "zh",
+                         "--database-url", _url(fresh_engine)]) == 0
+    notes, table = _read_export(out)
+    assert notes[0].startswith("# 运营驾驶舱客户得分，截至 2025-06-30，4 个客户，默认权重")
+    assert {"编号", "客户", "订单金额（近12个月）（元）", "订单金额（近12个月）（0-1）", "得分", "层级"} <= set(table.columns)
+    english = [c for c in list(table.columns) + notes if re.search("[a-z]{3,}", c)]
+    assert english == []                                    # no English word in the headers or the notes
 
 
 def test_score_command_with_a_preset_uses_the_preset_s_category_mapping(fresh_engine, tmp_path):
@@ -405,8 +421,10 @@ def test_score_command_with_a_preset_uses_the_preset_s_category_mapping(fresh_en
     assert scoring.main(["score", "--preset", "行业版", "--as-of", "2025-06-30", "--output", str(out),
                          "--database-url", _url(fresh_engine)]) == 0
     notes, table = _read_export(out)
-    assert dict(zip(table["code"], table["demand_type_norm"], strict=True)) == {"A": 0.9, "B": 0.1, "C": 0.6, "D": 0.3}
-    assert "# mappings: Product demand type Standard product 0.1, Configured 0.3, Customised 0.9, Platform 0.6" in notes
+    assert dict(zip(table["Code"], table["Product demand type (0-1)"], strict=True)) == {"A": 0.9, "B": 0.1, "C": 0.6, "D": 0.3}
+    assert dict(zip(table["Code"], table["Product demand type"], strict=True)) == {
+        "A": "Customised", "B": "Standard product", "C": "Platform", "D": "Configured"}   # labels, not codes
+    assert "# Mappings: Product demand type Standard product 0.1, Configured 0.3, Customised 0.9, Platform 0.6" in notes
 
 
 def test_rfm_command_writes_the_rfm_table(fresh_engine, tmp_path):
@@ -416,7 +434,7 @@ def test_rfm_command_writes_the_rfm_table(fresh_engine, tmp_path):
     assert scoring.main(["rfm", "--as-of", "2025-06-30", "--output", str(out), "--database-url", _url(fresh_engine)]) == 0
     notes, table = _read_export(out)
     assert "as of 2025-06-30" in notes[0]
-    assert {"code", "recency_days", "frequency", "monetary_cents", "r_score", "f_score", "m_score", "segment"} <= set(table.columns)
+    assert {"Code", "Days since last order", "Orders", "Order amount (¥)", "R", "F", "M", "Segment"} <= set(table.columns)
 
 
 @pytest.mark.parametrize(("args", "message"), [
