@@ -329,7 +329,9 @@ def show_cohorts(ctx: View) -> None:
         basis = ui.choice(st.radio, ui.tr("ind.cohort.basis"), ["logo", "revenue"], horizontal=True, key="i_basis",
                          format_func=lambda b: ui.tr(f"ind.cohort.{b}"))
         months = periods_between(Grain.month, ctx.filters.date_from, ctx.filters.date_to)
-        frame = ui.cached(cohorts.customer_cohorts, ctx.store, months[0].start, months[-1].start, basis, ctx.filters)
+        # Observed up to the range's last day: a month not over yet (this one) has no cell.
+        frame = ui.cached(cohorts.customer_cohorts, ctx.store, months[0].start, months[-1].start, basis, ctx.filters,
+                          as_of=ctx.filters.date_to)
         st.caption(ui.tr("ind.cohort.caption"))
         if frame.empty:
             st.info(ui.tr("ind.no_data"))

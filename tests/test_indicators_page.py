@@ -99,6 +99,25 @@ def test_every_tab_draws_without_an_exception(page, tab):
     assert [e.value for e in page.exception] == []
 
 
+def test_the_customer_cohorts_end_with_the_last_month_that_is_over(page):
+    """Seen: the range ending today drew this month's cohort at month 0 with 100 %, a month not over yet (the
+    contracts in force at its end, days ahead). Cells stop at the range's last day; month 0 of every cohort shown
+    is 100 % of its customers (a cohort is the month its customers' first contract with an MRR starts)."""
+    from tests import vega
+
+    page.session_state["i_tab"] = "Cohort retention"
+    page.run()
+    assert [e.value for e in page.exception] == []
+    heat = [frame for spec, data in vega.charts(page) for frame in data.values() if "months_since" in frame]
+    assert len(heat) == 1
+    cells = heat[0]
+    this_month = dt.date.today().strftime("%Y-%m")
+    last_over = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    assert this_month not in set(cells["cohort"]) and last_over in set(cells["cohort"])
+    month_0 = cells[(cells["months_since"] == 0) & (cells["cohort_size"] > 0)]
+    assert len(month_0) >= 6 and (month_0["share"] == 1.0).all()
+
+
 @pytest.fixture(scope="module")
 def own_url(new_store_url) -> str:
     """A small company of its own: these tests write targets and snapshots."""
