@@ -1150,14 +1150,34 @@ def _feedback_history(ids: _Counters, fid: np.ndarray, status: np.ndarray, momen
 
 # --- marketing: events, costs, leads --------------------------------------------------------------------
 
+# An event's name in Chinese and English. A series is numbered ({i}); the shows of a year ({y}) are
+# different shows, taken in turn, so two exhibitions of one year do not share a name.
 _EVENT_NAMES = {
-    "exhibition": ("{y} 中国国际工业博览会", "{y} Industrial Automation Expo"),
-    "supplier_conference": ("{y} 智能制造供应商大会", "{y} Smart Manufacturing Supplier Summit"),
-    "salon": ("数字化工厂沙龙 第{i}期", "Digital Plant Salon #{i}"),
-    "open_class": ("MES 实施公开课 第{i}期", "MES Implementation Open Class #{i}"),
-    "live_stream": ("设备管理直播间 第{i}期", "EAM Live Stream #{i}"),
-    "webinar": ("质量管理线上研讨会 第{i}期", "Webinar: Quality Management #{i}"),
+    "exhibition": (("{y} 中国国际工业博览会", "{y} Industrial Automation Expo"), ("{y} 华南工业自动化展", "{y} South China Automation Fair"),
+                   ("{y} 中国国际机床展", "{y} China Machine Tool Show"), ("{y} 智能工厂装备博览会", "{y} Smart Factory Equipment Expo")),
+    "supplier_conference": (("{y} 智能制造供应商大会", "{y} Smart Manufacturing Supplier Summit"),
+                            ("{y} 工业互联网生态大会", "{y} Industrial Internet Ecosystem Forum"),
+                            ("{y} 制造业数字化转型峰会", "{y} Manufacturing Digital Transformation Summit")),
+    "salon": (("数字化工厂沙龙 第{i}期", "Digital Plant Salon #{i}"),),
+    "open_class": (("MES 实施公开课 第{i}期", "MES Implementation Open Class #{i}"),),
+    "live_stream": (("设备管理直播间 第{i}期", "EAM Live Stream #{i}"),),
+    "webinar": (("质量管理线上研讨会 第{i}期", "Webinar: Quality Management #{i}"),),
 }
+
+
+def _event_names(kinds: list[str], english: list[bool], years: list[str]) -> list[str]:
+    """Each event's name: a series by its running number, a show of the year by the next show of its kind
+    (numbered once a kind's shows are used up within a year)."""
+    seen: dict[tuple[str, str], int] = {}
+    names = []
+    for i, (kind, eng, year) in enumerate(zip(kinds, english, years, strict=True)):
+        shows = _EVENT_NAMES[kind]
+        n = seen[(kind, year)] = seen.get((kind, year), -1) + 1
+        name = shows[n % len(shows)][1 if eng else 0].format(y=year, i=i + 1)
+        if n >= len(shows):
+            name += f" #{n // len(shows) + 1}" if eng else f"（第{n // len(shows) + 1}场）"
+        names.append(name)
+    return names
 _LEADS_PER_EVENT = {"exhibition": 180, "supplier_conference": 80, "salon": 35, "open_class": 220, "live_stream": 300, "webinar": 160}
 # What an event costs all in (booth or venue, platform, ads, travel, the staff's days): a webinar is not
 # free, and an exhibition's booth is the least of it.
@@ -1206,8 +1226,7 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     n_leads = rng.poisson(expected)
     eng_name = rng.random(n_ev) < 0.3
     year_text = [s[:4] for s in _dates(start)]
-    names = [(_EVENT_NAMES[k][1 if e else 0]).format(y=y, i=i + 1)
-             for i, (k, e, y) in enumerate(zip(kind.tolist(), eng_name.tolist(), year_text, strict=True))]
+    names = _event_names(kind.tolist(), eng_name.tolist(), year_text)
     location = np.where(online, "线上 / Online", _choice(rng, ZH_CITIES[:12], n_ev))
     eff = np.where(online, 0.2, 0.35)
     opp = np.where(online, 0.04, 0.10)
@@ -1247,9 +1266,10 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     # Events source new customers whose first contracts add up to about 3.5 times what the events cost (a
     # marketing team that pays its way, whatever the company's size or the mix of events it drew): new
     # customers are taken in a random order until their first contracts reach that sum. Each is won from
-    # one of the events of the 240 days before it was created, picked in proportion to the event's budget,
-    # and for a deal of ¥500,000 or more in proportion to its cube: a large account is met at an
-    # exhibition or a conference, seldom at a webinar (a stream of its own, so every other draw stays the same).
+    # one of the events of the 240 days before it was created: an ordinary deal picks in proportion to the
+    # square root of the event's budget (a cheap webinar reaches prospects too), a deal of ¥500,000 or more
+    # in proportion to its cube (a large account is met at an exhibition or a conference, seldom at a
+    # webinar). A stream of its own, so every other draw stays the same.
     in_turn = np.argsort(rng.random(len(acquired)), kind="stable")
     sourced = np.searchsorted(np.cumsum(w.first_amount[acquired[in_turn]]), 3.5 * budget.sum()) + 1
     won_c = np.sort(acquired[in_turn[:min(sourced, len(acquired) // 2)]])
@@ -1258,7 +1278,7 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     large = w.first_amount[won_c] >= 50_000_000  # cents
     ev_idx = np.where(large, _event_by_budget(start, budget.astype(float) ** 3, w.created[won_c] - 240,
                                               w.created[won_c] - 14, draws),
-                      _event_by_budget(start, budget, w.created[won_c] - 240, w.created[won_c] - 14, draws))
+                      _event_by_budget(start, budget.astype(float) ** 0.5, w.created[won_c] - 240, w.created[won_c] - 14, draws))
     ok = (ev_idx >= 0)
     ok[ok] &= start[ev_idx[ok]] >= w.created[won_c[ok]] - 240
     won_c, ev_idx = won_c[ok], ev_idx[ok]
@@ -1310,7 +1330,7 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     if is_won.any():
         second[is_won] &= start[np.clip(other[is_won], 0, n_ev - 1)] * 86400 < won_at[is_won]
     # A deal is rarely won at one event: a won lead also met up to three other events of the half year
-    # before its win, the bigger ones more often, so attribution has paths to share (a stream of its own).
+    # before its win (picked as its first event was), so attribution has paths to share (a stream of its own).
     paths = np.random.default_rng([n_all, n_ev, 11])
     won_rows = np.nonzero(is_won)[0]
     extra = np.minimum(paths.poisson(1.5, len(won_rows)), 3)
@@ -1318,7 +1338,7 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     x_large = first_amount[x_lead] >= 50_000_000  # a large account's other events are the big ones too
     x_first, x_last, x_draws = won_at[x_lead] // 86400 - 180, won_at[x_lead] // 86400 - 7, paths.random(len(x_lead))
     x_event = np.where(x_large, _event_by_budget(start, budget.astype(float) ** 3, x_first, x_last, x_draws),
-                       _event_by_budget(start, budget, x_first, x_last, x_draws))
+                       _event_by_budget(start, budget.astype(float) ** 0.5, x_first, x_last, x_draws))
     x_ok = (x_event >= 0) & (x_event != ev[x_lead])
     x_lead, x_event = x_lead[x_ok], x_event[x_ok]
     pairs = np.unique(np.stack([x_lead, x_event]), axis=1) if len(x_lead) else np.zeros((2, 0), dtype=np.int64)
