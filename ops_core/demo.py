@@ -1345,6 +1345,13 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     t_lead = np.concatenate([lid, lid[second], lid[pairs[0]]])
     t_event = np.concatenate([ev, other[second], pairs[1]])
     t_at = np.concatenate([created, start[other[second]] * 86400 + 11 * 3600, start[pairs[1]] * 86400 + 14 * 3600])
+    # A lead meets an event once: an extra event that is also its second one is kept at the earlier moment.
+    by_time = np.lexsort((t_at, t_event, t_lead))
+    pair = np.stack([t_lead[by_time], t_event[by_time]])
+    first_of_pair = np.ones(len(by_time), dtype=bool)
+    first_of_pair[1:] = (pair[:, 1:] != pair[:, :-1]).any(axis=0)
+    kept = by_time[first_of_pair]
+    t_lead, t_event, t_at = t_lead[kept], t_event[kept], t_at[kept]
     order = np.lexsort((t_event, t_at, t_lead))
     touch_rows = list(zip(range(1, len(order) + 1), t_lead[order].tolist(), (t_event[order] + 1).tolist(), _stamps(t_at[order]), strict=True))
     return [

@@ -366,6 +366,9 @@ def test_won_leads_point_at_their_customers_first_contract(demo_engine: Engine) 
     assert (won.won_amount_cents == won.amount_cents).all()
     touches = _read(demo_engine, "SELECT lead_id, COUNT(*) AS n FROM lead_touches GROUP BY lead_id")
     assert (touches.n >= 2).any()
+    # a lead meets an event once (a file of touches names each by lead, event and day, and refuses a repeat)
+    assert _read(demo_engine, "SELECT lead_id, event_id FROM lead_touches GROUP BY lead_id, event_id "
+                              "HAVING COUNT(*) > 1").empty
 
 
 def test_the_roll_up_built_during_generation_equals_the_one_sql_builds(fresh_engine):
