@@ -51,9 +51,10 @@ def show_scorecard(ctx: View) -> None:
     for i, row in enumerate(level1.itertuples()):
         m = metrics.BY_KEY[row.metric]
         delta = None if pd.isna(row.change) else reports.format_change(m, row.change, lang)
-        pending = row.metric == "repurchase_rate" and pd.isna(row.value)
+        known_on = indicators.pending_until(row.metric, row.value, ctx.period.end)
+        pending = known_on is not None
         if pending:  # its window is still open: the tile says on which day it closes, in grey under the n/a
-            delta = ui.tr("ind.judged_on", day=(ctx.period.end + dt.timedelta(days=indicators.REPURCHASE_WINDOW_DAYS)).isoformat())
+            delta = ui.tr("ind.judged_on", day=known_on.isoformat())
         columns[i % 4].metric(
             f"{STATUS_ICON[row.status]} {ctx.names[row.metric]}", reports.format_value(m, row.value, lang), delta=delta,
             delta_color="off" if pending else "normal" if m.direction is metrics.Direction.up else "inverse",

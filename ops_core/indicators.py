@@ -74,6 +74,14 @@ MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churn")
 ALL = "all"                # the segment value when no segment is asked for
 REPURCHASE_WINDOW_DAYS = 365
 
+
+def pending_until(metric: str, value: float | None, period_end: dt.date) -> dt.date | None:
+    """The day a metric with no value yet for a period becomes known, or None: a repurchase rate waits
+    for its window to close after the period (a first order's next year), every other n/a is final."""
+    if metric != "repurchase_rate" or (value is not None and value == value):
+        return None
+    return period_end + dt.timedelta(days=REPURCHASE_WINDOW_DAYS)
+
 _BRIDGE_MONEY = ("start_mrr", "new", "expansion", "reactivation", "contraction", "churn", "end_mrr")
 _BRIDGE_COUNTS = ("customers_start", "customers_end", "customers_new", "customers_reactivated",
                   "customers_expanded", "customers_contracted", "customers_churned")

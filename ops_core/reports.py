@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
-from ops_core import charts, metrics
+from ops_core import charts, indicators, metrics
 from ops_core.db.models import TABLES
 from ops_core.db.queries import frame_of
 from ops_core.errors import UsageError
@@ -249,13 +249,16 @@ def mover_lines(conn: Connection, movers: pd.DataFrame, grain: Grain, period: Pe
     return lines
 
 
-def _card_table(card: pd.DataFrame, lang: str) -> pd.DataFrame:
+def _card_table(card: pd.DataFrame, period: Period, lang: str) -> pd.DataFrame:
+    """The scorecard as a report's table; a value still to come says on which day (as the page's tile)."""
     keys = card["metric"]
+    pending = [indicators.pending_until(k, v, period.end) for k, v in zip(keys, card["value"], strict=True)]
     return pd.DataFrame({
         t("ind.metric", lang): [metrics.BY_KEY[k].name(lang) for k in keys],
         t("ind.value", lang): formatted(keys, card["value"], lang=lang),
         t("ind.target", lang): formatted(keys, card["target"], lang=lang),
-        t("ind.status", lang): [status_label(s, lang) for s in card["status"]],
+        t("ind.status", lang): [t("ind.judged_on", lang, day=day.isoformat()) if day else status_label(s, lang)
+                                for s, day in zip(card["status"], pending, strict=True)],
         t("ind.change", lang): formatted(keys, card["change"], format_change, lang),
         t("ind.yoy", lang): formatted(keys, card["yoy_change"], format_change, lang)})
 
@@ -282,7 +285,7 @@ def executive_report(conn: Connection, grain: Grain | str, period: Period | str,
     movers = biggest_movers(card)
     return Report(
         t(f"report.title.executive.{grain.value}", lang, period=chosen.label), _subtitle(chosen, filters, lang),
-        (Section(t("report.core", lang), table=_card_table(card, lang),
+        (Section(t("report.core", lang), table=_card_table(card, chosen, lang),
                  charts=_trends(card, lang)),
          Section(t("report.movers", lang), tuple(mover_lines(conn, movers, grain, chosen, filters, as_of, lang))
                  or ("- " + t("report.no_movers", lang),))),
@@ -337,7 +340,7 @@ def product_report(conn: Connection, grain: Grain | str, period: Period | str, f
         t("d.col.source", lang): [label(DemandSource, v, lang) for v in shipped["source"]]})
     return Report(
         t(f"report.title.product.{grain.value}", lang, period=chosen.label), _subtitle(chosen, filters, lang),
-        (Section(t("report.usage", lang), table=_card_table(card, lang),
+        (Section(t("report.usage", lang), table=_card_table(card, chosen, lang),
                  charts=_trends(card, lang)),
          Section(t("report.feedback", lang), ("- " + t("report.feedback_count", lang, items=int(by_type["items"].sum()), bugs=bugs),),
                  types),

@@ -198,3 +198,16 @@ def test_the_html_report_draws_rates_from_their_values(demo_engine, last_month):
         report = reports.build(conn, "executive", "month", last_month)
     rates = {caption: rate for caption, _, rate in report.sections[0].charts}
     assert rates["Net revenue retention"] is True and rates["ARR"] is False
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "judged on {day}"), ("zh", "{day} 后可计算")])
+def test_a_repurchase_rate_still_to_come_says_on_which_day_as_the_tile_does(demo_engine, last_month, lang, words):
+    """Seen: the report's repurchase row read "n/a" for every recent month, with no word of when. Its window
+    is a year after the period (indicators.REPURCHASE_WINDOW_DAYS), so last month's is known a year after it ends."""
+    with demo_engine.connect() as conn:
+        report = reports.build(conn, "executive", "month", last_month, lang=lang)
+    table = report.sections[0].table
+    row = table[table.iloc[:, 0] == metrics.BY_KEY["repurchase_rate"].name(lang)].iloc[0]
+    day = (last_month.end + dt.timedelta(days=365)).isoformat()
+    assert row.iloc[3] == words.format(day=day)
+    assert words.format(day=day) in report.to_markdown()
