@@ -382,7 +382,7 @@ def test_changing_the_effective_lead_standard_in_the_browser_changes_the_counts(
     try:
         page.goto(f"{base}/events")
         wait_for_render(page, timeout_ms=180_000)
-        before = metric_value(page, "Effective leads"), metric_value(page, "Cost per effective lead")
+        before = metric_value(page, "Effective leads"), metric_value(page, "Cost per effective lead (¥)")
         page.get_by_text("Effective-lead standard").first.click()
         wait_for_render(page)  # the expander reruns the page when opened: let it settle before typing
         size = page.get_by_label("Minimum company size (employees)")
@@ -395,7 +395,7 @@ def test_changing_the_effective_lead_standard_in_the_browser_changes_the_counts(
                  .some(m => m.innerText.startsWith('Effective leads') && !m.innerText.endsWith('\\n' + before))""",
             arg=before[0], timeout=60_000)
         wait_for_render(page)
-        after = metric_value(page, "Effective leads"), metric_value(page, "Cost per effective lead")
+        after = metric_value(page, "Effective leads"), metric_value(page, "Cost per effective lead (¥)")
         assert int(after[0].replace(",", "")) > int(before[0].replace(",", ""))
         assert after[1] != before[1]
         assert "any company size" in page.locator("[data-testid=stMain]").inner_text()  # the standard in force is printed

@@ -49,7 +49,7 @@ def test_changing_the_effective_lead_standard_changes_the_counts(page, events_ur
     after = tiles(page)
     assert int(after["Effective leads"].replace(",", "")) == expected_effective_leads(events_url, wider)
     assert after["Effective leads"] != before["Effective leads"]
-    assert after["Cost per effective lead"] != before["Cost per effective lead"]
+    assert after["Cost per effective lead (¥)"] != before["Cost per effective lead (¥)"]
     assert "title level staff, manager, director or executive" in page.caption[0].value.lower() or \
         any("staff" in c.value for c in page.caption)
 

@@ -356,7 +356,7 @@ def test_event_files_show_roi_as_a_percentage_and_costs_in_yuan():
                            "cost_per_effective_lead_cents": ["n/a"]})
     rows = _sheet(reader_excel_bytes(stored, "en", sheet_name="events"))
     assert [v for v, _ in rows[0]] == ["Event", "Format", "Kind", "Organisation", "Cost (¥)", "ROI",
-                                       "Cost per effective lead"]
+                                       "Cost per effective lead (¥)"]
     # ROI 1.6615 is 166.15 %: the cell holds the ratio with a percent format, never the text "166.15".
     assert rows[1][1:] == [("Offline", "General"), ("Industry exhibition", "General"), ("Self-hosted", "General"),
                            (200000.0, "#,##0.00"), (1.6615, "0.0%"), (None, "General")]

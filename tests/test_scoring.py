@@ -4,8 +4,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 import math
+import re
 from pathlib import Path
 
 import numpy as np
