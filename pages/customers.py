@@ -45,7 +45,7 @@ def scored(store: Engine, filters: Filters, as_of: dt.date, features: pd.DataFra
         ui.show_error(exc)
         st.stop()
     risk_table = ui.shared(risk.renewal_risk, store, as_of, 90)
-    table = view.scored_customers(features, normalised.values, raw_weights, rules, view.customer_risk_levels(risk_table))
+    table = view.scored_customers(features, normalised.values, raw_weights, rules, ui.risk_levels(store, as_of, 90))
     missing = {k: n for k, n in normalised.missing_counts.items() if n}
     if missing:
         st.caption(ui.tr("customers.missing", detail=", ".join(f"{dimension_name(k)} {n:,}" for k, n in missing.items())))
