@@ -1105,45 +1105,33 @@ def _feedback_history(ids: _Counters, fid: np.ndarray, status: np.ndarray, momen
     ``transition`` and the routing functions record them: triaged at the first response (with the type,
     severity and area it was given), linked to its demand then, in progress when work started, resolved
     (and linked to its FAQ entry), closed. Draws nothing, so the rest of the company stays as it was."""
-    statuses = vocab.values(vocab.FeedbackStatus)
+    statuses = np.asarray(vocab.values(vocab.FeedbackStatus), dtype=object)
     first, started, resolved, closed = moments
-    handler = np.asarray(FEEDBACK_HANDLERS)[english.astype(np.int64)]
-    steps = []  # (item index, moment, order within the item, from, to, note)
-    order = 0
-    for reached, moment, source, target in ((1, first, 0, 1), (2, started, 1, 2), (3, resolved, 2, 3), (4, closed, 3, 4)):
-        items = np.nonzero(status >= reached)[0]
-        steps.append((items, moment[items], np.full(items.size, order), source, target))
-        order += 1
-        if reached == 1:
-            linked = items[demand[items] > 0]
-            steps.append((linked, first[linked], np.full(linked.size, order), 1, 1))
-            order += 1
-        if reached == 3:
-            linked = items[faq[items] > 0]
-            steps.append((linked, resolved[linked], np.full(linked.size, order), 3, 3))
-            order += 1
-    item = np.concatenate([x[0] for x in steps])
-    at = np.concatenate([x[1] for x in steps])
-    rank = np.concatenate([x[2] for x in steps])
-    from_to = np.concatenate([np.full((x[0].size, 2), (x[3], x[4])) for x in steps]) if steps else np.zeros((0, 2), int)
-    chronological = np.lexsort((rank, item))
-    item, at, rank, from_to = item[chronological], at[chronological], rank[chronological], from_to[chronological]
     types, severities, areas = triage
-    notes = []
-    for i, r in zip(item.tolist(), rank.tolist(), strict=True):
-        if r == 0:
-            notes.append(present.history_note_code("triaged", types[i], severities[i], areas[i]))
-        elif r == 1:
-            notes.append(present.history_note_code("demand", int(demand[i])))
-        elif r == 4:
-            notes.append(present.history_note_code("faq", int(faq[i])))
-        else:
-            notes.append(None)
+    handler = np.asarray(FEEDBACK_HANDLERS)[english.astype(np.int64)]
+    triaged, working, done, shut = (np.nonzero(status >= reached)[0] for reached in (1, 2, 3, 4))
+    on_board, in_faq = triaged[demand[triaged] > 0], done[faq[done] > 0]
+    # The steps in the order the write path records them: items, moment, from, to, each item's note.
+    steps = (
+        (triaged, first, 0, 1, [present.history_note_code("triaged", types[i], severities[i], areas[i]) for i in triaged]),
+        (on_board, first, 1, 1, [present.history_note_code("demand", int(demand[i])) for i in on_board]),
+        (working, started, 1, 2, [None] * working.size),
+        (done, resolved, 2, 3, [None] * done.size),
+        (in_faq, resolved, 3, 3, [present.history_note_code("faq", int(faq[i])) for i in in_faq]),
+        (shut, closed, 3, 4, [None] * shut.size),
+    )
+    item = np.concatenate([items for items, *_ in steps])
+    step = np.concatenate([np.full(items.size, n) for n, (items, *_) in enumerate(steps)])
+    at = np.concatenate([moment[items] for items, moment, *_ in steps])
+    source = np.concatenate([np.full(items.size, s) for items, _, s, _, _ in steps])
+    target = np.concatenate([np.full(items.size, t) for items, _, _, t, _ in steps])
+    notes = np.asarray([note for *_, texts in steps for note in texts], dtype=object)
+    chronological = np.lexsort((step, item))  # each item's steps together, in their order
+    item, at, source, target, notes = (x[chronological] for x in (item, at, source, target, notes))
     hid = ids.feedback_history_id + 1 + np.arange(item.size)
     ids.feedback_history_id += item.size
-    rows = list(zip(hid.tolist(), fid[item].tolist(), _stamps(at), handler[item].tolist(),
-                    np.asarray(statuses, dtype=object)[from_to[:, 0]].tolist(),
-                    np.asarray(statuses, dtype=object)[from_to[:, 1]].tolist(), notes, strict=True))
+    rows = list(zip(hid.tolist(), fid[item].tolist(), _stamps(at), handler[item].tolist(), statuses[source].tolist(),
+                    statuses[target].tolist(), notes.tolist(), strict=True))
     return Batch("feedback_history", ("id", "feedback_id", "at", "actor", "from_status", "to_status", "note"), rows,
                  progress, "feedback history")
 
