@@ -1186,6 +1186,20 @@ def _event_by_budget(start: np.ndarray, weight: np.ndarray, first: np.ndarray, l
     return np.where(latest >= earliest, picked, -1)
 
 
+LARGE_DEAL_CENTS = 50_000_000  # ¥500,000: a first contract this large comes from a big event
+
+
+def _event_for_deal(start: np.ndarray, budget: np.ndarray, amount: np.ndarray, first: np.ndarray, last: np.ndarray,
+                    draws: np.ndarray) -> np.ndarray:
+    """The event a deal of ``amount`` cents met among those starting in [first, last] (``_event_by_budget``):
+    an ordinary deal picks in proportion to the square root of the event's budget (a cheap webinar reaches
+    prospects too), a deal of ``LARGE_DEAL_CENTS`` or more in proportion to its cube (a large account is
+    met at an exhibition or a conference, seldom at a webinar)."""
+    weight = budget.astype(float)
+    return np.where(amount >= LARGE_DEAL_CENTS, _event_by_budget(start, weight ** 3, first, last, draws),
+                    _event_by_budget(start, weight ** 0.5, first, last, draws))
+
+
 def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     per_year = int(np.clip(w.n / 80, 12, 48))
     n_ev = max(1, per_year * max(1, round((w.end - w.start) / 365)))
@@ -1254,19 +1268,14 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     # Events source new customers whose first contracts add up to about 3.5 times what the events cost (a
     # marketing team that pays its way, whatever the company's size or the mix of events it drew): new
     # customers are taken in a random order until their first contracts reach that sum. Each is won from
-    # one of the events of the 240 days before it was created: an ordinary deal picks in proportion to the
-    # square root of the event's budget (a cheap webinar reaches prospects too), a deal of ¥500,000 or more
-    # in proportion to its cube (a large account is met at an exhibition or a conference, seldom at a
-    # webinar). A stream of its own, so every other draw stays the same.
+    # one of the events of the 240 days before it was created (``_event_for_deal``). A stream of its own,
+    # so every other draw stays the same.
     in_turn = np.argsort(rng.random(len(acquired)), kind="stable")
     sourced = np.searchsorted(np.cumsum(w.first_amount[acquired[in_turn]]), 3.5 * budget.sum()) + 1
     won_c = np.sort(acquired[in_turn[:min(sourced, len(acquired) // 2)]])
     rng.integers(0, 4, len(won_c))  # the draw the former uniform choice made, kept so later draws stay the same
     draws = np.random.default_rng([len(won_c), n_ev, 7]).random(len(won_c))
-    large = w.first_amount[won_c] >= 50_000_000  # cents
-    ev_idx = np.where(large, _event_by_budget(start, budget.astype(float) ** 3, w.created[won_c] - 240,
-                                              w.created[won_c] - 14, draws),
-                      _event_by_budget(start, budget.astype(float) ** 0.5, w.created[won_c] - 240, w.created[won_c] - 14, draws))
+    ev_idx = _event_for_deal(start, budget, w.first_amount[won_c], w.created[won_c] - 240, w.created[won_c] - 14, draws)
     ok = (ev_idx >= 0)
     ok[ok] &= start[ev_idx[ok]] >= w.created[won_c[ok]] - 240
     won_c, ev_idx = won_c[ok], ev_idx[ok]
@@ -1323,10 +1332,8 @@ def _events(rng: np.random.Generator, w: _World) -> list[Batch]:
     won_rows = np.nonzero(is_won)[0]
     extra = np.minimum(paths.poisson(1.5, len(won_rows)), 3)
     x_lead = np.repeat(won_rows, extra)
-    x_large = first_amount[x_lead] >= 50_000_000  # a large account's other events are the big ones too
-    x_first, x_last, x_draws = won_at[x_lead] // 86400 - 180, won_at[x_lead] // 86400 - 7, paths.random(len(x_lead))
-    x_event = np.where(x_large, _event_by_budget(start, budget.astype(float) ** 3, x_first, x_last, x_draws),
-                       _event_by_budget(start, budget.astype(float) ** 0.5, x_first, x_last, x_draws))
+    x_event = _event_for_deal(start, budget, first_amount[x_lead], won_at[x_lead] // 86400 - 180,
+                              won_at[x_lead] // 86400 - 7, paths.random(len(x_lead)))
     x_ok = (x_event >= 0) & (x_event != ev[x_lead])
     x_lead, x_event = x_lead[x_ok], x_event[x_ok]
     pairs = np.unique(np.stack([x_lead, x_event]), axis=1) if len(x_lead) else np.zeros((2, 0), dtype=np.int64)
