@@ -60,22 +60,15 @@ def write_report(database_url: str | None, output: Path, sheet_name: str,
     the table and write it as a person reads it (``present``: headers and notes in ``lang``, yuan,
     labels; ``columns`` the table's own headers) through the safe exports (BOM CSV or Excel,
     neutralised), and say where."""
-    from ops_core.exports import TooManyRowsForExcel, reader_csv_bytes, reader_excel_bytes
-    from ops_core.io import save_file
+    from ops_core.io import write_export
 
-    suffix = output.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
+    if output.suffix.lower() not in (".csv", ".xlsx"):  # before the store is opened
         raise UsageError(f"cannot write '{output.name}': use a .csv or .xlsx file name")
     if not output.parent.is_dir():
         raise UsageError(f"cannot write '{output}': the folder {output.parent} does not exist")
     with open_store(database_url) as engine, engine.connect() as conn:
         frame, notes = build(conn)
-        try:
-            data = (reader_csv_bytes(frame, lang, notes=notes, columns=columns) if suffix == ".csv"
-                    else reader_excel_bytes(frame, lang, sheet_name=sheet_name, notes=notes, columns=columns))
-        except TooManyRowsForExcel as exc:
-            raise UsageError(str(exc)) from None
-        target = save_file(data, output)
+        target = write_export(frame, output, lang, notes=notes, sheet_name=sheet_name, columns=columns)
         print(f"wrote {len(frame)} {what} to {target} from {redact_url(engine.url)}")
     return 0
 

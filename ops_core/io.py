@@ -26,7 +26,7 @@ import datetime as dt
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -35,13 +35,10 @@ from sqlalchemy import Engine
 from ops_core import cli, importer, writes
 from ops_core.config import redact_url
 from ops_core.errors import UsageError
-from ops_core.exports import (
-    TooManyRowsForExcel,
-    to_csv_bytes,
-    to_excel_bytes,
-)
+from ops_core.exports import TooManyRowsForExcel, reader_csv_bytes, reader_excel_bytes
 from ops_core.fileschema import SCHEMAS
 from ops_core.i18n import LANGUAGES, t
+from ops_core.present import Column
 from ops_core.readers import open_table
 
 # --- what can be imported and exported ---------------------------------------------------------
@@ -63,16 +60,18 @@ def entity_for(name: str) -> str:
 # An entity's export is its file-schema file (``ops_core.entity_files``); these write any table.
 
 
-def write_export(df: pd.DataFrame, path: str | os.PathLike[str], *, notes: Sequence[str] | None = None,
-                 sheet_name: str = "data") -> Path:
-    """Write ``df`` as CSV (UTF-8 with BOM) or .xlsx by the file's extension, neutralised; atomically."""
+def write_export(df: pd.DataFrame, path: str | os.PathLike[str], lang: str, *, notes: Sequence[str] | None = None,
+                 sheet_name: str = "data", columns: Mapping[str, Column] | None = None) -> Path:
+    """Write a stored frame as a person reads it (``present``: headers in ``lang``, yuan, labels;
+    ``columns`` the frame's own headers), as CSV (UTF-8 with BOM) or .xlsx by the file's extension,
+    neutralised; atomically."""
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix == ".csv":
-        data = to_csv_bytes(df, notes=notes)
+        data = reader_csv_bytes(df, lang, notes=notes, columns=columns)
     elif suffix == ".xlsx":
         try:
-            data = to_excel_bytes(df, sheet_name, notes)
+            data = reader_excel_bytes(df, lang, sheet_name=sheet_name, notes=notes, columns=columns)
         except TooManyRowsForExcel as exc:
             raise UsageError(str(exc)) from None
     else:
