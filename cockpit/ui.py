@@ -412,17 +412,17 @@ def normalised_features(store: Engine, as_of: dt.date, methods_json: str, mappin
     return derived(_normalised, store, as_of, methods_json, mappings_json, text_key="working.features")
 
 
-def risk_levels(store: Engine, as_of: dt.date, window_days: int = 90) -> Any:
+def risk_levels(store: Engine, as_of: dt.date, horizon_days: int = 90) -> Any:
     """Each customer's worst renewal-risk level (customer_view.customer_risk_levels), one per customer
     of the features in their order, shared between reruns (read-only): a weight does not move it, so a
     slider move neither groups the contracts again nor lines them up with the customers."""
-    return derived(_risk_levels, store, as_of, window_days)
+    return derived(_risk_levels, store, as_of, horizon_days)
 
 
-def _risk_levels(store: Engine, as_of: dt.date, window_days: int) -> Any:
+def _risk_levels(store: Engine, as_of: dt.date, horizon_days: int) -> Any:
     from ops_core import customer_view, risk, scoring
 
-    levels = customer_view.customer_risk_levels(shared(risk.renewal_risk, store, as_of, window_days))
+    levels = customer_view.customer_risk_levels(shared(risk.renewal_risk, store, as_of, horizon_days))
     return levels.reindex(shared(scoring.derive_features, store, as_of).index).astype("string")
 
 

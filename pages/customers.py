@@ -27,6 +27,7 @@ from ops_core.vocab import Industry
 
 store, filters = ui.page_context()
 lang = ui.language()
+RISK_HORIZON_DAYS = 90  # the list's renewal-risk level: contracts ending within this many days
 
 
 @st.fragment
@@ -44,8 +45,9 @@ def scored(store: Engine, filters: Filters, as_of: dt.date, features: pd.DataFra
     except OpsError as exc:  # a bounded method whose ceiling is not above its floor
         ui.show_error(exc)
         st.stop()
-    risk_table = ui.shared(risk.renewal_risk, store, as_of, 90)
-    table = view.scored_customers(features, normalised.values, raw_weights, rules, ui.risk_levels(store, as_of, 90))
+    risk_table = ui.shared(risk.renewal_risk, store, as_of, RISK_HORIZON_DAYS)
+    table = view.scored_customers(features, normalised.values, raw_weights, rules,
+                                  ui.risk_levels(store, as_of, RISK_HORIZON_DAYS))
     missing = {k: n for k, n in normalised.missing_counts.items() if n}
     if missing:
         st.caption(ui.tr("customers.missing", detail=", ".join(f"{dimension_name(k)} {n:,}" for k, n in missing.items())))
