@@ -682,6 +682,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "unit.yuan_days": ("{value} yuan × days overdue", "{value} 元·天（逾期）"),
     "unit.points": ("{value} points", "{value} 分"),
     "unit.no_baseline": ("no orders in the prior 12 months", "前 12 个月无订单"),
+    # A raw value's unit after its dimension's name in a file's header (scoring.file_columns).
+    "unit.header.cents": (" (¥)", "（元）"),
+    "unit.header.employees": (" (employees)", "（人）"),
+    "unit.header.yuan_days": (" (yuan × days overdue)", "（元·天，逾期）"),
+    "unit.header.points": (" (points)", "（分）"),
+    "unit.header.normalised": (" (0-1)", "（0-1）"),
     "col.normalised": ("Normalised", "归一化值"),
     "col.weight": ("Weight", "权重"),
     "col.points": ("Points", "得分贡献"),

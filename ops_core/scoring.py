@@ -38,7 +38,7 @@ from sqlalchemy import Connection, Date, Float, and_, case, cast, distinct, func
 from ops_core.db.models import TABLES
 from ops_core.db.queries import days_between, frame_of
 from ops_core.errors import Refused, UsageError
-from ops_core.i18n import DIMENSION_TEXT_ZH, Either, clauses, listed, t
+from ops_core.i18n import DIMENSION_TEXT_ZH, TEXT, Either, clauses, listed, t
 from ops_core.overview import annualised_cents, in_force
 from ops_core.vocab import DemandType
 
@@ -561,11 +561,8 @@ def explain(features: pd.DataFrame, normalised_values: pd.DataFrame, weights: Ma
 # --- command line ------------------------------------------------------------------------------
 
 
-# How a raw value's unit reads in a file's header, and the kind of its cells (``present.Kind`` names).
-_UNIT_HEADER = {"cents": ("money", (" (¥)", "（元）")), "employees": ("number", (" (employees)", "（人）")),
-                "yuan_days": ("number", (" (yuan × days overdue)", "（元·天，逾期）")), "points": ("number", (" (points)", "（分）")),
-                "ratio": ("percent", ("", "")), "share": ("number", ("", "")), "category": ("vocabulary", ("", "")),
-                "number": ("number", ("", ""))}
+# The kind of a raw value's cells in a file, by its unit (``present.Kind`` names; others are numbers).
+_UNIT_KIND = {"cents": "money", "ratio": "percent", "category": "vocabulary"}
 
 
 def file_columns() -> dict[str, Any]:
@@ -574,14 +571,17 @@ def file_columns() -> dict[str, Any]:
     normalised value (0-1) beside it."""
     from ops_core import present
 
+    def words(d: Dimension, unit: str) -> tuple[str, str]:
+        suffix = TEXT.get(f"unit.header.{unit}", ("", ""))
+        return d.name_en + suffix[0], d.name_zh + suffix[1]
+
     out: dict[str, Any] = {}
     for d in DIMENSIONS:
-        kind, (en, zh) = _UNIT_HEADER[d.unit]
-        out[d.key] = present.Column(f"dim.{d.key}", present.Kind(kind), DemandType if d.unit == "category" else None,
-                                    decimals={"share": 4, "employees": 0, "yuan_days": 0}.get(d.unit),
-                                    words=(d.name_en + en, d.name_zh + zh))
+        out[d.key] = present.Column(f"dim.{d.key}", present.Kind(_UNIT_KIND.get(d.unit, "number")),
+                                    DemandType if d.unit == "category" else None,
+                                    decimals={"share": 4, "employees": 0, "yuan_days": 0}.get(d.unit), words=words(d, d.unit))
         out[f"{d.key}_norm"] = present.Column(f"dim.{d.key}_norm", present.Kind.number, decimals=4,
-                                              words=(f"{d.name_en} (0-1)", f"{d.name_zh}（0-1）"))
+                                              words=words(d, "normalised"))
     return out
 
 
