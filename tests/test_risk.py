@@ -327,3 +327,31 @@ def test_an_empty_store_gives_empty_frames_with_the_documented_columns(fresh_eng
     assert chain.empty and list(chain.columns) == list(risk.CHAIN_COLUMNS)
     assert overdue.empty and usage_frame.empty
     assert risk.next_actions(pd.Series(dtype=object), chain, table, overdue, usage_frame).empty
+
+
+@pytest.mark.one_engine
+def test_a_contract_up_for_renewal_finds_its_customers_renewals_by_customer_and_end_date(tmp_path):
+    """Whether a contract was renewed is looked up among its own customer's contracts ending the same
+    day. Looked up by the end date alone, each contract due scanned every contract of the company
+    ending that day: 2.4 s for the renewal risk of a 50,000-customer store, 0.05 s by both. (SQLite's
+    plan: PostgreSQL plans by its statistics, and an empty table has none worth the name.)"""
+    from sqlalchemy import event
+
+    from ops_core.db.engine import make_engine
+    from ops_core.db.schema import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    upgrade(engine)
+    statements = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "renewal_of_id" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    with engine.connect() as conn:
+        risk.renewal_risk(conn, dt.date(2026, 6, 1))
+        statement, parameters = statements[0]
+        plan = "\n".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+    engine.dispose()
+    assert "SEARCH base USING INDEX ix_contracts_customer_id_end_date (customer_id=? AND end_date=?)" in plan, plan

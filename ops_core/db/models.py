@@ -217,6 +217,10 @@ class Contract(Versioned, Base):
     """An order: a new logo, a renewal (``renewal_of``) or an expansion; amount covers start..end."""
 
     __tablename__ = "contracts"
+    # A customer's contracts ending on a day: whether one was renewed or followed by a later one
+    # (renewal risk, the renewal rate) looks them up by both; by the end date alone it scans every
+    # contract ending that day (seconds at 140,000 contracts).
+    __table_args__ = (Index("ix_contracts_customer_id_end_date", "customer_id", "end_date"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
