@@ -225,7 +225,7 @@ def show_risk(scored: Scored) -> None:
     horizon = st.slider(ui.tr("customers.risk.horizon"), 30, 365, 90, 15, key="c_horizon")
     st.caption(ui.tr("customers.risk.caption"))
     # The sidebar's filters (CSM, industry, region, size) choose whose contracts are listed.
-    due = scored.filters.customer_rows(ui.cached(risk.renewal_risk, scored.store, scored.as_of, horizon), scored.table)
+    due = scored.filters.customer_rows(ui.renewal_risk(scored.store, scored.as_of, horizon), scored.table)
     ui.table(risk.renewal_texts(due, ui.language()),
              present.with_vocabulary("kind", ContractKind))  # a contract's kind: new, renewal, expansion
 

@@ -412,6 +412,36 @@ def normalised_features(store: Engine, as_of: dt.date, methods_json: str, mappin
     return derived(_normalised, store, as_of, methods_json, mappings_json, text_key="working.features")
 
 
+def customer_features(store: Engine, as_of: dt.date) -> Any:
+    """Every customer's raw features (scoring.derive_features), shared between reruns (read-only).
+    Each of its sources is cached on its own and the merge is derived from them, so a write reads
+    again only the sources that read its table: a contract signed leaves the customers' own fields
+    and the overdue invoices as they were read."""
+    return derived(_features, store, as_of, text_key="working.features")
+
+
+def _features(store: Engine, as_of: dt.date) -> Any:
+    from ops_core import scoring
+
+    return scoring.features_from({source: shared(scoring.feature_source, store, as_of, source)
+                                  for source in scoring.FEATURE_SOURCES})
+
+
+def renewal_risk(store: Engine, as_of: dt.date, horizon_days: int) -> Any:
+    """The contracts up for renewal with their risk (risk.renewal_risk), shared between reruns
+    (read-only), from its four reads cached one by one as ``customer_features`` is."""
+    return derived(_renewal_risk, store, as_of, horizon_days, text_key="working.risk")
+
+
+def _renewal_risk(store: Engine, as_of: dt.date, horizon_days: int) -> Any:
+    from ops_core import risk
+
+    config = cached(risk.stored_config, store)
+    return risk.risk_from(as_of, shared(risk.contracts_up_for_renewal, store, as_of, horizon_days),
+                          shared(risk.usage_change, store, as_of), shared(risk.overdue_by_customer, store, as_of),
+                          shared(risk.key_contact_changes, store, as_of, config.key_contact_days), None, config)
+
+
 def risk_levels(store: Engine, as_of: dt.date, horizon_days: int = 90) -> Any:
     """Each customer's worst renewal-risk level (customer_view.customer_risk_levels), one per customer
     of the features in their order, shared between reruns (read-only): a weight does not move it, so a
@@ -420,10 +450,10 @@ def risk_levels(store: Engine, as_of: dt.date, horizon_days: int = 90) -> Any:
 
 
 def _risk_levels(store: Engine, as_of: dt.date, horizon_days: int) -> Any:
-    from ops_core import customer_view, risk, scoring
+    from ops_core import customer_view
 
-    levels = customer_view.customer_risk_levels(shared(risk.renewal_risk, store, as_of, horizon_days))
-    return levels.reindex(shared(scoring.derive_features, store, as_of).index).astype("string")
+    levels = customer_view.customer_risk_levels(renewal_risk(store, as_of, horizon_days))
+    return levels.reindex(customer_features(store, as_of).index).astype("string")
 
 
 def _normalised(store: Engine, as_of: dt.date, methods_json: str, mappings_json: str) -> Any:
@@ -431,7 +461,7 @@ def _normalised(store: Engine, as_of: dt.date, methods_json: str, mappings_json:
 
     from ops_core import scoring
 
-    features = shared(scoring.derive_features, store, as_of)
+    features = customer_features(store, as_of)
     methods = {k: scoring.MethodSpec.from_dict(v) for k, v in json.loads(methods_json).items()}
     return scoring.normalise(features, methods, json.loads(mappings_json))
 
@@ -463,7 +493,7 @@ def current_scores(store: Engine, as_of: dt.date) -> tuple[pd.Series, pd.Series]
     rules = st.session_state.get("c_kept_rules") or cached(tiers.tier_rules, store)
     normalised = normalised_features(store, as_of, methods_key(dict(methods)), json.dumps(mappings, sort_keys=True))
     scores = scoring.score(normalised.values, weights)
-    industry = shared(scoring.derive_features, store, as_of)["industry"] if rules.by_industry else None
+    industry = customer_features(store, as_of)["industry"] if rules.by_industry else None
     return scores, tiers.assign_tiers(scores, rules, industry)
 
 

@@ -169,7 +169,8 @@ def overdue_by_customer(conn: Connection, as_of: dt.date) -> pd.DataFrame:
     return frame.astype("int64")
 
 
-def _key_contact_changes(conn: Connection, as_of: dt.date, days: int) -> pd.Series:
+def key_contact_changes(conn: Connection, as_of: dt.date, days: int) -> pd.Series:
+    """Key contacts (``_key_contact_left``) who left within ``days`` before as_of, counted per customer."""
     rows = conn.execute(select(contacts.c.customer_id, func.count()).where(_key_contact_left(as_of, days))
                         .group_by(contacts.c.customer_id)).all()
     return pd.Series(dict(rows), dtype="int64", name="key_contacts_left")
@@ -178,12 +179,14 @@ def _key_contact_changes(conn: Connection, as_of: dt.date, days: int) -> pd.Seri
 # --- renewal risk --------------------------------------------------------------------------------
 
 
-def _contracts_up_for_renewal(conn: Connection, as_of: dt.date, horizon_days: int) -> pd.DataFrame:
+def contracts_up_for_renewal(conn: Connection, as_of: dt.date, horizon_days: int) -> pd.DataFrame:
     """The latest contract per customer and product line (signed by as_of) ending within the horizon, not renewed.
 
     Renewed: a renewal signed by as_of points at it or at a co-terminous contract of the same
     customer (a mid-term add-on rolls into the renewal of the contract it was added to).
     """
+    if horizon_days < 0:
+        raise UsageError("horizon_days must be zero or more")
     later, renewal, base = contracts.alias("later"), contracts.alias("renewal"), contracts.alias("base")
     has_later = exists().where(
         later.c.customer_id == contracts.c.customer_id, later.c.product_line == contracts.c.product_line,
@@ -257,13 +260,18 @@ def renewal_risk(conn: Connection, as_of: dt.date, horizon_days: int = 90, weigh
     One row per contract (columns RISK_COLUMNS); revenue at risk is the contract's annualised value
     (cents, rounded). Sorted by level (high first), then revenue at risk (largest first), then id.
     """
-    if horizon_days < 0:
-        raise UsageError("horizon_days must be zero or more")
     config = stored_config(conn) if config is None else config
-    frame = _contracts_up_for_renewal(conn, as_of, horizon_days)
-    usage = usage_change(conn, as_of)
-    overdue = overdue_by_customer(conn, as_of)
-    left = _key_contact_changes(conn, as_of, config.key_contact_days)
+    return risk_from(as_of, contracts_up_for_renewal(conn, as_of, horizon_days), usage_change(conn, as_of),
+                     overdue_by_customer(conn, as_of), key_contact_changes(conn, as_of, config.key_contact_days),
+                     weights, config)
+
+
+def risk_from(as_of: dt.date, due: pd.DataFrame, usage: pd.DataFrame, overdue: pd.DataFrame, left: pd.Series,
+              weights: Mapping[str, float] | None = None, config: RiskConfig = DEFAULT_RISK_CONFIG) -> pd.DataFrame:
+    """``renewal_risk`` from its four reads (pure). Each is read on its own so a cache keyed by the
+    tables a value read keeps the others when one moves: a contract signed reads the contracts due
+    again, not the overdue invoices or the key contacts (cockpit/ui.py)."""
+    frame = due.copy()
     by = frame["customer_id"]
     frame["days_to_end"] = (pd.to_datetime(frame["end_date"]) - pd.Timestamp(as_of)).dt.days.astype("int64")
     frame["revenue_at_risk_cents"] = frame["annual_cents"].astype(float).round().astype("int64")

@@ -221,9 +221,21 @@ def derive_features(conn: Connection, as_of: dt.date) -> pd.DataFrame:
     """Raw features of every customer existing on ``as_of`` (``created_on <= as_of``).
 
     Output: index ``customer_id`` (ascending); columns ``DESCRIPTIVE_COLUMNS`` then the nine
-    dimension keys (definitions in ``DIMENSIONS``). Five GROUP BY queries (customers, contracts,
-    overdue invoices, referrals, product lines in force), merged on customer_id; no per-customer loop.
+    dimension keys (definitions in ``DIMENSIONS``). Five GROUP BY queries (``FEATURE_SOURCES``:
+    customers, contracts, overdue invoices, referrals, product lines in force), merged on customer_id;
+    no per-customer loop.
     """
+    return features_from({source: feature_source(conn, as_of, source) for source in FEATURE_SOURCES})
+
+
+# The reads derive_features merges. Each reads its own tables, so a cache that keeps a value until a
+# table it read is written keeps the others when one moves: an invoice paid reads the overdue
+# amounts again, not every customer's contracts (cockpit/ui.py caches them one by one).
+FEATURE_SOURCES = ("accounts", "orders", "overdue", "referrals", "lines")
+
+
+def feature_source(conn: Connection, as_of: dt.date, source: str) -> pd.DataFrame:
+    """One of ``FEATURE_SOURCES`` on ``as_of``, indexed by customer_id (input of ``features_from``)."""
     year_ago = _one_year_before(as_of)
     two_years_ago = _one_year_before(year_ago)
     day = literal(as_of, Date)
@@ -231,60 +243,66 @@ def derive_features(conn: Connection, as_of: dt.date) -> pd.DataFrame:
     recent = and_(signed > year_ago, signed <= as_of)
     prior = and_(signed > two_years_ago, signed <= year_ago)
     margin = contracts.c.amount_cents - contracts.c.delivery_cost_cents - contracts.c.service_cost_cents
+    match source:
+        case "accounts":
+            return _frame(conn.execute(
+                select(customers.c.id, customers.c.code, customers.c.name, customers.c.industry, customers.c.region,
+                       customers.c.size_band, customers.c.csm_id, csms.c.name, customers.c.employees,
+                       customers.c.demand_type, customers.c.partnership_level, customers.c.reference_case,
+                       customers.c.fortune500, customers.c.listed, customers.c.high_valuation)
+                .select_from(customers.outerjoin(csms, csms.c.id == customers.c.csm_id))
+                .where(customers.c.created_on <= as_of).order_by(customers.c.id)
+            ).all(), ["customer_id", "code", "name", "industry", "region", "size_band", "csm_id", "csm_name", "employees",
+                      "demand_type", "partnership_level", "reference_case", "fortune500", "listed", "high_valuation"])
+        case "orders":
+            return _frame(conn.execute(
+                select(contracts.c.customer_id,
+                       func.sum(case((recent, contracts.c.amount_cents), else_=0)),
+                       func.sum(case((prior, contracts.c.amount_cents), else_=0)),
+                       func.sum(case((recent, margin), else_=0)),
+                       func.max(case((contracts.c.start_date <= as_of, days_between(contracts.c.start_date, day)))),
+                       func.sum(case((in_force(as_of), annualised_cents()), else_=0.0)))
+                .where(signed <= as_of).group_by(contracts.c.customer_id)
+            ).all(), ["customer_id", "order_recent", "order_prior", "gross_profit", "coop_days", "arr_cents"])
+        case "overdue":
+            paid = (select(payments.c.invoice_id, func.sum(payments.c.amount_cents).label("paid"))
+                    .where(payments.c.paid_on <= as_of).group_by(payments.c.invoice_id).subquery())
+            unpaid = invoices.c.amount_cents - func.coalesce(paid.c.paid, 0)
+            return _frame(conn.execute(
+                select(invoices.c.customer_id,
+                       func.sum(cast(unpaid, Float) * days_between(invoices.c.due_on, day) / 100.0))  # floats: cents × days overflow nothing
+                .select_from(invoices.outerjoin(paid, paid.c.invoice_id == invoices.c.id))
+                .where(invoices.c.issued_on <= as_of, invoices.c.due_on < as_of, unpaid > 0)
+                .group_by(invoices.c.customer_id)
+            ).all(), ["customer_id", "payment"])
+        case "referrals":
+            first_signed = (select(contracts.c.customer_id, func.min(signed).label("first_signed"))
+                            .group_by(contracts.c.customer_id).subquery())
+            return _frame(conn.execute(
+                select(referrals.c.referrer_id, func.count(distinct(referrals.c.referred_customer_id)))
+                .select_from(referrals.join(first_signed, first_signed.c.customer_id == referrals.c.referred_customer_id))
+                .where(referrals.c.referred_on <= as_of, first_signed.c.first_signed <= as_of)
+                .group_by(referrals.c.referrer_id)
+            ).all(), ["customer_id", "referred_signed"])
+        case "lines":
+            lines = frame_of(conn.execute(
+                select(contracts.c.customer_id, contracts.c.product_line).distinct()
+                .where(in_force(as_of), signed <= as_of).order_by(contracts.c.customer_id, contracts.c.product_line)
+            ).all(), columns=["customer_id", "product_line"])
+            # "EAM,MES": a customer's lines in force, named in order; one vectorised step per line (a Python join
+            # per customer took 0.8 s at 50,000 customers).
+            held = lines.assign(held=True).pivot(index="customer_id", columns="product_line", values="held").notna()
+            named = pd.Series("", index=held.index, dtype=object)
+            for line in sorted(held.columns):
+                named = named.where(~held[line], np.where(named == "", line, named + "," + line))
+            return named.rename("product_lines").to_frame()
+    raise UsageError(f"unknown feature source '{source}'; choose one of {', '.join(FEATURE_SOURCES)}")
 
-    base = _frame(conn.execute(
-        select(customers.c.id, customers.c.code, customers.c.name, customers.c.industry, customers.c.region,
-               customers.c.size_band, customers.c.csm_id, csms.c.name, customers.c.employees,
-               customers.c.demand_type, customers.c.partnership_level, customers.c.reference_case,
-               customers.c.fortune500, customers.c.listed, customers.c.high_valuation)
-        .select_from(customers.outerjoin(csms, csms.c.id == customers.c.csm_id))
-        .where(customers.c.created_on <= as_of).order_by(customers.c.id)
-    ).all(), ["customer_id", "code", "name", "industry", "region", "size_band", "csm_id", "csm_name", "employees",
-              "demand_type", "partnership_level", "reference_case", "fortune500", "listed", "high_valuation"])
 
-    orders = _frame(conn.execute(
-        select(contracts.c.customer_id,
-               func.sum(case((recent, contracts.c.amount_cents), else_=0)),
-               func.sum(case((prior, contracts.c.amount_cents), else_=0)),
-               func.sum(case((recent, margin), else_=0)),
-               func.max(case((contracts.c.start_date <= as_of, days_between(contracts.c.start_date, day)))),
-               func.sum(case((in_force(as_of), annualised_cents()), else_=0.0)))
-        .where(signed <= as_of).group_by(contracts.c.customer_id)
-    ).all(), ["customer_id", "order_recent", "order_prior", "gross_profit", "coop_days", "arr_cents"])
-
-    paid = (select(payments.c.invoice_id, func.sum(payments.c.amount_cents).label("paid"))
-            .where(payments.c.paid_on <= as_of).group_by(payments.c.invoice_id).subquery())
-    unpaid = invoices.c.amount_cents - func.coalesce(paid.c.paid, 0)
-    overdue = _frame(conn.execute(
-        select(invoices.c.customer_id,
-               func.sum(cast(unpaid, Float) * days_between(invoices.c.due_on, day) / 100.0))  # floats: cents × days overflow nothing
-        .select_from(invoices.outerjoin(paid, paid.c.invoice_id == invoices.c.id))
-        .where(invoices.c.issued_on <= as_of, invoices.c.due_on < as_of, unpaid > 0)
-        .group_by(invoices.c.customer_id)
-    ).all(), ["customer_id", "payment"])
-
-    first_signed = (select(contracts.c.customer_id, func.min(signed).label("first_signed"))
-                    .group_by(contracts.c.customer_id).subquery())
-    referred = _frame(conn.execute(
-        select(referrals.c.referrer_id, func.count(distinct(referrals.c.referred_customer_id)))
-        .select_from(referrals.join(first_signed, first_signed.c.customer_id == referrals.c.referred_customer_id))
-        .where(referrals.c.referred_on <= as_of, first_signed.c.first_signed <= as_of)
-        .group_by(referrals.c.referrer_id)
-    ).all(), ["customer_id", "referred_signed"])
-
-    lines = frame_of(conn.execute(
-        select(contracts.c.customer_id, contracts.c.product_line).distinct()
-        .where(in_force(as_of), signed <= as_of).order_by(contracts.c.customer_id, contracts.c.product_line)
-    ).all(), columns=["customer_id", "product_line"])
-    # "EAM,MES": a customer's lines in force, named in order; one vectorised step per line (a Python join per
-    # customer took 0.8 s at 50,000 customers).
-    held = lines.assign(held=True).pivot(index="customer_id", columns="product_line", values="held").notna()  # rows are distinct
-    named = pd.Series("", index=held.index, dtype=object)
-    for line in sorted(held.columns):
-        named = named.where(~held[line], np.where(named == "", line, named + "," + line))
-    product_lines = named.rename("product_lines")
-
-    f = base.join([orders, overdue, referred, product_lines], how="left")
+def features_from(sources: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """``derive_features`` from its sources (``feature_source`` of each of ``FEATURE_SOURCES``): pure."""
+    base = sources["accounts"]
+    f = base.join([sources[name] for name in FEATURE_SOURCES[1:]], how="left")
     for column in ("order_recent", "order_prior", "gross_profit", "arr_cents", "payment", "referred_signed"):
         f[column] = pd.to_numeric(f[column]).fillna(0)
     f["product_lines"] = f["product_lines"].fillna("")

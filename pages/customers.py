@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from cockpit import customer_setup, customer_tabs, ui
 from cockpit.customer_tabs import dimension_name
 from ops_core import customer_view as view
-from ops_core import risk, scoring, settings, tiers
+from ops_core import settings, tiers
 from ops_core.errors import OpsError
 from ops_core.filters import Filters
 from ops_core.i18n import label
@@ -45,7 +45,7 @@ def scored(store: Engine, filters: Filters, as_of: dt.date, features: pd.DataFra
     except OpsError as exc:  # a bounded method whose ceiling is not above its floor
         ui.show_error(exc)
         st.stop()
-    risk_table = ui.shared(risk.renewal_risk, store, as_of, RISK_HORIZON_DAYS)
+    risk_table = ui.renewal_risk(store, as_of, RISK_HORIZON_DAYS)
     table = view.scored_customers(features, normalised.values, raw_weights, rules,
                                   ui.risk_levels(store, as_of, RISK_HORIZON_DAYS))
     missing = {k: n for k, n in normalised.missing_counts.items() if n}
@@ -109,7 +109,7 @@ ui.show_flash()
 as_of = st.columns(4)[0].date_input(ui.tr("customers.as_of"), value=min(filters.date_to, ui.today()), key="c_as_of")
 # A new reference date: the old numbers go at once, while the new ones are computed (ui.view_area).
 with ui.view_area("customers", as_of):
-    features = ui.shared(scoring.derive_features, store, as_of)
+    features = ui.customer_features(store, as_of)
     presets = {p.name: p for p in ui.cached(tiers.list_presets, store)}
     loaded = st.session_state.get("c_loaded_preset")
     base = presets.get(loaded) if loaded else None

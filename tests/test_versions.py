@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 
-from ops_core import demand, events, feedback, metrics, scoring, settings, writes
+from ops_core import demand, events, feedback, metrics, risk, scoring, settings, writes
 from ops_core.db import bulk, versions
 from ops_core.db.engine import make_engine, transaction
 from ops_core.db.models import TABLES
@@ -85,6 +85,13 @@ def _today(engine: Engine) -> dt.date:
 READS: dict[str, Callable[[Any, dt.date], Any]] = {
     "indicators": lambda c, day: metrics.compute(c, "month", day - dt.timedelta(days=90), day),
     "customer features": lambda c, day: scoring.derive_features(c, day),
+    # The customer page caches each source of the features and of the renewal risk on its own.
+    **{f"features: {source}": (lambda c, day, source=source: scoring.feature_source(c, day, source))
+       for source in scoring.FEATURE_SOURCES},
+    "risk: contracts due": lambda c, day: risk.contracts_up_for_renewal(c, day, 90),
+    "risk: usage change": lambda c, day: risk.usage_change(c, day),
+    "risk: overdue invoices": lambda c, day: risk.overdue_by_customer(c, day),
+    "risk: key contacts who left": lambda c, day: risk.key_contact_changes(c, day, 180),
     "feedback items": lambda c, day: feedback.load_items(c, dt.date(1970, 1, 1), day),
     "demand board": lambda c, day: demand.load_board(c, as_of=day),
     "events": lambda c, day: events.load(c, day - dt.timedelta(days=365), day).events,
@@ -121,16 +128,19 @@ WRITES: dict[str, Callable[[Any], None]] = {
 
 # What an ops lead expects (issue: caches that survive unrelated writes): triage cools the feedback
 # list and the demand board (it counts each demand's feedback), never the indicators or the customers;
-# a contract cools the reads of money; a setting none of these reads cools none.
+# a contract cools the reads of money, and of the customer page's sources only those that read
+# contracts (not the customers' own fields, the overdue invoices or the key contacts); a setting none
+# of these reads cools none.
 EXPECTED_STALE = {
     "triage a feedback item": {"feedback items", "demand board"},
-    "raise a contract's amount": {"indicators", "customer features"},
+    "raise a contract's amount": {"indicators", "customer features", "features: orders", "features: referrals",
+                                  "features: lines", "risk: contracts due", "risk: usage change"},
     "change the attribution window": set(),
 }
 
 
 def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, pd.DataFrame):
+    if isinstance(a, pd.DataFrame | pd.Series):
         return a.equals(b)
     return bool(a == b)
 
@@ -183,13 +193,15 @@ def test_pages_stay_warm_after_a_write_they_do_not_read_and_read_again_after_one
     for page in pages:
         ok(app.switch_page(page).run())
 
+    seen: dict[str, list[str]] = {}
+
     def revisit() -> dict[str, int]:
         queries = {}
         for page in pages:
             ok(app.switch_page("pages/home.py").run())
             statements.clear()
             ok(app.switch_page(page).run())
-            queries[page] = len(statements)
+            queries[page], seen[page] = len(statements), list(statements)
         return queries
 
     event.listen(Engine, "before_cursor_execute", count)
@@ -201,5 +213,11 @@ def test_pages_stay_warm_after_a_write_they_do_not_read_and_read_again_after_one
         with transaction(company) as s:
             _raise_a_contract(s)
         assert all(n > 1 for n in revisit().values())
+        # The customer page reads the contracts again, but not the invoices, the contacts or the
+        # customers' own fields: their reads are kept (ui.customer_features, ui.renewal_risk).
+        read = "\n".join(seen["pages/customers.py"])
+        assert "FROM contracts" in read
+        assert "FROM invoices" not in read and "FROM contacts" not in read
+        assert "FROM customers LEFT OUTER JOIN csms" not in read
     finally:
         event.remove(Engine, "before_cursor_execute", count)
