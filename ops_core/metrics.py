@@ -277,19 +277,26 @@ def components(key: str) -> list[Metric]:
 
 
 def wide_values(conn: Connection, periods: list[Period], filters: Filters | None = None, segment: str | None = None,
-                as_of: dt.date | None = None) -> pd.DataFrame:
-    """Every source column per (period, segment): ``indicators.level1`` joined with ``usage.usage_by_period``."""
+                as_of: dt.date | None = None, sources: Iterable[Source] = tuple(Source)) -> pd.DataFrame:
+    """Every source column per (period, segment): ``indicators.level1`` joined with ``usage.usage_by_period``;
+    ``sources`` leaves out what no metric asked for reads (one metric's breakdown reads its own source)."""
     if segment is not None and segment not in SEGMENTS:
         raise UsageError(f"unknown segment '{segment}'; choose one of {', '.join(SEGMENTS)}")
-    revenue = indicators.level1(conn, periods, filters, segment, as_of=as_of)
-    activity = usage.usage_by_period(conn, periods, filters, segment)
+    sources = set(sources)
     keys = ["period", "period_start", "segment"]
-    extra = [c for c in activity.columns if c not in revenue.columns or c in keys]
-    if revenue.empty:  # no customer in any segment (an empty store): its key columns come back as floats
-        revenue = revenue.astype({k: activity[k].dtype for k in keys})
-    elif activity.empty:
-        activity = activity.astype({k: revenue[k].dtype for k in keys})
-    wide = revenue.merge(activity[extra], on=keys, how="outer")
+    revenue = indicators.level1(conn, periods, filters, segment, as_of=as_of) if Source.revenue in sources else None
+    activity = usage.usage_by_period(conn, periods, filters, segment) if Source.usage in sources else None
+    if activity is None:
+        wide = revenue
+    elif revenue is None:
+        return activity.sort_values(["period_start", "segment"], ignore_index=True)
+    else:
+        extra = [c for c in activity.columns if c not in revenue.columns or c in keys]
+        if revenue.empty:  # no customer in any segment (an empty store): its key columns come back as floats
+            revenue = revenue.astype({k: activity[k].dtype for k in keys})
+        elif activity.empty:
+            activity = activity.astype({k: revenue[k].dtype for k in keys})
+        wide = revenue.merge(activity[extra], on=keys, how="outer")
     wide["grr_numerator"] = wide["mrr_start"] - wide["lost_mrr"]  # GRR = this / Start, additive over segments
     return wide.sort_values(["period_start", "segment"], ignore_index=True)
 
@@ -510,7 +517,8 @@ def breakdown(conn: Connection, key: str, grain: Grain | str, period: Period | s
     chosen = parse_period(period, grain) if isinstance(period, str) else period
     before = previous(chosen)
     span = [before, chosen]
-    return contributions(metric, wide_values(conn, span, filters, segment, as_of), before.start, chosen.start)
+    return contributions(metric, wide_values(conn, span, filters, segment, as_of, sources=(metric.source,)),
+                         before.start, chosen.start)
 
 
 def contributions(metric: Metric, parts: pd.DataFrame, before_start: dt.date, now_start: dt.date) -> pd.DataFrame:

@@ -283,3 +283,29 @@ def test_the_chinese_catalogue_reads_every_definition_formula_unit_direction_and
     cells = [str(v) for v in shown.drop(columns=["updated_by", "updated_at", "version"]).to_numpy().ravel()]
     assert [c for c in cells if c != "nan" and english_words(c)] == []  # no default target: an empty cell
     assert shown.set_index("name").loc["客户流失率", "direction"] == "越低越好"
+
+
+@pytest.mark.parametrize("segment", ["industry", "product_line"])
+def test_a_metrics_breakdown_reads_only_its_own_source_and_gives_what_every_source_gives(demo_engine, segment,
+                                                                                         monkeypatch):
+    """The breakdown of one metric reads only the source of its numbers (revenue: the MRR bridge,
+    renewals and first orders; usage: the usage roll-up), and its contributions are those of the
+    read of every source, for every metric of the registry."""
+    from ops_core import indicators, usage
+    from ops_core.periods import period_of, previous
+
+    read: list[str] = []
+    for module, name, source in ((indicators, "level1", "revenue"), (usage, "usage_by_period", "usage")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, real=real, source=source, **k: read.append(source) or real(*a, **k))
+
+    chosen = previous(period_of("month", dt.date.today()))
+    span = [previous(chosen), chosen]
+    with demo_engine.connect() as conn:
+        everything = metrics.wide_values(conn, span, None, segment)
+        for metric in REGISTRY:
+            read.clear()
+            alone = metrics.breakdown(conn, metric.key, "month", chosen, segment)
+            assert read == [metric.source.value], metric.key
+            full = metrics.contributions(metric, everything, span[0].start, chosen.start)
+            pd.testing.assert_frame_equal(alone, full, obj=metric.key)
