@@ -21,7 +21,7 @@ by up to 6 cents per paying unit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -493,8 +493,27 @@ def mrr_movements(conn: Connection, periods: list[Period], filters: Filters | No
     return frame[["period", "period_start", "segment", *_BRIDGE_MONEY, *_BRIDGE_COUNTS]]
 
 
+# What level1 reads besides the MRR bridge, and the columns each gives: one metric's breakdown reads
+# the bridge (it says which segments exist) and only the part its own columns come from.
+LEVEL1_PARTS: dict[str, tuple[str, ...]] = {
+    "activity": ("paying_accounts", "active_accounts"),
+    "renewals": ("renewals_due", "renewed", "renewals_due_arr", "renewed_arr"),
+    "orders": ("first_orders", "repurchased"),
+}
+
+
+def level1_parts_for(columns: Iterable[str | None]) -> tuple[str, ...]:
+    """The parts of ``LEVEL1_PARTS`` whose columns, or the rates made of them, are among ``columns``."""
+    made_of = {"activity_rate": "activity", "renewal_rate": "renewals", "renewal_rate_arr": "renewals",
+               "repurchase_rate": "orders"}
+    asked = set(columns)
+    return tuple(part for part, given in LEVEL1_PARTS.items()
+                 if asked & set(given) or any(made_of[rate] == part for rate in asked & made_of.keys()))
+
+
 def level1(conn: Connection, periods: list[Period], filters: Filters | None = None, segment: str | None = None,
-           as_of: dt.date | None = None, window_days: int = REPURCHASE_WINDOW_DAYS) -> pd.DataFrame:
+           as_of: dt.date | None = None, window_days: int = REPURCHASE_WINDOW_DAYS,
+           parts: Iterable[str] = tuple(LEVEL1_PARTS)) -> pd.DataFrame:
     """The level-1 metrics per period (and segment value), each with its numerator and denominator.
 
     Three queries for any number of periods: the MRR bridge with ARR and activity, renewals,
@@ -522,18 +541,25 @@ def level1(conn: Connection, periods: list[Period], filters: Filters | None = No
       end whose customer has any usage in the period (monthly roll-up for months and quarters,
       daily rows for weeks).
     Every rate is NaN ("n/a") when its denominator is 0. ``filters`` restrict the customers; their
-    date range is not used (the periods say when).
+    date range is not used (the periods say when). ``parts``: which of ``LEVEL1_PARTS`` to read
+    besides the bridge (the columns of the others, and their rates, are NaN).
     """
     _check(periods, segment)
     if window_days < 0:
         raise UsageError("window_days must be 0 or more")
+    parts = set(parts)
+    if parts - LEVEL1_PARTS.keys():
+        raise UsageError(f"unknown level-1 part '{sorted(parts - LEVEL1_PARTS.keys())[0]}'")
     as_of = as_of or max(p.end for p in periods)
-    bridge = _bridge_frame(conn, periods, filters, segment, activity=True)
-    renewals = _renewals_frame(conn, periods, filters, segment, as_of)
-    orders = _repurchase_frame(conn, periods, filters, segment, as_of, window_days)
-    f = _on_grid(periods, segment, [bridge, renewals, orders])
-    f = _as_int(f, [*_BRIDGE_MONEY, *_BRIDGE_COUNTS, "arr", "paying_accounts", "active_accounts", "renewals_due",
-                    "renewed", "renewals_due_arr", "renewed_arr", "first_orders", "repurchased"])
+    frames = [_bridge_frame(conn, periods, filters, segment, activity="activity" in parts)]
+    if "renewals" in parts:
+        frames.append(_renewals_frame(conn, periods, filters, segment, as_of))
+    if "orders" in parts:
+        frames.append(_repurchase_frame(conn, periods, filters, segment, as_of, window_days))
+    f = _on_grid(periods, segment, frames)
+    f = _as_int(f, [*_BRIDGE_MONEY, *_BRIDGE_COUNTS, "arr", *(c for part in sorted(parts) for c in LEVEL1_PARTS[part])])
+    for part in LEVEL1_PARTS.keys() - parts:
+        f = f.assign(**{column: np.nan for column in LEVEL1_PARTS[part]})
     f = f.rename(columns={"start_mrr": "mrr_start", "end_mrr": "mrr_end", "customers_start": "logo_count_start",
                           "customers_end": "logo_count_end"})
     f = with_retention(f)

@@ -277,14 +277,16 @@ def components(key: str) -> list[Metric]:
 
 
 def wide_values(conn: Connection, periods: list[Period], filters: Filters | None = None, segment: str | None = None,
-                as_of: dt.date | None = None, sources: Iterable[Source] = tuple(Source)) -> pd.DataFrame:
+                as_of: dt.date | None = None, sources: Iterable[Source] = tuple(Source),
+                parts: Iterable[str] = tuple(indicators.LEVEL1_PARTS)) -> pd.DataFrame:
     """Every source column per (period, segment): ``indicators.level1`` joined with ``usage.usage_by_period``;
-    ``sources`` leaves out what no metric asked for reads (one metric's breakdown reads its own source)."""
+    ``sources`` and ``parts`` (level1's) leave out what no metric asked for reads: one metric's
+    breakdown reads only where its own numbers come from."""
     if segment is not None and segment not in SEGMENTS:
         raise UsageError(f"unknown segment '{segment}'; choose one of {', '.join(SEGMENTS)}")
     sources = set(sources)
     keys = ["period", "period_start", "segment"]
-    revenue = indicators.level1(conn, periods, filters, segment, as_of=as_of) if Source.revenue in sources else None
+    revenue = indicators.level1(conn, periods, filters, segment, as_of=as_of, parts=parts) if Source.revenue in sources else None
     activity = usage.usage_by_period(conn, periods, filters, segment) if Source.usage in sources else None
     if activity is None:
         wide = revenue
@@ -517,7 +519,8 @@ def breakdown(conn: Connection, key: str, grain: Grain | str, period: Period | s
     chosen = parse_period(period, grain) if isinstance(period, str) else period
     before = previous(chosen)
     span = [before, chosen]
-    return contributions(metric, wide_values(conn, span, filters, segment, as_of, sources=(metric.source,)),
+    parts = indicators.level1_parts_for((metric.column, metric.numerator, metric.denominator))
+    return contributions(metric, wide_values(conn, span, filters, segment, as_of, sources=(metric.source,), parts=parts),
                          before.start, chosen.start)
 
 

@@ -285,6 +285,13 @@ def test_the_chinese_catalogue_reads_every_definition_formula_unit_direction_and
     assert shown.set_index("name").loc["客户流失率", "direction"] == "越低越好"
 
 
+# The columns (and rates) each of level1's reads besides the bridge gives (indicators.level1's docstring).
+READ_BY = {"_renewals_frame": {"renewal_rate", "renewal_rate_arr", "renewals_due", "renewed", "renewals_due_arr",
+                               "renewed_arr"},
+           "_repurchase_frame": {"repurchase_rate", "first_orders", "repurchased"},
+           "_active_paying": {"activity_rate", "active_accounts", "paying_accounts"}}
+
+
 @pytest.mark.parametrize("segment", ["industry", "product_line"])
 def test_a_metrics_breakdown_reads_only_its_own_source_and_gives_what_every_source_gives(demo_engine, segment,
                                                                                          monkeypatch):
@@ -298,6 +305,12 @@ def test_a_metrics_breakdown_reads_only_its_own_source_and_gives_what_every_sour
     for module, name, source in ((indicators, "level1", "revenue"), (usage, "usage_by_period", "usage")):
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, real=real, source=source, **k: read.append(source) or real(*a, **k))
+    # Which of level1's parts besides the bridge each revenue metric reads: none for money and retention.
+    asked: dict[str, set[str]] = {}
+    for name in ("_renewals_frame", "_repurchase_frame", "_active_paying"):
+        real = getattr(indicators, name)
+        monkeypatch.setattr(indicators, name, lambda *a, real=real, name=name, **k: asked.setdefault("now", set()).add(name)
+                            or real(*a, **k))
 
     chosen = previous(period_of("month", dt.date.today()))
     span = [previous(chosen), chosen]
@@ -305,7 +318,13 @@ def test_a_metrics_breakdown_reads_only_its_own_source_and_gives_what_every_sour
         everything = metrics.wide_values(conn, span, None, segment)
         for metric in REGISTRY:
             read.clear()
+            asked.clear()
             alone = metrics.breakdown(conn, metric.key, "month", chosen, segment)
             assert read == [metric.source.value], metric.key
+            own = {metric.column, metric.numerator, metric.denominator}
+            expected = {frame for frame, columns in READ_BY.items() if own & columns and metric.source.value == "revenue"}
+            if segment == "product_line":  # the bridge from the contracts counts the active accounts itself
+                expected.discard("_active_paying")
+            assert asked.get("now", set()) == expected, metric.key
             full = metrics.contributions(metric, everything, span[0].start, chosen.start)
             pd.testing.assert_frame_equal(alone, full, obj=metric.key)
