@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ops_core import cells, company_lists, exports, fileschema, i18n, present, writes
 from ops_core.db.models import TABLES
+from ops_core.db.queries import frame_of
 from ops_core.errors import UsageError
 from ops_core.fileschema import SCHEMAS, FileSchema, Kind
 from ops_core.i18n import t
@@ -136,7 +137,7 @@ def export_file(conn: Connection | Session, entity: str, lang: str, *, masked: b
     if unmasked:
         writes.require_unmasked(actor or writes.Actor("nobody", Role.viewer))
     result = conn.execute(export_query(entity))
-    stored = pd.DataFrame.from_records(result.all(), columns=[f.name for f in schema.fields])
+    stored = frame_of(result.all(), [f.name for f in schema.fields])
     if unmasked:
         assert actor is not None
         writes.record_unmasked_export(conn, actor, entity, len(stored), filters)

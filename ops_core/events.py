@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from ops_core import present, settings, writes
 from ops_core.db.models import TABLES
+from ops_core.db.queries import frame_of
 from ops_core.errors import Refused, StaleVersion, UsageError, require_columns
 from ops_core.i18n import label, lists_in_force, t, vocabulary_values
 from ops_core.vocab import EventFormat, EventKind, EventOrganisation, Industry, TitleLevel, values
@@ -196,7 +197,7 @@ _LEAD_COLUMNS = ("id", "company", "contact_name", "phone", "email", "title_level
 
 def _frame(rows: Sequence[Any], columns: Sequence[str], *, times: Sequence[str] = (), ints: Sequence[str] = (),
            nullable_ints: Sequence[str] = ()) -> pd.DataFrame:
-    df = pd.DataFrame.from_records(list(rows), columns=list(columns))
+    df = frame_of(rows, columns)
     for name in times:
         df[name] = pd.to_datetime(df[name]).astype("datetime64[ns]")
     for name in ints:

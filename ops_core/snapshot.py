@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ops_core import metrics, writes
 from ops_core.db.models import TABLES
+from ops_core.db.queries import frame_of
 from ops_core.periods import Period, parse_period
 from ops_core.vocab import Grain
 
@@ -60,7 +61,7 @@ def reported(conn: Connection, grain: Grain | str, starts: list[dt.date], segmen
                                snapshots.c.value, snapshots.c.taken_at)
                         .where(snapshots.c.grain == Grain(grain).value, snapshots.c.period_start.in_(starts),
                                snapshots.c.segment_kind == segment_kind)).all()
-    return pd.DataFrame(rows, columns=["metric", "period_start", "segment", "reported", "taken_at"])
+    return frame_of(rows, ["metric", "period_start", "segment", "reported", "taken_at"])
 
 
 def against_today(today: pd.DataFrame, as_reported: pd.DataFrame) -> pd.DataFrame:
