@@ -129,8 +129,12 @@ def show_board(b: Board) -> None:
             box.caption(ui.tr("d.card", priority=row["priority"], customers=int(row["customers"]),
                               owner=row["owner"] if isinstance(row["owner"], str) else "—"))
             if status != DemandStatus.released and ui.may_edit():
-                with box.popover(ui.tr("d.move"), width="stretch"):
-                    move_buttons(b, row)
+                # A card's moves are drawn only while its menu is open: forty cards' buttons, selectors and
+                # reason fields were half of what every visit of the board sent and drew.
+                menu = box.popover(ui.tr("d.move"), width="stretch", key=f"d_menu_{row['demand_id']}", on_change="rerun")
+                if menu.open:
+                    with menu:
+                        move_buttons(b, row)
         if len(cards) > per_column:
             column.caption(ui.tr("d.more", count=len(cards) - per_column))
     rejected = int((b.ranked["status"] == DemandStatus.rejected).sum())

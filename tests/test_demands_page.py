@@ -31,15 +31,33 @@ def test_every_tab_draws_without_an_exception(page, tab):
     assert [e.value for e in page.exception] == []
 
 
+def _menus(app: AppTest) -> list[str]:
+    """The keys of the cards' move menus drawn (closed or open)."""
+    found: list[str] = []
+
+    def walk(node) -> None:
+        for child in getattr(node, "children", {}).values():
+            if getattr(child, "type", "") == "popover":
+                found.append(child.proto.id.rsplit("-", 1)[-1])
+            walk(child)
+
+    walk(app.main)
+    return found
+
+
 def test_a_card_move_is_written_with_its_history(page, board_url):
     engine = make_engine(board_url)
     demands, history = TABLES["demands"], TABLES["demand_history"]
     with engine.connect() as conn:
         backlog = {r.id for r in conn.execute(select(demands.c.id).where(demands.c.status == "backlog"))}
-    button = next(b for b in page.button if b.key and b.key.startswith("d_mv_") and b.key.endswith("_evaluating")
-                  and int(b.key.split("_")[2]) in backlog)
-    demand_id = int(button.key.split("_")[2])
-    button.click().run()
+    # A card's moves are drawn only once its menu is opened.
+    assert not [b for b in page.button if b.key and b.key.startswith("d_mv_")]
+    demand_id = next(i for i in sorted(backlog) if f"d_menu_{i}" in _menus(page))
+    page.session_state[f"d_menu_{demand_id}"] = True
+    page.run()
+    moves = sorted(b.key for b in page.button if b.key and b.key.startswith("d_mv_"))
+    assert moves == [f"d_mv_{demand_id}_evaluating"]  # backlog moves on to evaluating (rejecting asks a reason)
+    page.button(key=f"d_mv_{demand_id}_evaluating").click().run()
     assert [e.value for e in page.exception] == []
     with engine.connect() as conn:
         status = conn.execute(select(demands.c.status).where(demands.c.id == demand_id)).scalar_one()
