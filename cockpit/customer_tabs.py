@@ -239,8 +239,9 @@ def show_rfm(scored: Scored) -> None:
 def show_actions(scored: Scored) -> None:
     chain = ui.cached(risk.decision_chain, scored.store, scored.as_of)
     items = risk.next_actions(scored.table["tier"], chain, scored.risk_table,
-                              ui.cached(risk.overdue_by_customer, scored.store, scored.as_of),
-                              ui.cached(risk.usage_change, scored.store, scored.as_of))
+                              # read-only: the same frames the renewal risk was merged from (ui.renewal_risk)
+                              ui.shared(risk.overdue_by_customer, scored.store, scored.as_of),
+                              ui.shared(risk.usage_change, scored.store, scored.as_of))
     # The sidebar's filters (CSM first of all) choose whose actions are listed.
     mine = scored.filters.customer_rows(items, scored.table)
     st.caption(ui.tr("action.shown", count=len(mine), who=ui.describe(scored.filters, scored.store, dates=False)))
