@@ -241,7 +241,7 @@ def show_actions(scored: Scored) -> None:
     items = risk.next_actions(scored.table["tier"], chain, scored.risk_table,
                               # read-only: the same frames the renewal risk was merged from (ui.renewal_risk)
                               ui.shared(risk.overdue_by_customer, scored.store, scored.as_of),
-                              ui.shared(risk.usage_change, scored.store, scored.as_of))
+                              ui.usage_change(scored.store, scored.as_of))
     # The sidebar's filters (CSM first of all) choose whose actions are listed.
     mine = scored.filters.customer_rows(items, scored.table)
     st.caption(ui.tr("action.shown", count=len(mine), who=ui.describe(scored.filters, scored.store, dates=False)))

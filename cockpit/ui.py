@@ -438,8 +438,20 @@ def _renewal_risk(store: Engine, as_of: dt.date, horizon_days: int) -> Any:
 
     config = cached(risk.stored_config, store)
     return risk.risk_from(as_of, shared(risk.contracts_up_for_renewal, store, as_of, horizon_days),
-                          shared(risk.usage_change, store, as_of), shared(risk.overdue_by_customer, store, as_of),
+                          usage_change(store, as_of), shared(risk.overdue_by_customer, store, as_of),
                           shared(risk.key_contact_changes, store, as_of, config.key_contact_days), None, config)
+
+
+def usage_change(store: Engine, as_of: dt.date) -> Any:
+    """risk.usage_change, shared (read-only), from the usage sums and the customers in force cached
+    apart: a contract signed reads which customers are in force again, not six months of usage."""
+    return derived(_usage_change, store, as_of, text_key="working.risk")
+
+
+def _usage_change(store: Engine, as_of: dt.date) -> Any:
+    from ops_core import risk
+
+    return risk.usage_change_of(shared(risk.usage_sums, store, as_of), shared(risk.customers_in_force, store, as_of))
 
 
 def risk_levels(store: Engine, as_of: dt.date, horizon_days: int = 90) -> Any:

@@ -129,6 +129,12 @@ def usage_change(conn: Connection, as_of: dt.date) -> pd.DataFrame:
     Only customers with a contract in force on as_of and usage in those six months appear: a lapsed
     account's silence is churn, not a usage drop to act on.
     """
+    return usage_change_of(usage_sums(conn, as_of), customers_in_force(conn, as_of))
+
+
+def usage_sums(conn: Connection, as_of: dt.date) -> pd.DataFrame:
+    """``usage_change``'s two sums (usage_recent, usage_baseline) for every account with usage in the six
+    months; read apart from the contracts, so a contract signed does not sum the usage again."""
     current = dt.date(as_of.year, as_of.month, 1)
     recent_from, baseline_from = add_months(current, -3), add_months(current, -6)
     um = usage_monthly.c
@@ -136,12 +142,21 @@ def usage_change(conn: Connection, as_of: dt.date) -> pd.DataFrame:
         select(um.customer_id,
                cast(func.sum(case((um.month >= recent_from, um.active_user_days), else_=0)), BigInteger),
                cast(func.sum(case((um.month < recent_from, um.active_user_days), else_=0)), BigInteger))
-        .where(um.month >= baseline_from, um.month < current,
-               um.customer_id.in_(select(contracts.c.customer_id).where(in_force(as_of))))
+        .where(um.month >= baseline_from, um.month < current)
         .group_by(um.customer_id)
     ).all()
-    frame = frame_of(rows, columns=["customer_id", "usage_recent", "usage_baseline"]).set_index("customer_id")
-    frame = frame.astype("int64")
+    return frame_of(rows, columns=["customer_id", "usage_recent", "usage_baseline"]).set_index("customer_id").astype("int64")
+
+
+def customers_in_force(conn: Connection, as_of: dt.date) -> pd.Index:
+    """The customers with a contract in force on as_of."""
+    return pd.Index(conn.execute(select(contracts.c.customer_id).distinct().where(in_force(as_of))).scalars().all(),
+                    name="customer_id")
+
+
+def usage_change_of(sums: pd.DataFrame, in_force: pd.Index) -> pd.DataFrame:
+    """``usage_change`` from ``usage_sums`` and ``customers_in_force`` (pure)."""
+    frame = sums[sums.index.isin(in_force)].copy()
     baseline = frame["usage_baseline"].to_numpy(dtype=float)
     ratio = np.divide(frame["usage_recent"].to_numpy(dtype=float), baseline, out=np.ones_like(baseline), where=baseline > 0)
     frame["usage_decline"] = np.clip(1.0 - ratio, 0.0, 1.0)

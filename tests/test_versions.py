@@ -90,6 +90,8 @@ READS: dict[str, Callable[[Any, dt.date], Any]] = {
        for source in scoring.FEATURE_SOURCES},
     "risk: contracts due": lambda c, day: risk.contracts_up_for_renewal(c, day, 90),
     "risk: usage change": lambda c, day: risk.usage_change(c, day),
+    "risk: usage sums": lambda c, day: risk.usage_sums(c, day),
+    "risk: customers in force": lambda c, day: risk.customers_in_force(c, day),
     "risk: overdue invoices": lambda c, day: risk.overdue_by_customer(c, day),
     "risk: key contacts who left": lambda c, day: risk.key_contact_changes(c, day, 180),
     "feedback items": lambda c, day: feedback.load_items(c, dt.date(1970, 1, 1), day),
@@ -134,13 +136,14 @@ WRITES: dict[str, Callable[[Any], None]] = {
 EXPECTED_STALE = {
     "triage a feedback item": {"feedback items", "demand board"},
     "raise a contract's amount": {"indicators", "customer features", "features: orders", "features: referrals",
-                                  "features: lines", "risk: contracts due", "risk: usage change"},
+                                  "features: lines", "risk: contracts due", "risk: usage change",
+                                  "risk: customers in force"},
     "change the attribution window": set(),
 }
 
 
 def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, pd.DataFrame | pd.Series):
+    if isinstance(a, pd.DataFrame | pd.Series | pd.Index):
         return a.equals(b)
     return bool(a == b)
 
@@ -217,7 +220,7 @@ def test_pages_stay_warm_after_a_write_they_do_not_read_and_read_again_after_one
         # customers' own fields: their reads are kept (ui.customer_features, ui.renewal_risk).
         read = "\n".join(seen["pages/customers.py"])
         assert "FROM contracts" in read
-        assert "FROM invoices" not in read and "FROM contacts" not in read
+        assert "FROM invoices" not in read and "FROM contacts" not in read and "FROM usage_monthly" not in read
         assert "FROM customers LEFT OUTER JOIN csms" not in read
     finally:
         event.remove(Engine, "before_cursor_execute", count)
