@@ -128,7 +128,9 @@ def evaluate(conn: Connection, grain: Grain | str, period: Period, chosen: Seque
     amber = float(settings.get(conn, "status.amber_ratio"))
     found: list[Alert] = []
     for segment in dict.fromkeys(r.segment for r in chosen):  # one query set per segment, not per rule
-        long = metrics.long_values(metrics.wide_values(conn, span, filters, segment, as_of))
+        watched = [r.metric for r in chosen if r.segment == segment]  # read only where their numbers come from
+        long = metrics.long_values(metrics.wide_values(conn, span, filters, segment, as_of, **metrics.reads_for(watched)),
+                                   watched)
         values = metrics.with_comparisons(long, grain)
         now = values[pd.to_datetime(values["period_start"]).dt.date == period.start]
         for rule in (r for r in chosen if r.segment == segment):

@@ -303,6 +303,14 @@ def wide_values(conn: Connection, periods: list[Period], filters: Filters | None
     return wide.sort_values(["period_start", "segment"], ignore_index=True)
 
 
+def reads_for(keys: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """What ``wide_values`` must read for the metrics ``keys`` (its ``sources`` and ``parts`` arguments):
+    their sources, and of level1's reads besides the bridge only those their columns come from."""
+    chosen = [BY_KEY[k] for k in keys]
+    return {"sources": tuple(dict.fromkeys(m.source for m in chosen)),
+            "parts": indicators.level1_parts_for(c for m in chosen for c in (m.column, m.numerator, m.denominator))}
+
+
 def compute(conn: Connection, grain: Grain | str, first: dt.date | str, last: dt.date | str,
             filters: Filters | None = None, segment: str | None = None, as_of: dt.date | None = None,
             keys: Iterable[str] | None = None) -> pd.DataFrame:
@@ -519,8 +527,7 @@ def breakdown(conn: Connection, key: str, grain: Grain | str, period: Period | s
     chosen = parse_period(period, grain) if isinstance(period, str) else period
     before = previous(chosen)
     span = [before, chosen]
-    parts = indicators.level1_parts_for((metric.column, metric.numerator, metric.denominator))
-    return contributions(metric, wide_values(conn, span, filters, segment, as_of, sources=(metric.source,), parts=parts),
+    return contributions(metric, wide_values(conn, span, filters, segment, as_of, **reads_for([key])),
                          before.start, chosen.start)
 
 

@@ -40,6 +40,22 @@ def test_a_big_move_names_the_metric_the_value_the_rule_and_the_customers_behind
     assert churn.customers == ("B 客户 B", "H 客户 H")
 
 
+def test_rules_on_revenue_read_neither_the_usage_nor_renewals_and_first_orders(textbook, monkeypatch):  # noqa: F811
+    """The home page's alerts read only where their metrics' numbers come from: NRR and logo churn are
+    the MRR bridge's; usage, renewals and first orders are not read (the same alerts as above)."""
+    from ops_core import indicators, usage
+
+    def unread(*args, **kwargs):
+        raise AssertionError("read for rules that do not need it")
+
+    for module, name in ((usage, "usage_by_period"), (indicators, "_renewals_frame"), (indicators, "_repurchase_frame")):
+        monkeypatch.setattr(module, name, unread)
+    with textbook.connect() as conn:
+        found = alerts.evaluate(conn, Grain.quarter, Q2, [NRR_MOVE, CHURN_RED])
+    assert [(a.rule.metric, a.segment, round(a.value, 4)) for a in found] == [("nrr", "all", round(595 / 845, 4)),
+                                                                              ("logo_churn", "all", round(2 / 7, 4))]
+
+
 def test_a_quiet_quarter_gives_no_alert(textbook):  # noqa: F811
     # Q1: NRR 101.8 % after 2024-Q4 (no contract history before: n/a) and logo churn 1 of 8 = 12.5 % is red,
     # so only the churn rule fires; a 50 pp move rule never does
