@@ -56,11 +56,12 @@ def show_scorecard(ctx: View) -> None:
         if pending:  # its window is still open: the tile says on which day it closes, in grey under the n/a
             delta = ui.tr("ind.judged_on", day=known_on.isoformat())
         columns[i % 4].metric(
-            f"{STATUS_ICON[row.status]} {ctx.names[row.metric]}", reports.format_value(m, row.value, lang), delta=delta,
+            f"{STATUS_ICON[row.status]} {ctx.names[row.metric]}", reports.tile_value(m, row.value, lang), delta=delta,
             delta_color="off" if pending else "normal" if m.direction is metrics.Direction.up else "inverse",
             delta_arrow="off" if pending else "auto",
             chart_data=[v for v in row.trend if pd.notna(v)], border=True,
-            help=f"{m.definition_in(lang)} {ui.tr('ind.target')}: {reports.format_value(m, row.target, lang)} "
+            help=f"**{reports.format_value(m, row.value, lang)}** · {m.definition_in(lang)} "
+                 f"{ui.tr('ind.target')}: {reports.format_value(m, row.target, lang)} "
                  f"({reports.target_basis(m, row.basis, row.monthly, ctx.grain, lang)})")
     ttm = ui.cached(drill.trailing_retention, ctx.store, ctx.period, ctx.filters)
     st.caption(ui.tr("drill.ttm", start=ttm["start"].isoformat(), end=ttm["end"].isoformat(),

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
-from ops_core import charts, indicators, metrics
+from ops_core import charts, indicators, metrics, present
 from ops_core.db.models import TABLES
 from ops_core.db.queries import frame_of
 from ops_core.errors import UsageError
@@ -66,6 +66,15 @@ def format_value(metric: metrics.Metric, value: float | None, lang: str = "en") 
     if metric.unit is metrics.Unit.number:
         return f"{value:,.1f}"
     return f"{value:,.0f}"
+
+
+def tile_value(metric: metrics.Metric, value: float | None, lang: str = "en") -> str:
+    """A value as a metric tile shows it: money compact (¥10.69B, ¥106.85亿: a tile is too narrow for
+    ¥10,685,230,123, which it cut to "¥10,685,23…"), everything else as ``format_value``; the tile's help
+    gives the exact figure."""
+    if metric.unit is metrics.Unit.cents and not (value is None or (isinstance(value, float) and math.isnan(value))):
+        return present.money(value, lang)
+    return format_value(metric, value, lang)
 
 
 def format_change(metric: metrics.Metric, change: float | None, lang: str = "en") -> str:

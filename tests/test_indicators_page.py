@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ops_core import metrics, reports, snapshot
+from ops_core import metrics, present, reports, snapshot
 from ops_core.db.engine import make_engine
 from ops_core.filters import Filters
 from ops_core.periods import period_of, previous
@@ -29,7 +29,9 @@ def expected_tiles(url: str, grain: str) -> dict[str, str]:
     with engine.connect() as conn:
         card = metrics.scorecard(conn, grain, period, Filters.default(today))
     engine.dispose()
-    return {metrics.BY_KEY[k].name_en: reports.format_value(metrics.BY_KEY[k], v)
+    # Money compact as on the home page's tiles (present.money: ¥60.12M), everything else as the reports write it.
+    return {metrics.BY_KEY[k].name_en: present.money(v, "en") if metrics.BY_KEY[k].unit is metrics.Unit.cents
+            else reports.format_value(metrics.BY_KEY[k], v)
             for k, v, level in zip(card["metric"], card["value"], card["level"], strict=True) if level == 1}
 
 
@@ -47,6 +49,24 @@ def test_the_scorecard_shows_the_registry_values_for_each_grain(page, demo_url, 
     if repurchase.value == "n/a":  # a window still open: the tile says when it closes (365 days after the period)
         period = previous(period_of(grain, dt.date.today() + dt.timedelta(days=1)))
         assert repurchase.delta == f"judged on {(period.end + dt.timedelta(days=365)).isoformat()}"
+
+
+def test_a_money_tile_is_compact_and_its_help_gives_the_exact_figure(page, demo_url):
+    """A tile is too narrow for ¥10,685,230,123 (at 50,000 customers it showed "¥10,685,23…"): ARR reads
+    ¥X.XXM (¥X.XX亿 in Chinese), and the tile's help starts with the exact yuan."""
+    today = dt.date.today()
+    period = previous(period_of("month", today + dt.timedelta(days=1)))
+    engine = make_engine(demo_url)
+    with engine.connect() as conn:
+        arr = metrics.scorecard(conn, "month", period, Filters.default(today)).set_index("metric").at["arr", "value"]
+    engine.dispose()
+    tile = next(m for m in page.metric if m.label.endswith(" ARR"))
+    assert tile.value == f"¥{arr / 100 / 1e6:,.2f}M"  # the demo company's ARR is millions of yuan
+    assert tile.proto.help.startswith(f"**¥{arr / 100:,.0f}** · ")
+    page.session_state["ops_lang"] = "zh"
+    page.run()
+    tile = next(m for m in page.metric if "ARR" in m.label or "年度经常性收入" in m.label)
+    assert tile.value == (f"¥{arr / 100 / 1e8:,.2f}亿" if arr / 100 >= 1e8 else f"¥{arr / 100 / 1e4:,.1f}万")
 
 
 def test_changing_the_segment_keeps_the_numbers_and_draws_the_breakdown(page, demo_url):
