@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
@@ -62,8 +63,14 @@ MIN_PASSWORD = 10
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
 
 _hasher = PasswordHasher()
-# Verified when the user name is unknown, so an answer takes as long whether the account exists or not.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the user name is unknown, so an answer takes as long whether the account exists or
+    not. Made at the first sign-in, not at import: hashing takes 0.1 s, which every page's first visit
+    after a start paid, sign-in or not."""
+    return _hasher.hash("not a password of anyone")
 
 
 def utcnow() -> dt.datetime:
@@ -83,7 +90,7 @@ def check_password(password: str) -> None:
 
 def _verify(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
