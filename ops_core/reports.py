@@ -72,7 +72,7 @@ def tile_value(metric: metrics.Metric, value: float | None, lang: str = "en") ->
     """A value as a metric tile shows it: money compact (¥10.69B, ¥106.85亿: a tile is too narrow for
     ¥10,685,230,123, which it cut to "¥10,685,23…"), everything else as ``format_value``; the tile's help
     gives the exact figure."""
-    if metric.unit is metrics.Unit.cents and not (value is None or (isinstance(value, float) and math.isnan(value))):
+    if metric.unit is metrics.Unit.cents and not present.missing(value):
         return present.money(value, lang)
     return format_value(metric, value, lang)
 
